@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(test), warn(clippy::print_stdout))]
+
+mod algorithm;
+mod error;
+mod hotp;
+mod secret;
+mod totp;
+
+#[cfg(feature = "wasm")]
+mod wasm;
+
+pub use algorithm::Algorithm;
+pub use error::{Error, Result};
+pub use hotp::{Hotp, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS};
+pub use secret::{MAX_SECRET_LEN, Secret};
+pub use totp::{DEFAULT_PERIOD, MAX_PERIOD, Totp, Window};
