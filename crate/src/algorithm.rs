@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The hash function under HMAC (RFC 6238 §1.2 allows SHA-1, SHA-256 and SHA-512).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Algorithm {
     /// HMAC-SHA-1, the RFC 4226 default and what most QR codes use.

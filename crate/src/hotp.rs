@@ -59,9 +59,7 @@ impl Hotp {
     /// ```
     #[must_use]
     pub fn generate(&self, secret: &Secret, counter: u64) -> String {
-        let value = self
-            .algorithm
-            .truncated_hmac(secret.expose(), &counter.to_be_bytes());
+        let value = self.algorithm.truncated_hmac(secret.expose(), &counter.to_be_bytes());
         format_code(value, self.digits)
     }
 
@@ -101,11 +99,7 @@ pub(crate) fn check_code(code: &str) -> Result<()> {
     if code.is_empty() || code.len() > usize::from(MAX_DIGITS) * 4 {
         return Err(Error::MalformedCode);
     }
-    if code.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(Error::MalformedCode)
-    }
+    if code.bytes().all(|b| b.is_ascii_digit()) { Ok(()) } else { Err(Error::MalformedCode) }
 }
 
 /// Compares `code` with the code of every candidate without stopping early, and returns the
@@ -165,10 +159,7 @@ mod tests {
     #[test]
     fn digits_outside_6_to_10_are_refused() {
         for digits in [0, 5, 11, 255] {
-            assert!(matches!(
-                Hotp::new(Algorithm::Sha1, digits),
-                Err(Error::InvalidDigits { .. })
-            ));
+            assert!(matches!(Hotp::new(Algorithm::Sha1, digits), Err(Error::InvalidDigits { .. })));
         }
         assert_eq!(Hotp::new(Algorithm::Sha1, 8).unwrap().generate(&key(), 0), "84755224");
     }

@@ -8,7 +8,7 @@ mod secret;
 mod totp;
 
 #[cfg(feature = "wasm")]
-mod wasm;
+pub mod wasm;
 
 pub use algorithm::Algorithm;
 pub use error::{Error, Result};

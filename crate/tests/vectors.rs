@@ -4,6 +4,13 @@
 //! Each positive check is followed by a negative one: the code with one digit changed must not
 //! verify. A failure names the file and the vector.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test data is known good; a panic is a test failure"
+)]
+
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 

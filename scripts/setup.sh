@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what building and testing PushOTP needs, skipping whatever is already there:
+# the wasm32 target, wasm-bindgen-cli at the version Cargo.lock pins, Debian's Chromium and
+# chromedriver, and the npm packages of package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The CLI must match the wasm-bindgen crate exactly, or the generated glue does not fit.
+wbv=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbv"; then
+  step "cargo install wasm-bindgen-cli $wbv"
+  # Not --locked: one of the CLI's locked dependencies is not offered by the registry mirror.
+  cargo install wasm-bindgen-cli --version "$wbv"
+fi
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  step "apt-get install chromium chromium-driver"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
+# package-lock.json is the source of truth; reinstall only when it changed.
+if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

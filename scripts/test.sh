@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every check and test of PushOTP, installing what is missing first.
+#
+#   scripts/test.sh
+#
+# Order: fast and local first, the browser last, so a formatting slip fails in seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+scripts/setup.sh
+
+# chromedriver and Chromium leave profile folders in TMPDIR; keep them out of the shared one.
+export TMPDIR="${TMPDIR:-/tmp}/pushotp-test.$$"
+mkdir -p "$TMPDIR"
+trap 'rm -rf "$TMPDIR"' EXIT
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings (native, and the wasm binding)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p pushotp --features wasm --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "cargo test (native)"
+cargo test --workspace --locked -- --nocapture 2>&1 | tee "$TMPDIR/native.log"
+grep -h '^vectors:' "$TMPDIR/native.log" | sed 's/^/native /'
+
+step "cargo test (WebAssembly in headless Chromium)"
+# No -q: cargo would pass --quiet on to the runner, which refuses it.
+CHROMEDRIVER=/usr/bin/chromedriver cargo test -p pushotp --target wasm32-unknown-unknown \
+  --test vectors --locked -- --nocapture 2>&1 | tee "$TMPDIR/wasm.log"
+grep -h 'vectors:' "$TMPDIR/wasm.log" | sed 's/^.*vectors:/chromium vectors:/'
+
+step "WebAssembly package build and size budget"
+scripts/build-wasm.sh
+
+step "web-ext lint"
+npm run -s lint:ext
+
+step "end-to-end tests in Chromium"
+node --test --test-concurrency=1 tests/
