@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The hash function under HMAC (RFC 6238 §1.2 allows SHA-1, SHA-256 and SHA-512).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Algorithm {
     /// HMAC-SHA-1, the RFC 4226 default and what most QR codes use.
@@ -48,6 +50,16 @@ impl Algorithm {
             Self::Sha1 => dynamic_truncation(&mac::<sha1::Sha1>(key, message)),
             Self::Sha256 => dynamic_truncation(&mac::<sha2::Sha256>(key, message)),
             Self::Sha512 => dynamic_truncation(&mac::<sha2::Sha512>(key, message)),
+        }
+    }
+
+    /// The whole HMAC(key, message), for OCRA suites that ask for no truncation
+    /// (RFC 6287 §5.1, `HOTP-H-0`).
+    pub(crate) fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha1 => mac::<sha1::Sha1>(key, message).to_vec(),
+            Self::Sha256 => mac::<sha2::Sha256>(key, message).to_vec(),
+            Self::Sha512 => mac::<sha2::Sha512>(key, message).to_vec(),
         }
     }
 }
