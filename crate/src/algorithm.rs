@@ -52,6 +52,16 @@ impl Algorithm {
             Self::Sha512 => dynamic_truncation(&mac::<sha2::Sha512>(key, message)),
         }
     }
+
+    /// The whole HMAC(key, message), for OCRA suites that ask for no truncation
+    /// (RFC 6287 §5.1, `HOTP-H-0`).
+    pub(crate) fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha1 => mac::<sha1::Sha1>(key, message).to_vec(),
+            Self::Sha256 => mac::<sha2::Sha256>(key, message).to_vec(),
+            Self::Sha512 => mac::<sha2::Sha512>(key, message).to_vec(),
+        }
+    }
 }
 
 fn mac<D: hmac::EagerHash>(key: &[u8], message: &[u8]) -> hmac::digest::Output<Hmac<D>> {

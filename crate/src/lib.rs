@@ -4,6 +4,7 @@
 mod algorithm;
 mod error;
 mod hotp;
+mod ocra;
 mod secret;
 mod totp;
 
@@ -13,5 +14,6 @@ pub mod wasm;
 pub use algorithm::Algorithm;
 pub use error::{Error, Result};
 pub use hotp::{Hotp, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS};
+pub use ocra::{MAX_OCRA_SUITE_LEN, OcraInput, OcraSuite, QuestionFormat, TimeStep};
 pub use secret::{MAX_SECRET_LEN, Secret};
 pub use totp::{DEFAULT_PERIOD, MAX_PERIOD, Totp, Window};

@@ -14,7 +14,7 @@
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-use pushotp::{Algorithm, Hotp, Secret, Totp, Window};
+use pushotp::{Algorithm, Hotp, OcraInput, OcraSuite, Secret, Totp, Window};
 use serde::Deserialize;
 
 /// Prints a line to the test output, natively and in the browser alike.
@@ -106,4 +106,75 @@ fn rfc6238_totp() {
         assert_eq!(totp.verify(&secret, &wrong, v.time, exact).unwrap(), None, "{what}: {wrong}");
     }
     report!("vectors: {} TOTP vectors of {} passed", file.vectors.len(), file.source);
+}
+
+#[derive(Deserialize)]
+struct OcraFile {
+    source: String,
+    keys_hex: std::collections::BTreeMap<String, String>,
+    pin: String,
+    pin_sha1_hex: String,
+    vectors: Vec<OcraVector>,
+}
+
+#[derive(Deserialize)]
+struct OcraVector {
+    section: String,
+    mode: String,
+    suite: String,
+    key: String,
+    counter: Option<u64>,
+    questions: Vec<String>,
+    pin: Option<String>,
+    timestamp: Option<u64>,
+    response: String,
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn rfc6287_ocra() {
+    let file: OcraFile = serde_json::from_str(include_str!("vectors/rfc6287_ocra.json")).unwrap();
+    let pin_suite: OcraSuite = "OCRA-1:HOTP-SHA1-6:QN08-PSHA1".parse().unwrap();
+    assert_eq!(pin_suite.hash_pin(&file.pin).unwrap(), hex(&file.pin_sha1_hex), "PIN hash");
+    // The vector's input, with `questions` in place of its own challenges.
+    let input = |v: &OcraVector, suite: &OcraSuite, questions: &[String]| {
+        let mut input = match questions {
+            [one] => OcraInput::new().question(one.as_str()),
+            [first, second] => OcraInput::new().mutual_question(first.as_str(), second.as_str()),
+            _ => panic!("{} {}: one or two questions", v.section, v.suite),
+        };
+        if let Some(counter) = v.counter {
+            input = input.counter(counter);
+        }
+        if let Some(pin) = &v.pin {
+            input = input.pin_hash(suite.hash_pin(pin).unwrap());
+        }
+        if let Some(timestamp) = v.timestamp {
+            input = input.timestamp(timestamp);
+        }
+        input
+    };
+    // The same challenges with the last character of the first one changed, still valid for
+    // every question format.
+    let other_questions = |questions: &[String]| {
+        let mut other = questions.to_vec();
+        let last = other[0].pop().unwrap();
+        other[0].push(if last == '0' { '1' } else { '0' });
+        other
+    };
+    for v in &file.vectors {
+        let what =
+            format!("{} {} {} {} {:?}", file.source, v.section, v.mode, v.suite, v.questions);
+        let suite: OcraSuite = v.suite.parse().unwrap();
+        assert_eq!(suite.to_string(), v.suite, "{what}");
+        let key = Secret::from_bytes(hex(&file.keys_hex[&v.key])).unwrap();
+        let right = input(v, &suite, &v.questions);
+        assert_eq!(suite.compute(&key, &right).unwrap(), v.response, "{what}");
+        assert!(suite.verify(&key, &right, &v.response).unwrap(), "{what}");
+        let wrong = flip_last_digit(&v.response);
+        assert!(!suite.verify(&key, &right, &wrong).unwrap(), "{what}: {wrong}");
+        let other = input(v, &suite, &other_questions(&v.questions));
+        assert_ne!(suite.compute(&key, &other).unwrap(), v.response, "{what}: other question");
+    }
+    report!("vectors: {} OCRA vectors of {} passed", file.vectors.len(), file.source);
 }
