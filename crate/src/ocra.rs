@@ -210,7 +210,7 @@ impl OcraSuite {
     pub fn compute(&self, key: &Secret, input: &OcraInput) -> Result<String> {
         let message = self.data_input(input)?;
         Ok(if self.digits == 0 {
-            data_encoding::HEXLOWER.encode(&self.algorithm.hmac(key.expose(), &message))
+            base16ct::lower::encode_string(&self.algorithm.hmac(key.expose(), &message))
         } else {
             format_code(self.algorithm.truncated_hmac(key.expose(), &message), self.digits)
         })
@@ -849,7 +849,7 @@ mod tests {
         // 10^64 - 1, the largest challenge of QN64 (hex digits from Python's hex()).
         let hex = "184f03e93ff9f4daa797ed6e38ed64bf6a1f00ffffffffffffffff";
         let encoded = q(&"9".repeat(64));
-        assert_eq!(data_encoding::HEXLOWER.encode(&encoded[..27]), hex);
+        assert_eq!(base16ct::lower::encode_string(&encoded[..27]), hex);
         assert!(encoded[27..].iter().all(|b| *b == 0));
     }
 
@@ -910,7 +910,7 @@ mod tests {
         // RFC 6287 Appendix C: SHA-1 of the PIN 1234.
         let s = suite("OCRA-1:HOTP-SHA256-8:QN08-PSHA1");
         assert_eq!(
-            data_encoding::HEXLOWER.encode(&s.hash_pin("1234").unwrap()),
+            base16ct::lower::encode_string(&s.hash_pin("1234").unwrap()),
             "7110eda4d09e062aa5e4a390b0a572ac0d2c0220"
         );
         assert_eq!(suite("OCRA-1:HOTP-SHA1-6:QN08-PSHA256").hash_pin("1").unwrap().len(), 32);
