@@ -29,8 +29,10 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 fi
 
-# package-lock.json is the source of truth; reinstall only when it changed.
-if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
+# package-lock.json is the source of truth; reinstall only when it changed since the last install.
+stamp=node_modules/.pushotp-lock.sha256
+if ! sha256sum --check --status "$stamp" 2>/dev/null; then
   step "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  sha256sum package-lock.json >"$stamp"
 fi
