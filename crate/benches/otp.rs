@@ -1,1 +1,3 @@
+//! Benchmarks of the OTP core (none yet).
+
 fn main() {}

@@ -20,6 +20,8 @@ macro_rules! report {
     }};
 }
 
+// Test helpers outside a #[test] function: a panic here is a failed test.
+#[allow(clippy::expect_used)]
 fn hex(text: &str) -> Vec<u8> {
     (0..text.len())
         .step_by(2)
@@ -28,6 +30,7 @@ fn hex(text: &str) -> Vec<u8> {
 }
 
 /// The same code with its last digit changed.
+#[allow(clippy::unwrap_used)]
 fn flip_last_digit(code: &str) -> String {
     let (head, last) = code.split_at(code.len() - 1);
     let digit = last.parse::<u8>().unwrap();
