@@ -4,8 +4,10 @@
 mod algorithm;
 mod error;
 mod hotp;
+mod migration;
 mod secret;
 mod totp;
+mod uri;
 
 #[cfg(feature = "wasm")]
 mod wasm;
@@ -13,5 +15,7 @@ mod wasm;
 pub use algorithm::Algorithm;
 pub use error::{Error, Result};
 pub use hotp::{Hotp, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS};
+pub use migration::{MAX_MIGRATION_LEN, MigrationBatch, export_migration, import_migration};
 pub use secret::{MAX_SECRET_LEN, Secret};
 pub use totp::{DEFAULT_PERIOD, MAX_PERIOD, Totp, Window};
+pub use uri::{MAX_URI_LEN, TokenKind, TokenUri};
