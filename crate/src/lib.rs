@@ -4,9 +4,11 @@
 mod algorithm;
 mod error;
 mod hotp;
+mod migration;
 mod ocra;
 mod secret;
 mod totp;
+mod uri;
 
 #[cfg(feature = "wasm")]
 pub mod wasm;
@@ -14,6 +16,8 @@ pub mod wasm;
 pub use algorithm::Algorithm;
 pub use error::{Error, Result};
 pub use hotp::{Hotp, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS};
+pub use migration::{MAX_MIGRATION_LEN, MigrationBatch, export_migration, import_migration};
 pub use ocra::{MAX_OCRA_SUITE_LEN, OcraInput, OcraSuite, QuestionFormat, TimeStep};
 pub use secret::{MAX_SECRET_LEN, Secret};
 pub use totp::{DEFAULT_PERIOD, MAX_PERIOD, Totp, Window};
+pub use uri::{MAX_URI_LEN, TokenKind, TokenUri};

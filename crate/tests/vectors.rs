@@ -178,3 +178,163 @@ fn rfc6287_ocra() {
     }
     report!("vectors: {} OCRA vectors of {} passed", file.vectors.len(), file.source);
 }
+
+/// The expected description of a token in `otpauth_uris.json` and `migration.json`.
+#[derive(Deserialize)]
+struct ExpectedToken {
+    #[serde(rename = "type")]
+    kind: String,
+    issuer: Option<String>,
+    account: String,
+    secret_base32: String,
+    algorithm: Algorithm,
+    digits: u8,
+    period: Option<u64>,
+    counter: Option<u64>,
+    code_time: Option<u64>,
+    code: String,
+    canonical: String,
+}
+
+impl ExpectedToken {
+    /// Checks every field, the code the token generates, that the secret stays out of the
+    /// serialized description, and the canonical URI with its round trip.
+    // A test helper outside a #[test] function: a panic here is a failed test.
+    #[allow(clippy::unwrap_used, clippy::panic)]
+    fn check(&self, token: &pushotp::TokenUri, what: &str) {
+        use pushotp::{TokenKind, TokenUri};
+        let kind = match (self.kind.as_str(), self.period, self.counter) {
+            ("totp", Some(period), None) => TokenKind::Totp { period },
+            ("hotp", None, Some(counter)) => TokenKind::Hotp { counter },
+            other => panic!("{what}: the vector file describes no valid kind: {other:?}"),
+        };
+        assert_eq!(token.kind(), kind, "{what}");
+        assert_eq!(token.issuer(), self.issuer.as_deref(), "{what}");
+        assert_eq!(token.account(), self.account, "{what}");
+        assert_eq!(token.secret_base32(), self.secret_base32, "{what}");
+        assert_eq!(token.algorithm(), self.algorithm, "{what}");
+        assert_eq!(token.digits(), self.digits, "{what}");
+        let code = match kind {
+            TokenKind::Totp { .. } => {
+                let time = self.code_time.unwrap();
+                token.totp().unwrap().generate(token.secret(), time).unwrap()
+            }
+            TokenKind::Hotp { counter } => token.hotp().unwrap().generate(token.secret(), counter),
+        };
+        assert_eq!(code, self.code, "{what}");
+        let description = serde_json::to_string(token).unwrap();
+        assert!(!description.contains(&self.secret_base32), "{what}: {description}");
+        assert_eq!(token.to_string(), self.canonical, "{what}");
+        assert_eq!(&self.canonical.parse::<TokenUri>().unwrap(), token, "{what}: round trip");
+    }
+}
+
+#[derive(Deserialize)]
+struct UriFile {
+    good: Vec<GoodUri>,
+    bad: Vec<BadUri>,
+}
+
+#[derive(Deserialize)]
+struct GoodUri {
+    name: String,
+    uri: String,
+    #[serde(flatten)]
+    token: ExpectedToken,
+}
+
+#[derive(Deserialize)]
+struct BadUri {
+    name: String,
+    uri: String,
+    error: String,
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn otpauth_uris() {
+    use pushotp::TokenUri;
+    let file: UriFile = serde_json::from_str(include_str!("vectors/otpauth_uris.json")).unwrap();
+    for case in &file.good {
+        let what = format!("otpauth_uris.json good \"{}\"", case.name);
+        let token: TokenUri = case.uri.parse().unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        case.token.check(&token, &what);
+    }
+    for case in &file.bad {
+        let what = format!("otpauth_uris.json bad \"{}\"", case.name);
+        match case.uri.parse::<TokenUri>() {
+            Ok(token) => panic!("{what}: parsed as {token:?}"),
+            Err(e) => assert_eq!(e.code(), case.error, "{what}: {e:?}"),
+        }
+    }
+    report!(
+        "vectors: {} otpauth URI cases passed ({} good, {} bad)",
+        file.good.len() + file.bad.len(),
+        file.good.len(),
+        file.bad.len()
+    );
+}
+
+#[derive(Deserialize)]
+struct MigrationFile {
+    good: Vec<GoodLink>,
+    bad: Vec<BadLink>,
+}
+
+#[derive(Deserialize)]
+struct GoodLink {
+    name: String,
+    link: String,
+    version: i32,
+    batch_size: u32,
+    batch_index: u32,
+    batch_id: i32,
+    tokens: Vec<ExpectedToken>,
+}
+
+#[derive(Deserialize)]
+struct BadLink {
+    name: String,
+    link: String,
+    error: String,
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn migration_links() {
+    use pushotp::{export_migration, import_migration};
+    let file: MigrationFile = serde_json::from_str(include_str!("vectors/migration.json")).unwrap();
+    let mut tokens = 0;
+    for case in &file.good {
+        let what = format!("migration.json good \"{}\"", case.name);
+        let batch = import_migration(&case.link).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        let info = (batch.version, batch.batch_size, batch.batch_index, batch.batch_id);
+        assert_eq!(
+            info,
+            (case.version, case.batch_size, case.batch_index, case.batch_id),
+            "{what}"
+        );
+        assert_eq!(batch.tokens.len(), case.tokens.len(), "{what}");
+        for (i, (token, expected)) in batch.tokens.iter().zip(&case.tokens).enumerate() {
+            expected.check(token, &format!("{what} token {i}"));
+        }
+        // Every token in these files fits the export format, so the batch survives a round trip.
+        let link = export_migration(&batch.tokens).unwrap();
+        assert_eq!(import_migration(&link).unwrap().tokens, batch.tokens, "{what}: round trip");
+        tokens += batch.tokens.len();
+    }
+    for case in &file.bad {
+        let what = format!("migration.json bad \"{}\"", case.name);
+        match import_migration(&case.link) {
+            Ok(batch) => panic!("{what}: imported {batch:?}"),
+            Err(e) => assert_eq!(e.code(), case.error, "{what}: {e:?}"),
+        }
+    }
+    report!(
+        "vectors: {} migration link cases passed ({} good with {} tokens, {} bad)",
+        file.good.len() + file.bad.len(),
+        file.good.len(),
+        tokens,
+        file.bad.len()
+    );
+}
