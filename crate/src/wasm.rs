@@ -9,7 +9,9 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::{Algorithm, Error, Hotp, Secret, Totp, Window};
+use crate::{Algorithm, Error, Hotp, Secret, TokenKind, TokenUri, Totp, Window};
+#[cfg(feature = "wasm-tools")]
+use crate::{OcraInput, OcraSuite};
 
 /// Converts a core error into a JavaScript `Error` with `name` `PushOtpError` and a `code`.
 fn js_error(err: Error) -> JsValue {
@@ -27,6 +29,8 @@ fn shape_error(what: &'static str) -> JsValue {
 
 /// The largest integer a JavaScript number holds exactly (2^53 - 1).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+#[cfg(feature = "wasm-tools")]
+const MAX_SAFE_INTEGER_U64: u64 = (1 << 53) - 1;
 
 /// A JavaScript number that must be a whole, non-negative, exactly representable integer.
 fn whole(value: f64, name: &'static str) -> Result<u64, JsValue> {
@@ -47,9 +51,10 @@ fn unix_secs(ms: f64) -> Result<u64, JsValue> {
     whole((ms / 1000.0).floor(), "time")
 }
 
-/// A token as JavaScript sees it. `secret` is base32.
+/// A token as JavaScript sees it. `secret` is base32. Other properties (an id, a label the
+/// extension keeps beside the token) are ignored.
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct JsToken {
     #[serde(rename = "type")]
     kind: JsKind,
@@ -79,50 +84,176 @@ fn default_digits() -> u8 {
     6
 }
 
-fn token_from_js(value: JsValue) -> Result<JsToken, JsValue> {
-    serde_wasm_bindgen::from_value(value).map_err(|_| shape_error("token"))
+fn token_from_js(value: JsValue) -> Result<TokenUri, JsValue> {
+    let token: JsToken = serde_wasm_bindgen::from_value(value).map_err(|_| shape_error("token"))?;
+    let kind = match token.kind {
+        JsKind::Totp => TokenKind::Totp { period: token.period.unwrap_or(crate::DEFAULT_PERIOD) },
+        JsKind::Hotp => TokenKind::Hotp { counter: token.counter.unwrap_or(0) },
+    };
+    let secret = Secret::from_base32(&token.secret).map_err(js_error)?;
+    TokenUri::new(kind, token.issuer, token.account, secret, token.algorithm, token.digits)
+        .map_err(js_error)
 }
 
-impl JsToken {
-    fn secret(&self) -> Result<Secret, JsValue> {
-        Secret::from_base32(&self.secret).map_err(js_error)
-    }
-
-    fn totp(&self) -> Result<Totp, JsValue> {
-        if self.kind != JsKind::Totp {
-            return Err(js_error(Error::InvalidParameter { name: "type" }));
+#[cfg(feature = "wasm-tools")]
+fn token_to_js(token: &TokenUri) -> Result<JsValue, JsValue> {
+    let (kind, period, counter) = match token.kind() {
+        TokenKind::Totp { period } => (JsKind::Totp, Some(period), None),
+        // JavaScript numbers hold integers exactly only up to 2^53 - 1; a larger counter
+        // would come back as a different one.
+        TokenKind::Hotp { counter } if counter > MAX_SAFE_INTEGER_U64 => {
+            return Err(shape_error("counter"));
         }
-        let period = self.period.unwrap_or(crate::DEFAULT_PERIOD);
-        Totp::new(self.algorithm, self.digits, period, 0).map_err(js_error)
-    }
+        TokenKind::Hotp { counter } => (JsKind::Hotp, None, Some(counter)),
+    };
+    let js = JsToken {
+        kind,
+        issuer: token.issuer().map(str::to_owned),
+        account: token.account().to_owned(),
+        secret: token.secret_base32(),
+        algorithm: token.algorithm(),
+        digits: token.digits(),
+        period,
+        counter,
+    };
+    js.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|_| shape_error("token"))
+}
 
-    fn hotp(&self) -> Result<Hotp, JsValue> {
-        if self.kind != JsKind::Hotp {
-            return Err(js_error(Error::InvalidParameter { name: "type" }));
-        }
-        Hotp::new(self.algorithm, self.digits).map_err(js_error)
+fn totp_of(token: &TokenUri) -> Result<Totp, JsValue> {
+    token.totp().ok_or_else(|| shape_error("type"))
+}
+
+fn hotp_of(token: &TokenUri) -> Result<Hotp, JsValue> {
+    token.hotp().ok_or_else(|| shape_error("type"))
+}
+
+#[cfg(feature = "wasm-tools")]
+/// Parses an `otpauth://` Key URI (also a sloppy one from a real QR code) into a token object.
+#[wasm_bindgen(js_name = parseUri)]
+pub fn parse_uri(uri: &str) -> Result<JsValue, JsValue> {
+    token_to_js(&uri.parse::<TokenUri>().map_err(js_error)?)
+}
+
+#[cfg(feature = "wasm-tools")]
+/// Writes a token object as a canonical `otpauth://` Key URI. The URI holds the secret.
+#[wasm_bindgen(js_name = formatUri)]
+pub fn format_uri(token: JsValue) -> Result<String, JsValue> {
+    Ok(token_from_js(token)?.to_string())
+}
+
+#[cfg(feature = "wasm-tools")]
+/// Imports every token of a Google Authenticator export link (`otpauth-migration://offline`):
+/// `{ tokens, batchIndex, batchSize, batchId, version }`.
+#[wasm_bindgen(js_name = importMigration)]
+pub fn import_migration(link: &str) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Batch {
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        tokens: js_sys::Array,
+        batch_index: u32,
+        batch_size: u32,
+        batch_id: i32,
+        version: i32,
     }
+    let batch = crate::import_migration(link).map_err(js_error)?;
+    let tokens = js_sys::Array::new();
+    for token in &batch.tokens {
+        tokens.push(&token_to_js(token)?);
+    }
+    let out = Batch {
+        tokens,
+        batch_index: batch.batch_index,
+        batch_size: batch.batch_size,
+        batch_id: batch.batch_id,
+        version: batch.version,
+    };
+    out.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|_| shape_error("batch"))
+}
+
+#[cfg(feature = "wasm-tools")]
+/// The inputs of an OCRA computation as JavaScript passes them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsOcraInput {
+    /// One challenge, or two for mutual challenge-response (RFC 6287 §7.3).
+    question: Questions,
+    #[serde(default)]
+    counter: Option<u64>,
+    /// The PIN in clear; the suite's hash is applied here.
+    #[serde(default)]
+    pin: Option<String>,
+    /// Session information as hex.
+    #[serde(default)]
+    session: Option<String>,
+    /// The time as Unix milliseconds; converted to the suite's time steps.
+    #[serde(default)]
+    time_ms: Option<f64>,
+}
+
+#[cfg(feature = "wasm-tools")]
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Questions {
+    One(String),
+    Two(String, String),
+}
+
+#[cfg(feature = "wasm-tools")]
+/// An OCRA response (RFC 6287 §5.2) of `suite` with the hex `keyHex` for `input`:
+/// `{ question, counter?, pin?, session?, timeMs? }`.
+#[wasm_bindgen(js_name = ocra)]
+pub fn ocra(suite: &str, key_hex: &str, input: JsValue) -> Result<String, JsValue> {
+    let suite: OcraSuite = suite.parse().map_err(js_error)?;
+    let key = base16ct::mixed::decode_vec(key_hex)
+        .map_err(|_| shape_error("key"))
+        .and_then(|bytes| Secret::from_bytes(bytes).map_err(js_error))?;
+    let given: JsOcraInput =
+        serde_wasm_bindgen::from_value(input).map_err(|_| shape_error("input"))?;
+    let mut input = match given.question {
+        Questions::One(q) => OcraInput::new().question(q),
+        Questions::Two(first, second) => OcraInput::new().mutual_question(first, second),
+    };
+    if let Some(counter) = given.counter {
+        input = input.counter(counter);
+    }
+    if let Some(pin) = &given.pin {
+        input = input.pin_hash(suite.hash_pin(pin).map_err(js_error)?);
+    }
+    if let Some(session) = &given.session {
+        input = input
+            .session(base16ct::mixed::decode_vec(session).map_err(|_| shape_error("session"))?);
+    }
+    if let Some(ms) = given.time_ms {
+        let step = suite.time_step().ok_or_else(|| js_error(Error::InvalidOcraInput("T")))?;
+        let steps =
+            step.steps(unix_secs(ms)?).ok_or_else(|| js_error(Error::InvalidOcraInput("T")))?;
+        input = input.timestamp(steps);
+    }
+    suite.compute(&key, &input).map_err(js_error)
 }
 
 /// The TOTP code (RFC 6238 §4.2) of `token` at `unixMs` milliseconds since the epoch.
 #[wasm_bindgen(js_name = totp)]
 pub fn totp(token: JsValue, unix_ms: f64) -> Result<String, JsValue> {
     let token = token_from_js(token)?;
-    token.totp()?.generate(&token.secret()?, unix_secs(unix_ms)?).map_err(js_error)
+    totp_of(&token)?.generate(token.secret(), unix_secs(unix_ms)?).map_err(js_error)
 }
 
 /// The HOTP code (RFC 4226 §5.3) of `token` for `counter`.
 #[wasm_bindgen(js_name = hotp)]
 pub fn hotp(token: JsValue, counter: f64) -> Result<String, JsValue> {
     let token = token_from_js(token)?;
-    Ok(token.hotp()?.generate(&token.secret()?, whole(counter, "counter")?))
+    Ok(hotp_of(&token)?.generate(token.secret(), whole(counter, "counter")?))
 }
 
 /// Seconds until the TOTP code of `token` shown at `unixMs` changes.
 #[wasm_bindgen(js_name = secondsLeft)]
 pub fn seconds_left(token: JsValue, unix_ms: f64) -> Result<f64, JsValue> {
     let token = token_from_js(token)?;
-    let left = token.totp()?.seconds_left(unix_secs(unix_ms)?).map_err(js_error)?;
+    let left = totp_of(&token)?.seconds_left(unix_secs(unix_ms)?).map_err(js_error)?;
     // At most one day (MAX_PERIOD), exact in an f64.
     #[allow(clippy::cast_precision_loss)]
     Ok(left as f64)
@@ -140,9 +271,8 @@ pub fn verify_totp(
 ) -> Result<Option<f64>, JsValue> {
     let token = token_from_js(token)?;
     let window = Window { behind: whole(behind, "behind")?, ahead: whole(ahead, "ahead")? };
-    let step = token
-        .totp()?
-        .verify(&token.secret()?, code, unix_secs(unix_ms)?, window)
+    let step = totp_of(&token)?
+        .verify(token.secret(), code, unix_secs(unix_ms)?, window)
         .map_err(js_error)?;
     Ok(step.map(to_f64))
 }
@@ -157,9 +287,8 @@ pub fn verify_hotp(
     look_ahead: f64,
 ) -> Result<Option<f64>, JsValue> {
     let token = token_from_js(token)?;
-    let matched = token
-        .hotp()?
-        .verify(&token.secret()?, code, whole(counter, "counter")?, whole(look_ahead, "lookAhead")?)
+    let matched = hotp_of(&token)?
+        .verify(token.secret(), code, whole(counter, "counter")?, whole(look_ahead, "lookAhead")?)
         .map_err(js_error)?;
     Ok(matched.map(to_f64))
 }

@@ -1,0 +1,126 @@
+// The WebAssembly packages' JavaScript API, loaded in Node exactly as built into
+// extension/pkg/: every function against the vector files, and the typed errors.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ROOT } from './support/browser.mjs';
+import * as worker from '../extension/pkg/pushotp.js';
+import * as tools from '../extension/pkg/pushotp_tools.js';
+
+const pkg = (name) => readFile(path.join(ROOT, 'extension/pkg', name));
+worker.initSync({ module: await pkg('pushotp_bg.wasm') });
+tools.initSync({ module: await pkg('pushotp_tools_bg.wasm') });
+const vectors = async (name) =>
+  JSON.parse(await readFile(path.join(ROOT, 'crate/tests/vectors', name), 'utf8'));
+
+/** The `code` of the PushOtpError that `fn` throws. */
+function errorCode(fn) {
+  try {
+    fn();
+  } catch (err) {
+    assert.equal(err.name, 'PushOtpError');
+    assert.ok(err instanceof Error);
+    return err.code;
+  }
+  assert.fail('expected an error');
+}
+
+test('parseUri reads every good otpauth:// case, and codes come out right', async () => {
+  const { good } = await vectors('otpauth_uris.json');
+  for (const c of good) {
+    if (c.counter > Number.MAX_SAFE_INTEGER) {
+      // Valid in Rust, but no JavaScript number holds that counter exactly.
+      assert.equal(errorCode(() => tools.parseUri(c.uri)), 'invalid_parameter', c.name);
+      continue;
+    }
+    const token = tools.parseUri(c.uri);
+    assert.equal(token.type, c.type, c.name);
+    assert.equal(token.issuer, c.issuer ?? undefined, c.name);
+    assert.equal(token.account, c.account, c.name);
+    assert.equal(token.secret, c.secret_base32, c.name);
+    assert.equal(token.algorithm, c.algorithm, c.name);
+    assert.equal(token.digits, c.digits, c.name);
+    assert.equal(tools.formatUri(token), c.canonical, c.name);
+    if (c.type === 'totp') {
+      assert.equal(token.period, c.period, c.name);
+      assert.equal(worker.totp(token, c.code_time * 1000), c.code, c.name);
+    } else {
+      assert.equal(token.counter, c.counter, c.name);
+      assert.equal(worker.hotp(token, c.counter), c.code, c.name);
+    }
+  }
+});
+
+test('parseUri refuses every bad case with its documented error code', async () => {
+  const { bad } = await vectors('otpauth_uris.json');
+  for (const c of bad) assert.equal(errorCode(() => tools.parseUri(c.uri)), c.error, c.name);
+});
+
+test('importMigration returns every token of every batch', async () => {
+  const { good, bad } = await vectors('migration.json');
+  let count = 0;
+  for (const c of good) {
+    const batch = tools.importMigration(c.link);
+    assert.equal(batch.tokens.length, c.tokens.length, c.name);
+    assert.equal(batch.batchSize, c.batch_size, c.name);
+    c.tokens.forEach((want, i) => {
+      const got = batch.tokens[i];
+      assert.equal(got.secret, want.secret_base32, `${c.name} #${i}`);
+      assert.equal(tools.formatUri(got), want.canonical, `${c.name} #${i}`);
+      count += 1;
+    });
+  }
+  assert.ok(count >= 20, `only ${count} tokens`);
+  for (const c of bad) assert.equal(errorCode(() => tools.importMigration(c.link)), c.error, c.name);
+});
+
+test('ocra computes every RFC 6287 Appendix C response', async () => {
+  const file = await vectors('rfc6287_ocra.json');
+  for (const v of file.vectors) {
+    const input = { question: v.questions.length === 1 ? v.questions[0] : v.questions };
+    if (v.counter !== undefined) input.counter = v.counter;
+    if (v.pin !== undefined) input.pin = v.pin;
+    // Appendix C's timestamps count one-minute steps (T1M).
+    if (v.timestamp !== undefined) input.timeMs = v.timestamp * 60_000;
+    const what = `${v.section} ${v.suite} ${v.questions}`;
+    assert.equal(tools.ocra(v.suite, file.keys_hex[v.key], input), v.response, what);
+  }
+  assert.equal(errorCode(() => tools.ocra('OCRA-1:HOTP-MD5-6:QN08', '3132', { question: '1' })), 'invalid_ocra_suite');
+  assert.equal(errorCode(() => tools.ocra('OCRA-1:HOTP-SHA1-6:C-QN08', '3132', { question: '12345678' })), 'missing_ocra_input');
+});
+
+test('verification returns the matching step or counter, and refuses a changed code', async () => {
+  const token = { type: 'totp', secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', digits: 8 };
+  assert.equal(worker.verifyTotp(token, '94287082', 75_000, 1, 1), 1);
+  assert.equal(worker.verifyTotp(token, '94287083', 59_000, 1, 1), undefined);
+  assert.equal(worker.secondsLeft(token, 59_000), 1);
+  const hotp = { type: 'hotp', secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', counter: 0 };
+  assert.equal(worker.verifyHotp(hotp, '969429', 0, 5), 3);
+  assert.equal(worker.verifyHotp(hotp, '969429', 4, 5), undefined);
+});
+
+test('bad values from JavaScript are typed errors', () => {
+  const token = { type: 'totp', secret: 'JBSWY3DPEHPK3PXP' };
+  assert.equal(errorCode(() => worker.totp(token, -1)), 'invalid_parameter');
+  assert.equal(errorCode(() => worker.totp(token, Number.NaN)), 'invalid_parameter');
+  assert.equal(errorCode(() => worker.totp({ ...token, digits: 12 }, 0)), 'invalid_digits');
+  assert.equal(errorCode(() => worker.totp({ ...token, period: 0 }, 0)), 'invalid_period');
+  assert.equal(errorCode(() => worker.totp({ ...token, secret: '' }, 0)), 'empty_secret');
+  // Records the extension keeps beside a token (an id, a label) do not get in the way.
+  assert.match(worker.totp({ ...token, id: 'x1', label: 'Work' }, 0), /^\d{6}$/);
+  assert.equal(errorCode(() => worker.totp('otpauth://totp/a', 0)), 'invalid_parameter');
+  assert.equal(errorCode(() => worker.hotp({ ...token, type: 'hotp' }, 1.5)), 'invalid_parameter');
+  assert.equal(errorCode(() => worker.hotp(token, 1)), 'invalid_parameter');
+  assert.equal(errorCode(() => worker.verifyTotp(token, '12a456', 0, 1, 1)), 'malformed_code');
+  assert.equal(errorCode(() => worker.verifyTotp(token, '123456', 0, 1000, 1)), 'window_too_large');
+  assert.equal(errorCode(() => worker.randomSecret(8)), 'invalid_parameter');
+});
+
+test('randomSecret gives fresh, decodable secrets', () => {
+  const a = worker.randomSecret(20);
+  const b = worker.randomSecret(20);
+  assert.match(a, /^[A-Z2-7]{32}$/);
+  assert.notEqual(a, b);
+  assert.match(worker.totp({ type: 'totp', secret: a }, Date.now()), /^\d{6}$/);
+});
