@@ -21,7 +21,9 @@ cargo fmt --all --check
 
 step "cargo clippy -D warnings (native, and the wasm binding)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy -p pushotp --features wasm --target wasm32-unknown-unknown --locked -- -D warnings
+for feature in wasm wasm-tools; do
+  cargo clippy -p pushotp --features "$feature" --target wasm32-unknown-unknown --locked -- -D warnings
+done
 
 step "cargo test (native)"
 cargo test --workspace --locked -- --nocapture 2>&1 | tee "$TMPDIR/native.log"
