@@ -1,7 +1,7 @@
 // Settings for `web-ext lint` and `web-ext build` (run them as `npm run lint:ext` and
 // `npm run build:ext`): the extension is manifest.json plus extension/; everything else in the
 // repository is left out of the package.
-module.exports = {
+export default {
   sourceDir: '.',
   artifactsDir: 'dist',
   ignoreFiles: [
