@@ -83,6 +83,34 @@ pub enum Error {
     /// A Google Authenticator export link that cannot be decoded.
     #[error("invalid migration link: {0}")]
     InvalidMigration(&'static str),
+    /// A required parameter of a link is missing (protocol §3, the activation link).
+    #[error("the parameter {name} is missing")]
+    MissingParameter {
+        /// The parameter's name.
+        name: &'static str,
+    },
+    /// A protocol message or link of a version this core does not speak (protocol §2: only
+    /// version 1).
+    #[error("unsupported protocol version: expected 1")]
+    UnsupportedVersion,
+    /// A protocol message whose fields break a rule of the protocol (a length, a range, a
+    /// field that must or must not be there); the text names the rule.
+    #[error("invalid message: {0}")]
+    InvalidMessage(&'static str),
+    /// An authentication tag or enrollment proof that does not verify (protocol §2: HMAC-SHA256,
+    /// compared in constant time). Says nothing about which input was wrong.
+    #[error("the authentication tag does not verify")]
+    BadTag,
+    /// A request, link or timestamped message whose validity has ended (protocol §3, §4, §7).
+    #[error("the message has expired")]
+    Expired,
+    /// A message stamped further in the future than the clock-skew tolerance allows
+    /// (protocol §4, §7).
+    #[error("the message is not valid yet")]
+    NotYetValid,
+    /// A PIN that is empty or longer than 64 bytes (protocol §6).
+    #[error("the PIN must be 1 to 64 bytes")]
+    InvalidPin,
 }
 
 impl Error {
@@ -109,6 +137,13 @@ impl Error {
             Self::MissingOcraInput(_) => "missing_ocra_input",
             Self::InvalidOcraInput(_) => "invalid_ocra_input",
             Self::InvalidMigration(_) => "invalid_migration",
+            Self::MissingParameter { .. } => "missing_parameter",
+            Self::UnsupportedVersion => "unsupported_version",
+            Self::InvalidMessage(_) => "invalid_message",
+            Self::BadTag => "bad_tag",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::InvalidPin => "invalid_pin",
         }
     }
 }

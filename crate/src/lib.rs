@@ -6,6 +6,7 @@ mod error;
 mod hotp;
 mod migration;
 mod ocra;
+pub mod push;
 mod secret;
 mod totp;
 mod uri;

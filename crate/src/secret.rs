@@ -32,6 +32,14 @@ impl Secret {
         Ok(Self(bytes))
     }
 
+    /// Wraps key material the core derived itself (HKDF outputs, unmasked PIN keys). Their
+    /// lengths are protocol constants from 20 to 64 bytes, so the checks of
+    /// [`from_bytes`](Self::from_bytes) cannot fail and callers need no error path.
+    pub(crate) fn from_derived(bytes: Zeroizing<Vec<u8>>) -> Self {
+        debug_assert!(!bytes.is_empty() && bytes.len() <= MAX_SECRET_LEN);
+        Self(bytes)
+    }
+
     /// Decodes a base32 secret (RFC 4648 §6) the way people and QR codes actually write it:
     /// any case, with or without `=` padding, with spaces or dashes between groups, and with
     /// non-zero unused trailing bits.

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "a panic is a test failure")]
 
 use proptest::prelude::*;
+use pushotp::push::{ActivationLink, Answer, Enrolled, PushRequest};
 use pushotp::{
     Algorithm, Error, Hotp, OcraInput, OcraSuite, Secret, TokenUri, Totp, import_migration,
 };
@@ -23,6 +24,7 @@ fn parse_everything(input: &str) -> Vec<&'static str> {
     note(input.parse::<TokenUri>().map(drop));
     note(import_migration(input).map(drop));
     note(input.parse::<OcraSuite>().map(drop));
+    note(input.parse::<ActivationLink>().map(drop));
     // OCRA inputs: the text as a question to a suite of each format.
     for suite in ["OCRA-1:HOTP-SHA1-6:QN08", "OCRA-1:HOTP-SHA1-6:QA64", "OCRA-1:HOTP-SHA1-6:QH40"] {
         let suite: OcraSuite = suite.parse().unwrap();
@@ -73,7 +75,7 @@ fn fixed_malformed_inputs_get_typed_errors() {
         }
     }
     // Every text parser refuses the empty string outright.
-    assert_eq!(parse_everything("").len(), 10, "each parser refuses empty input");
+    assert_eq!(parse_everything("").len(), 11, "each parser refuses empty input");
 }
 
 #[test]
@@ -124,6 +126,47 @@ proptest! {
     ) {
         let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
         parse_everything(&format!("otpauth://{kind}/{label}?{}", query.join("&")));
+    }
+
+    #[test]
+    fn random_activation_links_never_panic(
+        path in "(enroll|ENROLL|enrol|)",
+        params in proptest::collection::vec(
+            ("(v|server|token|secret|exp|x)", "[A-Za-z0-9%:/.=+_ -]{0,40}"),
+            0..7,
+        ),
+    ) {
+        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        parse_everything(&format!("pushotp://{path}?{}", query.join("&")));
+    }
+
+    #[test]
+    fn every_valid_activation_link_round_trips(
+        secret in proptest::collection::vec(any::<u8>(), 20..=20),
+        host in "[a-z0-9.-]{1,30}(:[0-9]{1,5})?",
+        path in "(/[A-Za-z0-9%~._-]{1,10}){0,3}",
+        token in "[A-Za-z0-9_-]{1,64}",
+        exp in any::<u64>(),
+    ) {
+        let server = format!("https://{host}{path}");
+        let link = ActivationLink::new(&server, &token, Secret::from_bytes(secret).unwrap(), exp)
+            .unwrap();
+        let again: ActivationLink = link.to_string().parse().unwrap();
+        prop_assert_eq!(link, again);
+    }
+
+    #[test]
+    fn random_protocol_json_never_panics(
+        json in r#"\{("(v|id|tokenId|app|place|choices|tag|decision|number|otp|pin)":("[A-Za-z0-9_-]{0,50}"|-?[0-9]{1,25}|null|\[[0-9,]{0,12}\]),?){0,8}\}"#,
+    ) {
+        let key = Secret::from_bytes(vec![7u8; 32]).unwrap();
+        if let Ok(request) = serde_json::from_str::<PushRequest>(&json) {
+            let _ = request.verify(&key, 0);
+        }
+        if let Ok(answer) = serde_json::from_str::<Answer>(&json) {
+            let _ = answer.verify_device_tag(&key);
+        }
+        let _ = serde_json::from_str::<Enrolled>(&json);
     }
 
     #[test]

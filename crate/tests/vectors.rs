@@ -338,3 +338,307 @@ fn migration_links() {
         file.bad.len()
     );
 }
+
+#[derive(Deserialize)]
+struct PushFile {
+    source: String,
+    inputs: PushInputs,
+    link: String,
+    keys: PushKeys,
+    passcodes: std::collections::BTreeMap<u64, String>,
+    enroll: Tagged,
+    enrolled: Tagged,
+    requests: Vec<Tagged>,
+    answers: Vec<AnswerVector>,
+    channel_auth: ChannelVector,
+    poll: ChannelVector,
+    webpush: ChannelVector,
+    remove: ChannelVector,
+    pin: PinVector,
+}
+
+#[derive(Deserialize)]
+struct PushInputs {
+    activation_secret_hex: String,
+    device_nonce_hex: String,
+    server_nonce_hex: String,
+    token_id: String,
+    device_name: String,
+    server: String,
+    link_expires_at: u64,
+}
+
+#[derive(Deserialize)]
+struct PushKeys {
+    activation_hex: String,
+    otp_hex: std::collections::BTreeMap<Algorithm, String>,
+    request_hex: String,
+    answer_hex: String,
+    channel_hex: String,
+}
+
+/// A message with its wire JSON, the MAC input and the tag (or proof).
+#[derive(Deserialize)]
+struct Tagged {
+    #[serde(default)]
+    name: String,
+    json: serde_json::Value,
+    canonical_hex: String,
+    #[serde(alias = "proof_hex")]
+    tag_hex: String,
+}
+
+#[derive(Deserialize)]
+struct AnswerVector {
+    name: String,
+    request: usize,
+    json: serde_json::Value,
+    device_canonical_hex: String,
+    device_tag_hex: String,
+    answer_canonical_hex: String,
+    answer_tag_hex: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ChannelVector {
+    at: Option<u64>,
+    nonce_hex: Option<String>,
+    subscription: Option<pushotp::push::WebPushSubscription>,
+    canonical_hex: String,
+    tag_hex: String,
+}
+
+#[derive(Deserialize)]
+struct PinVector {
+    pin: String,
+    salt_hex: String,
+    params: pushotp::push::PinParams,
+    masked: serde_json::Value,
+    masked_hex: String,
+    wrong_pin: String,
+    wrong_otp_hex: String,
+    wrong_answer_hex: String,
+}
+
+/// Asserts that `verifies` accepts `tag` and refuses it with any one byte changed.
+fn check_tag(what: &str, tag: &[u8], verifies: impl Fn(&[u8]) -> bool) {
+    assert!(verifies(tag), "{what}: the right tag must verify");
+    for i in 0..tag.len() {
+        let mut bad = tag.to_vec();
+        bad[i] ^= 0x01;
+        assert!(!verifies(&bad), "{what}: tag with byte {i} changed verified");
+    }
+}
+
+fn array<const N: usize>(text: &str) -> [u8; N] {
+    hex(text).try_into().expect("vector files hold values of the right length")
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn push_protocol() {
+    use pushotp::Error;
+    use pushotp::push::{
+        ActivationLink, Answer, Decision, EnrollRequest, Enrolled, MaskedKeys, PushRequest,
+        TokenKeys, activation_key, channel_auth_input, channel_auth_tag, poll_input, poll_tag,
+        remove_input, remove_tag, verify_channel_auth, verify_poll, verify_remove, verify_webpush,
+        webpush_input, webpush_tag,
+    };
+    let file: PushFile = serde_json::from_str(include_str!("vectors/push_protocol.json")).unwrap();
+    let source = &file.source;
+    let inputs = &file.inputs;
+    let a = Secret::from_bytes(hex(&inputs.activation_secret_hex)).unwrap();
+    let device_nonce: [u8; 16] = array(&inputs.device_nonce_hex);
+    let server_nonce: [u8; 16] = array(&inputs.server_nonce_hex);
+    let secret = |text: &str| Secret::from_bytes(hex(text)).unwrap();
+    let mut count = 0;
+
+    // §3 activation link: parses to the inputs and prints back unchanged.
+    let link: ActivationLink = file.link.parse().unwrap();
+    assert_eq!(link.server(), inputs.server, "{source} link");
+    assert_eq!(link.token_id(), inputs.token_id, "{source} link");
+    assert_eq!(link.secret(), &a, "{source} link");
+    assert_eq!(link.expires_at(), inputs.link_expires_at, "{source} link");
+    assert_eq!(link.to_string(), file.link, "{source} link");
+    count += 1;
+
+    // §1 keys, for every algorithm.
+    let k = &file.keys;
+    assert_eq!(activation_key(&a), secret(&k.activation_hex), "{source} K_act");
+    for (algorithm, otp_hex) in &k.otp_hex {
+        let keys = TokenKeys::derive(&a, &device_nonce, &server_nonce, *algorithm);
+        let expected = TokenKeys {
+            otp: secret(otp_hex),
+            request: secret(&k.request_hex),
+            answer: secret(&k.answer_hex),
+            channel: secret(&k.channel_hex),
+        };
+        assert_eq!(keys, expected, "{source} keys {algorithm}");
+    }
+    let keys = TokenKeys::derive(&a, &device_nonce, &server_nonce, Algorithm::Sha1);
+    let hotp = Hotp::default();
+    for (counter, code) in &file.passcodes {
+        assert_eq!(&hotp.generate(&keys.otp, *counter), code, "{source} passcode {counter}");
+    }
+    count += 1;
+
+    // §3 enrollment request: built by the device, checked by the server.
+    let what = format!("{source} enroll");
+    let request = EnrollRequest::new(&link, &inputs.device_name, device_nonce).unwrap();
+    let wire: EnrollRequest = serde_json::from_value(file.enroll.json.clone()).unwrap();
+    assert_eq!(request, wire, "{what}");
+    assert_eq!(serde_json::to_value(&request).unwrap(), file.enroll.json, "{what}");
+    assert_eq!(request.canonical().as_bytes(), hex(&file.enroll.canonical_hex), "{what}");
+    assert_eq!(request.proof.to_vec(), hex(&file.enroll.tag_hex), "{what}");
+    check_tag(&what, &request.proof, |proof| {
+        let mut r = request.clone();
+        r.proof = proof.try_into().unwrap();
+        r.verify(&a).is_ok()
+    });
+    let mut bad = request.clone();
+    bad.device_nonce[0] ^= 1;
+    assert_eq!(bad.verify(&a), Err(Error::BadTag), "{what}: other nonce");
+    count += 1;
+
+    // §3 enrollment answer: built by the server, checked by the device, which gets its keys.
+    let what = format!("{source} enrolled");
+    let enrolled: Enrolled = serde_json::from_value(file.enrolled.json.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&enrolled).unwrap(), file.enrolled.json, "{what}");
+    let input = enrolled.canonical(&device_nonce);
+    assert_eq!(input.as_bytes(), hex(&file.enrolled.canonical_hex), "{what}");
+    assert_eq!(enrolled.tag.to_vec(), hex(&file.enrolled.tag_hex), "{what}");
+    assert_eq!(enrolled.verify(&a, &request).unwrap(), keys, "{what}");
+    let mut resigned = enrolled.clone();
+    resigned.tag = [0; 32];
+    resigned.sign(&a, &request).unwrap();
+    assert_eq!(resigned, enrolled, "{what}: sign");
+    check_tag(&what, &enrolled.tag, |tag| {
+        let mut e = enrolled.clone();
+        e.tag = tag.try_into().unwrap();
+        e.verify(&a, &request).is_ok()
+    });
+    let mut bad = enrolled.clone();
+    bad.server_nonce[0] ^= 1;
+    assert_eq!(bad.verify(&a, &request), Err(Error::BadTag), "{what}: other nonce");
+    count += 1;
+
+    // §4 push login requests.
+    let mut requests = Vec::new();
+    for v in &file.requests {
+        let what = format!("{source} request {}", v.name);
+        let request: PushRequest = serde_json::from_value(v.json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&request).unwrap(), v.json, "{what}");
+        assert_eq!(request.canonical().as_bytes(), hex(&v.canonical_hex), "{what}");
+        assert_eq!(request.tag.to_vec(), hex(&v.tag_hex), "{what}");
+        let now = request.created_at;
+        request.verify(&keys.request, now).unwrap();
+        let mut resigned = request.clone();
+        resigned.tag = [0; 32];
+        resigned.sign(&keys.request).unwrap();
+        assert_eq!(resigned, request, "{what}: sign");
+        check_tag(&what, &request.tag, |tag| {
+            let mut r = request.clone();
+            r.tag = tag.try_into().unwrap();
+            r.verify(&keys.request, now).is_ok()
+        });
+        let mut bad = request.clone();
+        bad.nonce[15] ^= 1;
+        assert_eq!(bad.verify(&keys.request, now), Err(Error::BadTag), "{what}: nonce");
+        assert_eq!(request.verify(&keys.channel, now), Err(Error::BadTag), "{what}: K_chan");
+        assert_eq!(request.verify(&keys.request, request.expires_at), Err(Error::Expired));
+        assert_eq!(request.verify(&keys.request, now - 31), Err(Error::NotYetValid));
+        requests.push(request);
+        count += 1;
+    }
+
+    // §5 answers: rebuilt by the device's builders, checked by the server.
+    for v in &file.answers {
+        let what = format!("{source} answer {}", v.name);
+        let answer: Answer = serde_json::from_value(v.json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&answer).unwrap(), v.json, "{what}");
+        let request = &requests[v.request];
+        let built = match answer.decision {
+            Decision::Approve => Answer::approve(
+                request,
+                answer.number,
+                answer.passcode.as_deref().unwrap(),
+                answer.answered_at,
+                &keys.channel,
+                &keys.answer,
+            )
+            .unwrap(),
+            Decision::Deny => Answer::deny(request, answer.answered_at, &keys.channel),
+            Decision::Report => Answer::report(request, answer.answered_at, &keys.channel),
+        };
+        assert_eq!(built, answer, "{what}: built");
+        assert_eq!(answer.canonical_device().as_bytes(), hex(&v.device_canonical_hex), "{what}");
+        assert_eq!(answer.canonical_answer().as_bytes(), hex(&v.answer_canonical_hex), "{what}");
+        assert_eq!(answer.device_tag.to_vec(), hex(&v.device_tag_hex), "{what}");
+        assert_eq!(answer.answer_tag.map(|t| t.to_vec()), v.answer_tag_hex.as_deref().map(hex));
+        check_tag(&format!("{what} deviceTag"), &answer.device_tag, |tag| {
+            let mut a = answer.clone();
+            a.device_tag = tag.try_into().unwrap();
+            a.verify_device_tag(&keys.channel).is_ok()
+        });
+        if let Some(answer_tag) = answer.answer_tag {
+            check_tag(&format!("{what} answerTag"), &answer_tag, |tag| {
+                let mut a = answer.clone();
+                a.answer_tag = Some(tag.try_into().unwrap());
+                a.verify_answer_tag(&keys.answer).is_ok()
+            });
+            assert_eq!(answer.verify_answer_tag(&keys.channel), Err(Error::BadTag), "{what}");
+        } else {
+            assert_eq!(answer.verify_answer_tag(&keys.answer), Err(Error::BadTag), "{what}");
+        }
+        let mut bad = answer.clone();
+        bad.answered_at += 1;
+        assert_eq!(bad.verify_device_tag(&keys.channel), Err(Error::BadTag), "{what}: time");
+        count += 1;
+    }
+
+    // §7 device channel.
+    let token = inputs.token_id.as_str();
+    let k_chan = &keys.channel;
+    let v = &file.channel_auth;
+    let nonce: [u8; 16] = array(v.nonce_hex.as_deref().unwrap());
+    assert_eq!(channel_auth_input(token, &nonce).as_bytes(), hex(&v.canonical_hex), "channel");
+    assert_eq!(channel_auth_tag(k_chan, token, &nonce).to_vec(), hex(&v.tag_hex), "channel");
+    check_tag("channel-auth", &hex(&v.tag_hex), |tag| {
+        verify_channel_auth(k_chan, token, &nonce, tag).is_ok()
+    });
+    let v = &file.poll;
+    let at = v.at.unwrap();
+    assert_eq!(poll_input(token, at).as_bytes(), hex(&v.canonical_hex), "poll");
+    assert_eq!(poll_tag(k_chan, token, at).to_vec(), hex(&v.tag_hex), "poll");
+    check_tag("poll", &hex(&v.tag_hex), |tag| verify_poll(k_chan, token, at, tag, at).is_ok());
+    let v = &file.webpush;
+    let (at, sub) = (v.at.unwrap(), v.subscription.as_ref().unwrap());
+    assert_eq!(webpush_input(token, at, sub).as_bytes(), hex(&v.canonical_hex), "webpush");
+    assert_eq!(webpush_tag(k_chan, token, at, sub).to_vec(), hex(&v.tag_hex), "webpush");
+    check_tag("webpush", &hex(&v.tag_hex), |tag| {
+        verify_webpush(k_chan, token, at, sub, tag, at).is_ok()
+    });
+    let v = &file.remove;
+    let at = v.at.unwrap();
+    assert_eq!(remove_input(token, at).as_bytes(), hex(&v.canonical_hex), "remove");
+    assert_eq!(remove_tag(k_chan, token, at).to_vec(), hex(&v.tag_hex), "remove");
+    check_tag("remove", &hex(&v.tag_hex), |tag| verify_remove(k_chan, token, at, tag, at).is_ok());
+    assert_eq!(verify_remove(k_chan, token, at, &hex(&v.tag_hex), at + 61), Err(Error::Expired));
+    count += 4;
+
+    // §6 PIN masking with the protocol's Argon2id costs.
+    let p = &file.pin;
+    assert_eq!(p.params, pushotp::push::PinParams::default(), "{source} PIN costs");
+    let salt: [u8; 16] = array(&p.salt_hex);
+    let masked = MaskedKeys::mask(&keys.otp, &keys.answer, &p.pin, salt).unwrap();
+    assert_eq!(masked.masked, hex(&p.masked_hex), "{source} masked keys");
+    assert_eq!(serde_json::to_value(&masked).unwrap(), p.masked, "{source} masked JSON");
+    let stored: MaskedKeys = serde_json::from_value(p.masked.clone()).unwrap();
+    assert_eq!(stored.unmask(&p.pin).unwrap(), (keys.otp.clone(), keys.answer.clone()));
+    let (otp, answer) = stored.unmask(&p.wrong_pin).unwrap();
+    assert_eq!(otp, secret(&p.wrong_otp_hex), "{source} wrong PIN K_otp");
+    assert_eq!(answer, secret(&p.wrong_answer_hex), "{source} wrong PIN K_ans");
+    count += 1;
+
+    report!("vectors: {count} push protocol vectors passed");
+}

@@ -1,0 +1,101 @@
+//! The PushOTP push protocol, version 1 (`docs/protocol.md`): every rule written once, for the
+//! server (natively) and the browser extension (as WebAssembly).
+//!
+//! | protocol | here |
+//! |---|---|
+//! | §1 keys (RFC 5869 HKDF-SHA256) | [`TokenKeys`], [`activation_key`] |
+//! | §2 canonical bytes, MACs (RFC 2104 HMAC-SHA256) | [`Canonical`] |
+//! | §3 enrollment | [`ActivationLink`], [`EnrollRequest`], [`Enrolled`], [`OtpParams`], [`PinPolicy`] |
+//! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
+//! | §5 answer | [`Answer`], [`Decision`], [`OtpParams::verify_passcode`] |
+//! | §6 PIN masking (RFC 9106 Argon2id) | [`MaskedKeys`], [`PinParams`] |
+//! | §7 device channel | [`channel_auth_tag`], [`poll_tag`], [`webpush_tag`], [`remove_tag`] and their `verify_*` |
+//!
+//! Like the rest of the core it reads no clock and no random source: `now` (Unix seconds),
+//! nonces, salts and the random generator are parameters. Messages are plain structs with
+//! public fields and serde (camelCase JSON, binary fields as unpadded base64url, unknown
+//! fields refused). Checks run in a fixed order: version, field rules, tag, then time, so a
+//! time error is only ever reported for an authentic message.
+
+mod answer;
+mod canonical;
+mod channel;
+mod enroll;
+mod keys;
+mod link;
+mod number;
+mod pin;
+mod request;
+mod wire;
+
+pub use answer::{Answer, Decision};
+pub use canonical::Canonical;
+pub use channel::{
+    WebPushKeys, WebPushSubscription, channel_auth_input, channel_auth_tag, poll_input, poll_tag,
+    remove_input, remove_tag, verify_channel_auth, verify_poll, verify_remove, verify_webpush,
+    webpush_input, webpush_tag,
+};
+pub use enroll::{
+    EnrollRequest, Enrolled, HOTP_LOOK_AHEAD, MAX_TRIES_LIMIT, OtpParams, PinPolicy, TOTP_WINDOW,
+};
+pub use keys::{MAC_KEY_LEN, TokenKeys, activation_key};
+pub use link::{ActivationLink, MAX_LINK_LEN};
+pub use number::NumberMatch;
+pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
+pub use request::{Place, PushRequest};
+
+/// The protocol version this core speaks: the `v` of every message.
+pub const VERSION: u32 = 1;
+/// The first frame of every MAC input (protocol §2).
+pub const PROTOCOL_LABEL: &[u8] = b"pushotp/1";
+/// The length of nonces and request ids, in bytes.
+pub const NONCE_LEN: usize = 16;
+/// The length of every tag and proof: one HMAC-SHA256 output.
+pub const TAG_LEN: usize = 32;
+/// The length of the activation secret `A` (protocol §1).
+pub const ACTIVATION_SECRET_LEN: usize = 20;
+/// The length of the Argon2id salt of a PIN (protocol §6).
+pub const PIN_SALT_LEN: usize = 16;
+/// The longest text field (names, app, origin, IP, place), in bytes of UTF-8.
+pub const MAX_TEXT_LEN: usize = 256;
+/// The longest token id; ids are 1 to 64 of `A-Z a-z 0-9 _ -`.
+pub const MAX_TOKEN_ID_LEN: usize = 64;
+/// How far a request's `createdAt` may be ahead of the device's clock (protocol §4).
+pub const CLOCK_SKEW: u64 = 30;
+/// How far a channel message's `at` may be from the server's clock (protocol §7).
+pub const CLOCK_WINDOW: u64 = 60;
+/// How many numbers a number-matching request offers (protocol §4).
+pub const NUMBER_CHOICES: usize = 3;
+/// The smallest number-matching number.
+pub const NUMBER_MIN: u8 = 10;
+/// The largest number-matching number.
+pub const NUMBER_MAX: u8 = 99;
+
+/// A 16-byte nonce or request id.
+pub type Nonce = [u8; NONCE_LEN];
+/// A 32-byte HMAC-SHA256 tag.
+pub type Tag = [u8; TAG_LEN];
+/// A 16-byte Argon2id salt.
+pub type PinSalt = [u8; PIN_SALT_LEN];
+
+/// The purpose labels (protocol §2), the second frame of each MAC input.
+pub mod purpose {
+    /// The device's enrollment proof under `K_act` (§3).
+    pub const ENROLL: &str = "enroll";
+    /// The server's enrollment answer under `K_act` (§3).
+    pub const ENROLLED: &str = "enrolled";
+    /// A push login request under `K_req` (§4).
+    pub const PUSH_REQUEST: &str = "push-request";
+    /// An answer's device tag under `K_chan` (§5).
+    pub const ANSWER_DEVICE: &str = "answer-device";
+    /// An approval's answer tag under `K_ans` (§5).
+    pub const ANSWER: &str = "answer";
+    /// A WebSocket log-in under `K_chan` (§7).
+    pub const CHANNEL_AUTH: &str = "channel-auth";
+    /// A poll under `K_chan` (§7).
+    pub const POLL: &str = "poll";
+    /// A Web Push registration under `K_chan` (§7).
+    pub const WEBPUSH: &str = "webpush";
+    /// A removal under `K_chan` (§7).
+    pub const REMOVE: &str = "remove";
+}
