@@ -1,0 +1,696 @@
+//! The device side of the protocol (docs/protocol.md): enrollment, the WebSocket channel, the
+//! poll fallback, Web Push registration, removal, and answers; and sending push login requests.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use pushotp::push::{
+    ActivationLink, Answer, Decision, EnrollRequest, Enrolled, Nonce, NumberMatch, OtpParams,
+    PinPolicy, Place, PushRequest, TokenKeys, VERSION,
+};
+use pushotp::{Secret, TokenKind};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+use tokio::sync::mpsc;
+
+use crate::error::{AppError, AppResult};
+use crate::login::{Login, finish_login};
+use crate::tokens::{self, TokenRow, audit};
+use crate::{AppState, now};
+
+/// Largest JSON body a device may send.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// The device-facing routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/enroll", post(enroll))
+        .route("/api/v1/devices/ws", get(websocket))
+        .route("/api/v1/devices/pending", post(pending))
+        .route("/api/v1/devices/remove", post(remove))
+        .route("/api/v1/answers", post(answer))
+}
+
+/// Turns axum's JSON rejection into the server's JSON error.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> AppResult<T> {
+    body.map(|Json(value)| value).map_err(|rejection| match rejection.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge,
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+        _ => AppError::bad("bad_json", rejection.body_text()),
+    })
+}
+
+fn b64(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+/// A pending token for `user_id` and its activation link (§3).
+pub async fn new_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow::Result<String> {
+    let (token, activation) = tokens::create(state, user_id, name).await?;
+    let expires = u64::try_from(token.activation_expires_at.unwrap_or(0))?;
+    let link = ActivationLink::new(&state.config.public_url, &token.id, activation, expires)?;
+    audit(&state.db, "token_created", Some(&token.username), Some(&token.id), None, name).await?;
+    Ok(link.to_string())
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    body: Result<Json<EnrollRequest>, JsonRejection>,
+) -> AppResult<Response> {
+    let request = json_body(body)?;
+    // Unknown token, expired or redeemed link, wrong proof: one answer for all (§3).
+    let refused =
+        AppError::Unauthorized("the activation link is not valid (wrong, expired or already used)");
+    let Some(token) = tokens::get(&state.db, &request.token_id).await? else { return Err(refused) };
+    let expired =
+        token.activation_expires_at.is_none_or(|at| at <= i64::try_from(now()).unwrap_or(i64::MAX));
+    if token.state != "pending" || expired {
+        audit(
+            &state.db,
+            "enroll_refused",
+            Some(&token.username),
+            Some(&token.id),
+            None,
+            "not pending or expired",
+        )
+        .await?;
+        return Err(refused);
+    }
+    let sealed: Option<Vec<u8>> = sqlx::query("SELECT activation_sealed FROM tokens WHERE id = $1")
+        .bind(&token.id)
+        .fetch_one(&state.db.pool)
+        .await?
+        .try_get("activation_sealed")?;
+    let Some(sealed) = sealed else { return Err(refused) };
+    let activation = Secret::from_bytes(
+        state.key.open(&format!("tokens/{}/activation", token.id), &sealed)?.to_vec(),
+    )?;
+    if request.verify(&activation).is_err() {
+        audit(
+            &state.db,
+            "enroll_refused",
+            Some(&token.username),
+            Some(&token.id),
+            None,
+            "bad proof",
+        )
+        .await?;
+        return Err(refused);
+    }
+    // Redeem once, even when two devices race with the same link.
+    let claimed =
+        sqlx::query("UPDATE tokens SET state = 'enrolling' WHERE id = $1 AND state = 'pending'")
+            .bind(&token.id)
+            .execute(&state.db.pool)
+            .await?;
+    if claimed.rows_affected() != 1 {
+        return Err(refused);
+    }
+    let mut server_nonce: Nonce = [0; 16];
+    rand::fill(&mut server_nonce);
+    let otp = OtpParams::new(TokenKind::Hotp { counter: 0 }, token.algorithm, token.digits)?;
+    let max_tries = u32::try_from(token.max_tries).map_err(anyhow::Error::from)?;
+    let mut enrolled = Enrolled {
+        v: VERSION,
+        token_id: token.id.clone(),
+        token_name: token.name.clone(),
+        user: token.username.clone(),
+        issuer: state.config.org_name.clone(),
+        server_nonce,
+        otp,
+        pin: PinPolicy { required: token.pin_required, max_tries },
+        tag: [0; 32],
+    };
+    enrolled.sign(&activation, &request)?;
+    let keys =
+        TokenKeys::derive(&activation, &request.device_nonce, &server_nonce, token.algorithm);
+    tokens::store_keys(&state, &token.id, &keys).await?;
+    sqlx::query(
+        "UPDATE tokens SET state = 'active', activation_sealed = NULL, device_name = $1, enrolled_at = $2 WHERE id = $3",
+    )
+    .bind(&request.device_name)
+    .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
+    .bind(&token.id)
+    .execute(&state.db.pool)
+    .await?;
+    audit(
+        &state.db,
+        "token_enrolled",
+        Some(&token.username),
+        Some(&token.id),
+        None,
+        &request.device_name,
+    )
+    .await?;
+    Ok(Json(enrolled).into_response())
+}
+
+/// Sends a push login request to each active token of the login's person (§4) and returns the
+/// number the login page shows, if number matching is on.
+pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Option<u8>> {
+    let all = tokens::list(&state.db, Some(login.user_id)).await?;
+    let active: Vec<&TokenRow> = all.iter().filter(|t| t.state == "active").collect();
+    if active.is_empty() {
+        return Err(if all.iter().any(|t| t.state == "locked") {
+            AppError::Conflict(
+                "your authenticator is locked after too many failed attempts; contact your administrator",
+            )
+        } else {
+            AppError::bad("no_authenticator", "no authenticator is enrolled for this account")
+        });
+    }
+    let now = now();
+    let now_i = i64::try_from(now).map_err(anyhow::Error::from)?;
+    // No push bombing: a bounded number in flight, and a pause after each refusal.
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM push_requests r JOIN tokens t ON t.id = r.token_id \
+         WHERE t.user_id = $1 AND r.state = 'pending' AND r.expires_at > $2 AND r.login_id <> $3",
+    )
+    .bind(login.user_id)
+    .bind(now_i)
+    .bind(&login.id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    if row.try_get::<i64, _>("n")? >= state.config.max_pending_per_user {
+        audit(
+            &state.db,
+            "push_rate_limited",
+            Some(&login.username),
+            None,
+            Some(&login.client_ip),
+            "pending",
+        )
+        .await?;
+        return Err(AppError::TooManyRequests(
+            "too many sign-in requests are waiting; answer or let them expire first",
+        ));
+    }
+    let row = sqlx::query(
+        "SELECT MAX(r.answered_at) AS last FROM push_requests r JOIN tokens t ON t.id = r.token_id \
+         WHERE t.user_id = $1 AND r.state IN ('denied', 'reported')",
+    )
+    .bind(login.user_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    if let Some(last) = row.try_get::<Option<i64>, _>("last")? {
+        let until =
+            last + i64::try_from(state.config.deny_cooldown).map_err(anyhow::Error::from)?;
+        if until > now_i {
+            audit(
+                &state.db,
+                "push_rate_limited",
+                Some(&login.username),
+                None,
+                Some(&login.client_ip),
+                "cooldown",
+            )
+            .await?;
+            return Err(AppError::TooManyRequests(
+                "a request was just denied; wait a minute before trying again",
+            ));
+        }
+    }
+    // A new push replaces the login's earlier ones.
+    sqlx::query(
+        "UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'",
+    )
+    .bind(&login.id)
+    .execute(&state.db.pool)
+    .await?;
+
+    let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
+    let place = login.client_ip.parse().ok().and_then(|ip| state.geo.place(ip)).map(|p| Place {
+        city: p.city,
+        country: p.country,
+        lat_e6: p.lat_e6,
+        lon_e6: p.lon_e6,
+    });
+    let expires = now + state.config.request_ttl;
+    for token in active {
+        let keys = tokens::keys(state, &token.id).await?;
+        let mut id: Nonce = [0; 16];
+        let mut nonce: Nonce = [0; 16];
+        rand::fill(&mut id);
+        rand::fill(&mut nonce);
+        let mut request = PushRequest {
+            v: VERSION,
+            id,
+            token_id: token.id.clone(),
+            app: login.app.clone(),
+            origin: login.origin.clone(),
+            client_ip: login.client_ip.clone(),
+            place: place.clone(),
+            created_at: now,
+            expires_at: expires,
+            choices: matching.as_ref().map(NumberMatch::choices),
+            nonce,
+            tag: [0; 32],
+        };
+        request.sign(&keys.request)?;
+        let body = serde_json::to_string(&request).map_err(anyhow::Error::from)?;
+        sqlx::query(
+            "INSERT INTO push_requests (id, token_id, login_id, body, right_number, state, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
+        )
+        .bind(b64(&id))
+        .bind(&token.id)
+        .bind(&login.id)
+        .bind(&body)
+        .bind(matching.as_ref().map(|m| i64::from(m.right())))
+        .bind(now_i)
+        .bind(i64::try_from(expires).map_err(anyhow::Error::from)?)
+        .execute(&state.db.pool)
+        .await?;
+        let delivered = state.hub.send_to_token(&token.id, &push_message(&body));
+        audit(
+            &state.db,
+            "push_sent",
+            Some(&login.username),
+            Some(&token.id),
+            Some(&login.client_ip),
+            &format!("sockets={delivered}"),
+        )
+        .await?;
+        spawn_expiry(state.clone(), b64(&id), login.id.clone(), state.config.request_ttl);
+    }
+    sqlx::query("UPDATE logins SET state = 'waiting', number = $1, reason = NULL WHERE id = $2")
+        .bind(matching.as_ref().map(|m| i64::from(m.right())))
+        .bind(&login.id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(matching.map(|m| m.right()))
+}
+
+fn push_message(request_json: &str) -> String {
+    format!(r#"{{"type":"push","request":{request_json}}}"#)
+}
+
+/// Marks a request expired when its time is up and tells the login page, unless it was
+/// answered first.
+fn spawn_expiry(state: AppState, request_id: String, login_id: String, ttl: u64) {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(ttl)).await;
+        if let Err(err) = expire(&state, &request_id, &login_id).await {
+            tracing::warn!(error = %err, "expiring a push request");
+        }
+    });
+}
+
+async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::Result<()> {
+    let done = sqlx::query(
+        "UPDATE push_requests SET state = 'expired' WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(request_id)
+    .execute(&state.db.pool)
+    .await?;
+    if done.rows_affected() == 1 {
+        let still = sqlx::query(
+            "SELECT COUNT(*) AS n FROM push_requests WHERE login_id = $1 AND state = 'pending'",
+        )
+        .bind(login_id)
+        .fetch_one(&state.db.pool)
+        .await?;
+        if still.try_get::<i64, _>("n")? == 0 {
+            finish_login(state, login_id, "expired", None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The pending, unexpired requests of `token_id`, as sent.
+async fn pending_of(state: &AppState, token_id: &str) -> anyhow::Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT body FROM push_requests WHERE token_id = $1 AND state = 'pending' AND expires_at > $2 ORDER BY created_at",
+    )
+    .bind(token_id)
+    .bind(i64::try_from(now())?)
+    .fetch_all(&state.db.pool)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get::<String, _>("body")?)).collect()
+}
+
+/// The token's keys if it exists and may talk to the server (active or locked: a locked token
+/// still receives nothing new but may deny and be removed).
+async fn device_token(state: &AppState, token_id: &str) -> AppResult<(TokenRow, TokenKeys)> {
+    let token =
+        tokens::get(&state.db, token_id).await?.ok_or(AppError::Unauthorized("unknown token"))?;
+    if token.state != "active" && token.state != "locked" {
+        return Err(AppError::Unauthorized("unknown token"));
+    }
+    let keys = tokens::keys(state, token_id).await?;
+    Ok((token, keys))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SignedToken {
+    token_id: String,
+    at: u64,
+    tag: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PollBody {
+    tokens: Vec<SignedToken>,
+}
+
+fn decode_tag(tag: &str) -> AppResult<Vec<u8>> {
+    Base64UrlUnpadded::decode_vec(tag).map_err(|_| AppError::bad("bad_tag", "tag is not base64url"))
+}
+
+/// Poll fallback (§7): all pending requests of the named tokens.
+async fn pending(
+    State(state): State<AppState>,
+    body: Result<Json<PollBody>, JsonRejection>,
+) -> AppResult<Response> {
+    let body = json_body(body)?;
+    if body.tokens.is_empty() || body.tokens.len() > 32 {
+        return Err(AppError::bad("bad_request", "tokens must name 1 to 32 tokens"));
+    }
+    let mut requests: Vec<Value> = Vec::new();
+    for signed in &body.tokens {
+        let (_, keys) = device_token(&state, &signed.token_id).await?;
+        pushotp::push::verify_poll(
+            &keys.channel,
+            &signed.token_id,
+            signed.at,
+            &decode_tag(&signed.tag)?,
+            now(),
+        )
+        .map_err(|_| AppError::Unauthorized("bad poll tag"))?;
+        for body in pending_of(&state, &signed.token_id).await? {
+            requests.push(serde_json::from_str(&body).map_err(anyhow::Error::from)?);
+        }
+    }
+    Ok(Json(json!({ "requests": requests })).into_response())
+}
+
+/// Removal (§7): the device forgets the token and the server revokes it.
+async fn remove(
+    State(state): State<AppState>,
+    body: Result<Json<SignedToken>, JsonRejection>,
+) -> AppResult<Response> {
+    let body = json_body(body)?;
+    let (token, keys) = device_token(&state, &body.token_id).await?;
+    pushotp::push::verify_remove(
+        &keys.channel,
+        &body.token_id,
+        body.at,
+        &decode_tag(&body.tag)?,
+        now(),
+    )
+    .map_err(|_| AppError::Unauthorized("bad removal tag"))?;
+    sqlx::query("UPDATE tokens SET state = 'revoked', keys_sealed = NULL, webpush_endpoint = NULL WHERE id = $1")
+        .bind(&token.id)
+        .execute(&state.db.pool)
+        .await?;
+    sqlx::query(
+        "UPDATE push_requests SET state = 'cancelled' WHERE token_id = $1 AND state = 'pending'",
+    )
+    .bind(&token.id)
+    .execute(&state.db.pool)
+    .await?;
+    audit(&state.db, "token_removed", Some(&token.username), Some(&token.id), None, "by device")
+        .await?;
+    Ok(Json(json!({ "removed": token.id })).into_response())
+}
+
+/// An answer's outcome, as the device shows it.
+fn outcome(status: &str, reason: Option<&str>, tries_left: Option<i64>) -> Response {
+    Json(json!({ "status": status, "reason": reason, "triesLeft": tries_left })).into_response()
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    body: Result<Json<Answer>, JsonRejection>,
+) -> AppResult<Response> {
+    let answer = json_body(body)?;
+    let request_id = b64(&answer.request_id);
+    let row = sqlx::query(
+        "SELECT r.token_id, r.login_id, r.body, r.right_number, r.state, r.expires_at FROM push_requests r WHERE r.id = $1",
+    )
+    .bind(&request_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(row) = row else { return Err(AppError::NotFound("unknown request")) };
+    let token_id: String = row.try_get("token_id")?;
+    if token_id != answer.token_id {
+        return Err(AppError::NotFound("unknown request"));
+    }
+    let (token, keys) = device_token(&state, &token_id).await?;
+    // Anyone can send garbage: a bad device tag changes nothing and counts nothing.
+    answer
+        .verify_device_tag(&keys.channel)
+        .map_err(|_| AppError::Unauthorized("bad device tag"))?;
+    // Claim the request: it is answered once, whatever races.
+    let claimed = sqlx::query("UPDATE push_requests SET state = 'answering', answered_at = $1 WHERE id = $2 AND state = 'pending'")
+        .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
+        .bind(&request_id)
+        .execute(&state.db.pool)
+        .await?;
+    if claimed.rows_affected() != 1 {
+        let current: String = row.try_get("state")?;
+        if current == "expired" {
+            return Ok(outcome("rejected", Some("expired"), None));
+        }
+        if current == "cancelled" {
+            return Ok(outcome("rejected", Some("cancelled"), None));
+        }
+        audit(
+            &state.db,
+            "answer_replayed",
+            Some(&token.username),
+            Some(&token.id),
+            None,
+            &request_id,
+        )
+        .await?;
+        return Err(AppError::Conflict("this request was already answered"));
+    }
+    let login_id: String = row.try_get("login_id")?;
+    let settle = |new_state: &'static str| {
+        let state = state.clone();
+        let request_id = request_id.clone();
+        async move {
+            sqlx::query("UPDATE push_requests SET state = $1 WHERE id = $2")
+                .bind(new_state)
+                .bind(&request_id)
+                .execute(&state.db.pool)
+                .await
+        }
+    };
+    if row.try_get::<i64, _>("expires_at")? <= i64::try_from(now()).map_err(anyhow::Error::from)? {
+        settle("expired").await?;
+        finish_login(&state, &login_id, "expired", None).await?;
+        return Ok(outcome("rejected", Some("expired"), None));
+    }
+    if token.state == "locked" && answer.decision == Decision::Approve {
+        settle("rejected").await?;
+        finish_login(&state, &login_id, "locked", None).await?;
+        return Ok(outcome("rejected", Some("locked"), Some(0)));
+    }
+    let username = token.username.clone();
+    match answer.decision {
+        Decision::Deny => {
+            settle("denied").await?;
+            audit(&state.db, "push_denied", Some(&username), Some(&token.id), None, &request_id)
+                .await?;
+            finish_login(&state, &login_id, "denied", None).await?;
+            Ok(outcome("denied", None, None))
+        }
+        Decision::Report => {
+            settle("reported").await?;
+            let request: PushRequest = serde_json::from_str(&row.try_get::<String, _>("body")?)
+                .map_err(anyhow::Error::from)?;
+            let place = request.place.as_ref().map(|p| {
+                format!(
+                    "{}, {} ({:.4}, {:.4})",
+                    p.city,
+                    p.country,
+                    p.lat_e6 as f64 / 1e6,
+                    p.lon_e6 as f64 / 1e6
+                )
+            });
+            sqlx::query(
+                "INSERT INTO reports (token_id, username, request_id, app, origin, client_ip, place, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&token.id)
+            .bind(&username)
+            .bind(&request_id)
+            .bind(&request.app)
+            .bind(&request.origin)
+            .bind(&request.client_ip)
+            .bind(place)
+            .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
+            .execute(&state.db.pool)
+            .await?;
+            audit(
+                &state.db,
+                "push_reported",
+                Some(&username),
+                Some(&token.id),
+                Some(&request.client_ip),
+                &request_id,
+            )
+            .await?;
+            if state.config.lock_on_report {
+                tokens::set_state(&state, &token.id, "locked").await?;
+                audit(
+                    &state.db,
+                    "token_locked",
+                    Some(&username),
+                    Some(&token.id),
+                    None,
+                    "reported",
+                )
+                .await?;
+            }
+            finish_login(&state, &login_id, "denied", Some("reported")).await?;
+            Ok(outcome("reported", None, None))
+        }
+        Decision::Approve => {
+            let right_number: Option<i64> = row.try_get("right_number")?;
+            let tag_ok = answer.verify_answer_tag(&keys.answer).is_ok();
+            let passcode_ok = tag_ok
+                && match &answer.passcode {
+                    Some(code) => tokens::use_passcode(&state, &token, &keys.otp, code).await?,
+                    None => false,
+                };
+            let failure = if !passcode_ok {
+                Some(if token.pin_required { "wrong_pin" } else { "bad_answer" })
+            } else if right_number.is_some() && right_number != answer.number.map(i64::from) {
+                Some("wrong_number")
+            } else {
+                None
+            };
+            if let Some(reason) = failure {
+                settle("rejected").await?;
+                let left = tokens::fail_try(&state, &token).await?;
+                audit(&state.db, "push_rejected", Some(&username), Some(&token.id), None, reason)
+                    .await?;
+                if left == 0 {
+                    audit(
+                        &state.db,
+                        "token_locked",
+                        Some(&username),
+                        Some(&token.id),
+                        None,
+                        "too many failed tries",
+                    )
+                    .await?;
+                    finish_login(&state, &login_id, "locked", Some(reason)).await?;
+                    return Ok(outcome("rejected", Some("locked"), Some(0)));
+                }
+                finish_login(&state, &login_id, "rejected", Some(reason)).await?;
+                return Ok(outcome("rejected", Some(reason), Some(left)));
+            }
+            settle("approved").await?;
+            tokens::reset_tries(&state, &token.id).await?;
+            sqlx::query("UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'")
+                .bind(&login_id)
+                .execute(&state.db.pool)
+                .await?;
+            audit(&state.db, "push_approved", Some(&username), Some(&token.id), None, &request_id)
+                .await?;
+            finish_login(&state, &login_id, "approved", None).await?;
+            Ok(outcome("approved", None, None))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum DeviceMessage {
+    Auth { tokens: Vec<ChannelToken> },
+    Ping,
+    Pong,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelToken {
+    token_id: String,
+    tag: String,
+}
+
+async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.max_message_size(MAX_BODY).on_upgrade(move |socket| async move {
+        if let Err(err) = channel(state, socket).await {
+            tracing::debug!(error = %err, "device channel closed");
+        }
+    })
+}
+
+/// One device's channel (§7): challenge, log-in, then pending and new requests as they come.
+async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
+    let mut nonce: Nonce = [0; 16];
+    rand::fill(&mut nonce);
+    socket
+        .send(Message::text(json!({ "type": "challenge", "nonce": b64(&nonce) }).to_string()))
+        .await?;
+    let auth = tokio::time::timeout(Duration::from_secs(10), socket.recv()).await;
+    let Ok(Some(Ok(Message::Text(text)))) = auth else { return Ok(()) };
+    let Ok(DeviceMessage::Auth { tokens: claimed }) = serde_json::from_str::<DeviceMessage>(&text)
+    else {
+        socket
+            .send(Message::text(json!({ "type": "error", "error": "expected auth" }).to_string()))
+            .await?;
+        return Ok(());
+    };
+    let mut ids = Vec::new();
+    for t in claimed.iter().take(32) {
+        let ok = match device_token(&state, &t.token_id).await {
+            Ok((_, keys)) => Base64UrlUnpadded::decode_vec(&t.tag).is_ok_and(|tag| {
+                pushotp::push::verify_channel_auth(&keys.channel, &t.token_id, &nonce, &tag).is_ok()
+            }),
+            Err(_) => false,
+        };
+        if !ok {
+            socket
+                .send(Message::text(
+                    json!({ "type": "error", "error": "bad_auth", "tokenId": t.token_id })
+                        .to_string(),
+                ))
+                .await?;
+            return Ok(());
+        }
+        ids.push(t.token_id.clone());
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    state.hub.register(&ids, &tx);
+    socket.send(Message::text(json!({ "type": "ready", "tokens": ids }).to_string())).await?;
+    for id in &ids {
+        for body in pending_of(&state, id).await? {
+            socket.send(Message::text(push_message(&body))).await?;
+        }
+    }
+    loop {
+        tokio::select! {
+            outgoing = rx.recv() => match outgoing {
+                Some(text) => socket.send(Message::text(text)).await?,
+                None => return Ok(()),
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(DeviceMessage::Ping) = serde_json::from_str::<DeviceMessage>(&text) {
+                        socket.send(Message::text(r#"{"type":"pong"}"#)).await?;
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return Ok(()),
+            },
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The server's error type: every failure becomes a status and a JSON body
+//! `{ "error": "<stable code>", "message": "<for people>" }` that says nothing internal.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// What a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed (bad JSON, wrong types, out-of-range values).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// The caller is not who it says (bad MAC, wrong password, no session).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The thing asked for does not exist (or the caller may not know that it does).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state (already answered, already redeemed).
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// The body is not JSON where JSON is expected.
+    #[error("expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// The body is larger than the server takes.
+    #[error("the request body is too large")]
+    TooLarge,
+    /// Too many attempts; try later.
+    #[error("{0}")]
+    TooManyRequests(&'static str),
+    /// Anything unexpected. Logged, never shown.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// A 400 with a code and a message.
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest { code, message: message.into() }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<pushotp::Error> for AppError {
+    fn from(err: pushotp::Error) -> Self {
+        Self::BadRequest { code: err.code(), message: err.to_string() }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::Internal(err) => {
+                tracing::error!(error = %err, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        (status, Json(json!({ "error": code, "message": self.to_string() }))).into_response()
+    }
+}
+
+/// The handlers' result type.
+pub type AppResult<T> = Result<T, AppError>;

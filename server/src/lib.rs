@@ -1,0 +1,121 @@
+//! PushOTP's reference authentication server.
+//!
+//! It enrolls push tokens on devices (`docs/protocol.md` §3), sends push login requests to them
+//! over a WebSocket, a poll endpoint and Web Push (§4, §7), checks their answers (§5), and hosts
+//! a demo protected app whose organization login page offers "Use my mobile to autosend a
+//! password". [`app`] builds the whole HTTP service from an [`AppState`], so tests can drive it
+//! without a socket; `main.rs` only parses the command line and serves.
+
+pub mod db;
+pub mod device;
+pub mod error;
+pub mod geo;
+pub mod hub;
+pub mod login;
+pub mod seal;
+pub mod tokens;
+pub mod users;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+
+pub use db::Db;
+pub use geo::Geo;
+pub use hub::Hub;
+pub use seal::ServerKey;
+
+/// Settings an administrator chooses (see `pushotp-server serve --help`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The base URL browsers and devices use to reach this server, without a trailing slash.
+    pub public_url: String,
+    /// The organization's name, shown on enrolled tokens.
+    pub org_name: String,
+    /// The protected app's name, shown in push requests.
+    pub app_name: String,
+    /// The reverse proxy whose `X-Forwarded-For` header is believed.
+    pub trusted_proxy: Option<IpAddr>,
+    /// How long a push login request can be answered, in seconds.
+    pub request_ttl: u64,
+    /// How long an activation link can be redeemed, in seconds.
+    pub activation_ttl: u64,
+    /// Most pending push requests per person at once (no push bombing).
+    pub max_pending_per_user: i64,
+    /// Seconds after a denied or reported request before the next push to that person.
+    pub deny_cooldown: u64,
+    /// Failed answers (wrong number, wrong PIN) in a row before a token locks.
+    pub max_tries: i64,
+    /// Whether push requests carry number matching.
+    pub number_matching: bool,
+    /// Whether new tokens are PIN-protected.
+    pub require_pin: bool,
+    /// Whether a reported request locks the token.
+    pub lock_on_report: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            org_name: "Demo Org".into(),
+            app_name: "Demo Portal".into(),
+            trusted_proxy: None,
+            request_ttl: 120,
+            activation_ttl: 24 * 3600,
+            max_pending_per_user: 3,
+            deny_cooldown: 60,
+            max_tries: 5,
+            number_matching: true,
+            require_pin: false,
+            lock_on_report: false,
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The key that seals secrets at rest.
+    pub key: ServerKey,
+    /// The GeoIP database, if any.
+    pub geo: Arc<Geo>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Live connections: device sockets and login pages waiting for an outcome.
+    pub hub: Hub,
+}
+
+impl AppState {
+    /// A state over an open database.
+    pub fn new(db: Db, key: ServerKey, geo: Geo, config: Config) -> Self {
+        Self { db, key, geo: Arc::new(geo), config: Arc::new(config), hub: Hub::default() }
+    }
+}
+
+/// The whole HTTP service.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(login::routes())
+        .merge(device::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(device::MAX_BODY))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Whole Unix seconds now. The only clock the server reads; the core takes time as a parameter.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// `n` random bytes as unpadded base64url, for ids and nonces.
+pub fn random_id(prefix: &str, n: usize) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let mut bytes = vec![0u8; n];
+    rand::fill(bytes.as_mut_slice());
+    format!("{prefix}{}", Base64UrlUnpadded::encode_string(&bytes))
+}

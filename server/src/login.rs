@@ -1,0 +1,398 @@
+//! The browser side: the demo protected app (username and password), the organization's login
+//! page that offers "Use my mobile to autosend a password" or a typed passcode, the event stream
+//! the page waits on, and signed-in sessions.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Form, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::Row;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::error::{AppError, AppResult};
+use crate::hub::LoginEvent;
+use crate::{AppState, geo, now, random_id, tokens, users};
+
+const LOGIN_COOKIE: &str = "pushotp_login";
+const SESSION_COOKIE: &str = "pushotp_session";
+/// A sign-in must get its second factor within this many seconds.
+const LOGIN_TTL: u64 = 600;
+const SESSION_TTL: u64 = 8 * 3600;
+
+/// The browser-facing routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/app") }))
+        .route("/app", get(app_page))
+        .route("/app/login", get(app_login_page).post(app_login))
+        .route("/app/logout", post(app_logout))
+        .route("/auth", get(auth_page))
+        .route("/auth/push", post(start_push))
+        .route("/auth/events", get(events))
+        .route("/auth/passcode", post(passcode))
+        .route("/auth/complete", post(complete))
+        .route("/assets/style.css", get(|| asset("text/css", include_str!("../assets/style.css"))))
+        .route(
+            "/assets/auth.js",
+            get(|| asset("text/javascript", include_str!("../assets/auth.js"))),
+        )
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body)
+        .into_response()
+}
+
+/// Fills `{{NAME}}` placeholders with HTML-escaped values.
+fn page(template: &str, values: &[(&str, &str)]) -> Html<String> {
+    let mut out = template.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{{{name}}}}}"), &escape(value));
+    }
+    Html(out)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: u64,
+) -> (header::HeaderName, HeaderValue) {
+    let secure = if state.config.public_url.starts_with("https:") { "; Secure" } else { "" };
+    let value =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    (header::SET_COOKIE, HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("")))
+}
+
+async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        return Ok(Redirect::to("/app/login").into_response());
+    };
+    let row = sqlx::query(
+        "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
+    )
+    .bind(&session)
+    .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(Redirect::to("/app/login").into_response()) };
+    let user: String = row.try_get("username")?;
+    Ok(page(
+        include_str!("../assets/app.html"),
+        &[("APP", &state.config.app_name), ("USER", &user)],
+    )
+    .into_response())
+}
+
+async fn app_login_page(State(state): State<AppState>) -> Html<String> {
+    page(
+        include_str!("../assets/app-login.html"),
+        &[("APP", &state.config.app_name), ("ERROR", "")],
+    )
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn app_login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Credentials>,
+) -> AppResult<Response> {
+    let ip = geo::client_ip(peer, &headers, state.config.trusted_proxy).to_string();
+    let Some(user) = users::check_password(&state.db, &form.username, &form.password).await? else {
+        tokens::audit(&state.db, "password_failed", Some(&form.username), None, Some(&ip), "")
+            .await?;
+        let html = page(
+            include_str!("../assets/app-login.html"),
+            &[("APP", &state.config.app_name), ("ERROR", "Wrong username or password.")],
+        );
+        return Ok((StatusCode::UNAUTHORIZED, html).into_response());
+    };
+    let id = random_id("lgn_", 18);
+    let created = now();
+    let origin = state.config.public_url.clone();
+    sqlx::query(
+        "INSERT INTO logins (id, user_id, app, origin, client_ip, state, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, 'password_ok', $6, $7)",
+    )
+    .bind(&id)
+    .bind(user.id)
+    .bind(&state.config.app_name)
+    .bind(&origin)
+    .bind(&ip)
+    .bind(i64::try_from(created).map_err(anyhow::Error::from)?)
+    .bind(i64::try_from(created + LOGIN_TTL).map_err(anyhow::Error::from)?)
+    .execute(&state.db.pool)
+    .await?;
+    tokens::audit(&state.db, "password_ok", Some(&user.username), None, Some(&ip), "").await?;
+    Ok(([set_cookie(&state, LOGIN_COOKIE, &id, LOGIN_TTL)], Redirect::to("/auth")).into_response())
+}
+
+async fn app_logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    if let Some(session) = cookie(&headers, SESSION_COOKIE) {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(session)
+            .execute(&state.db.pool)
+            .await?;
+    }
+    Ok(([set_cookie(&state, SESSION_COOKIE, "", 0)], Redirect::to("/app/login")).into_response())
+}
+
+/// A sign-in in progress, found from the browser's login cookie.
+pub struct Login {
+    /// `lgn_…`
+    pub id: String,
+    /// Who is signing in.
+    pub user_id: i64,
+    /// Their login name.
+    pub username: String,
+    /// The app they sign in to.
+    pub app: String,
+    /// The login page's origin.
+    pub origin: String,
+    /// Where the browser connects from.
+    pub client_ip: String,
+    /// `password_ok`, `waiting`, `approved`, `denied`, `expired`, `locked`, `rejected`, `done`.
+    pub state: String,
+    /// Why it was refused, if it was.
+    pub reason: Option<String>,
+}
+
+async fn current_login(state: &AppState, headers: &HeaderMap) -> AppResult<Login> {
+    let id = cookie(headers, LOGIN_COOKIE)
+        .ok_or(AppError::Unauthorized("sign in with your password first"))?;
+    let row = sqlx::query(
+        "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason \
+         FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
+    )
+    .bind(&id)
+    .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(AppError::Unauthorized("this sign-in has expired; start again"))?;
+    Ok(Login {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        username: row.try_get("username")?,
+        app: row.try_get("app")?,
+        origin: row.try_get("origin")?,
+        client_ip: row.try_get("client_ip")?,
+        state: row.try_get("state")?,
+        reason: row.try_get("reason")?,
+    })
+}
+
+async fn auth_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let Ok(login) = current_login(&state, &headers).await else {
+        return Ok(Redirect::to("/app/login").into_response());
+    };
+    Ok(page(
+        include_str!("../assets/auth.html"),
+        &[
+            ("ORG", &state.config.org_name),
+            ("APP", &login.app),
+            ("USER", &login.username),
+            ("ERROR", ""),
+        ],
+    )
+    .into_response())
+}
+
+async fn start_push(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let login = current_login(&state, &headers).await?;
+    if login.state == "approved" || login.state == "done" {
+        return Err(AppError::Conflict("this sign-in is already approved"));
+    }
+    let number = crate::device::start_push_login(&state, &login).await?;
+    Ok(Json(json!({ "number": number })).into_response())
+}
+
+/// Updates a login's state and tells its page.
+pub async fn finish_login(
+    state: &AppState,
+    login_id: &str,
+    new_state: &str,
+    reason: Option<&str>,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE logins SET state = $1, reason = $2, completed_at = $3 WHERE id = $4 AND state NOT IN ('approved', 'done')")
+        .bind(new_state)
+        .bind(reason)
+        .bind(i64::try_from(now())?)
+        .bind(login_id)
+        .execute(&state.db.pool)
+        .await?;
+    state.hub.login_event(LoginEvent {
+        login_id: login_id.to_owned(),
+        state: new_state.to_owned(),
+        reason: reason.map(str::to_owned),
+    });
+    Ok(())
+}
+
+fn event_of(state: &str, reason: Option<&str>) -> Event {
+    Event::default().event("login").data(json!({ "state": state, "reason": reason }).to_string())
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let login = current_login(&state, &headers).await?;
+    // Subscribe before reading the state, so that nothing between the two is missed.
+    let updates = BroadcastStream::new(state.hub.subscribe_logins());
+    let first = event_of(&login.state, login.reason.as_deref());
+    let id = login.id.clone();
+    let stream = futures_util::stream::once(async move { Ok(first) }).chain(updates.filter_map(
+        move |event| {
+            let id = id.clone();
+            async move {
+                match event {
+                    Ok(e) if e.login_id == id => Some(Ok(event_of(&e.state, e.reason.as_deref()))),
+                    _ => None,
+                }
+            }
+        },
+    ));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[derive(Deserialize)]
+struct Passcode {
+    passcode: String,
+}
+
+/// A typed (or autofilled) passcode of any of the person's active tokens.
+async fn passcode(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Passcode>,
+) -> AppResult<Response> {
+    let login = current_login(&state, &headers).await?;
+    let code = form.passcode.trim();
+    let mut accepted = false;
+    if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
+        for token in tokens::list(&state.db, Some(login.user_id)).await? {
+            if token.state != "active" {
+                continue;
+            }
+            let keys = tokens::keys(&state, &token.id).await?;
+            if tokens::use_passcode(&state, &token, &keys.otp, code).await? {
+                tokens::reset_tries(&state, &token.id).await?;
+                tokens::audit(
+                    &state.db,
+                    "passcode_ok",
+                    Some(&login.username),
+                    Some(&token.id),
+                    Some(&login.client_ip),
+                    "",
+                )
+                .await?;
+                accepted = true;
+                break;
+            }
+        }
+    }
+    if !accepted {
+        tokens::audit(
+            &state.db,
+            "passcode_failed",
+            Some(&login.username),
+            None,
+            Some(&login.client_ip),
+            "",
+        )
+        .await?;
+        let html = page(
+            include_str!("../assets/auth.html"),
+            &[
+                ("ORG", &state.config.org_name),
+                ("APP", &login.app),
+                ("USER", &login.username),
+                ("ERROR", "That passcode is not valid."),
+            ],
+        );
+        return Ok((StatusCode::UNAUTHORIZED, html).into_response());
+    }
+    finish_login(&state, &login.id, "approved", None).await?;
+    let (session_cookie, redirect) = open_session(&state, &login).await?;
+    Ok((
+        AppendHeaders([session_cookie, set_cookie(&state, LOGIN_COOKIE, "", 0)]),
+        Redirect::to(&redirect),
+    )
+        .into_response())
+}
+
+/// After the page saw "approved": turns the approved login into a session, once.
+async fn complete(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let login = current_login(&state, &headers).await?;
+    if login.state != "approved" {
+        return Err(AppError::Unauthorized("this sign-in is not approved"));
+    }
+    let (session_cookie, redirect) = open_session(&state, &login).await?;
+    Ok((
+        AppendHeaders([session_cookie, set_cookie(&state, LOGIN_COOKIE, "", 0)]),
+        Json(json!({ "redirect": redirect })),
+    )
+        .into_response())
+}
+
+async fn open_session(
+    state: &AppState,
+    login: &Login,
+) -> AppResult<((header::HeaderName, HeaderValue), String)> {
+    // Only one session per approved login, even if two tabs race.
+    let done = sqlx::query("UPDATE logins SET state = 'done' WHERE id = $1 AND state = 'approved'")
+        .bind(&login.id)
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(AppError::Conflict("this sign-in was already completed"));
+    }
+    let id = random_id("ses_", 24);
+    let created = now();
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(login.user_id)
+    .bind(i64::try_from(created).map_err(anyhow::Error::from)?)
+    .bind(i64::try_from(created + SESSION_TTL).map_err(anyhow::Error::from)?)
+    .execute(&state.db.pool)
+    .await?;
+    tokens::audit(&state.db, "signed_in", Some(&login.username), None, Some(&login.client_ip), "")
+        .await?;
+    Ok((set_cookie(state, SESSION_COOKIE, &id, SESSION_TTL), "/app".to_owned()))
+}

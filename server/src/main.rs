@@ -1,0 +1,295 @@
+//! `pushotp-server`: the command line of PushOTP's reference authentication server.
+//!
+//! Run with `cargo run -p pushotp-server -- serve` (a demo organization with a demo user in
+//! `pushotp.db`), or see `--help`.
+
+#![allow(clippy::print_stdout, reason = "a command-line program prints its results")]
+
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, tokens, users};
+use sqlx::Row;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(version, about = "PushOTP reference authentication server")]
+struct Cli {
+    /// Database: sqlite://FILE (embedded, the default), sqlite::memory: (for trials; nothing is
+    /// kept), or postgres://… (for several server nodes).
+    #[arg(long, env = "PUSHOTP_DATABASE", global = true)]
+    database: Option<String>,
+    /// File holding the 32-byte key that seals secrets at rest; created on first start. Defaults
+    /// to the SQLite file's name with `.key`.
+    #[arg(long, env = "PUSHOTP_KEY_FILE", global = true)]
+    key_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the device channel and the demo app.
+    Serve(ServeArgs),
+    /// Manage people.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage push tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Fraud reports ("Deny → Yes, report").
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on. Put a TLS reverse proxy in front for anything but a trial.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// The URL browsers and devices use to reach this server (default: http://BIND).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// A GeoIP2/GeoLite2 City database (MaxMind DB format) to place logins.
+    #[arg(long)]
+    geoip: Option<PathBuf>,
+    /// The reverse proxy whose X-Forwarded-For header names the client.
+    #[arg(long)]
+    trusted_proxy: Option<IpAddr>,
+    /// The organization's name, shown on tokens.
+    #[arg(long, default_value = "Demo Org")]
+    org: String,
+    /// The protected app's name, shown in push requests.
+    #[arg(long, default_value = "Demo Portal")]
+    app: String,
+    /// Seconds a push request can be answered.
+    #[arg(long, default_value_t = 120)]
+    request_ttl: u64,
+    /// Failed answers in a row before a token locks.
+    #[arg(long, default_value_t = 5)]
+    max_tries: i64,
+    /// Most pending push requests per person.
+    #[arg(long, default_value_t = 3)]
+    max_pending: i64,
+    /// Seconds after a denial before the next push to the same person.
+    #[arg(long, default_value_t = 60)]
+    deny_cooldown: u64,
+    /// Send push requests without number matching.
+    #[arg(long)]
+    no_number_matching: bool,
+    /// Make new tokens PIN-protected.
+    #[arg(long)]
+    require_pin: bool,
+    /// Lock a token when its owner reports a request.
+    #[arg(long)]
+    lock_on_report: bool,
+    /// Create the demo user `alice` (password `alice-demo`) and a token ready to enroll, if
+    /// there are no users yet. On by default when no --database is given.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person; the password is read from standard input.
+    Add {
+        /// Login name.
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a push token for a person and print its activation link and QR code.
+    Enroll {
+        /// Whose token.
+        username: String,
+        /// The token's name, shown on the device.
+        #[arg(long, default_value = "Demo Portal")]
+        name: String,
+        /// The server URL the device will use.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
+    /// List tokens.
+    List,
+    /// Unlock a token locked after failed tries.
+    Unlock {
+        /// The token's id.
+        token_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// List fraud reports, newest first.
+    List,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let demo_default = cli.database.is_none();
+    let url = cli.database.clone().unwrap_or_else(|| "sqlite://pushotp.db".into());
+    let db = Db::connect(&url).await?;
+    let key = match (&cli.key_file, url.strip_prefix("sqlite://")) {
+        (Some(path), _) => ServerKey::load_or_create(path)?,
+        (None, Some(file)) if !file.contains(":memory:") => {
+            let file = file.split('?').next().unwrap_or(file);
+            ServerKey::load_or_create(&PathBuf::from(format!("{file}.key")))?
+        }
+        (None, _) if url.contains(":memory:") => ServerKey::random(),
+        (None, _) => anyhow::bail!("--key-file is required with {url}"),
+    };
+    match cli.command {
+        Command::Serve(args) => serve(db, key, args, demo_default).await,
+        Command::User(UserCommand::Add { username }) => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let user = users::add(&db, &username, password.trim_end_matches(['\r', '\n'])).await?;
+            println!("added {} (id {})", user.username, user.id);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Enroll { username, name, public_url }) => {
+            let state =
+                AppState::new(db, key, Geo::none(), Config { public_url, ..Config::default() });
+            let user = users::find(&state.db, &username)
+                .await?
+                .with_context(|| format!("no user {username}"))?;
+            print_enrollment(&state, user.id, &name).await
+        }
+        Command::Token(TokenCommand::List) => {
+            for t in tokens::list(&db, None).await? {
+                println!(
+                    "{}  {:<12} {:<8} {:<20} device={} failed={}/{}",
+                    t.id,
+                    t.username,
+                    t.state,
+                    t.name,
+                    t.device_name.as_deref().unwrap_or("-"),
+                    t.failed_tries,
+                    t.max_tries
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Unlock { token_id }) => {
+            let state = AppState::new(db, key, Geo::none(), Config::default());
+            let token = tokens::get(&state.db, &token_id).await?.context("no such token")?;
+            anyhow::ensure!(
+                token.state == "locked",
+                "token {token_id} is {}, not locked",
+                token.state
+            );
+            tokens::set_state(&state, &token_id, "active").await?;
+            tokens::reset_tries(&state, &token_id).await?;
+            tokens::audit(
+                &state.db,
+                "token_unlocked",
+                Some(&token.username),
+                Some(&token_id),
+                None,
+                "by administrator",
+            )
+            .await?;
+            println!("unlocked {token_id}");
+            Ok(())
+        }
+        Command::Report(ReportCommand::List) => {
+            let rows = sqlx::query(
+                "SELECT created_at, username, token_id, app, origin, client_ip, place FROM reports ORDER BY id DESC",
+            )
+            .fetch_all(&db.pool)
+            .await?;
+            for r in rows {
+                println!(
+                    "{}  user={} token={} app={:?} origin={} ip={} place={}",
+                    r.try_get::<i64, _>("created_at")?,
+                    r.try_get::<String, _>("username")?,
+                    r.try_get::<String, _>("token_id")?,
+                    r.try_get::<String, _>("app")?,
+                    r.try_get::<String, _>("origin")?,
+                    r.try_get::<String, _>("client_ip")?,
+                    r.try_get::<Option<String>, _>("place")?.unwrap_or_else(|| "-".into()),
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow::Result<()> {
+    let link = pushotp_server::device::new_enrollment(state, user_id, name).await?;
+    let qr = qrcode::QrCode::new(link.as_bytes())?;
+    println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
+    println!("Activation link (valid {} h, once):\n{link}", state.config.activation_ttl / 3600);
+    Ok(())
+}
+
+async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> anyhow::Result<()> {
+    let geo = match &args.geoip {
+        Some(path) => Geo::open(path)?,
+        None => Geo::none(),
+    };
+    let config = Config {
+        public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.bind)),
+        org_name: args.org,
+        app_name: args.app,
+        trusted_proxy: args.trusted_proxy,
+        request_ttl: args.request_ttl,
+        max_tries: args.max_tries,
+        max_pending_per_user: args.max_pending,
+        deny_cooldown: args.deny_cooldown,
+        number_matching: !args.no_number_matching,
+        require_pin: args.require_pin,
+        lock_on_report: args.lock_on_report,
+        ..Config::default()
+    };
+    let state = AppState::new(db, key, geo, config);
+    if (args.demo || demo_default) && users::find(&state.db, "alice").await?.is_none() {
+        let user = users::add(&state.db, "alice", "alice-demo").await?;
+        println!(
+            "Demo user: alice / alice-demo. Add this token to PushOTP (options page → Add a push token):"
+        );
+        print_enrollment(&state, user.id, "Demo Portal").await?;
+    }
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    tracing::info!(address = %args.bind, public_url = %state.config.public_url, "serving");
+    println!("Demo app: {}/app", state.config.public_url);
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let requests in flight finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

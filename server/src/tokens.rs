@@ -1,0 +1,266 @@
+//! Push tokens: creation with an activation secret, their sealed keys, passcode checks that
+//! refuse reuse, failed-try counting and locking.
+
+use anyhow::Context;
+use pushotp::push::TokenKeys;
+use pushotp::{Algorithm, Hotp, Secret, Totp, Window};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use zeroize::Zeroizing;
+
+use crate::{AppState, Db, now, random_id};
+
+/// How far ahead of the last used counter an HOTP passcode may be (RFC 4226 §7.4): the device
+/// advances its counter even for answers the server refused.
+pub const HOTP_LOOK_AHEAD: u64 = 20;
+
+/// A token's row, without its secrets.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    /// `tok_…`
+    pub id: String,
+    /// Owner's user id.
+    pub user_id: i64,
+    /// Owner's login name.
+    pub username: String,
+    /// Shown to the person.
+    pub name: String,
+    /// `pending`, `active`, `locked` or `revoked`.
+    pub state: String,
+    /// Whether answers need the PIN.
+    pub pin_required: bool,
+    /// Failed tries before locking.
+    pub max_tries: i64,
+    /// Failed tries in a row so far.
+    pub failed_tries: i64,
+    /// `hotp` or `totp`.
+    pub otp_type: String,
+    /// The HMAC hash.
+    pub algorithm: Algorithm,
+    /// Code length.
+    pub digits: u8,
+    /// TOTP period (unused for HOTP).
+    pub period: u64,
+    /// Last HOTP counter or TOTP step accepted, -1 for none.
+    pub last_used: i64,
+    /// The device's name, once enrolled.
+    pub device_name: Option<String>,
+    /// When the activation link stops working.
+    pub activation_expires_at: Option<i64>,
+}
+
+/// `SELECT` of a token row with its owner's name, followed by `$tail` (a literal, so the whole
+/// statement stays a static string).
+macro_rules! select_tokens {
+    ($tail:literal) => {
+        concat!(
+            "SELECT t.id, t.user_id, u.username, t.name, t.state, t.pin_required, t.max_tries, ",
+            "t.failed_tries, t.otp_type, t.algorithm, t.digits, t.period, t.last_used, ",
+            "t.device_name, t.activation_expires_at FROM tokens t JOIN users u ON u.id = t.user_id ",
+            $tail
+        )
+    };
+}
+
+fn from_row(r: &AnyRow) -> anyhow::Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        username: r.try_get("username")?,
+        name: r.try_get("name")?,
+        state: r.try_get("state")?,
+        pin_required: r.try_get::<i64, _>("pin_required")? != 0,
+        max_tries: r.try_get("max_tries")?,
+        failed_tries: r.try_get("failed_tries")?,
+        otp_type: r.try_get("otp_type")?,
+        algorithm: r.try_get::<String, _>("algorithm")?.parse()?,
+        digits: u8::try_from(r.try_get::<i64, _>("digits")?)?,
+        period: u64::try_from(r.try_get::<i64, _>("period")?)?,
+        last_used: r.try_get("last_used")?,
+        device_name: r.try_get("device_name")?,
+        activation_expires_at: r.try_get("activation_expires_at")?,
+    })
+}
+
+/// One token by id.
+pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<TokenRow>> {
+    sqlx::query(select_tokens!("WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// All tokens, or one person's.
+pub async fn list(db: &Db, user_id: Option<i64>) -> anyhow::Result<Vec<TokenRow>> {
+    let sql = select_tokens!("WHERE ($1 < 0 OR t.user_id = $1) ORDER BY t.created_at, t.id");
+    let rows = sqlx::query(sql).bind(user_id.unwrap_or(-1)).fetch_all(&db.pool).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A new pending token for `user_id` and its activation secret (20 random bytes, sealed in the
+/// row; the caller puts it into the activation link once and forgets it).
+pub async fn create(
+    state: &AppState,
+    user_id: i64,
+    name: &str,
+) -> anyhow::Result<(TokenRow, Secret)> {
+    let id = random_id("tok_", 12);
+    let mut bytes = Zeroizing::new([0u8; 20]);
+    rand::fill(bytes.as_mut_slice());
+    let activation = Secret::from_bytes(bytes.to_vec())?;
+    let sealed = state.key.seal(&format!("tokens/{id}/activation"), activation.expose())?;
+    let created = i64::try_from(now())?;
+    let expires = created + i64::try_from(state.config.activation_ttl)?;
+    sqlx::query(
+        "INSERT INTO tokens (id, user_id, name, state, activation_sealed, activation_expires_at, \
+         pin_required, max_tries, otp_type, algorithm, digits, period, created_at) \
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, 'hotp', 'SHA1', 6, 30, $8)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(name)
+    .bind(sealed)
+    .bind(expires)
+    .bind(i64::from(state.config.require_pin))
+    .bind(state.config.max_tries)
+    .bind(created)
+    .execute(&state.db.pool)
+    .await?;
+    let row = get(&state.db, &id).await?.context("the new token is gone")?;
+    Ok((row, activation))
+}
+
+/// Seals and stores the keys of an enrolled token.
+pub async fn store_keys(state: &AppState, token_id: &str, keys: &TokenKeys) -> anyhow::Result<()> {
+    let joined = Zeroizing::new(
+        [keys.otp.expose(), keys.request.expose(), keys.answer.expose(), keys.channel.expose()]
+            .concat(),
+    );
+    let sealed = state.key.seal(&format!("tokens/{token_id}/keys"), &joined)?;
+    sqlx::query("UPDATE tokens SET keys_sealed = $1 WHERE id = $2")
+        .bind(sealed)
+        .bind(token_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The keys of an enrolled token.
+pub async fn keys(state: &AppState, token_id: &str) -> anyhow::Result<TokenKeys> {
+    let row = sqlx::query("SELECT keys_sealed FROM tokens WHERE id = $1")
+        .bind(token_id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let sealed: Option<Vec<u8>> = row.try_get("keys_sealed")?;
+    let joined = state.key.open(&format!("tokens/{token_id}/keys"), &sealed.context("no keys")?)?;
+    let otp_len = joined.len().checked_sub(96).context("sealed keys too short")?;
+    let part = |range: std::ops::Range<usize>| -> anyhow::Result<Secret> {
+        Ok(Secret::from_bytes(joined.get(range).context("sealed keys too short")?.to_vec())?)
+    };
+    Ok(TokenKeys {
+        otp: part(0..otp_len)?,
+        request: part(otp_len..otp_len + 32)?,
+        answer: part(otp_len + 32..otp_len + 64)?,
+        channel: part(otp_len + 64..otp_len + 96)?,
+    })
+}
+
+/// Checks a passcode of an active token and, if it is right, marks its counter or step used so
+/// that it is never accepted again (RFC 4226 §7.2, RFC 6238 §5.2). Atomic: of two requests
+/// racing with the same passcode, one wins.
+pub async fn use_passcode(
+    state: &AppState,
+    token: &TokenRow,
+    otp_key: &Secret,
+    passcode: &str,
+) -> anyhow::Result<bool> {
+    let next = u64::try_from(token.last_used + 1).unwrap_or(0);
+    let matched = if token.otp_type == "totp" {
+        let totp = Totp::new(token.algorithm, token.digits, token.period, 0)?;
+        match totp.verify(otp_key, passcode, now(), Window::ONE_STEP) {
+            Ok(Some(step)) if step >= next => Some(step),
+            Ok(_) | Err(pushotp::Error::MalformedCode) => None,
+            Err(err) => return Err(err.into()),
+        }
+    } else {
+        match Hotp::new(token.algorithm, token.digits)?.verify(
+            otp_key,
+            passcode,
+            next,
+            HOTP_LOOK_AHEAD,
+        ) {
+            Ok(found) => found,
+            Err(pushotp::Error::MalformedCode) => None,
+            Err(err) => return Err(err.into()),
+        }
+    };
+    let Some(used) = matched else { return Ok(false) };
+    let used = i64::try_from(used)?;
+    let updated = sqlx::query("UPDATE tokens SET last_used = $1 WHERE id = $2 AND last_used < $1")
+        .bind(used)
+        .bind(&token.id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Counts a failed try; locks the token when it reaches its limit. Returns tries left.
+pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<i64> {
+    let row = sqlx::query(
+        "UPDATE tokens SET failed_tries = failed_tries + 1, \
+         state = CASE WHEN failed_tries + 1 >= max_tries THEN 'locked' ELSE state END \
+         WHERE id = $1 RETURNING failed_tries, max_tries",
+    )
+    .bind(&token.id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let failed: i64 = row.try_get("failed_tries")?;
+    let max: i64 = row.try_get("max_tries")?;
+    Ok((max - failed).max(0))
+}
+
+/// A success resets the count of failed tries.
+pub async fn reset_tries(state: &AppState, token_id: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE tokens SET failed_tries = 0 WHERE id = $1")
+        .bind(token_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Sets a token's state (`locked`, `revoked`, `active`).
+pub async fn set_state(state: &AppState, token_id: &str, new_state: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
+        .bind(new_state)
+        .bind(token_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Writes an audit record.
+pub async fn audit(
+    db: &Db,
+    event: &str,
+    username: Option<&str>,
+    token_id: Option<&str>,
+    client_ip: Option<&str>,
+    detail: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (at, event, username, token_id, client_ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(i64::try_from(now())?)
+    .bind(event)
+    .bind(username)
+    .bind(token_id)
+    .bind(client_ip)
+    .bind(detail)
+    .execute(&db.pool)
+    .await?;
+    tracing::info!(event, username, token_id, client_ip, detail, "audit");
+    Ok(())
+}

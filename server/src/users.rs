@@ -1,0 +1,99 @@
+//! People and their passwords (Argon2id, RFC 9106, as PHC strings).
+
+use anyhow::Context;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, PasswordHash};
+use sqlx::Row;
+
+use crate::{Db, now};
+
+/// A person who can sign in.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+}
+
+/// Adds a person; fails if the name is taken or not a plain login name.
+pub async fn add(db: &Db, username: &str, password: &str) -> anyhow::Result<User> {
+    anyhow::ensure!(
+        valid_username(username),
+        "a username is 1 to 64 letters, digits, '.', '_', '-' or '@'"
+    );
+    anyhow::ensure!(
+        !password.is_empty() && password.len() <= 1024,
+        "a password is 1 to 1024 bytes"
+    );
+    let hash = hash_password(password)?;
+    let row = sqlx::query(
+        "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(username)
+    .bind(hash)
+    .bind(i64::try_from(now())?)
+    .fetch_one(&db.pool)
+    .await
+    .with_context(|| format!("adding user {username} (is the name taken?)"))?;
+    Ok(User { id: row.try_get("id")?, username: username.to_owned() })
+}
+
+/// The person named `username`, if any.
+pub async fn find(db: &Db, username: &str) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query("SELECT id, username FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.map(|r| Ok(User { id: r.try_get("id")?, username: r.try_get("username")? })).transpose()
+}
+
+/// The person if `password` is theirs. Takes as long for an unknown name as for a known one,
+/// so the answer does not reveal which names exist.
+pub async fn check_password(
+    db: &Db,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query("SELECT id, username, password_hash FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&db.pool)
+        .await?;
+    let (user, hash) = match row {
+        Some(r) => (
+            Some(User { id: r.try_get("id")?, username: r.try_get("username")? }),
+            r.try_get::<String, _>("password_hash")?,
+        ),
+        None => (None, dummy_hash().to_owned()),
+    };
+    let password = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await?;
+    Ok(user.filter(|_| ok))
+}
+
+fn valid_username(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
+}
+
+fn hash_password(password: &str) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
+
+fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A valid hash of a random password, checked when the name is unknown.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let mut random = [0u8; 16];
+        rand::fill(&mut random);
+        hash_password(&format!("{random:?}")).unwrap_or_default()
+    })
+}

@@ -1,0 +1,497 @@
+//! The reference server driven over real HTTP and WebSocket on 127.0.0.1 by devices written on
+//! the core crate and browsers with cookie jars: every flow of docs/protocol.md.
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::time::Duration;
+
+use pushotp_server::{Config, ServerKey};
+use serde_json::{Value, json};
+use support::{Browser, Device, Server, geoip_test_db, now};
+
+async fn memory_server(config: Config) -> Server {
+    Server::start("sqlite::memory:", ServerKey::random(), config).await
+}
+
+/// A server with alice enrolled on one device, connected.
+async fn alice(config: Config) -> (Server, Device, support::Ws, Browser) {
+    let server = memory_server(config).await;
+    server.user("alice").await;
+    let device = Device::enroll(&server.link("alice").await, "Chrome on laptop").await;
+    let ws = device.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    (server, device, ws, browser)
+}
+
+#[tokio::test]
+async fn approve_with_the_right_number_signs_the_person_in() {
+    let (server, mut device, mut ws, browser) = alice(Config::default()).await;
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 200, "{body}");
+    let number = u8::try_from(body["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.app, "Demo Portal");
+    assert_eq!(request.origin, server.url);
+    assert_eq!(request.client_ip, "127.0.0.1");
+    let choices = request.choices.unwrap();
+    assert!(choices.contains(&number), "the page's number is one of the device's choices");
+    let answer = device.approve(&request, Some(number), None);
+    let (status, reply) = device.send(&answer).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+    let page = browser.complete().await;
+    assert!(page.contains("You are signed in as <strong>alice</strong>"), "{page}");
+    // The same answer again is refused: every request is answered once.
+    let (status, reply) = device.send(&answer).await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_approved'").await, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_number_is_refused_and_counted() {
+    let (server, mut device, mut ws, browser) = alice(Config::default()).await;
+    let number = browser.push().await.1["number"].as_u64().unwrap();
+    let request = device.next_push(&mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number).unwrap();
+    let (status, reply) = device.approve_send(&request, Some(wrong), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(reply, json!({ "status": "rejected", "reason": "wrong_number", "triesLeft": 4 }));
+    let outcome = browser.outcome().await;
+    assert_eq!(
+        (outcome["state"].as_str(), outcome["reason"].as_str()),
+        (Some("rejected"), Some("wrong_number"))
+    );
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 1);
+    // A right answer afterwards resets the count.
+    let number = browser.push().await.1["number"].as_u64().unwrap();
+    let request = device.next_push(&mut ws).await;
+    let (_, reply) = device.approve_send(&request, Some(u8::try_from(number).unwrap()), None).await;
+    assert_eq!(reply["status"], "approved");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+}
+
+#[tokio::test]
+async fn deny_tells_the_login_page() {
+    let (server, device, mut ws, browser) = alice(Config::default()).await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    let (status, reply) = device.send(&device.deny(&request)).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("denied")));
+    assert_eq!(browser.outcome().await["state"], "denied");
+    assert_eq!(server.count("SELECT COUNT(*) FROM reports").await, 0);
+    // A denial starts the cooldown: no new push right away (no push bombing).
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 429, "{body}");
+}
+
+#[tokio::test]
+async fn report_records_a_fraud_report_and_can_lock_the_token() {
+    let geo_config = Config {
+        trusted_proxy: Some("127.0.0.1".parse().unwrap()),
+        lock_on_report: true,
+        ..Config::default()
+    };
+    let server =
+        Server::start_with("sqlite::memory:", ServerKey::random(), geo_config, geoip_test_db())
+            .await;
+    server.user("alice").await;
+    let device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&server.url);
+    // Through the trusted proxy, from London.
+    browser.sign_in_with("alice", "alice-pw", &[("x-forwarded-for", "81.2.69.142")]).await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.client_ip, "81.2.69.142");
+    let place = request.place.clone().unwrap();
+    assert_eq!((place.city.as_str(), place.country.as_str()), ("London", "GB"));
+    let (status, reply) = device.send(&device.report(&request)).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("reported")));
+    let outcome = browser.outcome().await;
+    assert_eq!(
+        (outcome["state"].as_str(), outcome["reason"].as_str()),
+        (Some("denied"), Some("reported"))
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM reports WHERE username = 'alice' AND client_ip = '81.2.69.142' AND place LIKE 'London, GB%'").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_reported'").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+}
+
+#[tokio::test]
+async fn an_expired_request_cannot_be_approved() {
+    let (_server, mut device, mut ws, browser) =
+        alice(Config { request_ttl: 1, ..Config::default() }).await;
+    let number = browser.push().await.1["number"].as_u64().unwrap();
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(browser.outcome().await["state"], "expired");
+    let (status, reply) =
+        device.approve_send(&request, Some(u8::try_from(number).unwrap()), None).await;
+    assert_eq!(
+        (status, reply["status"].as_str(), reply["reason"].as_str()),
+        (200, Some("rejected"), Some("expired"))
+    );
+    // The device itself refuses to show it too.
+    assert_eq!(request.verify(&device.keys.request, now() + 1), Err(pushotp::Error::Expired));
+}
+
+#[tokio::test]
+async fn forged_requests_and_answers_are_refused() {
+    let (server, mut device, mut ws, browser) = alice(Config::default()).await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    // A request changed on the way (or made without K_req) never verifies on the device.
+    let mut forged = request.clone();
+    forged.app = "Evil Portal".into();
+    assert_eq!(forged.verify(&device.keys.request, now()), Err(pushotp::Error::BadTag));
+    let mut forged = request.clone();
+    forged.tag[0] ^= 1;
+    assert_eq!(forged.verify(&device.keys.request, now()), Err(pushotp::Error::BadTag));
+    // An answer with a forged device tag changes nothing and counts nothing.
+    let mut answer = device.approve(&request, Some(number), None);
+    answer.device_tag[0] ^= 1;
+    let (status, reply) = device.send(&answer).await;
+    assert_eq!(status, 401, "{reply}");
+    assert_eq!(reply["error"], "unauthorized");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+    // An answer for another request id is unknown.
+    let mut other = device.approve(&request, Some(number), None);
+    other.request_id[0] ^= 1;
+    assert_eq!(device.send(&other).await.0, 404);
+    // The genuine answer still goes through (the HOTP look-ahead skips the unused counters).
+    let (status, reply) = device.approve_send(&request, Some(number), None).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
+}
+
+#[tokio::test]
+async fn a_forged_answer_tag_counts_as_a_failed_try() {
+    let (server, mut device, mut ws, browser) = alice(Config::default()).await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    let otp = device.keys.otp.clone();
+    let passcode = device.next_passcode(&otp);
+    let wrong_key = pushotp::Secret::from_bytes(vec![9u8; 32]).unwrap();
+    let answer = pushotp::push::Answer::approve(
+        &request,
+        Some(number),
+        &passcode,
+        now(),
+        &device.keys.channel,
+        &wrong_key,
+    )
+    .unwrap();
+    let (status, reply) = device.send(&answer).await;
+    assert_eq!(status, 200);
+    assert_eq!(reply, json!({ "status": "rejected", "reason": "bad_answer", "triesLeft": 4 }));
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_pin_is_refused_until_the_token_locks() {
+    let config = Config {
+        require_pin: true,
+        max_tries: 3,
+        number_matching: false,
+        deny_cooldown: 0,
+        ..Config::default()
+    };
+    let (server, mut device, mut ws, browser) = alice(config).await;
+    assert!(device.enrolled.pin.required);
+    assert_eq!(device.enrolled.pin.max_tries, 3);
+    device.protect_with_pin("4711");
+    // The right PIN approves.
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.choices, None);
+    let (_, reply) = device.approve_send(&request, None, Some("4711")).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    // Wrong PINs: refused, counted, then locked.
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    for left in [2, 1] {
+        browser.push().await;
+        let request = device.next_push(&mut ws).await;
+        let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+        assert_eq!(
+            reply,
+            json!({ "status": "rejected", "reason": "wrong_pin", "triesLeft": left })
+        );
+    }
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    let (_, reply) = device.approve_send(&request, None, Some("1234")).await;
+    assert_eq!(reply, json!({ "status": "rejected", "reason": "locked", "triesLeft": 0 }));
+    assert_eq!(browser.outcome().await["state"], "locked");
+    // Locked: no more pushes, and even the right PIN does not help.
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_locked'").await, 1);
+}
+
+#[tokio::test]
+async fn pending_pushes_per_person_are_limited() {
+    let (server, _device, _ws, _browser) =
+        alice(Config { max_pending_per_user: 2, ..Config::default() }).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        statuses.push(browser.push().await.0);
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await, 2);
+}
+
+#[tokio::test]
+async fn two_people_with_two_devices_each_get_only_their_own_requests() {
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    server.user("bob").await;
+    let mut alice = Device::enroll(&server.link("alice").await, "alice laptop").await;
+    let alice_phone = Device::enroll(&server.link("alice").await, "alice desktop").await;
+    let mut bob = Device::enroll(&server.link("bob").await, "bob laptop").await;
+    let (mut alice_ws, mut alice_phone_ws, mut bob_ws) =
+        (alice.connect().await, alice_phone.connect().await, bob.connect().await);
+    let (alice_browser, bob_browser) = (Browser::new(&server.url), Browser::new(&server.url));
+    alice_browser.sign_in("alice").await;
+    bob_browser.sign_in("bob").await;
+    let alice_number = alice_browser.push().await.1["number"].as_u64().unwrap();
+    let bob_number = bob_browser.push().await.1["number"].as_u64().unwrap();
+    let to_alice = alice.next_push(&mut alice_ws).await;
+    let to_alice_phone = alice_phone.next_push(&mut alice_phone_ws).await;
+    let to_bob = bob.next_push(&mut bob_ws).await;
+    assert_eq!(to_alice.choices, to_alice_phone.choices, "both of alice's devices get her login");
+    assert_ne!(to_alice.token_id, to_bob.token_id);
+    // Bob's device cannot answer alice's request: its device tag is not alice's.
+    let stolen = bob.approve(&to_alice, Some(u8::try_from(alice_number).unwrap()), None);
+    assert_eq!(bob.send(&stolen).await.0, 401);
+    let (_, reply) = bob.approve_send(&to_bob, Some(u8::try_from(bob_number).unwrap()), None).await;
+    assert_eq!(reply["status"], "approved");
+    let (_, reply) =
+        alice.approve_send(&to_alice, Some(u8::try_from(alice_number).unwrap()), None).await;
+    assert_eq!(reply["status"], "approved");
+    assert_eq!(alice_browser.outcome().await["state"], "approved");
+    assert_eq!(bob_browser.outcome().await["state"], "approved");
+    // Alice's other device's copy of the request is closed by the approval.
+    assert!(alice_phone.poll().await.is_empty());
+}
+
+#[tokio::test]
+async fn polling_finds_what_was_sent_while_the_device_was_away() {
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    let device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    let pending = device.poll().await;
+    assert_eq!(pending.len(), 1);
+    pending[0].verify(&device.keys.request, now()).unwrap();
+    // A socket opened later gets it too.
+    let mut ws = device.connect().await;
+    assert_eq!(device.next_push(&mut ws).await, pending[0]);
+}
+
+#[tokio::test]
+async fn an_activation_link_works_once_and_a_bad_proof_never() {
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    let link = server.link("alice").await;
+    let first = Device::try_enroll(&link, "laptop").await;
+    assert!(first.is_ok());
+    let again = Device::try_enroll(&link, "thief").await.err().unwrap();
+    assert_eq!(again.0, 401);
+    // A link with the right token but another secret: the proof is wrong.
+    let other: pushotp::push::ActivationLink = server.link("alice").await.parse().unwrap();
+    let forged = pushotp::push::ActivationLink::new(
+        other.server(),
+        other.token_id(),
+        pushotp::Secret::from_bytes(vec![7u8; 20]).unwrap(),
+        other.expires_at(),
+    )
+    .unwrap();
+    let refused = Device::try_enroll(&forged.to_string(), "thief").await.err().unwrap();
+    assert_eq!(refused.0, 401);
+    assert_eq!(refused.1["error"], "unauthorized");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+}
+
+#[tokio::test]
+async fn a_websocket_with_a_bad_tag_gets_nothing() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let (server, device, _ws, browser) = alice(Config::default()).await;
+    let url = format!("{}/api/v1/devices/ws", server.url.replacen("http", "ws", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert_eq!(support::next_json(&mut ws).await["type"], "challenge");
+    let auth = json!({ "type": "auth", "tokens": [{ "tokenId": device.token_id, "tag": "AAAA" }] });
+    ws.send(Message::text(auth.to_string())).await.unwrap();
+    assert_eq!(support::next_json(&mut ws).await["error"], "bad_auth");
+    browser.push().await;
+    // The socket is closed; nothing more arrives.
+    let next =
+        tokio::time::timeout(Duration::from_secs(2), futures_util::StreamExt::next(&mut ws)).await;
+    assert!(matches!(next, Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_))))), "{next:?}");
+}
+
+#[tokio::test]
+async fn a_typed_passcode_signs_in_once() {
+    let (server, mut device, _ws, browser) = alice(Config::default()).await;
+    let otp = device.keys.otp.clone();
+    let code = device.next_passcode(&otp);
+    assert_eq!(browser.passcode("000000").await, 401);
+    assert_eq!(browser.passcode(&code).await, 303);
+    let page =
+        browser.http.get(format!("{}/app", server.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("signed in as <strong>alice</strong>"));
+    // The same code cannot be used again.
+    let again = Browser::new(&server.url);
+    again.sign_in("alice").await;
+    assert_eq!(again.passcode(&code).await, 401);
+}
+
+#[tokio::test]
+async fn removing_a_token_revokes_it() {
+    let (server, device, _ws, browser) = alice(Config::default()).await;
+    let (status, _) = device.remove().await;
+    assert_eq!(status, 200);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'revoked'").await, 1);
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "no_authenticator");
+}
+
+#[tokio::test]
+async fn a_restart_with_the_same_database_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("pushotp.db").display());
+    let key_path = dir.path().join("pushotp.key");
+    let server =
+        Server::start(&database, ServerKey::load_or_create(&key_path).unwrap(), Config::default())
+            .await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    {
+        let mut ws = device.connect().await;
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        browser.push().await;
+        let request = device.next_push(&mut ws).await;
+        device.send(&device.report(&request)).await;
+    }
+    let old_url = server.url.clone();
+    server.stop().await;
+
+    let server = Server::start(
+        &database,
+        ServerKey::load_or_create(&key_path).unwrap(),
+        Config { deny_cooldown: 0, ..Config::default() },
+    )
+    .await;
+    device.server = server.url.clone();
+    assert_ne!(server.url, old_url);
+    assert_eq!(server.count("SELECT COUNT(*) FROM reports").await, 1);
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    let (_, reply) = device.approve_send(&request, Some(number), None).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+}
+
+/// Every endpoint answers malformed input with a 4xx and a JSON error, and changes nothing.
+#[tokio::test]
+async fn malformed_input_gets_a_clear_error_and_changes_nothing() {
+    let (server, device, _ws, browser) = alice(Config::default()).await;
+    browser.push().await;
+    let before = (
+        server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await,
+        server.count("SELECT SUM(failed_tries) FROM tokens").await,
+        server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await,
+    );
+    let http = reqwest::Client::new();
+    let huge = "x".repeat(100_000);
+    let cases: Vec<(&str, String)> = vec![
+        ("/api/v1/enroll", "not json".into()),
+        ("/api/v1/enroll", "{}".into()),
+        ("/api/v1/enroll", json!({ "v": 1, "tokenId": 5, "deviceName": "x", "deviceNonce": "AAAA", "proof": "AAAA" }).to_string()),
+        ("/api/v1/enroll", json!({ "v": 1, "tokenId": "tok_nope", "deviceName": "x", "deviceNonce": "AAAAAAAAAAAAAAAAAAAAAA", "proof": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }).to_string()),
+        ("/api/v1/enroll", huge.clone()),
+        ("/api/v1/answers", "[]".into()),
+        ("/api/v1/answers", json!({ "v": 2 }).to_string()),
+        ("/api/v1/answers", json!({ "v": 1, "requestId": "AAAAAAAAAAAAAAAAAAAAAA", "tokenId": device.token_id, "decision": "approve", "answeredAt": 1, "deviceTag": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }).to_string()),
+        ("/api/v1/answers", json!({ "v": 1, "requestId": "AAAAAAAAAAAAAAAAAAAAAA", "tokenId": device.token_id, "decision": "maybe", "answeredAt": 1, "deviceTag": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }).to_string()),
+        ("/api/v1/answers", huge.clone()),
+        ("/api/v1/devices/pending", json!({ "tokens": [] }).to_string()),
+        ("/api/v1/devices/pending", json!({ "tokens": [{ "tokenId": device.token_id, "at": 1, "tag": "AAAA" }] }).to_string()),
+        ("/api/v1/devices/pending", json!({ "tokens": [{ "tokenId": "tok_nope", "at": now(), "tag": "AAAA" }] }).to_string()),
+        ("/api/v1/devices/pending", json!({ "tokens": "all" }).to_string()),
+        ("/api/v1/devices/remove", json!({ "tokenId": device.token_id, "at": now(), "tag": "AAAA" }).to_string()),
+        ("/api/v1/devices/remove", json!({ "tokenId": device.token_id, "at": "now", "tag": "AAAA" }).to_string()),
+    ];
+    for (path, body) in &cases {
+        let reply = http
+            .post(format!("{}{path}", server.url))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        assert!((400..500).contains(&status), "{path} {body:.80}: {status}");
+        let error: Value =
+            reply.json().await.unwrap_or_else(|e| panic!("{path} {body:.80}: not JSON: {e}"));
+        assert!(error["error"].is_string() && error["message"].is_string(), "{path}: {error}");
+    }
+    // A form where JSON is expected, and JSON where a form is expected.
+    let reply = http
+        .post(format!("{}/api/v1/answers", server.url))
+        .form(&[("a", "b")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 415);
+    assert_eq!(
+        browser
+            .http
+            .post(format!("{}/auth/passcode", server.url))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        415
+    );
+    let after = (
+        server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await,
+        server.count("SELECT SUM(failed_tries) FROM tokens").await,
+        server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await,
+    );
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn the_login_page_needs_a_password_first() {
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    let browser = Browser::new(&server.url);
+    assert_eq!(browser.sign_in_with("alice", "wrong", &[]).await, 401);
+    assert_eq!(browser.sign_in_with("nobody", "wrong", &[]).await, 401);
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 401, "{body}");
+    let reply = browser.http.get(format!("{}/auth", server.url)).send().await.unwrap();
+    assert_eq!(reply.headers()["location"], "/app/login");
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'password_failed'").await, 2);
+}

@@ -1,0 +1,350 @@
+//! A real server on 127.0.0.1, a device written on the core crate, and a browser that signs in.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use futures_util::{SinkExt, StreamExt};
+use pushotp::push::{
+    ActivationLink, Answer, EnrollRequest, Enrolled, MaskedKeys, PushRequest, TokenKeys,
+    channel_auth_tag, poll_tag, remove_tag,
+};
+use pushotp::{Hotp, Secret};
+use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, users};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A running server.
+pub struct Server {
+    pub url: String,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Starts a server on a free loopback port over `database`.
+    pub async fn start(database: &str, key: ServerKey, config: Config) -> Self {
+        Self::start_with(database, key, config, Geo::none()).await
+    }
+
+    pub async fn start_with(database: &str, key: ServerKey, config: Config, geo: Geo) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let db = Db::connect(database).await.unwrap();
+        let state = AppState::new(db, key, geo, Config { public_url: url.clone(), ..config });
+        let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, service).await.unwrap();
+        });
+        Self { url, state, task }
+    }
+
+    /// Stops serving (the database file stays).
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        self.state.db.pool.close().await;
+    }
+
+    /// Adds a person with password `<name>-pw`.
+    pub async fn user(&self, name: &str) {
+        users::add(&self.state.db, name, &format!("{name}-pw")).await.unwrap();
+    }
+
+    /// A fresh activation link for `name`.
+    pub async fn link(&self, name: &str) -> String {
+        let user = users::find(&self.state.db, name).await.unwrap().unwrap();
+        pushotp_server::device::new_enrollment(&self.state, user.id, "Demo Portal").await.unwrap()
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql).fetch_one(&self.state.db.pool).await.unwrap().try_get::<i64, _>(0).unwrap()
+    }
+}
+
+pub fn now() -> u64 {
+    pushotp_server::now()
+}
+
+/// A device holding one token, as the extension would.
+pub struct Device {
+    pub server: String,
+    pub http: reqwest::Client,
+    pub token_id: String,
+    pub keys: TokenKeys,
+    pub enrolled: Enrolled,
+    pub counter: u64,
+    pub masked: Option<MaskedKeys>,
+}
+
+impl Device {
+    pub async fn enroll(link: &str, name: &str) -> Self {
+        Self::try_enroll(link, name).await.expect("enrollment succeeds")
+    }
+
+    pub async fn try_enroll(link: &str, name: &str) -> Result<Self, (u16, Value)> {
+        let link: ActivationLink = link.parse().unwrap();
+        let mut nonce = [0u8; 16];
+        rand::fill(&mut nonce);
+        let request = EnrollRequest::new(&link, name, nonce).unwrap();
+        let http = reqwest::Client::new();
+        let reply = http
+            .post(format!("{}/api/v1/enroll", link.server()))
+            .json(&request)
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        let body: Value = reply.json().await.unwrap();
+        if status != 200 {
+            return Err((status, body));
+        }
+        let enrolled: Enrolled = serde_json::from_value(body).unwrap();
+        let keys = enrolled.verify(link.secret(), &request).unwrap();
+        Ok(Self {
+            server: link.server().to_owned(),
+            http,
+            token_id: enrolled.token_id.clone(),
+            keys,
+            enrolled,
+            counter: 0,
+            masked: None,
+        })
+    }
+
+    /// Masks the passcode and answer keys under `pin`, as the extension stores them.
+    pub fn protect_with_pin(&mut self, pin: &str) {
+        let mut salt = [0u8; 16];
+        rand::fill(&mut salt);
+        self.masked = Some(MaskedKeys::mask(&self.keys.otp, &self.keys.answer, pin, salt).unwrap());
+    }
+
+    pub async fn connect(&self) -> Ws {
+        let url = format!("{}/api/v1/devices/ws", self.server.replacen("http", "ws", 1));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let challenge = next_json(&mut ws).await;
+        assert_eq!(challenge["type"], "challenge");
+        let nonce: [u8; 16] = Base64UrlUnpadded::decode_vec(challenge["nonce"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let tag = channel_auth_tag(&self.keys.channel, &self.token_id, &nonce);
+        let auth = json!({ "type": "auth", "tokens": [{ "tokenId": self.token_id, "tag": Base64UrlUnpadded::encode_string(&tag) }] });
+        ws.send(Message::text(auth.to_string())).await.unwrap();
+        let ready = next_json(&mut ws).await;
+        assert_eq!(ready["type"], "ready", "{ready}");
+        ws
+    }
+
+    /// The next push request on the socket, verified as the extension verifies it.
+    pub async fn next_push(&self, ws: &mut Ws) -> PushRequest {
+        loop {
+            let message = next_json(ws).await;
+            if message["type"] == "push" {
+                let request: PushRequest =
+                    serde_json::from_value(message["request"].clone()).unwrap();
+                request.verify(&self.keys.request, now()).unwrap();
+                assert_eq!(request.token_id, self.token_id);
+                return request;
+            }
+        }
+    }
+
+    pub async fn poll(&self) -> Vec<PushRequest> {
+        let at = now();
+        let tag = poll_tag(&self.keys.channel, &self.token_id, at);
+        let body = json!({ "tokens": [{ "tokenId": self.token_id, "at": at, "tag": Base64UrlUnpadded::encode_string(&tag) }] });
+        let reply: Value = self
+            .http
+            .post(format!("{}/api/v1/devices/pending", self.server))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        serde_json::from_value(reply["requests"].clone()).unwrap()
+    }
+
+    /// An approval with the next passcode; with a PIN token, `pin` unmasks the keys.
+    pub fn approve(
+        &mut self,
+        request: &PushRequest,
+        number: Option<u8>,
+        pin: Option<&str>,
+    ) -> Answer {
+        let (otp, answer_key) = match (&self.masked, pin) {
+            (Some(masked), Some(pin)) => masked.unmask(pin).unwrap(),
+            _ => (self.keys.otp.clone(), self.keys.answer.clone()),
+        };
+        let passcode = self.next_passcode(&otp);
+        Answer::approve(request, number, &passcode, now(), &self.keys.channel, &answer_key).unwrap()
+    }
+
+    /// Approves and sends at once.
+    pub async fn approve_send(
+        &mut self,
+        request: &PushRequest,
+        number: Option<u8>,
+        pin: Option<&str>,
+    ) -> (u16, Value) {
+        let answer = self.approve(request, number, pin);
+        self.send(&answer).await
+    }
+
+    pub fn next_passcode(&mut self, otp: &Secret) -> String {
+        let hotp = Hotp::new(self.enrolled.otp.algorithm(), self.enrolled.otp.digits()).unwrap();
+        let code = hotp.generate(otp, self.counter);
+        self.counter += 1;
+        code
+    }
+
+    pub fn deny(&self, request: &PushRequest) -> Answer {
+        Answer::deny(request, now(), &self.keys.channel)
+    }
+
+    pub fn report(&self, request: &PushRequest) -> Answer {
+        Answer::report(request, now(), &self.keys.channel)
+    }
+
+    pub async fn send(&self, answer: &Answer) -> (u16, Value) {
+        let reply = self
+            .http
+            .post(format!("{}/api/v1/answers", self.server))
+            .json(answer)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.json().await.unwrap())
+    }
+
+    pub async fn remove(&self) -> (u16, Value) {
+        let at = now();
+        let tag = remove_tag(&self.keys.channel, &self.token_id, at);
+        let body = json!({ "tokenId": self.token_id, "at": at, "tag": Base64UrlUnpadded::encode_string(&tag) });
+        let reply = self
+            .http
+            .post(format!("{}/api/v1/devices/remove", self.server))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.json().await.unwrap())
+    }
+}
+
+pub async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s");
+        match message.expect("socket open").expect("no socket error") {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Close(_) => panic!("socket closed"),
+            _ => {}
+        }
+    }
+}
+
+/// A person at the login page, with a cookie jar.
+pub struct Browser {
+    pub server: String,
+    pub http: reqwest::Client,
+}
+
+impl Browser {
+    pub fn new(server: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self { server: server.to_owned(), http }
+    }
+
+    /// Username and password at the demo app: on to the organization's login page.
+    pub async fn sign_in(&self, user: &str) {
+        self.sign_in_with(user, &format!("{user}-pw"), &[]).await;
+    }
+
+    pub async fn sign_in_with(&self, user: &str, password: &str, headers: &[(&str, &str)]) -> u16 {
+        let mut request = self
+            .http
+            .post(format!("{}/app/login", self.server))
+            .form(&[("username", user), ("password", password)]);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let reply = request.send().await.unwrap();
+        reply.status().as_u16()
+    }
+
+    /// "Use my mobile to autosend a password": the status and the body (with the number).
+    pub async fn push(&self) -> (u16, Value) {
+        let reply = self.http.post(format!("{}/auth/push", self.server)).send().await.unwrap();
+        (reply.status().as_u16(), reply.json().await.unwrap())
+    }
+
+    /// Reads the login's event stream until it reports something other than waiting.
+    pub async fn outcome(&self) -> Value {
+        let reply = self.http.get(format!("{}/auth/events", self.server)).send().await.unwrap();
+        assert_eq!(reply.status(), 200);
+        let mut stream = reply.bytes_stream();
+        let mut buffer = String::new();
+        loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("an event within 10 s");
+            buffer.push_str(std::str::from_utf8(&chunk.unwrap().unwrap()).unwrap());
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    let value: Value = serde_json::from_str(data).unwrap();
+                    if value["state"] != "waiting" && value["state"] != "password_ok" {
+                        return value;
+                    }
+                }
+            }
+        }
+    }
+
+    /// After "approved": the session, then the app page.
+    pub async fn complete(&self) -> String {
+        let reply = self.http.post(format!("{}/auth/complete", self.server)).send().await.unwrap();
+        assert_eq!(reply.status(), 200);
+        self.http.get(format!("{}/app", self.server)).send().await.unwrap().text().await.unwrap()
+    }
+
+    pub async fn passcode(&self, code: &str) -> u16 {
+        let reply = self
+            .http
+            .post(format!("{}/auth/passcode", self.server))
+            .form(&[("passcode", code)])
+            .send()
+            .await
+            .unwrap();
+        reply.status().as_u16()
+    }
+}
+
+pub fn geoip_test_db() -> Geo {
+    Geo::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/geoip/GeoIP2-City-Test.mmdb"))
+        .unwrap()
+}
