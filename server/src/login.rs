@@ -189,13 +189,15 @@ pub struct Login {
     pub state: String,
     /// Why it was refused, if it was.
     pub reason: Option<String>,
+    /// The number the page shows while waiting, with number matching.
+    pub number: Option<i64>,
 }
 
 async fn current_login(state: &AppState, headers: &HeaderMap) -> AppResult<Login> {
     let id = cookie(headers, LOGIN_COOKIE)
         .ok_or(AppError::Unauthorized("sign in with your password first"))?;
     let row = sqlx::query(
-        "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason \
+        "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason, l.number \
          FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
     )
     .bind(&id)
@@ -212,6 +214,7 @@ async fn current_login(state: &AppState, headers: &HeaderMap) -> AppResult<Login
         client_ip: row.try_get("client_ip")?,
         state: row.try_get("state")?,
         reason: row.try_get("reason")?,
+        number: row.try_get("number")?,
     })
 }
 
@@ -262,8 +265,9 @@ pub async fn finish_login(
     Ok(())
 }
 
-fn event_of(state: &str, reason: Option<&str>) -> Event {
-    Event::default().event("login").data(json!({ "state": state, "reason": reason }).to_string())
+fn event_of(state: &str, reason: Option<&str>, number: Option<i64>) -> Event {
+    let data = json!({ "state": state, "reason": reason, "number": number });
+    Event::default().event("login").data(data.to_string())
 }
 
 async fn events(
@@ -273,14 +277,19 @@ async fn events(
     let login = current_login(&state, &headers).await?;
     // Subscribe before reading the state, so that nothing between the two is missed.
     let updates = BroadcastStream::new(state.hub.subscribe_logins());
-    let first = event_of(&login.state, login.reason.as_deref());
+    // The first event is the state now, with the number to show while waiting, so that a page
+    // that reconnects (or was reloaded) picks up where it was.
+    let number = (login.state == "waiting").then_some(login.number).flatten();
+    let first = event_of(&login.state, login.reason.as_deref(), number);
     let id = login.id.clone();
     let stream = futures_util::stream::once(async move { Ok(first) }).chain(updates.filter_map(
         move |event| {
             let id = id.clone();
             async move {
                 match event {
-                    Ok(e) if e.login_id == id => Some(Ok(event_of(&e.state, e.reason.as_deref()))),
+                    Ok(e) if e.login_id == id => {
+                        Some(Ok(event_of(&e.state, e.reason.as_deref(), None)))
+                    }
                     _ => None,
                 }
             }

@@ -390,6 +390,18 @@ async fn a_restart_with_the_same_database_loses_nothing() {
     }
     let old_url = server.url.clone();
     server.stop().await;
+    // The administrator sees the report from the command line.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+        .args(["--database", &database, "--key-file", key_path.to_str().unwrap(), "report", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("user=alice")
+            && listed.contains(&device.token_id)
+            && listed.contains("app=\"Demo Portal\""),
+        "{listed}"
+    );
 
     let server = Server::start(
         &database,
@@ -494,4 +506,69 @@ async fn the_login_page_needs_a_password_first() {
     let reply = browser.http.get(format!("{}/auth", server.url)).send().await.unwrap();
     assert_eq!(reply.headers()["location"], "/app/login");
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'password_failed'").await, 2);
+}
+
+#[tokio::test]
+async fn the_event_stream_starts_with_the_number_to_show() {
+    let (server, _device, _ws, browser) = alice(Config::default()).await;
+    let number = browser.push().await.1["number"].as_u64().unwrap();
+    let reply = browser.http.get(format!("{}/auth/events", server.url)).send().await.unwrap();
+    let mut stream = futures_util::StreamExt::boxed(reply.bytes_stream());
+    let chunk = futures_util::StreamExt::next(&mut stream).await.unwrap().unwrap();
+    let text = String::from_utf8(chunk.to_vec()).unwrap();
+    let data: Value =
+        serde_json::from_str(text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap()).unwrap();
+    assert_eq!(data["state"], "waiting");
+    assert_eq!(data["number"].as_u64(), Some(number));
+}
+
+/// The administrator's command line on a database file: add a person, make a token, list
+/// tokens and reports.
+#[tokio::test]
+async fn the_command_line_manages_people_tokens_and_reports() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+            .args(["--database", &db])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["user", "add", "carol"], "carol-secret\n");
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = run(&["user", "add", "carol"], "again\n");
+    assert!(!ok && err.contains("taken"), "{err}");
+    let (ok, out, err) = run(&["token", "enroll", "carol", "--name", "Payroll"], "");
+    assert!(ok, "{err}");
+    let link =
+        out.lines().find(|l| l.starts_with("pushotp://enroll?")).expect("an activation link");
+    let parsed: pushotp::push::ActivationLink = link.parse().unwrap();
+    assert!(out.contains('█'), "a terminal QR code");
+    let (ok, out, _) = run(&["token", "list"], "");
+    assert!(
+        ok && out.contains(parsed.token_id()) && out.contains("pending") && out.contains("Payroll"),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["report", "list"], "");
+    assert!(ok && out.trim().is_empty(), "{out}");
+    let (ok, _, err) = run(&["token", "enroll", "nobody"], "");
+    assert!(!ok && err.contains("no user nobody"), "{err}");
+    // The key file sits next to the database, readable by its owner only.
+    let key = dir.path().join("cli.db.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
 }
