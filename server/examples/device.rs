@@ -4,7 +4,10 @@
 //! Run with `cargo run -p pushotp-server --example device -- 'pushotp://enroll?…'`.
 
 #![allow(clippy::print_stdout, reason = "an interactive command-line program")]
-#![allow(clippy::indexing_slicing, reason = "indexing a serde_json Value yields Null, never panics")]
+#![allow(
+    clippy::indexing_slicing,
+    reason = "indexing a serde_json Value yields Null, never panics"
+)]
 
 use std::io::{BufRead, Write};
 use std::time::{SystemTime, UNIX_EPOCH};

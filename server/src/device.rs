@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp::push::{
     ActivationLink, Answer, Decision, EnrollRequest, Enrolled, Nonce, NumberMatch, OtpParams,
-    PinPolicy, Place, PushRequest, TokenKeys, VERSION,
+    PinPolicy, Place, PushRequest, TokenKeys, VERSION, WebPushSubscription,
 };
 use pushotp::{Secret, TokenKind};
 use serde::Deserialize;
@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use crate::error::{AppError, AppResult};
 use crate::login::{Login, finish_login};
 use crate::tokens::{self, TokenRow, audit};
+use crate::webpush::{Subscription, Urgency, WebPushError};
 use crate::{AppState, now};
 
 /// Largest JSON body a device may send.
@@ -35,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/devices/ws", get(websocket))
         .route("/api/v1/devices/pending", post(pending))
         .route("/api/v1/devices/remove", post(remove))
+        .route("/api/v1/devices/webpush", post(register_webpush))
+        .route("/api/v1/webpush/key", get(vapid_key))
         .route("/api/v1/answers", post(answer))
 }
 
@@ -268,7 +271,9 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         .bind(i64::try_from(expires).map_err(anyhow::Error::from)?)
         .execute(&state.db.pool)
         .await?;
-        let delivered = state.hub.send_to_token(&token.id, &push_message(&body));
+        let message = push_message(&body);
+        let delivered = state.hub.send_to_token(&token.id, &message);
+        spawn_webpush(state.clone(), token.id.clone(), message);
         audit(
             &state.db,
             "push_sent",
@@ -290,6 +295,91 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
 
 fn push_message(request_json: &str) -> String {
     format!(r#"{{"type":"push","request":{request_json}}}"#)
+}
+
+/// Also delivers the request by Web Push when the device registered a subscription: a browser
+/// whose service worker is asleep is woken by it (docs/protocol.md §7).
+fn spawn_webpush(state: AppState, token_id: String, message: String) {
+    tokio::spawn(async move {
+        if let Err(err) = webpush_once(&state, &token_id, &message).await {
+            tracing::warn!(token_id, error = %err, "Web Push delivery failed");
+        }
+    });
+}
+
+async fn webpush_once(state: &AppState, token_id: &str, message: &str) -> anyhow::Result<()> {
+    let row = sqlx::query(
+        "SELECT webpush_endpoint, webpush_p256dh, webpush_auth FROM tokens WHERE id = $1",
+    )
+    .bind(token_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let (Some(endpoint), Some(p256dh), Some(auth)) = (
+        row.try_get::<Option<String>, _>("webpush_endpoint")?,
+        row.try_get::<Option<String>, _>("webpush_p256dh")?,
+        row.try_get::<Option<String>, _>("webpush_auth")?,
+    ) else {
+        return Ok(());
+    };
+    let subscription = Subscription::new(endpoint, p256dh, auth)?;
+    let ttl = u32::try_from(state.config.request_ttl).unwrap_or(u32::MAX);
+    match state.webpush.send(&subscription, message.as_bytes(), ttl, Urgency::High, None).await {
+        Ok(_) => Ok(()),
+        Err(WebPushError::SubscriptionGone { .. }) => {
+            // The browser unsubscribed: stop sending there.
+            sqlx::query("UPDATE tokens SET webpush_endpoint = NULL, webpush_p256dh = NULL, webpush_auth = NULL WHERE id = $1")
+                .bind(token_id)
+                .execute(&state.db.pool)
+                .await?;
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The VAPID public key browsers subscribe with (`applicationServerKey`).
+async fn vapid_key(State(state): State<AppState>) -> Response {
+    Json(json!({ "publicKey": state.webpush.application_server_key() })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WebPushRegistration {
+    token_id: String,
+    at: u64,
+    subscription: WebPushSubscription,
+    tag: String,
+}
+
+/// A device registers its Web Push subscription (§7).
+async fn register_webpush(
+    State(state): State<AppState>,
+    body: Result<Json<WebPushRegistration>, JsonRejection>,
+) -> AppResult<Response> {
+    let body = json_body(body)?;
+    let (token, keys) = device_token(&state, &body.token_id).await?;
+    pushotp::push::verify_webpush(
+        &keys.channel,
+        &body.token_id,
+        body.at,
+        &body.subscription,
+        &decode_tag(&body.tag)?,
+        now(),
+    )
+    .map_err(|_| AppError::Unauthorized("bad Web Push registration tag"))?;
+    let sub = &body.subscription;
+    Subscription::new(sub.endpoint.clone(), sub.keys.p256dh.clone(), sub.keys.auth.clone())
+        .map_err(|err| AppError::bad("bad_subscription", err.to_string()))?;
+    sqlx::query("UPDATE tokens SET webpush_endpoint = $1, webpush_p256dh = $2, webpush_auth = $3 WHERE id = $4")
+        .bind(&sub.endpoint)
+        .bind(&sub.keys.p256dh)
+        .bind(&sub.keys.auth)
+        .bind(&token.id)
+        .execute(&state.db.pool)
+        .await?;
+    audit(&state.db, "webpush_registered", Some(&token.username), Some(&token.id), None, "")
+        .await?;
+    Ok(Json(json!({ "registered": token.id })).into_response())
 }
 
 /// Marks a request expired when its time is up and tells the login page, unless it was

@@ -15,6 +15,7 @@ pub mod login;
 pub mod seal;
 pub mod tokens;
 pub mod users;
+pub mod webpush;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -54,6 +55,9 @@ pub struct Config {
     pub require_pin: bool,
     /// Whether a reported request locks the token.
     pub lock_on_report: bool,
+    /// How push services can reach the operator (RFC 8292 §2.1 `sub`): a `mailto:` or
+    /// `https://` URI. Defaults to the public URL when that is https.
+    pub contact: Option<String>,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             number_matching: true,
             require_pin: false,
             lock_on_report: false,
+            contact: None,
         }
     }
 }
@@ -88,13 +93,56 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Live connections: device sockets and login pages waiting for an outcome.
     pub hub: Hub,
+    /// The Web Push sender, with the server's VAPID identity.
+    pub webpush: webpush::WebPush,
 }
 
 impl AppState {
-    /// A state over an open database.
-    pub fn new(db: Db, key: ServerKey, geo: Geo, config: Config) -> Self {
-        Self { db, key, geo: Arc::new(geo), config: Arc::new(config), hub: Hub::default() }
+    /// A state over an open database; loads (or makes and stores) the VAPID key.
+    pub async fn new(db: Db, key: ServerKey, geo: Geo, config: Config) -> anyhow::Result<Self> {
+        let vapid = load_vapid_key(&db, &key).await?;
+        let contact = config.contact.clone().unwrap_or_else(|| {
+            if config.public_url.starts_with("https://") {
+                config.public_url.clone()
+            } else {
+                "mailto:postmaster@localhost".into()
+            }
+        });
+        let webpush = webpush::WebPush::new(vapid, contact)?;
+        Ok(Self {
+            db,
+            key,
+            geo: Arc::new(geo),
+            config: Arc::new(config),
+            hub: Hub::default(),
+            webpush,
+        })
     }
+}
+
+/// The server's VAPID key (RFC 8292), sealed in `server_settings`; made on first start so that
+/// subscriptions stay valid across restarts.
+async fn load_vapid_key(db: &Db, key: &ServerKey) -> anyhow::Result<webpush::VapidKey> {
+    use sqlx::Row;
+    const CONTEXT: &str = "server_settings/vapid_key";
+    let row = sqlx::query("SELECT value FROM server_settings WHERE name = 'vapid_key'")
+        .fetch_optional(&db.pool)
+        .await?;
+    if let Some(row) = row {
+        let opened = key.open(CONTEXT, &row.try_get::<Vec<u8>, _>("value")?)?;
+        return Ok(webpush::VapidKey::from_bytes(&opened)?);
+    }
+    let vapid = webpush::VapidKey::generate();
+    let sealed = key.seal(CONTEXT, vapid.to_bytes().as_slice())?;
+    // Two nodes starting at once: the first key stored wins, the other node reads it back.
+    sqlx::query("INSERT INTO server_settings (name, value) VALUES ('vapid_key', $1) ON CONFLICT (name) DO NOTHING")
+        .bind(sealed)
+        .execute(&db.pool)
+        .await?;
+    let row = sqlx::query("SELECT value FROM server_settings WHERE name = 'vapid_key'")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(webpush::VapidKey::from_bytes(&key.open(CONTEXT, &row.try_get::<Vec<u8>, _>("value")?)?)?)
 }
 
 /// The whole HTTP service.

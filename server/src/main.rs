@@ -86,6 +86,9 @@ struct ServeArgs {
     /// Lock a token when its owner reports a request.
     #[arg(long)]
     lock_on_report: bool,
+    /// How push services can reach you (Web Push VAPID contact): mailto:… or https://….
+    #[arg(long)]
+    contact: Option<String>,
     /// Create the demo user `alice` (password `alice-demo`) and a token ready to enroll, if
     /// there are no users yet. On by default when no --database is given.
     #[arg(long)]
@@ -160,7 +163,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Enroll { username, name, public_url }) => {
             let state =
-                AppState::new(db, key, Geo::none(), Config { public_url, ..Config::default() });
+                AppState::new(db, key, Geo::none(), Config { public_url, ..Config::default() })
+                    .await?;
             let user = users::find(&state.db, &username)
                 .await?
                 .with_context(|| format!("no user {username}"))?;
@@ -182,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Unlock { token_id }) => {
-            let state = AppState::new(db, key, Geo::none(), Config::default());
+            let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
             let token = tokens::get(&state.db, &token_id).await?.context("no such token")?;
             anyhow::ensure!(
                 token.state == "locked",
@@ -251,9 +255,10 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         number_matching: !args.no_number_matching,
         require_pin: args.require_pin,
         lock_on_report: args.lock_on_report,
+        contact: args.contact,
         ..Config::default()
     };
-    let state = AppState::new(db, key, geo, config);
+    let state = AppState::new(db, key, geo, config).await?;
     if (args.demo || demo_default) && users::find(&state.db, "alice").await?.is_none() {
         let user = users::add(&state.db, "alice", "alice-demo").await?;
         println!(

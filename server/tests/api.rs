@@ -572,3 +572,129 @@ async fn the_command_line_manages_people_tokens_and_reports() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// A push service on 127.0.0.1 standing in for FCM: it keeps what it is sent and answers with
+/// the status it is told to.
+struct PushService {
+    endpoint: String,
+    received: tokio::sync::mpsc::UnboundedReceiver<(axum::http::HeaderMap, Vec<u8>)>,
+}
+
+async fn push_service(status: u16) -> PushService {
+    use axum::routing::post;
+    let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/push/{id}",
+        post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                tx.send((headers, body.to_vec())).unwrap();
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/push/device-1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    PushService { endpoint, received }
+}
+
+/// The browser's side of a subscription: its ECDH key pair and auth secret (RFC 8291 §3.2).
+fn browser_keys() -> (p256::SecretKey, [u8; 16], String, String) {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let secret = p256::SecretKey::random(&mut rand_core_06::OsRng);
+    let mut auth = [0u8; 16];
+    rand::fill(&mut auth);
+    let public = Base64UrlUnpadded::encode_string(
+        p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&secret.public_key(), false)
+            .as_bytes(),
+    );
+    (secret, auth, public, Base64UrlUnpadded::encode_string(&auth))
+}
+
+#[tokio::test]
+async fn web_push_delivers_the_request_encrypted_to_the_subscription() {
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut service = push_service(201).await;
+    let (ua_secret, auth, p256dh, auth_b64) = browser_keys();
+    let (status, reply) = device.register_webpush(&service.endpoint, &p256dh, &auth_b64).await;
+    assert_eq!(status, 200, "{reply}");
+    // The VAPID key the extension subscribes with.
+    let key: Value = reqwest::get(format!("{}/api/v1/webpush/key", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let vapid = key["publicKey"].as_str().unwrap().to_owned();
+
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(10), service.received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(headers["content-encoding"], "aes128gcm");
+    assert_eq!(headers["ttl"], "120");
+    assert_eq!(headers["urgency"], "high");
+    let authorization = headers["authorization"].to_str().unwrap();
+    assert!(
+        authorization.starts_with("vapid t=") && authorization.ends_with(&format!("k={vapid}")),
+        "{authorization}"
+    );
+    // Only the browser's keys open it.
+    let plain =
+        web_push_native::decrypt(body, &ua_secret, &web_push_native::Auth::from(auth)).unwrap();
+    let message: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(message["type"], "push");
+    let request: pushotp::push::PushRequest =
+        serde_json::from_value(message["request"].clone()).unwrap();
+    request.verify(&device.keys.request, now()).unwrap();
+    let (_, reply) = device.approve_send(&request, Some(number), None).await;
+    assert_eq!(reply["status"], "approved");
+    assert_eq!(browser.outcome().await["state"], "approved");
+}
+
+#[tokio::test]
+async fn a_gone_subscription_is_forgotten_and_bad_ones_refused() {
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    let device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut service = push_service(410).await;
+    let (_, _, p256dh, auth) = browser_keys();
+    // Malformed subscriptions are refused and change nothing.
+    for (endpoint, key, secret) in [
+        ("ftp://push.example/x", p256dh.as_str(), auth.as_str()),
+        (service.endpoint.as_str(), "AAAA", auth.as_str()),
+        (service.endpoint.as_str(), p256dh.as_str(), "AAAA"),
+    ] {
+        let (status, reply) = device.register_webpush(endpoint, key, secret).await;
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(reply["error"], "bad_subscription");
+    }
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM tokens WHERE webpush_endpoint IS NOT NULL").await,
+        0
+    );
+    assert_eq!(device.register_webpush(&service.endpoint, &p256dh, &auth).await.0, 200);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM tokens WHERE webpush_endpoint IS NOT NULL").await,
+        1
+    );
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    tokio::time::timeout(Duration::from_secs(10), service.received.recv()).await.unwrap().unwrap();
+    // 410 Gone: the server stops sending there.
+    for _ in 0..50 {
+        if server.count("SELECT COUNT(*) FROM tokens WHERE webpush_endpoint IS NOT NULL").await == 0
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gone subscription is still stored");
+}

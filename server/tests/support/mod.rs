@@ -46,7 +46,9 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let db = Db::connect(database).await.unwrap();
-        let state = AppState::new(db, key, geo, Config { public_url: url.clone(), ..config });
+        let state = AppState::new(db, key, geo, Config { public_url: url.clone(), ..config })
+            .await
+            .unwrap();
         let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
             axum::serve(listener, service).await.unwrap();
@@ -229,6 +231,25 @@ impl Device {
             .http
             .post(format!("{}/api/v1/answers", self.server))
             .json(answer)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.json().await.unwrap())
+    }
+
+    /// Registers a Web Push subscription for this token (§7).
+    pub async fn register_webpush(&self, endpoint: &str, p256dh: &str, auth: &str) -> (u16, Value) {
+        let at = now();
+        let subscription = pushotp::push::WebPushSubscription {
+            endpoint: endpoint.to_owned(),
+            keys: pushotp::push::WebPushKeys { p256dh: p256dh.to_owned(), auth: auth.to_owned() },
+        };
+        let tag = pushotp::push::webpush_tag(&self.keys.channel, &self.token_id, at, &subscription);
+        let body = json!({ "tokenId": self.token_id, "at": at, "subscription": subscription, "tag": Base64UrlUnpadded::encode_string(&tag) });
+        let reply = self
+            .http
+            .post(format!("{}/api/v1/devices/webpush", self.server))
+            .json(&body)
             .send()
             .await
             .unwrap();
