@@ -20,13 +20,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbv"; then
   cargo install wasm-bindgen-cli --version "$wbv"
 fi
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  step "apt-get install chromium chromium-driver"
+# Debian packages: Chromium for the browser tests, PostgreSQL for the server's shared backend.
+packages=()
+[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
+if [ "${#packages[@]}" -gt 0 ]; then
+  step "apt-get install ${packages[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
 # package-lock.json is the source of truth; reinstall only when it changed since the last install.

@@ -14,7 +14,13 @@ scripts/setup.sh
 # chromedriver and Chromium leave profile folders in TMPDIR; keep them out of the shared one.
 export TMPDIR="${TMPDIR:-/tmp}/pushotp-test.$$"
 mkdir -p "$TMPDIR"
-trap 'rm -rf "$TMPDIR"' EXIT
+
+# A throwaway PostgreSQL cluster for the server's shared-database tests.
+step "PostgreSQL for the tests"
+PUSHOTP_TEST_POSTGRES=$(scripts/postgres.sh start "$TMPDIR/postgres")
+export PUSHOTP_TEST_POSTGRES
+echo "$PUSHOTP_TEST_POSTGRES"
+trap 'scripts/postgres.sh stop "$TMPDIR/postgres"; rm -rf "$TMPDIR"' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all --check

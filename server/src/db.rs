@@ -13,6 +13,8 @@ use sqlx::{AnyPool, Executor};
 pub struct Db {
     /// The pool; every query goes through it.
     pub pool: AnyPool,
+    /// The PostgreSQL URL, when the database is shared by several nodes.
+    pub postgres_url: Option<String>,
 }
 
 impl Db {
@@ -65,6 +67,7 @@ impl Db {
             sqlx::migrate!("./migrations/postgres")
         };
         migrator.run(&pool).await.context("migrating the database")?;
-        Ok(Self { pool })
+        let postgres_url = (!url.starts_with("sqlite:")).then(|| url.to_owned());
+        Ok(Self { pool, postgres_url })
     }
 }

@@ -272,7 +272,7 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         .execute(&state.db.pool)
         .await?;
         let message = push_message(&body);
-        let delivered = state.hub.send_to_token(&token.id, &message);
+        let delivered = state.hub.publish_push(&token.id, &message).await;
         spawn_webpush(state.clone(), token.id.clone(), message);
         audit(
             &state.db,

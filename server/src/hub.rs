@@ -1,13 +1,22 @@
 //! Live connections: each device socket registers for its tokens and gets new push requests the
 //! moment they are made; each login page waiting on its event stream gets the outcome.
+//!
+//! With PostgreSQL several server nodes share one database, and a device's socket may be on
+//! another node than the login page: every event is then also published with `pg_notify`, and
+//! every node listens and delivers to its own connections.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use serde::{Deserialize, Serialize};
+use sqlx::AnyPool;
 use tokio::sync::{broadcast, mpsc};
 
+/// The PostgreSQL notification channel the nodes share.
+const CHANNEL: &str = "pushotp_events";
+
 /// A login's progress, as its event stream reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginEvent {
     /// The login it belongs to.
     pub login_id: String,
@@ -17,20 +26,102 @@ pub struct LoginEvent {
     pub reason: Option<String>,
 }
 
+/// What nodes tell each other.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Note {
+    Push { node: String, token_id: String, message: String },
+    Login { node: String, event: LoginEvent },
+}
+
 /// The registry of live connections.
 #[derive(Clone)]
 pub struct Hub {
     devices: Arc<Mutex<HashMap<String, Vec<mpsc::UnboundedSender<String>>>>>,
     logins: broadcast::Sender<LoginEvent>,
+    /// This node's name, so that it ignores its own notifications.
+    node: String,
+    /// The shared PostgreSQL database, when there is one.
+    shared: Option<AnyPool>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Self { devices: Arc::default(), logins: broadcast::channel(1024).0 }
+        Self {
+            devices: Arc::default(),
+            logins: broadcast::channel(1024).0,
+            node: crate::random_id("node_", 9),
+            shared: None,
+        }
     }
 }
 
 impl Hub {
+    /// A hub that also tells the other nodes on `database_url` (PostgreSQL) and hears them.
+    pub async fn shared(pool: AnyPool, database_url: &str) -> anyhow::Result<Self> {
+        let hub = Self { shared: Some(pool), ..Self::default() };
+        let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+        listener.listen(CHANNEL).await?;
+        let me = hub.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(notification) => me.heard(notification.payload()),
+                    // PgListener reconnects by itself on the next recv; a pause avoids a
+                    // busy loop while the database is away.
+                    Err(err) => {
+                        tracing::warn!(error = %err, "listening for other nodes");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(hub)
+    }
+
+    fn heard(&self, payload: &str) {
+        tracing::debug!(node = %self.node, len = payload.len(), "heard from another node");
+        match serde_json::from_str::<Note>(payload) {
+            Ok(Note::Push { node, token_id, message }) if node != self.node => {
+                self.send_to_token(&token_id, &message);
+            }
+            Ok(Note::Login { node, event }) if node != self.node => {
+                let _ = self.logins.send(event);
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "unreadable note from another node"),
+        }
+    }
+
+    async fn tell_others(&self, note: &Note) {
+        let Some(pool) = &self.shared else { return };
+        tracing::debug!(node = %self.node, "telling the other nodes");
+        let result = match serde_json::to_string(note) {
+            Ok(payload) => sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
+                .bind(CHANNEL)
+                .bind(payload)
+                .execute(pool)
+                .await
+                .map(drop),
+            Err(err) => Err(sqlx::Error::Protocol(err.to_string())),
+        };
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "telling the other nodes");
+        }
+    }
+
+    /// Delivers a push request message to the token's sockets on every node; returns how many
+    /// sockets on this node took it.
+    pub async fn publish_push(&self, token_id: &str, message: &str) -> usize {
+        let delivered = self.send_to_token(token_id, message);
+        let note = Note::Push {
+            node: self.node.clone(),
+            token_id: token_id.into(),
+            message: message.into(),
+        };
+        self.tell_others(&note).await;
+        delivered
+    }
     /// Registers a device socket for `token_ids`; it receives each push request's JSON.
     pub fn register(&self, token_ids: &[String], sender: &mpsc::UnboundedSender<String>) {
         let mut devices = self.devices.lock().unwrap_or_else(PoisonError::into_inner);
@@ -52,10 +143,11 @@ impl Hub {
         delivered
     }
 
-    /// Tells the login pages that are listening.
-    pub fn login_event(&self, event: LoginEvent) {
+    /// Tells the login pages that are listening, on every node.
+    pub async fn login_event(&self, event: LoginEvent) {
         // No listener is fine: the page reads the state again when it reconnects.
-        let _ = self.logins.send(event);
+        let _ = self.logins.send(event.clone());
+        self.tell_others(&Note::Login { node: self.node.clone(), event }).await;
     }
 
     /// A stream of all login events; a listener filters for its own login.

@@ -109,14 +109,11 @@ impl AppState {
             }
         });
         let webpush = webpush::WebPush::new(vapid, contact)?;
-        Ok(Self {
-            db,
-            key,
-            geo: Arc::new(geo),
-            config: Arc::new(config),
-            hub: Hub::default(),
-            webpush,
-        })
+        let hub = match &db.postgres_url {
+            Some(url) => Hub::shared(db.pool.clone(), url).await?,
+            None => Hub::default(),
+        };
+        Ok(Self { db, key, geo: Arc::new(geo), config: Arc::new(config), hub, webpush })
     }
 }
 

@@ -257,11 +257,14 @@ pub async fn finish_login(
         .bind(login_id)
         .execute(&state.db.pool)
         .await?;
-    state.hub.login_event(LoginEvent {
-        login_id: login_id.to_owned(),
-        state: new_state.to_owned(),
-        reason: reason.map(str::to_owned),
-    });
+    state
+        .hub
+        .login_event(LoginEvent {
+            login_id: login_id.to_owned(),
+            state: new_state.to_owned(),
+            reason: reason.map(str::to_owned),
+        })
+        .await;
     Ok(())
 }
 

@@ -1,0 +1,97 @@
+//! The server on PostgreSQL, and two server nodes sharing one database: a device connected to
+//! one node answers a login started on the other.
+//!
+//! Needs `PUSHOTP_TEST_POSTGRES` (a database URL; `scripts/test.sh` starts a throwaway cluster
+//! with `scripts/postgres.sh`). Without it the tests say so and pass, except under CI, where
+//! they fail: there the backend must be tested.
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use pushotp_server::{Config, ServerKey};
+use sqlx::Executor;
+use support::{Browser, Device, Server};
+
+/// A fresh, empty database on the test cluster, or `None` when there is no cluster.
+async fn fresh_database() -> Option<String> {
+    let Ok(url) = std::env::var("PUSHOTP_TEST_POSTGRES") else {
+        assert!(std::env::var_os("CI").is_none(), "CI must set PUSHOTP_TEST_POSTGRES");
+        eprintln!("PUSHOTP_TEST_POSTGRES is not set: PostgreSQL tests not run");
+        return None;
+    };
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    let name = format!(
+        "pushotp_{}",
+        pushotp_server::random_id("", 6).to_lowercase().replace(['-', '_'], "x")
+    );
+    // The name is made here of letters and digits only, so the statement is safe to build.
+    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    let base = url.rsplit_once('/').unwrap().0;
+    Some(format!("{base}/{name}"))
+}
+
+#[tokio::test]
+async fn the_whole_flow_works_on_postgresql() {
+    let Some(database) = fresh_database().await else { return };
+    let server = Server::start(
+        &database,
+        ServerKey::random(),
+        Config { deny_cooldown: 0, ..Config::default() },
+    )
+    .await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    let (_, reply) = device.approve_send(&request, Some(number), None).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert!(browser.complete().await.contains("signed in as <strong>alice</strong>"));
+    // Replays and reports behave as on SQLite.
+    assert_eq!(device.approve_send(&request, Some(number), None).await.0, 409);
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(device.send(&device.report(&request)).await.1["status"], "reported");
+    assert_eq!(server.count("SELECT COUNT(*) FROM reports").await, 1);
+}
+
+#[tokio::test]
+async fn two_nodes_share_one_database() {
+    let Some(database) = fresh_database().await else { return };
+    let key = ServerKey::random();
+    let a = Server::start(&database, key.clone(), Config::default()).await;
+    let b = Server::start(&database, key, Config::default()).await;
+    a.user("alice").await;
+    // Enrolled through node A, connected to node B.
+    let mut device = Device::enroll(&a.link("alice").await, "laptop").await;
+    device.server = b.url.clone();
+    let mut ws = device.connect().await;
+    // The login happens on node A.
+    let browser = Browser::new(&a.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.origin, a.url);
+    // Answered through node B; node A's login page hears it.
+    let (_, reply) = device.approve_send(&request, Some(number), None).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+    // Both nodes use the same VAPID identity, so subscriptions work whichever node sends.
+    let key_a: serde_json::Value =
+        reqwest::get(format!("{}/api/v1/webpush/key", a.url)).await.unwrap().json().await.unwrap();
+    let key_b: serde_json::Value =
+        reqwest::get(format!("{}/api/v1/webpush/key", b.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(key_a, key_b);
+}
