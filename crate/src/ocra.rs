@@ -348,7 +348,7 @@ fn hex_value(byte: u8) -> Option<u8> {
 /// Sets nibble `index` of `q`, counting from the high nibble of the first byte.
 fn put_nibble(q: &mut [u8], index: usize, nibble: u8) -> Result<()> {
     let byte = q.get_mut(index / 2).ok_or(Error::InvalidOcraInput("Q"))?;
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         *byte |= nibble << 4;
     } else {
         *byte |= nibble & 0x0f;
