@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app", get(app_page))
         .route("/app/login", get(app_login_page).post(app_login))
         .route("/app/logout", post(app_logout))
+        .route("/app/enroll", post(app_enroll))
         .route("/auth", get(auth_page))
         .route("/auth/push", post(start_push))
         .route("/auth/events", get(events))
@@ -92,24 +93,51 @@ fn set_cookie(
     (header::SET_COOKIE, HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("")))
 }
 
-async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
-        return Ok(Redirect::to("/app/login").into_response());
-    };
+/// The signed-in person, from the session cookie.
+async fn session_user(state: &AppState, headers: &HeaderMap) -> AppResult<Option<(i64, String)>> {
+    let Some(session) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     let row = sqlx::query(
-        "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
+        "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
     )
     .bind(&session)
     .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
     .fetch_optional(&state.db.pool)
     .await?;
-    let Some(row) = row else { return Ok(Redirect::to("/app/login").into_response()) };
-    let user: String = row.try_get("username")?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("username")?))).transpose()
+}
+
+async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let Some((_, user)) = session_user(&state, &headers).await? else {
+        return Ok(Redirect::to("/app/login").into_response());
+    };
     Ok(page(
         include_str!("../assets/app.html"),
         &[("APP", &state.config.app_name), ("USER", &user)],
     )
     .into_response())
+}
+
+/// Self-service enrollment: a signed-in person gets a new push token's activation link and its
+/// QR code, which the extension can scan from the page.
+async fn app_enroll(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    let Some((user_id, _)) = session_user(&state, &headers).await? else {
+        return Ok(Redirect::to("/app/login").into_response());
+    };
+    let link = crate::device::new_enrollment(&state, user_id, &state.config.app_name).await?;
+    let qr = qrcode::QrCode::new(link.as_bytes()).map_err(anyhow::Error::from)?;
+    let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).build();
+    let hours = (state.config.activation_ttl / 3600).to_string();
+    let html = page(
+        include_str!("../assets/enroll.html"),
+        &[
+            ("ORG", &state.config.org_name),
+            ("APP", &state.config.app_name),
+            ("HOURS", &hours),
+            ("LINK", &link),
+        ],
+    );
+    // The SVG is generated here, not taken from input; the other values were escaped above.
+    Ok(Html(html.0.replace("{{QR}}", &svg)).into_response())
 }
 
 async fn app_login_page(State(state): State<AppState>) -> Html<String> {

@@ -451,6 +451,10 @@ async fn malformed_input_gets_a_clear_error_and_changes_nothing() {
         ("/api/v1/devices/pending", json!({ "tokens": "all" }).to_string()),
         ("/api/v1/devices/remove", json!({ "tokenId": device.token_id, "at": now(), "tag": "AAAA" }).to_string()),
         ("/api/v1/devices/remove", json!({ "tokenId": device.token_id, "at": "now", "tag": "AAAA" }).to_string()),
+        ("/api/v1/devices/webpush", json!({ "tokenId": device.token_id, "at": now(), "tag": "AAAA" }).to_string()),
+        ("/api/v1/devices/webpush", json!({ "tokenId": device.token_id, "at": now(), "subscription": { "endpoint": "https://push.example/x", "keys": { "p256dh": "AAAA", "auth": "AAAA" } }, "tag": "AAAA" }).to_string()),
+        ("/api/v1/devices/webpush", json!({ "tokenId": "tok_nope", "at": now(), "subscription": { "endpoint": "https://push.example/x", "keys": { "p256dh": "AAAA", "auth": "AAAA" } }, "tag": "AAAA" }).to_string()),
+        ("/api/v1/devices/webpush", huge.clone()),
     ];
     for (path, body) in &cases {
         let reply = http
@@ -485,6 +489,10 @@ async fn malformed_input_gets_a_clear_error_and_changes_nothing() {
             .status()
             .as_u16(),
         415
+    );
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM tokens WHERE webpush_endpoint IS NOT NULL").await,
+        0
     );
     let after = (
         server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await,
@@ -697,4 +705,32 @@ async fn a_gone_subscription_is_forgotten_and_bad_ones_refused() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the gone subscription is still stored");
+}
+
+#[tokio::test]
+async fn a_signed_in_person_can_add_an_authenticator_from_its_qr_page() {
+    let (server, mut device, mut ws, browser) = alice(Config::default()).await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    device.approve_send(&request, Some(number), None).await;
+    browser.outcome().await;
+    browser.complete().await;
+    let page = browser
+        .http
+        .post(format!("{}/app/enroll", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<svg"), "a QR code");
+    let link =
+        page.split("value=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let second = Device::enroll(&link, "second laptop").await;
+    assert_ne!(second.token_id, device.token_id);
+    // Without a session there is no enrollment.
+    let stranger = Browser::new(&server.url);
+    let reply = stranger.http.post(format!("{}/app/enroll", server.url)).send().await.unwrap();
+    assert_eq!(reply.headers()["location"], "/app/login");
 }
