@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64ct::{Base64UrlUnpadded, Encoding};
+use pushotp::Secret;
 use pushotp::push::{
-    ActivationLink, Answer, Decision, EnrollRequest, Enrolled, Nonce, NumberMatch, OtpParams,
-    PinPolicy, Place, PushRequest, TokenKeys, VERSION, WebPushSubscription,
+    ActivationLink, Answer, Decision, EnrollRequest, Enrolled, Nonce, NumberMatch, PinPolicy,
+    Place, PushRequest, TokenKeys, VERSION, WebPushSubscription,
 };
-use pushotp::{Secret, TokenKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -118,7 +118,7 @@ async fn enroll(
     }
     let mut server_nonce: Nonce = [0; 16];
     rand::fill(&mut server_nonce);
-    let otp = OtpParams::new(TokenKind::Hotp { counter: 0 }, token.algorithm, token.digits)?;
+    let otp = tokens::otp_params(&token)?;
     let max_tries = u32::try_from(token.max_tries).map_err(anyhow::Error::from)?;
     let mut enrolled = Enrolled {
         v: VERSION,

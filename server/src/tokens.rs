@@ -2,17 +2,13 @@
 //! refuse reuse, failed-try counting and locking.
 
 use anyhow::Context;
-use pushotp::push::TokenKeys;
-use pushotp::{Algorithm, Hotp, Secret, Totp, Window};
+use pushotp::push::{OtpParams, TokenKeys};
+use pushotp::{Algorithm, Secret, TokenKind};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use zeroize::Zeroizing;
 
 use crate::{AppState, Db, now, random_id};
-
-/// How far ahead of the last used counter an HOTP passcode may be (RFC 4226 §7.4): the device
-/// advances its counter even for answers the server refused.
-pub const HOTP_LOOK_AHEAD: u64 = 20;
 
 /// A token's row, without its secrets.
 #[derive(Debug, Clone)]
@@ -168,34 +164,31 @@ pub async fn keys(state: &AppState, token_id: &str) -> anyhow::Result<TokenKeys>
     })
 }
 
-/// Checks a passcode of an active token and, if it is right, marks its counter or step used so
-/// that it is never accepted again (RFC 4226 §7.2, RFC 6238 §5.2). Atomic: of two requests
-/// racing with the same passcode, one wins.
+/// The token's OTP parameters as the protocol names them.
+pub fn otp_params(token: &TokenRow) -> anyhow::Result<OtpParams> {
+    let kind = if token.otp_type == "totp" {
+        TokenKind::Totp { period: token.period }
+    } else {
+        TokenKind::Hotp { counter: 0 }
+    };
+    Ok(OtpParams::new(kind, token.algorithm, token.digits)?)
+}
+
+/// Checks a passcode of a token with the protocol's rule (docs/protocol.md §5 step 4, in the
+/// core) and, if it is right, marks its counter or step used so that it is never accepted again
+/// (RFC 4226 §7.2, RFC 6238 §5.2). Atomic: of two requests racing with the same passcode, one
+/// wins. A passcode that is not digits is simply wrong.
 pub async fn use_passcode(
     state: &AppState,
     token: &TokenRow,
     otp_key: &Secret,
     passcode: &str,
 ) -> anyhow::Result<bool> {
-    let next = u64::try_from(token.last_used + 1).unwrap_or(0);
-    let matched = if token.otp_type == "totp" {
-        let totp = Totp::new(token.algorithm, token.digits, token.period, 0)?;
-        match totp.verify(otp_key, passcode, now(), Window::ONE_STEP) {
-            Ok(Some(step)) if step >= next => Some(step),
-            Ok(_) | Err(pushotp::Error::MalformedCode) => None,
-            Err(err) => return Err(err.into()),
-        }
-    } else {
-        match Hotp::new(token.algorithm, token.digits)?.verify(
-            otp_key,
-            passcode,
-            next,
-            HOTP_LOOK_AHEAD,
-        ) {
-            Ok(found) => found,
-            Err(pushotp::Error::MalformedCode) => None,
-            Err(err) => return Err(err.into()),
-        }
+    let last_used = u64::try_from(token.last_used).ok();
+    let matched = match otp_params(token)?.verify_passcode(otp_key, passcode, last_used, now()) {
+        Ok(found) => found,
+        Err(pushotp::Error::MalformedCode) => None,
+        Err(err) => return Err(err.into()),
     };
     let Some(used) = matched else { return Ok(false) };
     let used = i64::try_from(used)?;
