@@ -182,18 +182,13 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
     .fetch_one(&state.db.pool)
     .await?;
     if row.try_get::<i64, _>("n")? >= state.config.max_pending_per_user {
-        audit(
-            &state.db,
-            "push_rate_limited",
-            Some(&login.username),
-            None,
-            Some(&login.client_ip),
+        return Err(rate_limited(
+            state,
+            login,
             "pending",
-        )
-        .await?;
-        return Err(AppError::TooManyRequests(
             "too many sign-in requests are waiting; answer or let them expire first",
-        ));
+        )
+        .await);
     }
     let row = sqlx::query(
         "SELECT MAX(r.answered_at) AS last FROM push_requests r JOIN tokens t ON t.id = r.token_id \
@@ -206,18 +201,13 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         let until =
             last + i64::try_from(state.config.deny_cooldown).map_err(anyhow::Error::from)?;
         if until > now_i {
-            audit(
-                &state.db,
-                "push_rate_limited",
-                Some(&login.username),
-                None,
-                Some(&login.client_ip),
+            return Err(rate_limited(
+                state,
+                login,
                 "cooldown",
-            )
-            .await?;
-            return Err(AppError::TooManyRequests(
                 "a request was just denied; wait a minute before trying again",
-            ));
+            )
+            .await);
         }
     }
     // A new push replaces the login's earlier ones.
@@ -291,6 +281,28 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         .execute(&state.db.pool)
         .await?;
     Ok(matching.map(|m| m.right()))
+}
+
+/// Records a refused push (audit) and returns the 429 to send.
+async fn rate_limited(
+    state: &AppState,
+    login: &Login,
+    why: &str,
+    message: &'static str,
+) -> AppError {
+    if let Err(err) = audit(
+        &state.db,
+        "push_rate_limited",
+        Some(&login.username),
+        None,
+        Some(&login.client_ip),
+        why,
+    )
+    .await
+    {
+        return AppError::Internal(err);
+    }
+    AppError::TooManyRequests(message)
 }
 
 fn push_message(request_json: &str) -> String {
