@@ -47,5 +47,6 @@ scripts/build-wasm.sh
 step "web-ext lint"
 npm run -s lint:ext
 
-step "end-to-end tests in Chromium"
+step "end-to-end tests (WebAssembly packages against the real server, the extension in Chromium)"
+cargo build -p pushotp-server --locked
 node --test --test-concurrency=1 tests/

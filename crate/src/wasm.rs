@@ -9,9 +9,11 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::{Algorithm, Error, Hotp, Secret, TokenKind, TokenUri, Totp, Window};
+use crate::{Algorithm, Error, Hotp, Secret, Totp};
 #[cfg(feature = "wasm-tools")]
 use crate::{OcraInput, OcraSuite};
+#[cfg(feature = "wasm-tools")]
+use crate::{TokenKind, TokenUri, Window};
 
 /// Converts a core error into a JavaScript `Error` with `name` `PushOtpError` and a `code`.
 fn js_error(err: Error) -> JsValue {
@@ -84,6 +86,7 @@ fn default_digits() -> u8 {
     6
 }
 
+#[cfg(feature = "wasm-tools")]
 fn token_from_js(value: JsValue) -> Result<TokenUri, JsValue> {
     let token: JsToken = serde_wasm_bindgen::from_value(value).map_err(|_| shape_error("token"))?;
     let kind = match token.kind {
@@ -120,12 +123,41 @@ fn token_to_js(token: &TokenUri) -> Result<JsValue, JsValue> {
         .map_err(|_| shape_error("token"))
 }
 
-fn totp_of(token: &TokenUri) -> Result<Totp, JsValue> {
-    token.totp().ok_or_else(|| shape_error("type"))
+/// A token object's secret and code parameters, without the label rules of a full Key URI: the
+/// worker's module only computes codes, and leaving `TokenUri` out keeps it small.
+struct Codes {
+    secret: Secret,
+    kind: JsKind,
+    algorithm: Algorithm,
+    digits: u8,
+    period: u64,
 }
 
-fn hotp_of(token: &TokenUri) -> Result<Hotp, JsValue> {
-    token.hotp().ok_or_else(|| shape_error("type"))
+fn codes_from_js(value: JsValue) -> Result<Codes, JsValue> {
+    let token: JsToken = serde_wasm_bindgen::from_value(value).map_err(|_| shape_error("token"))?;
+    Ok(Codes {
+        secret: Secret::from_base32(&token.secret).map_err(js_error)?,
+        kind: token.kind,
+        algorithm: token.algorithm,
+        digits: token.digits,
+        period: token.period.unwrap_or(crate::DEFAULT_PERIOD),
+    })
+}
+
+impl Codes {
+    fn totp(&self) -> Result<Totp, JsValue> {
+        if self.kind != JsKind::Totp {
+            return Err(shape_error("type"));
+        }
+        Totp::new(self.algorithm, self.digits, self.period, 0).map_err(js_error)
+    }
+
+    fn hotp(&self) -> Result<Hotp, JsValue> {
+        if self.kind != JsKind::Hotp {
+            return Err(shape_error("type"));
+        }
+        Hotp::new(self.algorithm, self.digits).map_err(js_error)
+    }
 }
 
 #[cfg(feature = "wasm-tools")]
@@ -238,27 +270,29 @@ pub fn ocra(suite: &str, key_hex: &str, input: JsValue) -> Result<String, JsValu
 /// The TOTP code (RFC 6238 §4.2) of `token` at `unixMs` milliseconds since the epoch.
 #[wasm_bindgen(js_name = totp)]
 pub fn totp(token: JsValue, unix_ms: f64) -> Result<String, JsValue> {
-    let token = token_from_js(token)?;
-    totp_of(&token)?.generate(token.secret(), unix_secs(unix_ms)?).map_err(js_error)
+    let token = codes_from_js(token)?;
+    token.totp()?.generate(&token.secret, unix_secs(unix_ms)?).map_err(js_error)
 }
 
 /// The HOTP code (RFC 4226 §5.3) of `token` for `counter`.
 #[wasm_bindgen(js_name = hotp)]
 pub fn hotp(token: JsValue, counter: f64) -> Result<String, JsValue> {
-    let token = token_from_js(token)?;
-    Ok(hotp_of(&token)?.generate(token.secret(), whole(counter, "counter")?))
+    let token = codes_from_js(token)?;
+    Ok(token.hotp()?.generate(&token.secret, whole(counter, "counter")?))
 }
 
+#[cfg(feature = "wasm-tools")]
 /// Seconds until the TOTP code of `token` shown at `unixMs` changes.
 #[wasm_bindgen(js_name = secondsLeft)]
 pub fn seconds_left(token: JsValue, unix_ms: f64) -> Result<f64, JsValue> {
-    let token = token_from_js(token)?;
-    let left = totp_of(&token)?.seconds_left(unix_secs(unix_ms)?).map_err(js_error)?;
+    let token = codes_from_js(token)?;
+    let left = token.totp()?.seconds_left(unix_secs(unix_ms)?).map_err(js_error)?;
     // At most one day (MAX_PERIOD), exact in an f64.
     #[allow(clippy::cast_precision_loss)]
     Ok(left as f64)
 }
 
+#[cfg(feature = "wasm-tools")]
 /// Verifies a TOTP code within `behind` and `ahead` steps of `unixMs` (RFC 6238 §5.2) and
 /// returns the matching time step, or `undefined`.
 #[wasm_bindgen(js_name = verifyTotp)]
@@ -269,14 +303,14 @@ pub fn verify_totp(
     behind: f64,
     ahead: f64,
 ) -> Result<Option<f64>, JsValue> {
-    let token = token_from_js(token)?;
+    let token = codes_from_js(token)?;
     let window = Window { behind: whole(behind, "behind")?, ahead: whole(ahead, "ahead")? };
-    let step = totp_of(&token)?
-        .verify(token.secret(), code, unix_secs(unix_ms)?, window)
-        .map_err(js_error)?;
+    let step =
+        token.totp()?.verify(&token.secret, code, unix_secs(unix_ms)?, window).map_err(js_error)?;
     Ok(step.map(to_f64))
 }
 
+#[cfg(feature = "wasm-tools")]
 /// Verifies an HOTP code against `counter ..= counter + lookAhead` (RFC 4226 §7.4) and returns
 /// the matching counter, or `undefined`.
 #[wasm_bindgen(js_name = verifyHotp)]
@@ -286,13 +320,15 @@ pub fn verify_hotp(
     counter: f64,
     look_ahead: f64,
 ) -> Result<Option<f64>, JsValue> {
-    let token = token_from_js(token)?;
-    let matched = hotp_of(&token)?
-        .verify(token.secret(), code, whole(counter, "counter")?, whole(look_ahead, "lookAhead")?)
+    let token = codes_from_js(token)?;
+    let matched = token
+        .hotp()?
+        .verify(&token.secret, code, whole(counter, "counter")?, whole(look_ahead, "lookAhead")?)
         .map_err(js_error)?;
     Ok(matched.map(to_f64))
 }
 
+#[cfg(feature = "wasm-tools")]
 /// Counters and steps reach JavaScript as numbers; the core's inputs came from JavaScript
 /// numbers, so they stay below 2^53.
 #[allow(clippy::cast_precision_loss)]
@@ -300,6 +336,7 @@ fn to_f64(value: u64) -> f64 {
     value as f64
 }
 
+#[cfg(feature = "wasm-tools")]
 /// A fresh random secret of `bytes` bytes (16 to 64), as base32, from the browser's CSPRNG.
 #[wasm_bindgen(js_name = randomSecret)]
 pub fn random_secret(bytes: f64) -> Result<String, JsValue> {
@@ -310,4 +347,267 @@ pub fn random_secret(bytes: f64) -> Result<String, JsValue> {
     let mut buf = vec![0u8; usize::try_from(len).map_err(|_| shape_error("bytes"))?];
     getrandom::fill(&mut buf).map_err(|_| shape_error("random"))?;
     Ok(Secret::from_bytes(buf).map_err(js_error)?.to_base32())
+}
+
+// The push protocol (docs/protocol.md). Keys travel between JavaScript and WebAssembly as
+// unpadded base64url strings; messages as plain objects (the JSON of the wire format, parsed and
+// serialized by the caller).
+
+fn key_from_js(b64: &str, name: &'static str) -> Result<Secret, JsValue> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let bytes = Base64UrlUnpadded::decode_vec(b64).map_err(|_| shape_error(name))?;
+    Secret::from_bytes(bytes).map_err(js_error)
+}
+
+#[cfg(feature = "wasm-tools")]
+fn key_to_js(key: &Secret) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    Base64UrlUnpadded::encode_string(key.expose())
+}
+
+fn to_js<T: Serialize>(value: &T, what: &'static str) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|_| shape_error(what))
+}
+
+fn request_from_js(request: JsValue) -> Result<crate::push::PushRequest, JsValue> {
+    serde_wasm_bindgen::from_value(request).map_err(|_| js_error(Error::InvalidMessage("request")))
+}
+
+/// Checks a push login request (protocol §4) under the token's `K_req` at `nowMs`: version,
+/// field rules, tag, then validity window. Returns nothing; throws `bad_tag`, `expired`,
+/// `not_yet_valid`, `unsupported_version` or `invalid_message`.
+#[wasm_bindgen(js_name = verifyPushRequest)]
+pub fn verify_push_request(request: JsValue, k_req: &str, now_ms: f64) -> Result<(), JsValue> {
+    let request = request_from_js(request)?;
+    request.verify(&key_from_js(k_req, "kReq")?, unix_secs(now_ms)?).map_err(js_error)
+}
+
+/// An approval of `request` (protocol §5): `number` is the picked choice (or `null` without
+/// number matching), `passcode` the token's next passcode; `kAns` is the (PIN-unmasked) answer
+/// key. Returns the answer object to send.
+#[wasm_bindgen(js_name = approveAnswer)]
+pub fn approve_answer(
+    request: JsValue,
+    number: Option<u8>,
+    passcode: &str,
+    now_ms: f64,
+    k_chan: &str,
+    k_ans: &str,
+) -> Result<JsValue, JsValue> {
+    let request = request_from_js(request)?;
+    let answer = crate::push::Answer::approve(
+        &request,
+        number,
+        passcode,
+        unix_secs(now_ms)?,
+        &key_from_js(k_chan, "kChan")?,
+        &key_from_js(k_ans, "kAns")?,
+    )
+    .map_err(js_error)?;
+    to_js(&answer, "answer")
+}
+
+/// A denial of `request` (protocol §5), or with `report` a report of a login the person did not
+/// make. Needs no PIN.
+#[wasm_bindgen(js_name = denyAnswer)]
+pub fn deny_answer(
+    request: JsValue,
+    report: bool,
+    now_ms: f64,
+    k_chan: &str,
+) -> Result<JsValue, JsValue> {
+    let request = request_from_js(request)?;
+    let k_chan = key_from_js(k_chan, "kChan")?;
+    let at = unix_secs(now_ms)?;
+    let answer = if report {
+        crate::push::Answer::report(&request, at, &k_chan)
+    } else {
+        crate::push::Answer::deny(&request, at, &k_chan)
+    };
+    to_js(&answer, "answer")
+}
+
+/// The HOTP passcode (RFC 4226) of a push token for `counter`, from its `K_otp`.
+#[wasm_bindgen(js_name = pushPasscode)]
+pub fn push_passcode(
+    k_otp: &str,
+    algorithm: &str,
+    digits: u8,
+    counter: f64,
+) -> Result<String, JsValue> {
+    let hotp = Hotp::new(algorithm.parse().map_err(js_error)?, digits).map_err(js_error)?;
+    Ok(hotp.generate(&key_from_js(k_otp, "kOtp")?, whole(counter, "counter")?))
+}
+
+fn tag_to_js(tag: &crate::push::Tag) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    Base64UrlUnpadded::encode_string(tag)
+}
+
+/// The channel log-in tag for the server's WebSocket challenge `nonce` (protocol §7).
+#[wasm_bindgen(js_name = channelAuthTag)]
+pub fn channel_auth_tag(k_chan: &str, token_id: &str, nonce: &str) -> Result<String, JsValue> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let nonce: crate::push::Nonce = Base64UrlUnpadded::decode_vec(nonce)
+        .ok()
+        .and_then(|n| n.try_into().ok())
+        .ok_or_else(|| shape_error("nonce"))?;
+    Ok(tag_to_js(&crate::push::channel_auth_tag(&key_from_js(k_chan, "kChan")?, token_id, &nonce)))
+}
+
+/// The tag of a poll (`purpose` `"poll"`) or a removal (`"remove"`) at `atSecs` (protocol §7).
+#[wasm_bindgen(js_name = signedAt)]
+pub fn signed_at(
+    purpose: &str,
+    k_chan: &str,
+    token_id: &str,
+    at_secs: f64,
+) -> Result<String, JsValue> {
+    let k_chan = key_from_js(k_chan, "kChan")?;
+    let at = whole(at_secs, "at")?;
+    let tag = match purpose {
+        "poll" => crate::push::poll_tag(&k_chan, token_id, at),
+        "remove" => crate::push::remove_tag(&k_chan, token_id, at),
+        _ => return Err(shape_error("purpose")),
+    };
+    Ok(tag_to_js(&tag))
+}
+
+/// The tag of a Web Push registration (protocol §7); `subscription` is
+/// `{ endpoint, keys: { p256dh, auth } }`.
+#[wasm_bindgen(js_name = webPushTag)]
+pub fn web_push_tag(
+    k_chan: &str,
+    token_id: &str,
+    at_secs: f64,
+    subscription: JsValue,
+) -> Result<String, JsValue> {
+    let subscription: crate::push::WebPushSubscription =
+        serde_wasm_bindgen::from_value(subscription).map_err(|_| shape_error("subscription"))?;
+    let tag = crate::push::webpush_tag(
+        &key_from_js(k_chan, "kChan")?,
+        token_id,
+        whole(at_secs, "at")?,
+        &subscription,
+    );
+    Ok(tag_to_js(&tag))
+}
+
+/// Starts enrollment from an activation link (protocol §3): checks it has not expired at
+/// `nowMs` and returns `{ server, tokenId, request }`, `request` being the body to POST to
+/// `{server}/api/v1/enroll` (with a fresh random device nonce).
+#[cfg(feature = "wasm-tools")]
+#[wasm_bindgen(js_name = enrollRequest)]
+pub fn enroll_request(link: &str, device_name: &str, now_ms: f64) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Started {
+        server: String,
+        token_id: String,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        request: JsValue,
+    }
+    let link: crate::push::ActivationLink = link.parse().map_err(js_error)?;
+    link.check_expiry(unix_secs(now_ms)?).map_err(js_error)?;
+    let mut nonce: crate::push::Nonce = [0; 16];
+    getrandom::fill(&mut nonce).map_err(|_| shape_error("random"))?;
+    let request = crate::push::EnrollRequest::new(&link, device_name, nonce).map_err(js_error)?;
+    to_js(
+        &Started {
+            server: link.server().into(),
+            token_id: link.token_id().into(),
+            request: to_js(&request, "request")?,
+        },
+        "enrollment",
+    )
+}
+
+/// Finishes enrollment: checks the server's answer `enrolled` to `request` under the link's
+/// activation secret and returns what the device stores: `{ tokenId, tokenName, user, issuer,
+/// otp, pin, keys: { otp, request, answer, channel } }` (keys as base64url). Throws `bad_tag`
+/// when the answer was changed on the way.
+#[cfg(feature = "wasm-tools")]
+#[wasm_bindgen(js_name = completeEnrollment)]
+pub fn complete_enrollment(
+    link: &str,
+    request: JsValue,
+    enrolled: JsValue,
+) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Keys {
+        otp: String,
+        request: String,
+        answer: String,
+        channel: String,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stored<'a> {
+        token_id: &'a str,
+        token_name: &'a str,
+        user: &'a str,
+        issuer: &'a str,
+        otp: &'a crate::push::OtpParams,
+        pin: &'a crate::push::PinPolicy,
+        keys: Keys,
+    }
+    let link: crate::push::ActivationLink = link.parse().map_err(js_error)?;
+    let request: crate::push::EnrollRequest = serde_wasm_bindgen::from_value(request)
+        .map_err(|_| js_error(Error::InvalidMessage("request")))?;
+    let enrolled: crate::push::Enrolled = serde_wasm_bindgen::from_value(enrolled)
+        .map_err(|_| js_error(Error::InvalidMessage("enrolled")))?;
+    let keys = enrolled.verify(link.secret(), &request).map_err(js_error)?;
+    to_js(
+        &Stored {
+            token_id: &enrolled.token_id,
+            token_name: &enrolled.token_name,
+            user: &enrolled.user,
+            issuer: &enrolled.issuer,
+            otp: &enrolled.otp,
+            pin: &enrolled.pin,
+            keys: Keys {
+                otp: key_to_js(&keys.otp),
+                request: key_to_js(&keys.request),
+                answer: key_to_js(&keys.answer),
+                channel: key_to_js(&keys.channel),
+            },
+        },
+        "token",
+    )
+}
+
+/// Masks a PIN token's `K_otp` and `K_ans` under `pin` (protocol §6, Argon2id) with a fresh
+/// random salt; returns the object to store instead of the two keys.
+#[cfg(feature = "wasm-tools")]
+#[wasm_bindgen(js_name = maskKeys)]
+pub fn mask_keys(k_otp: &str, k_ans: &str, pin: &str) -> Result<JsValue, JsValue> {
+    let mut salt: crate::push::PinSalt = [0; 16];
+    getrandom::fill(&mut salt).map_err(|_| shape_error("random"))?;
+    let masked = crate::push::MaskedKeys::mask(
+        &key_from_js(k_otp, "kOtp")?,
+        &key_from_js(k_ans, "kAns")?,
+        pin,
+        salt,
+    )
+    .map_err(js_error)?;
+    to_js(&masked, "masked")
+}
+
+/// The keys back from `masked` with the PIN the person typed: `{ otp, answer }`. A wrong PIN
+/// gives wrong keys, never an error: only the server can tell.
+#[cfg(feature = "wasm-tools")]
+#[wasm_bindgen(js_name = unmaskKeys)]
+pub fn unmask_keys(masked: JsValue, pin: &str) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    struct Unmasked {
+        otp: String,
+        answer: String,
+    }
+    let masked: crate::push::MaskedKeys =
+        serde_wasm_bindgen::from_value(masked).map_err(|_| shape_error("masked"))?;
+    let (otp, answer) = masked.unmask(pin).map_err(js_error)?;
+    to_js(&Unmasked { otp: key_to_js(&otp), answer: key_to_js(&answer) }, "keys")
 }

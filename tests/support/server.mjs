@@ -1,0 +1,67 @@
+// Starts the real reference server (target/debug/pushotp-server, built by the test command) on
+// a free 127.0.0.1 port with an in-memory database and the demo user, and signs in as a
+// browser would.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { ROOT } from './browser.mjs';
+
+const BINARY = path.join(ROOT, 'target/debug/pushotp-server');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** @returns {Promise<{url: string, link: string, stop: () => Promise<void>}>} */
+export async function startServer(extraArgs = []) {
+  const port = await freePort();
+  const child = spawn(
+    BINARY,
+    ['--database', 'sqlite::memory:', 'serve', '--demo', '--bind', `127.0.0.1:${port}`, ...extraArgs],
+    { env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Demo app:')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+  });
+  await ready;
+  const link = output.match(/pushotp:\/\/enroll\?\S+/)[0];
+  return {
+    url: `http://127.0.0.1:${port}`,
+    link,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+/** A browser's sign-in: username and password, then the organization login page's cookie. */
+export async function signIn(url, username, password) {
+  const reply = await fetch(`${url}/app/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username, password }),
+    redirect: 'manual',
+  });
+  if (reply.status !== 303) throw new Error(`sign-in: ${reply.status}`);
+  const cookie = reply.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return {
+    cookie,
+    /** "Use my mobile to autosend a password": the number the page shows. */
+    async push() {
+      const r = await fetch(`${url}/auth/push`, { method: 'POST', headers: { cookie } });
+      return { status: r.status, body: await r.json() };
+    },
+  };
+}
