@@ -171,22 +171,26 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
     }
     let now = now();
     let now_i = i64::try_from(now).map_err(anyhow::Error::from)?;
-    // No push bombing: a bounded number in flight, and a pause after each refusal.
+    // No push bombing: at most `max_pending_per_user` pushes per person within one request
+    // lifetime, whatever became of them (a push that replaced an earlier one counts too), and a
+    // pause after each refusal.
+    let since = now_i - i64::try_from(state.config.request_ttl).map_err(anyhow::Error::from)?;
+    // Every push goes to each active token, so the busiest token's count is the number of pushes.
     let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM push_requests r JOIN tokens t ON t.id = r.token_id \
-         WHERE t.user_id = $1 AND r.state = 'pending' AND r.expires_at > $2 AND r.login_id <> $3",
+        "SELECT MAX(n) AS n FROM (SELECT COUNT(*) AS n FROM push_requests r \
+         JOIN tokens t ON t.id = r.token_id WHERE t.user_id = $1 AND r.created_at > $2 \
+         GROUP BY r.token_id) AS per_token",
     )
     .bind(login.user_id)
-    .bind(now_i)
-    .bind(&login.id)
+    .bind(since)
     .fetch_one(&state.db.pool)
     .await?;
-    if row.try_get::<i64, _>("n")? >= state.config.max_pending_per_user {
+    if row.try_get::<Option<i64>, _>("n")?.unwrap_or(0) >= state.config.max_pending_per_user {
         return Err(rate_limited(
             state,
             login,
             "pending",
-            "too many sign-in requests are waiting; answer or let them expire first",
+            "too many sign-in requests were sent; wait a few minutes before trying again",
         )
         .await);
     }
@@ -695,15 +699,25 @@ async fn answer(
                 finish_login(&state, &login_id, "rejected", Some(reason)).await?;
                 return Ok(outcome("rejected", Some(reason), Some(left)));
             }
-            settle("approved").await?;
             tokens::reset_tries(&state, &token.id).await?;
-            sqlx::query("UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'")
-                .bind(&login_id)
-                .execute(&state.db.pool)
+            // The login may have ended meanwhile (denied or reported on another device, or
+            // expired): then this approval approves nothing.
+            if !finish_login(&state, &login_id, "approved", None).await? {
+                settle("cancelled").await?;
+                audit(
+                    &state.db,
+                    "push_too_late",
+                    Some(&username),
+                    Some(&token.id),
+                    None,
+                    &request_id,
+                )
                 .await?;
+                return Ok(outcome("rejected", Some("cancelled"), None));
+            }
+            settle("approved").await?;
             audit(&state.db, "push_approved", Some(&username), Some(&token.id), None, &request_id)
                 .await?;
-            finish_login(&state, &login_id, "approved", None).await?;
             Ok(outcome("approved", None, None))
         }
     }

@@ -272,19 +272,37 @@ async fn start_push(State(state): State<AppState>, headers: HeaderMap) -> AppRes
 }
 
 /// Updates a login's state and tells its page.
+///
+/// Only a login still open (`password_ok`, `waiting`, `rejected` or `expired`) moves: once it is
+/// approved, denied or locked it stays so, and a late approval of another copy of its request
+/// changes nothing. Returns whether the login moved; only then is the page told.
 pub async fn finish_login(
     state: &AppState,
     login_id: &str,
     new_state: &str,
     reason: Option<&str>,
-) -> anyhow::Result<()> {
-    sqlx::query("UPDATE logins SET state = $1, reason = $2, completed_at = $3 WHERE id = $4 AND state NOT IN ('approved', 'done')")
-        .bind(new_state)
-        .bind(reason)
-        .bind(i64::try_from(now())?)
-        .bind(login_id)
-        .execute(&state.db.pool)
-        .await?;
+) -> anyhow::Result<bool> {
+    let moved = sqlx::query(
+        "UPDATE logins SET state = $1, reason = $2, completed_at = $3 \
+         WHERE id = $4 AND state IN ('password_ok', 'waiting', 'rejected', 'expired')",
+    )
+    .bind(new_state)
+    .bind(reason)
+    .bind(i64::try_from(now())?)
+    .bind(login_id)
+    .execute(&state.db.pool)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Ok(false);
+    }
+    // Whatever the outcome, the login's other requests (on the person's other devices) can no
+    // longer be answered.
+    sqlx::query(
+        "UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'",
+    )
+    .bind(login_id)
+    .execute(&state.db.pool)
+    .await?;
     state
         .hub
         .login_event(LoginEvent {
@@ -293,7 +311,7 @@ pub async fn finish_login(
             reason: reason.map(str::to_owned),
         })
         .await;
-    Ok(())
+    Ok(true)
 }
 
 fn event_of(state: &str, reason: Option<&str>, number: Option<i64>) -> Event {
@@ -341,6 +359,9 @@ async fn passcode(
     Form(form): Form<Passcode>,
 ) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
+    if matches!(login.state.as_str(), "approved" | "done" | "denied" | "locked") {
+        return Err(AppError::Conflict("this sign-in is over; start again"));
+    }
     let code = form.passcode.trim();
     let mut accepted = false;
     if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
@@ -375,6 +396,21 @@ async fn passcode(
             "",
         )
         .await?;
+        // A wrong passcode is a failed try of every active token of the person: otherwise
+        // codes could be guessed without limit, and a copied profile's PIN guesses tested here.
+        for token in tokens::list(&state.db, Some(login.user_id)).await? {
+            if token.state == "active" && tokens::fail_try(&state, &token).await? == 0 {
+                tokens::audit(
+                    &state.db,
+                    "token_locked",
+                    Some(&login.username),
+                    Some(&token.id),
+                    None,
+                    "too many wrong passcodes",
+                )
+                .await?;
+            }
+        }
         let html = page(
             include_str!("../assets/auth.html"),
             &[

@@ -201,6 +201,7 @@ async fn a_wrong_pin_is_refused_until_the_token_locks() {
         max_tries: 3,
         number_matching: false,
         deny_cooldown: 0,
+        max_pending_per_user: 10,
         ..Config::default()
     };
     let (server, mut device, mut ws, browser) = alice(config).await;
@@ -733,4 +734,64 @@ async fn a_signed_in_person_can_add_an_authenticator_from_its_qr_page() {
     let stranger = Browser::new(&server.url);
     let reply = stranger.http.post(format!("{}/app/enroll", server.url)).send().await.unwrap();
     assert_eq!(reply.headers()["location"], "/app/login");
+}
+
+#[tokio::test]
+async fn one_login_cannot_push_without_limit() {
+    let (server, device, mut ws, browser) =
+        alice(Config { max_pending_per_user: 2, ..Config::default() }).await;
+    assert_eq!(browser.push().await.0, 200);
+    assert_eq!(browser.push().await.0, 200);
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 429, "{body}");
+    // The device got two requests, and only the newest can still be answered.
+    let first = device.next_push(&mut ws).await;
+    let second = device.next_push(&mut ws).await;
+    assert_ne!(first.id, second.id);
+    assert_eq!(device.poll().await, vec![second]);
+    assert_eq!(server.count("SELECT COUNT(*) FROM push_requests").await, 2);
+}
+
+#[tokio::test]
+async fn a_report_on_one_device_ends_the_login_on_all() {
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    let mut laptop = Device::enroll(&server.link("alice").await, "laptop").await;
+    let desktop = Device::enroll(&server.link("alice").await, "desktop").await;
+    let (mut laptop_ws, mut desktop_ws) = (laptop.connect().await, desktop.connect().await);
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let on_laptop = laptop.next_push(&mut laptop_ws).await;
+    let on_desktop = desktop.next_push(&mut desktop_ws).await;
+    assert_eq!(desktop.send(&desktop.report(&on_desktop)).await.1["status"], "reported");
+    // The other device's copy can no longer approve the reported login.
+    let (status, reply) = laptop.approve_send(&on_laptop, Some(number), None).await;
+    assert_eq!(
+        (status, reply["status"].as_str(), reply["reason"].as_str()),
+        (200, Some("rejected"), Some("cancelled")),
+        "{reply}"
+    );
+    let outcome = browser.outcome().await;
+    assert_eq!(outcome["state"], "denied");
+    let reply = browser.http.post(format!("{}/auth/complete", server.url)).send().await.unwrap();
+    assert_eq!(reply.status(), 401);
+    // Nor can a typed passcode finish it.
+    let otp = laptop.keys.otp.clone();
+    let code = laptop.next_passcode(&otp);
+    assert_eq!(browser.passcode(&code).await, 409);
+}
+
+#[tokio::test]
+async fn wrong_typed_passcodes_count_toward_the_lockout() {
+    let (server, mut device, _ws, browser) =
+        alice(Config { max_tries: 3, ..Config::default() }).await;
+    for _ in 0..3 {
+        assert_eq!(browser.passcode("000000").await, 401);
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    // Locked: even the right passcode no longer signs in.
+    let otp = device.keys.otp.clone();
+    let code = device.next_passcode(&otp);
+    assert_eq!(browser.passcode(&code).await, 401);
 }
