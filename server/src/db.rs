@@ -9,12 +9,19 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 /// A connection pool and the backend behind it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     /// The pool; every query goes through it.
     pub pool: AnyPool,
     /// The PostgreSQL URL, when the database is shared by several nodes.
     pub postgres_url: Option<String>,
+}
+
+impl std::fmt::Debug for Db {
+    // The PostgreSQL URL may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("shared", &self.postgres_url.is_some()).finish_non_exhaustive()
+    }
 }
 
 impl Db {

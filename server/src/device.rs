@@ -107,15 +107,6 @@ async fn enroll(
         .await?;
         return Err(refused);
     }
-    // Redeem once, even when two devices race with the same link.
-    let claimed =
-        sqlx::query("UPDATE tokens SET state = 'enrolling' WHERE id = $1 AND state = 'pending'")
-            .bind(&token.id)
-            .execute(&state.db.pool)
-            .await?;
-    if claimed.rows_affected() != 1 {
-        return Err(refused);
-    }
     let mut server_nonce: Nonce = [0; 16];
     rand::fill(&mut server_nonce);
     let otp = tokens::otp_params(&token)?;
@@ -134,15 +125,22 @@ async fn enroll(
     enrolled.sign(&activation, &request)?;
     let keys =
         TokenKeys::derive(&activation, &request.device_nonce, &server_nonce, token.algorithm);
-    tokens::store_keys(&state, &token.id, &keys).await?;
-    sqlx::query(
-        "UPDATE tokens SET state = 'active', activation_sealed = NULL, device_name = $1, enrolled_at = $2 WHERE id = $3",
+    let sealed = tokens::seal_keys(&state, &token.id, &keys)?;
+    // Everything is ready before the link is spent, and it is spent in one statement: of two
+    // devices racing with the same link one wins, and a failure on the way leaves it unused.
+    let redeemed = sqlx::query(
+        "UPDATE tokens SET state = 'active', keys_sealed = $1, activation_sealed = NULL, \
+         device_name = $2, enrolled_at = $3 WHERE id = $4 AND state = 'pending'",
     )
+    .bind(sealed)
     .bind(&request.device_name)
     .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
     .bind(&token.id)
     .execute(&state.db.pool)
     .await?;
+    if redeemed.rows_affected() != 1 {
+        return Err(refused);
+    }
     audit(
         &state.db,
         "token_enrolled",
@@ -430,6 +428,33 @@ async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::R
     Ok(())
 }
 
+/// Expires what the per-request timers missed: requests of a previous run of the server, or
+/// made on another node that went away. Runs every `every` until the server stops.
+pub fn spawn_sweeper(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(err) = sweep(&state).await {
+                tracing::warn!(error = %err, "expiring old push requests");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+async fn sweep(state: &AppState) -> anyhow::Result<()> {
+    let rows = sqlx::query(
+        "SELECT id, login_id FROM push_requests WHERE state = 'pending' AND expires_at <= $1",
+    )
+    .bind(i64::try_from(now())?)
+    .fetch_all(&state.db.pool)
+    .await?;
+    for row in rows {
+        expire(state, &row.try_get::<String, _>("id")?, &row.try_get::<String, _>("login_id")?)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The pending, unexpired requests of `token_id`, as sent.
 async fn pending_of(state: &AppState, token_id: &str) -> anyhow::Result<Vec<String>> {
     let rows = sqlx::query(
@@ -539,6 +564,15 @@ async fn answer(
     body: Result<Json<Answer>, JsonRejection>,
 ) -> AppResult<Response> {
     let answer = json_body(body)?;
+    // An answer takes several writes (claim, outcome, tries, login). Run them apart from the
+    // connection, so that a client that hangs up midway cannot leave a request half answered
+    // or a failed try uncounted.
+    tokio::spawn(process_answer(state, answer))
+        .await
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("answer task: {err}")))?
+}
+
+async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> {
     let request_id = b64(&answer.request_id);
     let row = sqlx::query(
         "SELECT r.token_id, r.login_id, r.body, r.right_number, r.state, r.expires_at FROM push_requests r WHERE r.id = $1",
@@ -746,6 +780,19 @@ async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> 
     })
 }
 
+/// Takes a socket's sender out of the hub however the channel ends.
+struct Registration<'a> {
+    hub: &'a crate::Hub,
+    ids: &'a [String],
+    sender: &'a mpsc::UnboundedSender<String>,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        self.hub.unregister(self.ids, self.sender);
+    }
+}
+
 /// One device's channel (§7): challenge, log-in, then pending and new requests as they come.
 async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
     let mut nonce: Nonce = [0; 16];
@@ -779,13 +826,16 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
                 .await?;
             return Ok(());
         }
-        ids.push(t.token_id.clone());
+        if !ids.contains(&t.token_id) {
+            ids.push(t.token_id.clone());
+        }
     }
     if ids.is_empty() {
         return Ok(());
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     state.hub.register(&ids, &tx);
+    let _registration = Registration { hub: &state.hub, ids: &ids, sender: &tx };
     socket.send(Message::text(json!({ "type": "ready", "tokens": ids }).to_string())).await?;
     for id in &ids {
         for body in pending_of(&state, id).await? {

@@ -126,8 +126,29 @@ impl Hub {
     pub fn register(&self, token_ids: &[String], sender: &mpsc::UnboundedSender<String>) {
         let mut devices = self.devices.lock().unwrap_or_else(PoisonError::into_inner);
         for id in token_ids {
-            devices.entry(id.clone()).or_default().push(sender.clone());
+            let senders = devices.entry(id.clone()).or_default();
+            senders.retain(|s| !s.is_closed());
+            senders.push(sender.clone());
         }
+    }
+
+    /// Removes a socket's sender when its channel ends.
+    pub fn unregister(&self, token_ids: &[String], sender: &mpsc::UnboundedSender<String>) {
+        let mut devices = self.devices.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in token_ids {
+            if let Some(senders) = devices.get_mut(id) {
+                senders.retain(|s| !s.same_channel(sender));
+                if senders.is_empty() {
+                    devices.remove(id);
+                }
+            }
+        }
+    }
+
+    /// How many sockets are registered for `token_id` on this node.
+    pub fn sockets(&self, token_id: &str) -> usize {
+        let devices = self.devices.lock().unwrap_or_else(PoisonError::into_inner);
+        devices.get(token_id).map_or(0, Vec::len)
     }
 
     /// Sends `message` to every live socket of `token_id`; returns how many took it. Closed

@@ -97,9 +97,35 @@ pub struct AppState {
     pub webpush: webpush::WebPush,
 }
 
+impl Config {
+    /// Refuses settings the protocol or the server cannot honour, at start-up rather than at
+    /// the first enrollment or login.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=i64::from(pushotp::push::MAX_TRIES_LIMIT)).contains(&self.max_tries),
+            "max tries must be 1 to {}",
+            pushotp::push::MAX_TRIES_LIMIT
+        );
+        anyhow::ensure!(self.max_pending_per_user >= 1, "max pending must be at least 1");
+        anyhow::ensure!(
+            (1..=3600).contains(&self.request_ttl),
+            "the request TTL must be 1 to 3600 s"
+        );
+        anyhow::ensure!(self.activation_ttl >= 60, "activation links must live at least 60 s");
+        for (name, text) in [("org", &self.org_name), ("app", &self.app_name)] {
+            anyhow::ensure!(
+                !text.is_empty() && text.len() <= 256 && !text.chars().any(char::is_control),
+                "the {name} name must be 1 to 256 characters without control characters"
+            );
+        }
+        Ok(())
+    }
+}
+
 impl AppState {
     /// A state over an open database; loads (or makes and stores) the VAPID key.
     pub async fn new(db: Db, key: ServerKey, geo: Geo, config: Config) -> anyhow::Result<Self> {
+        config.check()?;
         let vapid = load_vapid_key(&db, &key).await?;
         let contact = config.contact.clone().unwrap_or_else(|| {
             if config.public_url.starts_with("https://") {

@@ -334,12 +334,25 @@ async fn events(
     let stream = futures_util::stream::once(async move { Ok(first) }).chain(updates.filter_map(
         move |event| {
             let id = id.clone();
+            let state = state.clone();
             async move {
                 match event {
                     Ok(e) if e.login_id == id => {
                         Some(Ok(event_of(&e.state, e.reason.as_deref(), None)))
                     }
-                    _ => None,
+                    Ok(_) => None,
+                    // Events were dropped while this page lagged behind: the database has the
+                    // state, so say it again rather than leave the page waiting.
+                    Err(_) => {
+                        let row = sqlx::query("SELECT state, reason FROM logins WHERE id = $1")
+                            .bind(&id)
+                            .fetch_optional(&state.db.pool)
+                            .await
+                            .ok()??;
+                        let now: String = row.try_get("state").ok()?;
+                        let reason: Option<String> = row.try_get("reason").ok()?;
+                        Some(Ok(event_of(&now, reason.as_deref(), None)))
+                    }
                 }
             }
         },

@@ -266,6 +266,7 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         );
         print_enrollment(&state, user.id, "Demo Portal").await?;
     }
+    pushotp_server::device::spawn_sweeper(state.clone(), std::time::Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;

@@ -129,19 +129,13 @@ pub async fn create(
     Ok((row, activation))
 }
 
-/// Seals and stores the keys of an enrolled token.
-pub async fn store_keys(state: &AppState, token_id: &str, keys: &TokenKeys) -> anyhow::Result<()> {
+/// The keys of a token sealed for its row.
+pub fn seal_keys(state: &AppState, token_id: &str, keys: &TokenKeys) -> anyhow::Result<Vec<u8>> {
     let joined = Zeroizing::new(
         [keys.otp.expose(), keys.request.expose(), keys.answer.expose(), keys.channel.expose()]
             .concat(),
     );
-    let sealed = state.key.seal(&format!("tokens/{token_id}/keys"), &joined)?;
-    sqlx::query("UPDATE tokens SET keys_sealed = $1 WHERE id = $2")
-        .bind(sealed)
-        .bind(token_id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
+    state.key.seal(&format!("tokens/{token_id}/keys"), &joined)
 }
 
 /// The keys of an enrolled token.
@@ -192,11 +186,14 @@ pub async fn use_passcode(
     };
     let Some(used) = matched else { return Ok(false) };
     let used = i64::try_from(used)?;
-    let updated = sqlx::query("UPDATE tokens SET last_used = $1 WHERE id = $2 AND last_used < $1")
-        .bind(used)
-        .bind(&token.id)
-        .execute(&state.db.pool)
-        .await?;
+    // Only while the token is active: a failure elsewhere may have just locked it.
+    let updated = sqlx::query(
+        "UPDATE tokens SET last_used = $1 WHERE id = $2 AND last_used < $1 AND state = 'active'",
+    )
+    .bind(used)
+    .bind(&token.id)
+    .execute(&state.db.pool)
+    .await?;
     Ok(updated.rows_affected() == 1)
 }
 

@@ -67,6 +67,9 @@ pub async fn check_password(
         None => (None, dummy_hash().to_owned()),
     };
     let password = password.to_owned();
+    // Each check takes Argon2id's memory (19 MiB): a few at a time, the rest wait their turn.
+    static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    let _turn = CHECKS.acquire().await?;
     let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await?;
     Ok(user.filter(|_| ok))
 }

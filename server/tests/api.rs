@@ -795,3 +795,64 @@ async fn wrong_typed_passcodes_count_toward_the_lockout() {
     let code = device.next_passcode(&otp);
     assert_eq!(browser.passcode(&code).await, 401);
 }
+
+#[tokio::test]
+async fn a_closed_socket_leaves_the_hub() {
+    let (server, device, ws, _browser) = alice(Config::default()).await;
+    assert_eq!(server.state.hub.sockets(&device.token_id), 1);
+    let second = device.connect().await;
+    assert_eq!(server.state.hub.sockets(&device.token_id), 2);
+    drop(ws);
+    drop(second);
+    for _ in 0..100 {
+        if server.state.hub.sockets(&device.token_id) == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("closed sockets are still registered");
+}
+
+#[test]
+fn settings_the_protocol_cannot_honour_are_refused() {
+    assert!(Config::default().check().is_ok());
+    for bad in [
+        Config { max_tries: 0, ..Config::default() },
+        Config { max_tries: 100_000, ..Config::default() },
+        Config { max_pending_per_user: 0, ..Config::default() },
+        Config { request_ttl: 0, ..Config::default() },
+        Config { app_name: "x\ny".into(), ..Config::default() },
+        Config { org_name: "o".repeat(300), ..Config::default() },
+    ] {
+        assert!(bad.check().is_err(), "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn requests_left_over_from_a_previous_run_are_expired() {
+    let (server, _device, _ws, browser) =
+        alice(Config { request_ttl: 1, ..Config::default() }).await;
+    browser.push().await;
+    // As if the server had restarted: no timer will fire for this request, the sweeper must.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    sqlx::query("UPDATE push_requests SET state = 'pending'")
+        .execute(&server.state.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE logins SET state = 'waiting'")
+        .execute(&server.state.db.pool)
+        .await
+        .unwrap();
+    pushotp_server::device::spawn_sweeper(server.state.clone(), Duration::from_secs(3600));
+    for _ in 0..100 {
+        if server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'expired'").await == 1 {
+            assert_eq!(
+                server.count("SELECT COUNT(*) FROM logins WHERE state = 'expired'").await,
+                1
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the sweeper did not expire the request");
+}
