@@ -69,43 +69,35 @@ async fn enroll(
 ) -> AppResult<Response> {
     let request = json_body(body)?;
     // Unknown token, expired or redeemed link, wrong proof: one answer for all (§3).
-    let refused =
-        AppError::Unauthorized("the activation link is not valid (wrong, expired or already used)");
-    let Some(token) = tokens::get(&state.db, &request.token_id).await? else { return Err(refused) };
+    let refused = || {
+        AppError::Unauthorized("the activation link is not valid (wrong, expired or already used)")
+    };
+    let Some(token) = tokens::get(&state.db, &request.token_id).await? else {
+        return Err(refused());
+    };
     let expired =
         token.activation_expires_at.is_none_or(|at| at <= i64::try_from(now()).unwrap_or(i64::MAX));
+    let refuse = |why: &'static str| {
+        let (db, username, id) = (state.db.clone(), token.username.clone(), token.id.clone());
+        async move {
+            audit(&db, "enroll_refused", Some(&username), Some(&id), None, why).await?;
+            Ok::<_, AppError>(refused())
+        }
+    };
     if token.state != "pending" || expired {
-        audit(
-            &state.db,
-            "enroll_refused",
-            Some(&token.username),
-            Some(&token.id),
-            None,
-            "not pending or expired",
-        )
-        .await?;
-        return Err(refused);
+        return Err(refuse("not pending or expired").await?);
     }
     let sealed: Option<Vec<u8>> = sqlx::query("SELECT activation_sealed FROM tokens WHERE id = $1")
         .bind(&token.id)
         .fetch_one(&state.db.pool)
         .await?
         .try_get("activation_sealed")?;
-    let Some(sealed) = sealed else { return Err(refused) };
+    let Some(sealed) = sealed else { return Err(refused()) };
     let activation = Secret::from_bytes(
         state.key.open(&format!("tokens/{}/activation", token.id), &sealed)?.to_vec(),
     )?;
     if request.verify(&activation).is_err() {
-        audit(
-            &state.db,
-            "enroll_refused",
-            Some(&token.username),
-            Some(&token.id),
-            None,
-            "bad proof",
-        )
-        .await?;
-        return Err(refused);
+        return Err(refuse("bad proof").await?);
     }
     let mut server_nonce: Nonce = [0; 16];
     rand::fill(&mut server_nonce);
@@ -139,7 +131,7 @@ async fn enroll(
     .execute(&state.db.pool)
     .await?;
     if redeemed.rows_affected() != 1 {
-        return Err(refused);
+        return Err(refused());
     }
     audit(
         &state.db,
