@@ -542,7 +542,12 @@ impl WebPush {
             _ => Err(WebPushError::Rejected {
                 status,
                 retry_after_secs,
-                body: String::from_utf8_lossy(&body).trim().to_owned(),
+                // The push service's words end up in logs: no line breaks or escape sequences.
+                body: String::from_utf8_lossy(&body)
+                    .trim()
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect(),
             }),
         }
     }
@@ -705,7 +710,7 @@ mod tests {
         let _ = service.seen.send(Received { path: uri.path().to_owned(), headers, body });
         let mut response = match service.status.as_u16() {
             201 => (service.status, [(LOCATION, "/message/m1")]).into_response(),
-            429 => (service.status, [(RETRY_AFTER, "120")], "slow down").into_response(),
+            429 => (service.status, [(RETRY_AFTER, "120")], "slow\r\ndown\u{1b}[0m").into_response(),
             _ => (service.status, r#"{"reason":"test"}"#).into_response(),
         };
         *response.status_mut() = service.status;
@@ -828,7 +833,8 @@ mod tests {
                 Err(WebPushError::SubscriptionGone { status }) => format!("gone {status}"),
                 Err(WebPushError::TooLargeForService) => "too large".into(),
                 Err(WebPushError::Rejected { status: 429, retry_after_secs, body }) => {
-                    assert_eq!(body, "slow down");
+                    // Line breaks and escape sequences never reach a log line.
+                    assert_eq!(body, "slow  down [0m");
                     format!("rejected 429 retry {}", retry_after_secs.unwrap())
                 }
                 Err(WebPushError::Rejected { status, body, .. }) => {
