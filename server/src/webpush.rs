@@ -710,7 +710,9 @@ mod tests {
         let _ = service.seen.send(Received { path: uri.path().to_owned(), headers, body });
         let mut response = match service.status.as_u16() {
             201 => (service.status, [(LOCATION, "/message/m1")]).into_response(),
-            429 => (service.status, [(RETRY_AFTER, "120")], "slow\r\ndown\u{1b}[0m").into_response(),
+            429 => {
+                (service.status, [(RETRY_AFTER, "120")], "slow\r\ndown\u{1b}[0m").into_response()
+            }
             _ => (service.status, r#"{"reason":"test"}"#).into_response(),
         };
         *response.status_mut() = service.status;
