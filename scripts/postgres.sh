@@ -17,11 +17,8 @@ as_owner() {
 case $action in
   start)
     mkdir -p "$dir"
-    if [ "$(id -u)" -eq 0 ]; then
-      chown postgres: "$dir"
-      # The postgres user must be able to reach the folder.
-      chmod a+x "$(dirname "$dir")"
-    fi
+    # As root the cluster belongs to the postgres user, who must be able to reach DIR.
+    [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
     as_owner "$bin/initdb" -D "$dir/data" -U pushotp --auth=trust -E UTF8 >"$dir/initdb.log"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \

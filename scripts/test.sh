@@ -15,12 +15,15 @@ scripts/setup.sh
 export TMPDIR="${TMPDIR:-/tmp}/pushotp-test.$$"
 mkdir -p "$TMPDIR"
 
-# A throwaway PostgreSQL cluster for the server's shared-database tests.
+# A throwaway PostgreSQL cluster for the server's shared-database tests. It lives in /tmp
+# itself, so that the postgres user can reach it whatever TMPDIR's parents allow.
 step "PostgreSQL for the tests"
-PUSHOTP_TEST_POSTGRES=$(scripts/postgres.sh start "$TMPDIR/postgres")
+pgdir=$(mktemp -d /tmp/pushotp-pg.XXXXXX)
+chmod 755 "$pgdir"
+trap 'scripts/postgres.sh stop "$pgdir/cluster"; rm -rf "$pgdir" "$TMPDIR"' EXIT
+PUSHOTP_TEST_POSTGRES=$(scripts/postgres.sh start "$pgdir/cluster")
 export PUSHOTP_TEST_POSTGRES
 echo "$PUSHOTP_TEST_POSTGRES"
-trap 'scripts/postgres.sh stop "$TMPDIR/postgres"; rm -rf "$TMPDIR"' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all --check
