@@ -86,9 +86,19 @@ fn dynamic_truncation(hs: &[u8]) -> u32 {
 /// Reduces a truncated value to `digits` decimal digits, left-padded with zeros
 /// (RFC 4226 §5.3, `D = Snum mod 10^Digit`).
 pub(crate) fn format_code(value: u32, digits: u8) -> String {
-    let modulus = 10u64.pow(u32::from(digits));
-    let reduced = u64::from(value) % modulus;
-    format!("{reduced:0width$}", width = usize::from(digits))
+    // Written digit by digit rather than with `format!`: codes are made by the million on the
+    // server, and the formatting machinery costs more than the arithmetic.
+    let mut rest = u64::from(value);
+    let mut code = [b'0'; 10];
+    let len = usize::from(digits).min(code.len());
+    for slot in code.iter_mut().take(len).rev() {
+        // `rest % 10` is a single decimal digit.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (rest % 10) as u8;
+        *slot = b'0' + digit;
+        rest /= 10;
+    }
+    code.get(..len).map(|d| d.iter().map(|b| char::from(*b)).collect()).unwrap_or_default()
 }
 
 impl fmt::Display for Algorithm {
