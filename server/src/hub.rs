@@ -80,7 +80,6 @@ impl Hub {
     }
 
     fn heard(&self, payload: &str) {
-        tracing::debug!(node = %self.node, len = payload.len(), "heard from another node");
         match serde_json::from_str::<Note>(payload) {
             Ok(Note::Push { node, token_id, message }) if node != self.node => {
                 self.send_to_token(&token_id, &message);
@@ -95,7 +94,6 @@ impl Hub {
 
     async fn tell_others(&self, note: &Note) {
         let Some(pool) = &self.shared else { return };
-        tracing::debug!(node = %self.node, "telling the other nodes");
         let result = match serde_json::to_string(note) {
             Ok(payload) => sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
                 .bind(CHANNEL)
