@@ -1,11 +1,43 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // The messages between the extension's pages and its service worker. Every message is an
-// object with a `type` from `Message`; every reply is a `Reply`.
+// object with a `type` from `Message`; every reply is a `Reply`. The service worker is the only
+// writer of tokens and requests in storage, so that its read-modify-write steps never race a page.
 
-/** Message types the service worker answers. */
+/** Message types the service worker answers (from the extension's own pages only). */
 export const Message = Object.freeze({
   /** Compute the current code of a token: `{ type, token, at? }` → `{ ok, code }`. */
   CODE_REQUEST: 'code.request',
+  /**
+   * Keep a newly enrolled push token: `{ type, token }` (a `PushToken` without `enabled` and
+   * `addedAt`) → `{ ok }`. The worker connects to its server at once.
+   */
+  TOKEN_ADD: 'token.add',
+  /** Turn push requests of one token on or off: `{ type, tokenId, enabled }` → `{ ok }`. */
+  TOKEN_ENABLE: 'token.enable',
+  /**
+   * Remove a token: `{ type, tokenId }` → `{ ok, serverNotified }`. The server is told first;
+   * the token is forgotten even when the server cannot be reached (`serverNotified: false`).
+   */
+  TOKEN_REMOVE: 'token.remove',
+  /**
+   * Answer a pending request: `{ type, requestId, decision: 'approve'|'deny'|'report',
+   * number?, keys? }` → `{ ok, outcome }` (an `Outcome`, see store.js). `keys` are the
+   * `{ otp, answer }` a PIN unmasked (PIN-protected tokens only; `unmaskKeys` in the tools module).
+   */
+  REQUEST_ANSWER: 'request.answer',
+  /** Fetch pending requests from every server now (the popup does it on opening): → `{ ok }`. */
+  REQUESTS_REFRESH: 'requests.refresh',
+  /** Forget the outcome message of one request once the person has seen it: `{ type, requestId }`. */
+  OUTCOME_DISMISS: 'outcome.dismiss',
+});
+
+/** Messages the service worker sends to a content script in a login page. */
+export const PageMessage = Object.freeze({
+  /**
+   * Fill a passcode: `{ type, origin, passcode, submit }` → `{ filled: boolean }`. The content
+   * script fills only when its own frame's origin is `origin`.
+   */
+  FILL_PASSCODE: 'fill.passcode',
 });
 
 /**
@@ -19,7 +51,7 @@ export const Message = Object.freeze({
  */
 
 /**
- * @typedef {{ ok: true, code: string } | { ok: false, error: { code: string, message: string } }} Reply
+ * @typedef {{ ok: true, [key: string]: unknown } | { ok: false, error: { code: string, message: string } }} Reply
  */
 
 /** A failed reply carrying the core's stable error code. */
@@ -28,4 +60,15 @@ export function failure(err) {
     ok: false,
     error: { code: err?.code ?? 'internal', message: String(err?.message ?? err) },
   };
+}
+
+/** Sends a message to the service worker and throws the reply's error, if any. */
+export async function ask(message) {
+  const reply = await chrome.runtime.sendMessage(message);
+  if (!reply?.ok) {
+    const err = new Error(reply?.error?.message ?? 'no reply from the service worker');
+    err.code = reply?.error?.code ?? 'internal';
+    throw err;
+  }
+  return reply;
 }
