@@ -1,0 +1,380 @@
+// The options page in real Chromium with the extension, against the real reference server:
+// adding push tokens from a pasted activation link and from the QR code of the server's
+// enrollment page in another tab, the PIN step, clear refusals, the token list with its switch
+// and removal, and the settings.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createServer } from 'node:net';
+import { after, before, test } from 'node:test';
+import { ROOT, launchWithExtension, openExtensionPage } from './support/browser.mjs';
+import { signIn, startServer } from './support/server.mjs';
+import * as tools from '../extension/pkg/pushotp_tools.js';
+
+tools.initSync({ module: await readFile(path.join(ROOT, 'extension/pkg/pushotp_tools_bg.wasm')) });
+
+let browser;
+let server;
+let pinServer;
+/** @type {import('playwright-core').Page} */
+let options;
+
+before(async () => {
+  [browser, server, pinServer] = await Promise.all([
+    launchWithExtension(),
+    startServer(),
+    startServer(['--require-pin']),
+  ]);
+  options = await openExtensionPage(browser, 'options.html');
+  await options.locator('body[data-ready]').waitFor();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await pinServer?.stop();
+});
+
+const stored = () => options.evaluate(() => chrome.storage.local.get());
+const addStatus = () => options.locator('#add-status');
+const settingsSection = () => options.getByRole('region', { name: 'Settings' });
+
+/** Pastes a link, presses Add, and waits until the page says how it went. */
+async function paste(link) {
+  await options.getByLabel('Activation link').fill(link);
+  await options.getByRole('button', { name: 'Add', exact: true }).click();
+  return settled();
+}
+
+/** The add section's message once the page is done working. */
+async function settled() {
+  await options.locator('#add-form[aria-busy="false"]').waitFor();
+  await options.locator('#add-status.error, #add-status.ok').waitFor();
+  return addStatus().textContent();
+}
+
+/** A link of the right shape for a token the server does not know. */
+function unknownLink(url) {
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  return `pushotp://enroll?v=1&server=${encodeURIComponent(url)}&token=tok_unknown&secret=${'A'.repeat(32)}&exp=${exp}`;
+}
+
+/** A port on this machine where nothing listens. */
+function closedPort() {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Takes the console lines Chromium itself writes for the failed requests a test caused on
+ * purpose (a refusal, a closed port) off the list of errors, after checking they are only that.
+ */
+function expectFailedRequests(from) {
+  for (const line of browser.errors.splice(from)) {
+    assert.match(line, /options\.html: Failed to load resource: (the server responded with a status of 401|net::ERR_CONNECTION_REFUSED)/);
+  }
+}
+
+/** A signed-in session of alice, her second factor a passcode of `key` (an HOTP key). */
+async function session(url, key, counter) {
+  const login = await signIn(url, 'alice', 'alice-demo');
+  const passcode = tools.pushPasscode(key, 'SHA1', 6, counter);
+  const reply = await fetch(`${url}/auth/passcode`, {
+    method: 'POST',
+    headers: { cookie: login.cookie },
+    body: new URLSearchParams({ passcode }),
+    redirect: 'manual',
+  });
+  assert.equal(reply.status, 303, `passcode sign-in: ${reply.status}`);
+  const cookie = reply.headers.getSetCookie().find((c) => c.startsWith('pushotp_session='));
+  return cookie.split(';')[0];
+}
+
+/** A new activation link from the self-service page, as a signed-in person gets it. */
+async function newLink(url, sessionCookie) {
+  const reply = await fetch(`${url}/app/enroll`, { method: 'POST', headers: { cookie: sessionCookie } });
+  const html = await reply.text();
+  return /data-testid="enroll-link" readonly value="([^"]+)"/.exec(html)[1].replaceAll('&amp;', '&');
+}
+
+/** The server's view of a token: whether a signed poll of it is accepted. */
+async function pollStatus(url, token) {
+  const at = Math.floor(Date.now() / 1000);
+  const tag = tools.signedAt('poll', token.keys.channel, token.tokenId, at);
+  const reply = await fetch(`${url}/api/v1/devices/pending`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tokens: [{ tokenId: token.tokenId, at, tag }] }),
+  });
+  return reply.status;
+}
+
+test('the page opens with the default settings and the name of this browser', async () => {
+  assert.equal(await options.getByLabel('Name of this browser').inputValue(), 'Chrome on Linux');
+  for (const name of ['Push requests', 'Browser notifications', 'Approve from the notification']) {
+    assert.equal(await settingsSection().getByRole('switch', { name, exact: true }).isChecked(), true, name);
+  }
+  assert.equal(await options.getByRole('switch', { name: 'Submit after filling the passcode' }).isChecked(), false);
+  assert.match(await options.getByText('No push tokens yet').textContent(), /Add one above/);
+});
+
+test('links that cannot be used are refused with a clear reason and nothing is stored', async () => {
+  const errors = browser.errors.length;
+  const closed = await closedPort();
+  // [link, expected message, whether the link field is marked as the problem]
+  const cases = [
+    ['', /Paste an activation link first/, true],
+    ['https://example.com/enroll', /not a PushOTP activation link.*pushotp:\/\/enroll\?/, true],
+    [server.link.replace(/&secret=[^&]+/, ''), /incomplete: part of it is missing/, true],
+    [server.link.replace(/&secret=[^&]+/, '&secret=NOTBASE32!'), /damaged/, true],
+    [server.link.replace(/exp=\d+/, 'exp=1000'), /has expired\. Ask your organization for a new one/, true],
+    [server.link.replace('v=1', 'v=2'), /newer version of PushOTP/, true],
+    [unknownLink(server.url), /^This activation link was already used or has expired\./, false],
+    [unknownLink(`http://127.0.0.1:${closed}`), new RegExp(`^Could not reach the server 127\\.0\\.0\\.1:${closed}\\..*the link has not been used`), false],
+  ];
+  for (const [link, expected, invalid] of cases) {
+    assert.match(await paste(link), expected, link);
+    const marked = await options.getByLabel('Activation link').getAttribute('aria-invalid');
+    assert.equal(marked === 'true', invalid, link);
+  }
+  const name = options.getByLabel('Name of this browser');
+  await name.fill('  ');
+  assert.match(await paste(server.link), /Give this browser a name/);
+  assert.equal(await name.getAttribute('aria-invalid'), 'true');
+  await name.fill('Chrome on Linux');
+  assert.deepEqual((await stored()).pushTokens ?? {}, {});
+  expectFailedRequests(errors);
+});
+
+let token;
+
+test('a pasted activation link adds the token, stored as the contract says, and listed', async () => {
+  const name = options.getByLabel('Name of this browser');
+  await name.fill('Work laptop');
+  await name.press('Tab');
+  assert.equal(await paste(server.link), 'Added Demo Portal for alice at Demo Org.');
+  assert.equal(await options.getByLabel('Activation link').inputValue(), '');
+
+  const { pushTokens, settings } = await stored();
+  assert.equal(settings.deviceName, 'Work laptop');
+  const tokens = Object.values(pushTokens);
+  assert.equal(tokens.length, 1);
+  token = tokens[0];
+  assert.equal(pushTokens[token.tokenId], token);
+  assert.equal(token.server, server.url);
+  assert.equal(token.deviceName, 'Work laptop');
+  assert.equal(token.tokenName, 'Demo Portal');
+  assert.equal(token.user, 'alice');
+  assert.equal(token.issuer, 'Demo Org');
+  assert.deepEqual(token.otp, { type: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 });
+  assert.equal(token.pin.required, false);
+  assert.deepEqual(Object.keys(token.keys).sort(), ['answer', 'channel', 'otp', 'request']);
+  assert.equal(token.masked, undefined);
+  assert.equal(token.enabled, true);
+  assert.equal(typeof token.addedAt, 'number');
+  assert.equal(await pollStatus(server.url, token), 200);
+
+  const item = options.getByRole('listitem').filter({ hasText: 'Demo Portal' });
+  await item.waitFor();
+  for (const text of ['alice', 'Demo Org', server.url, 'Work laptop']) {
+    assert.ok((await item.textContent()).includes(text), text);
+  }
+  assert.equal(await item.getByText('PIN protected').isVisible(), false);
+  assert.equal(await options.getByText('No push tokens yet').isVisible(), false);
+});
+
+test('the same link a second time is refused: it was already used', async () => {
+  assert.match(await paste(server.link), /^This activation link was already used: its token, Demo Portal for alice at Demo Org, is already in this browser\./);
+  assert.equal(Object.keys((await stored()).pushTokens).length, 1);
+});
+
+test('a token is added from the QR code of the enrollment page in another tab', async () => {
+  // alice signs in with a passcode of her first token and opens the self-service page from the
+  // app, as she would in her browser.
+  const cookie = await session(server.url, token.keys.otp, token.otp.counter);
+  const [name, value] = cookie.split('=');
+  await browser.context.addCookies([{ name, value, url: server.url }]);
+  const page = await browser.context.newPage();
+  // The demo server has no icon; its 404 is not the extension's error.
+  await page.route('**/favicon.ico', (route) => route.fulfill({ status: 204 }));
+  await page.goto(`${server.url}/app`);
+  await page.getByRole('button', { name: 'Add a push authenticator' }).click();
+  await page.getByTestId('enroll-qr').locator('svg').waitFor();
+  const link = await page.getByTestId('enroll-link').inputValue();
+
+  // Back to the options page, whose tab now hides the enrollment page.
+  await options.bringToFront();
+  await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
+  assert.equal(await settled(), 'Added Demo Portal for alice at Demo Org.');
+  assert.equal(await options.getByLabel('Activation link').inputValue(), '');
+  const tokens = (await stored()).pushTokens;
+  assert.equal(Object.keys(tokens).length, 2);
+  const scanned = Object.values(tokens).find((t) => t.tokenId !== token.tokenId);
+  assert.equal(scanned.tokenId, tools.enrollRequest(link, 'x', Date.now()).tokenId);
+  assert.equal(await pollStatus(server.url, scanned), 200);
+  assert.equal(await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).count(), 2);
+
+  // The page's link is used up now, and a page without a QR code says so.
+  await page.goto(`${server.url}/app`);
+  await options.bringToFront();
+  await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
+  assert.match(await settled(), /No QR code was found in Demo Portal \(127\.0\.0\.1:\d+\)/);
+  await page.close();
+});
+
+test('a PIN-protected token asks for a PIN twice and stores only the masked keys', async () => {
+  const count = Object.keys((await stored()).pushTokens ?? {}).length;
+  await options.getByLabel('Activation link').fill(pinServer.link);
+  await options.getByRole('button', { name: 'Add', exact: true }).click();
+  const dialog = options.getByRole('dialog', { name: 'Choose a PIN' });
+  await dialog.waitFor();
+  assert.match(await dialog.textContent(), /Demo Org protects Demo Portal for alice with a PIN.*after 5 wrong PINs in a row the token locks/);
+  const pin = dialog.getByLabel('PIN (4 to 8 digits)');
+  const again = dialog.getByLabel('Type the PIN again');
+  assert.equal(await pin.getAttribute('type'), 'password');
+  assert.equal(await pin.evaluate((el) => el === document.activeElement), true);
+
+  // Too short, letters dropped, then two different PINs.
+  await pin.fill('12');
+  await again.fill('12');
+  await dialog.getByRole('button', { name: 'Save PIN' }).click();
+  assert.equal(await dialog.getByRole('alert').textContent(), 'The PIN must be 4 to 8 digits.');
+  await pin.pressSequentially('47a1b1');
+  assert.equal(await pin.inputValue(), '124711');
+  await pin.fill('4711');
+  await again.fill('4712');
+  await dialog.getByRole('button', { name: 'Save PIN' }).click();
+  assert.equal(await dialog.getByRole('alert').textContent(), 'The two PINs are not the same. Type the PIN again.');
+  assert.equal(await again.inputValue(), '');
+  assert.equal(await again.getAttribute('aria-invalid'), 'true');
+
+  // Cancel warns that the link is used up; going back keeps the enrollment.
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  assert.match(await dialog.textContent(), /If you stop now, Demo Portal is not added\. The server has already used up this activation link/);
+  await dialog.getByRole('button', { name: 'Choose a PIN' }).click();
+  await again.fill('4711');
+  await again.press('Enter');
+  assert.equal(await settled(), 'Added Demo Portal for alice at Demo Org. It is protected by your PIN.');
+  assert.equal(await dialog.isVisible(), false);
+
+  const pinToken = Object.values((await stored()).pushTokens).find((t) => t.server === pinServer.url);
+  assert.equal(pinToken.pin.required, true);
+  assert.deepEqual(Object.keys(pinToken.keys).sort(), ['channel', 'request']);
+  assert.deepEqual(Object.keys(pinToken.masked).sort(), ['masked', 'params', 'salt']);
+  assert.equal(await options.getByRole('listitem').filter({ hasText: pinServer.url }).getByText('PIN protected').isVisible(), true);
+
+  // The keys under the right PIN are the ones the server holds: its passcode signs alice in.
+  const keys = tools.unmaskKeys(pinToken.masked, '4711');
+  const cookie = await session(pinServer.url, keys.otp, pinToken.otp.counter);
+
+  // Stopping at the PIN step says the link is gone and stores nothing.
+  const link = await newLink(pinServer.url, cookie);
+  await options.getByLabel('Activation link').fill(link);
+  await options.getByRole('button', { name: 'Add', exact: true }).click();
+  await dialog.waitFor();
+  await options.keyboard.press('Escape');
+  await dialog.getByRole('button', { name: 'Stop without adding' }).click();
+  assert.equal(await settled(), 'Demo Portal was not added, because no PIN was chosen. The activation link is used up now: ask Demo Org for a new one to try again.');
+  assert.equal(Object.keys((await stored()).pushTokens).length, count + 1);
+});
+
+test('settings are saved at once and kept across a reload', async () => {
+  const notifications = options.getByRole('switch', { name: 'Browser notifications' });
+  const fromNotification = options.getByRole('switch', { name: 'Approve from the notification' });
+  await notifications.uncheck();
+  assert.equal(await fromNotification.isDisabled(), true);
+  await options.getByRole('switch', { name: 'Submit after filling the passcode' }).check();
+  await settingsSection().getByRole('switch', { name: 'Push requests', exact: true }).uncheck();
+  await options.getByText('Push requests are off for every token').waitFor();
+  await options.getByText('Push requests: off. Saved.').waitFor();
+  assert.deepEqual((await stored()).settings, {
+    pushEnabled: false,
+    notifications: false,
+    approveFromNotification: true,
+    autoSubmit: true,
+    deviceName: 'Work laptop',
+  });
+
+  await options.reload();
+  await options.locator('body[data-ready]').waitFor();
+  assert.equal(await settingsSection().getByRole('switch', { name: 'Push requests', exact: true }).isChecked(), false);
+  assert.equal(await notifications.isChecked(), false);
+  assert.equal(await fromNotification.isChecked(), true);
+  assert.equal(await fromNotification.isDisabled(), true);
+  assert.equal(await options.getByRole('switch', { name: 'Submit after filling the passcode' }).isChecked(), true);
+  assert.equal(await options.getByLabel('Name of this browser').inputValue(), 'Work laptop');
+
+  await settingsSection().getByRole('switch', { name: 'Push requests', exact: true }).check();
+  await notifications.check();
+  assert.equal(await fromNotification.isDisabled(), false);
+  assert.equal((await stored()).settings.pushEnabled, true);
+});
+
+test('push requests of one token are turned off and on from its switch', async () => {
+  const item = options.getByRole('listitem').filter({ hasText: pinServer.url });
+  const toggle = item.getByRole('switch', { name: 'Push requests for Demo Portal (alice at Demo Org)' });
+  await toggle.uncheck();
+  await options.getByText('Push requests off for Demo Portal.').waitFor();
+  const tokens = Object.values((await stored()).pushTokens);
+  assert.equal(tokens.find((t) => t.server === pinServer.url).enabled, false);
+  assert.ok(tokens.filter((t) => t.server === server.url).every((t) => t.enabled));
+  await toggle.check();
+  await options.getByText('Push requests on for Demo Portal.').waitFor();
+  assert.ok(Object.values((await stored()).pushTokens).every((t) => t.enabled));
+});
+
+test('removing a token asks first, then forgets it and the server revokes it', async () => {
+  // The token added from the pasted link.
+  const item = options.locator(`li[data-token-id="${token.tokenId}"]`);
+  const remove = item.getByRole('button', { name: 'Remove Demo Portal (alice at Demo Org)' });
+  const before = Object.keys((await stored()).pushTokens).length;
+
+  // Cancel keeps it.
+  await remove.click();
+  const dialog = options.getByRole('dialog', { name: 'Remove Demo Portal?' });
+  await dialog.waitFor();
+  assert.equal(
+    await dialog.getByText(/^You will/).textContent(),
+    'You will no longer be able to approve sign-ins for alice at Demo Org with this browser.',
+  );
+  assert.equal(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((el) => el === document.activeElement), true);
+  await options.keyboard.press('Escape');
+  assert.equal(await dialog.isVisible(), false);
+  assert.equal(await remove.evaluate((el) => el === document.activeElement), true);
+  assert.equal(Object.keys((await stored()).pushTokens).length, before);
+
+  // Remove for real.
+  await remove.click();
+  await dialog.getByRole('button', { name: 'Remove' }).click();
+  await options.getByText(/^Demo Portal was removed, and its server 127\.0\.0\.1:\d+ revoked it\.$/).waitFor();
+  await item.waitFor({ state: 'detached' });
+  const tokens = (await stored()).pushTokens;
+  assert.equal(tokens[token.tokenId], undefined);
+  assert.equal(Object.keys(tokens).length, before - 1);
+  assert.equal(await pollStatus(server.url, token), 401);
+  assert.equal(await options.locator('#tokens-heading').evaluate((el) => el === document.activeElement), true);
+});
+
+test('the add form works from the keyboard alone', async () => {
+  await options.getByLabel('Activation link').fill('');
+  await options.getByLabel('Activation link').focus();
+  await options.keyboard.type('pushotp://enroll?v=1');
+  await options.keyboard.press('Enter');
+  assert.match(await settled(), /incomplete/);
+  // Tab order: link, browser name, Add, Scan.
+  await options.getByLabel('Activation link').focus();
+  const order = [];
+  for (let i = 0; i < 3; i++) {
+    await options.keyboard.press('Tab');
+    order.push(await options.evaluate(() => document.activeElement.id));
+  }
+  assert.deepEqual(order, ['device-name', 'add', 'scan']);
+});
+
+test('the page made no console errors', () => {
+  assert.deepEqual(browser.errors, []);
+});
