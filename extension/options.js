@@ -267,7 +267,7 @@ deviceInput.addEventListener('change', async () => {
   if (deviceNameProblem(name)) return;
   deviceInput.removeAttribute('aria-invalid');
   try {
-    await saveSettings({ deviceName: name });
+    await saveSetting('deviceName', name);
   } catch (err) {
     say(addStatus, `The browser name could not be saved: ${err.message}`, 'error');
   }
@@ -720,23 +720,53 @@ function hostOf(url) {
 
 const switches = [...document.querySelectorAll('input[data-setting]')];
 
+/** Settings changed here and not yet written: storage news must not flip them back meanwhile. */
+const unwritten = new Map();
+let writes = Promise.resolve();
+
+/**
+ * Saves one setting. Writes go one after the other: saveSettings reads, changes and writes the
+ * whole object, so two at once could lose one.
+ */
+function saveSetting(name, value) {
+  unwritten.set(name, (unwritten.get(name) ?? 0) + 1);
+  const write = writes.then(() => saveSettings({ [name]: value }));
+  writes = write.catch(() => {});
+  return write.finally(() => {
+    const left = unwritten.get(name) - 1;
+    if (left > 0) unwritten.set(name, left);
+    else unwritten.delete(name);
+  });
+}
+
+/** What depends on other switches: buttons on a notification need the notification. */
+function renderDependents() {
+  $('approveFromNotification').disabled = !$('notifications').checked;
+  $('paused').hidden = $('pushEnabled').checked;
+}
+
 function renderSettings(current) {
-  for (const input of switches) input.checked = Boolean(current[input.dataset.setting]);
-  // Buttons on a notification need the notification.
-  $('approveFromNotification').disabled = !current.notifications;
-  $('paused').hidden = current.pushEnabled;
-  if (document.activeElement !== deviceInput) deviceInput.value = current.deviceName;
+  for (const input of switches) {
+    if (!unwritten.has(input.dataset.setting)) input.checked = Boolean(current[input.dataset.setting]);
+  }
+  renderDependents();
+  if (document.activeElement !== deviceInput && !unwritten.has('deviceName')) {
+    deviceInput.value = current.deviceName;
+  }
 }
 
 for (const input of switches) {
   input.addEventListener('change', async () => {
     const name = input.dataset.setting;
     const label = input.labels[0].textContent;
+    const value = input.checked;
+    renderDependents();
     try {
-      await saveSettings({ [name]: input.checked });
-      say(settingsStatus, `${label}: ${input.checked ? 'on' : 'off'}. Saved.`, 'ok');
+      await saveSetting(name, value);
+      say(settingsStatus, `${label}: ${value ? 'on' : 'off'}. Saved.`, 'ok');
     } catch (err) {
-      input.checked = !input.checked;
+      input.checked = !value;
+      renderDependents();
       say(settingsStatus, `${label} could not be saved: ${err.message}`, 'error');
     }
   });
