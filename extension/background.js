@@ -3,6 +3,11 @@
 // browser can wake the worker for them; work that needs the core awaits `ready`.
 import { ready, totp, hotp } from './core.js';
 import { Message, failure } from './messages.js';
+import * as channel from './channel.js';
+import * as requests from './requests.js';
+import { pushTokens } from './store.js';
+
+const warn = (err) => console.warn(`PushOTP: ${err.message}`);
 
 /**
  * Answers one message. Only the extension's own pages may ask (content scripts and other
@@ -20,6 +25,27 @@ async function onMessage(message, sender) {
       const code = token?.type === 'hotp' ? hotp(token, token.counter ?? 0) : totp(token, at ?? Date.now());
       return { ok: true, code };
     }
+    case Message.TOKEN_ADD:
+      await addToken(message.token);
+      return { ok: true };
+    case Message.TOKEN_ENABLE:
+      await requests.updateToken(message.tokenId, (t) => ({ ...t, enabled: Boolean(message.enabled) }));
+      return { ok: true };
+    case Message.TOKEN_REMOVE: {
+      const token = (await pushTokens())[message.tokenId];
+      if (!token) return failure({ code: 'unknown_token', message: 'No such token.' });
+      const serverNotified = await channel.removeAtServer(token);
+      await requests.forgetToken(message.tokenId);
+      return { ok: true, serverNotified };
+    }
+    case Message.REQUEST_ANSWER:
+      return { ok: true, outcome: await requests.answer(message) };
+    case Message.REQUESTS_REFRESH:
+      await Promise.all([channel.sync(), channel.poll(), requests.expire()]);
+      return { ok: true };
+    case Message.OUTCOME_DISMISS:
+      await requests.dismiss(message.requestId);
+      return { ok: true };
     default:
       return failure({ code: 'unknown_message', message: `unknown message type ${message?.type}` });
   }
@@ -29,8 +55,68 @@ function isExtensionPage(sender) {
   return typeof sender.url === 'string' && sender.url.startsWith(chrome.runtime.getURL(''));
 }
 
+/** Checks the shape of an enrolled token before it is kept; the core made its keys. */
+async function addToken(token) {
+  const key = /^[A-Za-z0-9_-]{43}$/;
+  const valid =
+    typeof token?.tokenId === 'string' &&
+    /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(token.server ?? '') &&
+    key.test(token.keys?.request) &&
+    key.test(token.keys?.channel) &&
+    (token.pin?.required ? typeof token.masked === 'object' && !token.keys.otp && !token.keys.answer : key.test(token.keys?.answer));
+  if (!valid) throw Object.assign(new Error('This token is incomplete.'), { code: 'invalid_token' });
+  await requests.addToken({ ...token, enabled: true, addedAt: Date.now() });
+}
+
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   onMessage(message, sender).then(sendResponse, (err) => sendResponse(failure(err)));
   // Keeps the channel open for the asynchronous reply.
   return true;
 });
+
+chrome.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === channel.WATCHDOG_ALARM) {
+    channel.sync().catch(warn);
+    requests.expire().catch(warn);
+  }
+});
+
+chrome.notifications.onButtonClicked.addListener((id, index) => {
+  requests.onNotificationButton(id, index).catch(warn);
+});
+chrome.notifications.onClicked.addListener((id) => {
+  requests.onNotificationClicked(id).catch(warn);
+});
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && (changes.pushTokens || changes.settings)) {
+    channel.sync().catch(warn);
+    channel.registerWebPush().catch(warn);
+  }
+});
+
+// A Web Push message carries the same `{ type: 'push', request }` as the socket.
+self.addEventListener('push', (event) => {
+  let message = null;
+  try {
+    message = event.data?.json();
+  } catch {
+    console.warn('PushOTP: dropped a push message that is not JSON');
+  }
+  if (message?.type === 'push') event.waitUntil(requests.receive(message.request, 'webpush'));
+});
+
+// Everything the notification buttons do, reachable from the worker's console (and tests):
+// the same functions the listeners above call.
+globalThis.pushotp = Object.freeze({
+  onNotificationButton: requests.onNotificationButton,
+  onNotificationClicked: requests.onNotificationClicked,
+});
+
+// Each start of the worker (install, browser start, alarm, push, message) revives the channels
+// and fetches what was sent while it slept.
+channel.ensureWatchdog().catch(warn);
+channel.sync().catch(warn);
+channel.poll().catch(warn);
+requests.expire().catch(warn);
+channel.registerWebPush().catch(warn);

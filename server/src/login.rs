@@ -372,7 +372,17 @@ async fn passcode(
     Form(form): Form<Passcode>,
 ) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
-    if matches!(login.state.as_str(), "approved" | "done" | "denied" | "locked") {
+    if login.state == "approved" {
+        // Approved by push while the passcode the authenticator filled in was being submitted:
+        // the approval already is the second factor, so the submission just completes it.
+        let (session_cookie, redirect) = open_session(&state, &login).await?;
+        return Ok((
+            AppendHeaders([session_cookie, set_cookie(&state, LOGIN_COOKIE, "", 0)]),
+            Redirect::to(&redirect),
+        )
+            .into_response());
+    }
+    if matches!(login.state.as_str(), "done" | "denied" | "locked") {
         return Err(AppError::Conflict("this sign-in is over; start again"));
     }
     let code = form.passcode.trim();

@@ -361,6 +361,27 @@ async fn a_typed_passcode_signs_in_once() {
 }
 
 #[tokio::test]
+async fn the_filled_in_passcode_of_an_approval_completes_the_sign_in() {
+    // The authenticator fills the approval's passcode into the page, which may submit it while
+    // the page's event stream is completing the same approved sign-in.
+    let (server, mut device, mut ws, browser) = alice(Config::default()).await;
+    let (_, body) = browser.push().await;
+    let number = u8::try_from(body["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    let answer = device.approve(&request, Some(number), None);
+    let passcode = answer.passcode.clone().unwrap();
+    assert_eq!(device.send(&answer).await.1["status"], "approved");
+    assert_eq!(browser.passcode(&passcode).await, 303);
+    let page =
+        browser.http.get(format!("{}/app", server.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("signed in as <strong>alice</strong>"), "{page}");
+    // Completed once: the page's own completion now finds nothing to complete.
+    let reply = browser.http.post(format!("{}/auth/complete", server.url)).send().await.unwrap();
+    assert_ne!(reply.status(), 200);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
+}
+
+#[tokio::test]
 async fn removing_a_token_revokes_it() {
     let (server, device, _ws, browser) = alice(Config::default()).await;
     let (status, _) = device.remove().await;

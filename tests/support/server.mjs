@@ -2,7 +2,7 @@
 // a free 127.0.0.1 port with an in-memory database and the demo user, and signs in as a
 // browser would.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { ROOT } from './browser.mjs';
 
@@ -62,6 +62,52 @@ export async function signIn(url, username, password) {
     async push() {
       const r = await fetch(`${url}/auth/push`, { method: 'POST', headers: { cookie } });
       return { status: r.status, body: await r.json() };
+    },
+  };
+}
+
+/**
+ * A TCP relay on 127.0.0.1 in front of a server, which a test can cut (every connection dropped,
+ * new ones refused) and restore: the server as seen from a browser whose network went away.
+ */
+export async function startRelay() {
+  const port = await freePort();
+  let target = null;
+  let cut = false;
+  const open = new Set();
+  const relay = createServer((client) => {
+    if (cut || !target) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target, '127.0.0.1');
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      open.add(a);
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        open.delete(a);
+        b.destroy();
+      });
+      a.pipe(b);
+    }
+  });
+  await new Promise((resolve) => relay.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    /** Points the relay at the server's port. */
+    to(serverUrl) {
+      target = Number(new URL(serverUrl).port);
+    },
+    cut() {
+      cut = true;
+      for (const socket of open) socket.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+    close() {
+      this.cut();
+      return new Promise((resolve) => relay.close(resolve));
     },
   };
 }

@@ -1,0 +1,95 @@
+// Drives the loaded extension the way its own pages do: enrollment through the real WebAssembly
+// tools package and the real server, storage reads, and the Chrome DevTools Protocol calls that
+// stop the service worker and deliver Web Push messages to it.
+
+/**
+ * Enrolls a push token into the extension from an extension page: the core's enrollment against
+ * the server, PIN masking when the server asks for a PIN, then the worker's `token.add`.
+ * @returns {Promise<object>} the stored token
+ */
+export async function enroll(page, link, { pin = null, deviceName = 'Test browser' } = {}) {
+  return page.evaluate(
+    async ({ link, pin, deviceName }) => {
+      const tools = await import('./tools.js');
+      await tools.ready;
+      const started = tools.enrollRequest(link, deviceName, Date.now());
+      const reply = await fetch(`${started.server}/api/v1/enroll`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(started.request),
+      });
+      if (!reply.ok) throw new Error(`enroll: ${reply.status}`);
+      const done = tools.completeEnrollment(link, started.request, await reply.json());
+      const token = { ...done, server: started.server, deviceName };
+      if (done.pin.required) {
+        token.masked = tools.maskKeys(done.keys.otp, done.keys.answer, pin);
+        token.keys = { request: done.keys.request, channel: done.keys.channel };
+      }
+      const added = await chrome.runtime.sendMessage({ type: 'token.add', token });
+      if (!added.ok) throw new Error(added.error.message);
+      return (await chrome.storage.local.get('pushTokens')).pushTokens[done.tokenId];
+    },
+    { link, pin, deviceName },
+  );
+}
+
+/** The extension's session storage (pending requests, outcomes). */
+export function session(page) {
+  return page.evaluate(() => chrome.storage.session.get());
+}
+
+/** Waits until `check(session)` holds, polling the extension's session storage. */
+export async function waitForSession(page, check, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await session(page);
+    if (check(value)) return value;
+    if (Date.now() > end) throw new Error(`timed out; session storage: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The badge text the worker set. */
+export function badge(page) {
+  return page.evaluate(() => chrome.action.getBadgeText({}));
+}
+
+/**
+ * A DevTools session on `page` with the extension's service worker registration: stop the
+ * worker, and deliver a Web Push message to it, as the browser's push service would.
+ */
+export async function serviceWorkerControl(browser, page) {
+  const cdp = await browser.context.newCDPSession(page);
+  const origin = `chrome-extension://${browser.extensionId}`;
+  let registrationId = null;
+  let versionId = null;
+  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+    const ours = registrations.find((r) => r.scopeURL.startsWith(origin) && !r.isDeleted);
+    if (ours) registrationId = ours.registrationId;
+  });
+  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+    const running = versions.find((v) => v.scriptURL.startsWith(origin) && v.runningStatus === 'running');
+    if (running) versionId = running.versionId;
+  });
+  await cdp.send('ServiceWorker.enable');
+  const until = async (get) => {
+    for (let i = 0; i < 100 && get() == null; i++) await new Promise((r) => setTimeout(r, 50));
+    if (get() == null) throw new Error('the service worker registration was not reported');
+    return get();
+  };
+  await until(() => registrationId);
+  return {
+    async stop() {
+      await cdp.send('ServiceWorker.stopWorker', { versionId: await until(() => versionId) });
+      versionId = null;
+    },
+    async push(data) {
+      await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data });
+    },
+    /** Whether the worker is running again (after an event woke it). */
+    async running() {
+      await until(() => versionId);
+      return true;
+    },
+  };
+}
