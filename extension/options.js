@@ -787,6 +787,25 @@ tools.ready.catch((err) => {
   scanButton.disabled = true;
 });
 
+/**
+ * A link handed over in the address (`options.html#enroll=<link, percent-encoded>`, as the demo
+ * command opens the page) is filled in for the person to add; it leaves the address at once, so
+ * that the secret is not kept in the tab's history.
+ */
+function linkFromAddress() {
+  const match = /^#enroll=(.+)$/.exec(location.hash);
+  if (!match) return;
+  history.replaceState(null, '', location.pathname);
+  try {
+    linkInput.value = decodeURIComponent(match[1]);
+  } catch {
+    return;
+  }
+  say(addStatus, 'An activation link was filled in. Check the name of this browser, then press Add.');
+  addButton.focus();
+}
+
 renderSettings(await settings());
 renderTokens(await pushTokens());
+linkFromAddress();
 document.body.dataset.ready = 'true';

@@ -359,6 +359,16 @@ test('removing a token asks first, then forgets it and the server revokes it', a
   assert.equal(await options.locator('#tokens-heading').evaluate((el) => el === document.activeElement), true);
 });
 
+test('a link in the page address is filled in, and leaves the address', async () => {
+  const link = unknownLink(server.url);
+  const page = await openExtensionPage(browser, `options.html#enroll=${encodeURIComponent(link)}`);
+  await page.locator('body[data-ready]').waitFor();
+  assert.equal(await page.getByLabel('Activation link').inputValue(), link);
+  assert.equal(await page.getByRole('button', { name: 'Add', exact: true }).evaluate((el) => el === document.activeElement), true);
+  assert.equal(new URL(page.url()).hash, '');
+  await page.close();
+});
+
 test('the add form works from the keyboard alone', async () => {
   await options.getByLabel('Activation link').fill('');
   await options.getByLabel('Activation link').focus();
