@@ -199,8 +199,6 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   const [name, value] = cookie.split('=');
   await browser.context.addCookies([{ name, value, url: server.url }]);
   const page = await browser.context.newPage();
-  // The demo server has no icon; its 404 is not the extension's error.
-  await page.route('**/favicon.ico', (route) => route.fulfill({ status: 204 }));
   await page.goto(`${server.url}/app`);
   await page.getByRole('button', { name: 'Add a push authenticator' }).click();
   await page.getByTestId('enroll-qr').locator('svg').waitFor();
@@ -211,6 +209,8 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
   assert.equal(await settled(), 'Added Demo Portal for alice at Demo Org.');
   assert.equal(await options.getByLabel('Activation link').inputValue(), '');
+  // The enrollment page was brought forward for the picture, then the options page again.
+  assert.equal(await options.evaluate(async () => (await chrome.tabs.getCurrent()).active), true);
   const tokens = (await stored()).pushTokens;
   assert.equal(Object.keys(tokens).length, 2);
   const scanned = Object.values(tokens).find((t) => t.tokenId !== token.tokenId);
@@ -223,6 +223,41 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   await options.bringToFront();
   await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
   assert.match(await settled(), /No QR code was found in Demo Portal \(127\.0\.0\.1:\d+\)/);
+  await page.close();
+});
+
+test('with several web pages behind the options page, the person picks the one to scan', async () => {
+  const count = Object.keys((await stored()).pushTokens).length;
+  const app = await browser.context.newPage();
+  await app.goto(`${server.url}/app`);
+  const page = await browser.context.newPage();
+  await page.goto(`${server.url}/app`);
+  await page.getByRole('button', { name: 'Add a push authenticator' }).click();
+  await page.getByTestId('enroll-qr').locator('svg').waitFor();
+
+  await options.bringToFront();
+  await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
+  const choice = options.getByRole('list', { name: 'Which tab shows the QR code?' });
+  await choice.waitFor();
+  assert.equal(await addStatus().textContent(), 'Choose the tab that shows the QR code.');
+  const offered = await choice.getByRole('button').allTextContents();
+  assert.deepEqual(offered.map((t) => t.replace(/:\d+/, ':PORT')).sort(), [
+    'Add an authenticator · Demo Org (127.0.0.1:PORT)',
+    'Demo Portal (127.0.0.1:PORT)',
+  ]);
+  // The most recently used tab comes first and has the focus.
+  assert.equal(await choice.getByRole('button').first().evaluate((el) => el === document.activeElement), true);
+  await choice.getByRole('button', { name: /^Add an authenticator/ }).click();
+  assert.equal(await settled(), 'Added Demo Portal for alice at Demo Org.');
+  assert.equal(await choice.isVisible(), false);
+  assert.equal(Object.keys((await stored()).pushTokens).length, count + 1);
+  assert.equal(await options.evaluate(async () => (await chrome.tabs.getCurrent()).active), true);
+
+  // Picking a tab without a QR code says so.
+  await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
+  await choice.getByRole('button', { name: /^Demo Portal/ }).click();
+  assert.match(await settled(), /^No QR code was found in Demo Portal \(127\.0\.0\.1:\d+\)\. Scroll the page/);
+  await app.close();
   await page.close();
 });
 
@@ -307,6 +342,13 @@ test('settings are saved at once and kept across a reload', async () => {
   assert.equal(await fromNotification.isDisabled(), true);
   assert.equal(await options.getByRole('switch', { name: 'Submit after filling the passcode' }).isChecked(), true);
   assert.equal(await options.getByLabel('Name of this browser').inputValue(), 'Work laptop');
+
+  // A change made elsewhere (another options page) shows here at once.
+  const other = await openExtensionPage(browser, 'options.html');
+  await other.locator('body[data-ready]').waitFor();
+  await other.getByRole('switch', { name: 'Submit after filling the passcode' }).uncheck();
+  await other.close();
+  await options.waitForFunction(() => !document.getElementById('autoSubmit').checked);
 
   await settingsSection().getByRole('switch', { name: 'Push requests', exact: true }).check();
   await notifications.check();
