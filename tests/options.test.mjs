@@ -411,6 +411,26 @@ test('a link in the page address is filled in, and leaves the address', async ()
   await page.close();
 });
 
+test('removing a token whose server cannot be reached says that the server was not told', async () => {
+  const { url } = pinServer;
+  const stopped = pinServer;
+  pinServer = null;
+  await stopped.stop();
+  const errors = browser.errors.length;
+  const item = options.getByRole('listitem').filter({ hasText: url });
+  await item.getByRole('button', { name: /^Remove/ }).click();
+  await options.getByRole('dialog', { name: 'Remove Demo Portal?' }).getByRole('button', { name: 'Remove' }).click();
+  const message = options.locator('#tokens-status.error');
+  await message.waitFor();
+  assert.match(await message.textContent(), /^Demo Portal was removed from this browser, but its server 127\.0\.0\.1:\d+ could not be told\. Ask Demo Org to revoke the token for alice\.$/);
+  await item.waitFor({ state: 'detached' });
+  assert.equal(Object.values((await stored()).pushTokens).some((t) => t.server === url), false);
+  // The service worker's own attempts to reach the stopped server are all it logged.
+  for (const line of browser.errors.splice(errors)) {
+    assert.match(line, /^service worker: .*(ERR_CONNECTION_REFUSED|WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/api\/v1\/devices\/ws' failed)/);
+  }
+});
+
 test('the add form works from the keyboard alone', async () => {
   await options.getByLabel('Activation link').fill('');
   await options.getByLabel('Activation link').focus();
