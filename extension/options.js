@@ -134,9 +134,15 @@ function releaseUnsaved() {
   window.removeEventListener('beforeunload', warnBeforeLeaving);
 }
 
+/** Where the focus was when the form became busy: disabling its controls drops the focus. */
+let focusBeforeBusy = null;
+
 function setBusy(busy) {
+  if (busy && form.getAttribute('aria-busy') !== 'true') focusBeforeBusy = document.activeElement;
   form.setAttribute('aria-busy', String(busy));
   for (const element of [addButton, scanButton, linkInput, deviceInput]) element.disabled = busy;
+  const lost = document.activeElement === document.body || document.activeElement === null;
+  if (!busy && lost && focusBeforeBusy?.isConnected) focusBeforeBusy.focus();
 }
 
 /**

@@ -437,6 +437,8 @@ test('the add form works from the keyboard alone', async () => {
   await options.keyboard.type('pushotp://enroll?v=1');
   await options.keyboard.press('Enter');
   assert.match(await settled(), /incomplete/);
+  // The field keeps the focus through the work, for the person to correct the link.
+  assert.equal(await options.evaluate(() => document.activeElement.id), 'link');
   // Tab order: link, browser name, Add, Scan.
   await options.getByLabel('Activation link').focus();
   const order = [];
