@@ -1,15 +1,21 @@
 //! QR code reading: the text of every QR code in an image, such as a screenshot of the page
 //! that shows an activation link or an `otpauth://` link.
 //!
-//! Detection and error correction are [`rqrr`]'s (a pure-Rust port of quirc); this module
-//! checks the image's shape, turns its pixels into luminance and keeps the codes whose payload
-//! is text.
+//! Detection and error correction are [`quircs`]'s (a pure-Rust port of quirc); this module
+//! checks the image's shape, turns its pixels into luminance, gives small codes a second look
+//! at twice the size and keeps the codes whose payload is text.
 
 use crate::error::{Error, Result};
 
 /// The largest accepted width or height of an image, in pixels. A screenshot of an 8K screen
 /// fits; the bound keeps a hostile caller from making the decoder allocate without limit.
 pub const MAX_IMAGE_SIDE: u32 = 8192;
+
+/// Images of at most this many pixels in which no code was read are read again at twice their
+/// width and height. A code of less than about four pixels per module, blurred by the
+/// browser's scaling, is often found only then; the bound (a 2560 by 1600 screenshot) keeps the
+/// second look under about 50 MB.
+const UPSCALE_MAX_PIXELS: usize = 1 << 22;
 
 /// The text of every QR code found in an RGBA image, as in the `data` of a canvas `ImageData`:
 /// `width * height` pixels of four bytes (red, green, blue, alpha), row by row from the top
@@ -26,12 +32,8 @@ pub const MAX_IMAGE_SIDE: u32 = 8192;
 /// if `rgba` is not exactly `width * height * 4` bytes long.
 pub fn decode_qr(rgba: &[u8], width: u32, height: u32) -> Result<Vec<String>> {
     let (w, h) = pixels(rgba.len(), width, height, 4)?;
-    // Row by row, as `prepare_from_greyscale` asks for each pixel; out-of-range reads cannot
-    // happen after the length check, and would read as white.
-    Ok(decode(w, h, |x, y| {
-        let at = (y * w + x) * 4;
-        rgba.get(at..at + 4).map_or(u8::MAX, luma)
-    }))
+    let grey: Vec<u8> = rgba.chunks_exact(4).map(luma).collect();
+    Ok(decode(&grey, w, h))
 }
 
 /// The text of every QR code found in a greyscale image of `width * height` bytes, one per
@@ -43,7 +45,7 @@ pub fn decode_qr(rgba: &[u8], width: u32, height: u32) -> Result<Vec<String>> {
 /// if `luma` is not exactly `width * height` bytes long.
 pub fn decode_qr_luma(luma: &[u8], width: u32, height: u32) -> Result<Vec<String>> {
     let (w, h) = pixels(luma.len(), width, height, 1)?;
-    Ok(decode(w, h, |x, y| luma.get(y * w + x).copied().unwrap_or(u8::MAX)))
+    Ok(decode(luma, w, h))
 }
 
 /// Checks an image's dimensions against its buffer of `len` bytes, `bytes_per_pixel` each.
@@ -78,16 +80,30 @@ fn luma(px: &[u8]) -> u8 {
     u8::try_from(over_white).unwrap_or(u8::MAX)
 }
 
-/// Finds and decodes the codes of a `w` by `h` image whose luminance `pixel(x, y)` gives.
-fn decode(w: usize, h: usize, pixel: impl FnMut(usize, usize) -> u8) -> Vec<String> {
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, pixel);
-    image
-        .detect_grids()
-        .iter()
-        .filter_map(|grid| {
-            let mut payload = Vec::new();
-            grid.decode_to(&mut payload).ok()?;
-            String::from_utf8(payload).ok()
+/// The text codes of a `w` by `h` greyscale image, looking again at twice the size when a small
+/// image shows none.
+fn decode(luma: &[u8], w: usize, h: usize) -> Vec<String> {
+    let found = decode_once(luma, w, h);
+    if !found.is_empty() || luma.len() > UPSCALE_MAX_PIXELS {
+        return found;
+    }
+    // Each pixel becomes a 2 by 2 block; at most 2^24 pixels, within the size limits.
+    let mut doubled = Vec::with_capacity(luma.len() * 4);
+    for row in luma.chunks_exact(w) {
+        let wide: Vec<u8> = row.iter().flat_map(|&px| [px, px]).collect();
+        doubled.extend_from_slice(&wide);
+        doubled.extend_from_slice(&wide);
+    }
+    decode_once(&doubled, w * 2, h * 2)
+}
+
+/// One pass of the decoder over a greyscale image of exactly `w * h` bytes.
+fn decode_once(luma: &[u8], w: usize, h: usize) -> Vec<String> {
+    quircs::Quirc::new()
+        .identify(w, h, luma)
+        .filter_map(|code| {
+            let data = code.ok()?.decode().ok()?;
+            String::from_utf8(data.payload).ok()
         })
         .collect()
 }
