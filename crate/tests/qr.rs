@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use pushotp::push::ActivationLink;
 use pushotp::{Error, MAX_IMAGE_SIDE, TokenUri, decode_qr, decode_qr_luma};
 use qrcode::{Color, QrCode};
+use serde::Deserialize;
 
 const ACTIVATION: &str = "pushotp://enroll?v=1&server=http%3A%2F%2F127.0.0.1%3A8080\
     &token=tok_7Q2mX9&secret=HUPZWLD2JZMAC3OA6O42FBD6LQM5NMED&exp=1764086400";
@@ -219,6 +220,40 @@ fn a_code_cut_by_the_edge_is_not_read() {
         cropped.rgba[y * 60 * 4..(y + 1) * 60 * 4].copy_from_slice(&canvas.rgba[row..row + 240]);
     }
     assert!(cropped.decode().is_empty());
+}
+
+/// `vectors/qr_codes.json`: module patterns that the JavaScript tests draw.
+#[derive(Deserialize)]
+struct FixtureFile {
+    codes: Vec<Fixture>,
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    name: String,
+    text: String,
+    modules: Vec<String>,
+}
+
+#[test]
+fn the_fixture_codes_are_what_qrcode_renders_and_read_back() {
+    let file: FixtureFile = serde_json::from_str(include_str!("vectors/qr_codes.json")).unwrap();
+    assert_eq!(file.codes.len(), 2);
+    for fixture in &file.codes {
+        let code = QrCode::new(fixture.text.as_bytes()).unwrap();
+        let rows: Vec<String> = code
+            .to_colors()
+            .chunks(code.width())
+            .map(|row| row.iter().map(|&c| if c == Color::Dark { '#' } else { '.' }).collect())
+            .collect();
+        assert_eq!(rows, fixture.modules, "{}", fixture.name);
+        assert_eq!(
+            one_code(&fixture.text, 3).decode(),
+            [fixture.text.as_str()],
+            "{}",
+            fixture.name
+        );
+    }
 }
 
 #[test]
