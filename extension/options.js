@@ -311,7 +311,7 @@ function choosePin(token) {
       controller.abort();
       pin.value = '';
       again.value = '';
-      pinDialog.close();
+      if (pinDialog.open) pinDialog.close();
       resolve(value);
     };
     const askToLeave = () => {
@@ -361,16 +361,19 @@ function choosePin(token) {
     $('pin-cancel').addEventListener('click', askToLeave, { signal });
     $('pin-back').addEventListener('click', back, { signal });
     $('pin-stop').addEventListener('click', () => finish(null), { signal });
-    // Escape asks first, as Cancel does.
+    // Escape asks first, as Cancel does; Escape on the warning stops, as the browser closes a
+    // dialog anyway when Escape comes twice in a row.
     pinDialog.addEventListener(
       'cancel',
       (event) => {
-        event.preventDefault();
-        if (leave.hidden) askToLeave();
-        else back();
+        if (leave.hidden) {
+          event.preventDefault();
+          askToLeave();
+        }
       },
       { signal },
     );
+    pinDialog.addEventListener('close', () => finish(null), { signal });
     pinDialog.showModal();
     pin.focus();
   });
@@ -534,9 +537,6 @@ async function scan() {
   let offered = false;
   try {
     await tools.ready;
-    if (typeof tools.decodeQr !== 'function') {
-      throw new Problem('This version of PushOTP cannot read QR codes yet. Copy the activation link from the page and paste it above.');
-    }
     const self = await chrome.tabs.getCurrent();
     const tabs = (await chrome.tabs.query({ windowType: 'normal' }))
       .filter((tab) => tab.id !== self?.id && isWebPage(tab))
@@ -664,6 +664,9 @@ async function setEnabled(tokenId, toggle) {
   }
 }
 
+/** Counts the times the removal dialog was opened. */
+let removals = 0;
+
 function confirmRemove(tokenId, opener) {
   const token = tokensById[tokenId];
   if (!token) return;
@@ -673,8 +676,11 @@ function confirmRemove(tokenId, opener) {
   const cancel = $('remove-cancel');
   const controller = new AbortController();
   const { signal } = controller;
+  const session = ++removals;
   const done = () => {
     controller.abort();
+    // Closed already (Escape) and perhaps opened again for another token: leave that one be.
+    if (session !== removals) return;
     confirm.disabled = false;
     cancel.disabled = false;
     removeDialog.close();
@@ -683,10 +689,9 @@ function confirmRemove(tokenId, opener) {
     done();
     opener.focus();
   }, { signal });
-  removeDialog.addEventListener('cancel', () => {
-    controller.abort();
-    // The dialog closes itself; focus goes back to the Remove button.
-  }, { signal });
+  // Escape closes the dialog by itself (and focus goes back to the Remove button): the
+  // listeners of this token go with it.
+  removeDialog.addEventListener('close', () => controller.abort(), { signal });
   confirm.addEventListener('click', async () => {
     confirm.disabled = true;
     cancel.disabled = true;

@@ -315,6 +315,17 @@ test('a PIN-protected token asks for a PIN twice and stores only the masked keys
   await dialog.getByRole('button', { name: 'Stop without adding' }).click();
   assert.equal(await settled(), 'Demo Portal was not added, because no PIN was chosen. The activation link is used up now: ask Demo Org for a new one to try again.');
   assert.equal(Object.keys((await stored()).pushTokens).length, count + 1);
+
+  // Escape on the warning stops too (browsers close a dialog on a second Escape anyway).
+  await options.getByLabel('Activation link').fill(await newLink(pinServer.url, cookie));
+  await options.getByRole('button', { name: 'Add', exact: true }).click();
+  await dialog.waitFor();
+  await options.keyboard.press('Escape');
+  await dialog.getByRole('button', { name: 'Stop without adding' }).waitFor();
+  await options.keyboard.press('Escape');
+  assert.match(await settled(), /^Demo Portal was not added, because no PIN was chosen\. The activation link is used up now/);
+  assert.equal(await dialog.isVisible(), false);
+  assert.equal(Object.keys((await stored()).pushTokens).length, count + 1);
 });
 
 test('settings are saved at once and kept across a reload', async () => {
