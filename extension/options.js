@@ -497,7 +497,6 @@ function offerTabs(tabs, message) {
       return item;
     }),
   );
-  $('tab-choice-label').textContent = 'Which tab shows the QR code?';
   tabChoice.hidden = false;
   say(addStatus, message);
   tabList.querySelector('button')?.focus();
@@ -570,7 +569,7 @@ async function scan() {
       const missing = empty.length ? `No QR code was found in ${empty.join(', ')}.` : '';
       const summary = [...found, missing].filter(Boolean).join(' ');
       if (hidden.length > 1) {
-        offerTabs(hidden, `${summary} Choose the tab that shows the QR code.`.trim());
+        offerTabs(hidden, summary || 'Several web pages are open behind this one.');
         offered = true;
       } else {
         throw new Problem(`${summary} Open the page with the activation QR code, scroll until the whole code is visible, then scan again.`.trim());
@@ -610,7 +609,6 @@ function tokenItem(token) {
     item = $('token-template').content.firstElementChild.cloneNode(true);
     const key = `token-${++itemCount}`;
     item.dataset.tokenId = token.tokenId;
-    item.querySelector('.token-name').id = `${key}-name`;
     const toggle = item.querySelector('.token-enabled');
     toggle.id = `${key}-enabled`;
     item.querySelector('.token-enabled-label').htmlFor = toggle.id;

@@ -239,7 +239,7 @@ test('with several web pages behind the options page, the person picks the one t
   await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
   const choice = options.getByRole('list', { name: 'Which tab shows the QR code?' });
   await choice.waitFor();
-  assert.equal(await addStatus().textContent(), 'Choose the tab that shows the QR code.');
+  assert.equal(await addStatus().textContent(), 'Several web pages are open behind this one.');
   const offered = await choice.getByRole('button').allTextContents();
   assert.deepEqual(offered.map((t) => t.replace(/:\d+/, ':PORT')).sort(), [
     'Add an authenticator · Demo Org (127.0.0.1:PORT)',
