@@ -1,57 +1,178 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // The content script of every page: fills a passcode the service worker hands over after an
-// approval, into this frame's one-time-code field, and only when this frame's origin is the one
-// the request came from. A classic script (content scripts cannot be modules), so it is wrapped
-// to keep its names out of the page's isolated world.
+// approval, into this frame's one-time-code field (or row of digit boxes, see detect.js), as a
+// person would type it, and only when this frame and every frame above it have the origin the
+// request came from. A classic script (content scripts cannot be modules), so it is wrapped to
+// keep its names out of the isolated world it shares with detect.js.
 (() => {
   const FILL_PASSCODE = 'fill.passcode';
-  const HINT = /(one.?time|otp|totp|passcode|2fa|mfa|verification.?code|security.?code|auth.?code)/i;
+  const PASSCODE = /^\d{6,10}$/;
+  /** How long a passcode that found no field waits for one to appear (single-page apps). */
+  const WAIT_MS = 15_000;
+  /** Rescans while a passcode waits come at most this often. */
+  const RESCAN_MS = 200;
+  /** How long the top frame of a page with frames gives them to answer first. */
+  const FRAMES_ANSWER_MS = 250;
+  /** The pause between filling and submitting, for pages that react to the code first. */
+  const SUBMIT_MS = 50;
+  const detect = globalThis.pushotpDetect;
+  const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
 
-  function visible(input) {
-    if (input.disabled || input.readOnly || input.type === 'hidden') return false;
-    const box = input.getBoundingClientRect();
-    return box.width > 0 && box.height > 0 && getComputedStyle(input).visibility !== 'hidden';
+  /** Whether this frame and every frame above it have the origin. */
+  function inOrigin(origin) {
+    if (typeof origin !== 'string' || location.origin !== origin) return false;
+    const ancestors = location.ancestorOrigins;
+    if (ancestors) return [...ancestors].every((o) => o === origin);
+    // Without ancestorOrigins (Firefox), walk up: a frame of another origin cannot be read.
+    try {
+      for (let view = window; view !== view.top; ) {
+        view = view.parent;
+        if (view.location.origin !== origin) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
-  function describe(input) {
-    const label = input.labels?.[0]?.textContent ?? '';
-    return [input.name, input.id, input.placeholder, input.getAttribute('aria-label'), label].join(' ');
-  }
-
-  /** The field a person would type the passcode into, or null. */
-  function passcodeField() {
-    const inputs = [...document.querySelectorAll('input')].filter(visible);
-    return (
-      inputs.find((i) => i.autocomplete === 'one-time-code') ??
-      inputs.find((i) => /^(text|tel|number|password)$/.test(i.type) && HINT.test(describe(i))) ??
-      null
+  function key(input, type, character) {
+    const code = character.charCodeAt(0);
+    input.dispatchEvent(
+      new KeyboardEvent(type, { key: character, code: `Digit${character}`, keyCode: code, which: code, bubbles: true, cancelable: true, composed: true }),
     );
   }
 
-  /** Sets the value as typing would, so that frameworks watching input events see it. */
-  function type(input, value) {
+  /**
+   * Types text at the end of an input as a person would: a key down, the value through the
+   * native setter (so frameworks that track the value, like React, see a change), an `input`
+   * event and a key up per character, then `change`.
+   */
+  function typeInto(input, text) {
     input.focus();
-    const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
-    setter.call(input, value);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
+    if (input.value !== '') {
+      setValue.call(input, '');
+      input.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true, inputType: 'deleteContentBackward' }));
+    }
+    for (const character of text) {
+      key(input, 'keydown', character);
+      setValue.call(input, input.value + character);
+      input.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true, inputType: 'insertText', data: character }));
+      key(input, 'keyup', character);
+    }
     input.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+
+  const digitsOf = (inputs) => inputs.map((input) => input.value).join('').replace(/\D/g, '');
+
+  /** Fills a field, or a row of boxes one digit each; true when the page kept the passcode. */
+  function fill(target, passcode) {
+    const { inputs } = target;
+    if (inputs.length === 1) typeInto(inputs[0], passcode);
+    else inputs.forEach((box, i) => typeInto(box, passcode[i]));
+    return digitsOf(inputs) === passcode;
+  }
+
+  const SUBMIT = /\b(verify|continue|submit|sign ?in|log ?in|next|confirm|done|ok|weiter|bestätigen|anmelden|valider|continuer|vérifier|verificar|continuar|enviar|avanti|verifica)\b/i;
+  const NOT_SUBMIT = /\b(cancel|back|resend|again|another|try|help|recovery|backup|abbrechen|zurück|annuler|cancelar)\b/i;
+
+  /** Without a form: the button next to the field that sends the code, if one clearly does. */
+  function submitButton(input) {
+    const name = (b) => `${b.textContent} ${b.value ?? ''} ${b.getAttribute('aria-label') ?? ''}`;
+    for (let up = input.parentElement, level = 0; up && level < 6; up = up.parentElement, level++) {
+      const buttons = [...up.querySelectorAll('button, input[type=submit], input[type=button], [role=button]')].filter(
+        (b) => !b.disabled && detect.shown(b) && !NOT_SUBMIT.test(name(b)),
+      );
+      const button = buttons.find((b) => SUBMIT.test(name(b))) ?? (buttons.length === 1 ? buttons[0] : null);
+      if (button) return button;
+    }
+    return null;
+  }
+
+  /** Submits the filled code, unless the page already moved on by itself. */
+  function submitSoon(target, passcode) {
+    setTimeout(() => {
+      const last = target.inputs.at(-1);
+      if (!target.inputs.every((i) => i.isConnected && detect.fillable(i)) || digitsOf(target.inputs) !== passcode) return;
+      if (last.form) last.form.requestSubmit();
+      else submitButton(last)?.click();
+    }, SUBMIT_MS);
+  }
+
+  /** The best place on the page as it is now that the passcode fits. */
+  function findTarget(passcode) {
+    return detect.candidates(document).find((candidate) => detect.fits(candidate, passcode)) ?? null;
+  }
+
+  // ---- A passcode waiting for its field ----------------------------------------------------
+  // The fill looks at the page as it is when the passcode arrives, so fields added since the
+  // page loaded are found. A passcode that finds none waits a little while for one to appear,
+  // watching the page only for that while.
+
+  let waiting = null; // { origin, passcode, submit, until }
+  let observer = null;
+  let rescan = 0;
+
+  function stopWaiting() {
+    waiting = null;
+    observer?.disconnect();
+    clearTimeout(rescan);
+    rescan = 0;
+  }
+
+  function tryWaiting() {
+    rescan = 0;
+    if (!waiting) return;
+    if (Date.now() > waiting.until || !inOrigin(waiting.origin)) {
+      stopWaiting();
+      return;
+    }
+    const target = findTarget(waiting.passcode);
+    if (!target) return;
+    const { passcode, submit } = waiting;
+    stopWaiting();
+    if (fill(target, passcode) && submit) submitSoon(target, passcode);
+  }
+
+  function wait(origin, passcode, submit) {
+    stopWaiting();
+    waiting = { origin, passcode, submit, until: Date.now() + WAIT_MS };
+    observer ??= new MutationObserver(() => {
+      if (!rescan) rescan = setTimeout(tryWaiting, RESCAN_MS);
+    });
+    // New nodes, and fields or steps that are shown, enabled or made writable.
+    observer.observe(document.documentElement, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ['class', 'style', 'hidden', 'type', 'disabled', 'readonly', 'open'],
+    });
+    setTimeout(tryWaiting, WAIT_MS + RESCAN_MS);
   }
 
   chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
     if (sender.id !== chrome.runtime.id || message?.type !== FILL_PASSCODE) return false;
-    if (message.origin !== location.origin || !/^\d{6,10}$/.test(message.passcode ?? '')) {
+    const isTop = window === window.top;
+    const { origin, passcode, submit } = message;
+    // The worker asks every frame of the tab. Only the top frame answers a refusal, so that
+    // the answer of a frame that filled is the one the worker gets.
+    if (typeof passcode !== 'string' || !PASSCODE.test(passcode) || !inOrigin(origin)) {
+      if (isTop) sendResponse({ filled: false });
+      return false;
+    }
+    const target = findTarget(passcode);
+    if (target) {
+      const filled = fill(target, passcode);
+      if (filled && submit) submitSoon(target, passcode);
+      sendResponse({ filled });
+      return false;
+    }
+    wait(origin, passcode, Boolean(submit));
+    if (!isTop) return false;
+    if (window.frames.length === 0) {
       sendResponse({ filled: false });
       return false;
     }
-    const field = passcodeField();
-    if (!field) {
-      sendResponse({ filled: false });
-      return false;
-    }
-    type(field, message.passcode);
-    field.dataset.pushotpFilled = 'true';
-    if (message.submit) field.form?.requestSubmit();
-    sendResponse({ filled: true });
-    return false;
+    setTimeout(() => sendResponse({ filled: false }), FRAMES_ANSWER_MS);
+    return true;
   });
 })();

@@ -30,12 +30,14 @@ cargo fmt --all --check
 
 step "cargo clippy -D warnings (native, and the wasm binding)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# QR code reading is behind the core's `qr` feature (the tools module's): lint it and its tests.
+cargo clippy -p pushotp --all-targets --features qr --locked -- -D warnings
 for feature in wasm wasm-tools; do
   cargo clippy -p pushotp --features "$feature" --target wasm32-unknown-unknown --locked -- -D warnings
 done
 
 step "cargo test (native)"
-cargo test --workspace --locked -- --nocapture 2>&1 | tee "$TMPDIR/native.log"
+cargo test --workspace --features pushotp/qr --locked -- --nocapture 2>&1 | tee "$TMPDIR/native.log"
 grep -h '^vectors:' "$TMPDIR/native.log" | sed 's/^/native /'
 
 step "cargo test (WebAssembly in headless Chromium)"

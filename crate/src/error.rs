@@ -111,6 +111,12 @@ pub enum Error {
     /// A PIN that is empty or longer than 64 bytes (protocol §6).
     #[error("the PIN must be 1 to 64 bytes")]
     InvalidPin,
+    /// An image to read QR codes from whose width, height and pixel buffer do not fit together,
+    /// or that is larger than the core accepts; the text says which. Only with the `qr`
+    /// feature, so that builds without QR reading carry neither its message nor its code.
+    #[cfg(feature = "qr")]
+    #[error("invalid image: {0}")]
+    InvalidImage(&'static str),
 }
 
 impl Error {
@@ -144,6 +150,8 @@ impl Error {
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
             Self::InvalidPin => "invalid_pin",
+            #[cfg(feature = "qr")]
+            Self::InvalidImage(_) => "invalid_image",
         }
     }
 }

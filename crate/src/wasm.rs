@@ -175,6 +175,18 @@ pub fn format_uri(token: JsValue) -> Result<String, JsValue> {
 }
 
 #[cfg(feature = "wasm-tools")]
+/// The text of every QR code in an RGBA image of `width` by `height` pixels, as an array of
+/// strings (empty when there is none). `rgba` is the `data` of a canvas `ImageData` (a
+/// `Uint8ClampedArray`) or any `Uint8Array` of `width * height * 4` bytes; it is copied into
+/// the module. Transparent pixels count as white; codes whose payload is not UTF-8 text are
+/// left out. Throws `invalid_image` when the sizes do not fit together or a side is over 8192
+/// pixels.
+#[wasm_bindgen(js_name = decodeQr)]
+pub fn decode_qr(rgba: &[u8], width: u32, height: u32) -> Result<Vec<String>, JsValue> {
+    crate::decode_qr(rgba, width, height).map_err(js_error)
+}
+
+#[cfg(feature = "wasm-tools")]
 /// Imports every token of a Google Authenticator export link (`otpauth-migration://offline`):
 /// `{ tokens, batchIndex, batchSize, batchId, version }`.
 #[wasm_bindgen(js_name = importMigration)]

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// Finds the field a person would type a one-time code into: an `autocomplete="one-time-code"`
+// input first, otherwise the best-scoring input by its name, id, labels and the text around it,
+// or a row of single-digit boxes. A classic script loaded before content.js in the same isolated
+// world; it shares its functions as `globalThis.pushotpDetect` (never visible to the page). The
+// scoring is a pure function of an input's features, so it can be checked without a browser.
+(() => {
+  /** The least score a field needs to be filled. */
+  const THRESHOLD = 5;
+  /** The score of an `autocomplete="one-time-code"` field: always the best. */
+  const ONE_TIME_CODE = 100;
+  const TYPES = new Set(['', 'text', 'tel', 'number', 'password']);
+  /** Autocomplete tokens of fields that hold something else than a code. */
+  const OTHER_AUTOCOMPLETE = /^(username|email|tel.*|cc-.*|postal-code|current-password|new-password|street-address|address-.*|name|given-name|family-name|bday.*|organization|country.*)$/;
+
+  /** A pattern matched as whole words, letters of any script counting as word characters. */
+  const bounded = (source) => new RegExp(`(?<![\\p{L}\\p{N}])(?:${source})(?![\\p{L}\\p{N}])`, 'u');
+
+  // Words are matched in lower case, after names like `mfaCode` or `app_otp` are split into words.
+  /** Names of a one-time code, in a few languages. */
+  const STRONG =
+    bounded(String.raw`one[ -]?time[ -]?(code|pass(word|code)?|pin|pw)|otp|totp|hotp|passcode|2fa|tfa|mfa|two[ -]?factor|2[ -]?step|two[ -]?step|multi[ -]?factor|(verification|security|authentication|authenticator|auth|login|sign[ -]?in|token|sms|\d[ -]?digit) code|authenticator app|bestätigungscode|einmalcode|verifizierungscode|sicherheitscode|anmeldecode|code de (vérification|sécurité|confirmation)|code à usage unique|código de (verificación|verificação|seguridad|segurança|acceso)|codice (di verifica|otp)|verificatiecode`);
+  /** Words that hint at a code without naming it. */
+  const MEDIUM = bounded(String.raw`code|codes|código|codice|kod|pin|token|verify|verification|verifizierung|vérification|verificación|authentication|authenticator|authentifizierung|digits?|confirm|enter code`);
+  /** Fields that take a code of another kind, or no code at all: never filled. */
+  const NEVER =
+    bounded(String.raw`backup|recovery|recover|captcha|coupon|promo|promotion|voucher|gift|discount|postal|zip|zipcode|post ?code|area code|country code|cvc|cvv|csc|card|credit|search|reset|referral|invite|invitation|wiederherstellung|récupération|recuperación|recuperação|gutschein|postleitzahl|code postal|código postal`);
+  /** Fields for something else, unless they also name a one-time code (`loginOtp`, `phone_otp`). */
+  const OTHER =
+    bounded(String.raw`phone|tel|telephone|mobile|msisdn|email|e[ -]?mail|mail|user|username|login|password|pass|pwd|name|address|city|country|amount|qty|quantity|date|year|month|birthday|age`);
+  /** The same words glued together, as in `recoverycode` or `otpcode`. */
+  const STRONG_GLUED = /(otp|passcode|onetime|2fa|mfa|twofactor|2step|twostep|multifactor|verificationcode|securitycode|authcode|authenticationcode)/;
+  const NEVER_GLUED = /(backup|recover|captcha|coupon|promo|voucher|giftcard|discount|postal|zipcode|postcode|cardnumber|creditcard|ccnum|search|reset)/;
+
+  /** Splits `mfaCode`, `app_otp` or `totp-pin` into lower-case words. */
+  function words(text) {
+    return String(text ?? '')
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}]+/gu, ' ')
+      .trim();
+  }
+
+  /** Lower-case text with its spacing collapsed, hyphens kept (`one-time`, `e-mail`). */
+  function prose(text) {
+    return String(text ?? '')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}-]+/gu, ' ')
+      .trim();
+  }
+
+  /**
+   * How much an input looks like the one-time-code field, from its features alone; 0 when it
+   * must never be filled.
+   * @param {object} f
+   * @param {string} [f.type]  the input's type
+   * @param {string} [f.autocomplete]
+   * @param {string} [f.name]
+   * @param {string} [f.id]
+   * @param {string} [f.label]  its labels' and aria-labelledby text
+   * @param {string} [f.ariaLabel]
+   * @param {string} [f.placeholder]
+   * @param {string} [f.nearby]  text around it: its form or container, descriptions, the page title
+   * @param {string} [f.inputMode]
+   * @param {string} [f.pattern]
+   * @param {number} [f.maxLength]  -1 when not set
+   * @returns {number}
+   */
+  function score(f) {
+    const type = String(f.type ?? '').toLowerCase();
+    if (!TYPES.has(type)) return 0;
+    const maxLength = f.maxLength ?? -1;
+    if (maxLength >= 0 && maxLength < 6) return 0;
+    const attributes = words(`${f.name ?? ''} ${f.id ?? ''}`);
+    const glued = attributes.replace(/ /g, '');
+    const own = prose(`${f.label ?? ''} ${f.ariaLabel ?? ''} ${f.placeholder ?? ''}`);
+    // Even a backup or recovery code field marked as a one-time code is never filled.
+    if (NEVER.test(attributes) || NEVER_GLUED.test(glued) || NEVER.test(own)) return 0;
+    const autocomplete = String(f.autocomplete ?? '').toLowerCase().split(/\s+/);
+    if (autocomplete.includes('one-time-code')) return ONE_TIME_CODE;
+    if (autocomplete.some((token) => OTHER_AUTOCOMPLETE.test(token))) return 0;
+    const strongAttribute = STRONG.test(attributes) || STRONG_GLUED.test(glued);
+    const strongOwn = STRONG.test(own);
+    if (!strongAttribute && !strongOwn && (OTHER.test(attributes) || OTHER.test(own))) return 0;
+
+    const nearby = prose(f.nearby);
+    let hints = 0;
+    // A name or a label that names a one-time code is enough on its own; a hint needs more.
+    if (strongAttribute) hints += 5;
+    else if (MEDIUM.test(attributes)) hints += 2;
+    if (strongOwn) hints += 5;
+    else if (MEDIUM.test(own)) hints += 3;
+    if (STRONG.test(nearby)) hints += 2;
+    else if (MEDIUM.test(nearby)) hints += 1;
+    if (hints === 0) return 0;
+
+    let shape = 0;
+    if (String(f.inputMode ?? '').toLowerCase() === 'numeric') shape += 1;
+    if (/\\d|0-9/.test(String(f.pattern ?? ''))) shape += 1;
+    if (type === 'tel' || type === 'number') shape += 1;
+    if (maxLength >= 6 && maxLength <= 8) shape += 2;
+    return hints + Math.min(shape, 3);
+  }
+
+  /**
+   * How much a row of single-character boxes looks like a split one-time-code field; 0 when it
+   * must never be filled. `first` holds the features of its first box, `labels` those of every box.
+   * @param {{count: number, first: object, labels: string[], nearby: string}} g
+   */
+  function groupScore(g) {
+    if (g.count < 4 || g.count > 8) return 0;
+    if (!TYPES.has(String(g.first.type ?? '').toLowerCase())) return 0;
+    const attributes = words(`${g.first.name ?? ''} ${g.first.id ?? ''}`);
+    const own = prose(g.labels.join(' '));
+    if (NEVER.test(attributes) || NEVER_GLUED.test(attributes.replace(/ /g, '')) || NEVER.test(own)) return 0;
+    let total = 4;
+    if (g.count === 6) total += 1;
+    if (String(g.first.autocomplete ?? '').toLowerCase().includes('one-time-code')) total += 4;
+    if (STRONG.test(attributes) || STRONG.test(own) || STRONG_GLUED.test(attributes.replace(/ /g, ''))) total += 4;
+    else if (MEDIUM.test(attributes) || MEDIUM.test(own)) total += 2;
+    const nearby = prose(g.nearby);
+    if (STRONG.test(nearby)) total += 2;
+    else if (MEDIUM.test(nearby)) total += 1;
+    const t = String(g.first.type ?? '').toLowerCase();
+    if (String(g.first.inputMode ?? '').toLowerCase() === 'numeric' || t === 'tel' || t === 'number') total += 1;
+    return total;
+  }
+
+  // ---- The page ----------------------------------------------------------------------------
+
+  const clip = (text, length = 400) => String(text ?? '').replace(/\s+/g, ' ').trim().slice(0, length);
+
+  /** Whether an element is shown: rendered, not hidden by itself or an ancestor, on the page. */
+  function shown(element) {
+    if (element.checkVisibility) {
+      if (!element.checkVisibility({ checkVisibilityCSS: true })) return false;
+    } else if (getComputedStyle(element).visibility !== 'visible') {
+      return false;
+    }
+    const box = element.getBoundingClientRect();
+    if (box.width < 1 || box.height < 1) return false;
+    // Moved off the page, as fields kept from people (and filled by bots) are.
+    return box.right + scrollX > 0 && box.bottom + scrollY > 0;
+  }
+
+  /** Whether a person could type into the input: shown, enabled, writable. */
+  function fillable(input) {
+    if (input.type === 'hidden' || input.disabled || input.readOnly || input.matches(':disabled')) return false;
+    return shown(input);
+  }
+
+  function textOf(document, ids) {
+    return (ids ?? '')
+      .split(/\s+/)
+      .map((id) => (id ? document.getElementById(id)?.textContent ?? '' : ''))
+      .join(' ');
+  }
+
+  /** The text around an element: its form or a container a few levels up, and the page title. */
+  function around(element, levels = 3) {
+    let container = element.parentElement;
+    for (let i = 1; i < levels && container?.parentElement && !container.matches('form, fieldset, dialog, [role=dialog]'); i++) {
+      container = container.parentElement;
+    }
+    return `${clip(container?.textContent)} ${clip(element.ownerDocument.title, 120)}`;
+  }
+
+  /** The features `score` reads, taken from an input on the page. */
+  function features(input) {
+    const document = input.ownerDocument;
+    const labels = [...(input.labels ?? [])].map((label) => label.textContent);
+    return {
+      type: input.type,
+      autocomplete: input.getAttribute('autocomplete') ?? '',
+      name: input.name,
+      id: input.id,
+      label: clip(`${labels.join(' ')} ${textOf(document, input.getAttribute('aria-labelledby'))}`),
+      ariaLabel: input.getAttribute('aria-label') ?? '',
+      placeholder: input.placeholder ?? '',
+      nearby: `${clip(textOf(document, input.getAttribute('aria-describedby')))} ${clip(input.title)} ${around(input)}`,
+      inputMode: input.getAttribute('inputmode') ?? '',
+      pattern: input.getAttribute('pattern') ?? '',
+      maxLength: input.maxLength,
+    };
+  }
+
+  /** Whether `b` sits close to `a`: within a few levels above `a`, and in the same form. */
+  function sameRow(a, b) {
+    if (a.form !== b.form) return false;
+    let up = a.parentElement;
+    for (let i = 0; i < 3 && up; i++, up = up.parentElement) if (up.contains(b)) return true;
+    return false;
+  }
+
+  /** The lowest element holding all the given ones. */
+  function commonAncestor(elements) {
+    let up = elements[0].parentElement;
+    while (up && !elements.every((e) => up.contains(e))) up = up.parentElement;
+    return up ?? elements[0].ownerDocument.documentElement;
+  }
+
+  /** Inputs looked at in one scan at most: enough for any login page, cheap on huge ones. */
+  const MAX_INPUTS = 500;
+
+  /**
+   * Every place on the page a code could go, best first: `{ inputs, score }` with one input for
+   * a field and 4 to 8 for a row of boxes (one character each).
+   * @param {Document} document
+   */
+  function candidates(document) {
+    const inputs = [];
+    let looked = 0;
+    for (const input of document.getElementsByTagName('input')) {
+      if (++looked > MAX_INPUTS) break;
+      if (TYPES.has(input.type) && fillable(input)) inputs.push(input);
+    }
+    const found = [];
+    let row = [];
+    const closeRow = () => {
+      if (row.length >= 4 && row.length <= 8) {
+        const first = features(row[0]);
+        const labels = row.map((box) => `${box.getAttribute('aria-label') ?? ''} ${[...(box.labels ?? [])].map((l) => l.textContent).join(' ')} ${box.placeholder}`);
+        const value = groupScore({ count: row.length, first, labels, nearby: around(commonAncestor(row)) });
+        if (value >= THRESHOLD) found.push({ inputs: row, score: value });
+      }
+      row = [];
+    };
+    for (const input of inputs) {
+      if (input.maxLength === 1) {
+        if (row.length && !sameRow(row[row.length - 1], input)) closeRow();
+        row.push(input);
+        continue;
+      }
+      closeRow();
+      const value = score(features(input));
+      if (value >= THRESHOLD) found.push({ inputs: [input], score: value });
+    }
+    closeRow();
+    // Stable: among equal scores the first on the page wins.
+    return found.sort((a, b) => b.score - a.score);
+  }
+
+  /** Whether a passcode fits a candidate: a field long enough, or one box per digit. */
+  function fits(candidate, passcode) {
+    const [first] = candidate.inputs;
+    if (candidate.inputs.length > 1) return candidate.inputs.length === passcode.length;
+    return first.maxLength < 0 || first.maxLength >= passcode.length;
+  }
+
+  globalThis.pushotpDetect = Object.freeze({ THRESHOLD, score, groupScore, words, shown, fillable, features, candidates, fits });
+})();
