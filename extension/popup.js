@@ -1,9 +1,382 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// The toolbar popup. Pending sign-in requests will be listed here; until one arrives it shows
-// the empty state from popup.html.
-import { ready } from './core.js';
+// The toolbar popup: pending sign-in requests, one at a time, and how recent answers ended.
+// It only reads storage (and follows its changes); the service worker checks, keeps and answers
+// requests, so every answer here is a message to it.
+import { createMap } from './map.js';
+import { Message, ask } from './messages.js';
+import { inOrder } from './store.js';
+import { ago, expiresIn, secondsLeft } from './time.js';
+import { hostOf, outcomeMessage, placeName } from './words.js';
 
-// Loading the core early makes the first code or answer instant once the person acts.
-ready.catch((err) => {
-  document.getElementById('empty').textContent = `PushOTP could not start: ${err.message}`;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  pending: {}, // chrome.storage.session `pending`
+  outcomes: {}, // chrome.storage.session `outcomes`
+  tokens: {}, // chrome.storage.local `pushTokens`
+  replies: {}, // outcomes from the worker's replies, until storage has them
+  dismissed: new Set(), // outcomes the person closed here
+  done: new Set(), // requests answered from here (not shown again whatever storage says)
+  current: null, // id of the request shown
+  index: 0, // its position, to move on to the next one when it goes
+  busy: false, // an answer (or a PIN check) is under way
+};
+
+/** Requests the person can still answer, oldest first. */
+function visible(now = Date.now()) {
+  return inOrder(state.pending)
+    .map((p) => ({ ...p, id: p.request.id }))
+    .filter(({ id, request }) => !state.done.has(id) && !finished(state.outcomes[id]) && secondsLeft(request.expiresAt, now) > 0);
+}
+
+/** An outcome that ends its request: anything but a failure to deliver the answer. */
+const finished = (outcome) => outcome != null && outcome.status !== 'failed';
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function render({ focus = false } = {}) {
+  const focused = document.activeElement;
+  const list = visible();
+  let position = list.findIndex((p) => p.id === state.current);
+  if (position < 0) position = Math.min(state.index, list.length - 1);
+  const shown = list[position] ?? null;
+  state.index = Math.max(position, 0);
+  const changed = shown?.id !== state.current || $('request').dataset.id !== shown?.id;
+  state.current = shown?.id ?? null;
+
+  if (!shown) delete $('request').dataset.id;
+  $('empty').hidden = shown != null;
+  $('request').hidden = shown == null;
+  if (shown) {
+    if (changed) showRequest(shown);
+    $('pager').hidden = list.length < 2;
+    $('position').textContent = list.length > 1 ? `${position + 1} of ${list.length}` : '';
+    $('prev').disabled = position === 0;
+    $('next').disabled = position === list.length - 1;
+    for (const button of actionButtons()) button.disabled = state.busy;
+    if (focus || (changed && document.activeElement === document.body)) firstAction()?.focus();
+  }
+  tick();
+  renderOutcomes();
+  keepFocus(focused);
+}
+
+function showRequest({ id, request }) {
+  const token = state.tokens[request.tokenId];
+  $('request').dataset.id = id;
+  $('app').textContent = request.app;
+  $('lead').textContent = `Sign-in to ${request.app}`;
+  $('origin').textContent = hostOf(request.origin);
+  $('origin').title = request.origin;
+  $('ip').textContent = request.clientIp;
+  $('place').textContent = placeName(request.place);
+  $('map').replaceChildren(...(request.place ? [createMap(request.place)] : []));
+  $('map').hidden = !request.place;
+  $('account').textContent = token ? `${token.tokenName} · ${token.user}` : 'Unknown token';
+
+  const choices = request.choices ?? [];
+  $('pick').hidden = choices.length === 0;
+  $('numbers').hidden = choices.length === 0;
+  $('numbers').replaceChildren(
+    ...choices.map((number) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'number';
+      button.textContent = String(number);
+      button.addEventListener('click', () => approve(number));
+      return button;
+    }),
+  );
+  $('approve').hidden = choices.length > 0;
+  $('progress').textContent = '';
+  if (token?.pin?.required) loadTools();
+}
+
+function actionButtons() {
+  return [...$('numbers').querySelectorAll('button'), $('approve'), $('deny')];
+}
+
+/** The first button that answers the shown request: a number, or Approve. */
+function firstAction() {
+  return actionButtons().find((button) => !button.closest('[hidden]') && !button.hidden);
+}
+
+/** A focused control that went away (or got disabled or hidden) leaves the focus on something useful. */
+function keepFocus(focused) {
+  const active = document.activeElement;
+  if (!focused || focused === document.body || document.querySelector('dialog[open]')) return;
+  if (active !== document.body && !active.disabled && active.checkVisibility()) return;
+  const fallback = !$('request').hidden ? firstAction() : $('outcomes').querySelector('button');
+  if (fallback && !fallback.disabled) fallback.focus();
+}
+
+/** Live times of the shown request; requests that ran out leave the carousel. */
+function tick() {
+  const now = Date.now();
+  for (const [id, { request }] of Object.entries(state.pending)) {
+    if (secondsLeft(request.expiresAt, now) === 0 && !state.outcomes[id] && !state.replies[id] && !state.done.has(id)) {
+      // The worker removes it too and writes the same outcome; until then, say it here.
+      state.replies[id] = { status: 'expired', reason: null, triesLeft: null, at: now, app: request.app, tokenId: request.tokenId };
+      closeDialogsFor(id);
+      queueMicrotask(render);
+    }
+  }
+  const shown = state.pending[state.current];
+  if (!shown) return;
+  $('arrived').textContent = ago(shown.receivedAt, now);
+  $('expires').textContent = expiresIn(shown.request.expiresAt, now);
+}
+
+let outcomeKeys = '';
+function renderOutcomes() {
+  const all = { ...state.replies, ...state.outcomes };
+  const list = Object.entries(all)
+    .filter(([id]) => !state.dismissed.has(id))
+    .sort(([, a], [, b]) => b.at - a.at)
+    .slice(0, 3);
+  const keys = JSON.stringify(list);
+  if (keys === outcomeKeys) return;
+  outcomeKeys = keys;
+  $('outcomes').replaceChildren(
+    ...list.map(([id, outcome]) => {
+      const { text, tone } = outcomeMessage(outcome, { pin: state.tokens[outcome.tokenId]?.pin?.required });
+      const box = document.createElement('div');
+      box.className = `outcome ${tone}`;
+      box.dataset.id = id;
+      const message = document.createElement('p');
+      message.textContent = text;
+      const close = document.createElement('button');
+      close.type = 'button';
+      close.className = 'icon';
+      close.textContent = '×';
+      close.setAttribute('aria-label', 'Dismiss this message');
+      close.addEventListener('click', () => dismiss(id));
+      box.append(message, close);
+      return box;
+    }),
+  );
+}
+
+function dismiss(id) {
+  state.dismissed.add(id);
+  // The worker forgets it too; nothing is lost if it cannot.
+  ask({ type: Message.OUTCOME_DISMISS, requestId: id }).catch(() => {});
+  render();
+  if (document.activeElement === document.body) ($('outcomes').querySelector('button') ?? firstAction())?.focus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answering
+
+/** The request shown, if it can be answered now. */
+function answerable() {
+  const shown = state.pending[state.current];
+  return shown && !state.busy && !state.done.has(shown.request.id) ? shown.request : null;
+}
+
+function approve(number) {
+  const request = answerable();
+  if (!request) return;
+  if (state.tokens[request.tokenId]?.pin?.required) askPin(request, number);
+  else send(request, { decision: 'approve', ...(number != null && { number }) });
+}
+
+/**
+ * Sends the answer to the worker and shows how it ended. Every answer button stays disabled
+ * until the reply is in, so that no second click answers again; only an answer that could not
+ * be delivered leaves the request answerable.
+ */
+async function send(request, answer, progress = 'Sending your answer…') {
+  state.busy = true;
+  $('progress').textContent = progress;
+  for (const button of actionButtons()) button.disabled = true;
+  let outcome;
+  try {
+    outcome = (await ask({ type: Message.REQUEST_ANSWER, requestId: request.id, ...answer })).outcome;
+  } catch (err) {
+    outcome = { status: 'failed', reason: err.code ?? null, triesLeft: null };
+  }
+  state.replies[request.id] = { app: request.app, tokenId: request.tokenId, at: Date.now(), ...outcome };
+  state.dismissed.delete(request.id);
+  if (finished(outcome)) state.done.add(request.id);
+  state.busy = false;
+  $('progress').textContent = '';
+  render();
+  // The message of this answer, not the next request's Approve: a second press must not answer it.
+  $('outcomes').querySelector(`[data-id="${CSS.escape(request.id)}"] button`)?.focus();
+}
+
+// Deny, then Report or not -------------------------------------------------------------------
+
+let denying = null;
+function deny() {
+  denying = answerable();
+  if (!denying) return;
+  const dialog = $('deny-dialog');
+  dialog.returnValue = '';
+  dialog.showModal();
+  $('deny-only').focus();
+}
+
+$('deny-dialog').addEventListener('close', () => {
+  const request = denying;
+  denying = null;
+  const decision = $('deny-dialog').returnValue;
+  if (request && (decision === 'deny' || decision === 'report') && answerable()?.id === request.id) {
+    send(request, { decision }, decision === 'report' ? 'Reporting…' : 'Denying…');
+  } else {
+    $('deny').focus();
+  }
 });
+
+// PIN ----------------------------------------------------------------------------------------
+
+let tools = null;
+/** The tools package (Argon2id for the PIN), loaded once a PIN token's request shows. */
+function loadTools() {
+  tools ??= import('./tools.js').then(async (module) => {
+    await module.ready;
+    return module;
+  });
+  return tools;
+}
+
+let unlocking = null; // { request, number } waiting for the PIN
+function askPin(request, number) {
+  unlocking = { request, number };
+  const token = state.tokens[request.tokenId];
+  $('pin-for').textContent = `To approve with ${token.tokenName} (${token.user}).`;
+  $('pin').value = '';
+  $('pin').disabled = false;
+  $('pin-ok').disabled = false;
+  $('pin-status').textContent = '';
+  $('pin-dialog').showModal();
+  $('pin').focus();
+}
+
+function closePin() {
+  $('pin').value = '';
+  unlocking = null;
+  if ($('pin-dialog').open) $('pin-dialog').close();
+}
+
+$('pin').addEventListener('input', () => {
+  const digits = $('pin').value.replace(/\D/g, '');
+  if (digits !== $('pin').value) $('pin').value = digits;
+});
+
+$('pin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const target = unlocking;
+  const pin = $('pin').value;
+  if (!target || state.busy) return;
+  if (!/^\d{1,64}$/.test(pin)) {
+    $('pin-status').textContent = 'Type your PIN (digits only).';
+    $('pin').focus();
+    return;
+  }
+  $('pin').value = '';
+  $('pin').disabled = true;
+  $('pin-ok').disabled = true;
+  $('pin-status').textContent = 'Checking…';
+  state.busy = true;
+  for (const button of actionButtons()) button.disabled = true;
+  let keys;
+  try {
+    const { unmaskKeys } = await loadTools();
+    // Argon2id blocks for a moment: let "Checking…" show first.
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
+    keys = unmaskKeys(state.tokens[target.request.tokenId].masked, pin);
+  } catch (err) {
+    state.busy = false;
+    $('pin').disabled = false;
+    $('pin-ok').disabled = false;
+    $('pin-status').textContent = `The PIN could not be checked: ${err.message}`;
+    render();
+    return;
+  }
+  closePin();
+  state.busy = false;
+  const { request, number } = target;
+  send(request, { decision: 'approve', ...(number != null && { number }), keys });
+});
+
+$('pin-cancel').addEventListener('click', () => $('pin-dialog').close());
+// Escape closes the dialog as well: the PIN never stays in the field.
+$('pin-dialog').addEventListener('cancel', () => {
+  $('pin').value = '';
+});
+$('pin-dialog').addEventListener('close', () => {
+  $('pin').value = '';
+  // Closed without an answer: back to the request.
+  if (unlocking) {
+    unlocking = null;
+    firstAction()?.focus();
+  }
+});
+
+/** A request that ended (expired, answered elsewhere) takes its open dialog with it. */
+function closeDialogsFor(id) {
+  if (unlocking?.request.id === id && !state.busy) closePin();
+  if (denying?.id === id) {
+    denying = null;
+    $('deny-dialog').close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Navigation
+
+function move(step) {
+  const list = visible();
+  const at = list.findIndex((p) => p.id === state.current);
+  const next = list[at + step];
+  if (!next) return;
+  state.current = next.id;
+  state.index = at + step;
+  render();
+}
+
+$('prev').addEventListener('click', () => move(-1));
+$('next').addEventListener('click', () => move(1));
+$('approve').addEventListener('click', () => approve(null));
+$('deny').addEventListener('click', deny);
+
+document.addEventListener('keydown', (event) => {
+  if (document.querySelector('dialog[open]') || event.target.matches?.('input, textarea')) return;
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.key === 'ArrowLeft') move(-1);
+  else if (event.key === 'ArrowRight') move(1);
+  else return;
+  event.preventDefault();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Storage
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === 'session' && changes.pending) {
+    state.pending = changes.pending.newValue ?? {};
+    for (const id of Object.keys(changes.pending.oldValue ?? {})) if (!state.pending[id]) closeDialogsFor(id);
+  }
+  if (area === 'session' && changes.outcomes) state.outcomes = changes.outcomes.newValue ?? {};
+  if (area === 'local' && changes.pushTokens) state.tokens = changes.pushTokens.newValue ?? {};
+  if (changes.pending || changes.outcomes || changes.pushTokens) render();
+});
+
+async function start() {
+  const [session, local] = await Promise.all([
+    chrome.storage.session.get(['pending', 'outcomes']),
+    chrome.storage.local.get('pushTokens'),
+  ]);
+  state.pending = session.pending ?? {};
+  state.outcomes = session.outcomes ?? {};
+  state.tokens = local.pushTokens ?? {};
+  render({ focus: true });
+  setInterval(tick, 1000);
+  // Fetch what servers have that the worker may have missed; storage changes bring it here.
+  chrome.runtime.sendMessage({ type: Message.REQUESTS_REFRESH }).catch(() => {});
+}
+
+start();

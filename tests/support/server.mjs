@@ -47,10 +47,15 @@ export async function startServer(extraArgs = []) {
   };
 }
 
-/** A browser's sign-in: username and password, then the organization login page's cookie. */
-export async function signIn(url, username, password) {
+/**
+ * A browser's sign-in: username and password, then the organization login page's cookie.
+ * `forwardedFor` is the client address a reverse proxy would name (the server takes it only
+ * from its `--trusted-proxy`, 127.0.0.1 for the tests).
+ */
+export async function signIn(url, username, password, { forwardedFor } = {}) {
   const reply = await fetch(`${url}/app/login`, {
     method: 'POST',
+    headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
     body: new URLSearchParams({ username, password }),
     redirect: 'manual',
   });
@@ -62,6 +67,23 @@ export async function signIn(url, username, password) {
     async push() {
       const r = await fetch(`${url}/auth/push`, { method: 'POST', headers: { cookie } });
       return { status: r.status, body: await r.json() };
+    },
+    /** The login's state as its page sees it: the first event of /auth/events. */
+    async state() {
+      const r = await fetch(`${url}/auth/events`, { headers: { cookie } });
+      if (!r.ok) return { state: `http_${r.status}` };
+      const reader = r.body.getReader();
+      let text = '';
+      try {
+        while (!/\n\n/.test(text)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+        }
+      } finally {
+        await reader.cancel();
+      }
+      return JSON.parse(text.match(/^data: ?(.*)$/m)[1]);
     },
   };
 }

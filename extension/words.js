@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// What the popup says about a request and about how an answer ended. Pure functions, tested in
+// Node; the popup only puts their text on the page.
+
+/** The host of a login page's origin ("127.0.0.1:8080"), or the text itself if it is no URL. */
+export function hostOf(origin) {
+  try {
+    return new URL(origin).host || origin;
+  } catch {
+    return origin;
+  }
+}
+
+/** "London, GB", "GB" when only the country is known, "Location unknown" without a place. */
+export function placeName(place) {
+  const names = [place?.city, place?.country].filter((name) => typeof name === 'string' && name.trim());
+  return names.length ? names.map((name) => name.trim()).join(', ') : 'Location unknown';
+}
+
+function tries(n) {
+  return n === 1 ? '1 try left' : `${n} tries left`;
+}
+
+const AGAIN = 'The sign-in was refused; start it again.';
+
+/** Why the server refused an answer, in a sentence. `pin`: the token is PIN-protected. */
+function refusal(reason, triesLeft, pin) {
+  const left = Number.isInteger(triesLeft) ? ` ${tries(triesLeft)}.` : '';
+  switch (reason) {
+    case 'wrong_number':
+      return `That was not the number on the sign-in page. ${AGAIN}${left}`;
+    case 'wrong_pin':
+      return `Wrong PIN.${left} ${AGAIN}`;
+    case 'locked':
+      return pin
+        ? 'This token is locked after too many wrong PINs. Ask your administrator to unlock it.'
+        : 'This token is locked after too many failed tries. Ask your administrator to unlock it.';
+    case 'expired':
+      return 'The request expired before it was answered. Start the sign-in again.';
+    case 'already_answered':
+      return 'This request was already answered.';
+    case 'cancelled':
+      return 'This sign-in had already ended or was replaced by a newer request; nothing was approved.';
+    case 'unknown_request':
+      return 'The server no longer knows this request: it was answered elsewhere or has ended.';
+    case 'bad_answer':
+      return `The server did not accept this device's answer. ${AGAIN}${left}`;
+    case 'bad_device_tag':
+      return 'The server did not recognise this device. Remove the token and add it again.';
+    default:
+      return `The server refused the answer${reason ? ` (${reason.replaceAll('_', ' ')})` : ''}.`;
+  }
+}
+
+/** Why an answer could not be delivered at all (the worker's own reasons). */
+function failure(reason) {
+  switch (reason) {
+    case 'unreachable':
+    case 'failed':
+    case 'network':
+      return 'The server could not be reached, so the answer was not delivered. Check the connection and try again.';
+    case 'unknown_request':
+    case 'not_found':
+      return 'This request is no longer waiting: it was answered elsewhere or has ended.';
+    case 'unknown_message':
+      return 'This version of PushOTP cannot answer sign-in requests yet.';
+    case 'unknown_token':
+      return 'The token of this request is no longer on this device.';
+    case 'pin_required':
+      return 'This token needs its PIN to approve.';
+    case 'already_answering':
+      return 'This request is already being answered.';
+    default:
+      return `The answer could not be sent${reason ? ` (${reason.replaceAll('_', ' ')})` : ''}. Try again.`;
+  }
+}
+
+/**
+ * The message for an outcome (store.js `Outcome`): `{ text, tone }`, tone `good` for an approval,
+ * `bad` for a refusal or failure, `neutral` for the person's own denial or report.
+ * @param {{status: string, reason?: string|null, triesLeft?: number|null, app?: string}} outcome
+ * @param {{pin?: boolean}} [token] whether the request's token is PIN-protected
+ */
+export function outcomeMessage(outcome, { pin = false } = {}) {
+  const app = outcome.app || 'the app';
+  switch (outcome.status) {
+    case 'approved':
+      return { text: `Approved. You are being signed in to ${app}.`, tone: 'good' };
+    case 'denied':
+      return { text: `Denied. The sign-in to ${app} was refused.`, tone: 'neutral' };
+    case 'reported':
+      return { text: `Reported. Your administrator has been told. The sign-in to ${app} was refused.`, tone: 'neutral' };
+    case 'expired':
+      return { text: `The sign-in request from ${app} expired before it was answered.`, tone: 'bad' };
+    case 'rejected':
+      return { text: refusal(outcome.reason, outcome.triesLeft, pin), tone: 'bad' };
+    default:
+      return { text: failure(outcome.reason), tone: 'bad' };
+  }
+}
