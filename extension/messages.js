@@ -29,6 +29,30 @@ export const Message = Object.freeze({
   REQUESTS_REFRESH: 'requests.refresh',
   /** Forget the outcome message of one request once the person has seen it: `{ type, requestId }`. */
   OUTCOME_DISMISS: 'outcome.dismiss',
+  /**
+   * Add ordinary tokens: `{ type, tokens: [{ issuer, account, type, algorithm, digits, period?,
+   * counter?, secret, sites? }] }` (as `parseUri`/`importMigration` give them) → `{ ok, ids }`.
+   */
+  OTP_ADD: 'otp.add',
+  /** Rename: `{ type, id, issuer, account }` → `{ ok }`. */
+  OTP_RENAME: 'otp.rename',
+  /** Reorder: `{ type, ids }` (every id, in the new order) → `{ ok }`. */
+  OTP_REORDER: 'otp.reorder',
+  /** Delete: `{ type, id }` → `{ ok }`. */
+  OTP_DELETE: 'otp.delete',
+  /**
+   * Current TOTP codes: `{ type, at? }` → `{ ok, codes: { [id]: { code, secondsLeft } } }`
+   * (HOTP tokens are left out: their codes are only made by OTP_NEXT). Fails with `locked`.
+   */
+  OTP_CODES: 'otp.codes',
+  /** The next HOTP code, its counter saved first: `{ type, id }` → `{ ok, code }`. */
+  OTP_NEXT: 'otp.next',
+  /**
+   * Fill a token's current code into the active tab: `{ type, id, tabId, confirmSite? }` →
+   * `{ ok, filled }`. Refused with `unconfirmed_site` unless the tab's origin is one of the
+   * token's `sites`; `confirmSite: true` adds it first (the person confirmed it).
+   */
+  OTP_FILL: 'otp.fill',
 });
 
 /** Messages the service worker sends to a content script in a login page. */

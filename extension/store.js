@@ -4,6 +4,8 @@
 //
 // chrome.storage.local (survives restarts):
 //   pushTokens  { [tokenId]: PushToken }
+//   otpTokens   { [id]: OtpToken }         ordinary TOTP/HOTP tokens, without their secrets
+//   secrets     the tokens' secrets, read and written only by the worker (vault.js)
 //   settings    Settings
 // chrome.storage.session (memory only, cleared when the browser closes):
 //   pending     { [requestId]: Pending }   requests shown in the popup
@@ -26,6 +28,22 @@
  * @property {object} [masked]     the PIN-masked keys (§6), as `maskKeys` returns them
  * @property {boolean} enabled      push requests on for this token
  * @property {number} addedAt       ms
+ */
+
+/**
+ * @typedef {object} OtpToken  An ordinary token from an otpauth:// URI, a migration QR code or
+ *   typed in. Its base32 secret is in the vault (vault.js), never here.
+ * @property {string} id           random, base64url
+ * @property {string} issuer
+ * @property {string} account
+ * @property {'totp'|'hotp'} type
+ * @property {'SHA1'|'SHA256'|'SHA512'} algorithm
+ * @property {number} digits
+ * @property {number} [period]     TOTP, seconds
+ * @property {number} [counter]    HOTP: the counter of the next code; saved before a code is shown
+ * @property {string[]} sites      origins the person confirmed for filling this token's codes
+ * @property {number} order        position in the list, ascending
+ * @property {number} addedAt      ms
  */
 
 /**
@@ -87,6 +105,16 @@ export async function deletePushToken(tokenId) {
   const tokens = await pushTokens();
   delete tokens[tokenId];
   await chrome.storage.local.set({ pushTokens: tokens });
+}
+
+/** @returns {Promise<{[id: string]: OtpToken}>} */
+export async function otpTokens() {
+  return (await chrome.storage.local.get('otpTokens')).otpTokens ?? {};
+}
+
+/** Ordinary tokens in the person's order. */
+export function byOrder(tokenMap) {
+  return Object.values(tokenMap).sort((a, b) => a.order - b.order || a.addedAt - b.addedAt);
 }
 
 /** @returns {Promise<Settings>} */
