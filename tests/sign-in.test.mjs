@@ -1,0 +1,48 @@
+// The whole journey a person makes, in the real pages: add the token in the options page from
+// the activation link, sign in on the organization's login page with the password, choose
+// "Use my mobile to autosend a password", pick in the popup the number the login page shows,
+// and land signed in on the protected app without typing a code.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
+import { startServer } from './support/server.mjs';
+
+let browser;
+let server;
+before(async () => {
+  [browser, server] = await Promise.all([launchWithExtension(), startServer()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('enroll in the options page, then approve a sign-in by picking the number the login page shows', async () => {
+  const options = await openExtensionPage(browser, 'options.html');
+  await options.getByLabel('Activation link').fill(server.link);
+  await options.getByRole('button', { name: 'Add', exact: true }).click();
+  await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).waitFor();
+
+  const login = await browser.context.newPage();
+  await login.goto(`${server.url}/app`);
+  await login.waitForURL(`${server.url}/app/login`);
+  await login.getByLabel('Username').fill('alice');
+  await login.getByLabel('Password').fill('alice-demo');
+  await login.getByRole('button', { name: 'Sign in' }).click();
+  await login.getByRole('button', { name: 'Use my mobile to autosend a password' }).click();
+  const number = (await login.getByTestId('match-number').textContent()).trim();
+  assert.match(number, /^\d{2}$/);
+
+  const popup = await openExtensionPage(browser, 'popup.html');
+  await popup.getByText('Pick the number shown on the sign-in page').waitFor();
+  assert.equal(await popup.getByRole('heading', { name: 'Demo Portal' }).count(), 1);
+  await popup.getByRole('button', { name: number, exact: true }).click();
+  await popup.getByText('Approved. You are being signed in to Demo Portal.').waitFor();
+
+  await login.waitForURL(`${server.url}/app`);
+  await login.getByText('You are signed in as').waitFor();
+  assert.match(await login.locator('body').textContent(), /signed in as\s*alice/);
+  // Nothing is left waiting, and the badge is clear.
+  assert.equal(await popup.evaluate(() => chrome.action.getBadgeText({})), '');
+  assert.deepEqual(browser.errors, []);
+});
