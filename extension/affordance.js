@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// A small PushOTP button at the end of the one-time-code field detect.js finds, shown only when
+// the person keeps a token confirmed for this page's origin. A click (a real one: page scripts
+// cannot click it) asks the service worker to fill that token's code into this frame. The button
+// lives in a closed shadow root, so the page can neither style nor read it.
+(() => {
+  const PAGE_TOKENS = 'page.tokens';
+  const PAGE_FILL = 'page.fill';
+  /** Rescans after page changes come at most this often. */
+  const RESCAN_MS = 500;
+  /** A page that shows no code field for this long is left alone. */
+  const WATCH_MS = 5 * 60_000;
+  const SIZE = 22;
+  const detect = globalThis.pushotpDetect;
+
+  let tokens = null; // the worker's answer, asked once per page
+  let field = null;
+  let host = null;
+  let rescan = 0;
+  let observer = null;
+
+  async function tokensHere() {
+    if (!tokens) {
+      const reply = await chrome.runtime.sendMessage({ type: PAGE_TOKENS }).catch(() => null);
+      tokens = reply?.ok ? reply.tokens : [];
+    }
+    return tokens;
+  }
+
+  function place() {
+    if (!host || !field?.isConnected) return;
+    const box = field.getBoundingClientRect();
+    host.style.left = `${box.right + window.scrollX - SIZE - 4}px`;
+    host.style.top = `${box.top + window.scrollY + (box.height - SIZE) / 2}px`;
+  }
+
+  function button(label, onClick) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.setAttribute('aria-label', label);
+    b.title = label;
+    b.addEventListener('click', (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      if (event.isTrusted) onClick();
+    });
+    return b;
+  }
+
+  function fillWith(id) {
+    chrome.runtime.sendMessage({ type: PAGE_FILL, id }).catch(() => null);
+    menu?.remove();
+    menu = null;
+  }
+
+  let menu = null;
+  function toggleMenu(root, list) {
+    if (menu) {
+      menu.remove();
+      menu = null;
+      return;
+    }
+    menu = document.createElement('div');
+    menu.className = 'menu';
+    menu.setAttribute('role', 'menu');
+    for (const t of list) {
+      const item = button(`Fill the code of ${t.issuer}${t.account ? ` (${t.account})` : ''}`, () => fillWith(t.id));
+      item.setAttribute('role', 'menuitem');
+      item.textContent = t.account ? `${t.issuer} · ${t.account}` : t.issuer;
+      menu.append(item);
+    }
+    root.append(menu);
+    menu.querySelector('button')?.focus();
+  }
+
+  function show(list) {
+    host = document.createElement('pushotp-fill');
+    host.style.cssText = `position:absolute;z-index:2147483647;width:${SIZE}px;height:${SIZE}px;margin:0;padding:0;border:0;`;
+    const root = host.attachShadow({ mode: 'closed' });
+    const style = document.createElement('style');
+    style.textContent = `
+      :host { all: initial; }
+      button { all: initial; box-sizing: border-box; cursor: pointer; font: 13px system-ui, sans-serif; }
+      .icon { display: grid; place-items: center; width: ${SIZE}px; height: ${SIZE}px; border-radius: 6px; background: #1f4fd1; color: #fff; }
+      .icon:focus-visible, .menu button:focus-visible { outline: 2px solid #1f4fd1; outline-offset: 2px; }
+      .menu { position: absolute; right: 0; top: ${SIZE + 4}px; display: grid; min-width: 180px; background: #fff; color: #1b1f29; border: 1px solid #c5cad6; border-radius: 6px; box-shadow: 0 4px 12px rgb(0 0 0 / 0.2); }
+      .menu button { padding: 8px 10px; }
+      .menu button:hover { background: #eef2fd; }`;
+    const label = list.length === 1 ? `Fill the code of ${list[0].issuer} from PushOTP` : 'Fill a code from PushOTP';
+    const icon = button(label, () => (list.length === 1 ? fillWith(list[0].id) : toggleMenu(root, list)));
+    icon.className = 'icon';
+    // The shield of the toolbar icon, drawn inline so that no extension file has to be exposed.
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('width', '14');
+    svg.setAttribute('height', '14');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    path.setAttribute('fill', 'currentColor');
+    path.setAttribute('d', 'M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3Zm-1.2 14.2-3.5-3.5 1.4-1.4 2.1 2.1 4.6-4.6 1.4 1.4-6 6Z');
+    svg.append(path);
+    icon.append(svg);
+    root.append(style, icon);
+    document.body.append(host);
+    place();
+    window.addEventListener('resize', place, { passive: true });
+    window.addEventListener('scroll', place, { passive: true, capture: true });
+  }
+
+  async function look() {
+    rescan = 0;
+    if (host && field?.isConnected && detect.fillable(field)) {
+      place();
+      return;
+    }
+    host?.remove();
+    host = null;
+    const [best] = detect.candidates(document);
+    field = best ? best.inputs[best.inputs.length === 1 ? 0 : best.inputs.length - 1] : null;
+    if (!field) return;
+    const list = await tokensHere();
+    if (list.length && field?.isConnected && !host) show(list);
+  }
+
+  if (!detect || !document.body) return;
+  look();
+  observer = new MutationObserver((records) => {
+    // Only changes that bring inputs in (or take ours away) are worth a look.
+    const relevant = records.some((r) => [...r.addedNodes, ...r.removedNodes].some((n) => n.nodeType === 1 && n !== host && (n.tagName === 'INPUT' || n.querySelector?.('input'))));
+    if (relevant && !rescan) rescan = setTimeout(look, RESCAN_MS);
+  });
+  observer.observe(document.body, { childList: true, subtree: true });
+  setTimeout(() => {
+    if (!host) observer.disconnect();
+  }, WATCH_MS);
+})();

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// What a page's content script may ask the service worker: which ordinary tokens the person
+// confirmed for the page's origin, and to fill one's code into the asking frame. The origin is
+// the one the browser reports for the sender, never one the page claims, and nothing else a
+// content script sends is answered.
+import { PageMessage } from './messages.js';
+import { byOrder, otpTokens, settings } from './store.js';
+
+/** Message types content scripts may send. */
+export const FromPage = Object.freeze({
+  /** `{ type }` → `{ ok, tokens: [{ id, issuer, account }] }` confirmed for the sender's origin. */
+  TOKENS: 'page.tokens',
+  /** `{ type, id }` → `{ ok, filled }`: fills the token's code into the sending frame. */
+  FILL: 'page.fill',
+});
+
+function senderOrigin(sender) {
+  return typeof sender.origin === 'string' && /^https?:\/\//.test(sender.origin) ? sender.origin : null;
+}
+
+/**
+ * Answers one content-script message. `codeOf(id)` gives the token's current code (the next
+ * one for HOTP, its counter saved first).
+ */
+export async function onPageMessage(message, sender, codeOf) {
+  const origin = senderOrigin(sender);
+  if (!origin || !sender.tab) return { ok: false, error: { code: 'forbidden', message: 'no page origin' } };
+  const confirmed = byOrder(await otpTokens()).filter((t) => t.sites?.includes(origin));
+  switch (message?.type) {
+    case FromPage.TOKENS:
+      return { ok: true, tokens: confirmed.map(({ id, issuer, account }) => ({ id, issuer, account })) };
+    case FromPage.FILL: {
+      const token = confirmed.find((t) => t.id === message.id);
+      if (!token) return { ok: false, error: { code: 'unconfirmed_site', message: 'not confirmed for this site' } };
+      const passcode = await codeOf(token.id);
+      const { autoSubmit } = await settings();
+      const reply = await chrome.tabs
+        .sendMessage(sender.tab.id, { type: PageMessage.FILL_PASSCODE, origin, passcode, submit: autoSubmit }, { frameId: sender.frameId })
+        .catch(() => null);
+      return { ok: true, filled: Boolean(reply?.filled) };
+    }
+    default:
+      return { ok: false, error: { code: 'forbidden', message: 'not an extension page' } };
+  }
+}
