@@ -433,7 +433,8 @@ function paintCode(item, token) {
   if (value.textContent !== text) value.textContent = text;
   const ring = item.querySelector('.ring');
   const hotp = token.type === 'hotp';
-  ring.hidden = hotp || !codes.values[token.id];
+  // An SVG element has no `hidden` property: the attribute itself.
+  ring.toggleAttribute('hidden', hotp || !codes.values[token.id]);
   item.querySelector('.code-next').hidden = !hotp;
   item.querySelector('.code-copy').disabled = !code;
   item.querySelector('.code-fill').disabled = !target.origin;
