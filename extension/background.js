@@ -4,6 +4,7 @@
 import { ready, totp, hotp } from './core.js';
 import { Message, failure } from './messages.js';
 import * as channel from './channel.js';
+import * as otp from './otp.js';
 import * as requests from './requests.js';
 import { pushTokens } from './store.js';
 
@@ -46,6 +47,23 @@ async function onMessage(message, sender) {
     case Message.OUTCOME_DISMISS:
       await requests.dismiss(message.requestId);
       return { ok: true };
+    case Message.OTP_ADD:
+      return { ok: true, ...(await otp.add(message.tokens)) };
+    case Message.OTP_RENAME:
+      await otp.rename(message.id, message.issuer, message.account);
+      return { ok: true };
+    case Message.OTP_REORDER:
+      await otp.reorder(message.ids);
+      return { ok: true };
+    case Message.OTP_DELETE:
+      await otp.remove(message.id);
+      return { ok: true };
+    case Message.OTP_CODES:
+      return { ok: true, codes: await otp.codes(message.at ?? Date.now()) };
+    case Message.OTP_NEXT:
+      return { ok: true, code: await otp.next(message.id) };
+    case Message.OTP_FILL:
+      return { ok: true, ...(await otp.fill(message.id, message.tabId, message.confirmSite === true)) };
     default:
       return failure({ code: 'unknown_message', message: `unknown message type ${message?.type}` });
   }

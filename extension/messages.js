@@ -31,14 +31,17 @@ export const Message = Object.freeze({
   OUTCOME_DISMISS: 'outcome.dismiss',
   /**
    * Add ordinary tokens: `{ type, tokens: [{ issuer, account, type, algorithm, digits, period?,
-   * counter?, secret, sites? }] }` (as `parseUri`/`importMigration` give them) → `{ ok, ids }`.
+   * counter?, secret, sites? }] }` (as `parseUri`/`importMigration` give them) → `{ ok, ids,
+   * skipped }`. The whole batch is checked first (the core's error codes, such as
+   * `invalid_base32`); tokens already kept with the same issuer, account and secret are not
+   * added again but listed in `skipped` as `{ issuer, account }`. Fails with `locked`.
    */
   OTP_ADD: 'otp.add',
   /** Rename: `{ type, id, issuer, account }` → `{ ok }`. */
   OTP_RENAME: 'otp.rename',
   /** Reorder: `{ type, ids }` (every id, in the new order) → `{ ok }`. */
   OTP_REORDER: 'otp.reorder',
-  /** Delete: `{ type, id }` → `{ ok }`. */
+  /** Delete, with its secret: `{ type, id }` → `{ ok }`. */
   OTP_DELETE: 'otp.delete',
   /**
    * Current TOTP codes: `{ type, at? }` → `{ ok, codes: { [id]: { code, secondsLeft } } }`
@@ -49,8 +52,10 @@ export const Message = Object.freeze({
   OTP_NEXT: 'otp.next',
   /**
    * Fill a token's current code into the active tab: `{ type, id, tabId, confirmSite? }` →
-   * `{ ok, filled }`. Refused with `unconfirmed_site` unless the tab's origin is one of the
-   * token's `sites`; `confirmSite: true` adds it first (the person confirmed it).
+   * `{ ok, filled, code }` (TOTP: the current code; HOTP: the next one, its counter saved
+   * first). Refused with `unconfirmed_site` unless the tab's origin is one of the token's
+   * `sites`; `confirmSite: true` adds it first (the person confirmed it). A tab that is not a
+   * web page is refused with `unfillable_tab`.
    */
   OTP_FILL: 'otp.fill',
 });

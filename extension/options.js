@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // The options page: adds push tokens from an activation link (pasted, or scanned from the QR
-// code in another tab), lists them, and holds the settings.
+// code in another tab), lists them, manages the everyday (TOTP/HOTP) codes, and holds the
+// settings.
 //
 // Enrollment runs here, not in the service worker: the page redeems the link with the server
 // (docs/protocol.md §3), asks for a PIN when the server requires one (§6), and hands the
 // finished token to the worker, the only writer of tokens. Settings are saved from here.
 import * as tools from './tools.js';
 import { Message, ask } from './messages.js';
-import { pushTokens, saveSettings, settings } from './store.js';
+import { byOrder, otpTokens, pushTokens, saveSettings, settings } from './store.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -461,8 +462,44 @@ async function scanTab(tab) {
   }
 }
 
-/** What scanning `tab` found, as a link or a Problem explaining what was there instead. */
-async function linkIn(tab) {
+/**
+ * What a scan looks for. Push enrollment and everyday codes share the scanning below; each has
+ * its own links, messages, buttons and tab choice.
+ * @typedef {object} ScanKind
+ * @property {(text: string) => boolean} accepts  whether a QR code's text is a link of this kind
+ * @property {(tab: object, texts: string[]) => string} wrong  what the tab showed instead
+ * @property {string} what               how the messages name the QR code
+ * @property {HTMLElement} status        where the messages go
+ * @property {HTMLButtonElement} button  the scan button
+ * @property {HTMLElement} choice        the tab choice
+ * @property {HTMLElement} list          its list of tabs
+ * @property {(busy: boolean) => void} setBusy
+ * @property {(links: string[]) => unknown} use  what to do with the links found
+ */
+
+/** @type {ScanKind} */
+const ENROLL_SCAN = {
+  accepts: (text) => text.startsWith(ENROLL_PREFIX),
+  wrong(tab, texts) {
+    if (texts.some((text) => /^otpauth(-migration)?:\/\//i.test(text))) {
+      return `The QR code in ${tabLabel(tab)} is for a one-time code app (otpauth://), not a PushOTP activation link. Add it under Everyday codes.`;
+    }
+    return `The QR code in ${tabLabel(tab)} is not a PushOTP activation link.`;
+  },
+  what: 'the activation QR code',
+  status: addStatus,
+  button: scanButton,
+  choice: tabChoice,
+  list: tabList,
+  setBusy: (busy) => setBusy(busy),
+  async use([link]) {
+    linkInput.value = link;
+    await enroll(link);
+  },
+};
+
+/** What scanning `tab` found: the links of `kind`, or a Problem explaining what was there instead. */
+async function linksIn(tab, kind) {
   let texts;
   try {
     texts = await scanTab(tab);
@@ -470,69 +507,61 @@ async function linkIn(tab) {
     if (err instanceof Problem) throw err;
     throw new Problem(`The tab ${tabLabel(tab)} could not be captured (${err?.message ?? err}). Bring it to the front of its window and try again.`);
   }
-  const link = texts.find((text) => text.startsWith(ENROLL_PREFIX));
-  if (link) return link;
-  if (texts.some((text) => /^otpauth(-migration)?:\/\//i.test(text))) {
-    throw new Problem(`The QR code in ${tabLabel(tab)} is for a one-time code app (otpauth://), not a PushOTP activation link.`);
-  }
-  if (texts.length > 0) {
-    throw new Problem(`The QR code in ${tabLabel(tab)} is not a PushOTP activation link.`);
-  }
+  const links = texts.filter(kind.accepts);
+  if (links.length > 0) return links;
+  if (texts.length > 0) throw new Problem(kind.wrong(tab, texts));
   return null;
 }
 
-function hideTabChoice() {
-  tabChoice.hidden = true;
-  tabList.replaceChildren();
+function hideTabChoice(kind) {
+  kind.choice.hidden = true;
+  kind.list.replaceChildren();
 }
 
 /** Lets the person pick the tab with the QR code among `tabs`. */
-function offerTabs(tabs, message) {
-  tabList.replaceChildren(
+function offerTabs(tabs, message, kind) {
+  kind.list.replaceChildren(
     ...tabs.map((tab) => {
       const item = $('tab-template').content.firstElementChild.cloneNode(true);
       const button = item.querySelector('button');
       button.textContent = tabLabel(tab);
-      button.addEventListener('click', () => scanChosen(tab));
+      button.addEventListener('click', () => scanChosen(tab, kind));
       return item;
     }),
   );
-  tabChoice.hidden = false;
-  say(addStatus, message);
-  tabList.querySelector('button')?.focus();
+  kind.choice.hidden = false;
+  say(kind.status, message);
+  kind.list.querySelector('button')?.focus();
 }
 
-async function scanChosen(tab) {
-  hideTabChoice();
-  setBusy(true);
-  say(addStatus, `Looking for the QR code in ${tabLabel(tab)}…`);
-  let link = null;
+async function scanChosen(tab, kind) {
+  hideTabChoice(kind);
+  kind.setBusy(true);
+  say(kind.status, `Looking for the QR code in ${tabLabel(tab)}…`);
+  let links = null;
   try {
-    link = await linkIn(await chrome.tabs.get(tab.id));
-    if (!link) say(addStatus, `No QR code was found in ${tabLabel(tab)}. Scroll the page until the whole QR code is visible, then scan again.`, 'error');
+    links = await linksIn(await chrome.tabs.get(tab.id), kind);
+    if (!links) say(kind.status, `No QR code was found in ${tabLabel(tab)}. Scroll the page until the whole QR code is visible, then scan again.`, 'error');
   } catch (err) {
-    say(addStatus, err instanceof Problem ? err.message : `The tab could not be scanned: ${err?.message ?? err}`, 'error');
+    say(kind.status, err instanceof Problem ? err.message : `The tab could not be scanned: ${err?.message ?? err}`, 'error');
   } finally {
-    setBusy(false);
+    kind.setBusy(false);
   }
-  scanButton.focus();
-  if (link) {
-    linkInput.value = link;
-    await enroll(link);
-  }
+  kind.button.focus();
+  if (links) await kind.use(links);
 }
 
 /**
- * Finds the activation QR code: first in the tabs people can see (the front tab of each other
- * window), then in the one web page behind this tab if there is just one; with several, the
- * person picks.
+ * Finds the QR code: first in the tabs people can see (the front tab of each other window),
+ * then in the one web page behind this tab if there is just one; with several, the person
+ * picks.
  */
-async function scan() {
-  hideTabChoice();
-  retryButton.hidden = true;
-  setBusy(true);
-  say(addStatus, 'Looking for the QR code…');
-  let link = null;
+async function scan(kind) {
+  hideTabChoice(kind);
+  if (kind === ENROLL_SCAN) retryButton.hidden = true;
+  kind.setBusy(true);
+  say(kind.status, 'Looking for the QR code…');
+  let links = null;
   let offered = false;
   try {
     await tools.ready;
@@ -543,12 +572,12 @@ async function scan() {
     if (tabs.length === 0) {
       throw new Problem('No web page is open. Open the page with the QR code in another tab, then scan again.');
     }
-    // What each tab tried showed instead of an activation link.
+    // What each tab tried showed instead of a link of this kind.
     const empty = [];
     const found = [];
     const tryTab = async (tab) => {
       try {
-        const result = await linkIn(tab);
+        const result = await linksIn(tab, kind);
         if (!result) empty.push(tabLabel(tab));
         return result;
       } catch (err) {
@@ -558,39 +587,38 @@ async function scan() {
       }
     };
     for (const tab of tabs.filter((t) => t.active)) {
-      link = await tryTab(tab);
-      if (link) break;
+      links = await tryTab(tab);
+      if (links) break;
     }
     const hidden = tabs.filter((t) => !t.active);
-    if (!link && hidden.length === 1) {
-      link = await tryTab(hidden[0]);
+    if (!links && hidden.length === 1) {
+      links = await tryTab(hidden[0]);
     }
-    if (!link) {
+    if (!links) {
       const missing = empty.length ? `No QR code was found in ${empty.join(', ')}.` : '';
       const summary = [...found, missing].filter(Boolean).join(' ');
       if (hidden.length > 1) {
-        offerTabs(hidden, summary || 'Several web pages are open behind this one.');
+        offerTabs(hidden, summary || 'Several web pages are open behind this one.', kind);
         offered = true;
       } else {
-        throw new Problem(`${summary} Open the page with the activation QR code, scroll until the whole code is visible, then scan again.`.trim());
+        throw new Problem(`${summary} Open the page with ${kind.what}, scroll until the whole code is visible, then scan again.`.trim());
       }
     }
   } catch (err) {
-    say(addStatus, err instanceof Problem ? err.message : `The QR code could not be scanned: ${err?.message ?? err}`, 'error');
+    say(kind.status, err instanceof Problem ? err.message : `The QR code could not be scanned: ${err?.message ?? err}`, 'error');
   } finally {
-    setBusy(false);
+    kind.setBusy(false);
   }
   if (offered) {
-    tabList.querySelector('button')?.focus();
-  } else if (link) {
-    linkInput.value = link;
-    await enroll(link);
+    kind.list.querySelector('button')?.focus();
+  } else if (links) {
+    await kind.use(links);
   }
 }
 
-scanButton.addEventListener('click', scan);
+scanButton.addEventListener('click', () => scan(ENROLL_SCAN));
 $('tab-choice-cancel').addEventListener('click', () => {
-  hideTabChoice();
+  hideTabChoice(ENROLL_SCAN);
   say(addStatus, '');
   scanButton.focus();
 });
@@ -725,6 +753,429 @@ function hostOf(url) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Everyday codes
+
+const otpLinkForm = $('otp-link-form');
+const otpLinkInput = $('otp-link');
+const otpStatus = $('otp-status');
+const otpListStatus = $('otp-list-status');
+const otpList = $('otp-tokens');
+const otpPreview = $('otp-preview');
+const otpManualForm = $('otp-manual-form');
+
+/** What a core error code means for a typed-in or scanned code. */
+function otpProblem(err) {
+  switch (err?.code) {
+    case 'empty_secret':
+    case 'missing_secret':
+      return 'The secret key is missing.';
+    case 'invalid_base32':
+      return 'The secret key is not valid: it may only contain the letters A to Z and the digits 2 to 7.';
+    case 'too_long':
+      return 'The secret key is too long.';
+    case 'invalid_digits':
+      return 'Codes must have 6 to 10 digits.';
+    case 'invalid_period':
+      return 'The period must be a whole number of seconds, at least 1.';
+    case 'unknown_algorithm':
+      return 'The algorithm must be SHA-1, SHA-256 or SHA-512.';
+    case 'unknown_token_type':
+      return 'The code must be time-based (TOTP) or counter-based (HOTP).';
+    case 'missing_counter':
+      return 'A counter-based (HOTP) link needs its counter.';
+    case 'wrong_scheme':
+      return 'This is not a one-time code link. It must start with otpauth:// or otpauth-migration://.';
+    case 'malformed_uri':
+      return 'This link is damaged: part of it is not as expected. Copy the whole link again.';
+    case 'invalid_migration':
+      return 'This Google Authenticator export link is damaged. Export the codes again.';
+    case 'invalid_parameter':
+      return `A value is not valid (${err.message}).`;
+    case 'locked':
+      return 'PushOTP is locked. Unlock it first, then add the codes again.';
+    default:
+      return `The code cannot be added (${err?.message ?? err}).`;
+  }
+}
+
+/** The tokens of one otpauth:// or otpauth-migration:// link (the core's parsers). */
+function tokensOf(link) {
+  if (/^otpauth-migration:/i.test(link)) return tools.importMigration(link).tokens;
+  return [tools.parseUri(link)];
+}
+
+const otpName = (token) => [token.issuer, token.account].filter(Boolean).join(' · ') || 'Unnamed code';
+
+function otpKind(token) {
+  const algorithm = token.algorithm.replace(/^SHA(\d)/, 'SHA-$1');
+  const base = `${token.digits} digits · ${algorithm}`;
+  return token.type === 'totp' ? `Time-based · ${base} · every ${token.period} s` : `Counter-based · ${base} · next counter ${token.counter}`;
+}
+
+function setOtpBusy(busy) {
+  otpLinkForm.setAttribute('aria-busy', String(busy));
+  for (const element of [$('otp-link-add'), $('otp-scan'), otpLinkInput]) element.disabled = busy;
+}
+
+/** Codes found in a link or a QR code, waiting for "Add all". */
+let proposed = [];
+
+function hidePreview() {
+  proposed = [];
+  otpPreview.hidden = true;
+  $('otp-preview-list').replaceChildren();
+}
+
+/** Shows the codes that will be added, for the person to add them all or cancel. */
+function propose(tokens) {
+  proposed = tokens;
+  $('otp-preview-label').textContent =
+    tokens.length === 1 ? 'This code will be added:' : `These ${tokens.length} codes will be added:`;
+  $('otp-preview-list').replaceChildren(
+    ...tokens.map((token) => {
+      const item = document.createElement('li');
+      item.textContent = `${otpName(token)} (${otpKind(token)})`;
+      return item;
+    }),
+  );
+  $('otp-preview-add').textContent = tokens.length === 1 ? 'Add it' : `Add all ${tokens.length}`;
+  otpPreview.hidden = false;
+  say(otpStatus, '');
+  $('otp-preview-add').focus();
+}
+
+/** Hands tokens to the worker and says what happened. */
+async function addOtp(tokens) {
+  say(otpStatus, 'Adding…');
+  try {
+    const { ids, skipped } = await ask({ type: Message.OTP_ADD, tokens });
+    const parts = [];
+    if (ids.length > 0) parts.push(ids.length === 1 ? 'Added 1 code.' : `Added ${ids.length} codes.`);
+    if (skipped.length > 0) {
+      parts.push(`Already here, not added again: ${skipped.map(otpName).join(', ')}.`);
+    }
+    say(otpStatus, parts.join(' '), ids.length > 0 ? 'ok' : 'error');
+    return true;
+  } catch (err) {
+    say(otpStatus, otpProblem(err), 'error');
+    return false;
+  }
+}
+
+/** The codes of several links (from a QR code scan or pasted), or a message saying why not. */
+function collect(links) {
+  const tokens = [];
+  for (const link of links) {
+    try {
+      tokens.push(...tokensOf(link));
+    } catch (err) {
+      throw new Problem(otpProblem(err));
+    }
+  }
+  return tokens;
+}
+
+otpLinkForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  hidePreview();
+  const link = otpLinkInput.value.trim();
+  otpLinkInput.removeAttribute('aria-invalid');
+  if (link === '') {
+    otpLinkInput.setAttribute('aria-invalid', 'true');
+    say(otpStatus, 'Paste an otpauth:// link first, or scan its QR code.', 'error');
+    otpLinkInput.focus();
+    return;
+  }
+  let tokens;
+  try {
+    await tools.ready;
+    tokens = collect([link]);
+  } catch (err) {
+    otpLinkInput.setAttribute('aria-invalid', 'true');
+    say(otpStatus, err instanceof Problem ? err.message : otpProblem(err), 'error');
+    otpLinkInput.focus();
+    return;
+  }
+  if (tokens.length === 0) {
+    say(otpStatus, 'This export link holds no codes.', 'error');
+  } else if (tokens.length === 1) {
+    if (await addOtp(tokens)) otpLinkInput.value = '';
+  } else {
+    otpLinkInput.value = '';
+    propose(tokens);
+  }
+});
+
+$('otp-preview-add').addEventListener('click', async () => {
+  const tokens = proposed;
+  hidePreview();
+  if (tokens.length > 0) await addOtp(tokens);
+  otpLinkInput.focus();
+});
+$('otp-preview-cancel').addEventListener('click', () => {
+  hidePreview();
+  say(otpStatus, 'Nothing was added.');
+  otpLinkInput.focus();
+});
+
+/** @type {ScanKind} */
+const OTP_SCAN = {
+  accepts: (text) => /^otpauth(-migration)?:\/\//i.test(text),
+  wrong(tab, texts) {
+    if (texts.some((text) => text.startsWith(ENROLL_PREFIX))) {
+      return `The QR code in ${tabLabel(tab)} is a PushOTP activation link: add it under "Add a push token".`;
+    }
+    return `The QR code in ${tabLabel(tab)} is not a one-time code (otpauth://).`;
+  },
+  what: 'the one-time code QR code',
+  status: otpStatus,
+  button: $('otp-scan'),
+  choice: $('otp-tab-choice'),
+  list: $('otp-tab-list'),
+  setBusy: setOtpBusy,
+  use(links) {
+    try {
+      const tokens = collect(links);
+      if (tokens.length === 0) say(otpStatus, 'The QR code holds no codes.', 'error');
+      else propose(tokens);
+    } catch (err) {
+      say(otpStatus, err.message, 'error');
+    }
+  },
+};
+
+$('otp-scan').addEventListener('click', () => {
+  hidePreview();
+  scan(OTP_SCAN);
+});
+$('otp-tab-choice-cancel').addEventListener('click', () => {
+  hideTabChoice(OTP_SCAN);
+  say(otpStatus, '');
+  $('otp-scan').focus();
+});
+
+// Typed in ------------------------------------------------------------------------------------
+
+$('otp-type').addEventListener('change', () => {
+  const hotp = $('otp-type').value === 'hotp';
+  $('otp-period-field').hidden = hotp;
+  $('otp-counter-field').hidden = !hotp;
+});
+
+/** The field a core error code is about. */
+const FIELD_OF = {
+  empty_secret: 'otp-secret',
+  missing_secret: 'otp-secret',
+  invalid_base32: 'otp-secret',
+  too_long: 'otp-secret',
+  invalid_digits: 'otp-digits',
+  invalid_period: 'otp-period',
+};
+
+otpManualForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  for (const input of otpManualForm.querySelectorAll('input')) input.removeAttribute('aria-invalid');
+  const invalid = (id, text) => {
+    $(id).setAttribute('aria-invalid', 'true');
+    say(otpStatus, text, 'error');
+    $(id).focus();
+  };
+  const issuer = $('otp-issuer').value.trim();
+  const account = $('otp-account').value.trim();
+  if (!issuer && !account) return invalid('otp-issuer', 'Give the code an issuer or an account name, so that you can tell it apart.');
+  const type = $('otp-type').value;
+  const number = (id) => (/^\d+$/.test($(id).value.trim()) ? Number($(id).value.trim()) : NaN);
+  const digits = number('otp-digits');
+  if (!Number.isInteger(digits)) return invalid('otp-digits', otpProblem({ code: 'invalid_digits' }));
+  const token = { type, issuer, account, secret: $('otp-secret').value, algorithm: $('otp-algorithm').value, digits };
+  if (type === 'totp') {
+    token.period = number('otp-period');
+    if (!Number.isInteger(token.period) || token.period < 1) return invalid('otp-period', otpProblem({ code: 'invalid_period' }));
+  } else {
+    token.counter = number('otp-counter');
+    if (!Number.isSafeInteger(token.counter)) return invalid('otp-counter', 'The counter must be a whole number, 0 or more.');
+  }
+  let parsed;
+  try {
+    await tools.ready;
+    // The core's own checks and canonical form: the token as a link and back.
+    parsed = tools.parseUri(tools.formatUri(token));
+  } catch (err) {
+    return invalid(FIELD_OF[err?.code] ?? 'otp-secret', otpProblem(err));
+  }
+  if (await addOtp([parsed])) {
+    otpManualForm.reset();
+    $('otp-type').dispatchEvent(new Event('change'));
+    $('otp-issuer').focus();
+  }
+});
+
+// The list ------------------------------------------------------------------------------------
+
+/** id → its list item, so that updates keep focus where it is. */
+const otpItems = new Map();
+let otpOrder = [];
+let otpById = {};
+
+function otpItem(token) {
+  let item = otpItems.get(token.id);
+  if (!item) {
+    item = $('otp-template').content.firstElementChild.cloneNode(true);
+    const key = `otp-${++itemCount}`;
+    item.dataset.id = token.id;
+    item.querySelector('.otp-rename-issuer').id = `${key}-issuer`;
+    item.querySelector('.otp-rename-issuer-label').htmlFor = `${key}-issuer`;
+    item.querySelector('.otp-rename-account').id = `${key}-account`;
+    item.querySelector('.otp-rename-account-label').htmlFor = `${key}-account`;
+    item.querySelector('.otp-rename-start').addEventListener('click', () => startRename(item));
+    item.querySelector('.otp-rename-save').addEventListener('click', () => saveRename(item));
+    item.querySelector('.otp-rename-cancel').addEventListener('click', () => endRename(item));
+    item.querySelector('.otp-rename').addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && event.target.matches('input')) {
+        event.preventDefault();
+        saveRename(item);
+      } else if (event.key === 'Escape') {
+        event.preventDefault();
+        endRename(item);
+      }
+    });
+    item.querySelector('.otp-up').addEventListener('click', (event) => move(item.dataset.id, -1, event.currentTarget));
+    item.querySelector('.otp-down').addEventListener('click', (event) => move(item.dataset.id, 1, event.currentTarget));
+    item.querySelector('.otp-delete').addEventListener('click', (event) => confirmDelete(item.dataset.id, event.currentTarget));
+    otpItems.set(token.id, item);
+  }
+  const name = otpName(token);
+  item.querySelector('.otp-issuer').textContent = token.issuer || token.account;
+  item.querySelector('.otp-account').textContent = token.issuer ? token.account : '';
+  item.querySelector('.otp-kind').textContent = otpKind(token);
+  item.querySelector('.otp-sites').textContent = token.sites.length
+    ? `Fills into ${token.sites.map(hostOf).join(', ')}`
+    : 'Not filled into any site yet.';
+  item.querySelector('.otp-rename-start').setAttribute('aria-label', `Rename ${name}`);
+  item.querySelector('.otp-up').setAttribute('aria-label', `Move ${name} up`);
+  item.querySelector('.otp-down').setAttribute('aria-label', `Move ${name} down`);
+  item.querySelector('.otp-delete').setAttribute('aria-label', `Delete ${name}`);
+  return item;
+}
+
+function renderOtp(tokens) {
+  otpById = tokens;
+  const list = byOrder(tokens);
+  otpOrder = list.map((t) => t.id);
+  for (const [id, item] of otpItems) {
+    if (!tokens[id]) {
+      item.remove();
+      otpItems.delete(id);
+    }
+  }
+  const focused = document.activeElement;
+  list.forEach((token, index) => {
+    const item = otpItem(token);
+    if (otpList.children[index] !== item) otpList.insertBefore(item, otpList.children[index] ?? null);
+    item.querySelector('.otp-up').disabled = index === 0;
+    item.querySelector('.otp-down').disabled = index === list.length - 1;
+  });
+  // Moving an item in the list drops the focus of its buttons: put it back.
+  if (focused?.isConnected && document.activeElement !== focused && !focused.disabled) focused.focus();
+  $('no-otp').hidden = list.length > 0;
+}
+
+function startRename(item) {
+  const token = otpById[item.dataset.id];
+  if (!token) return;
+  item.querySelector('.otp-rename-issuer').value = token.issuer;
+  item.querySelector('.otp-rename-account').value = token.account;
+  item.querySelector('.otp-rename').hidden = false;
+  item.querySelector('.token-head').hidden = true;
+  item.querySelector('.otp-rename-start').hidden = true;
+  item.querySelector('.otp-rename-issuer').focus();
+}
+
+function endRename(item) {
+  item.querySelector('.otp-rename').hidden = true;
+  item.querySelector('.token-head').hidden = false;
+  item.querySelector('.otp-rename-start').hidden = false;
+  item.querySelector('.otp-rename-start').focus();
+}
+
+async function saveRename(item) {
+  const id = item.dataset.id;
+  const issuer = item.querySelector('.otp-rename-issuer').value.trim();
+  const account = item.querySelector('.otp-rename-account').value.trim();
+  if (!issuer && !account) {
+    say(otpListStatus, 'Give the code an issuer or an account name.', 'error');
+    item.querySelector('.otp-rename-issuer').focus();
+    return;
+  }
+  try {
+    await ask({ type: Message.OTP_RENAME, id, issuer, account });
+    say(otpListStatus, `Renamed to ${otpName({ issuer, account })}.`, 'ok');
+    endRename(item);
+  } catch (err) {
+    say(otpListStatus, `The code could not be renamed: ${err.message}`, 'error');
+  }
+}
+
+async function move(id, step, button) {
+  const at = otpOrder.indexOf(id);
+  const to = at + step;
+  if (at < 0 || to < 0 || to >= otpOrder.length) return;
+  const ids = [...otpOrder];
+  [ids[at], ids[to]] = [ids[to], ids[at]];
+  const token = otpById[id];
+  try {
+    await ask({ type: Message.OTP_REORDER, ids });
+    renderOtp({ ...otpById, ...Object.fromEntries(ids.map((x, order) => [x, { ...otpById[x], order }])) });
+    say(otpListStatus, `${otpName(token)} is now number ${to + 1} of ${ids.length}.`, 'ok');
+  } catch (err) {
+    say(otpListStatus, `The codes could not be reordered: ${err.message}`, 'error');
+  }
+  // At the top or the bottom its button is disabled: the other one keeps the focus.
+  const item = otpItems.get(id);
+  const other = item?.querySelector(step < 0 ? '.otp-down' : '.otp-up');
+  if (button.disabled) other?.focus();
+  else button.focus();
+}
+
+function confirmDelete(id, opener) {
+  const token = otpById[id];
+  if (!token) return;
+  const dialog = $('otp-delete-dialog');
+  const name = otpName(token);
+  $('otp-delete-title').textContent = `Delete ${name}?`;
+  $('otp-delete-text').textContent = `Its secret is deleted from this browser. Unless you have it elsewhere, you will need another way to sign in to ${token.issuer || 'its site'}.`;
+  const controller = new AbortController();
+  const { signal } = controller;
+  $('otp-delete-cancel').addEventListener('click', () => dialog.close(), { signal });
+  dialog.addEventListener(
+    'close',
+    () => {
+      controller.abort();
+      if (opener.isConnected) opener.focus();
+      else $('otp-heading').focus();
+    },
+    { signal },
+  );
+  $('otp-delete-confirm').addEventListener(
+    'click',
+    async () => {
+      try {
+        await ask({ type: Message.OTP_DELETE, id });
+        say(otpListStatus, `${name} was deleted.`, 'ok');
+      } catch (err) {
+        say(otpListStatus, `${name} could not be deleted: ${err.message}`, 'error');
+      }
+      const item = otpItems.get(id);
+      if (item && !otpById[id]) item.remove();
+      dialog.close();
+    },
+    { signal },
+  );
+  dialog.showModal();
+  $('otp-delete-cancel').focus();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Settings
 
 const switches = [...document.querySelectorAll('input[data-setting]')];
@@ -787,6 +1238,7 @@ for (const input of switches) {
 chrome.storage.onChanged.addListener(async (changes, area) => {
   if (area !== 'local') return;
   if (changes.pushTokens) renderTokens(changes.pushTokens.newValue ?? {});
+  if (changes.otpTokens) renderOtp(changes.otpTokens.newValue ?? {});
   if (changes.settings) renderSettings(await settings());
 });
 
@@ -816,5 +1268,6 @@ function linkFromAddress() {
 
 renderSettings(await settings());
 renderTokens(await pushTokens());
+renderOtp(await otpTokens());
 linkFromAddress();
 document.body.dataset.ready = 'true';

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// The toolbar popup: pending sign-in requests, one at a time, and how recent answers ended.
+// The toolbar popup: pending sign-in requests, one at a time, how recent answers ended, and the
+// everyday (TOTP/HOTP) codes with copy and fill.
 // It only reads storage (and follows its changes); the service worker checks, keeps and answers
 // requests, so every answer here is a message to it.
 import { createMap } from './map.js';
 import { Message, ask } from './messages.js';
-import { inOrder } from './store.js';
+import { byOrder, inOrder } from './store.js';
 import { ago, expiresIn, secondsLeft } from './time.js';
 import { hostOf, outcomeMessage, placeName } from './words.js';
 
@@ -48,6 +49,7 @@ function render({ focus = false } = {}) {
   if (!shown) delete $('request').dataset.id;
   $('empty').hidden = shown != null;
   $('request').hidden = shown == null;
+  renderTabWarning(shown?.request ?? null);
   if (shown) {
     if (changed) showRequest(shown);
     $('pager').hidden = list.length < 2;
@@ -353,6 +355,234 @@ document.addEventListener('keydown', (event) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Everyday codes
+
+const RING = 2 * Math.PI * 10;
+const SEARCH_FROM = 6;
+
+const codes = {
+  tokens: {}, // chrome.storage.local `otpTokens`
+  values: {}, // id → { code, secondsLeft } of TOTP tokens, from the worker
+  shown: {}, // id → the HOTP code shown after "Show next code" or a fill
+  items: new Map(), // id → list item
+  locked: false,
+  asking: false, // an OTP_CODES call is on its way
+};
+
+/** The active tab the codes are filled into, and its origin (null when it is not a web page). */
+let target = { tab: null, origin: null };
+
+async function findTarget() {
+  const [active] = await chrome.tabs.query({ active: true, currentWindow: true });
+  const self = await chrome.tabs.getCurrent?.();
+  let tab = active;
+  // Shown in a tab or a window of its own (when the toolbar popup cannot open), the front tab
+  // is this page: the page the person came from is the web page they used last.
+  if (self && active?.id === self.id) {
+    const tabs = await chrome.tabs.query({ windowType: 'normal' });
+    tab = tabs
+      .filter((t) => t.id !== self.id && /^https?:\/\//.test(t.url ?? ''))
+      .sort((a, b) => (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0))[0];
+  }
+  let origin = null;
+  try {
+    const url = new URL(tab?.url ?? '');
+    if (/^https?:$/.test(url.protocol)) origin = url.origin;
+  } catch {
+    // Not a web page: nothing is filled into it.
+  }
+  target = { tab: tab ?? null, origin };
+}
+
+/** "123456" → "123 456"; "12345678" → "1234 5678". */
+function grouped(code) {
+  const half = Math.floor(code.length / 2);
+  return `${code.slice(0, half)} ${code.slice(half)}`;
+}
+
+const nameOf = (token) => [token.issuer, token.account].filter(Boolean).join(' ');
+
+function codeItem(token) {
+  let item = codes.items.get(token.id);
+  if (!item) {
+    item = $('code-template').content.firstElementChild.cloneNode(true);
+    item.dataset.id = token.id;
+    item.querySelector('.code-next').addEventListener('click', () => showNext(item.dataset.id));
+    item.querySelector('.code-copy').addEventListener('click', () => copy(item.dataset.id));
+    item.querySelector('.code-fill').addEventListener('click', () => fillCode(item.dataset.id));
+    codes.items.set(token.id, item);
+  }
+  const name = nameOf(token);
+  item.querySelector('.code-issuer').textContent = token.issuer || token.account;
+  item.querySelector('.code-account').textContent = token.issuer ? token.account : '';
+  item.querySelector('.code-copy').setAttribute('aria-label', `Copy the code of ${name}`);
+  item.querySelector('.code-fill').setAttribute('aria-label', `Fill the code of ${name}`);
+  item.querySelector('.code-next').setAttribute('aria-label', `Show next code of ${name}`);
+  return item;
+}
+
+/** The code shown for a token, or null. */
+function codeOf(token) {
+  return token.type === 'totp' ? (codes.values[token.id]?.code ?? null) : (codes.shown[token.id] ?? null);
+}
+
+function paintCode(item, token) {
+  const code = codeOf(token);
+  const value = item.querySelector('.code-value');
+  const text = code ? grouped(code) : token.type === 'totp' ? '··· ···' : '';
+  if (value.textContent !== text) value.textContent = text;
+  const ring = item.querySelector('.ring');
+  const hotp = token.type === 'hotp';
+  // An SVG element has no `hidden` property: the attribute itself.
+  ring.toggleAttribute('hidden', hotp || !codes.values[token.id]);
+  item.querySelector('.code-next').hidden = !hotp;
+  item.querySelector('.code-copy').disabled = !code;
+  item.querySelector('.code-fill').disabled = !target.origin;
+  if (!hotp && codes.values[token.id]) {
+    const left = codes.values[token.id].secondsLeft;
+    ring.setAttribute('aria-label', `${left} ${left === 1 ? 'second' : 'seconds'} left`);
+    ring.querySelector('.ring-left').style.strokeDashoffset = String(RING * (1 - left / token.period));
+  }
+}
+
+function renderCodes() {
+  const list = byOrder(codes.tokens);
+  for (const [id, item] of codes.items) {
+    if (!codes.tokens[id]) {
+      item.remove();
+      codes.items.delete(id);
+    }
+  }
+  const search = $('code-search');
+  search.hidden = codes.locked || list.length < SEARCH_FROM;
+  const words = search.hidden ? [] : search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const matching = list.filter((t) => {
+    const text = `${t.issuer} ${t.account}`.toLowerCase();
+    return words.every((word) => text.includes(word));
+  });
+  $('unlock').hidden = !codes.locked;
+  $('code-list').hidden = codes.locked;
+  $('no-codes').hidden = codes.locked || list.length > 0;
+  $('no-match').hidden = codes.locked || list.length === 0 || matching.length > 0;
+  const listElement = $('code-list');
+  for (const item of codes.items.values()) item.hidden = true;
+  matching.forEach((token, index) => {
+    const item = codeItem(token);
+    item.hidden = false;
+    if (listElement.children[index] !== item) listElement.insertBefore(item, listElement.children[index] ?? null);
+    paintCode(item, token);
+  });
+}
+
+/** Whether the codes are on screen, so that asking for them every second is worth it. */
+function codesVisible() {
+  return document.visibilityState === 'visible' && !codes.locked && Object.values(codes.tokens).some((t) => t.type === 'totp');
+}
+
+/** One OTP_CODES call; none while the last one is still on its way. */
+async function refreshCodes() {
+  if (codes.asking) return;
+  codes.asking = true;
+  try {
+    codes.values = (await ask({ type: Message.OTP_CODES })).codes;
+    codes.locked = false;
+  } catch (err) {
+    if (err.code === 'locked') codes.locked = true;
+    else $('codes-status').textContent = `The codes could not be computed: ${err.message}`;
+  } finally {
+    codes.asking = false;
+  }
+  renderCodes();
+}
+
+function codesTick() {
+  if (codesVisible()) refreshCodes();
+}
+
+async function showNext(id) {
+  const token = codes.tokens[id];
+  if (!token) return;
+  try {
+    codes.shown[id] = (await ask({ type: Message.OTP_NEXT, id })).code;
+    $('codes-status').textContent = '';
+  } catch (err) {
+    if (err.code === 'locked') codes.locked = true;
+    $('codes-status').textContent = `No code: ${err.message}`;
+  }
+  renderCodes();
+}
+
+async function copy(id) {
+  const token = codes.tokens[id];
+  const code = token && codeOf(token);
+  if (!code) return;
+  try {
+    await navigator.clipboard.writeText(code);
+    $('codes-status').textContent = `Copied the code of ${nameOf(token)}.`;
+  } catch (err) {
+    $('codes-status').textContent = `The code could not be copied: ${err.message}`;
+  }
+}
+
+/** Asks the person whether the active tab's site is the token's own. */
+function confirmSite(token, host) {
+  const issuer = token.issuer || token.account;
+  $('site-title').textContent = `Fill codes of ${issuer} into ${host}? Only confirm if this is ${issuer}'s real site.`;
+  const dialog = $('site-dialog');
+  dialog.returnValue = '';
+  dialog.showModal();
+  $('site-cancel').focus();
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'fill'), { once: true });
+  });
+}
+
+async function fillCode(id) {
+  const token = codes.tokens[id];
+  const fillButton = codes.items.get(id)?.querySelector('.code-fill');
+  await findTarget();
+  if (!token || !target.origin) {
+    $('codes-status').textContent = 'Codes can only be filled into web pages.';
+    return;
+  }
+  const host = hostOf(target.origin);
+  let confirmed = false;
+  if (!token.sites.includes(target.origin)) {
+    confirmed = await confirmSite(token, host);
+    fillButton?.focus();
+    if (!confirmed) {
+      $('codes-status').textContent = `Nothing was filled into ${host}.`;
+      return;
+    }
+  }
+  try {
+    const reply = await ask({ type: Message.OTP_FILL, id, tabId: target.tab.id, ...(confirmed && { confirmSite: true }) });
+    if (token.type === 'hotp') codes.shown[id] = reply.code;
+    $('codes-status').textContent = reply.filled
+      ? `Filled the code of ${nameOf(token)} into ${host}.`
+      : `No code field was found in ${host}. Copy the code instead.`;
+  } catch (err) {
+    if (err.code === 'locked') codes.locked = true;
+    $('codes-status').textContent = `The code could not be filled: ${err.message}`;
+  }
+  renderCodes();
+}
+
+$('code-search').addEventListener('input', renderCodes);
+$('open-options').addEventListener('click', () => chrome.runtime.openOptionsPage());
+document.addEventListener('visibilitychange', codesTick);
+
+/** The warning on a request that another site asked for than the one in the active tab. */
+function renderTabWarning(request) {
+  const warning = $('tab-warning');
+  const other = request && target.origin && target.origin !== request.origin;
+  warning.hidden = !other;
+  if (other) {
+    warning.textContent = `This tab (${hostOf(target.origin)}) is not the site that asked (${hostOf(request.origin)}). If you did not start this sign-in here, deny it.`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Storage
 
 chrome.storage.onChanged.addListener((changes, area) => {
@@ -363,18 +593,31 @@ chrome.storage.onChanged.addListener((changes, area) => {
   if (area === 'session' && changes.outcomes) state.outcomes = changes.outcomes.newValue ?? {};
   if (area === 'local' && changes.pushTokens) state.tokens = changes.pushTokens.newValue ?? {};
   if (changes.pending || changes.outcomes || changes.pushTokens) render();
+  if (area === 'local' && changes.otpTokens) {
+    codes.tokens = changes.otpTokens.newValue ?? {};
+    renderCodes();
+  }
+  // Unlocked (or locked) elsewhere: the codes come back (or go).
+  if (area === 'local' && changes.secrets) refreshCodes();
 });
 
 async function start() {
   const [session, local] = await Promise.all([
     chrome.storage.session.get(['pending', 'outcomes']),
-    chrome.storage.local.get('pushTokens'),
+    chrome.storage.local.get(['pushTokens', 'otpTokens']),
+    findTarget().catch(() => {}),
   ]);
   state.pending = session.pending ?? {};
   state.outcomes = session.outcomes ?? {};
   state.tokens = local.pushTokens ?? {};
+  codes.tokens = local.otpTokens ?? {};
   render({ focus: true });
-  setInterval(tick, 1000);
+  renderCodes();
+  await refreshCodes();
+  setInterval(() => {
+    tick();
+    codesTick();
+  }, 1000);
   // Fetch what servers have that the worker may have missed; storage changes bring it here.
   chrome.runtime.sendMessage({ type: Message.REQUESTS_REFRESH }).catch(() => {});
 }

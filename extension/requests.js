@@ -5,6 +5,7 @@
 // login page of the request's origin.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushRequest } from './core.js';
 import { PageMessage } from './messages.js';
+import { serial } from './queue.js';
 import { deletePushToken, pending, pushTokens, savePushToken, settings } from './store.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -14,14 +15,6 @@ const DENY_BUTTON = 1;
 /** Outcomes older than this are dropped from session storage. */
 const OUTCOME_KEEP_MS = 10 * 60_000;
 
-// Storage steps run one after another: each reads, changes and writes whole maps, so two
-// interleaved steps would lose one's change.
-let queue = Promise.resolve();
-function serial(step) {
-  const run = queue.then(step);
-  queue = run.catch(() => {});
-  return run;
-}
 
 /** An error with the stable `code` the pages switch on. */
 function coded(code, message) {

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// Ordinary TOTP/HOTP tokens in the service worker: adding, renaming, reordering and deleting
+// them, their codes, and filling a code into a login page. Names, parameters, counters and sites
+// are kept in `otpTokens` (store.js); the secrets only in the vault (vault.js). Every write runs
+// in the worker's storage queue.
+import { hotp, ready, totp } from './core.js';
+import { PageMessage } from './messages.js';
+import { serial } from './queue.js';
+import { otpTokens, settings } from './store.js';
+import { secrets, updateSecrets } from './vault.js';
+
+const ALGORITHMS = ['SHA1', 'SHA256', 'SHA512'];
+const MAX_LABEL = 256;
+const MAX_SITES = 64;
+
+/** An error with the stable `code` the pages switch on. */
+function coded(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+async function saveOtpTokens(tokens) {
+  await chrome.storage.local.set({ otpTokens: tokens });
+}
+
+/** A new random id: 16 bytes, base64url without padding. */
+function newId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The secret as the core reads it, for comparing two tokens' secrets. */
+function normalSecret(secret) {
+  return secret.replace(/[\s=-]/g, '').toUpperCase();
+}
+
+function label(value, what) {
+  if (value == null) return '';
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || value.length > MAX_LABEL || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw coded('invalid_parameter', `The ${what} is not a valid name.`);
+  }
+  return value.trim();
+}
+
+/** The origin of an http(s) address, or null. */
+function originOf(url) {
+  try {
+    const parsed = new URL(url);
+    return /^https?:$/.test(parsed.protocol) ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Checks one token to add (the page's parser checked it already; this is the worker's own
+ * check of its shape) and splits it into the stored metadata and its secret. The core computes
+ * one code with it, which checks the secret and the parameters with the core's error codes.
+ */
+function checked(token) {
+  if (token === null || typeof token !== 'object') throw coded('invalid_parameter', 'A token is missing.');
+  const { type, algorithm = 'SHA1', digits = 6, secret } = token;
+  if (type !== 'totp' && type !== 'hotp') throw coded('unknown_token_type', 'A token is neither TOTP nor HOTP.');
+  if (!ALGORITHMS.includes(algorithm)) throw coded('unknown_algorithm', `Unknown algorithm ${algorithm}.`);
+  if (!Number.isInteger(digits) || digits < 6 || digits > 10) throw coded('invalid_digits', 'Codes have 6 to 10 digits.');
+  if (typeof secret !== 'string' || normalSecret(secret) === '') throw coded('empty_secret', 'A token has no secret.');
+  const meta = {
+    issuer: label(token.issuer, 'issuer'),
+    account: label(token.account, 'account'),
+    type,
+    algorithm,
+    digits,
+  };
+  if (type === 'totp') {
+    const period = token.period ?? 30;
+    if (!Number.isInteger(period) || period < 1 || period > 86_400) throw coded('invalid_period', 'The period is out of range.');
+    meta.period = period;
+  } else {
+    const counter = token.counter ?? 0;
+    if (!Number.isSafeInteger(counter) || counter < 0) throw coded('invalid_parameter', 'The counter is out of range.');
+    meta.counter = counter;
+  }
+  const sites = token.sites ?? [];
+  if (!Array.isArray(sites) || sites.length > MAX_SITES || sites.some((site) => originOf(site) !== site)) {
+    throw coded('invalid_parameter', 'A site is not a web origin.');
+  }
+  meta.sites = [...new Set(sites)];
+  if (!meta.issuer && !meta.account) throw coded('invalid_parameter', 'A token needs an issuer or an account name.');
+  const core = { ...meta, secret: normalSecret(secret) };
+  // Throws the core's code (invalid_base32, too_long, invalid_period, …) for a bad token.
+  if (type === 'totp') totp(core, Date.now());
+  else hotp(core, meta.counter);
+  return { meta, secret: core.secret };
+}
+
+/**
+ * Adds tokens; the whole batch is checked before anything is stored. Tokens already kept (same
+ * issuer, account and secret), or repeated within the batch, are skipped and reported.
+ * @returns {Promise<{ids: string[], skipped: {issuer: string, account: string}[]}>}
+ */
+export async function add(tokens) {
+  if (!Array.isArray(tokens) || tokens.length === 0 || tokens.length > 1000) {
+    throw coded('invalid_parameter', 'No tokens to add.');
+  }
+  await ready;
+  const batch = tokens.map(checked);
+  return serial(async () => {
+    const stored = await otpTokens();
+    const keys = await secrets();
+    const key = (issuer, account, secret) => JSON.stringify([issuer, account, secret]);
+    const known = new Set(
+      Object.values(stored).map((t) => key(t.issuer, t.account, normalSecret(keys.otp[t.id] ?? ''))),
+    );
+    let order = Math.max(-1, ...Object.values(stored).map((t) => t.order)) + 1;
+    const ids = [];
+    const skipped = [];
+    const added = {};
+    const now = Date.now();
+    for (const { meta, secret } of batch) {
+      const k = key(meta.issuer, meta.account, secret);
+      if (known.has(k)) {
+        skipped.push({ issuer: meta.issuer, account: meta.account });
+        continue;
+      }
+      known.add(k);
+      const id = newId();
+      stored[id] = { id, ...meta, order: order++, addedAt: now };
+      added[id] = secret;
+      ids.push(id);
+    }
+    if (ids.length > 0) {
+      // The secrets first: a token listed without its secret could not make codes.
+      await updateSecrets((all) => ({ ...all, otp: { ...all.otp, ...added } }));
+      await saveOtpTokens(stored);
+    }
+    return { ids, skipped };
+  });
+}
+
+/** Changes a token's issuer and account names. */
+export function rename(id, issuer, account) {
+  return serial(async () => {
+    const stored = await otpTokens();
+    const token = stored[id];
+    if (!token) throw coded('unknown_token', 'No such token.');
+    const next = { ...token, issuer: label(issuer, 'issuer'), account: label(account, 'account') };
+    if (!next.issuer && !next.account) throw coded('invalid_parameter', 'A token needs an issuer or an account name.');
+    stored[id] = next;
+    await saveOtpTokens(stored);
+  });
+}
+
+/** Puts the tokens in the order of `ids`, which must name every token once. */
+export function reorder(ids) {
+  return serial(async () => {
+    const stored = await otpTokens();
+    const all = Object.keys(stored);
+    if (!Array.isArray(ids) || ids.length !== all.length || new Set(ids).size !== ids.length || !ids.every((id) => stored[id])) {
+      throw coded('invalid_parameter', 'The new order must name every token once.');
+    }
+    ids.forEach((id, index) => {
+      stored[id] = { ...stored[id], order: index };
+    });
+    await saveOtpTokens(stored);
+  });
+}
+
+/** Deletes a token and its secret. */
+export function remove(id) {
+  return serial(async () => {
+    const stored = await otpTokens();
+    if (!stored[id]) throw coded('unknown_token', 'No such token.');
+    await updateSecrets((all) => {
+      const otp = { ...all.otp };
+      delete otp[id];
+      return { ...all, otp };
+    });
+    delete stored[id];
+    await saveOtpTokens(stored);
+  });
+}
+
+/** The current code and seconds left of every TOTP token at `at` (ms). Throws `locked`. */
+export async function codes(at = Date.now()) {
+  if (!Number.isFinite(at) || at < 0) throw coded('invalid_parameter', 'The time is out of range.');
+  await ready;
+  const [stored, keys] = await Promise.all([otpTokens(), secrets()]);
+  const result = {};
+  for (const token of Object.values(stored)) {
+    if (token.type !== 'totp' || !keys.otp[token.id]) continue;
+    const step = Math.floor(at / 1000);
+    result[token.id] = {
+      code: totp({ ...token, secret: keys.otp[token.id] }, at),
+      secondsLeft: token.period - (step % token.period),
+    };
+  }
+  return result;
+}
+
+/** Inside the queue: the HOTP code of the token's counter, the counter moved on and saved first. */
+async function nextInQueue(id) {
+  const stored = await otpTokens();
+  const token = stored[id];
+  if (!token) throw coded('unknown_token', 'No such token.');
+  if (token.type !== 'hotp') throw coded('invalid_parameter', 'Only HOTP tokens have a next code.');
+  const secret = (await secrets()).otp[id];
+  if (!secret) throw coded('unknown_token', 'The secret of this token is missing.');
+  const code = hotp({ ...token, secret }, token.counter);
+  // Saved before the code leaves: after a restart the next code is a new one.
+  stored[id] = { ...token, counter: token.counter + 1 };
+  await saveOtpTokens(stored);
+  return code;
+}
+
+/** The next HOTP code of a token; its counter is saved before the code is returned. */
+export async function next(id) {
+  await ready;
+  return serial(() => nextInQueue(id));
+}
+
+/**
+ * Fills a token's code (TOTP: the current one; HOTP: the next one) into the tab `tabId`, whose
+ * origin must be one of the token's sites; with `confirmSite` it is added to them first.
+ * @returns {Promise<{filled: boolean, code: string}>}
+ */
+export async function fill(id, tabId, confirmSite = false) {
+  await ready;
+  const tab = await chrome.tabs.get(tabId).catch(() => null);
+  const origin = originOf(tab?.url);
+  if (!origin) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
+  const code = await serial(async () => {
+    const stored = await otpTokens();
+    const token = stored[id];
+    if (!token) throw coded('unknown_token', 'No such token.');
+    if (!token.sites.includes(origin)) {
+      if (!confirmSite) throw coded('unconfirmed_site', `${origin} is not a confirmed site of this token.`);
+      if (token.sites.length >= MAX_SITES) throw coded('invalid_parameter', 'This token has too many sites.');
+      stored[id] = { ...token, sites: [...token.sites, origin] };
+      await saveOtpTokens(stored);
+    }
+    if (token.type === 'hotp') return nextInQueue(id);
+    const secret = (await secrets()).otp[id];
+    if (!secret) throw coded('unknown_token', 'The secret of this token is missing.');
+    return totp({ ...token, secret }, Date.now());
+  });
+  const { autoSubmit } = await settings();
+  const reply = await chrome.tabs
+    .sendMessage(tabId, { type: PageMessage.FILL_PASSCODE, origin, passcode: code, submit: autoSubmit })
+    // A page without the content script (opened before the extension) cannot be filled.
+    .catch(() => null);
+  return { filled: reply?.filled === true, code };
+}
