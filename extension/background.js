@@ -5,18 +5,22 @@ import { ready, totp, hotp } from './core.js';
 import { Message, failure } from './messages.js';
 import * as channel from './channel.js';
 import * as otp from './otp.js';
+import { FromPage, onPageMessage } from './page.js';
 import * as requests from './requests.js';
 import { pushTokens } from './store.js';
 
 const warn = (err) => console.warn(`PushOTP: ${err.message}`);
 
 /**
- * Answers one message. Only the extension's own pages may ask (content scripts and other
- * extensions get an error), and unknown types are refused.
+ * Answers one message. The extension's own pages may ask anything below; content scripts only
+ * the page questions of page.js; other extensions nothing. Unknown types are refused.
  * @returns {Promise<import('./messages.js').Reply>}
  */
 async function onMessage(message, sender) {
-  if (sender.id !== chrome.runtime.id || !isExtensionPage(sender)) {
+  if (sender.id !== chrome.runtime.id) return failure({ code: 'forbidden', message: 'not this extension' });
+  if (!isExtensionPage(sender)) {
+    // Content scripts may ask only about their own page (page.js).
+    if (Object.values(FromPage).includes(message?.type)) return onPageMessage(message, sender, otp.currentCode);
     return failure({ code: 'forbidden', message: 'not an extension page' });
   }
   switch (message?.type) {

@@ -218,6 +218,19 @@ export async function next(id) {
   return serial(() => nextInQueue(id));
 }
 
+/** A token's code to fill: TOTP the current one, HOTP the next one (its counter saved first). */
+export async function currentCode(id) {
+  await ready;
+  return serial(async () => {
+    const token = (await otpTokens())[id];
+    if (!token) throw coded('unknown_token', 'No such token.');
+    if (token.type === 'hotp') return nextInQueue(id);
+    const secret = (await secrets()).otp[id];
+    if (!secret) throw coded('unknown_token', 'The secret of this token is missing.');
+    return totp({ ...token, secret }, Date.now());
+  });
+}
+
 /**
  * Fills a token's code (TOTP: the current one; HOTP: the next one) into the tab `tabId`, whose
  * origin must be one of the token's sites; with `confirmSite` it is added to them first.

@@ -1,0 +1,89 @@
+// The fill button in a detected code field: shown only where the person keeps a token confirmed
+// for the page's origin, filling that token's code on a real click, and out of the page's reach.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
+import { servePages } from './support/pages.mjs';
+
+// RFC 6238's SHA-1 seed, "12345678901234567890", in base32.
+const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) computed here, independently of the extension. */
+function totp(atMs) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 1000 / 30)));
+  const mac = createHmac('sha1', Buffer.from('12345678901234567890')).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+let browser;
+let pages;
+let helper;
+before(async () => {
+  [browser, pages] = await Promise.all([launchWithExtension(), servePages()]);
+  helper = await openExtensionPage(browser, 'popup.html');
+  const reply = await helper.evaluate(
+    (token) => chrome.runtime.sendMessage({ type: 'otp.add', tokens: [token] }),
+    { issuer: 'Example', account: 'alice', type: 'totp', algorithm: 'SHA1', digits: 6, period: 30, secret: SECRET, sites: [pages.url] },
+  );
+  assert.equal(reply.ok, true, JSON.stringify(reply));
+});
+after(async () => {
+  await browser?.close();
+  await pages?.stop();
+});
+
+/** The button's host element, drawn over the end of the field. */
+const host = (page) => page.locator('pushotp-fill');
+
+test('on a confirmed site a real click on the button fills the code', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${pages.url}/pages/plain.html`);
+  await host(page).waitFor();
+  // The button sits inside the field's box.
+  const [field, button] = await Promise.all([page.locator('#code').boundingBox(), host(page).boundingBox()]);
+  assert.ok(button.x >= field.x && button.x + button.width <= field.x + field.width + 1, JSON.stringify({ field, button }));
+  // Page script cannot press it: its root is closed and untrusted clicks are ignored.
+  assert.equal(await page.evaluate(() => document.querySelector('pushotp-fill').shadowRoot), null);
+  await page.evaluate(() => document.querySelector('pushotp-fill').click());
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator('#code').inputValue(), '');
+  // A person's click (trusted) fills the current code.
+  await page.mouse.click(button.x + button.width / 2, button.y + button.height / 2);
+  await page.waitForFunction(() => document.getElementById('code').value.length === 6);
+  const before = Date.now() - 1000;
+  const value = await page.locator('#code').inputValue();
+  assert.ok([totp(before), totp(Date.now())].includes(value), value);
+  await page.close();
+});
+
+test('no button on a site the token is not confirmed for, nor on pages without a code field', async () => {
+  const other = await browser.context.newPage();
+  await other.goto(`${pages.other}/pages/plain.html`);
+  await other.locator('#code').waitFor();
+  await other.waitForTimeout(500);
+  assert.equal(await host(other).count(), 0);
+  const recovery = await browser.context.newPage();
+  await recovery.goto(`${pages.url}/pages/recovery.html`);
+  await recovery.waitForTimeout(500);
+  assert.equal(await host(recovery).count(), 0);
+  // A content script cannot ask for another site's tokens: the worker uses the browser's origin.
+  await other.close();
+  await recovery.close();
+});
+
+test('a code field that appears later gets the button', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${pages.url}/pages/later.html`);
+  await page.waitForTimeout(300);
+  assert.equal(await host(page).count(), 0);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await host(page).waitFor({ timeout: 10_000 });
+  await page.close();
+});
+
+test('no console errors', () => {
+  assert.deepEqual(browser.errors, []);
+});
