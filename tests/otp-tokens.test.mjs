@@ -11,6 +11,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from './support/browser.mjs';
 import { servePages } from './support/pages.mjs';
+import { enroll, waitForSession } from './support/extension.mjs';
+import { signIn, startServer } from './support/server.mjs';
 
 const vectors = async (name) => JSON.parse(await readFile(path.join(ROOT, 'crate/tests/vectors', name), 'utf8'));
 const migration = (await vectors('migration.json')).good[1];
@@ -372,34 +374,35 @@ test('Fill fills the code into the login page after the person confirms its site
 });
 
 test('a waiting push request asked for by another site than the tab carries a warning', async () => {
-  const login = await browser.context.newPage();
-  await login.goto(`${pages.other}/pages/plain.html`);
-  const now = Date.now();
-  const request = {
-    id: 'req_phish_1',
-    tokenId: 'tok_none',
-    app: 'Demo Portal',
-    origin: pages.url,
-    clientIp: '81.2.69.142',
-    expiresAt: Math.floor(now / 1000) + 120,
-  };
-  await helper.evaluate((p) => chrome.storage.session.set({ pending: { [p.request.id]: p } }), { request, receivedAt: now, via: 'poll' });
-  const popup = await openPopup();
-  const warning = popup.getByRole('alert');
-  await warning.waitFor();
-  assert.equal(
-    await warning.textContent(),
-    `This tab (${new URL(pages.other).host}) is not the site that asked (${new URL(pages.url).host}). If you did not start this sign-in here, deny it.`,
-  );
-  await popup.close();
-  // From the site that asked, no warning.
-  await login.goto(`${pages.url}/pages/plain.html`);
-  const same = await openPopup();
-  await same.locator('#request:not([hidden])').waitFor();
-  assert.equal(await same.locator('#tab-warning').isVisible(), false);
-  await same.close();
-  await login.close();
-  await helper.evaluate(() => chrome.storage.session.set({ pending: {} }));
+  const server = await startServer(['--no-number-matching']);
+  try {
+    await enroll(helper, server.link);
+    const page = await browser.context.newPage();
+    await page.goto(`${pages.url}/pages/plain.html`);
+    const login = await signIn(server.url, 'alice', 'alice-demo');
+    await login.push();
+    await waitForSession(helper, (s) => Object.values(s.pending ?? {}).some((p) => p.request.origin === server.url));
+    const popup = await openPopup();
+    const warning = popup.getByRole('alert');
+    await warning.waitFor();
+    assert.equal(
+      await warning.textContent(),
+      `This tab (${new URL(pages.url).host}) is not the site that asked (${new URL(server.url).host}). If you did not start this sign-in here, deny it.`,
+    );
+    await popup.close();
+    // From the site that asked, no warning.
+    await page.goto(`${server.url}/app/login`);
+    const same = await openPopup();
+    await same.locator('#request:not([hidden])').waitFor();
+    assert.equal(await same.locator('#tab-warning').isVisible(), false);
+    await same.getByRole('button', { name: 'Deny' }).click();
+    await same.getByRole('button', { name: 'No', exact: true }).click();
+    await waitForSession(helper, (s) => !Object.values(s.pending ?? {}).some((p) => p.request.origin === server.url));
+    await same.close();
+    await page.close();
+  } finally {
+    await server.stop();
+  }
 });
 
 test('when the secrets are locked the popup says so where the unlock prompt goes', async () => {
