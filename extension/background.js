@@ -6,6 +6,7 @@ import { Message, failure } from './messages.js';
 import * as channel from './channel.js';
 import * as requests from './requests.js';
 import { pushTokens } from './store.js';
+import * as vault from './vault.js';
 
 const warn = (err) => console.warn(`PushOTP: ${err.message}`);
 
@@ -46,6 +47,24 @@ async function onMessage(message, sender) {
     case Message.OUTCOME_DISMISS:
       await requests.dismiss(message.requestId);
       return { ok: true };
+    case Message.VAULT_STATUS:
+      return { ok: true, ...(await vault.status()) };
+    case Message.VAULT_UNLOCK:
+      await vault.unlock(message.key);
+      return { ok: true };
+    case Message.VAULT_LOCK:
+      await vault.lock();
+      return { ok: true };
+    case Message.VAULT_SET_PASSWORD:
+      await vault.setPassword(message.key, message.kdf);
+      return { ok: true };
+    case Message.VAULT_REMOVE_PASSWORD:
+      await vault.removePassword();
+      return { ok: true };
+    case Message.VAULT_EXPORT:
+      return { ok: true, file: await vault.exportFile(message.key, message.kdf) };
+    case Message.VAULT_IMPORT:
+      return { ok: true, added: await vault.importFile(message.file, message.key) };
     default:
       return failure({ code: 'unknown_message', message: `unknown message type ${message?.type}` });
   }
@@ -79,6 +98,7 @@ chrome.alarms.onAlarm.addListener((alarm) => {
     channel.sync().catch(warn);
     requests.expire().catch(warn);
   }
+  if (alarm.name === vault.LOCK_ALARM) vault.lockIfDue().catch(warn);
 });
 
 chrome.notifications.onButtonClicked.addListener((id, index) => {
@@ -93,6 +113,12 @@ chrome.storage.onChanged.addListener((changes, area) => {
     channel.sync().catch(warn);
     channel.registerWebPush().catch(warn);
   }
+});
+
+// A new auto-lock time counts from now.
+chrome.storage.onChanged.addListener((changes, area) => {
+  const change = area === 'local' && changes.settings;
+  if (change && change.newValue?.autoLockMinutes !== change.oldValue?.autoLockMinutes) vault.touch().catch(warn);
 });
 
 // A Web Push message carries the same `{ type: 'push', request }` as the socket.
@@ -111,6 +137,7 @@ self.addEventListener('push', (event) => {
 globalThis.pushotp = Object.freeze({
   onNotificationButton: requests.onNotificationButton,
   onNotificationClicked: requests.onNotificationClicked,
+  lockIfDue: vault.lockIfDue,
 });
 
 // Each start of the worker (install, browser start, alarm, push, message) revives the channels
@@ -120,3 +147,5 @@ channel.sync().catch(warn);
 channel.poll().catch(warn);
 requests.expire().catch(warn);
 channel.registerWebPush().catch(warn);
+vault.lockIfDue().catch(warn);
+requests.migrateKeys().catch(warn);
