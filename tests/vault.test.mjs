@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { enroll, waitForSession } from './support/extension.mjs';
+import { enroll, serviceWorkerControl, waitForSession } from './support/extension.mjs';
 import { signIn, startServer } from './support/server.mjs';
 
 const PASSWORD = 'correct horse battery';
@@ -235,6 +235,26 @@ test('removing the password stores the secrets plain again', async () => {
   assert.deepEqual(stored.secrets.push[token.tokenId], { otp: token.keys.otp, answer: token.keys.answer });
   assert.equal(stored.secrets.otp[OTP_ID], OTP_SECRET);
   assert.equal((await status()).protected, false);
+});
+
+test('approval keys that earlier versions kept in the token move into the vault at start', async () => {
+  await options.evaluate(async ({ tokenId, keys }) => {
+    const { pushTokens, secrets } = await chrome.storage.local.get(['pushTokens', 'secrets']);
+    pushTokens[tokenId] = { ...pushTokens[tokenId], keys };
+    delete secrets.push[tokenId];
+    await chrome.storage.local.set({ pushTokens, secrets });
+  }, { tokenId: token.tokenId, keys: token.keys });
+  const control = await serviceWorkerControl(browser, options);
+  await control.stop();
+  assert.equal((await status()).ok, true); // the message wakes the worker
+  for (let i = 0; i < 50; i++) {
+    const stored = await local();
+    if (stored.secrets.push[token.tokenId] && !stored.pushTokens[token.tokenId].keys.otp) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const stored = await local();
+  assert.deepEqual(stored.secrets.push[token.tokenId], { otp: token.keys.otp, answer: token.keys.answer });
+  assert.deepEqual(stored.pushTokens[token.tokenId].keys, { request: token.keys.request, channel: token.keys.channel });
 });
 
 test('no console errors', () => {
