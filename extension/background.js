@@ -8,6 +8,7 @@ import * as otp from './otp.js';
 import { FromPage, onPageMessage } from './page.js';
 import * as requests from './requests.js';
 import { pushTokens } from './store.js';
+import * as vault from './vault.js';
 
 const warn = (err) => console.warn(`PushOTP: ${err.message}`);
 
@@ -68,6 +69,24 @@ async function onMessage(message, sender) {
       return { ok: true, code: await otp.next(message.id) };
     case Message.OTP_FILL:
       return { ok: true, ...(await otp.fill(message.id, message.tabId, message.confirmSite === true)) };
+    case Message.VAULT_STATUS:
+      return { ok: true, ...(await vault.status()) };
+    case Message.VAULT_UNLOCK:
+      await vault.unlock(message.key);
+      return { ok: true };
+    case Message.VAULT_LOCK:
+      await vault.lock();
+      return { ok: true };
+    case Message.VAULT_SET_PASSWORD:
+      await vault.setPassword(message.key, message.kdf);
+      return { ok: true };
+    case Message.VAULT_REMOVE_PASSWORD:
+      await vault.removePassword();
+      return { ok: true };
+    case Message.VAULT_EXPORT:
+      return { ok: true, file: await vault.exportFile(message.key, message.kdf) };
+    case Message.VAULT_IMPORT:
+      return { ok: true, added: await vault.importFile(message.file, message.key) };
     default:
       return failure({ code: 'unknown_message', message: `unknown message type ${message?.type}` });
   }
@@ -101,6 +120,7 @@ chrome.alarms.onAlarm.addListener((alarm) => {
     channel.sync().catch(warn);
     requests.expire().catch(warn);
   }
+  if (alarm.name === vault.LOCK_ALARM) vault.lockIfDue().catch(warn);
 });
 
 chrome.notifications.onButtonClicked.addListener((id, index) => {
@@ -115,6 +135,12 @@ chrome.storage.onChanged.addListener((changes, area) => {
     channel.sync().catch(warn);
     channel.registerWebPush().catch(warn);
   }
+});
+
+// A new auto-lock time counts from now.
+chrome.storage.onChanged.addListener((changes, area) => {
+  const change = area === 'local' && changes.settings;
+  if (change && change.newValue?.autoLockMinutes !== change.oldValue?.autoLockMinutes) vault.touch().catch(warn);
 });
 
 // A Web Push message carries the same `{ type: 'push', request }` as the socket.
@@ -133,6 +159,7 @@ self.addEventListener('push', (event) => {
 globalThis.pushotp = Object.freeze({
   onNotificationButton: requests.onNotificationButton,
   onNotificationClicked: requests.onNotificationClicked,
+  lockIfDue: vault.lockIfDue,
 });
 
 // Each start of the worker (install, browser start, alarm, push, message) revives the channels
@@ -142,3 +169,5 @@ channel.sync().catch(warn);
 channel.poll().catch(warn);
 requests.expire().catch(warn);
 channel.registerWebPush().catch(warn);
+vault.lockIfDue().catch(warn);
+requests.migrateKeys().catch(warn);

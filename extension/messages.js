@@ -58,6 +58,40 @@ export const Message = Object.freeze({
    * web page is refused with `unfillable_tab`.
    */
   OTP_FILL: 'otp.fill',
+  /**
+   * Whether a password protects the secrets: `{ type }` → `{ ok, protected, locked,
+   * autoLockMinutes, kdf }`; `kdf` (`{ salt, memoryKib, iterations, parallelism }`) is what
+   * `deriveKey` needs to turn the typed password into the key, `null` when unprotected.
+   */
+  VAULT_STATUS: 'vault.status',
+  /**
+   * Unlock: `{ type, key }` (the password's key from `deriveKey` in the tools module) → `{ ok }`.
+   * Fails with `wrong_password`, changing nothing. The key is kept until the browser closes,
+   * `vault.lock` or the auto-lock time passes without use.
+   */
+  VAULT_UNLOCK: 'vault.unlock',
+  /** Lock now: `{ type }` → `{ ok }`. */
+  VAULT_LOCK: 'vault.lock',
+  /**
+   * Protect the secrets with a new password, or change it: `{ type, key, kdf }` (`kdf` with the
+   * fresh salt `key` was derived with) → `{ ok }`. Fails with `locked` unless the secrets are
+   * unprotected or unlocked. Leaves them unlocked.
+   */
+  VAULT_SET_PASSWORD: 'vault.setPassword',
+  /** Remove the password, storing the secrets unencrypted: `{ type }` → `{ ok }`. Fails with `locked`. */
+  VAULT_REMOVE_PASSWORD: 'vault.removePassword',
+  /**
+   * An encrypted export of every token with its secrets: `{ type, key, kdf }` (the export
+   * password's key and a fresh salt) → `{ ok, file }`, the object to save as JSON. Fails with
+   * `locked`.
+   */
+  VAULT_EXPORT: 'vault.export',
+  /**
+   * Add the tokens of an export file: `{ type, file, key }` (`key` derived from the file's
+   * `kdf` and its password) → `{ ok, added }`; tokens already here are skipped. Fails with
+   * `wrong_password` (nothing changed), `invalid_file` or `locked`.
+   */
+  VAULT_IMPORT: 'vault.import',
 });
 
 /** Messages the service worker sends to a content script in a login page. */

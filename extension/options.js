@@ -9,6 +9,7 @@
 import * as tools from './tools.js';
 import { Message, ask } from './messages.js';
 import { byOrder, otpTokens, pushTokens, saveSettings, settings } from './store.js';
+import './security.js';
 
 const $ = (id) => document.getElementById(id);
 

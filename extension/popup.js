@@ -7,6 +7,7 @@ import { createMap } from './map.js';
 import { Message, ask } from './messages.js';
 import { byOrder, inOrder } from './store.js';
 import { ago, expiresIn, secondsLeft } from './time.js';
+import { renderUnlock } from './unlock.js';
 import { hostOf, outcomeMessage, placeName } from './words.js';
 
 const $ = (id) => document.getElementById(id);
@@ -92,6 +93,7 @@ function showRequest({ id, request }) {
   );
   $('approve').hidden = choices.length > 0;
   $('progress').textContent = '';
+  $('request-unlock').hidden = true;
   if (token?.pin?.required) loadTools();
 }
 
@@ -197,6 +199,10 @@ async function send(request, answer, progress = 'Sending your answer…') {
   try {
     outcome = (await ask({ type: Message.REQUEST_ANSWER, requestId: request.id, ...answer })).outcome;
   } catch (err) {
+    if (err.code === 'locked') {
+      askUnlock(request, answer, progress);
+      return;
+    }
     outcome = { status: 'failed', reason: err.code ?? null, triesLeft: null };
   }
   state.replies[request.id] = { app: request.app, tokenId: request.tokenId, at: Date.now(), ...outcome };
@@ -208,6 +214,38 @@ async function send(request, answer, progress = 'Sending your answer…') {
   // The message of this answer, not the next request's Approve: a second press must not answer it.
   $('outcomes').querySelector(`[data-id="${CSS.escape(request.id)}"] button`)?.focus();
 }
+
+// Unlock: the approval keys are sealed with the password ------------------------------------
+
+/** Shows the unlock prompt under the request; once unlocked, the same answer goes again. */
+function askUnlock(request, answer, progress) {
+  state.busy = false;
+  $('progress').textContent = '';
+  render();
+  const box = $('request-unlock');
+  box.hidden = false;
+  renderUnlock(box, {
+    onUnlocked: () => {
+      box.hidden = true;
+      box.replaceChildren();
+      if (state.current === request.id && !state.done.has(request.id)) send(request, answer, progress);
+    },
+  });
+}
+
+/**
+ * The `unlock` placeholder that other parts of the popup show while locked hosts the same
+ * prompt. On success the document gets an `unlocked` event (and session storage's `vaultKey`
+ * changes), so that they render again without it.
+ */
+function hostUnlock() {
+  const spot = $('unlock');
+  if (spot && !spot.firstChild) {
+    renderUnlock(spot, { onUnlocked: () => document.dispatchEvent(new Event('unlocked')) });
+  }
+}
+new MutationObserver(hostUnlock).observe(document.body, { childList: true, subtree: true });
+hostUnlock();
 
 // Deny, then Report or not -------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushRequest } fro
 import { PageMessage } from './messages.js';
 import { serial } from './queue.js';
 import { deletePushToken, pending, pushTokens, savePushToken, settings } from './store.js';
+import { secrets, touch, updateSecrets } from './vault.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
 const NOTIFICATION_PREFIX = 'request:';
@@ -158,7 +159,10 @@ export async function answer({ requestId, decision, number = null, keys = null }
     const outcome = await send(prepared.token.server, prepared.body, prepared.request);
     if (outcome.status !== 'failed') {
       await serial(() => settle(requestId, outcome));
-      if (outcome.status === 'approved') await fill(prepared.request.origin, prepared.passcode);
+      if (outcome.status === 'approved') {
+        await fill(prepared.request.origin, prepared.passcode);
+        await touch();
+      }
     }
     return outcome;
   } finally {
@@ -176,7 +180,8 @@ async function prepare(requestId, decision, number, keys) {
   if (decision !== 'approve') {
     return { token, request, body: denyAnswer(request, decision === 'report', Date.now(), token.keys.channel) };
   }
-  const secret = token.pin.required ? keys : token.keys;
+  // K_otp and K_ans of a token without PIN are in the vault: approving needs it unlocked.
+  const secret = token.pin.required ? keys : (await secrets()).push[token.tokenId];
   if (!secret?.otp || !secret?.answer) throw coded('pin_required', 'This token needs its PIN to approve.');
   const { otp } = token;
   let counter;
@@ -273,7 +278,14 @@ export async function onNotificationButton(notificationId, buttonIndex) {
     await openPopup();
     return null;
   }
-  return answer({ requestId, decision: 'approve' });
+  try {
+    return await answer({ requestId, decision: 'approve' });
+  } catch (err) {
+    // The keys are locked away: the popup asks for the password.
+    if (err.code !== 'locked') throw err;
+    await openPopup();
+    return null;
+  }
 }
 
 /** A click on the notification itself opens the popup. */
@@ -308,6 +320,13 @@ export function forgetToken(tokenId) {
     await chrome.storage.session.set({ pending: waiting });
     await showBadge(waiting);
     await deletePushToken(tokenId);
+    // While locked the sealed keys stay behind; they are dropped at the next import.
+    await updateSecrets((s) => {
+      delete s.push[tokenId];
+      return s;
+    }).catch((err) => {
+      if (err.code !== 'locked') throw err;
+    });
   });
 }
 
@@ -320,7 +339,39 @@ export function updateToken(tokenId, change) {
   });
 }
 
-/** Keeps a newly enrolled token (replacing one with the same id). */
+/**
+ * Keeps a newly enrolled token (replacing one with the same id). `K_otp` and `K_ans` of a token
+ * without PIN go into the vault (which must then be unlocked); the token keeps `K_req` and
+ * `K_chan` only, so that its requests are received and checked while the vault is locked.
+ */
 export function addToken(token) {
-  return serial(() => savePushToken(token));
+  return serial(async () => {
+    const { otp, answer: ans, ...clear } = token.keys;
+    if (!token.pin.required) {
+      await updateSecrets((s) => ({ ...s, push: { ...s.push, [token.tokenId]: { otp, answer: ans } } }));
+    }
+    await savePushToken({ ...token, keys: clear });
+  });
+}
+
+/**
+ * Moves the approval keys that tokens enrolled by earlier versions keep in clear into the
+ * vault, once. The secrets are written before the tokens lose their keys, so that an
+ * interruption loses nothing; running it again finishes the work.
+ */
+export function migrateKeys() {
+  return serial(async () => {
+    const tokens = await pushTokens();
+    const old = Object.values(tokens).filter((t) => !t.pin?.required && t.keys?.otp && t.keys?.answer);
+    if (old.length === 0) return;
+    await updateSecrets((s) => {
+      for (const t of old) s.push[t.tokenId] ??= { otp: t.keys.otp, answer: t.keys.answer };
+      return s;
+    });
+    for (const t of old) {
+      const { otp, answer: ans, ...clear } = t.keys;
+      tokens[t.tokenId] = { ...t, keys: clear };
+    }
+    await chrome.storage.local.set({ pushTokens: tokens });
+  });
 }

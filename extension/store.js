@@ -11,6 +11,8 @@
 //   pending     { [requestId]: Pending }   requests shown in the popup
 //   seen        { [requestId]: expiresAt } ids already accepted, so a replay is never shown twice
 //   outcomes    { [requestId]: Outcome }   how recent answers ended, for the popup's messages
+//   vaultKey    the key of the password-protected secrets while unlocked (vault.js)
+//   lockAt      ms, when the auto-lock removes `vaultKey`
 
 /**
  * @typedef {object} PushToken  A token enrolled from an activation link (docs/protocol.md §3).
@@ -23,8 +25,9 @@
  * @property {{type: 'hotp'|'totp', algorithm: string, digits: number, counter?: number, period?: number}} otp
  *   For HOTP, `counter` is the next counter to use; it is saved before a passcode leaves.
  * @property {{required: boolean, maxTries: number}} pin
- * @property {{request: string, channel: string, otp?: string, answer?: string}} keys
- *   base64url. `otp` and `answer` are absent when the token is PIN-protected: they are in `masked`.
+ * @property {{request: string, channel: string}} keys
+ *   base64url. `K_otp` and `K_ans` are in the vault (vault.js), or, when the token is
+ *   PIN-protected, in `masked`.
  * @property {object} [masked]     the PIN-masked keys (§6), as `maskKeys` returns them
  * @property {boolean} enabled      push requests on for this token
  * @property {number} addedAt       ms
@@ -53,6 +56,8 @@
  * @property {boolean} approveFromNotification  Approve/Deny buttons on the notification
  * @property {boolean} autoSubmit               submit the login form after filling the passcode
  * @property {string} deviceName                sent at enrollment
+ * @property {number} autoLockMinutes           lock the password-protected secrets after this
+ *   long without use; 0 never
  */
 
 /**
@@ -79,6 +84,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
   approveFromNotification: true,
   autoSubmit: false,
   deviceName: defaultDeviceName(),
+  autoLockMinutes: 15,
 });
 
 function defaultDeviceName() {

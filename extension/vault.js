@@ -5,13 +5,94 @@
 // that the popup can list tokens and the worker can receive and check push requests (with
 // `K_req` and `K_chan`) while the secrets are locked away.
 //
-// Stored in chrome.storage.local as `secrets`:
+// Stored in chrome.storage.local as `secrets`, either plain (no password set):
 //   { otp: { [id]: base32 secret }, push: { [tokenId]: { otp, answer } } }
+// or sealed with the person's password:
+//   { sealed: { v: 1, kdf: { salt, memoryKib, iterations, parallelism }, iv, data } }
+// where `data` is AES-256-GCM (12-byte `iv`, additional data "pushotp-vault-v1") of the plain
+// JSON under the 32-byte key Argon2id derives from the password and `kdf` (`deriveKey` in the
+// tools module; the pages derive it, since the worker loads only the small core). Binary fields
+// are unpadded base64url. A fresh IV is drawn at every write.
+//
+// While unlocked, the key is in chrome.storage.session as `vaultKey` (memory only: a browser
+// restart locks), and the `vault-lock` alarm removes it after `settings.autoLockMinutes`.
+
+import { serial } from './queue.js';
+import { otpTokens, pushTokens, settings } from './store.js';
+
+export const LOCK_ALARM = 'vault-lock';
+const VAULT_AAD = 'pushotp-vault-v1';
+const EXPORT_AAD = 'pushotp-export-v1';
+const KEY = /^[A-Za-z0-9_-]{43}$/;
 
 /** An error with the stable `code` the pages switch on. */
 function coded(code, message) {
   return Object.assign(new Error(message), { code });
 }
+
+const locked = () => coded('locked', 'PushOTP is locked. Unlock it with your password.');
+
+// ---------------------------------------------------------------------------------------------
+// AES-256-GCM
+
+function toB64(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromB64(text) {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text)) throw coded('invalid_file', 'not base64url');
+  const s = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+function aesKey(keyB64, use) {
+  if (!KEY.test(keyB64 ?? '')) throw coded('invalid_parameter', 'The key must be 32 bytes, base64url.');
+  return crypto.subtle.importKey('raw', fromB64(keyB64), 'AES-GCM', false, [use]);
+}
+
+/** `{ v: 1, kdf, iv, data }`: `value` as JSON, encrypted under `keyB64`. */
+async function seal(value, keyB64, kdf, aad = VAULT_AAD) {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const plain = new TextEncoder().encode(JSON.stringify(value));
+  const data = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(aad) },
+    await aesKey(keyB64, 'encrypt'),
+    plain,
+  );
+  return { v: 1, kdf, iv: toB64(iv), data: toB64(new Uint8Array(data)) };
+}
+
+/** The value `seal` encrypted; `wrong_password` when the key (or the data) is not the right one. */
+async function open(sealed, keyB64, aad = VAULT_AAD) {
+  if (sealed?.v !== 1) throw coded('unsupported_version', 'This was encrypted by a newer version of PushOTP.');
+  const key = await aesKey(keyB64, 'decrypt');
+  let plain;
+  try {
+    plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: fromB64(sealed.iv), additionalData: new TextEncoder().encode(aad) },
+      key,
+      fromB64(sealed.data),
+    );
+  } catch {
+    throw coded('wrong_password', 'Wrong password.');
+  }
+  return JSON.parse(new TextDecoder().decode(plain));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The secrets
+
+async function stored() {
+  return (await chrome.storage.local.get('secrets')).secrets;
+}
+
+async function sessionKey() {
+  return (await chrome.storage.session.get('vaultKey')).vaultKey ?? null;
+}
+
+const shaped = (value) => ({ otp: { ...value?.otp }, push: { ...value?.push } });
 
 /**
  * All secrets. Throws `locked` when the person protected them with a password and has not
@@ -19,16 +100,181 @@ function coded(code, message) {
  * @returns {Promise<{otp: {[id: string]: string}, push: {[tokenId: string]: {otp: string, answer: string}}}>}
  */
 export async function secrets() {
-  const { secrets: stored } = await chrome.storage.local.get('secrets');
-  if (stored?.sealed) throw coded('locked', 'PushOTP is locked. Unlock it with your password.');
-  return { otp: { ...stored?.otp }, push: { ...stored?.push } };
+  const value = await stored();
+  if (!value?.sealed) return shaped(value);
+  const key = await sessionKey();
+  if (!key) throw locked();
+  return shaped(await open(value.sealed, key));
+}
+
+/** Writes the secrets, sealed under the session key when a password protects them. */
+async function write(value, { key = null, kdf = null } = {}) {
+  const plain = shaped(value);
+  const current = await stored();
+  const sealKey = key ?? (current?.sealed ? await sessionKey() : null);
+  const sealKdf = kdf ?? current?.sealed?.kdf;
+  if (current?.sealed && !sealKey) throw locked();
+  const next = sealKey ? { sealed: await seal(plain, sealKey, sealKdf) } : plain;
+  await chrome.storage.local.set({ secrets: next });
 }
 
 /**
  * Changes the secrets: `change` gets a copy and returns the new secrets. Callers run inside
- * the worker's storage queue, so that two changes never interleave.
+ * the worker's storage queue, so that two changes never interleave. Throws `locked`.
  */
 export async function updateSecrets(change) {
-  const next = await change(await secrets());
-  await chrome.storage.local.set({ secrets: { otp: next.otp ?? {}, push: next.push ?? {} } });
+  await write(await change(await secrets()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locking
+
+/** `{ protected, locked, autoLockMinutes, kdf }`; `kdf` (salt and costs) when protected. */
+export async function status() {
+  const value = await stored();
+  const { autoLockMinutes } = await settings();
+  const isProtected = Boolean(value?.sealed);
+  return {
+    protected: isProtected,
+    locked: isProtected && !(await sessionKey()),
+    autoLockMinutes,
+    kdf: value?.sealed?.kdf ?? null,
+  };
+}
+
+/** (Re)starts the auto-lock countdown of an unlocked, protected vault. */
+async function arm() {
+  const { autoLockMinutes } = await settings();
+  await chrome.alarms.clear(LOCK_ALARM);
+  if (autoLockMinutes > 0) {
+    const lockAt = Date.now() + autoLockMinutes * 60_000;
+    await chrome.storage.session.set({ lockAt });
+    await chrome.alarms.create(LOCK_ALARM, { when: lockAt });
+  } else {
+    await chrome.storage.session.remove('lockAt');
+  }
+}
+
+/** Activity (an approval, a code shown) starts the auto-lock countdown again. */
+export async function touch() {
+  if ((await stored())?.sealed && (await sessionKey())) await arm();
+}
+
+/** Tries `key` (from `deriveKey`); keeps it for the session when it opens the secrets. */
+export function unlock(key) {
+  return serial(async () => {
+    const value = await stored();
+    if (!value?.sealed) return;
+    await open(value.sealed, key);
+    await chrome.storage.session.set({ vaultKey: key });
+    await arm();
+  });
+}
+
+/** Forgets the key: the secrets stay sealed until the next unlock. */
+export function lock() {
+  return serial(async () => {
+    await chrome.storage.session.remove(['vaultKey', 'lockAt']);
+    await chrome.alarms.clear(LOCK_ALARM);
+  });
+}
+
+/** Locks when the auto-lock time has passed (the alarm, or a worker that slept through it). */
+export async function lockIfDue() {
+  const { lockAt } = await chrome.storage.session.get('lockAt');
+  if (lockAt != null && lockAt <= Date.now()) await lock();
+}
+
+/**
+ * Seals the secrets under a new password's `key` and `kdf` (`{ salt, memoryKib, iterations,
+ * parallelism }`), or re-seals them when changing it. Needs the secrets readable: unprotected,
+ * or unlocked.
+ */
+export function setPassword(key, kdf) {
+  return serial(async () => {
+    if (!KEY.test(key ?? '') || typeof kdf?.salt !== 'string') {
+      throw coded('invalid_parameter', 'A password key and its salt are needed.');
+    }
+    const { salt, memoryKib, iterations, parallelism } = kdf;
+    const current = await secrets();
+    await write(current, { key, kdf: { salt, memoryKib, iterations, parallelism } });
+    await chrome.storage.session.set({ vaultKey: key });
+    await arm();
+  });
+}
+
+/** Stores the secrets plain again. Needs them unlocked. */
+export function removePassword() {
+  return serial(async () => {
+    const current = await secrets();
+    await chrome.storage.local.set({ secrets: current });
+    await chrome.storage.session.remove(['vaultKey', 'lockAt']);
+    await chrome.alarms.clear(LOCK_ALARM);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export and import
+
+/**
+ * The export file: `{ format: 'pushotp-export', v: 1, kdf, iv, data }`, `data` being AES-GCM
+ * (additional data "pushotp-export-v1") under `key` of `{ otpTokens, pushTokens }`: every
+ * ordinary token with its `secret`, every push token with all its keys (or `masked`).
+ */
+export function exportFile(key, kdf) {
+  return serial(async () => {
+    const all = await secrets();
+    const otp = Object.values(await otpTokens()).map((t) => ({ ...t, secret: all.otp[t.id] }));
+    const push = Object.values(await pushTokens()).map((t) =>
+      t.pin?.required ? t : { ...t, keys: { ...t.keys, ...all.push[t.tokenId] } },
+    );
+    const sealed = await seal({ otpTokens: otp, pushTokens: push }, key, kdf, EXPORT_AAD);
+    return { format: 'pushotp-export', ...sealed };
+  });
+}
+
+const isObject = (v) => v != null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Adds the tokens of an export file opened with `key`: those whose id (or tokenId) is already
+ * here are skipped. A wrong key throws `wrong_password` and changes nothing. Returns how many
+ * tokens were added.
+ */
+export function importFile(file, key) {
+  return serial(async () => {
+    if (file?.format !== 'pushotp-export') throw coded('invalid_file', 'This is not a PushOTP export file.');
+    const content = await open(file, key, EXPORT_AAD);
+    const all = await secrets();
+    const otp = await otpTokens();
+    const push = await pushTokens();
+    let order = Math.max(0, ...Object.values(otp).map((t) => (t.order ?? 0) + 1));
+    let added = 0;
+    for (const t of Array.isArray(content?.otpTokens) ? content.otpTokens : []) {
+      if (!isObject(t) || typeof t.id !== 'string' || typeof t.secret !== 'string' || otp[t.id]) continue;
+      const { secret, ...meta } = t;
+      otp[t.id] = { ...meta, order: order++ };
+      all.otp[t.id] = secret;
+      added++;
+    }
+    for (const t of Array.isArray(content?.pushTokens) ? content.pushTokens : []) {
+      if (!isObject(t) || typeof t.tokenId !== 'string' || !isObject(t.keys) || push[t.tokenId]) continue;
+      if (!KEY.test(t.keys.request ?? '') || !KEY.test(t.keys.channel ?? '')) continue;
+      const { otp: kOtp, answer: kAns, ...clear } = t.keys;
+      if (t.pin?.required) {
+        if (!isObject(t.masked)) continue;
+      } else {
+        if (typeof kOtp !== 'string' || !KEY.test(kAns ?? '')) continue;
+        all.push[t.tokenId] = { otp: kOtp, answer: kAns };
+      }
+      push[t.tokenId] = { ...t, keys: clear };
+      added++;
+    }
+    // Secrets of tokens removed while locked go now.
+    for (const id of Object.keys(all.otp)) if (!otp[id]) delete all.otp[id];
+    for (const id of Object.keys(all.push)) if (!push[id]) delete all.push[id];
+    // Secrets first: a token is never stored without its secret.
+    await write(all);
+    await chrome.storage.local.set({ otpTokens: otp, pushTokens: push });
+    return added;
+  });
 }

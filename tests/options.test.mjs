@@ -159,12 +159,14 @@ test('a pasted activation link adds the token, stored as the contract says, and 
   assert.equal(await paste(server.link), 'Added Demo Portal for alice at Demo Org.');
   assert.equal(await options.getByLabel('Activation link').inputValue(), '');
 
-  const { pushTokens, settings } = await stored();
+  const { pushTokens, settings, secrets } = await stored();
   assert.equal(settings.deviceName, 'Work laptop');
   const tokens = Object.values(pushTokens);
   assert.equal(tokens.length, 1);
-  token = tokens[0];
-  assert.equal(pushTokens[token.tokenId], token);
+  assert.deepEqual(Object.keys(tokens[0].keys).sort(), ['channel', 'request']);
+  // K_otp and K_ans are in the vault (no password set: unencrypted).
+  assert.deepEqual(Object.keys(secrets.push[tokens[0].tokenId]).sort(), ['answer', 'otp']);
+  token = { ...tokens[0], keys: { ...tokens[0].keys, ...secrets.push[tokens[0].tokenId] } };
   assert.equal(token.server, server.url);
   assert.equal(token.deviceName, 'Work laptop');
   assert.equal(token.tokenName, 'Demo Portal');
@@ -343,6 +345,7 @@ test('settings are saved at once and kept across a reload', async () => {
     approveFromNotification: true,
     autoSubmit: true,
     deviceName: 'Work laptop',
+    autoLockMinutes: 15,
   });
 
   await options.reload();

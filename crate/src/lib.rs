@@ -12,6 +12,7 @@ mod qr;
 mod secret;
 mod totp;
 mod uri;
+pub mod vault;
 
 #[cfg(feature = "wasm")]
 pub mod wasm;

@@ -5,7 +5,8 @@
 /**
  * Enrolls a push token into the extension from an extension page: the core's enrollment against
  * the server, PIN masking when the server asks for a PIN, then the worker's `token.add`.
- * @returns {Promise<object>} the stored token
+ * @returns {Promise<object>} the stored token, with `keys.otp` and `keys.answer` from the
+ *   unprotected vault (tokens without PIN)
  */
 export async function enroll(page, link, { pin = null, deviceName = 'Test browser' } = {}) {
   return page.evaluate(
@@ -27,7 +28,10 @@ export async function enroll(page, link, { pin = null, deviceName = 'Test browse
       }
       const added = await chrome.runtime.sendMessage({ type: 'token.add', token });
       if (!added.ok) throw new Error(added.error.message);
-      return (await chrome.storage.local.get('pushTokens')).pushTokens[done.tokenId];
+      // The stored token, with its approval keys from the vault when no password seals them.
+      const { pushTokens, secrets } = await chrome.storage.local.get(['pushTokens', 'secrets']);
+      const stored = pushTokens[done.tokenId];
+      return { ...stored, keys: { ...stored.keys, ...secrets?.push?.[done.tokenId] } };
     },
     { link, pin, deviceName },
   );

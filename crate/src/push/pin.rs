@@ -37,7 +37,7 @@ impl Default for PinParams {
 impl PinParams {
     /// Bounds that keep a corrupted or hostile stored record from asking for gigabytes or
     /// minutes of work.
-    fn argon2(&self, output_len: usize) -> Result<argon2::Argon2<'static>> {
+    pub(crate) fn argon2(&self, output_len: usize) -> Result<argon2::Argon2<'static>> {
         let bad = Error::InvalidMessage("PIN parameters are out of range");
         let fits = (1..=16).contains(&self.iterations)
             && (1..=16).contains(&self.parallelism)

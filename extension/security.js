@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The options page's "Security and backup" section: the password that seals the tokens'
+// secrets, the auto-lock time, locking now, and encrypted export and import. Passwords are
+// turned into keys here (Argon2id, tools module); the worker gets only keys and does the rest.
+import * as tools from './tools.js';
+import { Message, ask } from './messages.js';
+import { saveSettings } from './store.js';
+import { keyFor, renderUnlock } from './unlock.js';
+
+const $ = (id) => document.getElementById(id);
+const MIN_PASSWORD = 8;
+
+function say(element, text, kind = '') {
+  element.textContent = text;
+  element.className = kind ? `status ${kind}` : 'status';
+}
+
+/** A fresh salt and the default costs, with the key for `password` under them. */
+async function newKey(password) {
+  await tools.ready;
+  const kdf = { salt: tools.randomSalt(), memoryKib: 19456, iterations: 2, parallelism: 1 };
+  return { kdf, key: await keyFor(password, kdf) };
+}
+
+/** The two typed passwords, or the problem with them. */
+function typedTwice(first, second) {
+  if (first.value.length < MIN_PASSWORD) return { problem: `The password must have at least ${MIN_PASSWORD} characters.` };
+  if (first.value !== second.value) return { problem: 'The two passwords differ.' };
+  return { password: first.value };
+}
+
+let current = null;
+
+async function renderState() {
+  current = await ask({ type: Message.VAULT_STATUS });
+  const { protected: isProtected, locked } = current;
+  $('vault-state').textContent = !isProtected
+    ? 'No password: the secrets of your tokens are stored unencrypted in this browser profile.'
+    : locked
+      ? 'Locked: the secrets of your tokens are encrypted with your password.'
+      : 'Unlocked: the secrets of your tokens are encrypted with your password.';
+  $('vault-unlock').hidden = !locked;
+  if (locked && !$('vault-unlock').firstChild) renderUnlock($('vault-unlock'), { onUnlocked: renderState });
+  if (!locked) $('vault-unlock').replaceChildren();
+  $('password-save').textContent = isProtected ? 'Change password' : 'Set password';
+  $('password-remove').hidden = !isProtected;
+  $('lock-now').hidden = !isProtected || locked;
+  $('auto-lock').value = String(current.autoLockMinutes);
+}
+
+$('password-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const status = $('password-status');
+  const { password, problem } = typedTwice($('new-password'), $('new-password-again'));
+  if (problem) return say(status, problem, 'error');
+  say(status, 'Encrypting…');
+  try {
+    const { key, kdf } = await newKey(password);
+    await ask({ type: Message.VAULT_SET_PASSWORD, key, kdf });
+    $('new-password').value = '';
+    $('new-password-again').value = '';
+    say(status, 'Password saved. The secrets are encrypted with it.', 'ok');
+  } catch (err) {
+    say(status, err.code === 'locked' ? 'Unlock first.' : `The password could not be set: ${err.message}`, 'error');
+  }
+  return renderState();
+});
+
+$('password-remove').addEventListener('click', async () => {
+  const status = $('password-status');
+  try {
+    await ask({ type: Message.VAULT_REMOVE_PASSWORD });
+    say(status, 'Password removed. The secrets are stored unencrypted.', 'ok');
+  } catch (err) {
+    say(status, err.code === 'locked' ? 'Unlock first.' : `The password could not be removed: ${err.message}`, 'error');
+  }
+  return renderState();
+});
+
+$('lock-now').addEventListener('click', async () => {
+  await ask({ type: Message.VAULT_LOCK });
+  say($('password-status'), 'Locked.', 'ok');
+  return renderState();
+});
+
+$('auto-lock').addEventListener('change', async () => {
+  await saveSettings({ autoLockMinutes: Number($('auto-lock').value) });
+  say($('password-status'), 'Auto-lock time saved.', 'ok');
+});
+
+/** pushotp-export-YYYY-MM-DD.json, today's local date. */
+function exportName(now = new Date()) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `pushotp-export-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}.json`;
+}
+
+$('export-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const status = $('export-status');
+  const { password, problem } = typedTwice($('export-password'), $('export-password-again'));
+  if (problem) return say(status, problem, 'error');
+  say(status, 'Encrypting…');
+  try {
+    const { key, kdf } = await newKey(password);
+    const { file } = await ask({ type: Message.VAULT_EXPORT, key, kdf });
+    const url = URL.createObjectURL(new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' }));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = exportName();
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    $('export-password').value = '';
+    $('export-password-again').value = '';
+    return say(status, `Exported to ${link.download}.`, 'ok');
+  } catch (err) {
+    return say(status, err.code === 'locked' ? 'Unlock first to export.' : `Export failed: ${err.message}`, 'error');
+  }
+});
+
+$('import-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const status = $('import-status');
+  const chosen = $('import-file').files[0];
+  if (!chosen) return say(status, 'Choose an export file.', 'error');
+  let file;
+  try {
+    file = JSON.parse(await chosen.text());
+    if (file?.format !== 'pushotp-export' || typeof file.kdf?.salt !== 'string') throw new Error('format');
+  } catch {
+    return say(status, 'This is not a PushOTP export file.', 'error');
+  }
+  const password = $('import-password').value;
+  if (!password) return say(status, "Type the file's password.", 'error');
+  say(status, 'Checking…');
+  try {
+    await tools.ready;
+    const key = await keyFor(password, file.kdf);
+    const { added } = await ask({ type: Message.VAULT_IMPORT, file, key });
+    $('import-password').value = '';
+    return say(status, added === 1 ? 'Added 1 token.' : `Added ${added} tokens.`, 'ok');
+  } catch (err) {
+    const text = {
+      wrong_password: 'Wrong password for this file.',
+      locked: 'Unlock first to import.',
+      invalid_file: 'This is not a PushOTP export file.',
+    }[err.code];
+    return say(status, text ?? `Import failed: ${err.message}`, 'error');
+  }
+});
+
+chrome.storage.onChanged.addListener((changes) => {
+  if (changes.vaultKey || changes.secrets || changes.settings) renderState();
+});
+
+renderState();

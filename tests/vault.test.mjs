@@ -1,0 +1,262 @@
+// The password that seals the tokens' secrets, in real Chromium with the real server: sealed
+// storage holds no key in clear, a locked vault refuses approvals but still receives requests,
+// wrong passwords change nothing, auto-lock and a cleared session lock, and an encrypted export
+// imports back to the same tokens and keys.
+import assert from 'node:assert/strict';
+import { webcrypto } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
+import { enroll, serviceWorkerControl, waitForSession } from './support/extension.mjs';
+import { signIn, startServer } from './support/server.mjs';
+
+const PASSWORD = 'correct horse battery';
+const OTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+const OTP_ID = 'otp-token-1';
+
+let browser;
+let server;
+let options;
+let token; // the enrolled push token, with K_otp and K_ans
+before(async () => {
+  [browser, server] = await Promise.all([
+    launchWithExtension(),
+    startServer(['--no-number-matching', '--deny-cooldown', '0']),
+  ]);
+  options = await openExtensionPage(browser, 'options.html');
+  token = await enroll(options, server.link);
+  // An ordinary token, stored as the worker stores them.
+  await options.evaluate(
+    async ({ id, secret }) => {
+      const { secrets } = await chrome.storage.local.get('secrets');
+      await chrome.storage.local.set({
+        otpTokens: { [id]: { id, issuer: 'Example', account: 'bob', type: 'totp', algorithm: 'SHA1', digits: 6, period: 30, sites: [], order: 0, addedAt: 1 } },
+        secrets: { ...secrets, otp: { [id]: secret } },
+      });
+    },
+    { id: OTP_ID, secret: OTP_SECRET },
+  );
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const local = () => options.evaluate(() => chrome.storage.local.get());
+const ask = (message) => options.evaluate((m) => chrome.runtime.sendMessage(m), message);
+const status = () => ask({ type: 'vault.status' });
+
+/** The key for `password` under `kdf`, derived in the page as the extension does. */
+function keyFor(password, kdf) {
+  return options.evaluate(
+    async ({ password, kdf }) => {
+      const tools = await import('./tools.js');
+      await tools.ready;
+      const { salt, memoryKib, iterations, parallelism } = kdf;
+      return tools.deriveKey(password, salt, { memoryKib, iterations, parallelism });
+    },
+    { password, kdf },
+  );
+}
+
+const b64 = (text) => Buffer.from(text, 'base64url');
+
+/** The content of an export made with a fresh key, decrypted here (Node's WebCrypto). */
+async function exportedContent() {
+  const kdf = { salt: 'AAECAwQFBgcICQoLDA0ODw', memoryKib: 64, iterations: 1, parallelism: 1 };
+  const key = await keyFor('export password', kdf);
+  const reply = await ask({ type: 'vault.export', key, kdf });
+  assert.ok(reply.ok, JSON.stringify(reply));
+  const aes = await webcrypto.subtle.importKey('raw', b64(key), 'AES-GCM', false, ['decrypt']);
+  const plain = await webcrypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: b64(reply.file.iv), additionalData: Buffer.from('pushotp-export-v1') },
+    aes,
+    b64(reply.file.data),
+  );
+  return JSON.parse(Buffer.from(plain).toString());
+}
+
+/** Pushes a sign-in request and returns its id once the extension shows it. */
+async function pushRequest() {
+  const login = await signIn(server.url, 'alice', 'alice-demo');
+  assert.equal((await login.push()).status, 200);
+  const s = await waitForSession(options, (x) => Object.values(x.pending ?? {}).length === 1);
+  return Object.values(s.pending)[0].request.id;
+}
+
+test('without a password the secrets are plain, and the page says so', async () => {
+  assert.deepEqual(await status(), { ok: true, protected: false, locked: false, autoLockMinutes: 15, kdf: null });
+  await options.getByText('No password: the secrets of your tokens are stored unencrypted').waitFor();
+  const stored = await local();
+  assert.deepEqual(Object.keys(stored.pushTokens[token.tokenId].keys).sort(), ['channel', 'request']);
+  assert.deepEqual(stored.secrets.push[token.tokenId], { otp: token.keys.otp, answer: token.keys.answer });
+});
+
+test('a password seals the secrets: storage holds no key or secret in clear', async () => {
+  await options.getByLabel('New password (at least 8 characters)').fill('short');
+  await options.getByLabel('Type the password again').fill('short');
+  await options.getByRole('button', { name: 'Set password' }).click();
+  await options.getByText('The password must have at least 8 characters.').waitFor();
+  await options.getByLabel('New password (at least 8 characters)').fill(PASSWORD);
+  await options.getByLabel('Type the password again').fill(PASSWORD);
+  await options.getByRole('button', { name: 'Set password' }).click();
+  await options.getByText('Password saved. The secrets are encrypted with it.').waitFor();
+  const stored = await local();
+  assert.deepEqual(Object.keys(stored.secrets), ['sealed']);
+  const { sealed } = stored.secrets;
+  assert.equal(sealed.v, 1);
+  assert.deepEqual(Object.keys(sealed.kdf).sort(), ['iterations', 'memoryKib', 'parallelism', 'salt']);
+  assert.deepEqual({ ...sealed.kdf, salt: undefined }, { salt: undefined, memoryKib: 19456, iterations: 2, parallelism: 1 });
+  assert.match(sealed.iv, /^[A-Za-z0-9_-]{16}$/);
+  const json = JSON.stringify(stored);
+  for (const secret of [token.keys.otp, token.keys.answer, OTP_SECRET]) assert.ok(!json.includes(secret), secret);
+  assert.deepEqual((await status()).locked, false);
+  await options.getByText('Unlocked: the secrets of your tokens are encrypted').waitFor();
+  // Still unlocked: the secrets export as before.
+  const content = await exportedContent();
+  assert.equal(content.otpTokens[0].secret, OTP_SECRET);
+  assert.equal(content.pushTokens[0].keys.otp, token.keys.otp);
+});
+
+test('locked: approvals are refused, requests still arrive and denials still work', async () => {
+  await options.getByRole('button', { name: 'Lock now' }).click();
+  await options.getByText('Locked: the secrets of your tokens are encrypted').waitFor();
+  assert.equal((await status()).locked, true);
+  assert.equal((await options.evaluate(() => chrome.storage.session.get('vaultKey'))).vaultKey, undefined);
+  const requestId = await pushRequest();
+  const refused = await ask({ type: 'request.answer', requestId, decision: 'approve' });
+  assert.equal(refused.error.code, 'locked');
+  assert.ok((await options.evaluate(() => chrome.storage.session.get('pending'))).pending[requestId]);
+  assert.equal((await ask({ type: 'vault.export', key: 'A'.repeat(43), kdf: {} })).error.code, 'locked');
+  const denied = await ask({ type: 'request.answer', requestId, decision: 'deny' });
+  assert.equal(denied.outcome.status, 'denied');
+});
+
+test('the popup asks for the password, refuses a wrong one, and approves after the right one', async () => {
+  const requestId = await pushRequest();
+  const popup = await openExtensionPage(browser, 'popup.html');
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await popup.getByText('PushOTP is locked. Type your password to unlock it.').waitFor();
+  await popup.getByLabel('Password').fill('not the password');
+  await popup.getByRole('button', { name: 'Unlock' }).click();
+  await popup.getByText('Wrong password.').waitFor();
+  assert.equal((await status()).locked, true);
+  assert.ok((await options.evaluate(() => chrome.storage.session.get('pending'))).pending[requestId]);
+  // A wrong key straight to the worker changes nothing either.
+  const before = await local();
+  assert.equal((await ask({ type: 'vault.unlock', key: 'A'.repeat(43) })).error.code, 'wrong_password');
+  assert.deepEqual(await local(), before);
+  assert.equal((await status()).locked, true);
+
+  await popup.getByLabel('Password').fill(PASSWORD);
+  await popup.getByRole('button', { name: 'Unlock' }).click();
+  const s = await waitForSession(options, (x) => x.outcomes?.[requestId]);
+  assert.equal(s.outcomes[requestId].status, 'approved');
+  assert.equal((await status()).locked, false);
+  await popup.close();
+});
+
+test('auto-lock removes the key when its time has passed', async () => {
+  const { lockAt } = await options.evaluate(() => chrome.storage.session.get('lockAt'));
+  assert.ok(lockAt > Date.now() + 14 * 60_000, 'default: 15 minutes from the last approval');
+  // A second: shorter than the select offers, for the test only.
+  await options.evaluate(async () => {
+    const { settings } = await chrome.storage.local.get('settings');
+    await chrome.storage.local.set({ settings: { ...settings, autoLockMinutes: 0.02 } });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  // The alarm has fired by now; the handler is run again in case the browser delayed it.
+  await browser.worker.evaluate(() => globalThis.pushotp.lockIfDue());
+  assert.equal((await status()).locked, true);
+  await options.evaluate(async () => {
+    const { settings } = await chrome.storage.local.get('settings');
+    await chrome.storage.local.set({ settings: { ...settings, autoLockMinutes: 15 } });
+  });
+});
+
+test('a browser restart (session storage cleared) locks', async () => {
+  const { kdf } = await status();
+  assert.deepEqual(await ask({ type: 'vault.unlock', key: await keyFor(PASSWORD, kdf) }), { ok: true });
+  assert.equal((await status()).locked, false);
+  await options.evaluate(() => chrome.storage.session.clear());
+  assert.equal((await status()).locked, true);
+  assert.deepEqual(await ask({ type: 'vault.unlock', key: await keyFor(PASSWORD, kdf) }), { ok: true });
+});
+
+test('export, then import into the emptied profile, gives back the same tokens and keys', async () => {
+  const original = await exportedContent();
+  const before = await local();
+
+  const download = options.waitForEvent('download');
+  await options.getByLabel('Export password (at least 8 characters)').fill('export secret');
+  await options.getByLabel('Type the export password again').fill('export secret');
+  await options.getByRole('button', { name: 'Export', exact: true }).click();
+  const file = await download;
+  assert.match(file.suggestedFilename(), /^pushotp-export-\d{4}-\d{2}-\d{2}\.json$/);
+  const text = await (await import('node:fs/promises')).readFile(await file.path(), 'utf8');
+  const exported = JSON.parse(text);
+  assert.deepEqual(Object.keys(exported).sort(), ['data', 'format', 'iv', 'kdf', 'v']);
+  assert.equal(exported.format, 'pushotp-export');
+  for (const secret of [token.keys.otp, token.keys.answer, OTP_SECRET]) assert.ok(!text.includes(secret));
+
+  // The tokens go (locally only: the server keeps the push token).
+  await options.evaluate(() => chrome.storage.local.set({ pushTokens: {}, otpTokens: {} }));
+  const emptied = await local();
+
+  const choose = () => options.getByLabel('Export file').setInputFiles({ name: file.suggestedFilename(), mimeType: 'application/json', buffer: Buffer.from(text) });
+  await choose();
+  await options.getByLabel("The file's password").fill('not the export password');
+  await options.getByRole('button', { name: 'Import', exact: true }).click();
+  await options.getByText('Wrong password for this file.').waitFor();
+  assert.deepEqual(await local(), emptied);
+
+  await options.getByLabel("The file's password").fill('export secret');
+  await options.getByRole('button', { name: 'Import', exact: true }).click();
+  await options.getByText('Added 2 tokens.').waitFor();
+  const after = await local();
+  assert.deepEqual(after.pushTokens, before.pushTokens);
+  assert.deepEqual(after.otpTokens, before.otpTokens);
+  assert.deepEqual(await exportedContent(), original);
+
+  // A second import adds nothing: every token is already here.
+  await options.getByLabel("The file's password").fill('export secret');
+  await options.getByRole('button', { name: 'Import', exact: true }).click();
+  await options.getByText('Added 0 tokens.').waitFor();
+
+  // The imported push token approves.
+  const requestId = await pushRequest();
+  const reply = await ask({ type: 'request.answer', requestId, decision: 'approve' });
+  assert.equal(reply.outcome.status, 'approved');
+});
+
+test('removing the password stores the secrets plain again', async () => {
+  await options.getByRole('button', { name: 'Remove password' }).click();
+  await options.getByText('Password removed. The secrets are stored unencrypted.').waitFor();
+  const stored = await local();
+  assert.deepEqual(stored.secrets.push[token.tokenId], { otp: token.keys.otp, answer: token.keys.answer });
+  assert.equal(stored.secrets.otp[OTP_ID], OTP_SECRET);
+  assert.equal((await status()).protected, false);
+});
+
+test('approval keys that earlier versions kept in the token move into the vault at start', async () => {
+  await options.evaluate(async ({ tokenId, keys }) => {
+    const { pushTokens, secrets } = await chrome.storage.local.get(['pushTokens', 'secrets']);
+    pushTokens[tokenId] = { ...pushTokens[tokenId], keys };
+    delete secrets.push[tokenId];
+    await chrome.storage.local.set({ pushTokens, secrets });
+  }, { tokenId: token.tokenId, keys: token.keys });
+  const control = await serviceWorkerControl(browser, options);
+  await control.stop();
+  assert.equal((await status()).ok, true); // the message wakes the worker
+  for (let i = 0; i < 50; i++) {
+    const stored = await local();
+    if (stored.secrets.push[token.tokenId] && !stored.pushTokens[token.tokenId].keys.otp) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const stored = await local();
+  assert.deepEqual(stored.secrets.push[token.tokenId], { otp: token.keys.otp, answer: token.keys.answer });
+  assert.deepEqual(stored.pushTokens[token.tokenId].keys, { request: token.keys.request, channel: token.keys.channel });
+});
+
+test('no console errors', () => {
+  assert.deepEqual(browser.errors, []);
+});
