@@ -1040,8 +1040,8 @@ function otpItem(token) {
         endRename(item);
       }
     });
-    item.querySelector('.otp-up').addEventListener('click', (event) => move(item.dataset.id, -1, event.currentTarget));
-    item.querySelector('.otp-down').addEventListener('click', (event) => move(item.dataset.id, 1, event.currentTarget));
+    item.querySelector('.otp-up').addEventListener('click', (event) => queueMove(item.dataset.id, -1, event.currentTarget));
+    item.querySelector('.otp-down').addEventListener('click', (event) => queueMove(item.dataset.id, 1, event.currentTarget));
     item.querySelector('.otp-delete').addEventListener('click', (event) => confirmDelete(item.dataset.id, event.currentTarget));
     otpItems.set(token.id, item);
   }
@@ -1115,6 +1115,13 @@ async function saveRename(item) {
   } catch (err) {
     say(otpListStatus, `The code could not be renamed: ${err.message}`, 'error');
   }
+}
+
+// Moves run one after another: each computes the new order from the one before it, so quick
+// presses must not start from the same old order.
+let moving = Promise.resolve();
+function queueMove(id, step, button) {
+  moving = moving.then(() => move(id, step, button));
 }
 
 async function move(id, step, button) {

@@ -7,7 +7,7 @@ import { hotp, ready, totp } from './core.js';
 import { PageMessage } from './messages.js';
 import { serial } from './queue.js';
 import { otpTokens, settings } from './store.js';
-import { secrets, updateSecrets } from './vault.js';
+import { secrets, touch, updateSecrets } from './vault.js';
 
 const ALGORITHMS = ['SHA1', 'SHA256', 'SHA512'];
 const MAX_LABEL = 256;
@@ -194,6 +194,8 @@ export async function codes(at = Date.now()) {
       secondsLeft: token.period - (step % token.period),
     };
   }
+  // Codes on screen are activity: the auto-lock countdown starts again.
+  await touch();
   return result;
 }
 
@@ -209,6 +211,7 @@ async function nextInQueue(id) {
   // Saved before the code leaves: after a restart the next code is a new one.
   stored[id] = { ...token, counter: token.counter + 1 };
   await saveOtpTokens(stored);
+  await touch();
   return code;
 }
 

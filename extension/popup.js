@@ -222,13 +222,24 @@ function askUnlock(request, answer, progress) {
   state.busy = false;
   $('progress').textContent = '';
   render();
+  const again = () => {
+    if (state.current === request.id && !state.done.has(request.id)) send(request, answer, progress);
+  };
+  // One prompt at a time: when the codes below already show one, that one unlocks for both.
+  const shared = $('unlock');
+  if (shared?.checkVisibility() && shared.querySelector('form')) {
+    document.addEventListener('unlocked', again, { once: true });
+    shared.querySelector('input')?.focus();
+    return;
+  }
   const box = $('request-unlock');
   box.hidden = false;
   renderUnlock(box, {
     onUnlocked: () => {
       box.hidden = true;
       box.replaceChildren();
-      if (state.current === request.id && !state.done.has(request.id)) send(request, answer, progress);
+      again();
+      document.dispatchEvent(new Event('unlocked'));
     },
   });
 }
@@ -240,7 +251,8 @@ function askUnlock(request, answer, progress) {
  */
 function hostUnlock() {
   const spot = $('unlock');
-  if (spot && !spot.firstChild) {
+  if (spot && !spot.querySelector('form')) {
+    spot.replaceChildren();
     renderUnlock(spot, { onUnlocked: () => document.dispatchEvent(new Event('unlocked')) });
   }
 }
@@ -636,8 +648,9 @@ chrome.storage.onChanged.addListener((changes, area) => {
     renderCodes();
   }
   // Unlocked (or locked) elsewhere: the codes come back (or go).
-  if (area === 'local' && changes.secrets) refreshCodes();
+  if ((area === 'local' && changes.secrets) || (area === 'session' && changes.vaultKey)) refreshCodes();
 });
+document.addEventListener('unlocked', () => refreshCodes());
 
 async function start() {
   const [session, local] = await Promise.all([

@@ -229,18 +229,18 @@ test('the options page renames, reorders with buttons and deletes after confirma
   const up = options.getByRole('button', { name: 'Move Typed Inc · dave@typed.test up' });
   await up.focus();
   await options.keyboard.press('Enter');
-  await options.waitForFunction(() => document.querySelectorAll('#otp-tokens li')[2]?.textContent.includes('Typed Inc'));
+  await options.waitForFunction(() => document.querySelectorAll('#otp-tokens li')[2]?.textContent.includes('Typed Inc'), undefined, { polling: 100 });
   assert.equal(await up.evaluate((el) => el === document.activeElement), true);
   await options.keyboard.press('Enter');
   await options.keyboard.press('Enter');
-  await options.waitForFunction(() => document.querySelectorAll('#otp-tokens li')[0]?.textContent.includes('Typed Inc'));
+  await options.waitForFunction(() => document.querySelectorAll('#otp-tokens li')[0]?.textContent.includes('Typed Inc'), undefined, { polling: 100 });
   assert.deepEqual(await names(), ['Typed Inc dave@typed.test', 'ACME alice@acme.test', 'Big Bank bob', 'Counter Co carol']);
   assert.deepEqual(
     Object.values((await stored()).otpTokens).sort((a, b) => a.order - b.order).map((t) => t.issuer),
     ['Typed Inc', 'ACME', 'Big Bank', 'Counter Co'],
   );
   await options.getByRole('button', { name: 'Move Typed Inc · dave@typed.test down' }).click();
-  await options.waitForFunction(() => document.querySelectorAll('#otp-tokens li')[1]?.textContent.includes('Typed Inc'));
+  await options.waitForFunction(() => document.querySelectorAll('#otp-tokens li')[1]?.textContent.includes('Typed Inc'), undefined, { polling: 100 });
 
   // Delete: Cancel keeps it, Delete removes it and its secret.
   const id = (await byName())['Typed Inc|dave@typed.test'].id;
@@ -250,7 +250,7 @@ test('the options page renames, reorders with buttons and deletes after confirma
   assert.ok((await stored()).otpTokens[id]);
   await options.getByRole('button', { name: 'Delete Typed Inc · dave@typed.test' }).click();
   await dialog.getByRole('button', { name: 'Delete' }).click();
-  await options.waitForFunction(() => !document.querySelector('#otp-tokens').textContent.includes('Typed Inc'));
+  await options.waitForFunction(() => !document.querySelector('#otp-tokens').textContent.includes('Typed Inc'), undefined, { polling: 100 });
   const after = await stored();
   assert.equal(after.otpTokens[id], undefined);
   assert.equal(after.secrets.otp[id], undefined);
@@ -270,7 +270,7 @@ test('the popup shows the codes, grouped, with the time left; the next HOTP code
   const tokens = await byName();
   const popup = await openPopup();
   const acme = codeItem(popup, 'ACME');
-  await popup.waitForFunction(() => /\d{4} \d{4}/.test(document.querySelector('#code-list li .code-value')?.textContent ?? ''));
+  await popup.waitForFunction(() => /\d{4} \d{4}/.test(document.querySelector('#code-list li .code-value')?.textContent ?? ''), undefined, { polling: 100 });
   const shown = (await acme.locator('.code-value').textContent()).replace(' ', '');
   const now = Date.now();
   assert.ok(
@@ -286,7 +286,7 @@ test('the popup shows the codes, grouped, with the time left; the next HOTP code
   assert.equal(await carol.locator('.code-value').textContent(), '');
   assert.equal(await carol.getByRole('button', { name: /Copy/ }).isDisabled(), true);
   await carol.getByRole('button', { name: 'Show next code of Counter Co carol' }).click();
-  await popup.waitForFunction(() => /\d{3} \d{3}/.test([...document.querySelectorAll('#code-list li')].find((li) => li.textContent.includes('Counter Co')).querySelector('.code-value').textContent));
+  await popup.waitForFunction(() => /\d{3} \d{3}/.test([...document.querySelectorAll('#code-list li')].find((li) => li.textContent.includes('Counter Co')).querySelector('.code-value').textContent), undefined, { polling: 100 });
   assert.equal((await carol.locator('.code-value').textContent()).replace(' ', ''), hotpRef(HOTP_SECRET, 5));
   assert.equal((await stored()).otpTokens[tokens['Counter Co|carol'].id].counter, 6);
 
@@ -302,7 +302,7 @@ test('the popup shows the codes, grouped, with the time left; the next HOTP code
   await popup.reload();
   const again = codeItem(popup, 'Counter Co');
   await again.getByRole('button', { name: 'Show next code of Counter Co carol' }).click();
-  await popup.waitForFunction(() => /\d{3} \d{3}/.test([...document.querySelectorAll('#code-list li')].find((li) => li.textContent.includes('Counter Co')).querySelector('.code-value').textContent));
+  await popup.waitForFunction(() => /\d{3} \d{3}/.test([...document.querySelectorAll('#code-list li')].find((li) => li.textContent.includes('Counter Co')).querySelector('.code-value').textContent), undefined, { polling: 100 });
   assert.equal((await again.locator('.code-value').textContent()).replace(' ', ''), hotpRef(HOTP_SECRET, 6));
   assert.notEqual(hotpRef(HOTP_SECRET, 6), hotpRef(HOTP_SECRET, 5));
   await popup.close();
@@ -316,10 +316,10 @@ test('with more than five codes a search field filters them by issuer and accoun
   const visibleNames = () => popup.locator('#code-list li:not([hidden]) .code-issuer').allTextContents();
   assert.equal((await visibleNames()).length, 8);
   await search.fill('bank');
-  await popup.waitForFunction(() => document.querySelectorAll('#code-list li:not([hidden])').length === 2);
+  await popup.waitForFunction(() => document.querySelectorAll('#code-list li:not([hidden])').length === 2, undefined, { polling: 100 });
   assert.deepEqual((await visibleNames()).sort(), ['Bank', 'Big Bank']);
   await search.fill('octocat');
-  await popup.waitForFunction(() => document.querySelectorAll('#code-list li:not([hidden])').length === 1);
+  await popup.waitForFunction(() => document.querySelectorAll('#code-list li:not([hidden])').length === 1, undefined, { polling: 100 });
   assert.deepEqual(await visibleNames(), ['GitHub']);
   await search.fill('nothing like this');
   await popup.getByText('No code matches your search.').waitFor();
@@ -405,15 +405,26 @@ test('a waiting push request asked for by another site than the tab carries a wa
   }
 });
 
-test('when the secrets are locked the popup says so where the unlock prompt goes', async () => {
-  const before = (await stored()).secrets;
-  await helper.evaluate(() => chrome.storage.local.set({ secrets: { sealed: 'test' } }));
+test('when the secrets are locked the popup offers the unlock prompt where the codes were', async () => {
+  // A password set the way the options page sets it, then locked.
+  const ask = (m) => helper.evaluate((message) => chrome.runtime.sendMessage(message), m);
+  const kdf = { salt: 'AAECAwQFBgcICQoLDA0ODw', memoryKib: 64, iterations: 1, parallelism: 1 };
+  const key = await helper.evaluate(async ({ kdf }) => {
+    const tools = await import('./tools.js');
+    await tools.ready;
+    return tools.deriveKey('correct horse battery', kdf.salt, { memoryKib: kdf.memoryKib, iterations: kdf.iterations, parallelism: kdf.parallelism });
+  }, { kdf });
+  assert.equal((await ask({ type: 'vault.setPassword', key, kdf })).ok, true);
+  assert.equal((await ask({ type: 'vault.lock' })).ok, true);
   const popup = await openPopup();
-  await popup.locator('#unlock').getByText('PushOTP is locked.').waitFor();
+  const prompt = popup.locator('#unlock');
+  await prompt.getByText('PushOTP is locked.').waitFor();
   assert.equal(await popup.locator('#code-list').isVisible(), false);
-  await helper.evaluate((s) => chrome.storage.local.set({ secrets: s }), before);
+  await prompt.getByLabel('Password').fill('correct horse battery');
+  await prompt.getByRole('button', { name: 'Unlock' }).click();
   await popup.locator('#code-list li').first().waitFor();
-  assert.equal(await popup.locator('#unlock').isVisible(), false);
+  assert.equal(await prompt.isVisible(), false);
+  assert.equal((await ask({ type: 'vault.removePassword' })).ok, true);
   await popup.close();
 });
 

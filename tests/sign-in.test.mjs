@@ -30,6 +30,7 @@ test('enroll in the options page, then approve a sign-in by picking the number t
   await login.getByLabel('Password').fill('alice-demo');
   await login.getByRole('button', { name: 'Sign in' }).click();
   await login.getByRole('button', { name: 'Use my mobile to autosend a password' }).click();
+  await login.getByTestId('match-number').filter({ hasText: /^\s*\d{2}\s*$/ }).waitFor();
   const number = (await login.getByTestId('match-number').textContent()).trim();
   assert.match(number, /^\d{2}$/);
 
