@@ -5,6 +5,7 @@ import { ready, totp, hotp } from './core.js';
 import { Message, failure } from './messages.js';
 import * as channel from './channel.js';
 import * as requests from './requests.js';
+import * as privacyidea from './privacyidea.js';
 import { pushTokens } from './store.js';
 
 const warn = (err) => console.warn(`PushOTP: ${err.message}`);
@@ -39,9 +40,16 @@ async function onMessage(message, sender) {
       return { ok: true, serverNotified };
     }
     case Message.REQUEST_ANSWER:
+      if (privacyidea.isPiRequest(message.requestId)) return { ok: true, outcome: await privacyidea.answer(message) };
       return { ok: true, outcome: await requests.answer(message) };
     case Message.REQUESTS_REFRESH:
-      await Promise.all([channel.sync(), channel.poll(), requests.expire()]);
+      privacyidea.pollOften();
+      await Promise.all([channel.sync(), channel.poll(), privacyidea.poll(), requests.expire()]);
+      return { ok: true };
+    case Message.PI_ENROLL:
+      return { ok: true, token: await privacyidea.enroll(message.link) };
+    case Message.PI_REMOVE:
+      await privacyidea.remove(message.serial);
       return { ok: true };
     case Message.OUTCOME_DISMISS:
       await requests.dismiss(message.requestId);
@@ -77,6 +85,7 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === channel.WATCHDOG_ALARM) {
     channel.sync().catch(warn);
+    privacyidea.poll().catch(warn);
     requests.expire().catch(warn);
   }
 });
@@ -118,5 +127,6 @@ globalThis.pushotp = Object.freeze({
 channel.ensureWatchdog().catch(warn);
 channel.sync().catch(warn);
 channel.poll().catch(warn);
+privacyidea.poll().catch(warn);
 requests.expire().catch(warn);
 channel.registerWebPush().catch(warn);

@@ -53,6 +53,14 @@ export const Message = Object.freeze({
    * token's `sites`; `confirmSite: true` adds it first (the person confirmed it).
    */
   OTP_FILL: 'otp.fill',
+  /**
+   * Enroll a privacyIDEA push token from its link (`otpauth://pipush/…` or `pia://pipush/…`):
+   * `{ type, link }` → `{ ok, token }` (a `PiToken`, privacyidea.js). The worker makes the key
+   * pair and completes the enrollment with the server.
+   */
+  PI_ENROLL: 'pi.enroll',
+  /** Forget a privacyIDEA token and its key: `{ type, serial }` → `{ ok }`. */
+  PI_REMOVE: 'pi.remove',
 });
 
 /** Messages the service worker sends to a content script in a login page. */

@@ -331,3 +331,6 @@ export function updateToken(tokenId, change) {
 export function addToken(token) {
   return serial(() => savePushToken(token));
 }
+
+// For privacyidea.js: its challenges share `pending`, this queue, the badge, expiry and outcomes.
+export { serial as queued, settle as settleRequest, showBadge, scheduleExpiry, outcomeOf, NOTIFICATION_PREFIX };
