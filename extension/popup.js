@@ -14,6 +14,7 @@ const state = {
   pending: {}, // chrome.storage.session `pending`
   outcomes: {}, // chrome.storage.session `outcomes`
   tokens: {}, // chrome.storage.local `pushTokens`
+  piTokens: {}, // chrome.storage.local `piTokens` (privacyIDEA)
   replies: {}, // outcomes from the worker's replies, until storage has them
   dismissed: new Set(), // outcomes the person closed here
   done: new Set(), // requests answered from here (not shown again whatever storage says)
@@ -62,9 +63,13 @@ function render({ focus = false } = {}) {
   keepFocus(focused);
 }
 
-function showRequest({ id, request }) {
+function showRequest({ id, request, kind }) {
+  if (kind === 'privacyidea') return showPiRequest(id, request);
+  showWebFacts(true);
   const token = state.tokens[request.tokenId];
   $('request').dataset.id = id;
+  delete $('request').dataset.kind;
+  $('pick').textContent = 'Pick the number shown on the sign-in page';
   $('app').textContent = request.app;
   $('lead').textContent = `Sign-in to ${request.app}`;
   $('origin').textContent = hostOf(request.origin);
@@ -91,6 +96,46 @@ function showRequest({ id, request }) {
   $('approve').hidden = choices.length > 0;
   $('progress').textContent = '';
   if (token?.pin?.required) loadTools();
+}
+
+/** The page, IP address and place rows: a privacyIDEA challenge has none of them. */
+function showWebFacts(shown) {
+  for (const id of ['origin', 'ip', 'place']) {
+    $(id).hidden = !shown;
+    $(id).previousElementSibling.hidden = !shown;
+  }
+  if (!shown) $('map').replaceChildren();
+  if (!shown) $('map').hidden = true;
+}
+
+/**
+ * A privacyIDEA challenge (privacyidea.js): its title and question as the server signed them,
+ * the token's serial, and its presence options when it asks for one.
+ */
+function showPiRequest(id, request) {
+  const token = state.piTokens[request.tokenId];
+  $('request').dataset.id = id;
+  $('request').dataset.kind = 'privacyidea';
+  $('app').textContent = request.app;
+  $('lead').textContent = request.question;
+  showWebFacts(false);
+  $('account').textContent = `${token?.label ?? 'Unknown token'} · ${request.serial}`;
+  const choices = request.choices ?? [];
+  $('pick').textContent = 'Pick the option shown on the sign-in page';
+  $('pick').hidden = choices.length === 0;
+  $('numbers').hidden = choices.length === 0;
+  $('numbers').replaceChildren(
+    ...choices.map((option) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'number';
+      button.textContent = option;
+      button.addEventListener('click', () => approve(option));
+      return button;
+    }),
+  );
+  $('approve').hidden = choices.length > 0;
+  $('progress').textContent = '';
 }
 
 function actionButtons() {
@@ -146,6 +191,13 @@ function renderOutcomes() {
       box.dataset.id = id;
       const message = document.createElement('p');
       message.textContent = text;
+      // privacyIDEA's code-to-phone mode: the code to type at the sign-in page.
+      if (outcome.displayCode) {
+        const code = document.createElement('strong');
+        code.className = 'display-code';
+        code.textContent = outcome.displayCode;
+        message.append(` ${outcome.displayMessage ?? 'Enter the code to log in'}: `, code);
+      }
       const close = document.createElement('button');
       close.type = 'button';
       close.className = 'icon';
@@ -362,17 +414,19 @@ chrome.storage.onChanged.addListener((changes, area) => {
   }
   if (area === 'session' && changes.outcomes) state.outcomes = changes.outcomes.newValue ?? {};
   if (area === 'local' && changes.pushTokens) state.tokens = changes.pushTokens.newValue ?? {};
-  if (changes.pending || changes.outcomes || changes.pushTokens) render();
+  if (area === 'local' && changes.piTokens) state.piTokens = changes.piTokens.newValue ?? {};
+  if (changes.pending || changes.outcomes || changes.pushTokens || changes.piTokens) render();
 });
 
 async function start() {
   const [session, local] = await Promise.all([
     chrome.storage.session.get(['pending', 'outcomes']),
-    chrome.storage.local.get('pushTokens'),
+    chrome.storage.local.get(['pushTokens', 'piTokens']),
   ]);
   state.pending = session.pending ?? {};
   state.outcomes = session.outcomes ?? {};
   state.tokens = local.pushTokens ?? {};
+  state.piTokens = local.piTokens ?? {};
   render({ focus: true });
   setInterval(tick, 1000);
   // Fetch what servers have that the worker may have missed; storage changes bring it here.
