@@ -111,6 +111,19 @@ class PrivacyIdea {
     return json.result.value.auditdata;
   }
 
+  /**
+   * Every row of privacyIDEA's authentication log (the conditional-access events, such as
+   * CHALLENGE_DECLINED_UNKNOWN_TRIGGER), read from its SQLite database.
+   */
+  async authenticationLog() {
+    const script =
+      'import json, sqlite3, sys\n' +
+      'c = sqlite3.connect(sys.argv[1]); c.row_factory = sqlite3.Row\n' +
+      'print(json.dumps([dict(r) for r in c.execute("select * from authentication_log order by id")], default=str))';
+    const { stdout } = await run('python3', ['-c', script, path.join(this.data, 'privacyidea.sqlite')]);
+    return JSON.parse(stdout);
+  }
+
   async stop() {
     await run(SCRIPT, ['stop', this.data]).catch(() => {});
     await rm(this.data, { recursive: true, force: true });
