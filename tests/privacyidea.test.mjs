@@ -202,6 +202,27 @@ test('several challenges: the popup pages through them and answers the one shown
   await popup.close();
 });
 
+test('code to phone: the approval shows the code the sign-in page asks for', async (t) => {
+  if (skip) return t.skip(skip);
+  await pi.authPolicy({ push_code_to_phone: true });
+  try {
+    const detail = await trigger();
+    assert.equal(detail.client_mode, 'interactive');
+    const popup = await openPopup();
+    await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+    const id = await shown(popup);
+    await popup.getByRole('button', { name: 'Approve' }).click();
+    await outcome(popup, id);
+    const code = await popup.locator(`#outcomes .outcome[data-id="${id}"] .display-code`).textContent();
+    assert.match(code, /^\d{2}$/);
+    assert.match(await popup.locator(`#outcomes .outcome[data-id="${id}"] p`).textContent(), /Enter the code to log in: \d{2}$/);
+    assert.equal((await pi.check('alice', code, detail.transaction_id)).result.authentication, 'ACCEPT');
+    await popup.close();
+  } finally {
+    await pi.authPolicy();
+  }
+});
+
 /**
  * A relay in front of privacyIDEA that changes the question of every challenge a poll returns,
  * leaving the server's signature as it was.
