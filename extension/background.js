@@ -47,7 +47,7 @@ async function onMessage(message, sender) {
       await Promise.all([channel.sync(), channel.poll(), privacyidea.poll(), requests.expire()]);
       return { ok: true };
     case Message.PI_ENROLL:
-      return { ok: true, token: await privacyidea.enroll(message.link) };
+      return { ok: true, token: await privacyidea.enroll(message.link, message.pin) };
     case Message.PI_REMOVE:
       await privacyidea.remove(message.serial);
       return { ok: true };

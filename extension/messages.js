@@ -23,6 +23,8 @@ export const Message = Object.freeze({
    * Answer a pending request: `{ type, requestId, decision: 'approve'|'deny'|'report',
    * number?, keys? }` → `{ ok, outcome }` (an `Outcome`, see store.js). `keys` are the
    * `{ otp, answer }` a PIN unmasked (PIN-protected tokens only; `unmaskKeys` in the tools module).
+   * For a privacyIDEA challenge (`requestId` starting `pi:`), `number` is the presence option and
+   * `pin` the token's PIN when it has one; 'report' declines with the reason `unknown_trigger`.
    */
   REQUEST_ANSWER: 'request.answer',
   /** Fetch pending requests from every server now (the popup does it on opening): → `{ ok }`. */
@@ -55,8 +57,10 @@ export const Message = Object.freeze({
   OTP_FILL: 'otp.fill',
   /**
    * Enroll a privacyIDEA push token from its link (`otpauth://pipush/…` or `pia://pipush/…`):
-   * `{ type, link }` → `{ ok, token }` (a `PiToken`, privacyidea.js). The worker makes the key
-   * pair and completes the enrollment with the server.
+   * `{ type, link, pin? }` → `{ ok, token }` (a `PiToken`, privacyidea.js). The worker makes
+   * the key pair and completes the enrollment with the server. `pin` (digits, at least 4) is
+   * required when the link asks for an unlock (`pin=True` or `app_force_unlock`); approvals of
+   * that token then need it (`pin` in `request.answer`).
    */
   PI_ENROLL: 'pi.enroll',
   /** Forget a privacyIDEA token and its key: `{ type, serial }` → `{ ok }`. */

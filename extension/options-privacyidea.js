@@ -14,7 +14,7 @@ function say(text, kind = '') {
 }
 
 function busy(on) {
-  for (const id of ['pi-add', 'pi-scan', 'pi-link']) $(id).disabled = on;
+  for (const id of ['pi-add', 'pi-scan', 'pi-link', 'pi-pin']) $(id).disabled = on;
 }
 
 /** What a failed enrollment means for the person. */
@@ -37,12 +37,24 @@ function problem(err) {
   }
 }
 
+/** Whether a link asks for an unlock before answers (`pin=True` or `app_force_unlock`). */
+const asksForPin = (link) => /[?&](pin=true|app_force_unlock=[^&]+)/i.test(link);
+
 async function enroll(link) {
+  const pin = $('pi-pin').value;
+  if (asksForPin(link) && !/^\d{4,64}$/.test(pin)) {
+    $('pi-pin-row').hidden = false;
+    say('This server asks for a PIN before each approval. Choose one of at least 4 digits, then press Add.', 'error');
+    $('pi-pin').focus();
+    return;
+  }
   busy(true);
   say('Creating a key for this browser and enrolling with privacyIDEA…');
   try {
-    const { token } = await ask({ type: Message.PI_ENROLL, link: link.trim() });
+    const { token } = await ask({ type: Message.PI_ENROLL, link: link.trim(), ...(asksForPin(link) && { pin }) });
     $('pi-link').value = '';
+    $('pi-pin').value = '';
+    $('pi-pin-row').hidden = true;
     say(`Added ${token.label} (${token.serial}) from ${token.issuer}.`, 'success');
   } catch (err) {
     say(problem(err), 'error');

@@ -230,7 +230,7 @@ function answerable() {
 function approve(number) {
   const request = answerable();
   if (!request) return;
-  if (state.tokens[request.tokenId]?.pin?.required) askPin(request, number);
+  if (state.tokens[request.tokenId]?.pin?.required || piLocked(request)) askPin(request, number);
   else send(request, { decision: 'approve', ...(number != null && { number }) });
 }
 
@@ -294,11 +294,17 @@ function loadTools() {
   return tools;
 }
 
+/** A privacyIDEA challenge whose token asks for its PIN before an approval (the worker checks it). */
+const piLocked = (request) => request.id.startsWith('pi:') && Boolean(state.piTokens[request.tokenId]?.pinCheck);
+
 let unlocking = null; // { request, number } waiting for the PIN
 function askPin(request, number) {
   unlocking = { request, number };
   const token = state.tokens[request.tokenId];
-  $('pin-for').textContent = `To approve with ${token.tokenName} (${token.user}).`;
+  const pi = state.piTokens[request.tokenId];
+  $('pin-for').textContent = piLocked(request)
+    ? `To approve with ${pi.label} (${pi.serial}).`
+    : `To approve with ${token.tokenName} (${token.user}).`;
   $('pin').value = '';
   $('pin').disabled = false;
   $('pin-ok').disabled = false;
@@ -329,6 +335,13 @@ $('pin-form').addEventListener('submit', async (event) => {
     return;
   }
   $('pin').value = '';
+  if (piLocked(target.request)) {
+    // privacyIDEA tokens: the worker checks the PIN before it signs the approval.
+    closePin();
+    const { request, number } = target;
+    send(request, { decision: 'approve', ...(number != null && { number }), pin }, 'Checking the PIN…');
+    return;
+  }
   $('pin').disabled = true;
   $('pin-ok').disabled = true;
   $('pin-status').textContent = 'Checking…';

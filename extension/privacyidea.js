@@ -17,6 +17,8 @@ import initTools, {
   piServerKeySpki,
   piSignatureFromBase32,
   piSignatureToBase32,
+  maskKeys,
+  unmaskKeys,
 } from './pkg/pushotp_tools.js';
 import { queued, settleRequest, showBadge, scheduleExpiry, outcomeOf, NOTIFICATION_PREFIX } from './requests.js';
 import { settings } from './store.js';
@@ -54,6 +56,9 @@ function coded(code, message) {
  * @property {string} serverKey    the server's public key, base64 SPKI
  * @property {boolean} pin          the server asks for a PIN before answering
  * @property {string|null} appForceUnlock
+ * @property {{masked: object, digest: string}} [pinCheck]  present when the server asks for an
+ *   unlock before answers: random keys masked with the person's PIN (Argon2id, `maskKeys`) and
+ *   the SHA-256 of the first, so that only the right PIN unmasks them
  * @property {boolean} enabled
  * @property {number} addedAt      ms
  */
@@ -121,6 +126,24 @@ async function verify(serverKey, signatureB32, message) {
   return crypto.subtle.verify(RSA, serverKey, signature, new TextEncoder().encode(message));
 }
 
+const base64url = (bytes) => base64(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+const sha256 = async (text) => base64(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+
+/** A PIN check for a token whose server asks for an unlock before each answer. */
+async function pinCheck(pin) {
+  if (!/^\d{4,64}$/.test(pin ?? '')) throw coded('pin_required', 'This token needs a PIN of at least 4 digits.');
+  const random = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const first = random();
+  return { masked: maskKeys(first, random(), pin), digest: await sha256(first) };
+}
+
+/** Whether `pin` is the one the token's PIN check was made with (Argon2id, so it takes a moment). */
+async function pinMatches(check, pin) {
+  if (!/^\d{1,64}$/.test(pin ?? '')) return false;
+  const { otp } = unmaskKeys(check.masked, pin);
+  return (await sha256(otp)) === check.digest;
+}
+
 const importServerKey = (token) => crypto.subtle.importKey('spki', unbase64(token.serverKey), RSA, false, ['verify']);
 
 /** privacyIDEA's replies: HTTP 200 with `result.value` false is a refusal too. */
@@ -146,9 +169,11 @@ async function call(url, init) {
  * key pair (private key not extractable), enrollment step 2 with the link's credential, and the
  * server's key. Returns the stored token.
  */
-export async function enroll(link) {
+export async function enroll(link, pin = null) {
   await ready();
   const parsed = piParseEnrollLink(String(link ?? ''));
+  // The server asks for an unlock (`pin=True` or `app_force_unlock`): a PIN before each approval.
+  const check = parsed.pin || parsed.appForceUnlock ? await pinCheck(pin) : null;
   const keys = await crypto.subtle.generateKey(
     { ...RSA, modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]) },
     false,
@@ -183,6 +208,7 @@ export async function enroll(link) {
     serverKey,
     pin: parsed.pin,
     appForceUnlock: parsed.appForceUnlock ?? null,
+    ...(check && { pinCheck: check }),
     enabled: true,
     addedAt: Date.now(),
   };
@@ -343,7 +369,7 @@ const answering = new Set();
  * the challenge asks for one), 'deny' (decline) or 'report' (decline with `unknown_trigger`
  * when the challenge's signed capabilities offer reasons). Returns the `Outcome`.
  */
-export async function answer({ requestId, decision, number = null }) {
+export async function answer({ requestId, decision, number = null, pin = null }) {
   if (!['approve', 'deny', 'report'].includes(decision)) throw coded('invalid_parameter', 'unknown decision');
   if (answering.has(requestId)) throw coded('already_answering', 'This request is already being answered.');
   answering.add(requestId);
@@ -358,6 +384,12 @@ export async function answer({ requestId, decision, number = null }) {
       throw coded('invalid_parameter', 'Pick one of the options shown.');
     }
     await ready();
+    if (token.pinCheck && decision === 'approve') {
+      if (!pin) throw coded('pin_required', 'This token needs its PIN to approve.');
+      if (!(await pinMatches(token.pinCheck, pin))) {
+        return outcomeOf({ status: 'failed', reason: 'wrong_pin' }, request, Date.now());
+      }
+    }
     const decline = decision !== 'approve';
     const reason = decision === 'report' && request.declineReason ? 'unknown_trigger' : undefined;
     const presence = !decline && request.choices?.length ? String(number) : undefined;

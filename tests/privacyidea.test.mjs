@@ -223,6 +223,41 @@ test('code to phone: the approval shows the code the sign-in page asks for', asy
   }
 });
 
+test('a token whose server asks for a PIN: chosen at enrollment, asked before each approval', async (t) => {
+  if (skip) return t.skip(skip);
+  await pi.enrollPolicy({ push_force_app_pin: true });
+  let serial;
+  try {
+    let link;
+    ({ serial, link } = await pi.initPushToken('bob'));
+    assert.match(link, /&pin=True/);
+    const options = await openExtensionPage(browser, 'options.html');
+    await options.locator('#pi-link').fill(link);
+    await options.locator('#pi-add').click();
+    await options.getByLabel('Choose a PIN for this token').fill('2468');
+    await options.locator('#pi-add').click();
+    await options.getByText(`Added ${serial} (${serial}) from privacyIDEA.`).waitFor({ timeout: 30_000 });
+    await options.close();
+  } finally {
+    await pi.enrollPolicy();
+  }
+  const { transaction_id: tx } = await trigger('bob');
+  const popup = await openPopup();
+  await popup.locator('#account').getByText(serial, { exact: false }).waitFor({ timeout: 15_000 });
+  const id = await shown(popup);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await popup.getByLabel('PIN', { exact: true }).fill('1357');
+  await popup.locator('#pin-ok').click();
+  assert.equal(await outcome(popup, id), 'Wrong PIN. Nothing was sent; try again.');
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'pending', value: false });
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await popup.getByLabel('PIN', { exact: true }).fill('2468');
+  await popup.locator('#pin-ok').click();
+  await popup.waitForFunction((id) => document.querySelector(`#outcomes .outcome[data-id="${id}"]`)?.textContent.startsWith('Approved'), id);
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'accept', value: true });
+  await popup.close();
+});
+
 /**
  * A relay in front of privacyIDEA that changes the question of every challenge a poll returns,
  * leaving the server's signature as it was.

@@ -91,6 +91,20 @@ class PrivacyIdea {
     });
   }
 
+  /** Sets the enrollment policy's extra actions (e.g. `push_force_app_pin`). */
+  async enrollPolicy(actions = {}) {
+    await this.adminJson('POST', '/policy/push_enroll', {
+      scope: 'enrollment',
+      action: {
+        push_firebase_configuration: 'poll only',
+        push_registration_url: `${this.url}/ttype/push`,
+        push_ttl: '10',
+        push_ssl_verify: '0',
+        ...actions,
+      },
+    });
+  }
+
   /** The login page's first step: user and PIN. Returns `detail` and `result`. */
   async check(user, pass, transactionId) {
     const body = { user, pass, realm: 'realm1' };
