@@ -41,7 +41,7 @@ build pushotp wasm $((120 * 1024))
 # What only the options page and PIN prompts load, on demand, and the worker while privacyIDEA
 # tokens exist (Argon2id is the largest part,
 # QR code reading about 29 KB).
-build pushotp_tools wasm-tools $((296 * 1024))
+build pushotp_tools wasm-tools $((288 * 1024))
 # wasm-bindgen writes a .gitignore of its own; the repository's ignores the folder already.
 rm -f "$OUT/.gitignore"
 node scripts/smoke-wasm.mjs

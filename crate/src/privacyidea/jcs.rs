@@ -67,6 +67,11 @@ pub(super) fn write_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// Whether `a` sorts before `b` by UTF-16 code units.
+fn utf16_less(a: &str, b: &str) -> bool {
+    a.encode_utf16().lt(b.encode_utf16())
+}
+
 struct Parser<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -144,8 +149,21 @@ impl Parser<'_> {
                 }
             }
         }
-        // RFC 8785 §3.2.3: sorted by the names' UTF-16 code units.
-        members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        // RFC 8785 §3.2.3: sorted by the names' UTF-16 code units. Insertion sort: objects
+        // here have a handful of members, and the standard library's sort is 3 KB of WebAssembly.
+        for i in 1..members.len() {
+            let mut j = i;
+            while j > 0 {
+                let (Some((a, _)), Some((b, _))) = (members.get(j), members.get(j - 1)) else {
+                    break;
+                };
+                if !utf16_less(a, b) {
+                    break;
+                }
+                members.swap(j, j - 1);
+                j -= 1;
+            }
+        }
         if members.windows(2).any(|pair| matches!(pair, [(a, _), (b, _)] if a == b)) {
             return Err(invalid());
         }

@@ -24,8 +24,6 @@ mod key;
 use std::string::String;
 use std::vec::Vec;
 
-use base32ct::{Base32Upper, Encoding};
-
 pub use enroll::{EnrollLink, MAX_ENROLL_LINK_LEN};
 pub use jcs::{MAX_JSON_LEN, canonical_json};
 pub use key::{pkcs1_to_spki, server_key_spki};
@@ -168,8 +166,28 @@ pub fn offers_decline_reason(capabilities: &str) -> Result<bool> {
 /// (its server decodes strictly; unpadded or lower-case signatures are refused).
 #[must_use]
 pub fn signature_to_base32(signature: &[u8]) -> String {
-    Base32Upper::encode_string(signature)
+    // Signatures are public: a plain (not constant-time) codec is enough, and smaller.
+    let mut out = String::with_capacity(signature.len().div_ceil(5) * 8);
+    for chunk in signature.chunks(5) {
+        let mut block = [0u8; 5];
+        block.get_mut(..chunk.len()).unwrap_or_default().copy_from_slice(chunk);
+        let bits = block.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b));
+        // Characters that carry data: ceil(8 * len / 5); the rest of the 8 are padding.
+        let data = (chunk.len() * 8).div_ceil(5);
+        for i in 0..8 {
+            if i < data {
+                let index = (bits >> (35 - 5 * i)) & 31;
+                out.extend(BASE32.get(usize::try_from(index).unwrap_or(0)).map(|&c| char::from(c)));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
+
+/// RFC 4648 §6's alphabet.
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// Decodes a signature the server sent (upper-case, padded base32).
 ///
@@ -180,8 +198,30 @@ pub fn signature_from_base32(text: &str) -> Result<Vec<u8>> {
     if text.len() > MAX_SIGNATURE_LEN {
         return Err(Error::TooLong { max: MAX_SIGNATURE_LEN });
     }
-    let bytes = Base32Upper::decode_vec(text).map_err(|_| Error::InvalidBase32)?;
-    if bytes.is_empty() {
+    let body = text.trim_end_matches('=');
+    let padding = text.len() - body.len();
+    // Whole 8-character blocks, with only the padding lengths RFC 4648 allows.
+    if body.is_empty() || !text.len().is_multiple_of(8) || ![0, 1, 3, 4, 6].contains(&padding) {
+        return Err(Error::InvalidBase32);
+    }
+    let mut bytes = Vec::with_capacity(body.len() * 5 / 8);
+    let (mut bits, mut count) = (0u32, 0u32);
+    for c in body.bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return Err(Error::InvalidBase32),
+        };
+        bits = (bits << 5) | u32::from(value);
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            bytes.extend(u8::try_from((bits >> count) & 0xff).ok());
+        }
+        bits &= (1 << count) - 1;
+    }
+    // The bits left over must be zero, so that every signature has one encoding.
+    if bits != 0 {
         return Err(Error::InvalidBase32);
     }
     Ok(bytes)
@@ -267,6 +307,21 @@ mod tests {
             signature_from_base32(&"A".repeat(2000)),
             Err(Error::TooLong { max: MAX_SIGNATURE_LEN })
         );
-        assert_eq!(signature_to_base32(b"f"), "MY======");
+        // RFC 4648 §10's test vectors, upper case.
+        for (data, text) in [
+            (&b"f"[..], "MY======"),
+            (b"fo", "MZXQ===="),
+            (b"foo", "MZXW6==="),
+            (b"foob", "MZXW6YQ="),
+            (b"fooba", "MZXW6YTB"),
+            (b"foobar", "MZXW6YTBOI======"),
+        ] {
+            assert_eq!(signature_to_base32(data), text);
+            assert_eq!(signature_from_base32(text).unwrap(), data);
+        }
+        // Padding of a length RFC 4648 never writes, or non-zero left-over bits.
+        for bad in ["MY=", "M=======", "MZ======", "MZXW6YT=", "MY======MY======A", "MY==  =="] {
+            assert_eq!(signature_from_base32(bad), Err(Error::InvalidBase32), "{bad}");
+        }
     }
 }
