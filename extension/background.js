@@ -7,6 +7,7 @@ import * as channel from './channel.js';
 import * as otp from './otp.js';
 import { FromPage, onPageMessage } from './page.js';
 import * as requests from './requests.js';
+import * as privacyidea from './privacyidea.js';
 import { pushTokens } from './store.js';
 import * as vault from './vault.js';
 
@@ -45,9 +46,16 @@ async function onMessage(message, sender) {
       return { ok: true, serverNotified };
     }
     case Message.REQUEST_ANSWER:
+      if (privacyidea.isPiRequest(message.requestId)) return { ok: true, outcome: await privacyidea.answer(message) };
       return { ok: true, outcome: await requests.answer(message) };
     case Message.REQUESTS_REFRESH:
-      await Promise.all([channel.sync(), channel.poll(), requests.expire()]);
+      privacyidea.pollOften();
+      await Promise.all([channel.sync(), channel.poll(), privacyidea.poll(), requests.expire()]);
+      return { ok: true };
+    case Message.PI_ENROLL:
+      return { ok: true, token: await privacyidea.enroll(message.link, message.pin) };
+    case Message.PI_REMOVE:
+      await privacyidea.remove(message.serial);
       return { ok: true };
     case Message.OUTCOME_DISMISS:
       await requests.dismiss(message.requestId);
@@ -118,6 +126,7 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === channel.WATCHDOG_ALARM) {
     channel.sync().catch(warn);
+    privacyidea.poll().catch(warn);
     requests.expire().catch(warn);
   }
   if (alarm.name === vault.LOCK_ALARM) vault.lockIfDue().catch(warn);
@@ -167,6 +176,7 @@ globalThis.pushotp = Object.freeze({
 channel.ensureWatchdog().catch(warn);
 channel.sync().catch(warn);
 channel.poll().catch(warn);
+privacyidea.poll().catch(warn);
 requests.expire().catch(warn);
 channel.registerWebPush().catch(warn);
 vault.lockIfDue().catch(warn);

@@ -23,6 +23,8 @@ export const Message = Object.freeze({
    * Answer a pending request: `{ type, requestId, decision: 'approve'|'deny'|'report',
    * number?, keys? }` → `{ ok, outcome }` (an `Outcome`, see store.js). `keys` are the
    * `{ otp, answer }` a PIN unmasked (PIN-protected tokens only; `unmaskKeys` in the tools module).
+   * For a privacyIDEA challenge (`requestId` starting `pi:`), `number` is the presence option and
+   * `pin` the token's PIN when it has one; 'report' declines with the reason `unknown_trigger`.
    */
   REQUEST_ANSWER: 'request.answer',
   /** Fetch pending requests from every server now (the popup does it on opening): → `{ ok }`. */
@@ -92,6 +94,16 @@ export const Message = Object.freeze({
    * `wrong_password` (nothing changed), `invalid_file` or `locked`.
    */
   VAULT_IMPORT: 'vault.import',
+  /**
+   * Enroll a privacyIDEA push token from its link (`otpauth://pipush/…` or `pia://pipush/…`):
+   * `{ type, link, pin? }` → `{ ok, token }` (a `PiToken`, privacyidea.js). The worker makes
+   * the key pair and completes the enrollment with the server. `pin` (digits, at least 4) is
+   * required when the link asks for an unlock (`pin=True` or `app_force_unlock`); approvals of
+   * that token then need it (`pin` in `request.answer`).
+   */
+  PI_ENROLL: 'pi.enroll',
+  /** Forget a privacyIDEA token and its key: `{ type, serial }` → `{ ok }`. */
+  PI_REMOVE: 'pi.remove',
 });
 
 /** Messages the service worker sends to a content script in a login page. */

@@ -386,11 +386,11 @@ function choosePin(token) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function isWebPage(tab) {
+export function isWebPage(tab) {
   return /^https?:\/\//.test(tab.url ?? '');
 }
 
-function tabLabel(tab) {
+export function tabLabel(tab) {
   let host = '';
   try {
     host = new URL(tab.url).host;
@@ -443,7 +443,7 @@ async function capture(windowId) {
  * Reads the QR codes shown in `tab`. A tab hidden behind another one is brought to the front
  * for the screenshot, and the tab that was in front is brought back afterwards.
  */
-async function scanTab(tab) {
+export async function scanTab(tab) {
   await tools.ready;
   let front = null;
   if (!tab.active) {

@@ -16,6 +16,7 @@ const state = {
   pending: {}, // chrome.storage.session `pending`
   outcomes: {}, // chrome.storage.session `outcomes`
   tokens: {}, // chrome.storage.local `pushTokens`
+  piTokens: {}, // chrome.storage.local `piTokens` (privacyIDEA)
   replies: {}, // outcomes from the worker's replies, until storage has them
   dismissed: new Set(), // outcomes the person closed here
   done: new Set(), // requests answered from here (not shown again whatever storage says)
@@ -65,9 +66,13 @@ function render({ focus = false } = {}) {
   keepFocus(focused);
 }
 
-function showRequest({ id, request }) {
+function showRequest({ id, request, kind }) {
+  if (kind === 'privacyidea') return showPiRequest(id, request);
+  showWebFacts(true);
   const token = state.tokens[request.tokenId];
   $('request').dataset.id = id;
+  delete $('request').dataset.kind;
+  $('pick').textContent = 'Pick the number shown on the sign-in page';
   $('app').textContent = request.app;
   $('lead').textContent = `Sign-in to ${request.app}`;
   $('origin').textContent = hostOf(request.origin);
@@ -95,6 +100,46 @@ function showRequest({ id, request }) {
   $('progress').textContent = '';
   $('request-unlock').hidden = true;
   if (token?.pin?.required) loadTools();
+}
+
+/** The page, IP address and place rows: a privacyIDEA challenge has none of them. */
+function showWebFacts(shown) {
+  for (const id of ['origin', 'ip', 'place']) {
+    $(id).hidden = !shown;
+    $(id).previousElementSibling.hidden = !shown;
+  }
+  if (!shown) $('map').replaceChildren();
+  if (!shown) $('map').hidden = true;
+}
+
+/**
+ * A privacyIDEA challenge (privacyidea.js): its title and question as the server signed them,
+ * the token's serial, and its presence options when it asks for one.
+ */
+function showPiRequest(id, request) {
+  const token = state.piTokens[request.tokenId];
+  $('request').dataset.id = id;
+  $('request').dataset.kind = 'privacyidea';
+  $('app').textContent = request.app;
+  $('lead').textContent = request.question;
+  showWebFacts(false);
+  $('account').textContent = `${token?.label ?? 'Unknown token'} · ${request.serial}`;
+  const choices = request.choices ?? [];
+  $('pick').textContent = 'Pick the option shown on the sign-in page';
+  $('pick').hidden = choices.length === 0;
+  $('numbers').hidden = choices.length === 0;
+  $('numbers').replaceChildren(
+    ...choices.map((option) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'number';
+      button.textContent = option;
+      button.addEventListener('click', () => approve(option));
+      return button;
+    }),
+  );
+  $('approve').hidden = choices.length > 0;
+  $('progress').textContent = '';
 }
 
 function actionButtons() {
@@ -150,6 +195,13 @@ function renderOutcomes() {
       box.dataset.id = id;
       const message = document.createElement('p');
       message.textContent = text;
+      // privacyIDEA's code-to-phone mode: the code to type at the sign-in page.
+      if (outcome.displayCode) {
+        const code = document.createElement('strong');
+        code.className = 'display-code';
+        code.textContent = outcome.displayCode;
+        message.append(` ${outcome.displayMessage ?? 'Enter the code to log in'}: `, code);
+      }
       const close = document.createElement('button');
       close.type = 'button';
       close.className = 'icon';
@@ -182,7 +234,7 @@ function answerable() {
 function approve(number) {
   const request = answerable();
   if (!request) return;
-  if (state.tokens[request.tokenId]?.pin?.required) askPin(request, number);
+  if (state.tokens[request.tokenId]?.pin?.required || piLocked(request)) askPin(request, number);
   else send(request, { decision: 'approve', ...(number != null && { number }) });
 }
 
@@ -294,11 +346,17 @@ function loadTools() {
   return tools;
 }
 
+/** A privacyIDEA challenge whose token asks for its PIN before an approval (the worker checks it). */
+const piLocked = (request) => request.id.startsWith('pi:') && Boolean(state.piTokens[request.tokenId]?.pinCheck);
+
 let unlocking = null; // { request, number } waiting for the PIN
 function askPin(request, number) {
   unlocking = { request, number };
   const token = state.tokens[request.tokenId];
-  $('pin-for').textContent = `To approve with ${token.tokenName} (${token.user}).`;
+  const pi = state.piTokens[request.tokenId];
+  $('pin-for').textContent = piLocked(request)
+    ? `To approve with ${pi.label} (${pi.serial}).`
+    : `To approve with ${token.tokenName} (${token.user}).`;
   $('pin').value = '';
   $('pin').disabled = false;
   $('pin-ok').disabled = false;
@@ -329,6 +387,13 @@ $('pin-form').addEventListener('submit', async (event) => {
     return;
   }
   $('pin').value = '';
+  if (piLocked(target.request)) {
+    // privacyIDEA tokens: the worker checks the PIN before it signs the approval.
+    closePin();
+    const { request, number } = target;
+    send(request, { decision: 'approve', ...(number != null && { number }), pin }, 'Checking the PIN…');
+    return;
+  }
   $('pin').disabled = true;
   $('pin-ok').disabled = true;
   $('pin-status').textContent = 'Checking…';
@@ -642,7 +707,8 @@ chrome.storage.onChanged.addListener((changes, area) => {
   }
   if (area === 'session' && changes.outcomes) state.outcomes = changes.outcomes.newValue ?? {};
   if (area === 'local' && changes.pushTokens) state.tokens = changes.pushTokens.newValue ?? {};
-  if (changes.pending || changes.outcomes || changes.pushTokens) render();
+  if (area === 'local' && changes.piTokens) state.piTokens = changes.piTokens.newValue ?? {};
+  if (changes.pending || changes.outcomes || changes.pushTokens || changes.piTokens) render();
   if (area === 'local' && changes.otpTokens) {
     codes.tokens = changes.otpTokens.newValue ?? {};
     renderCodes();
@@ -655,13 +721,14 @@ document.addEventListener('unlocked', () => refreshCodes());
 async function start() {
   const [session, local] = await Promise.all([
     chrome.storage.session.get(['pending', 'outcomes']),
-    chrome.storage.local.get(['pushTokens', 'otpTokens']),
+    chrome.storage.local.get(['pushTokens', 'otpTokens', 'piTokens']),
     findTarget().catch(() => {}),
   ]);
   state.pending = session.pending ?? {};
   state.outcomes = session.outcomes ?? {};
   state.tokens = local.pushTokens ?? {};
   codes.tokens = local.otpTokens ?? {};
+  state.piTokens = local.piTokens ?? {};
   render({ focus: true });
   renderCodes();
   await refreshCodes();

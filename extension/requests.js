@@ -375,3 +375,6 @@ export function migrateKeys() {
     await chrome.storage.local.set({ pushTokens: tokens });
   });
 }
+
+// For privacyidea.js: its challenges share `pending`, this queue, the badge, expiry and outcomes.
+export { serial as queued, settle as settleRequest, showBadge, scheduleExpiry, outcomeOf, NOTIFICATION_PREFIX };

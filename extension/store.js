@@ -6,9 +6,12 @@
 //   pushTokens  { [tokenId]: PushToken }
 //   otpTokens   { [id]: OtpToken }         ordinary TOTP/HOTP tokens, without their secrets
 //   secrets     the tokens' secrets, read and written only by the worker (vault.js)
+//   piTokens    { [serial]: PiToken }      privacyIDEA push tokens (privacyidea.js); their
+//                                          device keys are in IndexedDB `pushotp-privacyidea`
 //   settings    Settings
 // chrome.storage.session (memory only, cleared when the browser closes):
-//   pending     { [requestId]: Pending }   requests shown in the popup
+//   pending     { [requestId]: Pending }   requests shown in the popup; privacyIDEA
+//                                          challenges have `kind: 'privacyidea'` (privacyidea.js)
 //   seen        { [requestId]: expiresAt } ids already accepted, so a replay is never shown twice
 //   outcomes    { [requestId]: Outcome }   how recent answers ended, for the popup's messages
 //   vaultKey    the key of the password-protected secrets while unlocked (vault.js)

@@ -68,6 +68,10 @@ function failure(reason) {
       return 'The token of this request is no longer on this device.';
     case 'pin_required':
       return 'This token needs its PIN to approve.';
+    case 'wrong_pin':
+      return 'Wrong PIN. Nothing was sent; try again.';
+    case 'wrong_choice':
+      return 'That was not the option shown on the sign-in page. Pick again.';
     case 'already_answering':
       return 'This request is already being answered.';
     default:

@@ -38,9 +38,10 @@ build() {
 rm -rf "$OUT"
 # What the service worker loads at every wake-up.
 build pushotp wasm $((120 * 1024))
-# What only the options page and PIN prompts load, on demand (Argon2id is the largest part,
+# What only the options page and PIN prompts load, on demand, and the worker while privacyIDEA
+# tokens exist (Argon2id is the largest part,
 # QR code reading about 29 KB).
-build pushotp_tools wasm-tools $((288 * 1024))
+build pushotp_tools wasm-tools $((320 * 1024))
 # wasm-bindgen writes a .gitignore of its own; the repository's ignores the folder already.
 rm -f "$OUT/.gitignore"
 node scripts/smoke-wasm.mjs

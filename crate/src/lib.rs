@@ -6,6 +6,7 @@ mod error;
 mod hotp;
 mod migration;
 mod ocra;
+pub mod privacyidea;
 pub mod push;
 #[cfg(feature = "qr")]
 mod qr;

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The options page's privacyIDEA section: enrolls a privacyIDEA push token from its link
+// (pasted, or read from the QR code in a tab with the page's own scanner) and lists the tokens.
+// The worker makes the key pair and talks to the server (privacyidea.js).
+import { Message, ask } from './messages.js';
+import { isWebPage, scanTab, tabLabel } from './options.js';
+
+const $ = (id) => document.getElementById(id);
+const PIPUSH = /^(otpauth|pia):\/\/pipush\//i;
+
+function say(text, kind = '') {
+  $('pi-status').textContent = text;
+  $('pi-status').className = kind ? `status ${kind}` : 'status';
+}
+
+function busy(on) {
+  for (const id of ['pi-add', 'pi-scan', 'pi-link', 'pi-pin']) $(id).disabled = on;
+}
+
+/** What a failed enrollment means for the person. */
+function problem(err) {
+  switch (err?.code) {
+    case 'wrong_scheme':
+      return 'This is not a privacyIDEA push enrollment link. It starts with otpauth://pipush/ or pia://pipush/.';
+    case 'missing_parameter':
+    case 'invalid_parameter':
+    case 'malformed_uri':
+      return `This privacyIDEA link is damaged (${err.message}). Copy or scan it again.`;
+    case 'unsupported_version':
+      return 'This privacyIDEA link is for a newer version of the protocol.';
+    case 'unreachable':
+      return 'The privacyIDEA server could not be reached. Check the connection and try again.';
+    case 'refused':
+      return `privacyIDEA refused the enrollment (${err.message}). The link may be used up: ask for a new QR code.`;
+    default:
+      return `The token could not be added (${err?.message ?? err}).`;
+  }
+}
+
+/** Whether a link asks for an unlock before answers (`pin=True` or `app_force_unlock`). */
+const asksForPin = (link) => /[?&](pin=true|app_force_unlock=[^&]+)/i.test(link);
+
+async function enroll(link) {
+  const pin = $('pi-pin').value;
+  if (asksForPin(link) && !/^\d{4,64}$/.test(pin)) {
+    $('pi-pin-row').hidden = false;
+    say('This server asks for a PIN before each approval. Choose one of at least 4 digits, then press Add.', 'error');
+    $('pi-pin').focus();
+    return;
+  }
+  busy(true);
+  say('Creating a key for this browser and enrolling with privacyIDEA…');
+  try {
+    const { token } = await ask({ type: Message.PI_ENROLL, link: link.trim(), ...(asksForPin(link) && { pin }) });
+    $('pi-link').value = '';
+    $('pi-pin').value = '';
+    $('pi-pin-row').hidden = true;
+    say(`Added ${token.label} (${token.serial}) from ${token.issuer}.`, 'success');
+  } catch (err) {
+    say(problem(err), 'error');
+  } finally {
+    busy(false);
+  }
+}
+
+$('pi-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const link = $('pi-link').value.trim();
+  if (!link) {
+    say('Paste a privacyIDEA enrollment link first, or scan its QR code.', 'error');
+    return;
+  }
+  enroll(link);
+});
+
+/** Reads the privacyIDEA QR code from the front tab of each window. */
+$('pi-scan').addEventListener('click', async () => {
+  busy(true);
+  say('Looking for the QR code…');
+  let link = null;
+  try {
+    const self = await chrome.tabs.getCurrent();
+    const tabs = (await chrome.tabs.query({ windowType: 'normal', active: true })).filter(
+      (tab) => tab.id !== self?.id && isWebPage(tab),
+    );
+    for (const tab of tabs) {
+      link = (await scanTab(tab)).find((text) => PIPUSH.test(text)) ?? null;
+      if (link) break;
+    }
+    if (!link) {
+      const where = tabs.map(tabLabel).join(', ') || 'the open tabs';
+      say(`No privacyIDEA QR code was found in ${where}. Show it in the front tab of a window, then scan again.`, 'error');
+    }
+  } catch (err) {
+    say(`The QR code could not be scanned: ${err?.message ?? err}`, 'error');
+  } finally {
+    busy(false);
+  }
+  if (link) {
+    $('pi-link').value = link;
+    await enroll(link);
+  }
+});
+
+function renderTokens(tokens) {
+  const list = Object.values(tokens).sort((a, b) => a.addedAt - b.addedAt);
+  $('pi-none').hidden = list.length > 0;
+  $('pi-tokens').replaceChildren(
+    ...list.map((token) => {
+      const item = document.createElement('li');
+      item.className = 'token';
+      item.dataset.serial = token.serial;
+      const name = document.createElement('span');
+      name.textContent = `${token.label} · ${token.serial} · ${new URL(token.url).host}`;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'secondary';
+      remove.textContent = 'Remove';
+      remove.setAttribute('aria-label', `Remove ${token.serial}`);
+      remove.addEventListener('click', async () => {
+        try {
+          await ask({ type: Message.PI_REMOVE, serial: token.serial });
+          say(`Removed ${token.serial} from this browser. Ask your administrator to delete it in privacyIDEA too.`);
+        } catch (err) {
+          say(`It could not be removed: ${err.message}`, 'error');
+        }
+      });
+      item.append(name, remove);
+      return item;
+    }),
+  );
+}
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === 'local' && changes.piTokens) renderTokens(changes.piTokens.newValue ?? {});
+});
+chrome.storage.local.get('piTokens').then(({ piTokens }) => renderTokens(piTokens ?? {}));

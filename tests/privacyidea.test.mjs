@@ -1,0 +1,316 @@
+// The extension as a privacyIDEA push token, against a real privacyIDEA 3.14 from PyPI
+// (scripts/privacyidea.sh) and the real extension in Chromium: enrollment from the link in the
+// options page, then sign-ins triggered at /validate/check and answered in the popup: approve,
+// deny, deny and report (privacyIDEA logs the reason), presence options right and wrong,
+// several challenges paged through, and a challenge altered on its way never shown.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { after, before, test } from 'node:test';
+import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
+import { session, waitForSession } from './support/extension.mjs';
+import { startPrivacyIdea } from './support/privacyidea.mjs';
+
+let pi;
+let browser;
+let helper;
+let skip = false;
+const tokens = {};
+
+before(async () => {
+  pi = await startPrivacyIdea();
+  if (pi.skipped) {
+    skip = `privacyIDEA tests skipped: ${pi.skipped}`;
+    pi = null;
+    return;
+  }
+  browser = await launchWithExtension();
+  helper = await openExtensionPage(browser, 'popup.html');
+});
+
+after(async () => {
+  await browser?.close();
+  await pi?.stop();
+});
+
+/** privacyIDEA challenges the worker keeps for `serial`. */
+const piPending = (s, serial) => Object.values(s.pending ?? {}).filter((p) => p.kind === 'privacyidea' && p.request.tokenId === serial);
+
+/** Waits until the worker keeps `count` challenges of `serial` (the popup page asks it to poll). */
+async function arrived(serial, count = 1) {
+  await helper.evaluate(() => chrome.runtime.sendMessage({ type: 'requests.refresh' }));
+  return waitForSession(helper, (s) => piPending(s, serial).length === count, 15_000);
+}
+
+async function openPopup() {
+  const popup = await openExtensionPage(browser, 'popup.html');
+  await popup.setViewportSize({ width: 380, height: 600 });
+  return popup;
+}
+
+/** A sign-in at privacyIDEA: the user's PIN at /validate/check starts a push challenge. */
+async function trigger(user = 'alice') {
+  const reply = await pi.check(user, '1234');
+  assert.equal(reply.result.authentication, 'CHALLENGE', JSON.stringify(reply));
+  return reply.detail;
+}
+
+async function outcome(popup, requestId) {
+  const box = popup.locator(`#outcomes .outcome[data-id="${requestId}"]`);
+  await box.waitFor();
+  return box.locator('p').textContent();
+}
+
+const shown = (popup) => popup.locator('#request').getAttribute('data-id');
+
+test('enrolls from the privacyIDEA link in the options page', async (t) => {
+  if (skip) return t.skip(skip);
+  const { serial, link } = await pi.initPushToken('alice');
+  assert.match(link, /^otpauth:\/\/pipush\/PIPU/);
+  const options = await openExtensionPage(browser, 'options.html');
+  await options.locator('#pi-link').fill(link);
+  await options.locator('#pi-add').click();
+  await options.getByText(`Added ${serial} (${serial}) from privacyIDEA.`).waitFor({ timeout: 30_000 });
+  await options.locator(`#pi-tokens li[data-serial="${serial}"]`).waitFor();
+  const stored = (await helper.evaluate(() => chrome.storage.local.get('piTokens'))).piTokens[serial];
+  assert.equal(stored.url, `${pi.url}/ttype/push`);
+  assert.equal(stored.sslverify, false);
+  assert.match(stored.serverKey, /^MIICIjANBgkqhkiG9w0BAQEF/);
+  // The device key is in IndexedDB, its private half not extractable.
+  const key = await helper.evaluate(
+    (serial) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('pushotp-privacyidea');
+        open.onsuccess = () => {
+          const get = open.result.transaction('keys').objectStore('keys').get(serial);
+          get.onsuccess = () => resolve({ extractable: get.result.privateKey.extractable, bits: get.result.privateKey.algorithm.modulusLength });
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    serial,
+  );
+  assert.deepEqual(key, { extractable: false, bits: 4096 });
+  // privacyIDEA has the token enrolled: a second use of the link is refused.
+  await options.locator('#pi-link').fill(link);
+  await options.locator('#pi-add').click();
+  await options.getByText(/privacyIDEA refused the enrollment/).waitFor({ timeout: 30_000 });
+  await options.close();
+  tokens.alice = serial;
+});
+
+test('approve in the popup: privacyIDEA reports accept and the login finishes', async (t) => {
+  if (skip) return t.skip(skip);
+  const { transaction_id: tx } = await trigger();
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'pending', value: false });
+  const popup = await openPopup();
+  await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+  assert.equal(await popup.locator('#lead').textContent(), 'Sign in as alice@realm1 from 127.0.0.1?');
+  assert.equal(await popup.locator('#account').textContent(), `${tokens.alice} · ${tokens.alice}`);
+  assert.equal(await popup.locator('#request').getAttribute('data-kind'), 'privacyidea');
+  assert.ok(await popup.locator('#ip').isHidden());
+  assert.equal(await popup.locator('#arrived').textContent(), 'just now');
+  const id = await shown(popup);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  assert.equal(await outcome(popup, id), 'Approved. You are being signed in to privacyIDEA test.');
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'accept', value: true });
+  const done = await pi.check('alice', '', tx);
+  assert.equal(done.result.authentication, 'ACCEPT');
+  await popup.getByText('No sign-in requests are waiting.').waitFor();
+  await popup.close();
+});
+
+test('deny: privacyIDEA reports declined and the login fails', async (t) => {
+  if (skip) return t.skip(skip);
+  const { transaction_id: tx } = await trigger();
+  const popup = await openPopup();
+  await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+  const id = await shown(popup);
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.locator('#deny-only').click();
+  assert.equal(await outcome(popup, id), 'Denied. The sign-in to privacyIDEA test was refused.');
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'declined', value: false });
+  assert.equal((await pi.check('alice', '', tx)).result.authentication, 'REJECT');
+  const events = (await pi.authenticationLog()).filter((e) => JSON.stringify(e).includes('CHALLENGE_DECLINED_UNKNOWN_TRIGGER'));
+  assert.equal(events.length, 0);
+  await popup.close();
+});
+
+test('deny and report: privacyIDEA logs a sign-in the person did not start', async (t) => {
+  if (skip) return t.skip(skip);
+  const { transaction_id: tx } = await trigger();
+  const popup = await openPopup();
+  await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+  const id = await shown(popup);
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.getByRole('button', { name: 'Yes, Report' }).click();
+  assert.match(await outcome(popup, id), /^Reported\./);
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'declined', value: false });
+  const events = (await pi.authenticationLog()).filter((e) => JSON.stringify(e).includes('CHALLENGE_DECLINED_UNKNOWN_TRIGGER'));
+  assert.equal(events.length, 1, 'the decline reason unknown_trigger reached privacyIDEA');
+  await popup.close();
+});
+
+test('presence: a wrong option is refused and the request stays; the right one signs in', async (t) => {
+  if (skip) return t.skip(skip);
+  await pi.authPolicy({ push_require_presence: true });
+  try {
+    const detail = await trigger();
+    const right = detail.presence_answer;
+    assert.ok(right, JSON.stringify(detail));
+    const popup = await openPopup();
+    await popup.getByText('Pick the option shown on the sign-in page').waitFor({ timeout: 15_000 });
+    const options = await popup.locator('#numbers button').allTextContents();
+    assert.ok(options.includes(right) && options.length >= 2, options.join());
+    assert.ok(await popup.locator('#approve').isHidden());
+    const id = await shown(popup);
+    const wrong = options.find((o) => o !== right);
+    await popup.getByRole('button', { name: wrong, exact: true }).click();
+    await outcome(popup, id);
+    assert.deepEqual(await pi.pollTransaction(detail.transaction_id), { status: 'pending', value: false });
+    // Still answerable: the right option now.
+    await popup.getByRole('button', { name: right, exact: true }).click();
+    await popup.waitForFunction((id) => document.querySelector(`#outcomes .outcome[data-id="${id}"]`)?.textContent.startsWith('Approved'), id);
+    assert.deepEqual(await pi.pollTransaction(detail.transaction_id), { status: 'accept', value: true });
+    assert.equal((await pi.check('alice', '', detail.transaction_id)).result.authentication, 'ACCEPT');
+    await popup.close();
+  } finally {
+    await pi.authPolicy();
+  }
+});
+
+test('several challenges: the popup pages through them and answers the one shown', async (t) => {
+  if (skip) return t.skip(skip);
+  const first = await trigger();
+  const second = await trigger();
+  await arrived(tokens.alice, 2);
+  const popup = await openPopup();
+  await popup.locator('#position').getByText('1 of 2').waitFor({ timeout: 15_000 });
+  const one = await shown(popup);
+  await popup.getByRole('button', { name: 'Next request' }).click();
+  await popup.locator('#position').getByText('2 of 2').waitFor();
+  const two = await shown(popup);
+  assert.notEqual(one, two);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await outcome(popup, two);
+  const states = [await pi.pollTransaction(first.transaction_id), await pi.pollTransaction(second.transaction_id)];
+  assert.deepEqual(states.map((s) => s.status).sort(), ['accept', 'pending']);
+  // The other one is still shown, and is denied.
+  assert.equal(await shown(popup), one);
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.locator('#deny-only').click();
+  await outcome(popup, one);
+  await popup.getByText('No sign-in requests are waiting.').waitFor();
+  await popup.close();
+});
+
+test('code to phone: the approval shows the code the sign-in page asks for', async (t) => {
+  if (skip) return t.skip(skip);
+  await pi.authPolicy({ push_code_to_phone: true });
+  try {
+    const detail = await trigger();
+    assert.equal(detail.client_mode, 'interactive');
+    const popup = await openPopup();
+    await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+    const id = await shown(popup);
+    await popup.getByRole('button', { name: 'Approve' }).click();
+    await outcome(popup, id);
+    const code = await popup.locator(`#outcomes .outcome[data-id="${id}"] .display-code`).textContent();
+    assert.match(code, /^\d{2}$/);
+    assert.match(await popup.locator(`#outcomes .outcome[data-id="${id}"] p`).textContent(), /Enter the code to log in: \d{2}$/);
+    assert.equal((await pi.check('alice', code, detail.transaction_id)).result.authentication, 'ACCEPT');
+    await popup.close();
+  } finally {
+    await pi.authPolicy();
+  }
+});
+
+test('a token whose server asks for a PIN: chosen at enrollment, asked before each approval', async (t) => {
+  if (skip) return t.skip(skip);
+  await pi.enrollPolicy({ push_force_app_pin: true });
+  let serial;
+  try {
+    let link;
+    ({ serial, link } = await pi.initPushToken('bob'));
+    assert.match(link, /&pin=True/);
+    const options = await openExtensionPage(browser, 'options.html');
+    await options.locator('#pi-link').fill(link);
+    await options.locator('#pi-add').click();
+    await options.getByLabel('Choose a PIN for this token').fill('2468');
+    await options.locator('#pi-add').click();
+    await options.getByText(`Added ${serial} (${serial}) from privacyIDEA.`).waitFor({ timeout: 30_000 });
+    await options.close();
+  } finally {
+    await pi.enrollPolicy();
+  }
+  const { transaction_id: tx } = await trigger('bob');
+  const popup = await openPopup();
+  await popup.locator('#account').getByText(serial, { exact: false }).waitFor({ timeout: 15_000 });
+  const id = await shown(popup);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await popup.getByLabel('PIN', { exact: true }).fill('1357');
+  await popup.locator('#pin-ok').click();
+  assert.equal(await outcome(popup, id), 'Wrong PIN. Nothing was sent; try again.');
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'pending', value: false });
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await popup.getByLabel('PIN', { exact: true }).fill('2468');
+  await popup.locator('#pin-ok').click();
+  await popup.waitForFunction((id) => document.querySelector(`#outcomes .outcome[data-id="${id}"]`)?.textContent.startsWith('Approved'), id);
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'accept', value: true });
+  await popup.close();
+});
+
+/**
+ * A relay in front of privacyIDEA that changes the question of every challenge a poll returns,
+ * leaving the server's signature as it was.
+ */
+async function startTamperingRelay(target) {
+  const seen = { polls: 0, altered: 0 };
+  const server = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const reply = await fetch(`${target}${req.url}`, {
+      method: req.method,
+      headers: { 'content-type': req.headers['content-type'] ?? 'application/x-www-form-urlencoded' },
+      body: req.method === 'GET' ? undefined : Buffer.concat(chunks),
+    });
+    let body = await reply.text();
+    if (req.method === 'GET' && req.url.startsWith('/ttype/push')) {
+      seen.polls++;
+      const json = JSON.parse(body);
+      for (const challenge of json.result?.value ?? []) {
+        challenge.question = 'Sign in to your bank?';
+        seen.altered++;
+      }
+      body = JSON.stringify(json);
+    }
+    res.writeHead(reply.status, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => new Promise((r) => server.close(r)) };
+}
+
+test('a challenge altered on its way is never shown', async (t) => {
+  if (skip) return t.skip(skip);
+  const relay = await startTamperingRelay(pi.url);
+  try {
+    // bob's token talks to privacyIDEA through the relay.
+    const { serial, link } = await pi.initPushToken('bob');
+    const relayed = link.replace(/url=[^&]*/, `url=${encodeURIComponent(`${relay.url}/ttype/push`)}`);
+    const reply = await helper.evaluate((link) => chrome.runtime.sendMessage({ type: 'pi.enroll', link }), relayed);
+    assert.ok(reply.ok, JSON.stringify(reply));
+    const { transaction_id: tx } = await trigger('bob');
+    await helper.evaluate(() => chrome.runtime.sendMessage({ type: 'requests.refresh' }));
+    for (let i = 0; i < 50 && relay.seen.altered === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(relay.seen.altered >= 1, 'the relay altered a polled challenge');
+    await helper.evaluate(() => chrome.runtime.sendMessage({ type: 'requests.refresh' }));
+    assert.equal(piPending(await session(helper), serial).length, 0);
+    assert.deepEqual(await pi.pollTransaction(tx), { status: 'pending', value: false });
+  } finally {
+    await relay.close();
+  }
+});
+
+test('no console errors in the extension', (t) => {
+  if (skip) return t.skip(skip);
+  assert.deepEqual(browser.errors, []);
+});
