@@ -46,27 +46,65 @@ impl Algorithm {
     /// HMAC(key, message) followed by dynamic truncation (RFC 4226 §5.3, `DT`): the 31-bit
     /// value `Snum` before it is reduced modulo 10^digits.
     pub(crate) fn truncated_hmac(self, key: &[u8], message: &[u8]) -> u32 {
-        match self {
-            Self::Sha1 => dynamic_truncation(&mac::<sha1::Sha1>(key, message)),
-            Self::Sha256 => dynamic_truncation(&mac::<sha2::Sha256>(key, message)),
-            Self::Sha512 => dynamic_truncation(&mac::<sha2::Sha512>(key, message)),
-        }
+        KeyedMac::new(self, key).truncated(message)
     }
 
     /// The whole HMAC(key, message), for OCRA suites that ask for no truncation
     /// (RFC 6287 §5.1, `HOTP-H-0`).
     pub(crate) fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
+        KeyedMac::new(self, key).full(message)
+    }
+}
+
+/// HMAC (RFC 2104) with the key already absorbed: the hash states after the inner and the
+/// outer padded key block (RFC 2104 §2, steps 1 to 3 and the start of step 6).
+///
+/// Keying costs one hash compression per pad, as much as hashing a short message, so a token
+/// that makes several codes keeps this and clones it per code: two compressions per SHA-1 or
+/// SHA-256 code instead of four. The states are as good as the key; `hmac`, `sha1` and `sha2`
+/// are built with `zeroize`, so they are wiped when dropped, clones included.
+#[derive(Clone)]
+pub(crate) enum KeyedMac {
+    Sha1(Hmac<sha1::Sha1>),
+    Sha256(Hmac<sha2::Sha256>),
+    Sha512(Hmac<sha2::Sha512>),
+}
+
+impl KeyedMac {
+    pub(crate) fn new(algorithm: Algorithm, key: &[u8]) -> Self {
+        match algorithm {
+            Algorithm::Sha1 => Self::Sha1(keyed(key)),
+            Algorithm::Sha256 => Self::Sha256(keyed(key)),
+            Algorithm::Sha512 => Self::Sha512(keyed(key)),
+        }
+    }
+
+    /// `DT(HMAC(K, message))` (RFC 4226 §5.3) from a copy of the keyed state.
+    pub(crate) fn truncated(&self, message: &[u8]) -> u32 {
         match self {
-            Self::Sha1 => mac::<sha1::Sha1>(key, message).to_vec(),
-            Self::Sha256 => mac::<sha2::Sha256>(key, message).to_vec(),
-            Self::Sha512 => mac::<sha2::Sha512>(key, message).to_vec(),
+            Self::Sha1(mac) => dynamic_truncation(&finish(mac, message)),
+            Self::Sha256(mac) => dynamic_truncation(&finish(mac, message)),
+            Self::Sha512(mac) => dynamic_truncation(&finish(mac, message)),
+        }
+    }
+
+    /// The whole `HMAC(K, message)`.
+    fn full(&self, message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha1(mac) => finish(mac, message).to_vec(),
+            Self::Sha256(mac) => finish(mac, message).to_vec(),
+            Self::Sha512(mac) => finish(mac, message).to_vec(),
         }
     }
 }
 
-fn mac<D: hmac::EagerHash>(key: &[u8], message: &[u8]) -> hmac::digest::Output<Hmac<D>> {
+fn keyed<D: hmac::EagerHash>(key: &[u8]) -> Hmac<D> {
     // HMAC takes keys of any length (RFC 2104 §2), so this never fails.
-    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    <Hmac<D> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
+}
+
+fn finish<D: hmac::EagerHash>(keyed: &Hmac<D>, message: &[u8]) -> hmac::digest::Output<Hmac<D>> {
+    let mut mac = keyed.clone();
     mac.update(message);
     mac.finalize().into_bytes()
 }
@@ -81,6 +119,12 @@ fn dynamic_truncation(hs: &[u8]) -> u32 {
         word.copy_from_slice(bytes);
     }
     u32::from_be_bytes(word) & 0x7fff_ffff
+}
+
+/// `D = Snum mod 10^Digit` (RFC 4226 §5.3) as a number: the code without its leading zeros.
+/// Ten digits keep all 31 bits of `Snum`.
+pub(crate) fn reduce(value: u32, digits: u8) -> u32 {
+    10u32.checked_pow(u32::from(digits)).map_or(value, |modulus| value % modulus)
 }
 
 /// Reduces a truncated value to `digits` decimal digits, left-padded with zeros
@@ -162,5 +206,8 @@ mod tests {
     fn ten_digit_codes_keep_leading_zeros() {
         assert_eq!(format_code(42, 10), "0000000042");
         assert_eq!(format_code(0x7fff_ffff, 10), "2147483647");
+        assert_eq!(reduce(0x7fff_ffff, 10), 2_147_483_647);
+        assert_eq!(reduce(0x50ef_7f19, 6), 872_921);
+        assert_eq!(reduce(0x50ef_7f19, 8), 57_872_921);
     }
 }

@@ -1,8 +1,10 @@
 //! HOTP: HMAC-based one-time passwords (RFC 4226).
 
+use core::fmt;
+
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-use crate::algorithm::{Algorithm, format_code};
+use crate::algorithm::{Algorithm, KeyedMac, format_code, reduce};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -63,6 +65,13 @@ impl Hotp {
         format_code(value, self.digits)
     }
 
+    /// This generator with `secret` prepared for many codes: the HMAC key schedule
+    /// (RFC 2104 §2) is computed once here instead of once per code. See [`KeyedHotp`].
+    #[must_use]
+    pub fn keyed(&self, secret: &Secret) -> KeyedHotp {
+        KeyedHotp { hotp: *self, mac: KeyedMac::new(self.algorithm, secret.expose()) }
+    }
+
     /// Checks `code` against counters `counter ..= counter + look_ahead` (RFC 4226 §7.4
     /// resynchronization) and returns the counter that matched, so the caller can move its
     /// counter past it and refuse the same code again.
@@ -77,14 +86,87 @@ impl Hotp {
         counter: u64,
         look_ahead: u64,
     ) -> Result<Option<u64>> {
-        check_code(code)?;
-        if look_ahead > MAX_WINDOW {
-            return Err(Error::WindowTooLarge { max: MAX_WINDOW });
-        }
+        // Checked before the key is prepared: a malformed code costs no hashing.
+        check_verify(code, look_ahead)?;
+        self.keyed(secret).verify(code, counter, look_ahead)
+    }
+}
+
+/// An HOTP generator with its key prepared: what a verifier or an authenticator keeps for a
+/// token that makes more than one code (a look-ahead window, a list of codes refreshed every
+/// period, a server checking many logins).
+///
+/// It holds the HMAC state after the key (RFC 2104 §2), so each code costs two hash
+/// compressions (SHA-1, SHA-256) instead of four, and gives the same codes as
+/// [`Hotp::generate`]. That state is as good as the secret: it is wiped when dropped, `Debug`
+/// shows only the parameters, and [`verify`](Self::verify) compares in constant time like
+/// [`Hotp::verify`].
+///
+/// ```
+/// use pushotp::{Hotp, Secret};
+/// let key = Secret::from_bytes(b"12345678901234567890".to_vec())?;
+/// let keyed = Hotp::default().keyed(&key);
+/// // RFC 4226 Appendix D, counts 0 and 9.
+/// assert_eq!(keyed.generate(0), "755224");
+/// assert_eq!(keyed.generate(9), "520489");
+/// assert_eq!(keyed.verify("520489", 5, 10)?, Some(9));
+/// # Ok::<(), pushotp::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyedHotp {
+    hotp: Hotp,
+    mac: KeyedMac,
+}
+
+impl KeyedHotp {
+    /// The generator's parameters (hash and digits).
+    #[must_use]
+    pub fn hotp(&self) -> Hotp {
+        self.hotp
+    }
+
+    /// `HOTP(K, C)` (RFC 4226 §5.3) for `counter`, zero-padded to the generator's digits.
+    #[must_use]
+    pub fn generate(&self, counter: u64) -> String {
+        format_code(self.truncated(counter), self.hotp.digits)
+    }
+
+    /// `HOTP(K, C)` as a number, `Snum mod 10^Digit` (RFC 4226 §5.3): the code without its
+    /// leading zeros, for callers that pad it themselves (the WebAssembly batch of codes).
+    #[must_use]
+    pub fn generate_number(&self, counter: u64) -> u32 {
+        reduce(self.truncated(counter), self.hotp.digits)
+    }
+
+    /// [`Hotp::verify`] with the prepared key: checks `code` against counters
+    /// `counter ..= counter + look_ahead` (RFC 4226 §7.4), every candidate computed and compared
+    /// in constant time, and returns the counter that matched.
+    pub fn verify(&self, code: &str, counter: u64, look_ahead: u64) -> Result<Option<u64>> {
+        check_verify(code, look_ahead)?;
         Ok(first_match(code, (0..=look_ahead).filter_map(|i| counter.checked_add(i)), |c| {
-            self.generate(secret, c)
+            self.generate(c)
         }))
     }
+
+    fn truncated(&self, counter: u64) -> u32 {
+        self.mac.truncated(&counter.to_be_bytes())
+    }
+}
+
+impl fmt::Debug for KeyedHotp {
+    /// The parameters only: the keyed state is as secret as the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedHotp").field("hotp", &self.hotp).finish_non_exhaustive()
+    }
+}
+
+/// The checks of every verification before any hashing: the code's characters and the window.
+pub(crate) fn check_verify(code: &str, window: u64) -> Result<()> {
+    check_code(code)?;
+    if window > MAX_WINDOW {
+        return Err(Error::WindowTooLarge { max: MAX_WINDOW });
+    }
+    Ok(())
 }
 
 pub(crate) fn check_digits(digits: u8) -> Result<()> {
@@ -154,6 +236,62 @@ mod tests {
     #[test]
     fn verify_near_counter_end_does_not_overflow() {
         assert_eq!(Hotp::default().verify(&key(), "123456", u64::MAX, 3).unwrap(), None);
+    }
+
+    /// RFC 4226 Appendix D, counts 0 to 9.
+    const APPENDIX_D: [&str; 10] = [
+        "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871",
+        "520489",
+    ];
+
+    #[test]
+    fn keyed_gives_the_codes_of_the_plain_path() {
+        let hotp = Hotp::default();
+        let keyed = hotp.keyed(&key());
+        for (counter, want) in (0u64..).zip(APPENDIX_D) {
+            assert_eq!(hotp.generate(&key(), counter), want);
+            assert_eq!(keyed.generate(counter), want);
+            assert_eq!(keyed.generate_number(counter), want.parse::<u32>().unwrap());
+        }
+        // Every hash and digit count, at counters far apart, and the same state reused.
+        for algorithm in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
+            for digits in MIN_DIGITS..=MAX_DIGITS {
+                let hotp = Hotp::new(algorithm, digits).unwrap();
+                let keyed = hotp.keyed(&key());
+                for counter in [0, 1, 0x7fff_ffff, u64::MAX] {
+                    let code = hotp.generate(&key(), counter);
+                    assert_eq!(keyed.generate(counter), code);
+                    assert_eq!(keyed.generate_number(counter), code.parse::<u32>().unwrap());
+                }
+                assert_eq!(keyed.hotp(), hotp);
+            }
+        }
+    }
+
+    #[test]
+    fn keyed_verify_matches_the_plain_path() {
+        let hotp = Hotp::default();
+        let keyed = hotp.keyed(&key());
+        for (code, counter, look_ahead) in
+            [("969429", 0, 5), ("969429", 0, 2), ("969429", 4, 5), ("96942", 0, 5)]
+        {
+            assert_eq!(
+                keyed.verify(code, counter, look_ahead),
+                hotp.verify(&key(), code, counter, look_ahead)
+            );
+        }
+        assert_eq!(keyed.verify("969429", 0, 5), Ok(Some(3)));
+        assert_eq!(keyed.verify("9694x9", 0, 5), Err(Error::MalformedCode));
+        assert_eq!(
+            keyed.verify("969429", 0, MAX_WINDOW + 1),
+            Err(Error::WindowTooLarge { max: MAX_WINDOW })
+        );
+    }
+
+    #[test]
+    fn keyed_debug_shows_no_key() {
+        let shown = format!("{:?}", Hotp::default().keyed(&key()));
+        assert_eq!(shown, "KeyedHotp { hotp: Hotp { algorithm: Sha1, digits: 6 }, .. }");
     }
 
     #[test]

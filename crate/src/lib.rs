@@ -20,11 +20,11 @@ pub mod wasm;
 
 pub use algorithm::Algorithm;
 pub use error::{Error, Result};
-pub use hotp::{Hotp, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS};
+pub use hotp::{Hotp, KeyedHotp, MAX_DIGITS, MAX_WINDOW, MIN_DIGITS};
 pub use migration::{MAX_MIGRATION_LEN, MigrationBatch, export_migration, import_migration};
 pub use ocra::{MAX_OCRA_SUITE_LEN, OcraInput, OcraSuite, QuestionFormat, TimeStep};
 #[cfg(feature = "qr")]
 pub use qr::{MAX_IMAGE_SIDE, decode_qr, decode_qr_luma};
 pub use secret::{MAX_SECRET_LEN, Secret};
-pub use totp::{DEFAULT_PERIOD, MAX_PERIOD, Totp, Window};
+pub use totp::{DEFAULT_PERIOD, KeyedTotp, MAX_PERIOD, Totp, Window};
 pub use uri::{MAX_URI_LEN, TokenKind, TokenUri};

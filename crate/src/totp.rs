@@ -1,8 +1,10 @@
 //! TOTP: time-based one-time passwords (RFC 6238).
 
+use core::fmt;
+
 use crate::algorithm::Algorithm;
 use crate::error::{Error, Result};
-use crate::hotp::{Hotp, MAX_WINDOW, check_code, check_digits, first_match};
+use crate::hotp::{Hotp, KeyedHotp, MAX_WINDOW, check_code, check_digits, first_match};
 use crate::secret::Secret;
 
 /// The default time step X of RFC 6238 §4.1, in seconds.
@@ -111,15 +113,89 @@ impl Totp {
         unix_secs: u64,
         window: Window,
     ) -> Result<Option<u64>> {
-        check_code(code)?;
-        if window.behind > MAX_WINDOW || window.ahead > MAX_WINDOW {
-            return Err(Error::WindowTooLarge { max: MAX_WINDOW });
-        }
-        let now = self.step(unix_secs)?;
+        // Checked before the key is prepared: a malformed request costs no hashing.
+        check_window(code, window)?;
+        self.step(unix_secs)?;
+        self.keyed(secret).verify(code, unix_secs, window)
+    }
+
+    /// This generator with `secret` prepared for many codes: the HMAC key schedule
+    /// (RFC 2104 §2) is computed once here instead of once per code. See [`KeyedTotp`].
+    #[must_use]
+    pub fn keyed(&self, secret: &Secret) -> KeyedTotp {
+        KeyedTotp { totp: *self, hotp: self.hotp.keyed(secret) }
+    }
+}
+
+/// A TOTP generator with its key prepared (see [`KeyedHotp`]): two hash compressions per
+/// SHA-1 or SHA-256 code instead of four, the same codes as [`Totp::generate`], wiped on drop,
+/// no key in `Debug`, verification in constant time.
+///
+/// ```
+/// use pushotp::{Algorithm, Secret, Totp, Window};
+/// let key = Secret::from_bytes(b"12345678901234567890".to_vec())?;
+/// let keyed = Totp::new(Algorithm::Sha1, 8, 30, 0)?.keyed(&key);
+/// // RFC 6238 Appendix B, T = 59 s and T = 1111111109 s.
+/// assert_eq!(keyed.generate(59)?, "94287082");
+/// assert_eq!(keyed.generate(1_111_111_109)?, "07081804");
+/// assert_eq!(keyed.verify("94287082", 75, Window::ONE_STEP)?, Some(1));
+/// # Ok::<(), pushotp::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyedTotp {
+    totp: Totp,
+    hotp: KeyedHotp,
+}
+
+impl KeyedTotp {
+    /// The generator's parameters.
+    #[must_use]
+    pub fn totp(&self) -> Totp {
+        self.totp
+    }
+
+    /// The code for time step `step`.
+    #[must_use]
+    pub fn generate_at_step(&self, step: u64) -> String {
+        self.hotp.generate(step)
+    }
+
+    /// `TOTP = HOTP(K, T)` (RFC 6238 §4.2) for the Unix time `unix_secs`.
+    pub fn generate(&self, unix_secs: u64) -> Result<String> {
+        Ok(self.generate_at_step(self.totp.step(unix_secs)?))
+    }
+
+    /// The code at `unix_secs` as a number, without its leading zeros (see
+    /// [`KeyedHotp::generate_number`]).
+    pub fn generate_number(&self, unix_secs: u64) -> Result<u32> {
+        Ok(self.hotp.generate_number(self.totp.step(unix_secs)?))
+    }
+
+    /// [`Totp::verify`] with the prepared key: checks `code` against the steps around
+    /// `unix_secs` allowed by `window`, each computed and compared in constant time, and
+    /// returns the step that matched (RFC 6238 §5.2).
+    pub fn verify(&self, code: &str, unix_secs: u64, window: Window) -> Result<Option<u64>> {
+        check_window(code, window)?;
+        let now = self.totp.step(unix_secs)?;
         let first = now.saturating_sub(window.behind);
         let last = now.saturating_add(window.ahead);
-        Ok(first_match(code, first..=last, |step| self.generate_at_step(secret, step)))
+        Ok(first_match(code, first..=last, |step| self.generate_at_step(step)))
     }
+}
+
+impl fmt::Debug for KeyedTotp {
+    /// The parameters only: the keyed state is as secret as the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedTotp").field("totp", &self.totp).finish_non_exhaustive()
+    }
+}
+
+fn check_window(code: &str, window: Window) -> Result<()> {
+    check_code(code)?;
+    if window.behind > MAX_WINDOW || window.ahead > MAX_WINDOW {
+        return Err(Error::WindowTooLarge { max: MAX_WINDOW });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -139,6 +215,62 @@ mod tests {
         assert_eq!(totp.verify(&key(), "94287082", 89, Window::default()).unwrap(), None);
         assert_eq!(totp.verify(&key(), "94287082", 0, Window::ONE_STEP).unwrap(), Some(1));
         assert_eq!(totp.verify(&key(), "94287082", 120, Window::ONE_STEP).unwrap(), None);
+    }
+
+    /// RFC 6238 Appendix B: each hash with its own seed, 8 digits.
+    #[test]
+    fn keyed_gives_the_codes_of_the_plain_path_on_appendix_b() {
+        let seeds = [
+            (Algorithm::Sha1, &b"12345678901234567890"[..]),
+            (Algorithm::Sha256, b"12345678901234567890123456789012"),
+            (
+                Algorithm::Sha512,
+                b"1234567890123456789012345678901234567890123456789012345678901234",
+            ),
+        ];
+        let table: [(u64, [&str; 3]); 6] = [
+            (59, ["94287082", "46119246", "90693936"]),
+            (1_111_111_109, ["07081804", "68084774", "25091201"]),
+            (1_111_111_111, ["14050471", "67062674", "99943326"]),
+            (1_234_567_890, ["89005924", "91819424", "93441116"]),
+            (2_000_000_000, ["69279037", "90698825", "38618901"]),
+            (20_000_000_000, ["65353130", "77737706", "47863826"]),
+        ];
+        for (i, (algorithm, seed)) in seeds.into_iter().enumerate() {
+            let secret = Secret::from_bytes(seed.to_vec()).unwrap();
+            let totp = Totp::new(algorithm, 8, 30, 0).unwrap();
+            let keyed = totp.keyed(&secret);
+            for (time, codes) in table {
+                assert_eq!(totp.generate(&secret, time).unwrap(), codes[i], "{algorithm} {time}");
+                assert_eq!(keyed.generate(time).unwrap(), codes[i], "{algorithm} {time}");
+                assert_eq!(keyed.generate_number(time).unwrap(), codes[i].parse::<u32>().unwrap());
+                assert_eq!(
+                    keyed.verify(codes[i], time + 30, Window::ONE_STEP),
+                    totp.verify(&secret, codes[i], time + 30, Window::ONE_STEP)
+                );
+            }
+            assert_eq!(keyed.totp(), totp);
+        }
+    }
+
+    #[test]
+    fn keyed_errors_and_debug() {
+        let keyed = Totp::new(Algorithm::Sha1, 6, 60, 1000).unwrap().keyed(&key());
+        assert_eq!(keyed.generate(999), Err(Error::TimeBeforeEpoch));
+        assert_eq!(keyed.generate_number(999), Err(Error::TimeBeforeEpoch));
+        assert_eq!(keyed.verify("123456", 999, Window::ONE_STEP), Err(Error::TimeBeforeEpoch));
+        assert_eq!(keyed.verify("12345a", 2000, Window::ONE_STEP), Err(Error::MalformedCode));
+        let wide = Window { behind: MAX_WINDOW + 1, ahead: 0 };
+        assert_eq!(
+            keyed.verify("123456", 2000, wide),
+            Err(Error::WindowTooLarge { max: MAX_WINDOW })
+        );
+        let shown = format!("{keyed:?}");
+        assert!(
+            shown.starts_with("KeyedTotp { totp: Totp {") && shown.ends_with(".. }"),
+            "{shown}"
+        );
+        assert!(!shown.contains("123"), "{shown}");
     }
 
     #[test]
