@@ -19,17 +19,22 @@ function freePort() {
   });
 }
 
-/** @returns {Promise<{url: string, link: string, stop: () => Promise<void>}>} */
-export async function startServer(extraArgs = []) {
+/**
+ * `log` is the server's `RUST_LOG`; `onOutput` gets everything it prints (with its own
+ * timestamps on each log line), for scripts that time the server's steps.
+ * @returns {Promise<{url: string, link: string, stop: () => Promise<void>}>}
+ */
+export async function startServer(extraArgs = [], { log = 'warn', onOutput = null } = {}) {
   const port = await freePort();
   const child = spawn(
     BINARY,
     ['--database', 'sqlite::memory:', 'serve', '--demo', '--bind', `127.0.0.1:${port}`, ...extraArgs],
-    { env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, RUST_LOG: log, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   const ready = new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
+      onOutput?.(String(chunk));
       output += chunk;
       if (output.includes('Demo app:')) resolve();
     });
