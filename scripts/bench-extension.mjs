@@ -11,6 +11,9 @@
 //   cargo build -p pushotp-server --locked && scripts/build-wasm.sh   # once
 //   node scripts/bench-extension.mjs [--runs 25] [--json]
 //
+// It runs the debug server the tests run; with `PUSHOTP_SERVER=target/server/pushotp-server`
+// (built by `cargo build --profile server -p pushotp-server`) it runs the optimized one.
+//
 // How each end is timed: every timestamp is wall-clock milliseconds with sub-millisecond
 // resolution taken where the event happens: `performance.timeOrigin + performance.now()` in
 // Node and in each page (the pages' clocks are checked against Node's below), and the server's
@@ -347,9 +350,9 @@ async function browserVersion() {
 }
 
 if (JSON_OUT) {
-  console.log(JSON.stringify({ machine, runs: RUNS, results: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.samples ? { ...v, ...stats(v.samples) } : v])) }, null, 2));
+  console.log(JSON.stringify({ machine, server: process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server', runs: RUNS, results: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.samples ? { ...v, ...stats(v.samples) } : v])) }, null, 2));
 } else {
-  log(`\n${machine}; ${RUNS} runs after ${WARMUP} warm-up runs; load average ${os.loadavg()[0].toFixed(2)}`);
+  log(`\n${machine}; server ${process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server'}; ${RUNS} runs after ${WARMUP} warm-up runs; load average ${os.loadavg()[0].toFixed(2)}`);
   log(`clock offsets against Node: popup ${ms(results.clocks.popup.offset)} ± ${ms(results.clocks.popup.error)}, extension page ${ms(results.clocks.helper.offset)} ± ${ms(results.clocks.helper.error)}, worker ${ms(results.clocks.worker.offset)} ± ${ms(results.clocks.worker.error)}`);
   log('\n| measure | n | p50 | min | p90 | max | budget (p50) |');
   log('|---|---|---|---|---|---|---|');

@@ -1,12 +1,12 @@
-// Starts the real reference server (target/debug/pushotp-server, built by the test command) on
-// a free 127.0.0.1 port with an in-memory database and the demo user, and signs in as a
-// browser would.
+// Starts the real reference server (target/debug/pushotp-server, built by the test command, or
+// the binary named by PUSHOTP_SERVER) on a free 127.0.0.1 port with an in-memory database and
+// the demo user, and signs in as a browser would.
 import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { ROOT } from './browser.mjs';
 
-const BINARY = path.join(ROOT, 'target/debug/pushotp-server');
+const BINARY = path.resolve(ROOT, process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server');
 
 function freePort() {
   return new Promise((resolve, reject) => {
