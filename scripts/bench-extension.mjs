@@ -343,6 +343,7 @@ const rows = [
   ['  · → the request is checked and stored', { samples: results.coldSteps.stored }, null],
   ['WASM instantiation in the worker', results.wasm, BUDGETS.wasm],
 ];
+const wasmBytes = (await readFile(path.join(ROOT, 'extension/pkg/pushotp_bg.wasm'))).length;
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${await browserVersion()}`;
 async function browserVersion() {
   const { execFile } = await import('node:child_process');
@@ -350,9 +351,9 @@ async function browserVersion() {
 }
 
 if (JSON_OUT) {
-  console.log(JSON.stringify({ machine, server: process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server', runs: RUNS, results: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.samples ? { ...v, ...stats(v.samples) } : v])) }, null, 2));
+  console.log(JSON.stringify({ machine, server: process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server', wasmBytes, runs: RUNS, results: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.samples ? { ...v, ...stats(v.samples) } : v])) }, null, 2));
 } else {
-  log(`\n${machine}; server ${process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server'}; ${RUNS} runs after ${WARMUP} warm-up runs; load average ${os.loadavg()[0].toFixed(2)}`);
+  log(`\n${machine}; server ${process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server'}; worker module ${wasmBytes} B; ${RUNS} runs after ${WARMUP} warm-up runs; load average ${os.loadavg()[0].toFixed(2)}`);
   log(`clock offsets against Node: popup ${ms(results.clocks.popup.offset)} ± ${ms(results.clocks.popup.error)}, extension page ${ms(results.clocks.helper.offset)} ± ${ms(results.clocks.helper.error)}, worker ${ms(results.clocks.worker.offset)} ± ${ms(results.clocks.worker.error)}`);
   log('\n| measure | n | p50 | min | p90 | max | budget (p50) |');
   log('|---|---|---|---|---|---|---|');
