@@ -38,6 +38,12 @@ async function onMessage(message, sender) {
     case Message.TOKEN_ENABLE:
       await requests.updateToken(message.tokenId, (t) => ({ ...t, enabled: Boolean(message.enabled) }));
       return { ok: true };
+    case Message.TOKEN_RENAME: {
+      const name = typeof message.name === 'string' ? message.name.trim() : '';
+      if (!name || name.length > 64) return failure({ code: 'invalid_name', message: 'A name has 1 to 64 characters.' });
+      await requests.updateToken(message.tokenId, (t) => ({ ...t, tokenName: name }));
+      return { ok: true };
+    }
     case Message.TOKEN_REMOVE: {
       const token = (await pushTokens())[message.tokenId];
       if (!token) return failure({ code: 'unknown_token', message: 'No such token.' });

@@ -15,6 +15,11 @@ export const Message = Object.freeze({
   /** Turn push requests of one token on or off: `{ type, tokenId, enabled }` → `{ ok }`. */
   TOKEN_ENABLE: 'token.enable',
   /**
+   * Give a push token another name in this browser: `{ type, tokenId, name }` → `{ ok }`. The
+   * name is trimmed, 1 to 64 characters (`invalid_name` otherwise); the server keeps its own.
+   */
+  TOKEN_RENAME: 'token.rename',
+  /**
    * Remove a token: `{ type, tokenId }` → `{ ok, serverNotified }`. The server is told first;
    * the token is forgotten even when the server cannot be reached (`serverNotified: false`).
    */

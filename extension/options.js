@@ -643,6 +643,21 @@ function tokenItem(token) {
     item.querySelector('.token-enabled-label').htmlFor = toggle.id;
     toggle.addEventListener('change', () => setEnabled(item.dataset.tokenId, toggle));
     item.querySelector('.token-remove').addEventListener('click', (event) => confirmRemove(item.dataset.tokenId, event.currentTarget));
+    const nameInput = item.querySelector('.token-rename-name');
+    nameInput.id = `${key}-name`;
+    item.querySelector('.token-rename-label').htmlFor = nameInput.id;
+    item.querySelector('.token-rename-start').addEventListener('click', () => startTokenRename(item));
+    item.querySelector('.token-rename-save').addEventListener('click', () => saveTokenRename(item));
+    item.querySelector('.token-rename-cancel').addEventListener('click', () => endTokenRename(item));
+    item.querySelector('.token-rename').addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && event.target === nameInput) {
+        event.preventDefault();
+        saveTokenRename(item);
+      } else if (event.key === 'Escape') {
+        event.preventDefault();
+        endTokenRename(item);
+      }
+    });
     items.set(token.tokenId, item);
   }
   item.querySelector('.token-name').textContent = token.tokenName;
@@ -655,7 +670,44 @@ function tokenItem(token) {
   const toggle = item.querySelector('.token-enabled');
   if (!toggle.disabled) toggle.checked = token.enabled !== false;
   item.querySelector('.token-remove').setAttribute('aria-label', `Remove ${token.tokenName} (${token.user} at ${token.issuer})`);
+  item.querySelector('.token-rename-start').setAttribute('aria-label', `Rename ${token.tokenName} (${token.user} at ${token.issuer})`);
   return item;
+}
+
+function startTokenRename(item) {
+  const token = tokensById[item.dataset.tokenId];
+  if (!token) return;
+  const input = item.querySelector('.token-rename-name');
+  input.value = token.tokenName;
+  item.querySelector('.token-rename').hidden = false;
+  item.querySelector('.token-head').hidden = true;
+  item.querySelector('.token-rename-start').hidden = true;
+  input.focus();
+  input.select();
+}
+
+function endTokenRename(item) {
+  item.querySelector('.token-rename').hidden = true;
+  item.querySelector('.token-head').hidden = false;
+  item.querySelector('.token-rename-start').hidden = false;
+  item.querySelector('.token-rename-start').focus();
+}
+
+async function saveTokenRename(item) {
+  const input = item.querySelector('.token-rename-name');
+  const name = input.value.trim();
+  if (!name) {
+    say(tokensStatus, 'Give the token a name.', 'error');
+    input.focus();
+    return;
+  }
+  try {
+    await ask({ type: Message.TOKEN_RENAME, tokenId: item.dataset.tokenId, name });
+    say(tokensStatus, `Renamed to ${name}.`, 'ok');
+    endTokenRename(item);
+  } catch (err) {
+    say(tokensStatus, `The token could not be renamed: ${err.message}`, 'error');
+  }
 }
 
 function renderTokens(tokens) {

@@ -463,6 +463,36 @@ test('the add form works from the keyboard alone', async () => {
   assert.deepEqual(order, ['device-name', 'add', 'scan']);
 });
 
+test('a push token is renamed in this browser; an empty name is refused, Escape keeps the old one', async () => {
+  const item = options.locator('#tokens > li').first();
+  const tokenId = await item.getAttribute('data-token-id');
+  assert.equal((await stored()).pushTokens[tokenId].tokenName, 'Demo Portal');
+  const rename = item.getByRole('button', { name: 'Rename Demo Portal (alice at Demo Org)' });
+
+  await rename.click();
+  const name = item.getByRole('textbox', { name: 'Name', exact: true });
+  assert.equal(await name.inputValue(), 'Demo Portal');
+  await name.fill('   ');
+  await item.getByRole('button', { name: 'Save' }).click();
+  await options.getByText('Give the token a name.').waitFor();
+  assert.equal((await stored()).pushTokens[tokenId].tokenName, 'Demo Portal');
+
+  await name.fill('Work VPN');
+  await options.keyboard.press('Escape');
+  assert.equal(await rename.evaluate((el) => el === document.activeElement), true);
+  assert.equal((await stored()).pushTokens[tokenId].tokenName, 'Demo Portal');
+
+  await rename.click();
+  await name.fill('  Work VPN ');
+  await options.keyboard.press('Enter');
+  await options.getByText('Renamed to Work VPN.').waitFor();
+  await item.getByRole('heading', { name: 'Work VPN' }).waitFor();
+  assert.equal((await stored()).pushTokens[tokenId].tokenName, 'Work VPN');
+  await item.getByRole('switch', { name: 'Push requests for Work VPN (alice at Demo Org)' }).waitFor();
+  const focused = await options.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+  assert.equal(focused, 'Rename Work VPN (alice at Demo Org)');
+});
+
 test('the page made no console errors', () => {
   assert.deepEqual(browser.errors, []);
 });
