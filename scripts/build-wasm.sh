@@ -9,6 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=extension/pkg
+# Every build appends the size of each module here, one JSON object per line (time, commit,
+# module, raw and gzipped bytes, budget), so that sizes can be followed from build to build;
+# BENCHMARKS.md quotes them. target/ is not in the repository.
+SIZES=target/wasm-sizes.jsonl
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- crate Cargo.toml Cargo.lock 2>/dev/null || COMMIT="$COMMIT+changes"
 
 # build NAME FEATURE BUDGET_BYTES: one package extension/pkg/NAME.js + NAME_bg.wasm.
 build() {
@@ -29,6 +35,9 @@ build() {
   gz=$(gzip -9 -c "$OUT/${name}_bg.wasm" | wc -c)
   printf 'wasm size: %s_bg.wasm %d bytes raw, %d bytes gzipped (budget %d raw)\n' \
     "$name" "$raw" "$gz" "$budget"
+  mkdir -p "$(dirname "$SIZES")"
+  printf '{"at":"%s","commit":"%s","module":"%s_bg.wasm","raw":%d,"gzipped":%d,"budget":%d}\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$COMMIT" "$name" "$raw" "$gz" "$budget" >>"$SIZES"
   if [ "$raw" -gt "$budget" ]; then
     echo "error: $OUT/${name}_bg.wasm is over its size budget" >&2
     exit 1

@@ -14,6 +14,16 @@ tools.initSync({ module: await pkg('pushotp_tools_bg.wasm') });
 const vectors = async (name) =>
   JSON.parse(await readFile(path.join(ROOT, 'crate/tests/vectors', name), 'utf8'));
 
+/** Bytes as unpadded base32 (RFC 4648 §6), as tokens keep their secrets. */
+function base32(bytes) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const byte of bytes) bits += byte.toString(2).padStart(8, '0');
+  let text = '';
+  for (let i = 0; i < bits.length; i += 5) text += alphabet[parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
+  return text;
+}
+
 /** The `code` of the PushOtpError that `fn` throws. */
 function errorCode(fn) {
   try {
@@ -110,11 +120,64 @@ test('bad values from JavaScript are typed errors', () => {
   // Records the extension keeps beside a token (an id, a label) do not get in the way.
   assert.match(worker.totp({ ...token, id: 'x1', label: 'Work' }, 0), /^\d{6}$/);
   assert.equal(errorCode(() => worker.totp('otpauth://totp/a', 0)), 'invalid_parameter');
+  for (const bad of [null, undefined, 42, { ...token, type: 'TOTP' }, { ...token, secret: 7 }, { ...token, algorithm: 'MD5' }, { ...token, digits: '6' }, { ...token, digits: 6.5 }, { ...token, period: -30 }]) {
+    assert.equal(errorCode(() => worker.totp(bad, 0)), 'invalid_parameter', JSON.stringify(bad));
+  }
+  // Left-out and null properties take their defaults (SHA-1, 6 digits, 30 s).
+  assert.equal(worker.totp({ ...token, algorithm: null, digits: null, period: undefined }, 59_000), worker.totp(token, 59_000));
+  assert.equal(errorCode(() => worker.totp({ ...token, digits: 300 }, 0)), 'invalid_digits');
   assert.equal(errorCode(() => worker.hotp({ ...token, type: 'hotp' }, 1.5)), 'invalid_parameter');
   assert.equal(errorCode(() => worker.hotp(token, 1)), 'invalid_parameter');
   assert.equal(errorCode(() => tools.verifyTotp(token, '12a456', 0, 1, 1)), 'malformed_code');
   assert.equal(errorCode(() => tools.verifyTotp(token, '123456', 0, 1000, 1)), 'window_too_large');
   assert.equal(errorCode(() => tools.randomSecret(8)), 'invalid_parameter');
+});
+
+test('totpCodes gives the code of every token at one time, as numbers to pad', async () => {
+  const { vectors: rows, secrets_hex: seeds } = await vectors('rfc6238_totp.json');
+  const tokens = rows.map((v) => ({
+    type: 'totp',
+    secret: base32(Buffer.from(seeds[v.algorithm], 'hex')),
+    algorithm: v.algorithm,
+    digits: 8,
+    id: `${v.algorithm}@${v.time}`,
+  }));
+  // RFC 6238 Appendix B has one time per row; the batch takes one time, so group by time.
+  for (const time of new Set(rows.map((v) => v.time))) {
+    const at = rows.filter((v) => v.time === time);
+    const batch = at.map((v) => tokens[rows.indexOf(v)]);
+    const numbers = worker.totpCodes(batch, time * 1000);
+    assert.ok(numbers instanceof Uint32Array);
+    assert.deepEqual(
+      [...numbers].map((n, i) => String(n).padStart(batch[i].digits, '0')),
+      at.map((v) => v.code),
+      `T=${time}`,
+    );
+    // The same codes, one call per token.
+    assert.deepEqual(
+      [...numbers].map((n, i) => String(n).padStart(8, '0')),
+      batch.map((t) => worker.totp(t, time * 1000)),
+    );
+  }
+  // Leading zeros are the caller's to add; mixed digits and periods in one batch.
+  const rfc = { type: 'totp', secret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' };
+  const mixed = [
+    { ...rfc, digits: 8 },
+    { ...rfc, digits: 6, period: 60 },
+    { ...rfc, digits: 10, label: 'kept beside it' },
+  ];
+  const at = 1_111_111_109_000;
+  assert.deepEqual(
+    [...worker.totpCodes(mixed, at)],
+    mixed.map((t) => Number(worker.totp(t, at))),
+  );
+  assert.equal(worker.totpCodes([{ ...rfc, digits: 8 }], at)[0], 7_081_804); // 07081804
+  assert.equal(worker.totpCodes([], at).length, 0);
+  // One bad token makes the whole call throw its error, as `totp` would.
+  assert.equal(errorCode(() => worker.totpCodes([rfc, { ...rfc, secret: '' }], at)), 'empty_secret');
+  assert.equal(errorCode(() => worker.totpCodes([rfc, { ...rfc, type: 'hotp' }], at)), 'invalid_parameter');
+  assert.equal(errorCode(() => worker.totpCodes([rfc, null], at)), 'invalid_parameter');
+  assert.equal(errorCode(() => worker.totpCodes([rfc], -1)), 'invalid_parameter');
 });
 
 test('randomSecret gives fresh, decodable secrets', () => {

@@ -46,13 +46,13 @@ impl Algorithm {
     /// HMAC(key, message) followed by dynamic truncation (RFC 4226 §5.3, `DT`): the 31-bit
     /// value `Snum` before it is reduced modulo 10^digits.
     pub(crate) fn truncated_hmac(self, key: &[u8], message: &[u8]) -> u32 {
-        KeyedMac::new(self, key).truncated(message)
+        KeyedMac::new(self, key).into_truncated(message)
     }
 
     /// The whole HMAC(key, message), for OCRA suites that ask for no truncation
     /// (RFC 6287 §5.1, `HOTP-H-0`).
     pub(crate) fn hmac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
-        KeyedMac::new(self, key).full(message)
+        KeyedMac::new(self, key).into_full(message)
     }
 }
 
@@ -81,6 +81,11 @@ impl KeyedMac {
 
     /// `DT(HMAC(K, message))` (RFC 4226 §5.3) from a copy of the keyed state.
     pub(crate) fn truncated(&self, message: &[u8]) -> u32 {
+        self.clone().into_truncated(message)
+    }
+
+    /// [`truncated`](Self::truncated) for a state used once: no copy.
+    fn into_truncated(self, message: &[u8]) -> u32 {
         match self {
             Self::Sha1(mac) => dynamic_truncation(&finish(mac, message)),
             Self::Sha256(mac) => dynamic_truncation(&finish(mac, message)),
@@ -89,7 +94,7 @@ impl KeyedMac {
     }
 
     /// The whole `HMAC(K, message)`.
-    fn full(&self, message: &[u8]) -> Vec<u8> {
+    fn into_full(self, message: &[u8]) -> Vec<u8> {
         match self {
             Self::Sha1(mac) => finish(mac, message).to_vec(),
             Self::Sha256(mac) => finish(mac, message).to_vec(),
@@ -103,8 +108,7 @@ fn keyed<D: hmac::EagerHash>(key: &[u8]) -> Hmac<D> {
     <Hmac<D> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
 }
 
-fn finish<D: hmac::EagerHash>(keyed: &Hmac<D>, message: &[u8]) -> hmac::digest::Output<Hmac<D>> {
-    let mut mac = keyed.clone();
+fn finish<D: hmac::EagerHash>(mut mac: Hmac<D>, message: &[u8]) -> hmac::digest::Output<Hmac<D>> {
     mac.update(message);
     mac.finalize().into_bytes()
 }

@@ -55,6 +55,7 @@ fn unix_secs(ms: f64) -> Result<u64, JsValue> {
 
 /// A token as JavaScript sees it. `secret` is base32. Other properties (an id, a label the
 /// extension keeps beside the token) are ignored.
+#[cfg(feature = "wasm-tools")]
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct JsToken {
@@ -133,14 +134,72 @@ struct Codes {
     period: u64,
 }
 
-fn codes_from_js(value: JsValue) -> Result<Codes, JsValue> {
-    let token: JsToken = serde_wasm_bindgen::from_value(value).map_err(|_| shape_error("token"))?;
+#[wasm_bindgen]
+extern "C" {
+    /// A token object as the extension passes it, read property by property: direct property
+    /// reads are much cheaper than a generic conversion (`serde-wasm-bindgen` looks each field
+    /// up by name and checks its type in several calls), and leave its deserializer, with its
+    /// error messages and float formatting, out of the worker's module.
+    type TokenObject;
+    #[wasm_bindgen(method, getter, js_name = type)]
+    fn kind(this: &TokenObject) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn secret(this: &TokenObject) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn algorithm(this: &TokenObject) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn digits(this: &TokenObject) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn period(this: &TokenObject) -> JsValue;
+}
+
+/// A property that may be left out: `undefined` and `null` read as absent.
+fn given(value: JsValue) -> Option<JsValue> {
+    (!value.is_undefined() && !value.is_null()).then_some(value)
+}
+
+/// The code parameters of a token object (`type`, `secret`, `algorithm`, `digits`, `period`);
+/// other properties are ignored. Values of the wrong type are `invalid_parameter` (`token`);
+/// values of the right type but out of range are left to the generators' own errors.
+fn codes_from_js(value: &JsValue) -> Result<Codes, JsValue> {
+    // Reading a property of `null` or `undefined` would throw a TypeError instead of our error.
+    if !value.is_object() {
+        return Err(shape_error("token"));
+    }
+    let token: &TokenObject = value.unchecked_ref();
+    let kind = match token.kind().as_string().as_deref() {
+        Some("totp") => JsKind::Totp,
+        Some("hotp") => JsKind::Hotp,
+        _ => return Err(shape_error("token")),
+    };
+    let secret = token.secret().as_string().ok_or_else(|| shape_error("token"))?;
+    let algorithm = match given(token.algorithm()) {
+        None => Algorithm::Sha1,
+        Some(name) => match name.as_string().as_deref() {
+            Some("SHA1") => Algorithm::Sha1,
+            Some("SHA256") => Algorithm::Sha256,
+            Some("SHA512") => Algorithm::Sha512,
+            _ => return Err(shape_error("token")),
+        },
+    };
+    let digits = match given(token.digits()) {
+        None => default_digits(),
+        Some(digits) => {
+            let digits = whole(digits.as_f64().ok_or_else(|| shape_error("token"))?, "token")?;
+            // Any count above 10 is refused by the generator as `invalid_digits`.
+            u8::try_from(digits).unwrap_or(u8::MAX)
+        }
+    };
+    let period = match given(token.period()) {
+        None => crate::DEFAULT_PERIOD,
+        Some(period) => whole(period.as_f64().ok_or_else(|| shape_error("token"))?, "token")?,
+    };
     Ok(Codes {
-        secret: Secret::from_base32(&token.secret).map_err(js_error)?,
-        kind: token.kind,
-        algorithm: token.algorithm,
-        digits: token.digits,
-        period: token.period.unwrap_or(crate::DEFAULT_PERIOD),
+        secret: Secret::from_base32(&secret).map_err(js_error)?,
+        kind,
+        algorithm,
+        digits,
+        period,
     })
 }
 
@@ -282,14 +341,32 @@ pub fn ocra(suite: &str, key_hex: &str, input: JsValue) -> Result<String, JsValu
 /// The TOTP code (RFC 6238 §4.2) of `token` at `unixMs` milliseconds since the epoch.
 #[wasm_bindgen(js_name = totp)]
 pub fn totp(token: JsValue, unix_ms: f64) -> Result<String, JsValue> {
-    let token = codes_from_js(token)?;
+    let token = codes_from_js(&token)?;
     token.totp()?.generate(&token.secret, unix_secs(unix_ms)?).map_err(js_error)
+}
+
+/// The TOTP codes (RFC 6238 §4.2) of many tokens at `unixMs`, in one call: element `i` is the
+/// code of `tokens[i]` as a number, without its leading zeros, so pad it to the token's
+/// `digits` (`String(n).padStart(digits, '0')`). One call instead of one per token, and no
+/// string per code, is what makes a list of codes cheap: crossing into WebAssembly and back
+/// costs more than an HMAC. Throws the error of the first token that has one, like `totp`.
+#[wasm_bindgen(js_name = totpCodes)]
+pub fn totp_codes(tokens: Vec<JsValue>, unix_ms: f64) -> Result<Vec<u32>, JsValue> {
+    let at = unix_secs(unix_ms)?;
+    let mut codes = Vec::with_capacity(tokens.len());
+    for token in &tokens {
+        let token = codes_from_js(token)?;
+        // One code per token: keying it costs what the plain path does (plus one copy of the
+        // keyed state), and the keyed token gives the code as a number.
+        codes.push(token.totp()?.keyed(&token.secret).generate_number(at).map_err(js_error)?);
+    }
+    Ok(codes)
 }
 
 /// The HOTP code (RFC 4226 §5.3) of `token` for `counter`.
 #[wasm_bindgen(js_name = hotp)]
 pub fn hotp(token: JsValue, counter: f64) -> Result<String, JsValue> {
-    let token = codes_from_js(token)?;
+    let token = codes_from_js(&token)?;
     Ok(token.hotp()?.generate(&token.secret, whole(counter, "counter")?))
 }
 
@@ -297,7 +374,7 @@ pub fn hotp(token: JsValue, counter: f64) -> Result<String, JsValue> {
 /// Seconds until the TOTP code of `token` shown at `unixMs` changes.
 #[wasm_bindgen(js_name = secondsLeft)]
 pub fn seconds_left(token: JsValue, unix_ms: f64) -> Result<f64, JsValue> {
-    let token = codes_from_js(token)?;
+    let token = codes_from_js(&token)?;
     let left = token.totp()?.seconds_left(unix_secs(unix_ms)?).map_err(js_error)?;
     // At most one day (MAX_PERIOD), exact in an f64.
     #[allow(clippy::cast_precision_loss)]
@@ -315,7 +392,7 @@ pub fn verify_totp(
     behind: f64,
     ahead: f64,
 ) -> Result<Option<f64>, JsValue> {
-    let token = codes_from_js(token)?;
+    let token = codes_from_js(&token)?;
     let window = Window { behind: whole(behind, "behind")?, ahead: whole(ahead, "ahead")? };
     let step =
         token.totp()?.verify(&token.secret, code, unix_secs(unix_ms)?, window).map_err(js_error)?;
@@ -332,7 +409,7 @@ pub fn verify_hotp(
     counter: f64,
     look_ahead: f64,
 ) -> Result<Option<f64>, JsValue> {
-    let token = codes_from_js(token)?;
+    let token = codes_from_js(&token)?;
     let matched = token
         .hotp()?
         .verify(&token.secret, code, whole(counter, "counter")?, whole(look_ahead, "lookAhead")?)
