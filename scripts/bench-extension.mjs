@@ -20,9 +20,15 @@
 // own log time (its statement log, microseconds) for the moment it hands the request to the
 // device's socket. The server writes the request's row, then publishes it to the socket at once,
 // so the end of the `INSERT INTO push_requests` statement is the send time to within microseconds.
-// A MutationObserver in the popup marks when the request's id and answer buttons enter the DOM,
-// and the next animation frame after that is also recorded; a capture listener marks the click;
-// an init script in the login tab marks when the signed-in text enters the new document.
+// A MutationObserver in the popup (open in a window of its own, as the toolbar popup is beside
+// the page) marks when the request's id and answer buttons enter the DOM, and the next
+// animation frame after that is also recorded; a capture listener marks the click; an init
+// script in the login tab marks when the signed-in text enters the new document and its first
+// paint; the server's log and the login page's resource timing split the sign-in into steps.
+// A stopped worker is woken by `ServiceWorker.deliverPushMessage` (timed from just before the
+// CDP call) and the request counts as stored when another extension page's
+// `chrome.storage.onChanged` sees it; the worker's own timeline (its time origin and the core's
+// `pushotp:wasm-init` measure) splits the start into steps.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,8 +80,8 @@ const logged = (mark, since) => serverLog.find((e) => e.mark === mark && e.end >
 const launchedAt = now();
 const browser = await launchWithExtension();
 const relay = await startRelay();
-// `direct` serves measures 1 and 2 (number matching on, as by default); `far` is reached only
-// through a relay that is cut while its pushes go by Web Push to a stopped worker (measure 3).
+// `direct` serves measures 1 and 2 (number matching on, as by default); `far` (measure 3) is
+// reached through a relay, which is cut while its pushes go by Web Push to a stopped worker.
 const common = ['--max-pending', '1000', '--deny-cooldown', '0'];
 const direct = await startServer(common, { log: 'warn,sqlx::query=debug', onOutput: onServerOutput });
 const far = await startServer([...common, '--no-number-matching', '--public-url', relay.url]);
@@ -139,7 +145,7 @@ try {
 
   const helper = await browser.context.newPage();
   await helper.goto(`chrome-extension://${browser.extensionId}/extension/popup.html?bench-helper`);
-  const directToken = await enroll(helper, direct.link);
+  await enroll(helper, direct.link);
   const farToken = await enroll(helper, far.link);
   const control = await serviceWorkerControl(browser, helper);
 
@@ -210,7 +216,6 @@ try {
     const done = await tab.evaluate(() => ({
       dom: globalThis.__signedIn,
       paint: globalThis.__painted ?? null,
-      navigated: performance.timeOrigin,
       auth: JSON.parse(sessionStorage.benchAuth ?? 'null'),
     }));
     const answer = logged('answer', clickedAt - 5);
@@ -241,9 +246,8 @@ try {
   results.signInSteps = steps;
 
   // 3 and 4 ------------------------------------------------------------------------------------
-  // A worker's own measure of the core's instantiation (extension/core.js marks it).
-  // Its start as the worker sees it: the worker's time origin, and the instantiation's start
-  // and duration (ms after that origin).
+  // A worker's start as it sees it: its time origin, and the start and duration (ms after that
+  // origin) of the core's instantiation, which extension/core.js marks.
   const workerStart = () =>
     browser.worker.evaluate(() => {
       const entry = performance.getEntriesByName('pushotp:wasm-init').at(-1);
