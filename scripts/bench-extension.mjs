@@ -385,6 +385,9 @@ if (JSON_OUT) {
     log(`| ${name} | ${s.n} | ${ms(s.p50)} | ${ms(s.min)} | ${ms(s.p90)} | ${ms(s.max)} | ${verdict} |`);
   }
   log(`\ncold starts kept the request from: ${JSON.stringify(results.coldPush.vias)} (server cut off), ${JSON.stringify(results.coldReachable.vias)} (server reachable); taken again because the watchdog alarm had woken the worker first: ${results.coldPush.warm}`);
+  if (!results.visible.samples.length || !results.signInSteps.server.length) {
+    log(`the server's log did not show the statements timed here (${Object.values(MARKS).join(', ')}): its queries changed, so MARKS needs updating`);
+  }
   if (results.errors.length) log(`console errors in the extension:\n${results.errors.join('\n')}`);
   if (results.wasm.first != null) log(`the worker's first start, during the browser's launch: WASM instantiation ${ms(results.wasm.first)}`);
 }
