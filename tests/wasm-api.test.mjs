@@ -180,6 +180,48 @@ test('totpCodes gives the code of every token at one time, as numbers to pad', a
   assert.equal(errorCode(() => worker.totpCodes([rfc], -1)), 'invalid_parameter');
 });
 
+test('push requests and Web Push subscriptions are read by the wire rules', async () => {
+  const file = await vectors('push_protocol.json');
+  const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');
+  const kChan = Buffer.from(file.keys.channel_hex, 'hex').toString('base64url');
+  const good = file.requests[0].json;
+  const now = good.createdAt * 1000;
+  for (const { json } of file.requests) worker.verifyPushRequest(json, kReq, json.createdAt * 1000);
+  // Optional fields may be null or left out.
+  const bare = file.requests.find((r) => r.json.place === null && r.json.choices === null)?.json;
+  if (bare) {
+    const { place, choices, ...without } = bare;
+    worker.verifyPushRequest(without, kReq, bare.createdAt * 1000);
+    worker.verifyPushRequest({ ...without, place: undefined }, kReq, bare.createdAt * 1000);
+  }
+  for (const [what, bad] of [
+    ['an unknown field', { ...good, admin: true }],
+    ['an unknown place field', { ...good, place: { ...good.place, alt: 1 } }],
+    ['four choices', { ...good, choices: [37, 82, 15, 16] }],
+    ['two choices', { ...good, choices: [37, 82] }],
+    ['a choice out of u8', { ...good, choices: [37, 82, 1500] }],
+    ['a number as text', { ...good, choices: ['37', 82, 15] }],
+    ['a fractional coordinate', { ...good, place: { ...good.place, latE6: 51.5142 } }],
+    ['a negative time', { ...good, createdAt: -1 }],
+    ['a time beyond 2^53', { ...good, expiresAt: 2 ** 60 }],
+    ['a short id', { ...good, id: good.id.slice(1) }],
+    ['a missing tag', { ...good, tag: undefined }],
+    ['an array', [good]],
+    ['a string', JSON.stringify(good)],
+    ['null', null],
+  ]) {
+    assert.equal(errorCode(() => worker.verifyPushRequest(bad, kReq, now)), 'invalid_message', what);
+  }
+  const { at, subscription, tag_hex: tagHex } = file.webpush;
+  const tag = Buffer.from(tagHex, 'hex').toString('base64url');
+  assert.equal(worker.webPushTag(kChan, file.inputs.token_id, at, subscription), tag);
+  // What browsers add beside it (expirationTime) is ignored; a wrong shape is refused.
+  assert.equal(worker.webPushTag(kChan, file.inputs.token_id, at, { ...subscription, expirationTime: null }), tag);
+  for (const bad of [{ endpoint: subscription.endpoint }, { ...subscription, keys: { auth: 'x' } }, { ...subscription, endpoint: 5 }, 'x']) {
+    assert.equal(errorCode(() => worker.webPushTag(kChan, file.inputs.token_id, at, bad)), 'invalid_parameter');
+  }
+});
+
 test('randomSecret gives fresh, decodable secrets', () => {
   const a = tools.randomSecret(20);
   const b = tools.randomSecret(20);
