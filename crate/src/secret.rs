@@ -48,11 +48,13 @@ impl Secret {
         if text.len() > MAX_SECRET_LEN * 2 {
             return Err(Error::TooLong { max: MAX_SECRET_LEN });
         }
-        let cleaned: Zeroizing<Vec<u8>> = Zeroizing::new(
+        // Sized once: a buffer that grew would leave copies of the secret behind in freed
+        // memory, which `Zeroizing` cannot wipe (and growing costs three reallocations).
+        let mut cleaned: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(text.len()));
+        cleaned.extend(
             text.bytes()
                 .filter(|b| !matches!(b, b' ' | b'-' | b'\t' | b'\n' | b'\r' | b'='))
-                .map(|b| b.to_ascii_uppercase())
-                .collect(),
+                .map(|b| b.to_ascii_uppercase()),
         );
         if cleaned.is_empty() {
             return Err(Error::EmptySecret);

@@ -153,6 +153,23 @@ extern "C" {
     fn period(this: &TokenObject) -> JsValue;
 }
 
+thread_local! {
+    /// `type` and `algorithm` values, made once per module instance.
+    static NAMES: [JsValue; 5] = ["totp", "hotp", "SHA1", "SHA256", "SHA512"].map(JsValue::from_str);
+}
+
+const ALGORITHMS: [Algorithm; 3] = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512];
+
+/// A whole, non-negative number property of a token; anything else is `invalid_parameter`.
+fn integer(value: JsValue) -> Result<u64, JsValue> {
+    // `Number.isInteger` and a direct read: no conversion through the module's memory.
+    if js_sys::Number::is_integer(&value) {
+        whole(value.unchecked_into_f64(), "token")
+    } else {
+        Err(shape_error("token"))
+    }
+}
+
 /// A property that may be left out: `undefined` and `null` read as absent.
 fn given(value: JsValue) -> Option<JsValue> {
     (!value.is_undefined() && !value.is_null()).then_some(value)
@@ -167,32 +184,37 @@ fn codes_from_js(value: &JsValue) -> Result<Codes, JsValue> {
         return Err(shape_error("token"));
     }
     let token: &TokenObject = value.unchecked_ref();
-    let kind = match token.kind().as_string().as_deref() {
-        Some("totp") => JsKind::Totp,
-        Some("hotp") => JsKind::Hotp,
-        _ => return Err(shape_error("token")),
-    };
+    // The names are compared as JavaScript strings (one `===` each) rather than copied into
+    // the module: only the secret is copied.
+    let kind = NAMES.with(|names| {
+        let kind = token.kind();
+        if kind == names[0] {
+            Ok(JsKind::Totp)
+        } else if kind == names[1] {
+            Ok(JsKind::Hotp)
+        } else {
+            Err(shape_error("token"))
+        }
+    })?;
     let secret = token.secret().as_string().ok_or_else(|| shape_error("token"))?;
     let algorithm = match given(token.algorithm()) {
         None => Algorithm::Sha1,
-        Some(name) => match name.as_string().as_deref() {
-            Some("SHA1") => Algorithm::Sha1,
-            Some("SHA256") => Algorithm::Sha256,
-            Some("SHA512") => Algorithm::Sha512,
-            _ => return Err(shape_error("token")),
-        },
+        Some(name) => NAMES.with(|names| {
+            ALGORITHMS
+                .iter()
+                .zip(&names[2..])
+                .find_map(|(algorithm, known)| (name == *known).then_some(*algorithm))
+                .ok_or_else(|| shape_error("token"))
+        })?,
     };
     let digits = match given(token.digits()) {
         None => default_digits(),
-        Some(digits) => {
-            let digits = whole(digits.as_f64().ok_or_else(|| shape_error("token"))?, "token")?;
-            // Any count above 10 is refused by the generator as `invalid_digits`.
-            u8::try_from(digits).unwrap_or(u8::MAX)
-        }
+        // Any count above 10 is refused by the generator as `invalid_digits`.
+        Some(digits) => u8::try_from(integer(digits)?).unwrap_or(u8::MAX),
     };
     let period = match given(token.period()) {
         None => crate::DEFAULT_PERIOD,
-        Some(period) => whole(period.as_f64().ok_or_else(|| shape_error("token"))?, "token")?,
+        Some(period) => integer(period)?,
     };
     Ok(Codes {
         secret: Secret::from_base32(&secret).map_err(js_error)?,
