@@ -4,6 +4,7 @@
 // the one the browser reports for the sender, never one the page claims, and nothing else a
 // content script sends is answered.
 import { PageMessage } from './messages.js';
+import { pageWaiting } from './privacyidea.js';
 import { byOrder, otpTokens, settings } from './store.js';
 
 /** Message types content scripts may send. */
@@ -12,6 +13,12 @@ export const FromPage = Object.freeze({
   TOKENS: 'page.tokens',
   /** `{ type, id }` → `{ ok, filled }`: fills the token's code into the sending frame. */
   FILL: 'page.fill',
+  /**
+   * `{ type }` → `{ ok, polling }`: the page waits for a privacyIDEA push (pi-page.js). Heeded
+   * only from a privacyIDEA server of an enrolled token or a site confirmed for one: the worker
+   * then polls every few seconds for a short while (privacyidea.js `pageWaiting`).
+   */
+  PI_WAITING: 'page.piWaiting',
 });
 
 function senderOrigin(sender) {
@@ -25,6 +32,7 @@ function senderOrigin(sender) {
 export async function onPageMessage(message, sender, codeOf) {
   const origin = senderOrigin(sender);
   if (!origin || !sender.tab) return { ok: false, error: { code: 'forbidden', message: 'no page origin' } };
+  if (message?.type === FromPage.PI_WAITING) return { ok: true, polling: await pageWaiting(origin) };
   const confirmed = byOrder(await otpTokens()).filter((t) => t.sites?.includes(origin));
   switch (message?.type) {
     case FromPage.TOKENS:

@@ -690,7 +690,8 @@ document.addEventListener('visibilitychange', codesTick);
 /** The warning on a request that another site asked for than the one in the active tab. */
 function renderTabWarning(request) {
   const warning = $('tab-warning');
-  const other = request && target.origin && target.origin !== request.origin;
+  // privacyIDEA challenges name no sign-in page: there is nothing to compare the tab with.
+  const other = request?.origin && target.origin && target.origin !== request.origin;
   warning.hidden = !other;
   if (other) {
     warning.textContent = `This tab (${hostOf(target.origin)}) is not the site that asked (${hostOf(request.origin)}). If you did not start this sign-in here, deny it.`;

@@ -27,9 +27,14 @@ const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
 const TIMEOUT_MS = 15_000;
 /** How long a challenge is offered after it arrived (privacyIDEA's own app: 2 minutes). */
 const SHOW_SECONDS = 120;
-/** Polls this often for a while after the popup opened. */
+/** Polls this often for a while after the popup opened, or while a sign-in page waits. */
 const FAST_POLL_MS = 3_000;
 const FAST_POLL_FOR_MS = 2 * 60_000;
+/**
+ * How long one hint of a waiting sign-in page keeps the fast polling on. The page repeats it
+ * every 10 s while it waits (pi-page.js), so the polling stops soon after the waiting does.
+ */
+const PAGE_HINT_MS = 20_000;
 const ID_PREFIX = 'pi:';
 
 let tools = null;
@@ -61,6 +66,8 @@ function coded(code, message) {
  *   the SHA-256 of the first, so that only the right PIN unmasks them
  * @property {boolean} enabled
  * @property {number} addedAt      ms
+ * @property {string[]} [sites]    origins the person confirmed for filling this token's
+ *   code-to-phone codes, besides the privacyIDEA server's own origin
  */
 
 /** @returns {Promise<{[serial: string]: PiToken}>} */
@@ -142,6 +149,27 @@ async function pinMatches(check, pin) {
   if (!/^\d{1,64}$/.test(pin ?? '')) return false;
   const { otp } = unmaskKeys(check.masked, pin);
   return (await sha256(otp)) === check.digest;
+}
+
+/** The origin of an http(s) address, or null. */
+function originOf(url) {
+  try {
+    const parsed = new URL(url);
+    return /^https?:$/.test(parsed.protocol) ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The origins a token's codes may be filled into and whose sign-in pages may speed up its
+ * polling: its privacyIDEA server's own (its web UI) and the sites the person confirmed for it.
+ * privacyIDEA's challenges name no sign-in page, so nothing else can be trusted.
+ * @param {PiToken} token
+ * @returns {string[]}
+ */
+export function trustedOrigins(token) {
+  return [originOf(token.url), ...(token.sites ?? [])].filter(Boolean);
 }
 
 const importServerKey = (token) => crypto.subtle.importKey('spki', unbase64(token.serverKey), RSA, false, ['verify']);
@@ -331,8 +359,11 @@ function keep(token, requests) {
 }
 
 let polling = null;
+/** When the last poll started (ms), so that fast polling does not come on top of it. */
+let lastPollAt = 0;
 /** Polls every enabled privacyIDEA token once (calls while one runs share it). */
 export function poll() {
+  if (!polling) lastPollAt = Date.now();
   polling ??= (async () => {
     try {
       const tokens = Object.values(await piTokens()).filter((t) => t.enabled);
@@ -349,15 +380,42 @@ export function poll() {
 
 let fastUntil = 0;
 let fastTimer = null;
-/** Polls every few seconds for a while (the popup is open, a sign-in is likely under way). */
-export function pollOften() {
-  fastUntil = Date.now() + FAST_POLL_FOR_MS;
+
+/**
+ * Polls every few seconds until `forMs` from now (or later, when an earlier call asked for
+ * longer). However often it is called, polls come at most every FAST_POLL_MS: a call while the
+ * fast polling runs only extends it, and a new run starts at once only when the last poll is
+ * that long ago.
+ */
+function pollFast(forMs) {
+  fastUntil = Math.max(fastUntil, Date.now() + forMs);
   if (fastTimer) return;
   const tick = async () => {
     await poll().catch(() => {});
     fastTimer = Date.now() < fastUntil ? setTimeout(tick, FAST_POLL_MS) : null;
   };
-  fastTimer = setTimeout(tick, FAST_POLL_MS);
+  fastTimer = setTimeout(tick, Math.max(0, lastPollAt + FAST_POLL_MS - Date.now()));
+}
+
+/** Polls every few seconds for a while (the popup is open, a sign-in is likely under way). */
+export function pollOften() {
+  pollFast(FAST_POLL_FOR_MS);
+}
+
+/**
+ * A frame of `origin` says its sign-in page waits for a privacyIDEA push (pi-page.js; the
+ * origin is the one the browser reports for the sender). Only a privacyIDEA server of an
+ * enabled token, or a site the person confirmed for one, is heeded; it makes the worker poll
+ * every few seconds for PAGE_HINT_MS. A page can cause nothing but these polls of tokens
+ * already enrolled: never an answer, never a new token.
+ * @param {string} origin
+ * @returns {Promise<boolean>} whether the hint was heeded
+ */
+export async function pageWaiting(origin) {
+  const tokens = Object.values(await piTokens()).filter((t) => t.enabled && trustedOrigins(t).includes(origin));
+  if (tokens.length === 0) return false;
+  pollFast(PAGE_HINT_MS);
+  return true;
 }
 
 // Answers ------------------------------------------------------------------------------------

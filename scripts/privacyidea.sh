@@ -7,7 +7,7 @@
 #                                           push policy; prints `URL PID` on the last line
 #   scripts/privacyidea.sh stop DATA_DIR    stops the server started for DATA_DIR
 #
-# The admin is `admin` / `admin-pass`; realm `realm1` has users alice and bob (flat file).
+# The admin is `admin` / `admin-pass`; realm `realm1` has users alice, bob and carol (flat file).
 # Exits 3 with a message when python3 is missing, so that callers can skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +62,7 @@ CFG
     cat >"$data/users" <<USERS
 alice:x:1001:1001:Alice Example,,,,alice@example.org:/home/alice:/bin/sh
 bob:x:1002:1002:Bob Example,,,,bob@example.org:/home/bob:/bin/sh
+carol:x:1003:1003:Carol Example,,,,carol@example.org:/home/carol:/bin/sh
 USERS
     (
       cd "$data"

@@ -2,7 +2,9 @@
 // (scripts/privacyidea.sh) and the real extension in Chromium: enrollment from the link in the
 // options page, then sign-ins triggered at /validate/check and answered in the popup: approve,
 // deny, deny and report (privacyIDEA logs the reason), presence options right and wrong,
-// several challenges paged through, and a challenge altered on its way never shown.
+// several challenges paged through, and a challenge altered on its way never shown. Then, in a
+// second browser whose popup was never opened, privacyIDEA's own web UI login: the worker polls
+// every few seconds while it waits for the push.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
@@ -57,7 +59,7 @@ async function trigger(user = 'alice') {
 async function outcome(popup, requestId) {
   const box = popup.locator(`#outcomes .outcome[data-id="${requestId}"]`);
   await box.waitFor();
-  return box.locator('p').textContent();
+  return box.locator('p').first().textContent();
 }
 
 const shown = (popup) => popup.locator('#request').getAttribute('data-id');
@@ -310,7 +312,129 @@ test('a challenge altered on its way is never shown', async (t) => {
   }
 });
 
+// privacyIDEA's web UI ------------------------------------------------------------------------
+// A second browser, in which the popup is opened only to answer: the popup polls every 3 s for
+// two minutes once opened, which would hide whether the sign-in page alone sped the polling up.
+
+let web = null; // { browser, helper, serial }
+
+/** The second browser with carol's token, and privacyIDEA checking the web UI login. */
+async function webSetup() {
+  if (web) return web;
+  const second = await launchWithExtension();
+  const helper = await openExtensionPage(second, 'options.html');
+  const { serial, link } = await pi.initPushToken('carol');
+  const reply = await helper.evaluate((link) => chrome.runtime.sendMessage({ type: 'pi.enroll', link }), link);
+  assert.ok(reply.ok, JSON.stringify(reply));
+  await pi.webuiPolicy();
+  web = { browser: second, helper, serial };
+  return web;
+}
+
+after(async () => {
+  await web?.browser.close();
+});
+
+/** Opens privacyIDEA's web UI at `base` and signs in as carol with her token PIN. */
+async function webLogin(base = pi.url) {
+  const page = await web.browser.context.newPage();
+  await page.goto(`${base}/`);
+  await page.locator('#username').fill('carol');
+  await page.locator('#password').fill('1234');
+  await page.getByRole('button', { name: 'Login Button' }).click();
+  // The challenge step: privacyIDEA's message and the field for a response.
+  await page.locator('#otp').waitFor({ timeout: 15_000 });
+  return page;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The popup of the second browser, opened over `front` (the tab it fills into). */
+async function webPopup(front) {
+  await front.bringToFront();
+  const popup = await openExtensionPage(web.browser, 'popup.html');
+  await popup.setViewportSize({ width: 380, height: 600 });
+  return popup;
+}
+
+/** Has `page` ask privacyIDEA's polltransaction every half second for `ms`, as the web UI does while it waits. */
+function pollTransaction(page, ms) {
+  return page.evaluate(async (ms) => {
+    for (let end = Date.now() + ms; Date.now() < end; ) {
+      await fetch('/validate/polltransaction?transaction_id=12345678901234567890');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }, ms);
+}
+
+test('a page polling privacyIDEA speeds polling up only at the server\'s origin, and only while it polls', async (t) => {
+  if (skip) return t.skip(skip);
+  const { serial } = await webSetup();
+  // privacyIDEA's web UI at localhost: not the origin of the token's server (127.0.0.1), nor a
+  // site confirmed for it. At most the 30 s watchdog alarm polls meanwhile.
+  const other = await web.browser.context.newPage();
+  await other.goto(`${pi.url.replace('127.0.0.1', 'localhost')}/`);
+  await other.locator('#username').waitFor({ timeout: 15_000 });
+  let before = await pi.polls(serial);
+  await pollTransaction(other, 9_000);
+  assert.ok((await pi.polls(serial)) - before <= 1, 'no fast polling for a page of another origin');
+  await other.close();
+  // The same page at the server's origin (its login form, no challenge shown: only the polling
+  // tells) is heeded: polls every 3 s.
+  const page = await web.browser.context.newPage();
+  await page.goto(`${pi.url}/`);
+  await page.locator('#username').waitFor({ timeout: 15_000 });
+  const started = Date.now();
+  before = await pi.polls(serial);
+  await pollTransaction(page, 5_000);
+  await sleep(started + 12_000 - Date.now());
+  const during = (await pi.polls(serial)) - before;
+  assert.ok(during >= 3, `${during} polls in 12 s`);
+  // Once the page stops, the fast polling ends (20 s after its last hint).
+  await sleep(started + 24_000 - Date.now());
+  before = await pi.polls(serial);
+  await sleep(10_000);
+  assert.ok((await pi.polls(serial)) - before <= 1, 'the fast polling stopped');
+  await page.close();
+});
+
+test('the web UI login waits for a push: it arrives without the popup, every few seconds, and approving signs in', async (t) => {
+  if (skip) return t.skip(skip);
+  await webSetup();
+  const { serial, helper } = web;
+  const started = Date.now();
+  const page = await webLogin();
+  assert.match(await page.locator('.login-message').textContent(), /confirm the authentication on your mobile device/);
+  // The challenge is in the worker's pending list within a few 3 s polls, not the 30 s alarm,
+  // and nobody opened the popup.
+  await waitForSession(helper, (s) => piPending(s, serial).length === 1, 12_000);
+  const arrival = Date.now() - started;
+  assert.ok(arrival < 12_000, `arrived after ${arrival} ms`);
+  // While the page waits the worker keeps polling every few seconds.
+  const before = await pi.polls(serial);
+  await sleep(10_000);
+  const during = (await pi.polls(serial)) - before;
+  assert.ok(during >= 3, `${during} polls in 10 s while the page waits`);
+  // Approving in the popup finishes the web UI's login.
+  const popup = await webPopup(page);
+  await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+  assert.equal(await popup.locator('#lead').textContent(), 'Sign in as carol@realm1 from 127.0.0.1?');
+  // privacyIDEA's challenge names no page: no warning that this tab is another site.
+  assert.ok(await popup.locator('#tab-warning').isHidden());
+  const id = await shown(popup);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  assert.equal(await outcome(popup, id), 'Approved. You are being signed in to privacyIDEA test.');
+  await page.locator('app-login').waitFor({ state: 'detached', timeout: 15_000 });
+  assert.doesNotMatch(page.url(), /login/);
+  await popup.close();
+  await page.close();
+});
+
 test('no console errors in the extension', (t) => {
   if (skip) return t.skip(skip);
   assert.deepEqual(browser.errors, []);
+  // privacyIDEA's web UI logs its own errors into its tabs (a header Chromium refuses to set):
+  // only the extension's count here.
+  const ours = (web?.browser.errors ?? []).filter((e) => !/^https?:\/\/(127\.0\.0\.1|localhost):\d+\/.*Refused to set unsafe header "User-Agent"/.test(e));
+  assert.deepEqual(ours, []);
 });

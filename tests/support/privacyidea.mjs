@@ -105,6 +105,24 @@ class PrivacyIdea {
     });
   }
 
+  /**
+   * Has privacyIDEA check the web UI login of realm1's users (`login_mode=privacyIDEA`), so that
+   * their token PIN starts a challenge there; without it the web UI asks the user store.
+   */
+  async webuiPolicy() {
+    await this.adminJson('POST', '/policy/webui_login', {
+      scope: 'webui',
+      realm: 'realm1',
+      action: { login_mode: 'privacyIDEA' },
+    });
+  }
+
+  /** How many times `serial` polled for challenges (`GET /ttype/push`), from privacyIDEA's audit log. */
+  async polls(serial) {
+    const rows = await this.audit({ serial, page_size: '1000' });
+    return rows.filter((row) => row.action === 'GET /ttype/<ttype>').length;
+  }
+
   /** The login page's first step: user and PIN. Returns `detail` and `result`. */
   async check(user, pass, transactionId) {
     const body = { user, pass, realm: 'realm1' };
