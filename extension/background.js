@@ -63,6 +63,8 @@ async function onMessage(message, sender) {
     case Message.PI_REMOVE:
       await privacyidea.remove(message.serial);
       return { ok: true };
+    case Message.PI_FILL:
+      return { ok: true, ...(await privacyidea.fill(message)) };
     case Message.OUTCOME_DISMISS:
       await requests.dismiss(message.requestId);
       return { ok: true };

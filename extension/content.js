@@ -6,7 +6,9 @@
 // keep its names out of the isolated world it shares with detect.js.
 (() => {
   const FILL_PASSCODE = 'fill.passcode';
-  const PASSCODE = /^\d{6,10}$/;
+  // 6 to 10 digits for passcodes and everyday codes; 2 for privacyIDEA's code-to-phone display
+  // codes, which the worker sends only to a token's trusted origins (privacyidea.js).
+  const PASSCODE = /^\d{2,10}$/;
   /** How long a passcode that found no field waits for one to appear (single-page apps). */
   const WAIT_MS = 15_000;
   /** Rescans while a passcode waits come at most this often. */

@@ -29,7 +29,9 @@ export const Message = Object.freeze({
    * number?, keys? }` → `{ ok, outcome }` (an `Outcome`, see store.js). `keys` are the
    * `{ otp, answer }` a PIN unmasked (PIN-protected tokens only; `unmaskKeys` in the tools module).
    * For a privacyIDEA challenge (`requestId` starting `pi:`), `number` is the presence option and
-   * `pin` the token's PIN when it has one; 'report' declines with the reason `unknown_trigger`.
+   * `pin` the token's PIN when it has one; 'report' declines with the reason `unknown_trigger`;
+   * `tabId` is the tab a code-to-phone code is filled into when it is one of the token's trusted
+   * sites (the outcome's `fill` says how that went).
    */
   REQUEST_ANSWER: 'request.answer',
   /** Fetch pending requests from every server now (the popup does it on opening): → `{ ok }`. */
@@ -109,6 +111,14 @@ export const Message = Object.freeze({
   PI_ENROLL: 'pi.enroll',
   /** Forget a privacyIDEA token and its key: `{ type, serial }` → `{ ok }`. */
   PI_REMOVE: 'pi.remove',
+  /**
+   * Fill the code-to-phone code of an approved privacyIDEA challenge into a tab:
+   * `{ type, requestId, tabId, confirmSite? }` → `{ ok, origin, result }` (`filled` or
+   * `no_field`). Refused with `unconfirmed_site` unless the tab's origin is the token's
+   * privacyIDEA server or one of its confirmed sites; `confirmSite: true` (the person confirmed
+   * it) adds it first. The approval itself (`request.answer` with `tabId`) fills the same way.
+   */
+  PI_FILL: 'pi.fill',
 });
 
 /** Messages the service worker sends to a content script in a login page. */

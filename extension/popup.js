@@ -23,6 +23,7 @@ const state = {
   current: null, // id of the request shown
   index: 0, // its position, to move on to the next one when it goes
   busy: false, // an answer (or a PIN check) is under way
+  fillNotes: {}, // request id → what the last "Fill" press of a privacyIDEA code ended in, when the worker kept nothing
 };
 
 /** Requests the person can still answer, oldest first. */
@@ -184,7 +185,8 @@ function renderOutcomes() {
     .filter(([id]) => !state.dismissed.has(id))
     .sort(([, a], [, b]) => b.at - a.at)
     .slice(0, 3);
-  const keys = JSON.stringify(list);
+  // The fill button of a code-to-phone code names the active tab: a new one renders again.
+  const keys = JSON.stringify([list, target.origin, state.fillNotes]);
   if (keys === outcomeKeys) return;
   outcomeKeys = keys;
   $('outcomes').replaceChildren(
@@ -195,12 +197,16 @@ function renderOutcomes() {
       box.dataset.id = id;
       const message = document.createElement('p');
       message.textContent = text;
+      const body = document.createElement('div');
+      body.className = 'outcome-body';
+      body.append(message);
       // privacyIDEA's code-to-phone mode: the code to type at the sign-in page.
       if (outcome.displayCode) {
         const code = document.createElement('strong');
         code.className = 'display-code';
         code.textContent = outcome.displayCode;
         message.append(` ${outcome.displayMessage ?? 'Enter the code to log in'}: `, code);
+        body.append(...piFillParts(id, outcome));
       }
       const close = document.createElement('button');
       close.type = 'button';
@@ -208,7 +214,7 @@ function renderOutcomes() {
       close.textContent = '×';
       close.setAttribute('aria-label', 'Dismiss this message');
       close.addEventListener('click', () => dismiss(id));
-      box.append(message, close);
+      box.append(body, close);
       return box;
     }),
   );
@@ -244,6 +250,11 @@ function approve(number) {
  * be delivered leaves the request answerable.
  */
 async function send(request, answer, progress = 'Sending your answer…') {
+  // A privacyIDEA approval may bring a code to type (code-to-phone): the worker fills it into
+  // the tab the person approved from, if that tab is one of the token's trusted sites.
+  if (piRequest(request) && answer.decision === 'approve' && target.origin && target.tab?.id != null) {
+    answer = { ...answer, tabId: target.tab.id };
+  }
   state.busy = true;
   $('progress').textContent = progress;
   for (const button of actionButtons()) button.disabled = true;
@@ -346,8 +357,11 @@ function loadTools() {
   return tools;
 }
 
+/** Whether a request is a privacyIDEA challenge (privacyidea.js). */
+const piRequest = (request) => request.id.startsWith('pi:');
+
 /** A privacyIDEA challenge whose token asks for its PIN before an approval (the worker checks it). */
-const piLocked = (request) => request.id.startsWith('pi:') && Boolean(state.piTokens[request.tokenId]?.pinCheck);
+const piLocked = (request) => piRequest(request) && Boolean(state.piTokens[request.tokenId]?.pinCheck);
 
 let unlocking = null; // { request, number } waiting for the PIN
 function askPin(request, number) {
@@ -681,6 +695,82 @@ async function fillCode(id) {
     $('codes-status').textContent = `The code could not be filled: ${err.message}`;
   }
   renderCodes();
+}
+
+// privacyIDEA's code-to-phone codes ----------------------------------------------------------
+
+/** Whether a privacyIDEA token's codes may go to `origin`: its server's own, or a site confirmed for it. */
+function piTrusted(token, origin) {
+  try {
+    if (new URL(token.url).origin === origin) return true;
+  } catch {
+    // A token without a usable address trusts only its confirmed sites.
+  }
+  return (token.sites ?? []).includes(origin);
+}
+
+/**
+ * Under a code-to-phone code: where it was filled (or why not), and a button to fill it into
+ * the active tab. The worker fills only a tab of the token's privacyIDEA server or of a site
+ * confirmed for the token; any other site is asked about first, as for everyday codes.
+ */
+function piFillParts(id, outcome) {
+  const parts = [];
+  const { fill } = outcome;
+  const host = fill?.origin ? hostOf(fill.origin) : null;
+  const note = state.fillNotes[id] ?? {
+    filled: `Filled into ${host}.`,
+    no_field: `No code field was found in ${host}.`,
+    unconfirmed_site: `Not filled into ${host}: it is neither this token's privacyIDEA server nor a site you confirmed for it.`,
+  }[fill?.result];
+  if (note) {
+    const p = document.createElement('p');
+    p.className = 'fill-note';
+    p.textContent = note;
+    parts.push(p);
+  }
+  const filledHere = fill?.result === 'filled' && fill.origin === target.origin;
+  if (target.origin && /^\d+$/.test(outcome.displayCode) && !filledHere) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'fill-code';
+    button.textContent = `Fill into ${hostOf(target.origin)}`;
+    button.setAttribute('aria-label', `Fill the code into ${hostOf(target.origin)}`);
+    button.addEventListener('click', () => fillPiCode(id, outcome));
+    parts.push(button);
+  }
+  return parts;
+}
+
+async function fillPiCode(id, outcome) {
+  await findTarget();
+  const token = state.piTokens[outcome.tokenId];
+  const focusBack = () => $('outcomes').querySelector(`[data-id="${CSS.escape(id)}"] button`)?.focus();
+  if (!token || !target.origin) {
+    state.fillNotes[id] = 'Codes can only be filled into web pages.';
+    renderOutcomes();
+    return;
+  }
+  const host = hostOf(target.origin);
+  let confirmed = false;
+  if (!piTrusted(token, target.origin)) {
+    confirmed = await confirmSite({ issuer: token.issuer, account: token.label }, host);
+    if (!confirmed) {
+      state.fillNotes[id] = `Nothing was filled into ${host}.`;
+      renderOutcomes();
+      focusBack();
+      return;
+    }
+  }
+  // The worker records how it went in the outcome; its change renders the note.
+  delete state.fillNotes[id];
+  try {
+    await ask({ type: Message.PI_FILL, requestId: id, tabId: target.tab.id, ...(confirmed && { confirmSite: true }) });
+  } catch (err) {
+    state.fillNotes[id] = `The code could not be filled: ${err.message}`;
+  }
+  renderOutcomes();
+  focusBack();
 }
 
 $('code-search').addEventListener('input', renderCodes);

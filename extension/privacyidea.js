@@ -20,6 +20,7 @@ import initTools, {
   maskKeys,
   unmaskKeys,
 } from './pkg/pushotp_tools.js';
+import { PageMessage } from './messages.js';
 import { queued, settleRequest, showBadge, scheduleExpiry, outcomeOf, NOTIFICATION_PREFIX } from './requests.js';
 import { settings } from './store.js';
 
@@ -35,6 +36,10 @@ const FAST_POLL_FOR_MS = 2 * 60_000;
  * every 10 s while it waits (pi-page.js), so the polling stops soon after the waiting does.
  */
 const PAGE_HINT_MS = 20_000;
+/** privacyIDEA's code-to-phone display codes: 2 digits in 3.14 (CODE_TO_PHONE_DISPLAY_CODE_LENGTH). */
+const DISPLAY_CODE = /^\d{2,10}$/;
+/** Sites confirmed for one token, at most. */
+const MAX_SITES = 64;
 const ID_PREFIX = 'pi:';
 
 let tools = null;
@@ -427,7 +432,7 @@ const answering = new Set();
  * the challenge asks for one), 'deny' (decline) or 'report' (decline with `unknown_trigger`
  * when the challenge's signed capabilities offer reasons). Returns the `Outcome`.
  */
-export async function answer({ requestId, decision, number = null, pin = null }) {
+export async function answer({ requestId, decision, number = null, pin = null, tabId = null }) {
   if (!['approve', 'deny', 'report'].includes(decision)) throw coded('invalid_parameter', 'unknown decision');
   if (answering.has(requestId)) throw coded('already_answering', 'This request is already being answered.');
   answering.add(requestId);
@@ -472,14 +477,81 @@ export async function answer({ requestId, decision, number = null, pin = null })
     }
     const status = decision === 'approve' ? 'approved' : decision === 'report' ? 'reported' : 'denied';
     const outcome = outcomeOf({ status }, request, Date.now());
-    // code_to_phone: the server hands a code to type at the sign-in page.
+    // code_to_phone: the server hands a code to type at the sign-in page. It is filled into the
+    // tab the person approved from when that tab is one this token's codes may go to; the
+    // outcome says how that went, so the popup can offer the rest.
     if (typeof json.detail?.display_code === 'string') {
       outcome.displayCode = json.detail.display_code;
       outcome.displayMessage = json.detail.message ?? null;
+      if (Number.isInteger(tabId) && DISPLAY_CODE.test(outcome.displayCode)) outcome.fill = await fillInto(token, outcome.displayCode, tabId);
     }
     await queued(() => settleRequest(requestId, outcome));
     return outcome;
   } finally {
     answering.delete(requestId);
   }
+}
+
+// Filling the code-to-phone code -------------------------------------------------------------
+
+/**
+ * @typedef {object} PiFill  How filling a display code went (an outcome's `fill`).
+ * @property {string|null} origin  the tab's origin (null when it is no web page)
+ * @property {'filled'|'no_field'|'unconfirmed_site'|'unfillable_tab'} result
+ */
+
+/**
+ * Fills a display code into the tab `tabId` when its origin is one of the token's trusted
+ * origins (its privacyIDEA server's, or a site the person confirmed for it), and nowhere else.
+ * The content script checks the origin of every frame again before it types.
+ * @returns {Promise<PiFill>}
+ */
+async function fillInto(token, code, tabId) {
+  const tab = await chrome.tabs.get(tabId).catch(() => null);
+  const origin = originOf(tab?.url);
+  if (!origin) return { origin: null, result: 'unfillable_tab' };
+  if (!trustedOrigins(token).includes(origin)) return { origin, result: 'unconfirmed_site' };
+  const { autoSubmit } = await settings();
+  const reply = await chrome.tabs
+    .sendMessage(tabId, { type: PageMessage.FILL_PASSCODE, origin, passcode: code, submit: autoSubmit })
+    // A page without the content script (opened before the extension) cannot be filled.
+    .catch(() => null);
+  return { origin, result: reply?.filled === true ? 'filled' : 'no_field' };
+}
+
+/**
+ * Fills the display code of an approved code-to-phone challenge (its outcome, still kept) into
+ * the tab `tabId`. A tab whose origin is neither the token's privacyIDEA server nor one of its
+ * confirmed sites is refused with `unconfirmed_site`, unless `confirmSite` (the person confirmed
+ * it in the popup) adds it first. The outcome's `fill` records the result.
+ * @returns {Promise<PiFill>}
+ */
+export async function fill({ requestId, tabId, confirmSite = false }) {
+  const outcome = (await chrome.storage.session.get('outcomes')).outcomes?.[requestId];
+  if (!isPiRequest(requestId) || !DISPLAY_CODE.test(outcome?.displayCode ?? '')) throw coded('unknown_request', 'There is no code of this sign-in to fill.');
+  if (!Number.isInteger(tabId)) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
+  const tab = await chrome.tabs.get(tabId).catch(() => null);
+  const origin = originOf(tab?.url);
+  if (!origin) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
+  const token = await queued(async () => {
+    const tokens = await piTokens();
+    const token = tokens[outcome.tokenId];
+    if (!token) throw coded('unknown_token', 'The token of this sign-in was removed.');
+    if (trustedOrigins(token).includes(origin)) return token;
+    if (!confirmSite) throw coded('unconfirmed_site', `${origin} is not a confirmed site of this token.`);
+    const sites = token.sites ?? [];
+    if (sites.length >= MAX_SITES) throw coded('invalid_parameter', 'This token has too many sites.');
+    tokens[token.serial] = { ...token, sites: [...sites, origin] };
+    await chrome.storage.local.set({ piTokens: tokens });
+    return tokens[token.serial];
+  });
+  const result = await fillInto(token, outcome.displayCode, tabId);
+  await queued(async () => {
+    const { outcomes = {} } = await chrome.storage.session.get('outcomes');
+    if (outcomes[requestId]) {
+      outcomes[requestId] = { ...outcomes[requestId], fill: result };
+      await chrome.storage.session.set({ outcomes });
+    }
+  });
+  return result;
 }

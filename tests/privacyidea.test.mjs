@@ -4,12 +4,14 @@
 // deny, deny and report (privacyIDEA logs the reason), presence options right and wrong,
 // several challenges paged through, and a challenge altered on its way never shown. Then, in a
 // second browser whose popup was never opened, privacyIDEA's own web UI login: the worker polls
-// every few seconds while it waits for the push.
+// every few seconds while it waits for the push, and code-to-phone codes are filled into the
+// privacyIDEA server's page or a site confirmed for the token, never into another page.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
 import { session, waitForSession } from './support/extension.mjs';
+import { servePages } from './support/pages.mjs';
 import { startPrivacyIdea } from './support/privacyidea.mjs';
 
 let pi;
@@ -316,7 +318,7 @@ test('a challenge altered on its way is never shown', async (t) => {
 // A second browser, in which the popup is opened only to answer: the popup polls every 3 s for
 // two minutes once opened, which would hide whether the sign-in page alone sped the polling up.
 
-let web = null; // { browser, helper, serial }
+let web = null; // { browser, helper, serial, pages }
 
 /** The second browser with carol's token, and privacyIDEA checking the web UI login. */
 async function webSetup() {
@@ -327,12 +329,13 @@ async function webSetup() {
   const reply = await helper.evaluate((link) => chrome.runtime.sendMessage({ type: 'pi.enroll', link }), link);
   assert.ok(reply.ok, JSON.stringify(reply));
   await pi.webuiPolicy();
-  web = { browser: second, helper, serial };
+  web = { browser: second, helper, serial, pages: await servePages() };
   return web;
 }
 
 after(async () => {
   await web?.browser.close();
+  await web?.pages.stop();
 });
 
 /** Opens privacyIDEA's web UI at `base` and signs in as carol with her token PIN. */
@@ -428,6 +431,76 @@ test('the web UI login waits for a push: it arrives without the popup, every few
   assert.doesNotMatch(page.url(), /login/);
   await popup.close();
   await page.close();
+});
+
+test('code to phone: the code is filled into the privacyIDEA page or a confirmed site, never another page', async (t) => {
+  if (skip) return t.skip(skip);
+  await webSetup();
+  const { serial, helper, pages } = web;
+  await pi.authPolicy({ push_code_to_phone: true });
+  try {
+    // A sign-in page of another origin with a one-time-code field, open beside the web UI.
+    const other = await web.browser.context.newPage();
+    await other.goto(`${pages.url}/pages/plain.html`);
+    const otherOrigin = new URL(pages.url).origin;
+
+    // The web UI in front: the code lands in its field, and the login goes through with it.
+    const page = await webLogin();
+    assert.match(await page.locator('.login-message').textContent(), /enter the code displayed on your smartphone/i);
+    await waitForSession(helper, (s) => piPending(s, serial).length === 1, 12_000);
+    let popup = await webPopup(page);
+    await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+    let id = await shown(popup);
+    await popup.getByRole('button', { name: 'Approve' }).click();
+    await outcome(popup, id);
+    const box = popup.locator(`#outcomes .outcome[data-id="${id}"]`);
+    const code = await box.locator('.display-code').textContent();
+    assert.match(code, /^\d{2}$/);
+    assert.equal(await box.locator('.fill-note').textContent(), `Filled into ${new URL(pi.url).host}.`);
+    assert.equal(await page.locator('#otp').inputValue(), code);
+    assert.equal(await other.locator('#code').inputValue(), '');
+    await popup.close();
+    await page.getByRole('button', { name: 'Login Button' }).click();
+    await page.locator('app-login').waitFor({ state: 'detached', timeout: 15_000 });
+    await page.close();
+
+    // The other page in front: nothing is filled, and the popup says why.
+    const detail = await trigger('carol');
+    // No page waits for this one (it was started at /validate/check): fetched on request.
+    await helper.evaluate(() => chrome.runtime.sendMessage({ type: 'requests.refresh' }));
+    await waitForSession(helper, (s) => piPending(s, serial).length === 1, 12_000);
+    popup = await webPopup(other);
+    await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+    id = await shown(popup);
+    await popup.getByRole('button', { name: 'Approve' }).click();
+    await outcome(popup, id);
+    const second = popup.locator(`#outcomes .outcome[data-id="${id}"]`);
+    const code2 = await second.locator('.display-code').textContent();
+    const host = new URL(pages.url).host;
+    assert.equal(
+      await second.locator('.fill-note').textContent(),
+      `Not filled into ${host}: it is neither this token's privacyIDEA server nor a site you confirmed for it.`,
+    );
+    assert.equal(await other.locator('#code').inputValue(), '');
+    // Filling it there needs the person's confirmation; declined, nothing is filled.
+    await second.getByRole('button', { name: `Fill the code into ${host}` }).click();
+    await popup.locator('#site-dialog').getByText(`into ${host}? Only confirm`, { exact: false }).waitFor();
+    await popup.locator('#site-cancel').click();
+    assert.equal(await second.locator('.fill-note').textContent(), `Nothing was filled into ${host}.`);
+    assert.equal(await other.locator('#code').inputValue(), '');
+    // Confirmed, the site joins the token's and the code is filled.
+    await second.getByRole('button', { name: `Fill the code into ${host}` }).click();
+    await popup.locator('#site-confirm').click();
+    await second.locator('.fill-note').getByText(`Filled into ${host}.`, { exact: true }).waitFor();
+    assert.equal(await other.locator('#code').inputValue(), code2);
+    const stored = (await helper.evaluate(() => chrome.storage.local.get('piTokens'))).piTokens[serial];
+    assert.deepEqual(stored.sites, [otherOrigin]);
+    assert.equal((await pi.check('carol', code2, detail.transaction_id)).result.authentication, 'ACCEPT');
+    await popup.close();
+    await other.close();
+  } finally {
+    await pi.authPolicy();
+  }
 });
 
 test('no console errors in the extension', (t) => {
