@@ -6,9 +6,12 @@
 // keep its names out of the isolated world it shares with detect.js.
 (() => {
   const FILL_PASSCODE = 'fill.passcode';
-  // 6 to 10 digits for passcodes and everyday codes; 2 for privacyIDEA's code-to-phone display
-  // codes, which the worker sends only to a token's trusted origins (privacyidea.js).
-  const PASSCODE = /^\d{2,10}$/;
+  const PASSCODE = /^\d{6,10}$/;
+  /**
+   * privacyIDEA's code-to-phone display codes (two digits in 3.14), marked `display` by the
+   * worker, which sends them only to a token's trusted origins (privacyidea.js).
+   */
+  const DISPLAY_CODE = /^\d{2,10}$/;
   /** How long a passcode that found no field waits for one to appear (single-page apps). */
   const WAIT_MS = 15_000;
   /** Rescans while a passcode waits come at most this often. */
@@ -155,9 +158,10 @@
     if (sender.id !== chrome.runtime.id || message?.type !== FILL_PASSCODE) return false;
     const isTop = window === window.top;
     const { origin, passcode, submit } = message;
+    const valid = typeof passcode === 'string' && (message.display === true ? DISPLAY_CODE : PASSCODE).test(passcode);
     // The worker asks every frame of the tab. Only the top frame answers a refusal, so that
     // the answer of a frame that filled is the one the worker gets.
-    if (typeof passcode !== 'string' || !PASSCODE.test(passcode) || !inOrigin(origin)) {
+    if (!valid || !inOrigin(origin)) {
       if (isTop) sendResponse({ filled: false });
       return false;
     }

@@ -124,8 +124,9 @@ export const Message = Object.freeze({
 /** Messages the service worker sends to a content script in a login page. */
 export const PageMessage = Object.freeze({
   /**
-   * Fill a passcode: `{ type, origin, passcode, submit }` → `{ filled: boolean }`. The content
-   * script fills only when its own frame's origin is `origin`.
+   * Fill a passcode: `{ type, origin, passcode, submit, display? }` → `{ filled: boolean }`. The
+   * content script fills only when its own frame's origin is `origin`, and only 6 to 10 digits,
+   * or 2 to 10 with `display: true` (privacyIDEA's code-to-phone codes).
    */
   FILL_PASSCODE: 'fill.passcode',
 });

@@ -513,7 +513,7 @@ async function fillInto(token, code, tabId) {
   if (!trustedOrigins(token).includes(origin)) return { origin, result: 'unconfirmed_site' };
   const { autoSubmit } = await settings();
   const reply = await chrome.tabs
-    .sendMessage(tabId, { type: PageMessage.FILL_PASSCODE, origin, passcode: code, submit: autoSubmit })
+    .sendMessage(tabId, { type: PageMessage.FILL_PASSCODE, origin, passcode: code, submit: autoSubmit, display: true })
     // A page without the content script (opened before the extension) cannot be filled.
     .catch(() => null);
   return { origin, result: reply?.filled === true ? 'filled' : 'no_field' };

@@ -29,16 +29,16 @@ async function open(page, base = pages.url) {
  * Sends the fill message from the service worker to every frame of the tab, as the worker does
  * after an approval. Retries while the tab's content script is not there yet.
  */
-async function deliver(tab, { passcode, origin = new URL(tab.url()).origin, submit = false }) {
+async function deliver(tab, { passcode, origin = new URL(tab.url()).origin, submit = false, display }) {
   const url = tab.url();
   for (let attempt = 0; ; attempt++) {
     try {
       return await browser.worker.evaluate(
-        async ({ url, origin, passcode, submit }) => {
+        async ({ url, origin, passcode, submit, display }) => {
           const [target] = (await chrome.tabs.query({})).filter((t) => t.url === url);
-          return chrome.tabs.sendMessage(target.id, { type: 'fill.passcode', origin, passcode, submit });
+          return chrome.tabs.sendMessage(target.id, { type: 'fill.passcode', origin, passcode, submit, ...(display && { display }) });
         },
-        { url, origin, passcode, submit },
+        { url, origin, passcode, submit, display },
       );
     } catch (err) {
       if (attempt > 50 || !/Receiving end does not exist/.test(err.message)) throw err;
@@ -257,11 +257,21 @@ test('a page of another origin than the request, or a malformed passcode, is nev
   assert.deepEqual(await deliver(tab, { passcode: '717171', origin: pages.url, submit: true }), { filled: false });
   assert.equal(await value(tab, '#code'), '');
   assert.equal(await seen(tab, 'code'), null);
-  for (const passcode of ['71717', '71717a', '12345678901', ' 717171']) {
+  for (const passcode of ['71717', '71717a', '12345678901', ' 717171', '42']) {
     assert.deepEqual(await deliver(tab, { passcode }), { filled: false }, passcode);
   }
+  // A privacyIDEA display code (two digits) only as one, and still only into its own origin.
+  assert.deepEqual(await deliver(tab, { passcode: '4', display: true }), { filled: false });
+  assert.deepEqual(await deliver(tab, { passcode: '42', display: true, origin: pages.url }), { filled: false });
   assert.equal(await value(tab, '#code'), '');
   assert.match(tab.url(), /plain\.html$/);
+  await tab.close();
+});
+
+test('a privacyIDEA display code marked as one is filled', async () => {
+  const tab = await open('plain.html');
+  assert.deepEqual(await deliver(tab, { passcode: '42', display: true }), { filled: true });
+  assert.equal(await value(tab, '#code'), '42');
   await tab.close();
 });
 
