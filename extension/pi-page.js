@@ -61,7 +61,11 @@
     if (now - since < MAX_WAIT_MS && now - lastHint >= HINT_EVERY_MS) {
       lastHint = now;
       // The worker may be asleep: the message wakes it. Nothing comes back that the page needs.
-      chrome.runtime.sendMessage({ type: PI_WAITING }).catch(() => {});
+      try {
+        chrome.runtime.sendMessage({ type: PI_WAITING }).catch(() => {});
+      } catch {
+        // The extension was reloaded or removed since this page loaded: nobody to tell.
+      }
     }
     schedule();
   }
