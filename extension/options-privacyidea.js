@@ -126,6 +126,14 @@ function renderTokens(tokens) {
         }
       });
       item.append(name, remove);
+      // Sites the person confirmed for filling this token's code-to-phone codes (privacyidea.js);
+      // its privacyIDEA server's own pages need no confirmation.
+      if (token.sites?.length) {
+        const sites = document.createElement('p');
+        sites.className = 'hint pi-sites';
+        sites.textContent = `Fills codes into ${token.sites.map((site) => new URL(site).host).join(', ')} too.`;
+        item.append(sites);
+      }
       return item;
     }),
   );

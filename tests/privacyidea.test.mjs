@@ -486,7 +486,7 @@ test('code to phone: the code is filled into the privacyIDEA page or a confirmed
     await second.getByRole('button', { name: `Fill the code into ${host}` }).click();
     await popup.locator('#site-dialog').getByText(`into ${host}? Only confirm`, { exact: false }).waitFor();
     await popup.locator('#site-cancel').click();
-    assert.equal(await second.locator('.fill-note').textContent(), `Nothing was filled into ${host}.`);
+    await second.locator('.fill-note').getByText(`Nothing was filled into ${host}.`, { exact: true }).waitFor();
     assert.equal(await other.locator('#code').inputValue(), '');
     // Confirmed, the site joins the token's and the code is filled.
     await second.getByRole('button', { name: `Fill the code into ${host}` }).click();
@@ -495,6 +495,10 @@ test('code to phone: the code is filled into the privacyIDEA page or a confirmed
     assert.equal(await other.locator('#code').inputValue(), code2);
     const stored = (await helper.evaluate(() => chrome.storage.local.get('piTokens'))).piTokens[serial];
     assert.deepEqual(stored.sites, [otherOrigin]);
+    // The options page lists the confirmed site with the token.
+    const options = await openExtensionPage(web.browser, 'options.html');
+    await options.locator(`#pi-tokens li[data-serial="${serial}"] .pi-sites`).getByText(`Fills codes into ${host} too.`).waitFor();
+    await options.close();
     assert.equal((await pi.check('carol', code2, detail.transaction_id)).result.authentication, 'ACCEPT');
     await popup.close();
     await other.close();
