@@ -70,14 +70,17 @@
     schedule();
   }
 
-  /** A request of the page to privacyIDEA's polltransaction; a new transaction is a new wait. */
-  function polled(url) {
+  /**
+   * A request of the page to privacyIDEA's polltransaction that ended at `at` (ms); a new
+   * transaction is a new wait.
+   */
+  function polled(url, at) {
     const id = url.searchParams.get('transaction_id') ?? url.pathname;
     if (id !== transaction) {
       transaction = id;
       since = 0;
     }
-    lastPoll = Date.now();
+    lastPoll = Math.max(lastPoll, at);
     if (!timer) check();
   }
 
@@ -92,7 +95,8 @@
         } catch {
           continue;
         }
-        if (POLL_PATH.test(url.pathname)) polled(url);
+        // When it ended, not when it is seen: entries from before this script ran come late.
+        if (POLL_PATH.test(url.pathname)) polled(url, entry.responseEnd > 0 ? performance.timeOrigin + entry.responseEnd : Date.now());
       }
     }).observe({ type: 'resource', buffered: true });
   } catch {
