@@ -29,6 +29,15 @@ use crate::{AppState, now};
 /// Largest JSON body a device may send.
 pub const MAX_BODY: usize = 16 * 1024;
 
+/// Each device socket's read buffer. Tungstenite's default (128 KiB) is allocated and zeroed in
+/// full at the first read, which made 10,000 idle devices cost 1.3 GB; device messages are a
+/// few hundred bytes, and a larger one (up to [`MAX_BODY`]) just takes several reads.
+const SOCKET_READ_BUFFER: usize = 2 * 1024;
+
+/// The most a device socket buffers for a device that does not read: beyond it the channel
+/// closes (the device reconnects and gets its pending requests again) instead of growing.
+const SOCKET_MAX_WRITE_BUFFER: usize = 256 * 1024;
+
 /// The device-facing routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -765,11 +774,18 @@ struct ChannelToken {
 }
 
 async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.max_message_size(MAX_BODY).on_upgrade(move |socket| async move {
-        if let Err(err) = channel(state, socket).await {
-            tracing::debug!(error = %err, "device channel closed");
-        }
-    })
+    upgrade
+        .max_message_size(MAX_BODY)
+        .max_frame_size(MAX_BODY)
+        .read_buffer_size(SOCKET_READ_BUFFER)
+        // Each message is written out as it is sent rather than gathered first.
+        .write_buffer_size(0)
+        .max_write_buffer_size(SOCKET_MAX_WRITE_BUFFER)
+        .on_upgrade(move |socket| async move {
+            if let Err(err) = channel(state, socket).await {
+                tracing::debug!(error = %err, "device channel closed");
+            }
+        })
 }
 
 /// Takes a socket's sender out of the hub however the channel ends.

@@ -178,6 +178,34 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The listener to serve on: every accepted connection gets `TCP_NODELAY`.
+///
+/// Without it, a small write that follows another one (an event stream's first event after its
+/// headers, a push request after a frame) waits for the peer's delayed acknowledgement, about
+/// 40 ms on Linux, because of Nagle's algorithm; every message here is small and should leave at
+/// once.
+pub fn listener(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn no_delay(tcp: &mut tokio::net::TcpStream) {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "setting TCP_NODELAY");
+        }
+    }
+    listener.tap_io(no_delay as fn(&mut tokio::net::TcpStream))
+}
+
+/// Raises this process's soft limit of open files to its hard limit and returns the new soft
+/// limit. Each device's WebSocket is an open file, and the usual soft limit (1,024) would stop
+/// a server at about a thousand devices.
+pub fn raise_open_file_limit() -> u64 {
+    match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok((_, hard)) => rlimit::increase_nofile_limit(hard).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
 /// Whole Unix seconds now. The only clock the server reads; the core takes time as a parameter.
 pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)

@@ -270,11 +270,20 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
-    tracing::info!(address = %args.bind, public_url = %state.config.public_url, "serving");
+    let open_files = pushotp_server::raise_open_file_limit();
+    tracing::info!(
+        address = %args.bind,
+        public_url = %state.config.public_url,
+        open_files,
+        "serving"
+    );
     println!("Demo app: {}/app", state.config.public_url);
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        pushotp_server::listener(listener),
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -877,3 +877,48 @@ async fn requests_left_over_from_a_previous_run_are_expired() {
     }
     panic!("the sweeper did not expire the request");
 }
+
+#[tokio::test]
+async fn accepted_connections_send_small_writes_at_once() {
+    use axum::serve::Listener;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut listener = pushotp_server::listener(listener);
+    let client = tokio::net::TcpStream::connect(address);
+    let ((accepted, _), _client) = tokio::join!(listener.accept(), client);
+    assert!(accepted.nodelay().unwrap(), "Nagle's algorithm would hold small writes ~40 ms");
+}
+
+#[tokio::test]
+async fn device_messages_up_to_the_body_limit_pass_the_small_socket_buffer() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (_server, device, mut ws, _browser) = alice(Config::default()).await;
+    // A message several times the socket's read buffer, just under the limit, arrives whole.
+    let padding = "x".repeat(pushotp_server::device::MAX_BODY - 100);
+    let ping = json!({ "type": "ping", "padding": padding }).to_string();
+    ws.send(Message::text(ping)).await.unwrap();
+    assert_eq!(support::next_json(&mut ws).await["type"], "pong");
+    // One over the limit ends the channel.
+    let mut ws = device.connect().await;
+    let too_large =
+        json!({ "type": "ping", "padding": "x".repeat(pushotp_server::device::MAX_BODY) });
+    ws.send(Message::text(too_large.to_string())).await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the socket stays open after an oversized message");
+}
+
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_limit() {
+    let soft = pushotp_server::raise_open_file_limit();
+    let (now, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    assert_eq!((soft, now), (hard, hard));
+}

@@ -51,7 +51,7 @@ impl Server {
             .unwrap();
         let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, service).await.unwrap();
+            axum::serve(pushotp_server::listener(listener), service).await.unwrap();
         });
         Self { url, state, task }
     }
