@@ -654,9 +654,9 @@ async function copy(id) {
 }
 
 /** Asks the person whether the active tab's site is the token's own. */
-function confirmSite(token, host) {
+function confirmSite(token, host, title = null) {
   const issuer = token.issuer || token.account;
-  $('site-title').textContent = `Fill codes of ${issuer} into ${host}? Only confirm if this is ${issuer}'s real site.`;
+  $('site-title').textContent = title ?? `Fill codes of ${issuer} into ${host}? Only confirm if this is ${issuer}'s real site.`;
   const dialog = $('site-dialog');
   dialog.returnValue = '';
   dialog.showModal();
@@ -699,6 +699,9 @@ async function fillCode(id) {
 
 // privacyIDEA's code-to-phone codes ----------------------------------------------------------
 
+/** How long a code-to-phone code is offered for filling (privacyidea.js refuses older ones). */
+const PI_CODE_MS = 2 * 60_000;
+
 /** Whether a privacyIDEA token's codes may go to `origin`: its server's own, or a site confirmed for it. */
 function piTrusted(token, origin) {
   try {
@@ -730,7 +733,7 @@ function piFillParts(id, outcome) {
     parts.push(p);
   }
   const filledHere = fill?.result === 'filled' && fill.origin === target.origin;
-  if (target.origin && /^\d+$/.test(outcome.displayCode) && !filledHere) {
+  if (target.origin && fillable(id, outcome) && !filledHere) {
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'fill-code';
@@ -740,6 +743,16 @@ function piFillParts(id, outcome) {
     parts.push(button);
   }
   return parts;
+}
+
+/**
+ * Whether a code-to-phone code may still be offered for filling: the newest one, while its
+ * sign-in can still be waiting for it (the worker refuses older ones too).
+ */
+function fillable(id, outcome, now = Date.now()) {
+  if (!/^\d+$/.test(outcome.displayCode ?? '') || now - outcome.at > PI_CODE_MS) return false;
+  const all = { ...state.replies, ...state.outcomes };
+  return !Object.entries(all).some(([other, o]) => other !== id && o.displayCode && o.at > outcome.at);
 }
 
 async function fillPiCode(id, outcome) {
@@ -754,7 +767,9 @@ async function fillPiCode(id, outcome) {
   const host = hostOf(target.origin);
   let confirmed = false;
   if (!piTrusted(token, target.origin)) {
-    confirmed = await confirmSite({ issuer: token.issuer, account: token.label }, host);
+    // The site to confirm is where the person signs in with this token, not privacyIDEA's own.
+    const title = `Fill codes of ${token.label} (${token.issuer}) into ${host}? Only confirm if you sign in there with this privacyIDEA token.`;
+    confirmed = await confirmSite(token, host, title);
     if (!confirmed) {
       state.fillNotes[id] = `Nothing was filled into ${host}.`;
       renderOutcomes();

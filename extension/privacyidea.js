@@ -529,6 +529,8 @@ async function fillInto(token, code, tabId) {
 export async function fill({ requestId, tabId, confirmSite = false }) {
   const outcome = (await chrome.storage.session.get('outcomes')).outcomes?.[requestId];
   if (!isPiRequest(requestId) || !DISPLAY_CODE.test(outcome?.displayCode ?? '')) throw coded('unknown_request', 'There is no code of this sign-in to fill.');
+  // A code outlives its sign-in only briefly: an old one is not typed anywhere any more.
+  if (Date.now() - outcome.at > SHOW_SECONDS * 1000) throw coded('expired', 'This code is too old to fill.');
   if (!Number.isInteger(tabId)) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
   const tab = await chrome.tabs.get(tabId).catch(() => null);
   const origin = originOf(tab?.url);

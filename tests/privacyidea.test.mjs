@@ -484,7 +484,12 @@ test('code to phone: the code is filled into the privacyIDEA page or a confirmed
     assert.equal(await other.locator('#code').inputValue(), '');
     // Filling it there needs the person's confirmation; declined, nothing is filled.
     await second.getByRole('button', { name: `Fill the code into ${host}` }).click();
-    await popup.locator('#site-dialog').getByText(`into ${host}? Only confirm`, { exact: false }).waitFor();
+    await popup
+      .locator('#site-title')
+      .getByText(`Fill codes of ${serial} (privacyIDEA) into ${host}? Only confirm if you sign in there with this privacyIDEA token.`)
+      .waitFor();
+    // Only the newest code is offered: the first one, used already, has no fill button.
+    assert.equal(await popup.locator('#outcomes .fill-code').count(), 1);
     await popup.locator('#site-cancel').click();
     await second.locator('.fill-note').getByText(`Nothing was filled into ${host}.`, { exact: true }).waitFor();
     assert.equal(await other.locator('#code').inputValue(), '');
