@@ -113,10 +113,13 @@ export const Message = Object.freeze({
   PI_REMOVE: 'pi.remove',
   /**
    * Fill the code-to-phone code of an approved privacyIDEA challenge into a tab:
-   * `{ type, requestId, tabId, confirmSite? }` → `{ ok, origin, result }` (`filled` or
+   * `{ type, requestId, tabId, origin?, confirmSite? }` → `{ ok, origin, result }` (`filled` or
    * `no_field`). Refused with `unconfirmed_site` unless the tab's origin is the token's
    * privacyIDEA server or one of its confirmed sites; `confirmSite: true` (the person confirmed
-   * it) adds it first. The approval itself (`request.answer` with `tabId`) fills the same way.
+   * it) adds it first. `origin` is the site the person was shown: refused with `tab_changed` when
+   * the tab is no longer there, and required with `confirmSite`; it can only refuse, the origin
+   * filled and added is always the tab's own as the browser reports it. The approval itself
+   * (`request.answer` with `tabId`) fills the same way.
    */
   PI_FILL: 'pi.fill',
 });

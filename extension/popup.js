@@ -274,8 +274,9 @@ async function send(request, answer, progress = 'Sending your answer…') {
   state.busy = false;
   $('progress').textContent = '';
   render();
-  // The message of this answer, not the next request's Approve: a second press must not answer it.
-  $('outcomes').querySelector(`[data-id="${CSS.escape(request.id)}"] button`)?.focus();
+  // The message of this answer (its dismiss button), not the next request's Approve nor a
+  // code-to-phone code's Fill: a second press must neither answer nor fill.
+  $('outcomes').querySelector(`[data-id="${CSS.escape(request.id)}"] button.icon`)?.focus();
 }
 
 // Unlock: the approval keys are sealed with the password ------------------------------------
@@ -757,16 +758,19 @@ function fillable(id, outcome, now = Date.now()) {
 
 async function fillPiCode(id, outcome) {
   await findTarget();
+  // The tab and the site the person is asked about: the worker fills only while the tab is
+  // still there, so a page that navigates during the question gets neither the code nor the trust.
+  const { tab, origin } = target;
   const token = state.piTokens[outcome.tokenId];
   const focusBack = () => $('outcomes').querySelector(`[data-id="${CSS.escape(id)}"] button`)?.focus();
-  if (!token || !target.origin) {
+  if (!token || !origin) {
     state.fillNotes[id] = 'Codes can only be filled into web pages.';
     renderOutcomes();
     return;
   }
-  const host = hostOf(target.origin);
+  const host = hostOf(origin);
   let confirmed = false;
-  if (!piTrusted(token, target.origin)) {
+  if (!piTrusted(token, origin)) {
     // The site to confirm is where the person signs in with this token, not privacyIDEA's own.
     const title = `Fill codes of ${token.label} (${token.issuer}) into ${host}? Only confirm if you sign in there with this privacyIDEA token.`;
     confirmed = await confirmSite(token, host, title);
@@ -780,9 +784,10 @@ async function fillPiCode(id, outcome) {
   // The worker records how it went in the outcome; its change renders the note.
   delete state.fillNotes[id];
   try {
-    await ask({ type: Message.PI_FILL, requestId: id, tabId: target.tab.id, ...(confirmed && { confirmSite: true }) });
+    await ask({ type: Message.PI_FILL, requestId: id, tabId: tab.id, origin, ...(confirmed && { confirmSite: true }) });
   } catch (err) {
-    state.fillNotes[id] = `The code could not be filled: ${err.message}`;
+    state.fillNotes[id] =
+      err.code === 'tab_changed' ? `Nothing was filled: the tab is no longer on ${host}.` : `The code could not be filled: ${err.message}`;
   }
   renderOutcomes();
   focusBack();

@@ -506,11 +506,11 @@ export async function answer({ requestId, decision, number = null, pin = null, t
  * The content script checks the origin of every frame again before it types.
  * @returns {Promise<PiFill>}
  */
-async function fillInto(token, code, tabId) {
+async function fillInto(token, code, tabId, expected = null) {
   const tab = await chrome.tabs.get(tabId).catch(() => null);
   const origin = originOf(tab?.url);
   if (!origin) return { origin: null, result: 'unfillable_tab' };
-  if (!trustedOrigins(token).includes(origin)) return { origin, result: 'unconfirmed_site' };
+  if (!trustedOrigins(token).includes(origin) || (expected !== null && origin !== expected)) return { origin, result: 'unconfirmed_site' };
   const { autoSubmit } = await settings();
   const reply = await chrome.tabs
     .sendMessage(tabId, { type: PageMessage.FILL_PASSCODE, origin, passcode: code, submit: autoSubmit, display: true })
@@ -523,10 +523,14 @@ async function fillInto(token, code, tabId) {
  * Fills the display code of an approved code-to-phone challenge (its outcome, still kept) into
  * the tab `tabId`. A tab whose origin is neither the token's privacyIDEA server nor one of its
  * confirmed sites is refused with `unconfirmed_site`, unless `confirmSite` (the person confirmed
- * it in the popup) adds it first. The outcome's `fill` records the result.
+ * it in the popup) adds it first. `origin` is the site the popup named to the person: a tab that
+ * is no longer there (it navigated while the person was asked) is refused with `tab_changed`,
+ * and a confirmation needs it, so that only the site the person saw is ever added. The origin
+ * filled is always the tab's own, read here; `origin` can only refuse. The outcome's `fill`
+ * records the result.
  * @returns {Promise<PiFill>}
  */
-export async function fill({ requestId, tabId, confirmSite = false }) {
+export async function fill({ requestId, tabId, origin: expected = null, confirmSite = false }) {
   const outcome = (await chrome.storage.session.get('outcomes')).outcomes?.[requestId];
   if (!isPiRequest(requestId) || !DISPLAY_CODE.test(outcome?.displayCode ?? '')) throw coded('unknown_request', 'There is no code of this sign-in to fill.');
   // A code outlives its sign-in only briefly: an old one is not typed anywhere any more.
@@ -535,6 +539,9 @@ export async function fill({ requestId, tabId, confirmSite = false }) {
   const tab = await chrome.tabs.get(tabId).catch(() => null);
   const origin = originOf(tab?.url);
   if (!origin) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
+  if (expected !== null && typeof expected !== 'string') throw coded('invalid_parameter', 'The site must be an origin.');
+  if (confirmSite && expected === null) throw coded('invalid_parameter', 'A confirmation names the site it is for.');
+  if (expected !== null && origin !== expected) throw coded('tab_changed', 'The tab moved on to another site: nothing was filled.');
   const token = await queued(async () => {
     const tokens = await piTokens();
     const token = tokens[outcome.tokenId];
@@ -547,7 +554,7 @@ export async function fill({ requestId, tabId, confirmSite = false }) {
     await chrome.storage.local.set({ piTokens: tokens });
     return tokens[token.serial];
   });
-  const result = await fillInto(token, outcome.displayCode, tabId);
+  const result = await fillInto(token, outcome.displayCode, tabId, origin);
   await queued(async () => {
     const { outcomes = {} } = await chrome.storage.session.get('outcomes');
     if (outcomes[requestId]) {

@@ -512,6 +512,74 @@ test('code to phone: the code is filled into the privacyIDEA page or a confirmed
   }
 });
 
+test('code to phone: a tab that moves to another site while the person is asked gets neither the code nor the trust', async (t) => {
+  if (skip) return t.skip(skip);
+  await webSetup();
+  const { serial, helper, pages } = web;
+  // A third origin with a one-time-code field, where the tab goes during the question.
+  const elsewhere = createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end('<!doctype html><title>Elsewhere</title><form><label>Code <input id="code" autocomplete="one-time-code" inputmode="numeric"></label></form>');
+  });
+  await new Promise((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+  const elsewhereOrigin = `http://127.0.0.1:${elsewhere.address().port}`;
+  await pi.authPolicy({ push_code_to_phone: true });
+  try {
+    // A page of a site not (yet) confirmed for the token in front.
+    const tab = await web.browser.context.newPage();
+    await tab.goto(`${pages.other}/pages/plain.html`);
+    const host = new URL(pages.other).host;
+    await trigger('carol');
+    await helper.evaluate(() => chrome.runtime.sendMessage({ type: 'requests.refresh' }));
+    await waitForSession(helper, (s) => piPending(s, serial).length === 1, 12_000);
+    const popup = await webPopup(tab);
+    await popup.getByRole('heading', { name: 'privacyIDEA test', level: 2 }).waitFor({ timeout: 15_000 });
+    const id = await shown(popup);
+    await popup.getByRole('button', { name: 'Approve' }).click();
+    await outcome(popup, id);
+    const box = popup.locator(`#outcomes .outcome[data-id="${id}"]`);
+    await box.locator('.fill-code').waitFor();
+    // After the approval the focus is on the message's dismiss button, not on Fill: a second
+    // key press neither fills nor asks to trust the site.
+    assert.equal(await popup.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Dismiss this message');
+    // The person is asked about this site; meanwhile the tab navigates elsewhere.
+    await box.getByRole('button', { name: `Fill the code into ${host}` }).click();
+    await popup.locator('#site-title').getByText(`into ${host}? Only confirm`, { exact: false }).waitFor();
+    await tab.goto(`${elsewhereOrigin}/`);
+    await tab.locator('#code').waitFor();
+    const note = box.locator('.fill-note');
+    const asked = await note.textContent();
+    await popup.locator('#site-confirm').click();
+    // Whatever the worker did, the popup's note changes once it is done.
+    for (let i = 0; i < 100 && (await note.textContent()) === asked; i++) await sleep(100);
+    await sleep(500);
+    assert.equal(await tab.locator('#code').inputValue(), '');
+    const stored = (await helper.evaluate(() => chrome.storage.local.get('piTokens'))).piTokens[serial];
+    assert.ok(!(stored.sites ?? []).includes(elsewhereOrigin), `sites: ${stored.sites}`);
+    assert.ok(!(stored.sites ?? []).includes(new URL(pages.other).origin), `sites: ${stored.sites}`);
+    assert.equal(await note.textContent(), `Nothing was filled: the tab is no longer on ${host}.`);
+    // Asked directly, the worker refuses the same way: a confirmation names the site it is for.
+    const tabId = await helper.evaluate(async (url) => (await chrome.tabs.query({})).find((t) => t.url?.startsWith(url))?.id, elsewhereOrigin);
+    const direct = await helper.evaluate(
+      ({ id, tabId }) => Promise.all([
+        chrome.runtime.sendMessage({ type: 'pi.fill', requestId: id, tabId, confirmSite: true }),
+        chrome.runtime.sendMessage({ type: 'pi.fill', requestId: id, tabId, origin: 'http://localhost:1', confirmSite: true }),
+      ]),
+      { id, tabId },
+    );
+    assert.deepEqual(direct.map((r) => r.error?.code), ['invalid_parameter', 'tab_changed']);
+    assert.equal(await tab.locator('#code').inputValue(), '');
+    const after = (await helper.evaluate(() => chrome.storage.local.get('piTokens'))).piTokens[serial];
+    assert.deepEqual(after.sites, stored.sites);
+    await popup.close();
+    await tab.close();
+  } finally {
+    await pi.authPolicy();
+    elsewhere.closeAllConnections();
+    await new Promise((resolve) => elsewhere.close(resolve));
+  }
+});
+
 test('no console errors in the extension', (t) => {
   if (skip) return t.skip(skip);
   assert.deepEqual(browser.errors, []);
