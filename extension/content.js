@@ -23,16 +23,22 @@
   const detect = globalThis.pushotpDetect;
   const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
 
-  /** Whether this frame and every frame above it have the origin. */
+  /**
+   * Whether this frame and every frame above it have the origin. The document's own origin
+   * (`window.origin`) counts, not only its address's (`location.origin`): a sandboxed frame or a
+   * page served with a CSP sandbox has an address of the origin but an opaque origin ("null"),
+   * and its scripts are no longer the origin's.
+   */
   function inOrigin(origin) {
-    if (typeof origin !== 'string' || location.origin !== origin) return false;
+    if (typeof origin !== 'string' || location.origin !== origin || window.origin !== origin) return false;
     const ancestors = location.ancestorOrigins;
     if (ancestors) return [...ancestors].every((o) => o === origin);
-    // Without ancestorOrigins (Firefox), walk up: a frame of another origin cannot be read.
+    // Without ancestorOrigins (Firefox), walk up: a frame of another origin, opaque ones
+    // included, cannot be read.
     try {
       for (let view = window; view !== view.top; ) {
         view = view.parent;
-        if (view.location.origin !== origin) return false;
+        if (view.location.origin !== origin || view.origin !== origin) return false;
       }
       return true;
     } catch {

@@ -220,6 +220,20 @@ test('frames of another origin, and frames inside them, are never filled', async
   await tab.close();
 });
 
+test('a sandboxed frame, whose document has an opaque origin, is never filled', async () => {
+  const tab = await open('sandboxed.html');
+  for (const id of ['#sandboxed', '#same']) await tab.frameLocator(id).locator('#otp').waitFor();
+  await settle();
+  assert.deepEqual(await deliver(tab, { passcode: '565656' }), { filled: true });
+  assert.equal(await tab.frameLocator('#same').locator('#otp').inputValue(), '565656');
+  assert.equal(await tab.frameLocator('#sandboxed').locator('#otp').inputValue(), '');
+  assert.equal(await tab.frameLocator('#sandboxed').locator('body').evaluate(() => window.seen?.otp ?? null), null);
+  // Nor with a privacyIDEA display code.
+  assert.deepEqual(await deliver(tab, { passcode: '56', display: true }), { filled: true });
+  assert.equal(await tab.frameLocator('#sandboxed').locator('#otp').inputValue(), '');
+  await tab.close();
+});
+
 test('a recovery code field alone is never filled', async () => {
   const tab = await open('recovery.html');
   assert.deepEqual(await deliver(tab, { passcode: '404040', submit: true }), { filled: false });
