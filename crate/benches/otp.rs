@@ -60,6 +60,10 @@ fn codes(c: &mut Criterion) {
     group.bench_function("totp_sha1_window_1", |b| {
         b.iter(|| totp.verify(&key20, black_box("050471"), 1_111_111_111, Window::ONE_STEP))
     });
+    // The server's HOTP check: a look-ahead of 20 (`push::HOTP_LOOK_AHEAD`), 21 codes.
+    group.bench_function("hotp_sha1_look_ahead_20", |b| {
+        b.iter(|| hotp.verify(&key20, black_box("000000"), 0, 20))
+    });
     let keyed = totp.keyed(&key20);
     group.bench_function("keyed_totp_sha1_window_1", |b| {
         b.iter(|| keyed.verify(black_box("050471"), 1_111_111_111, Window::ONE_STEP))
