@@ -667,26 +667,45 @@ function confirmSite(token, host, title = null) {
   });
 }
 
+/** The origin of a tab's address when it is a web page, else null. */
+function webOrigin(url) {
+  try {
+    const parsed = new URL(url ?? '');
+    return /^https?:$/.test(parsed.protocol) ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
 async function fillCode(id) {
   const token = codes.tokens[id];
   const fillButton = codes.items.get(id)?.querySelector('.code-fill');
   await findTarget();
-  if (!token || !target.origin) {
+  // The tab and the site the person is asked about, kept across the question.
+  const { tab, origin } = target;
+  if (!token || !origin) {
     $('codes-status').textContent = 'Codes can only be filled into web pages.';
     return;
   }
-  const host = hostOf(target.origin);
+  const host = hostOf(origin);
   let confirmed = false;
-  if (!token.sites.includes(target.origin)) {
+  if (!token.sites.includes(origin)) {
     confirmed = await confirmSite(token, host);
     fillButton?.focus();
     if (!confirmed) {
       $('codes-status').textContent = `Nothing was filled into ${host}.`;
       return;
     }
+    // The person confirmed the site they saw: a tab that navigated elsewhere meanwhile gets
+    // neither the code nor the trust (the worker adds whatever origin the tab has when asked).
+    const now = await chrome.tabs.get(tab.id).catch(() => null);
+    if (webOrigin(now?.url) !== origin) {
+      $('codes-status').textContent = `Nothing was filled: the tab is no longer on ${host}.`;
+      return;
+    }
   }
   try {
-    const reply = await ask({ type: Message.OTP_FILL, id, tabId: target.tab.id, ...(confirmed && { confirmSite: true }) });
+    const reply = await ask({ type: Message.OTP_FILL, id, tabId: tab.id, ...(confirmed && { confirmSite: true }) });
     if (token.type === 'hotp') codes.shown[id] = reply.code;
     $('codes-status').textContent = reply.filled
       ? `Filled the code of ${nameOf(token)} into ${host}.`

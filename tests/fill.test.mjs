@@ -5,7 +5,7 @@
 // fields a person cannot type into, frames of other origins and pages of other origins.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchWithExtension } from './support/browser.mjs';
+import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
 import { servePages } from './support/pages.mjs';
 
 let browser;
@@ -287,6 +287,40 @@ test('a privacyIDEA display code marked as one is filled', async () => {
   assert.deepEqual(await deliver(tab, { passcode: '42', display: true }), { filled: true });
   assert.equal(await value(tab, '#code'), '42');
   await tab.close();
+});
+
+test('an everyday code: a tab that navigates while the person confirms its site gets neither the code nor the trust', async () => {
+  const helper = await openExtensionPage(browser, 'options.html');
+  const ask = (message) => helper.evaluate((m) => chrome.runtime.sendMessage(m), message);
+  const added = await ask({ type: 'otp.add', tokens: [{ issuer: 'Racy', account: 'ann', type: 'totp', secret: 'JBSWY3DPEHPK3PXP' }] });
+  assert.ok(added.ok, JSON.stringify(added));
+  const [id] = added.ids;
+  try {
+    const tab = await open('plain.html', pages.other);
+    await tab.bringToFront();
+    const popup = await openExtensionPage(browser, 'popup.html');
+    await popup.setViewportSize({ width: 380, height: 600 });
+    await popup.getByRole('button', { name: 'Fill the code of Racy ann' }).click();
+    const host = new URL(pages.other).host;
+    const question = popup.getByRole('dialog', { name: `Fill codes of Racy into ${host}? Only confirm if this is Racy's real site.` });
+    await question.waitFor();
+    // Meanwhile the tab goes to another origin; the person confirms the one they were shown.
+    await tab.goto(`${pages.url}/pages/plain.html`);
+    await tab.locator('#code').waitFor();
+    await question.getByRole('button', { name: 'Fill' }).click();
+    const status = popup.locator('#codes-status');
+    for (let i = 0; i < 50 && !(await status.textContent()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(await value(tab, '#code'), '');
+    const sites = (await helper.evaluate(() => chrome.storage.local.get('otpTokens'))).otpTokens[id].sites;
+    assert.deepEqual(sites, []);
+    assert.equal(await status.textContent(), `Nothing was filled: the tab is no longer on ${host}.`);
+    await popup.close();
+    await tab.close();
+  } finally {
+    await ask({ type: 'otp.delete', id });
+    await helper.close();
+  }
 });
 
 test('no console errors', () => {
