@@ -16,12 +16,12 @@ SIZES=target/wasm-sizes.jsonl
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- crate Cargo.toml Cargo.lock 2>/dev/null || COMMIT="$COMMIT+changes"
 
-# build NAME FEATURE BUDGET_BYTES: one package extension/pkg/NAME.js + NAME_bg.wasm.
+# build NAME FEATURE PROFILE BUDGET_BYTES: one package extension/pkg/NAME.js + NAME_bg.wasm.
 build() {
-  local name=$1 feature=$2 budget=$3
-  cargo build -p pushotp --features "$feature" --target wasm32-unknown-unknown --release --locked
+  local name=$1 feature=$2 profile=$3 budget=$4
+  cargo build -p pushotp --features "$feature" --target wasm32-unknown-unknown --profile "$profile" --locked
   wasm-bindgen --target web --remove-name-section --remove-producers-section \
-    --out-dir "$OUT" --out-name "$name" target/wasm32-unknown-unknown/release/pushotp.wasm
+    --out-dir "$OUT" --out-name "$name" "target/wasm32-unknown-unknown/$profile/pushotp.wasm"
   # npm's binaryen, not Debian's: Debian's wasm-opt 108 turns wasm-bindgen's externref table
   # into a funcref table and the module fails at start-up. wasm-bindgen output has no
   # target_features section, so the features it uses are named here.
@@ -46,11 +46,11 @@ build() {
 
 rm -rf "$OUT"
 # What the service worker loads at every wake-up.
-build pushotp wasm $((120 * 1024))
+build pushotp wasm wasm-worker $((120 * 1024))
 # What only the options page and PIN prompts load, on demand, and the worker while privacyIDEA
 # tokens exist (Argon2id is the largest part,
 # QR code reading about 29 KB).
-build pushotp_tools wasm-tools $((320 * 1024))
+build pushotp_tools wasm-tools release $((320 * 1024))
 # wasm-bindgen writes a .gitignore of its own; the repository's ignores the folder already.
 rm -f "$OUT/.gitignore"
 node scripts/smoke-wasm.mjs
