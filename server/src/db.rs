@@ -2,17 +2,20 @@
 //! nodes. Both go through sqlx's `Any` driver with the same queries (`$1` placeholders work in
 //! both), and each has its own migrations.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-/// A connection pool and the backend behind it.
+/// Connection pools and the backend behind them.
 #[derive(Clone)]
 pub struct Db {
-    /// The pool; every query goes through it.
+    /// The pool for reads.
     pub pool: AnyPool,
+    /// The pool for writes. With SQLite it is one connection: SQLite lets one writer in at a
+    /// time, and connections that race for the lock wait in its busy handler, which sleeps
+    /// 1 ms and more per try; one connection queues writers in order instead. With PostgreSQL
+    /// it is the same pool as [`pool`](Self::pool).
+    pub writer: AnyPool,
     /// The PostgreSQL URL, when the database is shared by several nodes.
     pub postgres_url: Option<String>,
 }
@@ -29,7 +32,7 @@ impl Db {
     /// schema up to date.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         install_default_drivers();
-        let pool = if let Some(rest) = url.strip_prefix("sqlite:") {
+        let (pool, writer) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let memory = rest.contains(":memory:");
             let url = if memory || rest.contains("mode=") {
                 url.to_owned()
@@ -37,32 +40,28 @@ impl Db {
                 // Create the file on first start.
                 format!("{url}{}mode=rwc", if rest.contains('?') { '&' } else { '?' })
             };
-            AnyPoolOptions::new()
-                // Every connection to `:memory:` is a database of its own.
-                .max_connections(if memory { 1 } else { 8 })
-                .min_connections(if memory { 1 } else { 0 })
-                .idle_timeout(if memory { None } else { Some(Duration::from_secs(600)) })
-                .max_lifetime(if memory { None } else { Some(Duration::from_secs(3600)) })
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        // WAL lets readers run beside the writer; the busy timeout queues
-                        // writers instead of failing them.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        Ok(())
-                    })
-                })
-                .connect(&url)
-                .await
-                .with_context(|| format!("opening the database {url}"))?
+            if memory {
+                // Every connection to `:memory:` is a database of its own: one for everything.
+                let pool = sqlite_pool(1).connect(&url).await.context("opening the database")?;
+                (pool.clone(), pool)
+            } else {
+                let writer = sqlite_pool(1)
+                    .connect(&url)
+                    .await
+                    .with_context(|| format!("opening the database {url}"))?;
+                let readers = sqlite_pool(SQLITE_READERS)
+                    .connect(&url)
+                    .await
+                    .with_context(|| format!("opening the database {url}"))?;
+                (readers, writer)
+            }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            AnyPoolOptions::new()
+            let pool = AnyPoolOptions::new()
                 .max_connections(16)
                 .connect(url)
                 .await
-                .context("connecting to PostgreSQL")?
+                .context("connecting to PostgreSQL")?;
+            (pool.clone(), pool)
         } else {
             anyhow::bail!(
                 "unsupported database URL {url:?}: use sqlite://FILE, sqlite::memory: or postgres://…"
@@ -73,8 +72,35 @@ impl Db {
         } else {
             sqlx::migrate!("./migrations/postgres")
         };
-        migrator.run(&pool).await.context("migrating the database")?;
+        migrator.run(&writer).await.context("migrating the database")?;
         let postgres_url = (!url.starts_with("sqlite:")).then(|| url.to_owned());
-        Ok(Self { pool, postgres_url })
+        Ok(Self { pool, writer, postgres_url })
     }
+}
+
+/// Connections that read an SQLite file beside its one writer (WAL: readers never wait for
+/// the writer). Two cores' worth and a little more.
+const SQLITE_READERS: u32 = 4;
+
+/// Options of an SQLite pool of `size` connections.
+fn sqlite_pool(size: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .min_connections(size)
+        // A local file does not drop connections; checking each one before every query would
+        // double the round trips to SQLite's worker thread.
+        .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; the busy timeout queues a writer
+                // behind another process's (an administrator's command) instead of failing.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                Ok(())
+            })
+        })
 }

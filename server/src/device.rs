@@ -137,7 +137,7 @@ async fn enroll(
     .bind(&request.device_name)
     .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
     .bind(&token.id)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     if redeemed.rows_affected() != 1 {
         return Err(refused());
@@ -218,7 +218,7 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         "UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'",
     )
     .bind(&login.id)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
 
     let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
@@ -262,7 +262,7 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         .bind(matching.as_ref().map(|m| i64::from(m.right())))
         .bind(now_i)
         .bind(i64::try_from(expires).map_err(anyhow::Error::from)?)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
         let message = push_message(&body);
         let delivered = state.hub.publish_push(&token.id, &message).await;
@@ -281,7 +281,7 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
     sqlx::query("UPDATE logins SET state = 'waiting', number = $1, reason = NULL WHERE id = $2")
         .bind(matching.as_ref().map(|m| i64::from(m.right())))
         .bind(&login.id)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
     Ok(matching.map(|m| m.right()))
 }
@@ -344,7 +344,7 @@ async fn webpush_once(state: &AppState, token_id: &str, message: &str) -> anyhow
             // The browser unsubscribed: stop sending there.
             sqlx::query("UPDATE tokens SET webpush_endpoint = NULL, webpush_p256dh = NULL, webpush_auth = NULL WHERE id = $1")
                 .bind(token_id)
-                .execute(&state.db.pool)
+                .execute(&state.db.writer)
                 .await?;
             Ok(())
         }
@@ -390,7 +390,7 @@ async fn register_webpush(
         .bind(&sub.keys.p256dh)
         .bind(&sub.keys.auth)
         .bind(&token.id)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
     audit(&state.db, "webpush_registered", Some(&token.username), Some(&token.id), None, "")
         .await?;
@@ -413,7 +413,7 @@ async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::R
         "UPDATE push_requests SET state = 'expired' WHERE id = $1 AND state = 'pending'",
     )
     .bind(request_id)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     if done.rows_affected() == 1 {
         let still = sqlx::query(
@@ -542,13 +542,13 @@ async fn remove(
     .map_err(|_| AppError::Unauthorized("bad removal tag"))?;
     sqlx::query("UPDATE tokens SET state = 'revoked', keys_sealed = NULL, webpush_endpoint = NULL WHERE id = $1")
         .bind(&token.id)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
     sqlx::query(
         "UPDATE push_requests SET state = 'cancelled' WHERE token_id = $1 AND state = 'pending'",
     )
     .bind(&token.id)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     audit(&state.db, "token_removed", Some(&token.username), Some(&token.id), None, "by device")
         .await?;
@@ -595,7 +595,7 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
     let claimed = sqlx::query("UPDATE push_requests SET state = 'answering', answered_at = $1 WHERE id = $2 AND state = 'pending'")
         .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
         .bind(&request_id)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
     if claimed.rows_affected() != 1 {
         let current: String = row.try_get("state")?;
@@ -624,7 +624,7 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
             sqlx::query("UPDATE push_requests SET state = $1 WHERE id = $2")
                 .bind(new_state)
                 .bind(&request_id)
-                .execute(&state.db.pool)
+                .execute(&state.db.writer)
                 .await
         }
     };
@@ -672,7 +672,7 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
             .bind(&request.client_ip)
             .bind(place)
             .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
-            .execute(&state.db.pool)
+            .execute(&state.db.writer)
             .await?;
             audit(
                 &state.db,

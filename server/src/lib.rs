@@ -160,7 +160,7 @@ async fn load_vapid_key(db: &Db, key: &ServerKey) -> anyhow::Result<webpush::Vap
     // Two nodes starting at once: the first key stored wins, the other node reads it back.
     sqlx::query("INSERT INTO server_settings (name, value) VALUES ('vapid_key', $1) ON CONFLICT (name) DO NOTHING")
         .bind(sealed)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     let row = sqlx::query("SELECT value FROM server_settings WHERE name = 'vapid_key'")
         .fetch_one(&db.pool)

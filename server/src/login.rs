@@ -183,7 +183,7 @@ async fn app_login(
     .bind(&ip)
     .bind(i64::try_from(created).map_err(anyhow::Error::from)?)
     .bind(i64::try_from(created + LOGIN_TTL).map_err(anyhow::Error::from)?)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     tokens::audit(&state.db, "password_ok", Some(&user.username), None, Some(&ip), "").await?;
     Ok(([set_cookie(&state, LOGIN_COOKIE, &id, LOGIN_TTL)], Redirect::to("/auth")).into_response())
@@ -193,7 +193,7 @@ async fn app_logout(State(state): State<AppState>, headers: HeaderMap) -> AppRes
     if let Some(session) = cookie(&headers, SESSION_COOKIE) {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(session)
-            .execute(&state.db.pool)
+            .execute(&state.db.writer)
             .await?;
     }
     Ok(([set_cookie(&state, SESSION_COOKIE, "", 0)], Redirect::to("/app/login")).into_response())
@@ -290,7 +290,7 @@ pub async fn finish_login(
     .bind(reason)
     .bind(i64::try_from(now())?)
     .bind(login_id)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     if moved.rows_affected() != 1 {
         return Ok(false);
@@ -301,7 +301,7 @@ pub async fn finish_login(
         "UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'",
     )
     .bind(login_id)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     state
         .hub
@@ -475,7 +475,7 @@ async fn open_session(
     // Only one session per approved login, even if two tabs race.
     let done = sqlx::query("UPDATE logins SET state = 'done' WHERE id = $1 AND state = 'approved'")
         .bind(&login.id)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
     if done.rows_affected() != 1 {
         return Err(AppError::Conflict("this sign-in was already completed"));
@@ -489,7 +489,7 @@ async fn open_session(
     .bind(login.user_id)
     .bind(i64::try_from(created).map_err(anyhow::Error::from)?)
     .bind(i64::try_from(created + SESSION_TTL).map_err(anyhow::Error::from)?)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     tokens::audit(&state.db, "signed_in", Some(&login.username), None, Some(&login.client_ip), "")
         .await?;

@@ -123,7 +123,7 @@ pub async fn create(
     .bind(i64::from(state.config.require_pin))
     .bind(state.config.max_tries)
     .bind(created)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     let row = get(&state.db, &id).await?.context("the new token is gone")?;
     Ok((row, activation))
@@ -192,7 +192,7 @@ pub async fn use_passcode(
     )
     .bind(used)
     .bind(&token.id)
-    .execute(&state.db.pool)
+    .execute(&state.db.writer)
     .await?;
     Ok(updated.rows_affected() == 1)
 }
@@ -205,7 +205,7 @@ pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<i64>
          WHERE id = $1 RETURNING failed_tries, max_tries",
     )
     .bind(&token.id)
-    .fetch_one(&state.db.pool)
+    .fetch_one(&state.db.writer)
     .await?;
     let failed: i64 = row.try_get("failed_tries")?;
     let max: i64 = row.try_get("max_tries")?;
@@ -216,7 +216,7 @@ pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<i64>
 pub async fn reset_tries(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     sqlx::query("UPDATE tokens SET failed_tries = 0 WHERE id = $1")
         .bind(token_id)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
     Ok(())
 }
@@ -226,7 +226,7 @@ pub async fn set_state(state: &AppState, token_id: &str, new_state: &str) -> any
     sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
         .bind(new_state)
         .bind(token_id)
-        .execute(&state.db.pool)
+        .execute(&state.db.writer)
         .await?;
     Ok(())
 }
@@ -249,7 +249,7 @@ pub async fn audit(
     .bind(token_id)
     .bind(client_ip)
     .bind(detail)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     tracing::info!(event, username, token_id, client_ip, detail, "audit");
     Ok(())

@@ -33,7 +33,7 @@ pub async fn add(db: &Db, username: &str, password: &str) -> anyhow::Result<User
     .bind(username)
     .bind(hash)
     .bind(i64::try_from(now())?)
-    .fetch_one(&db.pool)
+    .fetch_one(&db.writer)
     .await
     .with_context(|| format!("adding user {username} (is the name taken?)"))?;
     Ok(User { id: row.try_get("id")?, username: username.to_owned() })

@@ -922,3 +922,30 @@ fn the_open_file_limit_is_raised_to_the_hard_limit() {
     let (now, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
     assert_eq!((soft, now), (hard, hard));
 }
+
+#[tokio::test]
+async fn a_file_database_queues_writes_on_one_connection_and_reads_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("one-writer.db").display());
+    let db = pushotp_server::Db::connect(&url).await.unwrap();
+    assert_eq!(db.writer.options().get_max_connections(), 1);
+    assert!(db.pool.options().get_max_connections() > 1);
+    // Many writers at once all get through, in turn, and readers see what they wrote.
+    let writes = (0..200).map(|i| {
+        let db = db.clone();
+        async move {
+            sqlx::query("INSERT INTO audit (at, event, detail) VALUES ($1, 'test', '')")
+                .bind(i64::from(i))
+                .execute(&db.writer)
+                .await
+        }
+    });
+    for result in futures_util::future::join_all(writes).await {
+        result.unwrap();
+    }
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM audit WHERE event = 'test'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sqlx::Row::try_get::<i64, _>(&row, "n").unwrap(), 200);
+}
