@@ -340,6 +340,9 @@ async fn run_pushotp(args: &Args) -> anyhow::Result<Summary> {
             let password_time = password_started.elapsed();
             let rss_idle = server.map(|s| s.rss()).transpose()?;
             tokio::time::sleep(Duration::from_millis(300)).await;
+            // On standard error, so that a profiler can be attached to the server for the
+            // timed part only.
+            eprintln!("timed step: {rate}/s for {} s", args.duration);
             let cpu = server.map(CpuWindow::start);
             let own = CpuWindow::start(Process(None));
             let peak = server.map(PeakRss::start);

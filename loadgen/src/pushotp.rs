@@ -115,7 +115,7 @@ pub(crate) async fn provision(
     )
     .await?;
     let first = users::add(&state.db, "lg00000", PASSWORD).await?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.writer.begin().await?;
     let mut ids = vec![(first.id, "lg00000".to_owned())];
     for i in 1..count {
         let name = format!("lg{i:05}");
