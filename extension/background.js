@@ -84,7 +84,7 @@ async function onMessage(message, sender) {
     case Message.OTP_NEXT:
       return { ok: true, code: await otp.next(message.id) };
     case Message.OTP_FILL:
-      return { ok: true, ...(await otp.fill(message.id, message.tabId, message.confirmSite === true)) };
+      return { ok: true, ...(await otp.fill(message.id, message.tabId, message.confirmSite === true, message.origin ?? null)) };
     case Message.VAULT_STATUS:
       return { ok: true, ...(await vault.status()) };
     case Message.VAULT_UNLOCK:

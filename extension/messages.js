@@ -60,11 +60,14 @@ export const Message = Object.freeze({
   /** The next HOTP code, its counter saved first: `{ type, id }` → `{ ok, code }`. */
   OTP_NEXT: 'otp.next',
   /**
-   * Fill a token's current code into the active tab: `{ type, id, tabId, confirmSite? }` →
-   * `{ ok, filled, code }` (TOTP: the current code; HOTP: the next one, its counter saved
-   * first). Refused with `unconfirmed_site` unless the tab's origin is one of the token's
-   * `sites`; `confirmSite: true` adds it first (the person confirmed it). A tab that is not a
-   * web page is refused with `unfillable_tab`.
+   * Fill a token's current code into the active tab: `{ type, id, tabId, origin?,
+   * confirmSite? }` → `{ ok, filled, code }` (TOTP: the current code; HOTP: the next one, its
+   * counter saved first). Refused with `unconfirmed_site` unless the tab's origin is one of the
+   * token's `sites`; `confirmSite: true` adds it first (the person confirmed it). `origin` is
+   * the site the person was shown: refused with `tab_changed` when the tab is no longer there,
+   * and required with `confirmSite`; it can only refuse, the origin filled and added is always
+   * the tab's own as the browser reports it. A tab that is not a web page is refused with
+   * `unfillable_tab`.
    */
   OTP_FILL: 'otp.fill',
   /**

@@ -240,13 +240,19 @@ export async function currentCode(id) {
 /**
  * Fills a token's code (TOTP: the current one; HOTP: the next one) into the tab `tabId`, whose
  * origin must be one of the token's sites; with `confirmSite` it is added to them first.
+ * `expected` is the site the popup named to the person: a tab that navigated away while the
+ * person was asked is refused with `tab_changed`, so that only the site the person saw is ever
+ * trusted. The origin filled is always the tab's own, read here.
  * @returns {Promise<{filled: boolean, code: string}>}
  */
-export async function fill(id, tabId, confirmSite = false) {
+export async function fill(id, tabId, confirmSite = false, expected = null) {
   await ready;
   const tab = await chrome.tabs.get(tabId).catch(() => null);
   const origin = originOf(tab?.url);
   if (!origin) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
+  if (expected !== null && typeof expected !== 'string') throw coded('invalid_parameter', 'The site must be an origin.');
+  if (confirmSite && expected === null) throw coded('invalid_parameter', 'A confirmation names the site it is for.');
+  if (expected !== null && origin !== expected) throw coded('tab_changed', 'The tab moved on to another site: nothing was filled.');
   const code = await serial(async () => {
     const stored = await otpTokens();
     const token = stored[id];

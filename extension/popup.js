@@ -705,14 +705,15 @@ async function fillCode(id) {
     }
   }
   try {
-    const reply = await ask({ type: Message.OTP_FILL, id, tabId: tab.id, ...(confirmed && { confirmSite: true }) });
+    const reply = await ask({ type: Message.OTP_FILL, id, tabId: tab.id, origin, ...(confirmed && { confirmSite: true }) });
     if (token.type === 'hotp') codes.shown[id] = reply.code;
     $('codes-status').textContent = reply.filled
       ? `Filled the code of ${nameOf(token)} into ${host}.`
       : `No code field was found in ${host}. Copy the code instead.`;
   } catch (err) {
     if (err.code === 'locked') codes.locked = true;
-    $('codes-status').textContent = `The code could not be filled: ${err.message}`;
+    $('codes-status').textContent =
+      err.code === 'tab_changed' ? `Nothing was filled: the tab is no longer on ${host}.` : `The code could not be filled: ${err.message}`;
   }
   renderCodes();
 }

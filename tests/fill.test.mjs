@@ -316,6 +316,16 @@ test('an everyday code: a tab that navigates while the person confirms its site 
     assert.deepEqual(sites, []);
     assert.equal(await status.textContent(), `Nothing was filled: the tab is no longer on ${host}.`);
     await popup.close();
+
+    // The worker itself holds to the site the person was shown, however late the tab moves:
+    // a confirmation for another origin than the tab's, or one that names none, changes nothing.
+    const tabId = await helper.evaluate(async (url) => (await chrome.tabs.query({ url })).at(0)?.id, tab.url());
+    const moved = await ask({ type: 'otp.fill', id, tabId, origin: new URL(pages.other).origin, confirmSite: true });
+    assert.equal(moved.error?.code, 'tab_changed', JSON.stringify(moved));
+    const unnamed = await ask({ type: 'otp.fill', id, tabId, confirmSite: true });
+    assert.equal(unnamed.error?.code, 'invalid_parameter', JSON.stringify(unnamed));
+    assert.equal(await value(tab, '#code'), '');
+    assert.deepEqual((await helper.evaluate(() => chrome.storage.local.get('otpTokens'))).otpTokens[id].sites, []);
     await tab.close();
   } finally {
     await ask({ type: 'otp.delete', id });
