@@ -194,7 +194,11 @@ try {
     const shownBefore = await popup.evaluate(() => Object.keys(globalThis.__shown).length);
     const pushedAt = now();
     await use.click();
-    await popup.waitForFunction((n) => Object.keys(globalThis.__shown).length > n, shownBefore);
+    await popup.waitForFunction((n) => Object.keys(globalThis.__shown).length > n, shownBefore).catch(async (err) => {
+      const page = await tab.locator('#status').textContent().catch(() => '?');
+      const pending = await helper.evaluate(() => chrome.storage.session.get('pending').then((s) => Object.keys(s.pending ?? {}).length));
+      throw new Error(`no request in the popup (login page: "${page}"; ${pending} pending in the worker): ${err.message}`);
+    });
     await tab.getByTestId('match-number').filter({ hasText: /^\s*\d{2}\s*$/ }).waitFor();
     const number = (await tab.getByTestId('match-number').textContent()).trim();
     const id = await popup.evaluate(() => Object.keys(globalThis.__shown).at(-1));
