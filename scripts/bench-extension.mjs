@@ -108,7 +108,7 @@ try {
       globalThis.__shown = {};
       globalThis.__clicks = [];
       addEventListener('click', (event) => globalThis.__clicks.push(performance.timeOrigin + event.timeStamp), true);
-      addEventListener('DOMContentLoaded', () => {
+      const observe = () => {
         const request = document.getElementById('request');
         new MutationObserver(() => {
           const id = request.dataset.id;
@@ -119,7 +119,10 @@ try {
             mark.frame = at();
           });
         }).observe(request, { attributes: true, childList: true, subtree: true });
-      });
+        globalThis.__observing = true;
+      };
+      if (document.readyState === 'loading') addEventListener('DOMContentLoaded', observe);
+      else observe();
     } else if (location.protocol === 'http:' && location.pathname === '/auth') {
       addEventListener('pagehide', () => {
         const calls = performance
@@ -155,6 +158,12 @@ try {
   await helper.evaluate((url) => chrome.windows.create({ url, type: 'popup', width: 380, height: 600, focused: false }), `chrome-extension://${browser.extensionId}/extension/popup.html?bench-popup`);
   const popup = await opened;
   await popup.getByText('No sign-in requests are waiting.').waitFor();
+  // A window the extension opens may load before the marks are installed in it: then once more.
+  if (!(await popup.evaluate(() => globalThis.__observing === true))) {
+    log('the popup loaded before its marks: reloaded');
+    await popup.reload();
+    await popup.waitForFunction(() => globalThis.__observing === true);
+  }
 
   // The login tab.
   const tab = await browser.context.newPage();
@@ -197,7 +206,8 @@ try {
     await popup.waitForFunction((n) => Object.keys(globalThis.__shown).length > n, shownBefore).catch(async (err) => {
       const page = await tab.locator('#status').textContent().catch(() => '?');
       const pending = await helper.evaluate(() => chrome.storage.session.get('pending').then((s) => Object.keys(s.pending ?? {}).length));
-      throw new Error(`no request in the popup (login page: "${page}"; ${pending} pending in the worker): ${err.message}`);
+      const shown = await popup.evaluate(() => JSON.stringify({ observing: globalThis.__observing, hidden: document.getElementById('request').hidden, id: document.getElementById('request').dataset.id ?? null }));
+      throw new Error(`no request in the popup (login page: "${page}"; ${pending} pending in the worker; popup ${shown}): ${err.message}`);
     });
     await tab.getByTestId('match-number').filter({ hasText: /^\s*\d{2}\s*$/ }).waitFor();
     const number = (await tab.getByTestId('match-number').textContent()).trim();
