@@ -174,11 +174,14 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
     // lifetime, whatever became of them (a push that replaced an earlier one counts too), and a
     // pause after each refusal.
     let since = now_i - i64::try_from(state.config.request_ttl).map_err(anyhow::Error::from)?;
-    // Every push goes to each active token, so the busiest token's count is the number of pushes.
+    // Every push goes to each active token, so the busiest token's count is the number of
+    // pushes. One query for both limits.
     let row = sqlx::query(
-        "SELECT MAX(n) AS n FROM (SELECT COUNT(*) AS n FROM push_requests r \
+        "SELECT (SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM push_requests r \
          JOIN tokens t ON t.id = r.token_id WHERE t.user_id = $1 AND r.created_at > $2 \
-         GROUP BY r.token_id) AS per_token",
+         GROUP BY r.token_id) AS per_token) AS n, \
+         (SELECT MAX(r.answered_at) FROM push_requests r JOIN tokens t ON t.id = r.token_id \
+         WHERE t.user_id = $1 AND r.state IN ('denied', 'reported')) AS last",
     )
     .bind(login.user_id)
     .bind(since)
@@ -193,13 +196,6 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         )
         .await);
     }
-    let row = sqlx::query(
-        "SELECT MAX(r.answered_at) AS last FROM push_requests r JOIN tokens t ON t.id = r.token_id \
-         WHERE t.user_id = $1 AND r.state IN ('denied', 'reported')",
-    )
-    .bind(login.user_id)
-    .fetch_one(&state.db.pool)
-    .await?;
     if let Some(last) = row.try_get::<Option<i64>, _>("last")? {
         let until =
             last + i64::try_from(state.config.deny_cooldown).map_err(anyhow::Error::from)?;
@@ -213,13 +209,15 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
             .await);
         }
     }
-    // A new push replaces the login's earlier ones.
-    sqlx::query(
-        "UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'",
-    )
-    .bind(&login.id)
-    .execute(&state.db.writer)
-    .await?;
+    // A new push replaces the login's earlier ones (a login that never pushed has none).
+    if login.state != "password_ok" {
+        sqlx::query(
+            "UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'",
+        )
+        .bind(&login.id)
+        .execute(&state.db.writer)
+        .await?;
+    }
 
     let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
     let place = login.client_ip.parse().ok().and_then(|ip| state.geo.place(ip)).map(|p| Place {
@@ -230,7 +228,7 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
     });
     let expires = now + state.config.request_ttl;
     for token in active {
-        let keys = tokens::keys(state, &token.id).await?;
+        let keys = tokens::open_keys(state, token)?;
         let mut id: Nonce = [0; 16];
         let mut nonce: Nonce = [0; 16];
         rand::fill(&mut id);
@@ -266,7 +264,9 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         .await?;
         let message = push_message(&body);
         let delivered = state.hub.publish_push(&token.id, &message).await;
-        spawn_webpush(state.clone(), token.id.clone(), message);
+        if token.webpush {
+            spawn_webpush(state.clone(), token.id.clone(), message);
+        }
         audit(
             &state.db,
             "push_sent",
@@ -476,7 +476,7 @@ async fn device_token(state: &AppState, token_id: &str) -> AppResult<(TokenRow, 
     if token.state != "active" && token.state != "locked" {
         return Err(AppError::Unauthorized("unknown token"));
     }
-    let keys = tokens::keys(state, token_id).await?;
+    let keys = tokens::open_keys(state, &token)?;
     Ok((token, keys))
 }
 
@@ -700,15 +700,20 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
         }
         Decision::Approve => {
             let right_number: Option<i64> = row.try_get("right_number")?;
+            let number_ok = right_number.is_none() || right_number == answer.number.map(i64::from);
             let tag_ok = answer.verify_answer_tag(&keys.answer).is_ok();
+            // A right passcode is spent whatever the number; the failed-try count is reset in
+            // the same statement only when the whole answer is right.
             let passcode_ok = tag_ok
                 && match &answer.passcode {
-                    Some(code) => tokens::use_passcode(&state, &token, &keys.otp, code).await?,
+                    Some(code) => {
+                        tokens::use_passcode(&state, &token, &keys.otp, code, number_ok).await?
+                    }
                     None => false,
                 };
             let failure = if !passcode_ok {
                 Some(if token.pin_required { "wrong_pin" } else { "bad_answer" })
-            } else if right_number.is_some() && right_number != answer.number.map(i64::from) {
+            } else if !number_ok {
                 Some("wrong_number")
             } else {
                 None
@@ -734,7 +739,6 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
                 finish_login(&state, &login_id, "rejected", Some(reason)).await?;
                 return Ok(outcome("rejected", Some(reason), Some(left)));
             }
-            tokens::reset_tries(&state, &token.id).await?;
             // The login may have ended meanwhile (denied or reported on another device, or
             // expired): then this approval approves nothing.
             if !finish_login(&state, &login_id, "approved", None).await? {

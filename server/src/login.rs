@@ -16,7 +16,6 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
-use tokio_stream::wrappers::BroadcastStream;
 
 use crate::error::{AppError, AppResult};
 use crate::hub::LoginEvent;
@@ -323,40 +322,21 @@ async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Subscribe before reading the state, so that nothing between the two is missed (an
+    // unknown or expired login drops the subscription with the error).
+    let id = cookie(&headers, LOGIN_COOKIE)
+        .ok_or(AppError::Unauthorized("sign in with your password first"))?;
+    let watch = state.hub.watch_login(&id);
     let login = current_login(&state, &headers).await?;
-    // Subscribe before reading the state, so that nothing between the two is missed.
-    let updates = BroadcastStream::new(state.hub.subscribe_logins());
     // The first event is the state now, with the number to show while waiting, so that a page
     // that reconnects (or was reloaded) picks up where it was.
     let number = (login.state == "waiting").then_some(login.number).flatten();
     let first = event_of(&login.state, login.reason.as_deref(), number);
-    let id = login.id.clone();
-    let stream = futures_util::stream::once(async move { Ok(first) }).chain(updates.filter_map(
-        move |event| {
-            let id = id.clone();
-            let state = state.clone();
-            async move {
-                match event {
-                    Ok(e) if e.login_id == id => {
-                        Some(Ok(event_of(&e.state, e.reason.as_deref(), None)))
-                    }
-                    Ok(_) => None,
-                    // Events were dropped while this page lagged behind: the database has the
-                    // state, so say it again rather than leave the page waiting.
-                    Err(_) => {
-                        let row = sqlx::query("SELECT state, reason FROM logins WHERE id = $1")
-                            .bind(&id)
-                            .fetch_optional(&state.db.pool)
-                            .await
-                            .ok()??;
-                        let now: String = row.try_get("state").ok()?;
-                        let reason: Option<String> = row.try_get("reason").ok()?;
-                        Some(Ok(event_of(&now, reason.as_deref(), None)))
-                    }
-                }
-            }
-        },
-    ));
+    let updates = futures_util::stream::unfold(watch, |mut watch| async move {
+        let event = watch.next().await?;
+        Some((Ok(event_of(&event.state, event.reason.as_deref(), None)), watch))
+    });
+    let stream = futures_util::stream::once(async move { Ok(first) }).chain(updates);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -392,9 +372,8 @@ async fn passcode(
             if token.state != "active" {
                 continue;
             }
-            let keys = tokens::keys(&state, &token.id).await?;
-            if tokens::use_passcode(&state, &token, &keys.otp, code).await? {
-                tokens::reset_tries(&state, &token.id).await?;
+            let keys = tokens::open_keys(&state, &token)?;
+            if tokens::use_passcode(&state, &token, &keys.otp, code, true).await? {
                 tokens::audit(
                     &state.db,
                     "passcode_ok",

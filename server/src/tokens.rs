@@ -43,6 +43,22 @@ pub struct TokenRow {
     pub device_name: Option<String>,
     /// When the activation link stops working.
     pub activation_expires_at: Option<i64>,
+    /// Whether the device registered a Web Push subscription.
+    pub webpush: bool,
+    /// The token's keys as sealed at rest, read with the row so that checking an answer or
+    /// sending a push needs no second query; opened by [`open_keys`].
+    pub sealed_keys: Option<SealedKeys>,
+}
+
+/// Keys sealed under the server key (XChaCha20-Poly1305): useless without it, and still kept
+/// out of `Debug` output.
+#[derive(Clone)]
+pub struct SealedKeys(Vec<u8>);
+
+impl std::fmt::Debug for SealedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedKeys(..)")
+    }
 }
 
 /// `SELECT` of a token row with its owner's name, followed by `$tail` (a literal, so the whole
@@ -52,7 +68,9 @@ macro_rules! select_tokens {
         concat!(
             "SELECT t.id, t.user_id, u.username, t.name, t.state, t.pin_required, t.max_tries, ",
             "t.failed_tries, t.otp_type, t.algorithm, t.digits, t.period, t.last_used, ",
-            "t.device_name, t.activation_expires_at FROM tokens t JOIN users u ON u.id = t.user_id ",
+            "t.device_name, t.activation_expires_at, t.keys_sealed, ",
+            "CAST(CASE WHEN t.webpush_endpoint IS NULL THEN 0 ELSE 1 END AS BIGINT) AS webpush ",
+            "FROM tokens t JOIN users u ON u.id = t.user_id ",
             $tail
         )
     };
@@ -75,6 +93,8 @@ fn from_row(r: &AnyRow) -> anyhow::Result<TokenRow> {
         last_used: r.try_get("last_used")?,
         device_name: r.try_get("device_name")?,
         activation_expires_at: r.try_get("activation_expires_at")?,
+        webpush: r.try_get::<i64, _>("webpush")? != 0,
+        sealed_keys: r.try_get::<Option<Vec<u8>>, _>("keys_sealed")?.map(SealedKeys),
     })
 }
 
@@ -145,7 +165,16 @@ pub async fn keys(state: &AppState, token_id: &str) -> anyhow::Result<TokenKeys>
         .fetch_one(&state.db.pool)
         .await?;
     let sealed: Option<Vec<u8>> = row.try_get("keys_sealed")?;
-    let joined = state.key.open(&format!("tokens/{token_id}/keys"), &sealed.context("no keys")?)?;
+    unseal_keys(state, token_id, &sealed.context("no keys")?)
+}
+
+/// The keys of an enrolled token, from its row (no query).
+pub fn open_keys(state: &AppState, token: &TokenRow) -> anyhow::Result<TokenKeys> {
+    unseal_keys(state, &token.id, &token.sealed_keys.as_ref().context("no keys")?.0)
+}
+
+fn unseal_keys(state: &AppState, token_id: &str, sealed: &[u8]) -> anyhow::Result<TokenKeys> {
+    let joined = state.key.open(&format!("tokens/{token_id}/keys"), sealed)?;
     let otp_len = joined.len().checked_sub(96).context("sealed keys too short")?;
     let part = |range: std::ops::Range<usize>| -> anyhow::Result<Secret> {
         Ok(Secret::from_bytes(joined.get(range).context("sealed keys too short")?.to_vec())?)
@@ -172,11 +201,16 @@ pub fn otp_params(token: &TokenRow) -> anyhow::Result<OtpParams> {
 /// core) and, if it is right, marks its counter or step used so that it is never accepted again
 /// (RFC 4226 §7.2, RFC 6238 §5.2). Atomic: of two requests racing with the same passcode, one
 /// wins. A passcode that is not digits is simply wrong.
+///
+/// With `success`, a right passcode also resets the count of failed tries in the same
+/// statement (what [`reset_tries`] does), for callers that know that the rest of the answer is
+/// right too.
 pub async fn use_passcode(
     state: &AppState,
     token: &TokenRow,
     otp_key: &Secret,
     passcode: &str,
+    success: bool,
 ) -> anyhow::Result<bool> {
     let last_used = u64::try_from(token.last_used).ok();
     let matched = match otp_params(token)?.verify_passcode(otp_key, passcode, last_used, now()) {
@@ -188,10 +222,12 @@ pub async fn use_passcode(
     let used = i64::try_from(used)?;
     // Only while the token is active: a failure elsewhere may have just locked it.
     let updated = sqlx::query(
-        "UPDATE tokens SET last_used = $1 WHERE id = $2 AND last_used < $1 AND state = 'active'",
+        "UPDATE tokens SET last_used = $1, failed_tries = CASE WHEN $3 = 1 THEN 0 ELSE failed_tries END \
+         WHERE id = $2 AND last_used < $1 AND state = 'active'",
     )
     .bind(used)
     .bind(&token.id)
+    .bind(i64::from(success))
     .execute(&state.db.writer)
     .await?;
     Ok(updated.rows_affected() == 1)
