@@ -6,11 +6,12 @@
 //! every node listens and delivers to its own connections.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 /// The PostgreSQL notification channel the nodes share.
 const CHANNEL: &str = "pushotp_events";
@@ -34,11 +35,17 @@ enum Note {
     Login { node: String, event: LoginEvent },
 }
 
+/// The login pages waiting on one login: each page's id and channel.
+type Waiters = HashMap<String, Vec<(u64, mpsc::UnboundedSender<LoginEvent>)>>;
+
 /// The registry of live connections.
 #[derive(Clone)]
 pub struct Hub {
     devices: Arc<Mutex<HashMap<String, Vec<mpsc::UnboundedSender<String>>>>>,
-    logins: broadcast::Sender<LoginEvent>,
+    /// Login pages by the login they wait on, so that an outcome goes to its own pages only
+    /// (one broadcast to every waiting page made each outcome cost as much as there were pages).
+    logins: Arc<Mutex<Waiters>>,
+    next_waiter: Arc<AtomicU64>,
     /// This node's name, so that it ignores its own notifications.
     node: String,
     /// The shared PostgreSQL database, when there is one.
@@ -49,7 +56,8 @@ impl Default for Hub {
     fn default() -> Self {
         Self {
             devices: Arc::default(),
-            logins: broadcast::channel(1024).0,
+            logins: Arc::default(),
+            next_waiter: Arc::default(),
             node: crate::random_id("node_", 9),
             shared: None,
         }
@@ -85,7 +93,7 @@ impl Hub {
                 self.send_to_token(&token_id, &message);
             }
             Ok(Note::Login { node, event }) if node != self.node => {
-                let _ = self.logins.send(event);
+                self.tell_pages(&event);
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "unreadable note from another node"),
@@ -165,12 +173,61 @@ impl Hub {
     /// Tells the login pages that are listening, on every node.
     pub async fn login_event(&self, event: LoginEvent) {
         // No listener is fine: the page reads the state again when it reconnects.
-        let _ = self.logins.send(event.clone());
+        self.tell_pages(&event);
         self.tell_others(&Note::Login { node: self.node.clone(), event }).await;
     }
 
-    /// A stream of all login events; a listener filters for its own login.
-    pub fn subscribe_logins(&self) -> broadcast::Receiver<LoginEvent> {
-        self.logins.subscribe()
+    /// Sends `event` to this node's pages waiting on its login.
+    fn tell_pages(&self, event: &LoginEvent) {
+        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pages) = logins.get_mut(&event.login_id) {
+            pages.retain(|(_, page)| page.send(event.clone()).is_ok());
+            if pages.is_empty() {
+                logins.remove(&event.login_id);
+            }
+        }
+    }
+
+    /// Waits for the events of one login, until the returned watch is dropped.
+    pub fn watch_login(&self, login_id: &str) -> LoginWatch {
+        let (sender, events) = mpsc::unbounded_channel();
+        let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
+        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        logins.entry(login_id.to_owned()).or_default().push((id, sender));
+        LoginWatch { events, hub: self.clone(), login_id: login_id.to_owned(), id }
+    }
+
+    /// How many pages wait on `login_id` on this node.
+    pub fn pages(&self, login_id: &str) -> usize {
+        let logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        logins.get(login_id).map_or(0, Vec::len)
+    }
+}
+
+/// One login page's subscription to its login's events (from [`Hub::watch_login`]); leaves
+/// the hub when dropped.
+pub struct LoginWatch {
+    events: mpsc::UnboundedReceiver<LoginEvent>,
+    hub: Hub,
+    login_id: String,
+    id: u64,
+}
+
+impl LoginWatch {
+    /// The login's next event.
+    pub async fn next(&mut self) -> Option<LoginEvent> {
+        self.events.recv().await
+    }
+}
+
+impl Drop for LoginWatch {
+    fn drop(&mut self) {
+        let mut logins = self.hub.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pages) = logins.get_mut(&self.login_id) {
+            pages.retain(|(id, _)| *id != self.id);
+            if pages.is_empty() {
+                logins.remove(&self.login_id);
+            }
+        }
     }
 }

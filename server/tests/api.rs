@@ -949,3 +949,24 @@ async fn a_file_database_queues_writes_on_one_connection_and_reads_beside_it() {
         .unwrap();
     assert_eq!(sqlx::Row::try_get::<i64, _>(&row, "n").unwrap(), 200);
 }
+
+#[tokio::test]
+async fn a_login_outcome_goes_to_the_pages_of_that_login_only() {
+    use pushotp_server::hub::LoginEvent;
+    let hub = pushotp_server::Hub::default();
+    let mut first = hub.watch_login("lgn_first");
+    let mut second = hub.watch_login("lgn_second");
+    let mut again = hub.watch_login("lgn_first");
+    let approved =
+        LoginEvent { login_id: "lgn_first".into(), state: "approved".into(), reason: None };
+    hub.login_event(approved.clone()).await;
+    assert_eq!(first.next().await.unwrap(), approved);
+    assert_eq!(again.next().await.unwrap(), approved);
+    assert!(tokio::time::timeout(Duration::from_millis(50), second.next()).await.is_err());
+    // A page that goes away leaves the hub.
+    assert_eq!(hub.pages("lgn_second"), 1);
+    drop(second);
+    assert_eq!(hub.pages("lgn_second"), 0);
+    drop((first, again));
+    assert_eq!(hub.pages("lgn_first"), 0);
+}
