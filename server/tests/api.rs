@@ -970,3 +970,26 @@ async fn a_login_outcome_goes_to_the_pages_of_that_login_only() {
     drop((first, again));
     assert_eq!(hub.pages("lgn_first"), 0);
 }
+
+#[tokio::test]
+async fn passwords_are_checked_with_reused_argon2_memory() {
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    server.user("bob").await;
+    let db = &server.state.db;
+    // Several checks at once and one after another, so that memory is reused between them.
+    for _ in 0..2 {
+        let checks = [
+            ("alice", "alice-pw", true),
+            ("alice", "bob-pw", false),
+            ("bob", "bob-pw", true),
+            ("bob", "", false),
+            ("carol", "carol-pw", false),
+        ]
+        .map(|(user, password, ok)| async move {
+            let found = pushotp_server::users::check_password(db, user, password).await.unwrap();
+            assert_eq!(found.is_some(), ok, "{user} / {password:?}");
+        });
+        futures_util::future::join_all(checks).await;
+    }
+}
