@@ -948,6 +948,16 @@ async fn a_file_database_queues_writes_on_one_connection_and_reads_beside_it() {
         .await
         .unwrap();
     assert_eq!(sqlx::Row::try_get::<i64, _>(&row, "n").unwrap(), 200);
+    // A login's requests are found by login without reading the whole table.
+    let plan = sqlx::query(
+        "EXPLAIN QUERY PLAN UPDATE push_requests SET state = 'cancelled' WHERE login_id = 'x' AND state = 'pending'",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let details: Vec<String> =
+        plan.iter().map(|r| sqlx::Row::try_get::<String, _>(r, "detail").unwrap()).collect();
+    assert!(details.iter().any(|d| d.contains("push_requests_login")), "{details:?}");
 }
 
 #[tokio::test]
