@@ -159,11 +159,11 @@ fn raise_open_files(want: u64) -> u64 {
 /// One row of a report table.
 fn row(outcome: &Outcome, server_cpu: Option<f64>, own_cpu: f64, peak: Option<u64>) -> String {
     format!(
-        "| {:.0} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.0} % | {} |",
-        outcome.rate,
+        "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.0} % | {} |",
+        per_second(outcome.rate),
         outcome.offered,
         outcome.ok,
-        outcome.throughput(),
+        per_second(outcome.throughput()),
         outcome.ms(0.5),
         outcome.ms(0.99),
         outcome.max_ms(),
@@ -171,6 +171,11 @@ fn row(outcome: &Outcome, server_cpu: Option<f64>, own_cpu: f64, peak: Option<u6
         own_cpu * 100.0,
         peak.map_or("-".into(), mib),
     )
+}
+
+/// A rate with a decimal where it is small (privacyIDEA's are).
+fn per_second(rate: f64) -> String {
+    if rate < 20.0 { format!("{rate:.1}") } else { format!("{rate:.0}") }
 }
 
 const HEADER: &str = "| offered /s | logins | approved | approved /s | p50 ms | p99 ms | max ms | server CPU | generator CPU | server RSS peak |\n|---|---|---|---|---|---|---|---|---|---|";
