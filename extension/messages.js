@@ -151,6 +151,11 @@ export const PageMessage = Object.freeze({
  * @typedef {{ ok: true, [key: string]: unknown } | { ok: false, error: { code: string, message: string } }} Reply
  */
 
+/** An error with a stable `code` for `failure` (and so for the pages) to pass on. */
+export function coded(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
 /** A failed reply carrying the core's stable error code. */
 export function failure(err) {
   return {

@@ -4,7 +4,8 @@
 // are kept in `otpTokens` (store.js); the secrets only in the vault (vault.js). Every write runs
 // in the worker's storage queue.
 import { hotp, ready, totp, totpCodes } from './core.js';
-import { PageMessage } from './messages.js';
+import { PageMessage, coded } from './messages.js';
+import { originOf, tabOrigin } from './sites.js';
 import { serial } from './queue.js';
 import { otpTokens, settings } from './store.js';
 import { secrets, touch, updateSecrets } from './vault.js';
@@ -12,11 +13,6 @@ import { secrets, touch, updateSecrets } from './vault.js';
 const ALGORITHMS = ['SHA1', 'SHA256', 'SHA512'];
 const MAX_LABEL = 256;
 const MAX_SITES = 64;
-
-/** An error with the stable `code` the pages switch on. */
-function coded(code, message) {
-  return Object.assign(new Error(message), { code });
-}
 
 async function saveOtpTokens(tokens) {
   await chrome.storage.local.set({ otpTokens: tokens });
@@ -40,16 +36,6 @@ function label(value, what) {
     throw coded('invalid_parameter', `The ${what} is not a valid name.`);
   }
   return value.trim();
-}
-
-/** The origin of an http(s) address, or null. */
-function originOf(url) {
-  try {
-    const parsed = new URL(url);
-    return /^https?:$/.test(parsed.protocol) ? parsed.origin : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -247,12 +233,7 @@ export async function currentCode(id) {
  */
 export async function fill(id, tabId, confirmSite = false, expected = null) {
   await ready;
-  const tab = await chrome.tabs.get(tabId).catch(() => null);
-  const origin = originOf(tab?.url);
-  if (!origin) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
-  if (expected !== null && typeof expected !== 'string') throw coded('invalid_parameter', 'The site must be an origin.');
-  if (confirmSite && expected === null) throw coded('invalid_parameter', 'A confirmation names the site it is for.');
-  if (expected !== null && origin !== expected) throw coded('tab_changed', 'The tab moved on to another site: nothing was filled.');
+  const origin = await tabOrigin(tabId, expected, confirmSite);
   const code = await serial(async () => {
     const stored = await otpTokens();
     const token = stored[id];

@@ -20,7 +20,8 @@ import initTools, {
   maskKeys,
   unmaskKeys,
 } from './pkg/pushotp_tools.js';
-import { PageMessage } from './messages.js';
+import { PageMessage, coded } from './messages.js';
+import { originOf, tabOrigin } from './sites.js';
 import { queued, settleRequest, showBadge, scheduleExpiry, outcomeOf, NOTIFICATION_PREFIX } from './requests.js';
 import { settings } from './store.js';
 
@@ -47,10 +48,6 @@ let tools = null;
 function ready() {
   tools ??= initTools({ module_or_path: chrome.runtime.getURL('extension/pkg/pushotp_tools_bg.wasm') });
   return tools;
-}
-
-function coded(code, message) {
-  return Object.assign(new Error(message), { code });
 }
 
 // Storage ------------------------------------------------------------------------------------
@@ -154,16 +151,6 @@ async function pinMatches(check, pin) {
   if (!/^\d{1,64}$/.test(pin ?? '')) return false;
   const { otp } = unmaskKeys(check.masked, pin);
   return (await sha256(otp)) === check.digest;
-}
-
-/** The origin of an http(s) address, or null. */
-function originOf(url) {
-  try {
-    const parsed = new URL(url);
-    return /^https?:$/.test(parsed.protocol) ? parsed.origin : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -536,12 +523,7 @@ export async function fill({ requestId, tabId, origin: expected = null, confirmS
   // A code outlives its sign-in only briefly: an old one is not typed anywhere any more.
   if (Date.now() - outcome.at > SHOW_SECONDS * 1000) throw coded('expired', 'This code is too old to fill.');
   if (!Number.isInteger(tabId)) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
-  const tab = await chrome.tabs.get(tabId).catch(() => null);
-  const origin = originOf(tab?.url);
-  if (!origin) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
-  if (expected !== null && typeof expected !== 'string') throw coded('invalid_parameter', 'The site must be an origin.');
-  if (confirmSite && expected === null) throw coded('invalid_parameter', 'A confirmation names the site it is for.');
-  if (expected !== null && origin !== expected) throw coded('tab_changed', 'The tab moved on to another site: nothing was filled.');
+  const origin = await tabOrigin(tabId, expected, confirmSite);
   const token = await queued(async () => {
     const tokens = await piTokens();
     const token = tokens[outcome.tokenId];
