@@ -5,6 +5,7 @@
 // requests, so every answer here is a message to it.
 import { createMap } from './map.js';
 import { Message, ask } from './messages.js';
+import { originOf } from './sites.js';
 import { byOrder, inOrder } from './store.js';
 import { ago, expiresIn, secondsLeft } from './time.js';
 import { renderUnlock } from './unlock.js';
@@ -667,16 +668,6 @@ function confirmSite(token, host, title = null) {
   });
 }
 
-/** The origin of a tab's address when it is a web page, else null. */
-function webOrigin(url) {
-  try {
-    const parsed = new URL(url ?? '');
-    return /^https?:$/.test(parsed.protocol) ? parsed.origin : null;
-  } catch {
-    return null;
-  }
-}
-
 async function fillCode(id) {
   const token = codes.tokens[id];
   const fillButton = codes.items.get(id)?.querySelector('.code-fill');
@@ -699,7 +690,7 @@ async function fillCode(id) {
     // The person confirmed the site they saw: a tab that navigated elsewhere meanwhile gets
     // neither the code nor the trust (the worker adds whatever origin the tab has when asked).
     const now = await chrome.tabs.get(tab.id).catch(() => null);
-    if (webOrigin(now?.url) !== origin) {
+    if (originOf(now?.url) !== origin) {
       $('codes-status').textContent = `Nothing was filled: the tab is no longer on ${host}.`;
       return;
     }

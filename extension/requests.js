@@ -4,7 +4,7 @@
 // answers are computed here, sent to the server, and an approval's passcode is handed to the
 // login page of the request's origin.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushRequest } from './core.js';
-import { PageMessage } from './messages.js';
+import { PageMessage, coded } from './messages.js';
 import { serial } from './queue.js';
 import { deletePushToken, pending, pushTokens, savePushToken, settings } from './store.js';
 import { secrets, touch, updateSecrets } from './vault.js';
@@ -15,12 +15,6 @@ const APPROVE_BUTTON = 0;
 const DENY_BUTTON = 1;
 /** Outcomes older than this are dropped from session storage. */
 const OUTCOME_KEEP_MS = 10 * 60_000;
-
-
-/** An error with the stable `code` the pages switch on. */
-function coded(code, message) {
-  return Object.assign(new Error(message), { code });
-}
 
 /**
  * Checks a request that arrived by `via` ('socket', 'poll' or 'webpush') and, if it is

@@ -17,6 +17,7 @@
 // While unlocked, the key is in chrome.storage.session as `vaultKey` (memory only: a browser
 // restart locks), and the `vault-lock` alarm removes it after `settings.autoLockMinutes`.
 
+import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { otpTokens, pushTokens, settings } from './store.js';
 
@@ -24,11 +25,6 @@ export const LOCK_ALARM = 'vault-lock';
 const VAULT_AAD = 'pushotp-vault-v1';
 const EXPORT_AAD = 'pushotp-export-v1';
 const KEY = /^[A-Za-z0-9_-]{43}$/;
-
-/** An error with the stable `code` the pages switch on. */
-function coded(code, message) {
-  return Object.assign(new Error(message), { code });
-}
 
 const locked = () => coded('locked', 'PushOTP is locked. Unlock it with your password.');
 
