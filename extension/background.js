@@ -8,7 +8,7 @@ import * as otp from './otp.js';
 import { FromPage, onPageMessage } from './page.js';
 import * as requests from './requests.js';
 import * as privacyidea from './privacyidea.js';
-import { pushTokens } from './store.js';
+import { onChanged, pushTokens } from './store.js';
 import * as vault from './vault.js';
 
 const warn = (err) => console.warn(`PushOTP: ${err.message}`);
@@ -147,7 +147,7 @@ chrome.notifications.onClicked.addListener((id) => {
   requests.onNotificationClicked(id).catch(warn);
 });
 
-chrome.storage.onChanged.addListener((changes, area) => {
+onChanged((changes, area) => {
   if (area === 'local' && (changes.pushTokens || changes.settings)) {
     channel.sync().catch(warn);
     channel.registerWebPush().catch(warn);
@@ -155,7 +155,7 @@ chrome.storage.onChanged.addListener((changes, area) => {
 });
 
 // A new auto-lock time counts from now.
-chrome.storage.onChanged.addListener((changes, area) => {
+onChanged((changes, area) => {
   const change = area === 'local' && changes.settings;
   if (change && change.newValue?.autoLockMinutes !== change.oldValue?.autoLockMinutes) vault.touch().catch(warn);
 });

@@ -6,7 +6,7 @@
 // nothing sent while it slept is lost, and Web Push is registered where the browser offers it.
 import { channelAuthTag, ready, signedAt, webPushTag } from './core.js';
 import { receive } from './requests.js';
-import { pushTokens, settings } from './store.js';
+import { pushTokens, readLocal, readSession, settings, writeLocal, writeSession } from './store.js';
 
 /** Chrome stops a worker after 30 s without events; a ping every 20 s keeps it running. */
 const PING_MS = 20_000;
@@ -22,7 +22,7 @@ const channels = new Map();
 /** The enabled tokens, grouped by server; none when push requests are off. */
 async function wanted() {
   const [tokens, prefs] = await Promise.all([pushTokens(), settings()]);
-  const { refused = {} } = await chrome.storage.session.get('refused');
+  const { refused = {} } = await readSession(['refused']);
   const byServer = new Map();
   if (!prefs.pushEnabled) return byServer;
   for (const token of Object.values(tokens)) {
@@ -104,9 +104,9 @@ async function onMessage(server, channel, data) {
       if (message.error === 'bad_auth' && message.tokenId) {
         // The server no longer knows this token (revoked there): stop presenting it until the
         // tokens change, so that the server's other tokens keep their channel.
-        const { refused = {} } = await chrome.storage.session.get('refused');
+        const { refused = {} } = await readSession(['refused']);
         refused[message.tokenId] = Date.now();
-        await chrome.storage.session.set({ refused });
+        await writeSession({ refused });
         console.warn(`PushOTP: ${server} refused token ${message.tokenId}`);
         close(server);
         await sync();
@@ -188,7 +188,7 @@ export async function registerWebPush() {
 
 async function subscribeAndRegister(manager) {
   const want = await wanted();
-  const { webPush = {} } = await chrome.storage.local.get('webPush');
+  const { webPush = {} } = await readLocal(['webPush']);
   const [first] = [...want];
   if (!first) return;
   const [server, tokens] = first;
@@ -215,7 +215,7 @@ async function subscribeAndRegister(manager) {
       });
       if (reply.ok) webPush[token.tokenId] = endpoint;
     }
-    await chrome.storage.local.set({ webPush });
+    await writeLocal({ webPush });
   } catch {
     // No push service here: the socket and the polls deliver.
   }

@@ -7,16 +7,12 @@ import { hotp, ready, totp, totpCodes } from './core.js';
 import { PageMessage, coded } from './messages.js';
 import { originOf, tabOrigin } from './sites.js';
 import { serial } from './queue.js';
-import { otpTokens, settings } from './store.js';
+import { otpTokens, saveOtpTokens, settings } from './store.js';
 import { secrets, touch, updateSecrets } from './vault.js';
 
 const ALGORITHMS = ['SHA1', 'SHA256', 'SHA512'];
 const MAX_LABEL = 256;
 const MAX_SITES = 64;
-
-async function saveOtpTokens(tokens) {
-  await chrome.storage.local.set({ otpTokens: tokens });
-}
 
 /** A new random id: 16 bytes, base64url without padding. */
 function newId() {

@@ -23,7 +23,7 @@ import initTools, {
 import { PageMessage, coded } from './messages.js';
 import { originOf, tabOrigin } from './sites.js';
 import { queued, settleRequest, showBadge, scheduleExpiry, outcomeOf, NOTIFICATION_PREFIX } from './requests.js';
-import { settings } from './store.js';
+import { piTokens, readSession, savePiTokens, settings, writeSession } from './store.js';
 
 const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
 const TIMEOUT_MS = 15_000;
@@ -52,35 +52,10 @@ function ready() {
 
 // Storage ------------------------------------------------------------------------------------
 
-/**
- * @typedef {object} PiToken  A privacyIDEA push token (chrome.storage.local `piTokens`).
- * @property {string} serial
- * @property {string} label
- * @property {string} issuer
- * @property {string} url          where polls and answers go (`…/ttype/push`)
- * @property {boolean} sslverify
- * @property {number} ttlMinutes
- * @property {string} serverKey    the server's public key, base64 SPKI
- * @property {boolean} pin          the server asks for a PIN before answering
- * @property {string|null} appForceUnlock
- * @property {{masked: object, digest: string}} [pinCheck]  present when the server asks for an
- *   unlock before answers: random keys masked with the person's PIN (Argon2id, `maskKeys`) and
- *   the SHA-256 of the first, so that only the right PIN unmasks them
- * @property {boolean} enabled
- * @property {number} addedAt      ms
- * @property {string[]} [sites]    origins the person confirmed for filling this token's
- *   code-to-phone codes, besides the privacyIDEA server's own origin
- */
-
-/** @returns {Promise<{[serial: string]: PiToken}>} */
-export async function piTokens() {
-  return (await chrome.storage.local.get('piTokens')).piTokens ?? {};
-}
-
 async function savePiToken(token) {
   const tokens = await piTokens();
   tokens[token.serial] = token;
-  await chrome.storage.local.set({ piTokens: tokens });
+  await savePiTokens(tokens);
 }
 
 /** Whether a pending request is a privacyIDEA challenge. */
@@ -157,7 +132,7 @@ async function pinMatches(check, pin) {
  * The origins a token's codes may be filled into and whose sign-in pages may speed up its
  * polling: its privacyIDEA server's own (its web UI) and the sites the person confirmed for it.
  * privacyIDEA's challenges name no sign-in page, so nothing else can be trusted.
- * @param {PiToken} token
+ * @param {import('./store.js').PiToken} token
  * @returns {string[]}
  */
 export function trustedOrigins(token) {
@@ -242,10 +217,10 @@ export function remove(serial) {
   return queued(async () => {
     const tokens = await piTokens();
     delete tokens[serial];
-    await chrome.storage.local.set({ piTokens: tokens });
-    const { pending = {} } = await chrome.storage.session.get('pending');
+    await savePiTokens(tokens);
+    const { pending = {} } = await readSession(['pending']);
     for (const [id, p] of Object.entries(pending)) if (p.kind === 'privacyidea' && p.request.tokenId === serial) delete pending[id];
-    await chrome.storage.session.set({ pending });
+    await writeSession({ pending });
     await showBadge(pending);
     await deleteKey(serial);
   });
@@ -307,7 +282,7 @@ async function pollToken(token) {
 /** Keeps new checked challenges and drops pending ones the server no longer lists. */
 function keep(token, requests) {
   return queued(async () => {
-    const { seen = {}, pending = {} } = await chrome.storage.session.get(['seen', 'pending']);
+    const { seen = {}, pending = {} } = await readSession(['seen', 'pending']);
     const now = Date.now();
     const listed = new Set(requests.map((r) => r.id));
     let changed = false;
@@ -330,7 +305,7 @@ function keep(token, requests) {
       changed = true;
     }
     for (const [id, expiresAt] of Object.entries(seen)) if (expiresAt * 1000 < now) delete seen[id];
-    await chrome.storage.session.set(changed ? { seen, pending } : { seen });
+    await writeSession(changed ? { seen, pending } : { seen });
     if (!changed) return;
     await showBadge(pending);
     scheduleExpiry(pending);
@@ -424,7 +399,7 @@ export async function answer({ requestId, decision, number = null, pin = null, t
   if (answering.has(requestId)) throw coded('already_answering', 'This request is already being answered.');
   answering.add(requestId);
   try {
-    const waiting = (await chrome.storage.session.get('pending')).pending?.[requestId];
+    const waiting = (await readSession(['pending'])).pending?.[requestId];
     if (!waiting || waiting.kind !== 'privacyidea') throw coded('unknown_request', 'This request is no longer waiting.');
     const { request } = waiting;
     const token = (await piTokens())[request.tokenId];
@@ -518,7 +493,7 @@ async function fillInto(token, code, tabId, expected = null) {
  * @returns {Promise<PiFill>}
  */
 export async function fill({ requestId, tabId, origin: expected = null, confirmSite = false }) {
-  const outcome = (await chrome.storage.session.get('outcomes')).outcomes?.[requestId];
+  const outcome = (await readSession(['outcomes'])).outcomes?.[requestId];
   if (!isPiRequest(requestId) || !DISPLAY_CODE.test(outcome?.displayCode ?? '')) throw coded('unknown_request', 'There is no code of this sign-in to fill.');
   // A code outlives its sign-in only briefly: an old one is not typed anywhere any more.
   if (Date.now() - outcome.at > SHOW_SECONDS * 1000) throw coded('expired', 'This code is too old to fill.');
@@ -533,15 +508,15 @@ export async function fill({ requestId, tabId, origin: expected = null, confirmS
     const sites = token.sites ?? [];
     if (sites.length >= MAX_SITES) throw coded('invalid_parameter', 'This token has too many sites.');
     tokens[token.serial] = { ...token, sites: [...sites, origin] };
-    await chrome.storage.local.set({ piTokens: tokens });
+    await savePiTokens(tokens);
     return tokens[token.serial];
   });
   const result = await fillInto(token, outcome.displayCode, tabId, origin);
   await queued(async () => {
-    const { outcomes = {} } = await chrome.storage.session.get('outcomes');
+    const { outcomes = {} } = await readSession(['outcomes']);
     if (outcomes[requestId]) {
       outcomes[requestId] = { ...outcomes[requestId], fill: result };
-      await chrome.storage.session.set({ outcomes });
+      await writeSession({ outcomes });
     }
   });
   return result;

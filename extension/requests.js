@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // Push login requests in the service worker: every request is checked by the core before anyone
-// sees it, kept in chrome.storage.session, counted on the badge and announced by a notification;
+// sees it, kept in session storage (store.js), counted on the badge and announced by a notification;
 // answers are computed here, sent to the server, and an approval's passcode is handed to the
 // login page of the request's origin.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushRequest } from './core.js';
 import { PageMessage, coded } from './messages.js';
 import { serial } from './queue.js';
-import { deletePushToken, pending, pushTokens, savePushToken, settings } from './store.js';
+import { deletePushToken, pending, pushTokens, readSession, savePushToken, savePushTokens, settings, writeSession } from './store.js';
 import { secrets, touch, updateSecrets } from './vault.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -35,18 +35,18 @@ export function receive(request, via) {
       console.warn(`PushOTP: dropped a request that failed its check: ${err.code ?? err.message} (${via})`);
       return false;
     }
-    const { seen = {}, pending: waiting = {} } = await chrome.storage.session.get(['seen', 'pending']);
+    const { seen = {}, pending: waiting = {} } = await readSession(['seen', 'pending']);
     if (seen[request.id]) return false;
     const now = Date.now();
     for (const [id, expiresAt] of Object.entries(seen)) if (expiresAt * 1000 < now) delete seen[id];
     seen[request.id] = request.expiresAt;
     const prefs = await settings();
     if (!prefs.pushEnabled || !token.enabled) {
-      await chrome.storage.session.set({ seen });
+      await writeSession({ seen });
       return false;
     }
     waiting[request.id] = { request, receivedAt: now, via };
-    await chrome.storage.session.set({ seen, pending: waiting });
+    await writeSession({ seen, pending: waiting });
     await showBadge(waiting);
     if (prefs.notifications) await announce(request, token, prefs);
     scheduleExpiry(waiting);
@@ -106,7 +106,7 @@ function scheduleExpiry(waiting) {
 export function expire() {
   return serial(async () => {
     const now = Date.now();
-    const { pending: waiting = {}, outcomes = {} } = await chrome.storage.session.get(['pending', 'outcomes']);
+    const { pending: waiting = {}, outcomes = {} } = await readSession(['pending', 'outcomes']);
     let changed = false;
     for (const [id, p] of Object.entries(waiting)) {
       if (p.request.expiresAt * 1000 <= now) {
@@ -118,7 +118,7 @@ export function expire() {
     }
     for (const [id, o] of Object.entries(outcomes)) if (o.at < now - OUTCOME_KEEP_MS) delete outcomes[id];
     if (changed) {
-      await chrome.storage.session.set({ pending: waiting, outcomes });
+      await writeSession({ pending: waiting, outcomes });
       await showBadge(waiting);
     }
     scheduleExpiry(waiting);
@@ -214,10 +214,10 @@ async function send(server, body, request) {
 }
 
 async function settle(requestId, outcome) {
-  const { pending: waiting = {}, outcomes = {} } = await chrome.storage.session.get(['pending', 'outcomes']);
+  const { pending: waiting = {}, outcomes = {} } = await readSession(['pending', 'outcomes']);
   delete waiting[requestId];
   outcomes[requestId] = outcome;
-  await chrome.storage.session.set({ pending: waiting, outcomes });
+  await writeSession({ pending: waiting, outcomes });
   await showBadge(waiting);
   await chrome.notifications.clear(`${NOTIFICATION_PREFIX}${requestId}`);
 }
@@ -225,9 +225,9 @@ async function settle(requestId, outcome) {
 /** Forgets an outcome the person has seen. */
 export function dismiss(requestId) {
   return serial(async () => {
-    const { outcomes = {} } = await chrome.storage.session.get('outcomes');
+    const { outcomes = {} } = await readSession(['outcomes']);
     delete outcomes[requestId];
-    await chrome.storage.session.set({ outcomes });
+    await writeSession({ outcomes });
   });
 }
 
@@ -311,7 +311,7 @@ export function forgetToken(tokenId) {
         await chrome.notifications.clear(`${NOTIFICATION_PREFIX}${id}`);
       }
     }
-    await chrome.storage.session.set({ pending: waiting });
+    await writeSession({ pending: waiting });
     await showBadge(waiting);
     await deletePushToken(tokenId);
     // While locked the sealed keys stay behind; they are dropped at the next import.
@@ -366,7 +366,7 @@ export function migrateKeys() {
       const { otp, answer: ans, ...clear } = t.keys;
       tokens[t.tokenId] = { ...t, keys: clear };
     }
-    await chrome.storage.local.set({ pushTokens: tokens });
+    await savePushTokens(tokens);
   });
 }
 

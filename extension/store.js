@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// What the extension keeps, and where. Every page and the service worker read and write through
-// these functions so that the shapes below are the only ones in storage.
+// What the extension keeps, and where. This module is the only one that calls chrome.storage:
+// every page and the service worker read and write through it, so that the keys and shapes
+// below are the only ones in storage. A key that is not listed here is refused.
 //
 // chrome.storage.local (survives restarts):
 //   pushTokens  { [tokenId]: PushToken }
 //   otpTokens   { [id]: OtpToken }         ordinary TOTP/HOTP tokens, without their secrets
-//   secrets     the tokens' secrets, read and written only by the worker (vault.js)
+//   secrets     Secrets                    the tokens' secrets, read and written only by the
+//                                          worker (vault.js)
 //   piTokens    { [serial]: PiToken }      privacyIDEA push tokens (privacyidea.js); their
 //                                          device keys are in IndexedDB `pushotp-privacyidea`
-//   settings    Settings
+//   settings    Settings                   (only the changed ones; `settings()` adds defaults)
+//   webPush     { [tokenId]: endpoint }    tokens whose server has this browser's Web Push
+//                                          subscription (channel.js)
 // chrome.storage.session (memory only, cleared when the browser closes):
-//   pending     { [requestId]: Pending }   requests shown in the popup; privacyIDEA
-//                                          challenges have `kind: 'privacyidea'` (privacyidea.js)
-//   seen        { [requestId]: expiresAt } ids already accepted, so a replay is never shown twice
+//   pending     { [requestId]: Pending }   requests waiting for the person (requests.js)
+//   seen        { [requestId]: expiresAt } ids already accepted (Unix seconds), so a replay is
+//                                          never shown twice
 //   outcomes    { [requestId]: Outcome }   how recent answers ended, for the popup's messages
-//   vaultKey    the key of the password-protected secrets while unlocked (vault.js)
-//   lockAt      ms, when the auto-lock removes `vaultKey`
+//   refused     { [tokenId]: ms }          tokens a server refused on the socket; not presented
+//                                          again until the tokens change (channel.js)
+//   vaultKey    string                     the key of the password-protected secrets while
+//                                          unlocked (vault.js)
+//   lockAt      ms                         when the auto-lock removes `vaultKey`
 
 /**
  * @typedef {object} PushToken  A token enrolled from an activation link (docs/protocol.md §3).
@@ -28,9 +35,9 @@
  * @property {{type: 'hotp'|'totp', algorithm: string, digits: number, counter?: number, period?: number}} otp
  *   For HOTP, `counter` is the next counter to use; it is saved before a passcode leaves.
  * @property {{required: boolean, maxTries: number}} pin
- * @property {{request: string, channel: string}} keys
+ * @property {{request: string, channel: string, otp?: string, answer?: string}} keys
  *   base64url. `K_otp` and `K_ans` are in the vault (vault.js), or, when the token is
- *   PIN-protected, in `masked`.
+ *   PIN-protected, in `masked`; tokens of earlier versions had them here (moved once at start).
  * @property {object} [masked]     the PIN-masked keys (§6), as `maskKeys` returns them
  * @property {boolean} enabled      push requests on for this token
  * @property {number} addedAt       ms
@@ -53,6 +60,33 @@
  */
 
 /**
+ * @typedef {object} PiToken  A privacyIDEA push token.
+ * @property {string} serial
+ * @property {string} label
+ * @property {string} issuer
+ * @property {string} url          where polls and answers go (`…/ttype/push`)
+ * @property {boolean} sslverify
+ * @property {number} ttlMinutes
+ * @property {string} serverKey    the server's public key, base64 SPKI
+ * @property {boolean} pin          the server asks for a PIN before answering
+ * @property {string|null} appForceUnlock
+ * @property {{masked: object, digest: string}} [pinCheck]  present when the server asks for an
+ *   unlock before answers: random keys masked with the person's PIN (Argon2id, `maskKeys`) and
+ *   the SHA-256 of the first, so that only the right PIN unmasks them
+ * @property {boolean} enabled
+ * @property {number} addedAt      ms
+ * @property {string[]} [sites]    origins the person confirmed for filling this token's
+ *   code-to-phone codes, besides the privacyIDEA server's own origin
+ */
+
+/**
+ * @typedef {{otp: {[id: string]: string}, push: {[tokenId: string]: {otp: string, answer: string}}}} PlainSecrets
+ * @typedef {{v: 1, kdf: Kdf, iv: string, data: string}} Sealed  AES-256-GCM of JSON (vault.js)
+ * @typedef {{salt: string, memoryKib: number, iterations: number, parallelism: number}} Kdf
+ * @typedef {PlainSecrets | {sealed: Sealed}} Secrets  plain without a password, else sealed
+ */
+
+/**
  * @typedef {object} Settings
  * @property {boolean} pushEnabled              push requests on overall
  * @property {boolean} notifications            announce requests with a browser notification
@@ -64,21 +98,144 @@
  */
 
 /**
- * @typedef {object} Pending  A checked request waiting for the person.
- * @property {object} request      the request as the server sent it (§4), already verified
- * @property {number} receivedAt   ms
- * @property {'socket'|'poll'|'webpush'} via
+ * @typedef {object} PushRequest  A push login request as the server sent it (docs/protocol.md
+ *   §4), verified by the core before it is kept.
+ * @property {string} id
+ * @property {string} tokenId
+ * @property {string} app
+ * @property {string} origin
+ * @property {string} clientIp
+ * @property {{city?: string, country?: string, latE6: number, lonE6: number}|null} [place]
+ * @property {number} createdAt    Unix seconds
+ * @property {number} expiresAt    Unix seconds
+ * @property {number[]|null} [choices]
  */
 
 /**
- * @typedef {object} Outcome
+ * @typedef {object} PiChallenge  A privacyIDEA challenge whose signatures verified
+ *   (privacyidea.js); `id` is `pi:<serial>:<nonce>`, `tokenId` the serial.
+ * @property {string} id
+ * @property {string} tokenId
+ * @property {string} app           the challenge's title
+ * @property {string} question
+ * @property {string} nonce
+ * @property {string} url           where the answer goes
+ * @property {string} serial
+ * @property {string} issuer
+ * @property {string[]} [choices]   presence options
+ * @property {boolean} declineReason  the signed capabilities offer decline reasons
+ * @property {number} expiresAt     Unix seconds: how long it is offered
+ */
+
+/** @typedef {'socket'|'poll'|'webpush'} Via */
+
+/**
+ * @typedef {object} Pending  A checked request waiting for the person.
+ * @property {'privacyidea'} [kind]  privacyIDEA challenges (privacyidea.js)
+ * @property {PushRequest|PiChallenge} request
+ * @property {number} receivedAt   ms
+ * @property {Via} via
+ */
+
+/**
+ * @typedef {object} PiFill  How filling a code into a tab went (fill.js).
+ * @property {string|null} origin  the tab's origin (null when it is no web page)
+ * @property {'filled'|'no_field'|'unconfirmed_site'|'unfillable_tab'} result
+ */
+
+/**
+ * @typedef {object} Outcome  How an answer ended.
  * @property {'approved'|'denied'|'reported'|'rejected'|'expired'|'failed'} status
  * @property {string|null} reason     the server's reason, or a local one such as `unreachable`
  * @property {number|null} triesLeft
  * @property {number} at              ms
  * @property {string} app
  * @property {string} tokenId
+ * @property {string} [displayCode]   privacyIDEA code-to-phone: the code to type at the sign-in
+ * @property {string|null} [displayMessage]
+ * @property {PiFill} [fill]          where the display code was filled, or why not
  */
+
+/**
+ * @typedef {object} Local  chrome.storage.local, every key.
+ * @property {{[tokenId: string]: PushToken}} pushTokens
+ * @property {{[id: string]: OtpToken}} otpTokens
+ * @property {Secrets} secrets
+ * @property {{[serial: string]: PiToken}} piTokens
+ * @property {Partial<Settings>} settings
+ * @property {{[tokenId: string]: string}} webPush
+ */
+
+/**
+ * @typedef {object} Session  chrome.storage.session, every key.
+ * @property {{[requestId: string]: Pending}} pending
+ * @property {{[requestId: string]: number}} seen
+ * @property {{[requestId: string]: Outcome}} outcomes
+ * @property {{[tokenId: string]: number}} refused
+ * @property {string} vaultKey
+ * @property {number} lockAt
+ */
+
+/** @type {readonly (keyof Local)[]} */
+const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piTokens', 'settings', 'webPush']);
+/** @type {readonly (keyof Session)[]} */
+const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'vaultKey', 'lockAt']);
+
+/** Refuses a key this module does not list, so that nothing unlisted is ever stored. */
+function listed(keys, allowed) {
+  for (const key of keys) if (!allowed.includes(key)) throw new Error(`PushOTP: unlisted storage key ${key}`);
+  return keys;
+}
+
+/**
+ * @template {keyof Local} K
+ * @param {K[]} keys
+ * @returns {Promise<Partial<Pick<Local, K>>>}
+ */
+export async function readLocal(keys) {
+  return chrome.storage.local.get(listed(keys, LOCAL_KEYS));
+}
+
+/** @param {Partial<Local>} values */
+export async function writeLocal(values) {
+  listed(Object.keys(values), LOCAL_KEYS);
+  await chrome.storage.local.set(values);
+}
+
+/**
+ * @template {keyof Session} K
+ * @param {K[]} keys
+ * @returns {Promise<Partial<Pick<Session, K>>>}
+ */
+export async function readSession(keys) {
+  return chrome.storage.session.get(listed(keys, SESSION_KEYS));
+}
+
+/** @param {Partial<Session>} values */
+export async function writeSession(values) {
+  listed(Object.keys(values), SESSION_KEYS);
+  await chrome.storage.session.set(values);
+}
+
+/** @param {(keyof Session)[]} keys */
+export async function removeSession(keys) {
+  await chrome.storage.session.remove(listed(keys, SESSION_KEYS));
+}
+
+/**
+ * @typedef {{[key: string]: {oldValue?: any, newValue?: any}}} Changes
+ */
+
+/**
+ * Calls `listener(changes, area)` after every change to local or session storage, from any
+ * page or the worker.
+ * @param {(changes: Changes, area: 'local'|'session') => void} listener
+ */
+export function onChanged(listener) {
+  chrome.storage.onChanged.addListener((changes, area) => {
+    if (area === 'local' || area === 'session') listener(changes, area);
+  });
+}
 
 /** @type {Settings} */
 export const DEFAULT_SETTINGS = Object.freeze({
@@ -99,54 +256,80 @@ function defaultDeviceName() {
 
 /** @returns {Promise<{[tokenId: string]: PushToken}>} */
 export async function pushTokens() {
-  return (await chrome.storage.local.get('pushTokens')).pushTokens ?? {};
+  return (await readLocal(['pushTokens'])).pushTokens ?? {};
 }
 
-/** Saves one token (added or changed). */
+/** @param {{[tokenId: string]: PushToken}} tokens */
+export async function savePushTokens(tokens) {
+  await writeLocal({ pushTokens: tokens });
+}
+
+/** Saves one token (added or changed). @param {PushToken} token */
 export async function savePushToken(token) {
   const tokens = await pushTokens();
   tokens[token.tokenId] = token;
-  await chrome.storage.local.set({ pushTokens: tokens });
+  await savePushTokens(tokens);
 }
 
-/** Forgets one token. */
+/** Forgets one token. @param {string} tokenId */
 export async function deletePushToken(tokenId) {
   const tokens = await pushTokens();
   delete tokens[tokenId];
-  await chrome.storage.local.set({ pushTokens: tokens });
+  await savePushTokens(tokens);
 }
 
 /** @returns {Promise<{[id: string]: OtpToken}>} */
 export async function otpTokens() {
-  return (await chrome.storage.local.get('otpTokens')).otpTokens ?? {};
+  return (await readLocal(['otpTokens'])).otpTokens ?? {};
 }
 
-/** Ordinary tokens in the person's order. */
+/** @param {{[id: string]: OtpToken}} tokens */
+export async function saveOtpTokens(tokens) {
+  await writeLocal({ otpTokens: tokens });
+}
+
+/** @returns {Promise<{[serial: string]: PiToken}>} */
+export async function piTokens() {
+  return (await readLocal(['piTokens'])).piTokens ?? {};
+}
+
+/** @param {{[serial: string]: PiToken}} tokens */
+export async function savePiTokens(tokens) {
+  await writeLocal({ piTokens: tokens });
+}
+
+/**
+ * Ordinary tokens in the person's order.
+ * @param {{[id: string]: OtpToken}} tokenMap
+ */
 export function byOrder(tokenMap) {
   return Object.values(tokenMap).sort((a, b) => a.order - b.order || a.addedAt - b.addedAt);
 }
 
 /** @returns {Promise<Settings>} */
 export async function settings() {
-  return { ...DEFAULT_SETTINGS, ...(await chrome.storage.local.get('settings')).settings };
+  return { ...DEFAULT_SETTINGS, ...(await readLocal(['settings'])).settings };
 }
 
-/** Changes some settings, keeping the others. */
+/** Changes some settings, keeping the others. @param {Partial<Settings>} changes */
 export async function saveSettings(changes) {
-  await chrome.storage.local.set({ settings: { ...(await settings()), ...changes } });
+  await writeLocal({ settings: { ...(await settings()), ...changes } });
 }
 
 /** @returns {Promise<{[requestId: string]: Pending}>} */
 export async function pending() {
-  return (await chrome.storage.session.get('pending')).pending ?? {};
+  return (await readSession(['pending'])).pending ?? {};
 }
 
 /** @returns {Promise<{[requestId: string]: Outcome}>} */
 export async function outcomes() {
-  return (await chrome.storage.session.get('outcomes')).outcomes ?? {};
+  return (await readSession(['outcomes'])).outcomes ?? {};
 }
 
-/** Pending requests in the order they arrived, oldest first. */
+/**
+ * Pending requests in the order they arrived, oldest first.
+ * @param {{[requestId: string]: Pending}} pendingMap
+ */
 export function inOrder(pendingMap) {
   return Object.values(pendingMap).sort((a, b) => a.receivedAt - b.receivedAt);
 }

@@ -5,7 +5,7 @@
 // that the popup can list tokens and the worker can receive and check push requests (with
 // `K_req` and `K_chan`) while the secrets are locked away.
 //
-// Stored in chrome.storage.local as `secrets`, either plain (no password set):
+// Stored in local storage as `secrets` (store.js), either plain (no password set):
 //   { otp: { [id]: base32 secret }, push: { [tokenId]: { otp, answer } } }
 // or sealed with the person's password:
 //   { sealed: { v: 1, kdf: { salt, memoryKib, iterations, parallelism }, iv, data } }
@@ -14,12 +14,12 @@
 // tools module; the pages derive it, since the worker loads only the small core). Binary fields
 // are unpadded base64url. A fresh IV is drawn at every write.
 //
-// While unlocked, the key is in chrome.storage.session as `vaultKey` (memory only: a browser
+// While unlocked, the key is in session storage as `vaultKey` (memory only: a browser
 // restart locks), and the `vault-lock` alarm removes it after `settings.autoLockMinutes`.
 
 import { coded } from './messages.js';
 import { serial } from './queue.js';
-import { otpTokens, pushTokens, settings } from './store.js';
+import { otpTokens, pushTokens, readLocal, readSession, removeSession, settings, writeLocal, writeSession } from './store.js';
 
 export const LOCK_ALARM = 'vault-lock';
 const VAULT_AAD = 'pushotp-vault-v1';
@@ -81,11 +81,11 @@ async function open(sealed, keyB64, aad = VAULT_AAD) {
 // The secrets
 
 async function stored() {
-  return (await chrome.storage.local.get('secrets')).secrets;
+  return (await readLocal(['secrets'])).secrets;
 }
 
 async function sessionKey() {
-  return (await chrome.storage.session.get('vaultKey')).vaultKey ?? null;
+  return (await readSession(['vaultKey'])).vaultKey ?? null;
 }
 
 const shaped = (value) => ({ otp: { ...value?.otp }, push: { ...value?.push } });
@@ -111,7 +111,7 @@ async function write(value, { key = null, kdf = null } = {}) {
   const sealKdf = kdf ?? current?.sealed?.kdf;
   if (current?.sealed && !sealKey) throw locked();
   const next = sealKey ? { sealed: await seal(plain, sealKey, sealKdf) } : plain;
-  await chrome.storage.local.set({ secrets: next });
+  await writeLocal({ secrets: next });
 }
 
 /**
@@ -144,10 +144,10 @@ async function arm() {
   await chrome.alarms.clear(LOCK_ALARM);
   if (autoLockMinutes > 0) {
     const lockAt = Date.now() + autoLockMinutes * 60_000;
-    await chrome.storage.session.set({ lockAt });
+    await writeSession({ lockAt });
     await chrome.alarms.create(LOCK_ALARM, { when: lockAt });
   } else {
-    await chrome.storage.session.remove('lockAt');
+    await removeSession(['lockAt']);
   }
 }
 
@@ -162,7 +162,7 @@ export function unlock(key) {
     const value = await stored();
     if (!value?.sealed) return;
     await open(value.sealed, key);
-    await chrome.storage.session.set({ vaultKey: key });
+    await writeSession({ vaultKey: key });
     await arm();
   });
 }
@@ -170,14 +170,14 @@ export function unlock(key) {
 /** Forgets the key: the secrets stay sealed until the next unlock. */
 export function lock() {
   return serial(async () => {
-    await chrome.storage.session.remove(['vaultKey', 'lockAt']);
+    await removeSession(['vaultKey', 'lockAt']);
     await chrome.alarms.clear(LOCK_ALARM);
   });
 }
 
 /** Locks when the auto-lock time has passed (the alarm, or a worker that slept through it). */
 export async function lockIfDue() {
-  const { lockAt } = await chrome.storage.session.get('lockAt');
+  const { lockAt } = await readSession(['lockAt']);
   if (lockAt != null && lockAt <= Date.now()) await lock();
 }
 
@@ -194,7 +194,7 @@ export function setPassword(key, kdf) {
     const { salt, memoryKib, iterations, parallelism } = kdf;
     const current = await secrets();
     await write(current, { key, kdf: { salt, memoryKib, iterations, parallelism } });
-    await chrome.storage.session.set({ vaultKey: key });
+    await writeSession({ vaultKey: key });
     await arm();
   });
 }
@@ -203,8 +203,8 @@ export function setPassword(key, kdf) {
 export function removePassword() {
   return serial(async () => {
     const current = await secrets();
-    await chrome.storage.local.set({ secrets: current });
-    await chrome.storage.session.remove(['vaultKey', 'lockAt']);
+    await writeLocal({ secrets: current });
+    await removeSession(['vaultKey', 'lockAt']);
     await chrome.alarms.clear(LOCK_ALARM);
   });
 }
@@ -270,7 +270,7 @@ export function importFile(file, key) {
     for (const id of Object.keys(all.push)) if (!push[id]) delete all.push[id];
     // Secrets first: a token is never stored without its secret.
     await write(all);
-    await chrome.storage.local.set({ otpTokens: otp, pushTokens: push });
+    await writeLocal({ otpTokens: otp, pushTokens: push });
     return added;
   });
 }
