@@ -4,15 +4,15 @@
 // are kept in `otpTokens` (store.js); the secrets only in the vault (vault.js). Every write runs
 // in the worker's storage queue.
 import { hotp, ready, totp, totpCodes } from './core.js';
-import { PageMessage, coded } from './messages.js';
-import { originOf, tabOrigin } from './sites.js';
+import { MAX_SITES, admit, fillTab, tabOrigin } from './fill.js';
+import { coded } from './messages.js';
+import { originOf } from './sites.js';
 import { serial } from './queue.js';
-import { otpTokens, saveOtpTokens, settings } from './store.js';
+import { otpTokens, saveOtpTokens } from './store.js';
 import { secrets, touch, updateSecrets } from './vault.js';
 
 const ALGORITHMS = ['SHA1', 'SHA256', 'SHA512'];
 const MAX_LABEL = 256;
-const MAX_SITES = 64;
 
 /** A new random id: 16 bytes, base64url without padding. */
 function newId() {
@@ -234,10 +234,9 @@ export async function fill(id, tabId, confirmSite = false, expected = null) {
     const stored = await otpTokens();
     const token = stored[id];
     if (!token) throw coded('unknown_token', 'No such token.');
-    if (!token.sites.includes(origin)) {
-      if (!confirmSite) throw coded('unconfirmed_site', `${origin} is not a confirmed site of this token.`);
-      if (token.sites.length >= MAX_SITES) throw coded('invalid_parameter', 'This token has too many sites.');
-      stored[id] = { ...token, sites: [...token.sites, origin] };
+    const sites = admit(origin, token.sites, token.sites, confirmSite);
+    if (sites) {
+      stored[id] = { ...token, sites };
       await saveOtpTokens(stored);
     }
     if (token.type === 'hotp') return nextInQueue(id);
@@ -245,10 +244,5 @@ export async function fill(id, tabId, confirmSite = false, expected = null) {
     if (!secret) throw coded('unknown_token', 'The secret of this token is missing.');
     return totp({ ...token, secret }, Date.now());
   });
-  const { autoSubmit } = await settings();
-  const reply = await chrome.tabs
-    .sendMessage(tabId, { type: PageMessage.FILL_PASSCODE, origin, passcode: code, submit: autoSubmit })
-    // A page without the content script (opened before the extension) cannot be filled.
-    .catch(() => null);
-  return { filled: reply?.filled === true, code };
+  return { filled: await fillTab(tabId, origin, code), code };
 }

@@ -3,9 +3,9 @@
 // confirmed for the page's origin, and to fill one's code into the asking frame. The origin is
 // the one the browser reports for the sender, never one the page claims, and nothing else a
 // content script sends is answered.
-import { PageMessage } from './messages.js';
+import { admit, fillTab } from './fill.js';
 import { pageWaiting } from './privacyidea.js';
-import { byOrder, otpTokens, settings } from './store.js';
+import { byOrder, otpTokens } from './store.js';
 
 /** Message types content scripts may send. */
 export const FromPage = Object.freeze({
@@ -33,19 +33,18 @@ export async function onPageMessage(message, sender, codeOf) {
   const origin = senderOrigin(sender);
   if (!origin || !sender.tab) return { ok: false, error: { code: 'forbidden', message: 'no page origin' } };
   if (message?.type === FromPage.PI_WAITING) return { ok: true, polling: await pageWaiting(origin) };
-  const confirmed = byOrder(await otpTokens()).filter((t) => t.sites?.includes(origin));
+  const tokens = await otpTokens();
   switch (message?.type) {
-    case FromPage.TOKENS:
+    case FromPage.TOKENS: {
+      const confirmed = byOrder(tokens).filter((t) => t.sites?.includes(origin));
       return { ok: true, tokens: confirmed.map(({ id, issuer, account }) => ({ id, issuer, account })) };
+    }
     case FromPage.FILL: {
-      const token = confirmed.find((t) => t.id === message.id);
-      if (!token) return { ok: false, error: { code: 'unconfirmed_site', message: 'not confirmed for this site' } };
+      // A page gets only the codes of tokens confirmed for its origin: it cannot confirm one.
+      const token = typeof message.id === 'string' && Object.hasOwn(tokens, message.id) ? tokens[message.id] : null;
+      admit(origin, token?.sites ?? [], [], false);
       const passcode = await codeOf(token.id);
-      const { autoSubmit } = await settings();
-      const reply = await chrome.tabs
-        .sendMessage(sender.tab.id, { type: PageMessage.FILL_PASSCODE, origin, passcode, submit: autoSubmit }, { frameId: sender.frameId })
-        .catch(() => null);
-      return { ok: true, filled: Boolean(reply?.filled) };
+      return { ok: true, filled: await fillTab(sender.tab.id, origin, passcode, { frameId: sender.frameId }) };
     }
     default:
       return { ok: false, error: { code: 'forbidden', message: 'not an extension page' } };

@@ -20,8 +20,9 @@ import initTools, {
   maskKeys,
   unmaskKeys,
 } from './pkg/pushotp_tools.js';
-import { PageMessage, coded } from './messages.js';
-import { originOf, tabOrigin } from './sites.js';
+import { admit, fillTrusted, tabOrigin } from './fill.js';
+import { coded } from './messages.js';
+import { originOf } from './sites.js';
 import { queued, settleRequest, showBadge, scheduleExpiry, outcomeOf, NOTIFICATION_PREFIX } from './requests.js';
 import { piTokens, readSession, savePiTokens, settings, writeSession } from './store.js';
 
@@ -39,8 +40,6 @@ const FAST_POLL_FOR_MS = 2 * 60_000;
 const PAGE_HINT_MS = 20_000;
 /** privacyIDEA's code-to-phone display codes: 2 digits in 3.14 (CODE_TO_PHONE_DISPLAY_CODE_LENGTH). */
 const DISPLAY_CODE = /^\d{2,10}$/;
-/** Sites confirmed for one token, at most. */
-const MAX_SITES = 64;
 const ID_PREFIX = 'pi:';
 
 let tools = null;
@@ -445,7 +444,7 @@ export async function answer({ requestId, decision, number = null, pin = null, t
     if (typeof json.detail?.display_code === 'string') {
       outcome.displayCode = json.detail.display_code;
       outcome.displayMessage = json.detail.message ?? null;
-      if (Number.isInteger(tabId) && DISPLAY_CODE.test(outcome.displayCode)) outcome.fill = await fillInto(token, outcome.displayCode, tabId);
+      if (Number.isInteger(tabId) && DISPLAY_CODE.test(outcome.displayCode)) outcome.fill = await fillTrusted(tabId, trustedOrigins(token), outcome.displayCode);
     }
     await queued(() => settleRequest(requestId, outcome));
     return outcome;
@@ -457,31 +456,6 @@ export async function answer({ requestId, decision, number = null, pin = null, t
 // Filling the code-to-phone code -------------------------------------------------------------
 
 /**
- * @typedef {object} PiFill  How filling a display code went (an outcome's `fill`).
- * @property {string|null} origin  the tab's origin (null when it is no web page)
- * @property {'filled'|'no_field'|'unconfirmed_site'|'unfillable_tab'} result
- */
-
-/**
- * Fills a display code into the tab `tabId` when its origin is one of the token's trusted
- * origins (its privacyIDEA server's, or a site the person confirmed for it), and nowhere else.
- * The content script checks the origin of every frame again before it types.
- * @returns {Promise<PiFill>}
- */
-async function fillInto(token, code, tabId, expected = null) {
-  const tab = await chrome.tabs.get(tabId).catch(() => null);
-  const origin = originOf(tab?.url);
-  if (!origin) return { origin: null, result: 'unfillable_tab' };
-  if (!trustedOrigins(token).includes(origin) || (expected !== null && origin !== expected)) return { origin, result: 'unconfirmed_site' };
-  const { autoSubmit } = await settings();
-  const reply = await chrome.tabs
-    .sendMessage(tabId, { type: PageMessage.FILL_PASSCODE, origin, passcode: code, submit: autoSubmit, display: true })
-    // A page without the content script (opened before the extension) cannot be filled.
-    .catch(() => null);
-  return { origin, result: reply?.filled === true ? 'filled' : 'no_field' };
-}
-
-/**
  * Fills the display code of an approved code-to-phone challenge (its outcome, still kept) into
  * the tab `tabId`. A tab whose origin is neither the token's privacyIDEA server nor one of its
  * confirmed sites is refused with `unconfirmed_site`, unless `confirmSite` (the person confirmed
@@ -490,28 +464,25 @@ async function fillInto(token, code, tabId, expected = null) {
  * and a confirmation needs it, so that only the site the person saw is ever added. The origin
  * filled is always the tab's own, read here; `origin` can only refuse. The outcome's `fill`
  * records the result.
- * @returns {Promise<PiFill>}
+ * @returns {Promise<import('./store.js').PiFill>}
  */
 export async function fill({ requestId, tabId, origin: expected = null, confirmSite = false }) {
   const outcome = (await readSession(['outcomes'])).outcomes?.[requestId];
   if (!isPiRequest(requestId) || !DISPLAY_CODE.test(outcome?.displayCode ?? '')) throw coded('unknown_request', 'There is no code of this sign-in to fill.');
   // A code outlives its sign-in only briefly: an old one is not typed anywhere any more.
   if (Date.now() - outcome.at > SHOW_SECONDS * 1000) throw coded('expired', 'This code is too old to fill.');
-  if (!Number.isInteger(tabId)) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
   const origin = await tabOrigin(tabId, expected, confirmSite);
   const token = await queued(async () => {
     const tokens = await piTokens();
     const token = tokens[outcome.tokenId];
     if (!token) throw coded('unknown_token', 'The token of this sign-in was removed.');
-    if (trustedOrigins(token).includes(origin)) return token;
-    if (!confirmSite) throw coded('unconfirmed_site', `${origin} is not a confirmed site of this token.`);
-    const sites = token.sites ?? [];
-    if (sites.length >= MAX_SITES) throw coded('invalid_parameter', 'This token has too many sites.');
-    tokens[token.serial] = { ...token, sites: [...sites, origin] };
+    const sites = admit(origin, trustedOrigins(token), token.sites ?? [], confirmSite);
+    if (!sites) return token;
+    tokens[token.serial] = { ...token, sites };
     await savePiTokens(tokens);
     return tokens[token.serial];
   });
-  const result = await fillInto(token, outcome.displayCode, tabId, origin);
+  const result = await fillTrusted(tabId, trustedOrigins(token), outcome.displayCode, origin);
   await queued(async () => {
     const { outcomes = {} } = await readSession(['outcomes']);
     if (outcomes[requestId]) {

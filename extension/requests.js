@@ -4,7 +4,8 @@
 // answers are computed here, sent to the server, and an approval's passcode is handed to the
 // login page of the request's origin.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushRequest } from './core.js';
-import { PageMessage, coded } from './messages.js';
+import { fillOrigin } from './fill.js';
+import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { deletePushToken, pending, pushTokens, readSession, savePushToken, savePushTokens, settings, writeSession } from './store.js';
 import { secrets, touch, updateSecrets } from './vault.js';
@@ -154,7 +155,7 @@ export async function answer({ requestId, decision, number = null, keys = null }
     if (outcome.status !== 'failed') {
       await serial(() => settle(requestId, outcome));
       if (outcome.status === 'approved') {
-        await fill(prepared.request.origin, prepared.passcode);
+        await fillOrigin(prepared.request.origin, prepared.passcode);
         await touch();
       }
     }
@@ -229,30 +230,6 @@ export function dismiss(requestId) {
     delete outcomes[requestId];
     await writeSession({ outcomes });
   });
-}
-
-/**
- * Hands the passcode to every frame of every tab showing the request's origin. The content
- * script checks the origin again, since a tab may have navigated since the query.
- */
-async function fill(origin, passcode) {
-  const { autoSubmit } = await settings();
-  const tabs = await chrome.tabs.query({});
-  const matching = tabs.filter((tab) => {
-    try {
-      return new URL(tab.url).origin === origin;
-    } catch {
-      return false;
-    }
-  });
-  await Promise.all(
-    matching.map((tab) =>
-      chrome.tabs
-        .sendMessage(tab.id, { type: PageMessage.FILL_PASSCODE, origin, passcode, submit: autoSubmit })
-        // A tab whose page has no content script (opened before the extension) cannot be filled.
-        .catch(() => null),
-    ),
-  );
 }
 
 /** The notification's Approve (0) or Deny (1) button. */

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// Filling codes into pages: the only sender of the fill message to a content script, and the one
+// rule for which site may receive which code. Push passcodes go to the tabs of the request's
+// origin; everyday codes and privacyIDEA's code-to-phone codes go to one tab, whose origin, as
+// the browser reports it, must be one the token trusts or one the person confirms for it now.
+// The content script checks its frame's origin, and every frame's above it, again before it
+// types (content.js).
+import { PageMessage, coded } from './messages.js';
+import { originOf } from './sites.js';
+import { settings } from './store.js';
+
+/** Sites confirmed for one token, at most. */
+export const MAX_SITES = 64;
+
+/**
+ * The origin of the web page in tab `tabId`, for a fill. `expected` is the site the popup named
+ * to the person: a tab that navigated away while the person was asked is refused with
+ * `tab_changed`, and a confirmation (`confirmSite`) must name its site, so that only the site
+ * the person saw is ever trusted. `expected` can only refuse; the origin returned is the tab's.
+ * @param {unknown} tabId
+ * @param {unknown} [expected]
+ * @param {boolean} [confirmSite]
+ * @returns {Promise<string>}
+ */
+export async function tabOrigin(tabId, expected = null, confirmSite = false) {
+  const tab = Number.isInteger(tabId) ? await chrome.tabs.get(/** @type {number} */ (tabId)).catch(() => null) : null;
+  const origin = originOf(tab?.url);
+  if (!origin) throw coded('unfillable_tab', 'Codes can only be filled into web pages.');
+  if (expected !== null && typeof expected !== 'string') throw coded('invalid_parameter', 'The site must be an origin.');
+  if (confirmSite && expected === null) throw coded('invalid_parameter', 'A confirmation names the site it is for.');
+  if (expected !== null && origin !== expected) throw coded('tab_changed', 'The tab moved on to another site: nothing was filled.');
+  return origin;
+}
+
+/**
+ * The site rule, run inside the worker's storage queue with the token just read: a token's
+ * codes go to `origin` when it trusts it (`trusted`: the sites confirmed for it, and for a
+ * privacyIDEA token its server's own origin); another site only when the person confirmed it
+ * (`confirmSite`), and then it joins the token's `sites`, at most MAX_SITES of them.
+ * @param {string} origin      the tab's, from `tabOrigin`
+ * @param {string[]} trusted
+ * @param {string[]} sites     the token's confirmed sites
+ * @param {boolean} confirmSite
+ * @returns {string[]|null}    the token's new `sites` to store, or null when it trusted `origin`
+ */
+export function admit(origin, trusted, sites, confirmSite) {
+  if (trusted.includes(origin)) return null;
+  if (!confirmSite) throw coded('unconfirmed_site', `${origin} is not a confirmed site of this token.`);
+  if (sites.length >= MAX_SITES) throw coded('invalid_parameter', 'This token has too many sites.');
+  return [...sites, origin];
+}
+
+/**
+ * Sends `passcode` to the frames of tab `tabId` (or to the one frame `frameId`), to be filled
+ * where the frame's origin is `origin`. `display` marks privacyIDEA's short display codes.
+ * @param {number} tabId
+ * @param {string} origin
+ * @param {string} passcode
+ * @param {{display?: boolean, frameId?: number}} [options]
+ * @returns {Promise<boolean>} whether a frame filled it
+ */
+export async function fillTab(tabId, origin, passcode, { display = false, frameId } = {}) {
+  const { autoSubmit } = await settings();
+  const message = { type: PageMessage.FILL_PASSCODE, origin, passcode, submit: autoSubmit, ...(display && { display }) };
+  const reply = await chrome.tabs
+    .sendMessage(tabId, message, frameId === undefined ? {} : { frameId })
+    // A page without the content script (opened before the extension) cannot be filled.
+    .catch(() => null);
+  return reply?.filled === true;
+}
+
+/**
+ * Hands an approved push request's passcode to every frame of every tab showing the request's
+ * origin. The content script checks the origin again, since a tab may have navigated since the
+ * query.
+ * @param {string} origin
+ * @param {string} passcode
+ */
+export async function fillOrigin(origin, passcode) {
+  const tabs = await chrome.tabs.query({});
+  const matching = tabs.filter((tab) => {
+    try {
+      return new URL(tab.url ?? '').origin === origin;
+    } catch {
+      return false;
+    }
+  });
+  await Promise.all(matching.map((tab) => fillTab(/** @type {number} */ (tab.id), origin, passcode)));
+}
+
+/**
+ * Fills a privacyIDEA display code into tab `tabId`, read again now, when its origin is one of
+ * `trusted` (and `expected`, the site just confirmed, when given), and nowhere else.
+ * @param {number} tabId
+ * @param {string[]} trusted
+ * @param {string} code
+ * @param {string|null} [expected]
+ * @returns {Promise<import('./store.js').PiFill>}
+ */
+export async function fillTrusted(tabId, trusted, code, expected = null) {
+  const tab = await chrome.tabs.get(tabId).catch(() => null);
+  const origin = originOf(tab?.url);
+  if (!origin) return { origin: null, result: 'unfillable_tab' };
+  if (!trusted.includes(origin) || (expected !== null && origin !== expected)) return { origin, result: 'unconfirmed_site' };
+  const filled = await fillTab(tabId, origin, code, { display: true });
+  return { origin, result: filled ? 'filled' : 'no_field' };
+}
