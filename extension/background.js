@@ -6,8 +6,9 @@ import { Message, failure } from './messages.js';
 import * as channel from './channel.js';
 import * as otp from './otp.js';
 import { FromPage, onPageMessage } from './page.js';
-import * as requests from './requests.js';
+import * as inbox from './inbox.js';
 import * as privacyidea from './privacyidea.js';
+import * as pushTokenStore from './push-tokens.js';
 import { onChanged, pushTokens } from './store.js';
 import * as vault from './vault.js';
 
@@ -36,27 +37,26 @@ async function onMessage(message, sender) {
       await addToken(message.token);
       return { ok: true };
     case Message.TOKEN_ENABLE:
-      await requests.updateToken(message.tokenId, (t) => ({ ...t, enabled: Boolean(message.enabled) }));
+      await pushTokenStore.updateToken(message.tokenId, (t) => ({ ...t, enabled: Boolean(message.enabled) }));
       return { ok: true };
     case Message.TOKEN_RENAME: {
       const name = typeof message.name === 'string' ? message.name.trim() : '';
       if (!name || name.length > 64) return failure({ code: 'invalid_name', message: 'A name has 1 to 64 characters.' });
-      await requests.updateToken(message.tokenId, (t) => ({ ...t, tokenName: name }));
+      await pushTokenStore.updateToken(message.tokenId, (t) => ({ ...t, tokenName: name }));
       return { ok: true };
     }
     case Message.TOKEN_REMOVE: {
       const token = (await pushTokens())[message.tokenId];
       if (!token) return failure({ code: 'unknown_token', message: 'No such token.' });
       const serverNotified = await channel.removeAtServer(token);
-      await requests.forgetToken(message.tokenId);
+      await pushTokenStore.forgetToken(message.tokenId);
       return { ok: true, serverNotified };
     }
     case Message.REQUEST_ANSWER:
-      if (privacyidea.isPiRequest(message.requestId)) return { ok: true, outcome: await privacyidea.answer(message) };
-      return { ok: true, outcome: await requests.answer(message) };
+      return { ok: true, outcome: await inbox.answer(message) };
     case Message.REQUESTS_REFRESH:
       privacyidea.pollOften();
-      await Promise.all([channel.sync(), channel.poll(), privacyidea.poll(), requests.expire()]);
+      await Promise.all([channel.sync(), channel.poll(), privacyidea.poll(), inbox.expire()]);
       return { ok: true };
     case Message.PI_ENROLL:
       return { ok: true, token: await privacyidea.enroll(message.link, message.pin) };
@@ -66,7 +66,7 @@ async function onMessage(message, sender) {
     case Message.PI_FILL:
       return { ok: true, ...(await privacyidea.fill(message)) };
     case Message.OUTCOME_DISMISS:
-      await requests.dismiss(message.requestId);
+      await inbox.dismiss(message.requestId);
       return { ok: true };
     case Message.OTP_ADD:
       return { ok: true, ...(await otp.add(message.tokens)) };
@@ -122,7 +122,7 @@ async function addToken(token) {
     key.test(token.keys?.channel) &&
     (token.pin?.required ? typeof token.masked === 'object' && !token.keys.otp && !token.keys.answer : key.test(token.keys?.answer));
   if (!valid) throw Object.assign(new Error('This token is incomplete.'), { code: 'invalid_token' });
-  await requests.addToken({ ...token, enabled: true, addedAt: Date.now() });
+  await pushTokenStore.addToken({ ...token, enabled: true, addedAt: Date.now() });
 }
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
@@ -135,16 +135,16 @@ chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === channel.WATCHDOG_ALARM) {
     channel.sync().catch(warn);
     privacyidea.poll().catch(warn);
-    requests.expire().catch(warn);
+    inbox.expire().catch(warn);
   }
   if (alarm.name === vault.LOCK_ALARM) vault.lockIfDue().catch(warn);
 });
 
 chrome.notifications.onButtonClicked.addListener((id, index) => {
-  requests.onNotificationButton(id, index).catch(warn);
+  inbox.onNotificationButton(id, index).catch(warn);
 });
 chrome.notifications.onClicked.addListener((id) => {
-  requests.onNotificationClicked(id).catch(warn);
+  inbox.onNotificationClicked(id).catch(warn);
 });
 
 onChanged((changes, area) => {
@@ -168,14 +168,14 @@ self.addEventListener('push', (event) => {
   } catch {
     console.warn('PushOTP: dropped a push message that is not JSON');
   }
-  if (message?.type === 'push') event.waitUntil(requests.receive(message.request, 'webpush'));
+  if (message?.type === 'push') event.waitUntil(inbox.receive('push', [message.request], { via: 'webpush' }));
 });
 
 // Everything the notification buttons do, reachable from the worker's console (and tests):
 // the same functions the listeners above call.
 globalThis.pushotp = Object.freeze({
-  onNotificationButton: requests.onNotificationButton,
-  onNotificationClicked: requests.onNotificationClicked,
+  onNotificationButton: inbox.onNotificationButton,
+  onNotificationClicked: inbox.onNotificationClicked,
   lockIfDue: vault.lockIfDue,
 });
 
@@ -185,7 +185,7 @@ channel.ensureWatchdog().catch(warn);
 channel.sync().catch(warn);
 channel.poll().catch(warn);
 privacyidea.poll().catch(warn);
-requests.expire().catch(warn);
+inbox.expire().catch(warn);
 channel.registerWebPush().catch(warn);
 vault.lockIfDue().catch(warn);
-requests.migrateKeys().catch(warn);
+pushTokenStore.migrateKeys().catch(warn);

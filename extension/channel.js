@@ -5,7 +5,7 @@
 // stopped the worker. The pending list is also polled over HTTP when the worker starts, so that
 // nothing sent while it slept is lost, and Web Push is registered where the browser offers it.
 import { channelAuthTag, ready, signedAt, webPushTag } from './core.js';
-import { receive } from './requests.js';
+import { receive } from './inbox.js';
 import { pushTokens, readLocal, readSession, settings, writeLocal, writeSession } from './store.js';
 
 /** Chrome stops a worker after 30 s without events; a ping every 20 s keeps it running. */
@@ -98,7 +98,7 @@ async function onMessage(server, channel, data) {
       channel.pinger = setInterval(() => channel.socket.send('{"type":"ping"}'), PING_MS);
       break;
     case 'push':
-      await receive(message.request, 'socket');
+      await receive('push', [message.request], { via: 'socket' });
       break;
     case 'error':
       if (message.error === 'bad_auth' && message.tokenId) {
@@ -136,7 +136,7 @@ export async function poll() {
         });
         if (!reply.ok) return;
         const { requests = [] } = await reply.json();
-        for (const request of requests) await receive(request, 'poll');
+        await receive('push', requests, { via: 'poll' });
       } catch {
         // Unreachable now; the socket's reconnection and the next watchdog round try again.
       }

@@ -14,7 +14,7 @@
 //   webPush     { [tokenId]: endpoint }    tokens whose server has this browser's Web Push
 //                                          subscription (channel.js)
 // chrome.storage.session (memory only, cleared when the browser closes):
-//   pending     { [requestId]: Pending }   requests waiting for the person (requests.js)
+//   pending     { [requestId]: Pending }   requests waiting for the person (inbox.js)
 //   seen        { [requestId]: expiresAt } ids already accepted (Unix seconds), so a replay is
 //                                          never shown twice
 //   outcomes    { [requestId]: Outcome }   how recent answers ended, for the popup's messages
@@ -83,7 +83,8 @@
  * @typedef {{otp: {[id: string]: string}, push: {[tokenId: string]: {otp: string, answer: string}}}} PlainSecrets
  * @typedef {{v: 1, kdf: Kdf, iv: string, data: string}} Sealed  AES-256-GCM of JSON (vault.js)
  * @typedef {{salt: string, memoryKib: number, iterations: number, parallelism: number}} Kdf
- * @typedef {PlainSecrets | {sealed: Sealed}} Secrets  plain without a password, else sealed
+ * @typedef {Partial<PlainSecrets> & {sealed?: Sealed}} Secrets  plain (`otp`, `push`) without a
+ *   password, else only `sealed`
  */
 
 /**
@@ -113,7 +114,7 @@
 
 /**
  * @typedef {object} PiChallenge  A privacyIDEA challenge whose signatures verified
- *   (privacyidea.js); `id` is `pi:<serial>:<nonce>`, `tokenId` the serial.
+ *   (privacyidea-requests.js); `id` is `pi:<serial>:<nonce>`, `tokenId` the serial.
  * @property {string} id
  * @property {string} tokenId
  * @property {string} app           the challenge's title
@@ -127,14 +128,18 @@
  * @property {number} expiresAt     Unix seconds: how long it is offered
  */
 
-/** @typedef {'socket'|'poll'|'webpush'} Via */
+/**
+ * @typedef {'push'|'privacyidea'} Kind  Which adapter a request belongs to (inbox.js).
+ * @typedef {'socket'|'poll'|'webpush'} Via
+ */
 
 /**
  * @typedef {object} Pending  A checked request waiting for the person.
- * @property {'privacyidea'} [kind]  privacyIDEA challenges (privacyidea.js)
- * @property {PushRequest|PiChallenge} request
+ * @property {Kind} kind
+ * @property {PushRequest|PiChallenge} request  `PushRequest` for 'push', `PiChallenge` for 'privacyidea'
  * @property {number} receivedAt   ms
  * @property {Via} via
+ * @property {boolean} pin         approving needs the token's PIN
  */
 
 /**
@@ -145,6 +150,7 @@
 
 /**
  * @typedef {object} Outcome  How an answer ended.
+ * @property {Kind} kind
  * @property {'approved'|'denied'|'reported'|'rejected'|'expired'|'failed'} status
  * @property {string|null} reason     the server's reason, or a local one such as `unreachable`
  * @property {number|null} triesLeft

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// Every request waiting for the person, whatever its kind: the inbox keeps `seen`, `pending` and
+// `outcomes` (session storage, store.js), the badge, the notifications and the expiry, and
+// hands each answer to the adapter of the request's kind. An adapter checks raw requests of its
+// kind (nothing unchecked is ever kept) and answers a decision:
+//
+//   'push'         PushOTP push requests (push.js), delivered by channel.js and Web Push
+//   'privacyidea'  privacyIDEA challenges (privacyidea-requests.js), polled by privacyidea.js
+//
+// `kind` is the only thing that tells them apart.
+import * as privacyidea from './privacyidea-requests.js';
+import * as push from './push.js';
+import { coded } from './messages.js';
+import { serial } from './queue.js';
+import { pending, readSession, settings, writeSession } from './store.js';
+
+/**
+ * @typedef {import('./store.js').Kind} Kind
+ * @typedef {import('./store.js').Pending} Pending
+ * @typedef {import('./store.js').Outcome} Outcome
+ * @typedef {import('./store.js').Settings} Settings
+ * @typedef {import('./store.js').Via} Via
+ * @typedef {import('./messages.js').RequestAnswer} Answer
+ */
+
+/**
+ * @typedef {object} Delivery  How raw requests arrived.
+ * @property {Via} via
+ * @property {string} [from]  the token whose server sent them as its complete list (privacyIDEA
+ *   polls): its pending requests that are not in the list are gone (answered elsewhere, expired)
+ */
+
+/**
+ * @typedef {object} Checked  A request its adapter checked, for the inbox to keep.
+ * @property {import('./store.js').PushRequest|import('./store.js').PiChallenge} request
+ * @property {boolean} enabled   its token takes requests
+ * @property {boolean} pin       approving it needs the token's PIN
+ * @property {{title: string, message: string, contextMessage: string, buttons: boolean}} notice
+ *   its notification; `buttons`: Approve and Deny on it (when the settings allow them)
+ */
+
+/**
+ * @typedef {Partial<Outcome> & {status: Outcome['status']}} Verdict  How an adapter's answer
+ *   ended; the inbox adds `kind`, `app`, `tokenId` and `at`.
+ */
+
+/**
+ * @typedef {object} Adapter  What the inbox needs of each kind.
+ * @property {(raws: unknown[], delivery: Delivery) => Promise<Checked[]>} check  runs in the
+ *   storage queue; drops (with a warning) every request that fails a check
+ * @property {(item: Pending, answer: Answer) => Promise<{verdict: Verdict, after?: () => Promise<void>}>} answer
+ *   `after` runs once the outcome is kept (a push approval's passcode is filled)
+ * @property {(item: Pending, prefs: Settings) => Promise<boolean>} approvable  whether the
+ *   notification's Approve button may answer it without the popup
+ */
+
+/** @type {{[kind in Kind]: Adapter}} */
+const ADAPTERS = { push, privacyidea };
+
+const NOTIFICATION_PREFIX = 'request:';
+const APPROVE_BUTTON = 0;
+const DENY_BUTTON = 1;
+const DECISIONS = ['approve', 'deny', 'report'];
+/** Outcomes older than this are dropped from session storage. */
+const OUTCOME_KEEP_MS = 10 * 60_000;
+
+/** @param {string} requestId */
+const notificationId = (requestId) => `${NOTIFICATION_PREFIX}${requestId}`;
+
+/** @param {unknown} kind @returns {Adapter} */
+function adapter(kind) {
+  if (kind !== 'push' && kind !== 'privacyidea') throw coded('unknown_request', 'This request is of no known kind.');
+  return ADAPTERS[kind];
+}
+
+// Receiving ----------------------------------------------------------------------------------
+
+/**
+ * Checks raw requests of `kind` with its adapter and keeps, counts and announces the authentic,
+ * current, new ones of enabled tokens. Anything else is dropped and never shown.
+ * @param {Kind} kind
+ * @param {unknown[]} raws
+ * @param {Delivery} delivery
+ * @returns {Promise<boolean>} whether a request was kept
+ */
+export function receive(kind, raws, delivery) {
+  return serial(async () => keep(kind, await adapter(kind).check(raws, delivery), delivery));
+}
+
+/**
+ * @param {Kind} kind
+ * @param {Checked[]} checked
+ * @param {Delivery} delivery
+ */
+async function keep(kind, checked, { via, from }) {
+  const { seen = {}, pending: waiting = {} } = await readSession(['seen', 'pending']);
+  const now = Date.now();
+  let changed = false;
+  if (from !== undefined) {
+    const listed = new Set(checked.map((c) => c.request.id));
+    for (const [id, p] of Object.entries(waiting)) {
+      if (p.kind === kind && p.request.tokenId === from && !listed.has(id)) {
+        delete waiting[id];
+        await chrome.notifications.clear(notificationId(id));
+        changed = true;
+      }
+    }
+  }
+  const prefs = await settings();
+  const fresh = [];
+  let seenChanged = false;
+  for (const item of checked) {
+    const { request } = item;
+    // An id is remembered until its request expires: a replay is never shown twice.
+    if (seen[request.id] || waiting[request.id]) continue;
+    seen[request.id] = request.expiresAt;
+    seenChanged = true;
+    if (!prefs.pushEnabled || !item.enabled) continue;
+    waiting[request.id] = { kind, request, receivedAt: now, via, pin: item.pin };
+    fresh.push(item);
+    changed = true;
+  }
+  for (const [id, expiresAt] of Object.entries(seen)) {
+    if (expiresAt * 1000 < now) {
+      delete seen[id];
+      seenChanged = true;
+    }
+  }
+  if (changed) await writeSession({ seen, pending: waiting });
+  else if (seenChanged) await writeSession({ seen });
+  if (!changed) return false;
+  await showBadge(waiting);
+  scheduleExpiry(waiting);
+  if (prefs.notifications) for (const item of fresh) await announce(item, prefs);
+  return fresh.length > 0;
+}
+
+/** @param {{[id: string]: Pending}} waiting */
+async function showBadge(waiting) {
+  const count = Object.keys(waiting).length;
+  await chrome.action.setBadgeText({ text: count ? String(count) : '' });
+  await chrome.action.setBadgeBackgroundColor({ color: '#c62828' });
+}
+
+/**
+ * @param {Checked} item
+ * @param {Settings} prefs
+ */
+async function announce({ request, notice }, prefs) {
+  /** @type {chrome.notifications.NotificationCreateOptions} */
+  const options = {
+    type: 'basic',
+    iconUrl: chrome.runtime.getURL('extension/icons/icon-128.png'),
+    title: notice.title,
+    message: notice.message,
+    contextMessage: notice.contextMessage,
+    priority: 2,
+    requireInteraction: true,
+  };
+  if (notice.buttons && prefs.approveFromNotification) {
+    options.buttons = [{ title: 'Approve' }, { title: 'Deny' }];
+  }
+  await chrome.notifications.create(notificationId(request.id), options);
+}
+
+/** @type {ReturnType<typeof setTimeout>|undefined} */
+let expiryTimer;
+/**
+ * Wakes up when the soonest pending request expires (the watchdog alarm is the backstop).
+ * @param {{[id: string]: Pending}} waiting
+ */
+function scheduleExpiry(waiting) {
+  clearTimeout(expiryTimer);
+  const soonest = Math.min(...Object.values(waiting).map((p) => p.request.expiresAt * 1000));
+  if (Number.isFinite(soonest)) {
+    expiryTimer = setTimeout(() => expire(), Math.max(0, soonest - Date.now()) + 50);
+  }
+}
+
+/** Removes expired requests, leaving an "expired" outcome for each. */
+export function expire() {
+  return serial(async () => {
+    const now = Date.now();
+    const { pending: waiting = {}, outcomes = {} } = await readSession(['pending', 'outcomes']);
+    let changed = false;
+    for (const [id, p] of Object.entries(waiting)) {
+      if (p.request.expiresAt * 1000 <= now) {
+        delete waiting[id];
+        outcomes[id] = outcomeOf(p, { status: 'expired' }, now);
+        await chrome.notifications.clear(notificationId(id));
+        changed = true;
+      }
+    }
+    for (const [id, o] of Object.entries(outcomes)) if (o.at < now - OUTCOME_KEEP_MS) delete outcomes[id];
+    if (changed) {
+      await writeSession({ pending: waiting, outcomes });
+      await showBadge(waiting);
+    }
+    scheduleExpiry(waiting);
+  });
+}
+
+/**
+ * @param {Pending} item
+ * @param {Verdict} verdict
+ * @param {number} [at]
+ * @returns {Outcome}
+ */
+function outcomeOf({ kind, request }, { status, reason = null, triesLeft = null, ...rest }, at = Date.now()) {
+  return { ...rest, kind, status, reason, triesLeft, at, app: request.app, tokenId: request.tokenId };
+}
+
+// Answering ----------------------------------------------------------------------------------
+
+/** @type {Set<string>} */
+const answering = new Set();
+
+/**
+ * Answers a pending request with the adapter of its kind and returns its `Outcome`. A request
+ * is answered once: a second answer while the first is on its way is refused. An answer that
+ * could not be delivered (`failed`) leaves the request pending, so that the person can try
+ * again.
+ * @param {Answer} answer
+ * @returns {Promise<Outcome>}
+ */
+export async function answer(answer) {
+  const { requestId, decision } = answer;
+  if (!DECISIONS.includes(decision)) throw coded('invalid_parameter', 'unknown decision');
+  if (answering.has(requestId)) throw coded('already_answering', 'This request is already being answered.');
+  answering.add(requestId);
+  try {
+    const item = (await pending())[requestId];
+    if (!item) throw coded('unknown_request', 'This request is no longer waiting.');
+    const { verdict, after } = await adapter(item.kind).answer(item, answer);
+    const outcome = outcomeOf(item, verdict);
+    if (outcome.status !== 'failed') await serial(() => settle(requestId, outcome));
+    await after?.();
+    return outcome;
+  } finally {
+    answering.delete(requestId);
+  }
+}
+
+/**
+ * Moves an answered request to the outcomes.
+ * @param {string} requestId
+ * @param {Outcome} outcome
+ */
+async function settle(requestId, outcome) {
+  const { pending: waiting = {}, outcomes = {} } = await readSession(['pending', 'outcomes']);
+  delete waiting[requestId];
+  outcomes[requestId] = outcome;
+  await writeSession({ pending: waiting, outcomes });
+  await showBadge(waiting);
+  await chrome.notifications.clear(notificationId(requestId));
+}
+
+/**
+ * Changes a kept outcome (a display code filled later), in the storage queue.
+ * @param {string} requestId
+ * @param {(outcome: Outcome) => Outcome} change
+ */
+export function updateOutcome(requestId, change) {
+  return serial(async () => {
+    const { outcomes = {} } = await readSession(['outcomes']);
+    if (!outcomes[requestId]) return;
+    outcomes[requestId] = change(outcomes[requestId]);
+    await writeSession({ outcomes });
+  });
+}
+
+/**
+ * Forgets an outcome the person has seen.
+ * @param {string} requestId
+ */
+export function dismiss(requestId) {
+  return serial(async () => {
+    const { outcomes = {} } = await readSession(['outcomes']);
+    delete outcomes[requestId];
+    await writeSession({ outcomes });
+  });
+}
+
+/**
+ * Drops the pending requests of a token that is gone.
+ * @param {Kind} kind
+ * @param {string} tokenId
+ */
+export function forget(kind, tokenId) {
+  return serial(async () => {
+    const waiting = await pending();
+    for (const [id, p] of Object.entries(waiting)) {
+      if (p.kind === kind && p.request.tokenId === tokenId) {
+        delete waiting[id];
+        await chrome.notifications.clear(notificationId(id));
+      }
+    }
+    await writeSession({ pending: waiting });
+    await showBadge(waiting);
+  });
+}
+
+// Notifications ------------------------------------------------------------------------------
+
+/**
+ * The notification's Approve (0) or Deny (1) button.
+ * @param {string} id
+ * @param {number} buttonIndex
+ */
+export async function onNotificationButton(id, buttonIndex) {
+  if (!id.startsWith(NOTIFICATION_PREFIX)) return null;
+  const requestId = id.slice(NOTIFICATION_PREFIX.length);
+  const item = (await pending())[requestId];
+  if (!item) {
+    await chrome.notifications.clear(id);
+    return null;
+  }
+  if (buttonIndex === DENY_BUTTON) return answer({ type: 'request.answer', requestId, decision: 'deny' });
+  if (buttonIndex !== APPROVE_BUTTON) return null;
+  if (!(await adapter(item.kind).approvable(item, await settings()))) {
+    // A number to pick or a PIN to type needs the popup.
+    await openPopup();
+    return null;
+  }
+  try {
+    return await answer({ type: 'request.answer', requestId, decision: 'approve' });
+  } catch (err) {
+    // The keys are locked away: the popup asks for the password.
+    if (err.code !== 'locked') throw err;
+    await openPopup();
+    return null;
+  }
+}
+
+/**
+ * A click on the notification itself opens the popup.
+ * @param {string} id
+ */
+export async function onNotificationClicked(id) {
+  if (id.startsWith(NOTIFICATION_PREFIX)) await openPopup();
+}
+
+/** The toolbar popup, or a window with it where the browser cannot open the popup. */
+async function openPopup() {
+  try {
+    await chrome.action.openPopup();
+  } catch {
+    await chrome.windows.create({
+      url: chrome.runtime.getURL('extension/popup.html'),
+      type: 'popup',
+      width: 400,
+      height: 600,
+    });
+  }
+}

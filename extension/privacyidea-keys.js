@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// What privacyIDEA tokens share in the service worker (docs/privacyidea.md): the device keys,
+// signatures, PIN checks, the trusted origins of a token and calls to the server.
+//
+// WebCrypto holds the keys: the device's RSA-4096 pair is made with a non-extractable private
+// key and kept in IndexedDB by serial; the server's public key is stored as SPKI. The core
+// (tools package) builds every signed string and encodes and decodes privacyIDEA's base32
+// signatures.
+import { coded } from './messages.js';
+import { originOf } from './sites.js';
+import { maskKeys, piSignatureFromBase32, piSignatureToBase32, unmaskKeys } from './worker-tools.js';
+
+export const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+const TIMEOUT_MS = 15_000;
+
+// Device keys in IndexedDB (CryptoKey objects are stored by structured clone) ----------------
+
+/** @returns {Promise<IDBDatabase>} */
+function database() {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('pushotp-privacyidea', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+}
+
+/**
+ * @param {IDBTransactionMode} mode
+ * @param {(store: IDBObjectStore) => IDBRequest} step
+ */
+async function keyStore(mode, step) {
+  const db = await database();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction('keys', mode);
+      const request = step(tx.objectStore('keys'));
+      tx.oncomplete = () => resolve(request.result);
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * @typedef {{privateKey: CryptoKey, publicKey: CryptoKey}} DeviceKeys
+ */
+
+/** @param {string} serial @returns {Promise<DeviceKeys|undefined>} */
+export const loadKey = (serial) => keyStore('readonly', (store) => store.get(serial));
+/** @param {string} serial @param {DeviceKeys} keys */
+export const saveKey = (serial, keys) => keyStore('readwrite', (store) => store.put(keys, serial));
+/** @param {string} serial */
+export const deleteKey = (serial) => keyStore('readwrite', (store) => store.delete(serial));
+
+// Encodings and signatures -------------------------------------------------------------------
+
+/** @param {ArrayBuffer|Uint8Array} bytes */
+export const base64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+/** @param {string} text */
+export const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+/**
+ * privacyIDEA's base32 RSA signature of `message`.
+ * @param {CryptoKey} privateKey
+ * @param {string} message
+ */
+export async function sign(privateKey, message) {
+  const signature = await crypto.subtle.sign(RSA, privateKey, new TextEncoder().encode(message));
+  return piSignatureToBase32(new Uint8Array(signature));
+}
+
+/**
+ * Whether `signatureB32` is the server's signature of `message`.
+ * @param {CryptoKey} serverKey
+ * @param {unknown} signatureB32
+ * @param {string} message
+ */
+export async function verify(serverKey, signatureB32, message) {
+  let signature;
+  try {
+    signature = piSignatureFromBase32(/** @type {string} */ (signatureB32 ?? ''));
+  } catch {
+    return false;
+  }
+  return crypto.subtle.verify(RSA, serverKey, signature, new TextEncoder().encode(message));
+}
+
+/** @param {import('./store.js').PiToken} token */
+export const importServerKey = (token) => crypto.subtle.importKey('spki', unbase64(token.serverKey), RSA, false, ['verify']);
+
+/** @param {Uint8Array} bytes */
+const base64url = (bytes) => base64(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+/** @param {string} text */
+const sha256 = async (text) => base64(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+
+// PINs ---------------------------------------------------------------------------------------
+
+/**
+ * A PIN check for a token whose server asks for an unlock before each answer.
+ * @param {unknown} pin
+ */
+export async function pinCheck(pin) {
+  if (typeof pin !== 'string' || !/^\d{4,64}$/.test(pin)) throw coded('pin_required', 'This token needs a PIN of at least 4 digits.');
+  const random = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const first = random();
+  return { masked: maskKeys(first, random(), pin), digest: await sha256(first) };
+}
+
+/**
+ * Whether `pin` is the one the token's PIN check was made with (Argon2id, so it takes a moment).
+ * @param {{masked: object, digest: string}} check
+ * @param {unknown} pin
+ */
+export async function pinMatches(check, pin) {
+  if (typeof pin !== 'string' || !/^\d{1,64}$/.test(pin)) return false;
+  const { otp } = unmaskKeys(check.masked, pin);
+  return (await sha256(otp)) === check.digest;
+}
+
+// Origins and calls --------------------------------------------------------------------------
+
+/**
+ * The origins a token's codes may be filled into and whose sign-in pages may speed up its
+ * polling: its privacyIDEA server's own (its web UI) and the sites the person confirmed for it.
+ * privacyIDEA's challenges name no sign-in page, so nothing else can be trusted.
+ * @param {import('./store.js').PiToken} token
+ * @returns {string[]}
+ */
+export function trustedOrigins(token) {
+  return /** @type {string[]} */ ([originOf(token.url), ...(token.sites ?? [])].filter(Boolean));
+}
+
+/**
+ * A call to privacyIDEA; its replies of HTTP 200 with `result.status` false are refusals too.
+ * @param {string} url
+ * @param {RequestInit} init
+ * @returns {Promise<any>} the reply's JSON
+ */
+export async function call(url, init) {
+  let reply;
+  try {
+    reply = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch {
+    throw coded('unreachable', 'The privacyIDEA server could not be reached.');
+  }
+  const json = await reply.json().catch(() => ({}));
+  if (!reply.ok || json?.result?.status !== true) {
+    const message = json?.result?.error?.message ?? `HTTP ${reply.status}`;
+    throw coded(reply.status >= 500 ? `http_${reply.status}` : 'refused', message);
+  }
+  return json;
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The inbox's adapter for privacyIDEA challenges (docs/privacyidea.md): the check of each
+// challenge's server signatures before it is kept, and the signed answer to a decision.
+// privacyidea.js polls for them and hands the server's list to the inbox (inbox.js), which
+// calls `check` with it and `answer` when the person decides.
+import { fillTrusted } from './fill.js';
+import { coded } from './messages.js';
+import { call, importServerKey, loadKey, pinMatches, sign, trustedOrigins, verify } from './privacyidea-keys.js';
+import { piTokens } from './store.js';
+import { piAnswerMessage, piCapabilitiesMessage, piChallengeMessage, toolsReady } from './worker-tools.js';
+
+/** How long a challenge is offered after it arrived (privacyIDEA's own app: 2 minutes). */
+export const SHOW_SECONDS = 120;
+/** privacyIDEA's code-to-phone display codes: 2 digits in 3.14 (CODE_TO_PHONE_DISPLAY_CODE_LENGTH). */
+export const DISPLAY_CODE = /^\d{2,10}$/;
+const ID_PREFIX = 'pi:';
+
+/**
+ * @typedef {import('./store.js').PiToken} PiToken
+ * @typedef {import('./store.js').PiChallenge} PiChallenge
+ * @typedef {import('./inbox.js').Checked} Checked
+ */
+
+/**
+ * Checks one challenge's signatures; returns the challenge to keep (without its `expiresAt`),
+ * or null.
+ * @param {any} challenge
+ * @param {PiToken} token
+ * @param {CryptoKey} serverKey
+ * @returns {Promise<Omit<PiChallenge, 'expiresAt'>|null>}
+ */
+async function verified(challenge, token, serverKey) {
+  const c = challenge ?? {};
+  const fields = ['nonce', 'url', 'serial', 'question', 'title', 'sslverify'];
+  if (!fields.every((f) => typeof c[f] === 'string') || c.serial !== token.serial) return null;
+  const presence = typeof c.require_presence === 'string' ? c.require_presence : undefined;
+  const message = piChallengeMessage(c.nonce, c.url, c.serial, c.question, c.title, c.sslverify, presence);
+  if (!(await verify(serverKey, c.signature, message))) return null;
+  let declineReason = false;
+  if (c.capabilities != null || c.capabilities_signature != null) {
+    let signed;
+    try {
+      signed = piCapabilitiesMessage(String(c.capabilities), c.nonce);
+    } catch {
+      return null;
+    }
+    if (!(await verify(serverKey, c.capabilities_signature, signed))) return null;
+    declineReason = JSON.parse(c.capabilities)?.decline_reason === true;
+  }
+  return {
+    id: `${ID_PREFIX}${c.serial}:${c.nonce}`,
+    tokenId: c.serial,
+    app: c.title,
+    question: c.question,
+    nonce: c.nonce,
+    url: c.url,
+    serial: c.serial,
+    issuer: token.issuer,
+    choices: presence ? presence.split(',').filter(Boolean) : undefined,
+    declineReason,
+  };
+}
+
+/**
+ * The challenges a poll of token `from` returned whose signatures verify under its server's
+ * key; the others are dropped with a warning.
+ * @param {unknown[]} raws
+ * @param {import('./inbox.js').Delivery} delivery
+ * @returns {Promise<Checked[]>}
+ */
+export async function check(raws, { from }) {
+  const token = from === undefined ? undefined : (await piTokens())[from];
+  // Removed while the poll was under way: nothing of it is kept.
+  if (!token) return [];
+  await toolsReady();
+  const serverKey = await importServerKey(token);
+  const checked = [];
+  for (const raw of raws) {
+    const challenge = await verified(raw, token, serverKey);
+    if (!challenge) {
+      console.warn(`PushOTP: dropped a privacyIDEA challenge that failed its signature check (${token.serial})`);
+      continue;
+    }
+    const expiresAt = Math.floor(Date.now() / 1000) + SHOW_SECONDS;
+    checked.push({
+      request: { ...challenge, expiresAt },
+      enabled: token.enabled,
+      pin: Boolean(token.pinCheck),
+      notice: { title: challenge.app, message: challenge.question, contextMessage: `${challenge.issuer} · ${challenge.serial}`, buttons: false },
+    });
+  }
+  return checked;
+}
+
+/**
+ * Answers a pending challenge: `decision` 'approve' (with `number`, the presence option, when
+ * the challenge asks for one, and `pin` when the token has a PIN check), 'deny' (decline) or
+ * 'report' (decline with `unknown_trigger` when the challenge's signed capabilities offer
+ * reasons). A code-to-phone approval's display code is filled into tab `tabId` when that tab is
+ * one of the token's trusted origins.
+ * @param {import('./store.js').Pending} item
+ * @param {import('./messages.js').RequestAnswer} answer
+ * @returns {Promise<{verdict: import('./inbox.js').Verdict}>}
+ */
+export async function answer(item, { decision, number = null, pin = null, tabId = null }) {
+  const request = /** @type {PiChallenge} */ (item.request);
+  const token = (await piTokens())[request.tokenId];
+  const keys = token && (await loadKey(token.serial));
+  if (!keys?.privateKey) throw coded('unknown_token', 'The token of this request was removed.');
+  if (decision === 'approve' && request.choices?.length && !request.choices.includes(String(number))) {
+    throw coded('invalid_parameter', 'Pick one of the options shown.');
+  }
+  await toolsReady();
+  if (token.pinCheck && decision === 'approve') {
+    if (!pin) throw coded('pin_required', 'This token needs its PIN to approve.');
+    if (!(await pinMatches(token.pinCheck, pin))) return { verdict: { status: 'failed', reason: 'wrong_pin' } };
+  }
+  const decline = decision !== 'approve';
+  const reason = decision === 'report' && request.declineReason ? 'unknown_trigger' : undefined;
+  const presence = !decline && request.choices?.length ? String(number) : undefined;
+  const signature = await sign(keys.privateKey, piAnswerMessage(request.nonce, request.serial, presence, decline, reason));
+  /** @type {Record<string, string>} */
+  const form = { serial: request.serial, nonce: request.nonce, signature };
+  if (decline) form.decline = '1';
+  if (reason) form.decline_reason = reason;
+  if (presence) form.presence_answer = presence;
+  let json;
+  try {
+    json = await call(request.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form),
+    });
+  } catch (err) {
+    return { verdict: { status: 'failed', reason: err.code === 'unreachable' ? 'unreachable' : err.code } };
+  }
+  if (json.result.value !== true) {
+    // A wrong presence option leaves the challenge open on the server: the person may retry.
+    return { verdict: { status: 'failed', reason: presence ? 'wrong_choice' : 'refused' } };
+  }
+  /** @type {import('./inbox.js').Verdict} */
+  const verdict = { status: decision === 'approve' ? 'approved' : decision === 'report' ? 'reported' : 'denied' };
+  // code_to_phone: the server hands a code to type at the sign-in page. It is filled into the
+  // tab the person approved from when that tab is one this token's codes may go to; the
+  // outcome says how that went, so the popup can offer the rest.
+  if (typeof json.detail?.display_code === 'string') {
+    verdict.displayCode = json.detail.display_code;
+    verdict.displayMessage = json.detail.message ?? null;
+    if (Number.isInteger(tabId) && DISPLAY_CODE.test(verdict.displayCode)) {
+      verdict.fill = await fillTrusted(/** @type {number} */ (tabId), trustedOrigins(token), verdict.displayCode);
+    }
+  }
+  return { verdict };
+}
+
+/** privacyIDEA challenges are never answered from a notification: it has no buttons. */
+export async function approvable() {
+  return false;
+}

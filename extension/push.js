@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The inbox's adapter for PushOTP push requests (docs/protocol.md §4, §5): the core's check of
+// each request before it is kept, and the answer to a decision, computed here and sent to the
+// request's server. An approval's passcode then goes to the login page of the request's origin
+// (fill.js). channel.js and Web Push deliver the requests to the inbox (inbox.js), which calls
+// `check` with them and `answer` when the person decides.
+import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushRequest } from './core.js';
+import { fillOrigin } from './fill.js';
+import { coded } from './messages.js';
+import { serial } from './queue.js';
+import { pending, pushTokens, savePushToken } from './store.js';
+import { secrets, touch } from './vault.js';
+
+const ANSWER_TIMEOUT_MS = 15_000;
+
+/**
+ * @typedef {import('./store.js').PushRequest} PushRequest
+ * @typedef {import('./store.js').PushToken} PushToken
+ * @typedef {import('./inbox.js').Checked} Checked
+ * @typedef {import('./inbox.js').Verdict} Verdict
+ */
+
+/** @param {string} origin */
+function hostOf(origin) {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return origin;
+  }
+}
+
+/**
+ * The requests that are for a known token and pass the core's check of their tag and times
+ * (`verifyPushRequest`); the others are dropped with a warning.
+ * @param {unknown[]} raws
+ * @param {import('./inbox.js').Delivery} delivery
+ * @returns {Promise<Checked[]>}
+ */
+export async function check(raws, { via }) {
+  await ready;
+  const tokens = await pushTokens();
+  /** @type {Checked[]} */
+  const checked = [];
+  for (const raw of raws) {
+    const request = /** @type {PushRequest} */ (raw);
+    const token = tokens[request?.tokenId];
+    if (!token) {
+      console.warn(`PushOTP: dropped a request for an unknown token (${via})`);
+      continue;
+    }
+    try {
+      verifyPushRequest(request, token.keys.request, Date.now());
+    } catch (err) {
+      console.warn(`PushOTP: dropped a request that failed its check: ${err.code ?? err.message} (${via})`);
+      continue;
+    }
+    const where = request.place ? [request.place.city, request.place.country].filter(Boolean).join(', ') : request.clientIp;
+    checked.push({
+      request,
+      enabled: token.enabled,
+      pin: token.pin.required,
+      notice: {
+        title: `Sign-in to ${request.app}`,
+        message: `${token.user} at ${token.issuer} · from ${where}`,
+        contextMessage: hostOf(request.origin),
+        buttons: true,
+      },
+    });
+  }
+  return checked;
+}
+
+/**
+ * Answers a pending request (protocol §5). `keys` are the PIN-unmasked `{ otp, answer }` of a
+ * PIN-protected token. When the server cannot be reached the verdict is `failed` and the
+ * request stays pending.
+ * @param {import('./store.js').Pending} item
+ * @param {import('./messages.js').RequestAnswer} answer
+ * @returns {Promise<{verdict: Verdict, after?: () => Promise<void>}>}
+ */
+export async function answer(item, { decision, number = null, keys = null }) {
+  const prepared = await serial(() => prepare(item.request.id, decision, number, keys));
+  const verdict = await send(prepared.token.server, prepared.body);
+  if (verdict.status !== 'approved') return { verdict };
+  const { origin } = prepared.request;
+  const { passcode } = prepared;
+  return {
+    verdict,
+    after: async () => {
+      await fillOrigin(origin, /** @type {string} */ (passcode));
+      await touch();
+    },
+  };
+}
+
+/**
+ * In the storage queue: the answer's body, and for an approval its passcode, the HOTP counter
+ * saved first.
+ * @param {string} requestId
+ * @param {string} decision
+ * @param {number|null} number
+ * @param {{otp: string, answer: string}|null} keys
+ * @returns {Promise<{token: PushToken, request: PushRequest, body: object, passcode?: string}>}
+ */
+async function prepare(requestId, decision, number, keys) {
+  const waiting = (await pending())[requestId];
+  if (!waiting) throw coded('unknown_request', 'This request is no longer waiting.');
+  const request = /** @type {PushRequest} */ (waiting.request);
+  const token = (await pushTokens())[request.tokenId];
+  if (!token) throw coded('unknown_token', 'The token of this request was removed.');
+  await ready;
+  if (decision !== 'approve') {
+    return { token, request, body: denyAnswer(request, decision === 'report', Date.now(), token.keys.channel) };
+  }
+  // K_otp and K_ans of a token without PIN are in the vault: approving needs it unlocked.
+  const secret = token.pin.required ? keys : (await secrets()).push[token.tokenId];
+  if (!secret?.otp || !secret?.answer) throw coded('pin_required', 'This token needs its PIN to approve.');
+  const { otp } = token;
+  let counter;
+  if (otp.type === 'hotp') {
+    // The counter is saved before the passcode leaves, so that no passcode is ever sent twice.
+    counter = /** @type {number} */ (otp.counter);
+    await savePushToken({ ...token, otp: { ...otp, counter: counter + 1 } });
+  } else {
+    counter = Math.floor(Date.now() / 1000 / /** @type {number} */ (otp.period));
+  }
+  const passcode = pushPasscode(secret.otp, otp.algorithm, otp.digits, counter);
+  const body = approveAnswer(request, number, passcode, Date.now(), token.keys.channel, secret.answer);
+  return { token, request, body, passcode };
+}
+
+/** What the server's error replies mean for the person. */
+const REFUSALS = /** @type {Record<number, string>} */ ({ 404: 'unknown_request', 409: 'already_answered', 401: 'bad_device_tag' });
+
+/**
+ * @param {string} server
+ * @param {object} body
+ * @returns {Promise<Verdict>}
+ */
+async function send(server, body) {
+  let reply;
+  try {
+    reply = await fetch(`${server}/api/v1/answers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+    });
+  } catch {
+    return { status: 'failed', reason: 'unreachable' };
+  }
+  const json = await reply.json().catch(() => ({}));
+  if (reply.ok && json.status) return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null };
+  const reason = REFUSALS[reply.status];
+  if (reason) return { status: 'rejected', reason };
+  return { status: 'failed', reason: json.error ?? `http_${reply.status}` };
+}
+
+/**
+ * Whether the notification's Approve button may answer without the popup: only without a
+ * number to pick and without a PIN, and only if the person left that on.
+ * @param {import('./store.js').Pending} item
+ * @param {import('./store.js').Settings} prefs
+ */
+export async function approvable(item, prefs) {
+  const token = (await pushTokens())[item.request.tokenId];
+  return Boolean(token) && prefs.approveFromNotification && !(/** @type {PushRequest} */ (item.request).choices) && !token.pin.required;
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The larger WebAssembly package (enrollment, PIN masking, privacyIDEA's signed strings) in the
+// service worker, instantiated the first time something needs it: most worker starts need only
+// the small core (core.js), so they do not pay for this one. Pages use tools.js.
+import init from './pkg/pushotp_tools.js';
+
+export * from './pkg/pushotp_tools.js';
+
+/** @type {Promise<unknown>|null} */
+let instantiated = null;
+
+/** Resolves once the package can be called; the first call starts its instantiation. */
+export function toolsReady() {
+  instantiated ??= init({ module_or_path: chrome.runtime.getURL('extension/pkg/pushotp_tools_bg.wasm') });
+  return instantiated;
+}
