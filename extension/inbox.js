@@ -242,13 +242,22 @@ export async function answer(answer) {
 }
 
 /**
- * Moves an answered request to the outcomes.
+ * Moves an answered request to the outcomes. Only the newest display code may be offered for
+ * filling: the older ones lose their `fillableUntil`.
  * @param {string} requestId
  * @param {Outcome} outcome
  */
 async function settle(requestId, outcome) {
   const { pending: waiting = {}, outcomes = {} } = await readSession(['pending', 'outcomes']);
   delete waiting[requestId];
+  if (outcome.fillableUntil !== undefined) {
+    for (const [id, o] of Object.entries(outcomes)) {
+      if (o.fillableUntil === undefined) continue;
+      const older = { ...o };
+      delete older.fillableUntil;
+      outcomes[id] = older;
+    }
+  }
   outcomes[requestId] = outcome;
   await writeSession({ pending: waiting, outcomes });
   await showBadge(waiting);

@@ -10,7 +10,7 @@ import { piTokens } from './store.js';
 import { piAnswerMessage, piCapabilitiesMessage, piChallengeMessage, toolsReady } from './worker-tools.js';
 
 /** How long a challenge is offered after it arrived (privacyIDEA's own app: 2 minutes). */
-export const SHOW_SECONDS = 120;
+const SHOW_SECONDS = 120;
 /** privacyIDEA's code-to-phone display codes: 2 digits in 3.14 (CODE_TO_PHONE_DISPLAY_CODE_LENGTH). */
 export const DISPLAY_CODE = /^\d{2,10}$/;
 const ID_PREFIX = 'pi:';
@@ -142,12 +142,15 @@ export async function answer(item, { decision, number = null, pin = null, tabId 
   const verdict = { status: decision === 'approve' ? 'approved' : decision === 'report' ? 'reported' : 'denied' };
   // code_to_phone: the server hands a code to type at the sign-in page. It is filled into the
   // tab the person approved from when that tab is one this token's codes may go to; the
-  // outcome says how that went, so the popup can offer the rest.
+  // outcome says how that went, and marks what the popup may offer: filling it elsewhere while
+  // its sign-in may still wait for it, without asking for the origins in `trusted`.
   if (typeof json.detail?.display_code === 'string') {
     verdict.displayCode = json.detail.display_code;
     verdict.displayMessage = json.detail.message ?? null;
-    if (Number.isInteger(tabId) && DISPLAY_CODE.test(verdict.displayCode)) {
-      verdict.fill = await fillTrusted(/** @type {number} */ (tabId), trustedOrigins(token), verdict.displayCode);
+    if (DISPLAY_CODE.test(verdict.displayCode)) {
+      verdict.fillableUntil = Date.now() + SHOW_SECONDS * 1000;
+      verdict.trusted = trustedOrigins(token);
+      if (Number.isInteger(tabId)) verdict.fill = await fillTrusted(/** @type {number} */ (tabId), verdict.trusted, verdict.displayCode);
     }
   }
   return { verdict };

@@ -8,7 +8,7 @@ import { admit, fillTrusted, tabOrigin } from './fill.js';
 import { forget, receive, updateOutcome } from './inbox.js';
 import { coded } from './messages.js';
 import { RSA, base64, call, deleteKey, loadKey, pinCheck, saveKey, sign, trustedOrigins, unbase64 } from './privacyidea-keys.js';
-import { DISPLAY_CODE, SHOW_SECONDS } from './privacyidea-requests.js';
+import { DISPLAY_CODE } from './privacyidea-requests.js';
 import { serial as queued } from './queue.js';
 import { outcomes, piTokens, savePiTokens } from './store.js';
 import { piParseEnrollLink, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
@@ -181,14 +181,15 @@ export async function pageWaiting(origin) {
 // Filling the code-to-phone code -------------------------------------------------------------
 
 /**
- * Fills the display code of an approved code-to-phone challenge (its outcome, still kept) into
- * the tab `tabId`. A tab whose origin is neither the token's privacyIDEA server nor one of its
- * confirmed sites is refused with `unconfirmed_site`, unless `confirmSite` (the person
- * confirmed it in the popup) adds it first (fill.js). `origin` is the site the popup named to
- * the person: a tab that is no longer there (it navigated while the person was asked) is
- * refused with `tab_changed`, and a confirmation needs it, so that only the site the person saw
- * is ever added. The origin filled is always the tab's own, read here; `origin` can only refuse.
- * The outcome's `fill` records the result.
+ * Fills the display code of an approved code-to-phone challenge (its outcome, still kept and
+ * marked `fillableUntil`) into the tab `tabId`. A tab whose origin is neither the token's
+ * privacyIDEA server nor one of its confirmed sites is refused with `unconfirmed_site`, unless
+ * `confirmSite` (the person confirmed it in the popup) adds it first (fill.js). `origin` is the
+ * site the popup named to the person: a tab that is no longer there (it navigated while the
+ * person was asked) is refused with `tab_changed`, and a confirmation needs it, so that only the
+ * site the person saw is ever added. The origin filled is always the tab's own, read here;
+ * `origin` can only refuse. The outcome's `fill` records the result, and its `trusted` a site
+ * confirmed now.
  * @param {import('./messages.js').PiFill} message
  * @returns {Promise<import('./store.js').PiFill>}
  */
@@ -197,8 +198,9 @@ export async function fill({ requestId, tabId, origin: expected = null, confirmS
   if (outcome?.kind !== 'privacyidea' || !DISPLAY_CODE.test(outcome.displayCode ?? '')) {
     throw coded('unknown_request', 'There is no code of this sign-in to fill.');
   }
-  // A code outlives its sign-in only briefly: an old one is not typed anywhere any more.
-  if (Date.now() - outcome.at > SHOW_SECONDS * 1000) throw coded('expired', 'This code is too old to fill.');
+  // A code outlives its sign-in only briefly: an old one, or one a newer code replaced, is not
+  // typed anywhere any more.
+  if (!(Number(outcome.fillableUntil) > Date.now())) throw coded('expired', 'This code is too old to fill.');
   const code = /** @type {string} */ (outcome.displayCode);
   const origin = await tabOrigin(tabId, expected, confirmSite);
   const token = await queued(async () => {
@@ -212,6 +214,6 @@ export async function fill({ requestId, tabId, origin: expected = null, confirmS
     return tokens[token.serial];
   });
   const result = await fillTrusted(/** @type {number} */ (tabId), trustedOrigins(token), code, origin);
-  await updateOutcome(requestId, (o) => ({ ...o, fill: result }));
+  await updateOutcome(requestId, (o) => ({ ...o, fill: result, trusted: trustedOrigins(token) }));
   return result;
 }

@@ -160,6 +160,10 @@
  * @property {string} [displayCode]   privacyIDEA code-to-phone: the code to type at the sign-in
  * @property {string|null} [displayMessage]
  * @property {PiFill} [fill]          where the display code was filled, or why not
+ * @property {number} [fillableUntil] ms: until then a page may offer to fill the display code
+ *   (privacyidea.js refuses it after); only the newest display code has it
+ * @property {string[]} [trusted]     origins the display code goes to without asking the person
+ *   (the token's privacyIDEA server and confirmed sites)
  */
 
 /**
