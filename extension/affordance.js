@@ -4,8 +4,11 @@
 // cannot click it) asks the service worker to fill that token's code into this frame. The button
 // lives in a closed shadow root, so the page can neither style nor read it.
 (() => {
-  const PAGE_TOKENS = 'page.tokens';
-  const PAGE_FILL = 'page.fill';
+  /** The messages this script sends: the same names and values as messages.js `FromPage`. */
+  const FromPage = Object.freeze({
+    TOKENS: 'page.tokens',
+    FILL: 'page.fill',
+  });
   /** Rescans after page changes come at most this often. */
   const RESCAN_MS = 500;
   /** A page that shows no code field for this long is left alone. */
@@ -21,7 +24,7 @@
 
   async function tokensHere() {
     if (!tokens) {
-      const reply = await chrome.runtime.sendMessage({ type: PAGE_TOKENS }).catch(() => null);
+      const reply = await chrome.runtime.sendMessage({ type: FromPage.TOKENS }).catch(() => null);
       tokens = reply?.ok ? reply.tokens : [];
     }
     return tokens;
@@ -48,7 +51,7 @@
   }
 
   function fillWith(id) {
-    chrome.runtime.sendMessage({ type: PAGE_FILL, id }).catch(() => null);
+    chrome.runtime.sendMessage({ type: FromPage.FILL, id }).catch(() => null);
     menu?.remove();
     menu = null;
   }

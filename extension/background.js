@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // The service worker. Listeners are registered synchronously at the top level so that the
-// browser can wake the worker for them; work that needs the core awaits `ready`.
+// browser can wake the worker for them; work that needs the core awaits `ready`. Every message
+// is one of messages.js; this is where each is dispatched to the module that owns it.
 import { ready, totp, hotp } from './core.js';
-import { Message, failure } from './messages.js';
+import { FromPage, Message, failure } from './messages.js';
 import * as channel from './channel.js';
 import * as otp from './otp.js';
-import { FromPage, onPageMessage } from './page.js';
+import { onPageMessage } from './page.js';
 import * as inbox from './inbox.js';
 import * as privacyidea from './privacyidea.js';
 import * as pushTokenStore from './push-tokens.js';
@@ -17,13 +18,16 @@ const warn = (err) => console.warn(`PushOTP: ${err.message}`);
 /**
  * Answers one message. The extension's own pages may ask anything below; content scripts only
  * the page questions of page.js; other extensions nothing. Unknown types are refused.
- * @returns {Promise<import('./messages.js').Reply>}
+ * @param {import('./messages.js').ToWorker} message
+ * @param {chrome.runtime.MessageSender} sender
+ * @returns {Promise<{ok: boolean, [key: string]: unknown}>}
  */
 async function onMessage(message, sender) {
   if (sender.id !== chrome.runtime.id) return failure({ code: 'forbidden', message: 'not this extension' });
   if (!isExtensionPage(sender)) {
     // Content scripts may ask only about their own page (page.js).
-    if (Object.values(FromPage).includes(message?.type)) return onPageMessage(message, sender, otp.currentCode);
+    const fromPage = /** @type {import('./messages.js').FromContent} */ (/** @type {unknown} */ (message));
+    if (Object.values(FromPage).includes(fromPage?.type)) return onPageMessage(fromPage, sender, otp.currentCode);
     return failure({ code: 'forbidden', message: 'not an extension page' });
   }
   switch (message?.type) {
@@ -104,15 +108,19 @@ async function onMessage(message, sender) {
     case Message.VAULT_IMPORT:
       return { ok: true, added: await vault.importFile(message.file, message.key) };
     default:
-      return failure({ code: 'unknown_message', message: `unknown message type ${message?.type}` });
+      return failure({ code: 'unknown_message', message: `unknown message type ${/** @type {any} */ (message)?.type}` });
   }
 }
 
+/** @param {chrome.runtime.MessageSender} sender */
 function isExtensionPage(sender) {
   return typeof sender.url === 'string' && sender.url.startsWith(chrome.runtime.getURL(''));
 }
 
-/** Checks the shape of an enrolled token before it is kept; the core made its keys. */
+/**
+ * Checks the shape of an enrolled token before it is kept; the core made its keys.
+ * @param {any} token
+ */
 async function addToken(token) {
   const key = /^[A-Za-z0-9_-]{43}$/;
   const valid =
@@ -161,7 +169,7 @@ onChanged((changes, area) => {
 });
 
 // A Web Push message carries the same `{ type: 'push', request }` as the socket.
-self.addEventListener('push', (event) => {
+self.addEventListener('push', (/** @type {any} */ event) => {
   let message = null;
   try {
     message = event.data?.json();

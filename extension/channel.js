@@ -176,7 +176,7 @@ export async function removeAtServer(token) {
  */
 let subscribing = false;
 export async function registerWebPush() {
-  const manager = self.registration?.pushManager;
+  const manager = /** @type {any} */ (self).registration?.pushManager;
   if (!manager || subscribing) return;
   subscribing = true;
   try {

@@ -5,7 +5,10 @@
 // request came from. A classic script (content scripts cannot be modules), so it is wrapped to
 // keep its names out of the isolated world it shares with detect.js.
 (() => {
-  const FILL_PASSCODE = 'fill.passcode';
+  /** The messages this script takes: the same names and values as messages.js `PageMessage`. */
+  const PageMessage = Object.freeze({
+    FILL_PASSCODE: 'fill.passcode',
+  });
   const PASSCODE = /^\d{6,10}$/;
   /**
    * privacyIDEA's code-to-phone display codes (two digits in 3.14), marked `display` by the
@@ -161,7 +164,7 @@
   }
 
   chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-    if (sender.id !== chrome.runtime.id || message?.type !== FILL_PASSCODE) return false;
+    if (sender.id !== chrome.runtime.id || message?.type !== PageMessage.FILL_PASSCODE) return false;
     const isTop = window === window.top;
     const { origin, passcode, submit } = message;
     const valid = typeof passcode === 'string' && (message.display === true ? DISPLAY_CODE : PASSCODE).test(passcode);

@@ -1,175 +1,291 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// The messages between the extension's pages and its service worker. Every message is an
-// object with a `type` from `Message`; every reply is a `Reply`. The service worker is the only
-// writer of tokens and requests in storage, so that its read-modify-write steps never race a page.
+// The extension's message protocol, declared once: every message type (the constants below),
+// its payload and its reply (the typedefs after them). Pages and content scripts send the
+// service worker messages; the worker, the only writer of tokens and requests in storage, answers
+// each with a `Reply`, so that its read-modify-write steps never race a page. The content
+// scripts are classic scripts and cannot import this module: each repeats the constants it uses
+// in one `Object.freeze` list at its top, under the same names (content.js, affordance.js,
+// pi-page.js).
 
-/** Message types the service worker answers (from the extension's own pages only). */
+/** Message types the service worker answers from the extension's own pages (`ToWorker`). */
 export const Message = Object.freeze({
-  /** Compute the current code of a token: `{ type, token, at? }` → `{ ok, code }`. */
   CODE_REQUEST: 'code.request',
-  /**
-   * Keep a newly enrolled push token: `{ type, token }` (a `PushToken` without `enabled` and
-   * `addedAt`) → `{ ok }`. The worker connects to its server at once.
-   */
   TOKEN_ADD: 'token.add',
-  /** Turn push requests of one token on or off: `{ type, tokenId, enabled }` → `{ ok }`. */
   TOKEN_ENABLE: 'token.enable',
-  /**
-   * Give a push token another name in this browser: `{ type, tokenId, name }` → `{ ok }`. The
-   * name is trimmed, 1 to 64 characters (`invalid_name` otherwise); the server keeps its own.
-   */
   TOKEN_RENAME: 'token.rename',
-  /**
-   * Remove a token: `{ type, tokenId }` → `{ ok, serverNotified }`. The server is told first;
-   * the token is forgotten even when the server cannot be reached (`serverNotified: false`).
-   */
   TOKEN_REMOVE: 'token.remove',
-  /**
-   * Answer a pending request: `{ type, requestId, decision: 'approve'|'deny'|'report',
-   * number?, keys? }` → `{ ok, outcome }` (an `Outcome`, see store.js). `keys` are the
-   * `{ otp, answer }` a PIN unmasked (PIN-protected tokens only; `unmaskKeys` in the tools module).
-   * For a privacyIDEA challenge (`requestId` starting `pi:`), `number` is the presence option and
-   * `pin` the token's PIN when it has one; 'report' declines with the reason `unknown_trigger`;
-   * `tabId` is the tab a code-to-phone code is filled into when it is one of the token's trusted
-   * sites (the outcome's `fill` says how that went).
-   */
   REQUEST_ANSWER: 'request.answer',
-  /** Fetch pending requests from every server now (the popup does it on opening): → `{ ok }`. */
   REQUESTS_REFRESH: 'requests.refresh',
-  /** Forget the outcome message of one request once the person has seen it: `{ type, requestId }`. */
   OUTCOME_DISMISS: 'outcome.dismiss',
-  /**
-   * Add ordinary tokens: `{ type, tokens: [{ issuer, account, type, algorithm, digits, period?,
-   * counter?, secret, sites? }] }` (as `parseUri`/`importMigration` give them) → `{ ok, ids,
-   * skipped }`. The whole batch is checked first (the core's error codes, such as
-   * `invalid_base32`); tokens already kept with the same issuer, account and secret are not
-   * added again but listed in `skipped` as `{ issuer, account }`. Fails with `locked`.
-   */
   OTP_ADD: 'otp.add',
-  /** Rename: `{ type, id, issuer, account }` → `{ ok }`. */
   OTP_RENAME: 'otp.rename',
-  /** Reorder: `{ type, ids }` (every id, in the new order) → `{ ok }`. */
   OTP_REORDER: 'otp.reorder',
-  /** Delete, with its secret: `{ type, id }` → `{ ok }`. */
   OTP_DELETE: 'otp.delete',
-  /**
-   * Current TOTP codes: `{ type, at? }` → `{ ok, codes: { [id]: { code, secondsLeft } } }`
-   * (HOTP tokens are left out: their codes are only made by OTP_NEXT). Fails with `locked`.
-   */
   OTP_CODES: 'otp.codes',
-  /** The next HOTP code, its counter saved first: `{ type, id }` → `{ ok, code }`. */
   OTP_NEXT: 'otp.next',
-  /**
-   * Fill a token's current code into the active tab: `{ type, id, tabId, origin?,
-   * confirmSite? }` → `{ ok, filled, code }` (TOTP: the current code; HOTP: the next one, its
-   * counter saved first). Refused with `unconfirmed_site` unless the tab's origin is one of the
-   * token's `sites`; `confirmSite: true` adds it first (the person confirmed it). `origin` is
-   * the site the person was shown: refused with `tab_changed` when the tab is no longer there,
-   * and required with `confirmSite`; it can only refuse, the origin filled and added is always
-   * the tab's own as the browser reports it. A tab that is not a web page is refused with
-   * `unfillable_tab`.
-   */
   OTP_FILL: 'otp.fill',
-  /**
-   * Whether a password protects the secrets: `{ type }` → `{ ok, protected, locked,
-   * autoLockMinutes, kdf }`; `kdf` (`{ salt, memoryKib, iterations, parallelism }`) is what
-   * `deriveKey` needs to turn the typed password into the key, `null` when unprotected.
-   */
   VAULT_STATUS: 'vault.status',
-  /**
-   * Unlock: `{ type, key }` (the password's key from `deriveKey` in the tools module) → `{ ok }`.
-   * Fails with `wrong_password`, changing nothing. The key is kept until the browser closes,
-   * `vault.lock` or the auto-lock time passes without use.
-   */
   VAULT_UNLOCK: 'vault.unlock',
-  /** Lock now: `{ type }` → `{ ok }`. */
   VAULT_LOCK: 'vault.lock',
-  /**
-   * Protect the secrets with a new password, or change it: `{ type, key, kdf }` (`kdf` with the
-   * fresh salt `key` was derived with) → `{ ok }`. Fails with `locked` unless the secrets are
-   * unprotected or unlocked. Leaves them unlocked.
-   */
   VAULT_SET_PASSWORD: 'vault.setPassword',
-  /** Remove the password, storing the secrets unencrypted: `{ type }` → `{ ok }`. Fails with `locked`. */
   VAULT_REMOVE_PASSWORD: 'vault.removePassword',
-  /**
-   * An encrypted export of every token with its secrets: `{ type, key, kdf }` (the export
-   * password's key and a fresh salt) → `{ ok, file }`, the object to save as JSON. Fails with
-   * `locked`.
-   */
   VAULT_EXPORT: 'vault.export',
-  /**
-   * Add the tokens of an export file: `{ type, file, key }` (`key` derived from the file's
-   * `kdf` and its password) → `{ ok, added }`; tokens already here are skipped. Fails with
-   * `wrong_password` (nothing changed), `invalid_file` or `locked`.
-   */
   VAULT_IMPORT: 'vault.import',
-  /**
-   * Enroll a privacyIDEA push token from its link (`otpauth://pipush/…` or `pia://pipush/…`):
-   * `{ type, link, pin? }` → `{ ok, token }` (a `PiToken`, privacyidea.js). The worker makes
-   * the key pair and completes the enrollment with the server. `pin` (digits, at least 4) is
-   * required when the link asks for an unlock (`pin=True` or `app_force_unlock`); approvals of
-   * that token then need it (`pin` in `request.answer`).
-   */
   PI_ENROLL: 'pi.enroll',
-  /** Forget a privacyIDEA token and its key: `{ type, serial }` → `{ ok }`. */
   PI_REMOVE: 'pi.remove',
-  /**
-   * Fill the code-to-phone code of an approved privacyIDEA challenge into a tab:
-   * `{ type, requestId, tabId, origin?, confirmSite? }` → `{ ok, origin, result }` (`filled` or
-   * `no_field`). Refused with `unconfirmed_site` unless the tab's origin is the token's
-   * privacyIDEA server or one of its confirmed sites; `confirmSite: true` (the person confirmed
-   * it) adds it first. `origin` is the site the person was shown: refused with `tab_changed` when
-   * the tab is no longer there, and required with `confirmSite`; it can only refuse, the origin
-   * filled and added is always the tab's own as the browser reports it. The approval itself
-   * (`request.answer` with `tabId`) fills the same way.
-   */
   PI_FILL: 'pi.fill',
 });
 
-/** Messages the service worker sends to a content script in a login page. */
+/**
+ * Message types content scripts may send (`FromContent`); page.js answers them about the
+ * sender's own origin, as the browser reports it, and nothing else.
+ */
+export const FromPage = Object.freeze({
+  TOKENS: 'page.tokens',
+  FILL: 'page.fill',
+  PI_WAITING: 'page.piWaiting',
+});
+
+/** Messages the service worker sends to a content script (`ToContent`); only fill.js sends. */
 export const PageMessage = Object.freeze({
-  /**
-   * Fill a passcode: `{ type, origin, passcode, submit, display? }` → `{ filled: boolean }`. The
-   * content script fills only when its own frame's origin is `origin`, and only 6 to 10 digits,
-   * or 2 to 10 with `display: true` (privacyIDEA's code-to-phone codes).
-   */
   FILL_PASSCODE: 'fill.passcode',
 });
 
+// ---------------------------------------------------------------------------------------------
+// Payloads from the extension's pages. Stored shapes (PushToken, Outcome, …) are in store.js.
+
 /**
- * @typedef {object} Token  A token as the WebAssembly core takes it (see crate/README.md).
- * @property {'totp'|'hotp'} type
- * @property {string} secret  base32
- * @property {'SHA1'|'SHA256'|'SHA512'} [algorithm]
- * @property {number} [digits]
- * @property {number} [period]
- * @property {number} [counter]
+ * @typedef {import('./store.js').PushToken} PushToken
+ * @typedef {import('./store.js').Outcome} Outcome
+ * @typedef {import('./store.js').PiToken} PiToken
+ * @typedef {import('./store.js').PiFill} PiFillResult
+ * @typedef {import('./store.js').Kdf} Kdf
  */
 
 /**
- * @typedef {{ ok: true, [key: string]: unknown } | { ok: false, error: { code: string, message: string } }} Reply
+ * A token as the WebAssembly core takes it (see crate/README.md).
+ * @typedef {{type: 'totp'|'hotp', secret: string, algorithm?: 'SHA1'|'SHA256'|'SHA512', digits?: number, period?: number, counter?: number}} Token
  */
 
-/** An error with a stable `code` for `failure` (and so for the pages) to pass on. */
-export function coded(code, message) {
-  return Object.assign(new Error(message), { code });
+/**
+ * Compute the current code of a token → `{ code }`.
+ * @typedef {{type: 'code.request', token: Token, at?: number}} CodeRequest
+ */
+
+/**
+ * Keep an enrolled push token (a `PushToken` without `enabled` and `addedAt`, its shape checked
+ * by the worker) → `{}`. The worker connects to its server at once.
+ * @typedef {{type: 'token.add', token: Omit<PushToken, 'enabled'|'addedAt'>}} TokenAdd
+ */
+
+/**
+ * Turn push requests of one token on or off → `{}`.
+ * @typedef {{type: 'token.enable', tokenId: string, enabled: boolean}} TokenEnable
+ */
+
+/**
+ * Give a push token another name in this browser → `{}`. Trimmed, 1 to 64 characters
+ * (`invalid_name` otherwise); the server keeps its own.
+ * @typedef {{type: 'token.rename', tokenId: string, name: string}} TokenRename
+ */
+
+/**
+ * Remove a token → `{ serverNotified }`. The server is told first; the token is forgotten even
+ * when the server cannot be reached (`serverNotified: false`).
+ * @typedef {{type: 'token.remove', tokenId: string}} TokenRemove
+ */
+
+/**
+ * Answer a pending request of either kind → `{ outcome }`. For a push request `keys` are the
+ * `{ otp, answer }` a PIN unmasked (PIN-protected tokens only; `unmaskKeys` in the tools
+ * package) and `number` the number picked. For a privacyIDEA challenge `number` is the presence
+ * option, `pin` the token's PIN when it has one, 'report' declines with `unknown_trigger`, and
+ * `tabId` is the tab a code-to-phone code is filled into when it is one of the token's trusted
+ * sites (the outcome's `fill` says how that went).
+ * @typedef {{type: 'request.answer', requestId: string, decision: 'approve'|'deny'|'report', number?: number|string|null, keys?: {otp: string, answer: string}|null, pin?: string|null, tabId?: number|null}} RequestAnswer
+ */
+
+/**
+ * Fetch pending requests from every server now (the popup does it on opening) → `{}`.
+ * @typedef {{type: 'requests.refresh'}} RequestsRefresh
+ */
+
+/**
+ * Forget the outcome message of one request once the person has seen it → `{}`.
+ * @typedef {{type: 'outcome.dismiss', requestId: string}} OutcomeDismiss
+ */
+
+/**
+ * Add ordinary tokens (as `parseUri`/`importMigration` give them) → `{ ids, skipped }`. The whole
+ * batch is checked first (the core's error codes, such as `invalid_base32`); tokens already kept
+ * with the same issuer, account and secret are not added again but listed in `skipped`. Fails
+ * with `locked`.
+ * @typedef {{issuer?: string, account?: string, type: 'totp'|'hotp', algorithm?: string, digits?: number, period?: number, counter?: number, secret: string, sites?: string[]}} NewOtpToken
+ * @typedef {{type: 'otp.add', tokens: NewOtpToken[]}} OtpAdd
+ */
+
+/**
+ * Rename, reorder (every id, in the new order), delete with its secret → `{}`.
+ * @typedef {{type: 'otp.rename', id: string, issuer: string, account: string}} OtpRename
+ * @typedef {{type: 'otp.reorder', ids: string[]}} OtpReorder
+ * @typedef {{type: 'otp.delete', id: string}} OtpDelete
+ */
+
+/**
+ * Current TOTP codes → `{ codes }` (HOTP tokens are left out: their codes are only made by
+ * `otp.next`, the next one with its counter saved first → `{ code }`). Fail with `locked`.
+ * @typedef {{type: 'otp.codes', at?: number}} OtpCodes
+ * @typedef {{type: 'otp.next', id: string}} OtpNext
+ */
+
+/**
+ * Fill a token's code into a tab → `{ filled, code }` (TOTP: the current code; HOTP: the next
+ * one, its counter saved first). Refused with `unconfirmed_site` unless the tab's origin is one
+ * of the token's `sites`; `confirmSite: true` adds it first (the person confirmed it). `origin`
+ * is the site the person was shown: refused with `tab_changed` when the tab is no longer there,
+ * and required with `confirmSite`; it can only refuse, the origin filled and added is always
+ * the tab's own as the browser reports it. A tab that is not a web page: `unfillable_tab`.
+ * @typedef {{type: 'otp.fill', id: string, tabId: number, origin?: string|null, confirmSite?: boolean}} OtpFill
+ */
+
+/**
+ * The vault (vault.js). `vault.status` → `{ protected, locked, autoLockMinutes, kdf }` (`kdf`,
+ * what `deriveKey` needs, `null` when unprotected). `vault.unlock` with the password's key →
+ * `{}`, or `wrong_password` changing nothing. `vault.lock` → `{}`. `vault.setPassword` (`kdf`
+ * with the fresh salt `key` was derived with) → `{}`, leaving it unlocked. `vault.removePassword`
+ * → `{}`. `vault.export` (the export password's key and a fresh salt) → `{ file }`.
+ * `vault.import` → `{ added }`; tokens already here are skipped; `wrong_password`,
+ * `invalid_file`. All but status, unlock and lock fail with `locked`.
+ * @typedef {{type: 'vault.status'}} VaultStatus
+ * @typedef {{type: 'vault.unlock', key: string}} VaultUnlock
+ * @typedef {{type: 'vault.lock'}} VaultLock
+ * @typedef {{type: 'vault.setPassword', key: string, kdf: Kdf}} VaultSetPassword
+ * @typedef {{type: 'vault.removePassword'}} VaultRemovePassword
+ * @typedef {{type: 'vault.export', key: string, kdf: Kdf}} VaultExport
+ * @typedef {{type: 'vault.import', file: object, key: string}} VaultImport
+ */
+
+/**
+ * Enroll a privacyIDEA push token from its link (`otpauth://pipush/…` or `pia://pipush/…`) →
+ * `{ token }`. The worker makes the key pair and completes the enrollment with the server. `pin`
+ * (digits, at least 4) is required when the link asks for an unlock; approvals of that token
+ * then need it (`pin` in `request.answer`).
+ * @typedef {{type: 'pi.enroll', link: string, pin?: string|null}} PiEnroll
+ */
+
+/**
+ * Forget a privacyIDEA token and its key → `{}`.
+ * @typedef {{type: 'pi.remove', serial: string}} PiRemove
+ */
+
+/**
+ * Fill the code-to-phone code of an approved privacyIDEA challenge into a tab → `{ origin,
+ * result }`. The same site rule as `otp.fill`, with the token's privacyIDEA server trusted too;
+ * only an outcome still marked `fillableUntil` is filled (`expired` otherwise).
+ * @typedef {{type: 'pi.fill', requestId: string, tabId: number, origin?: string|null, confirmSite?: boolean}} PiFill
+ */
+
+/**
+ * Every message the worker answers from the extension's pages.
+ * @typedef {CodeRequest|TokenAdd|TokenEnable|TokenRename|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiFill} ToWorker
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Content scripts
+
+/**
+ * `page.tokens` → `{ tokens }`, the ordinary tokens confirmed for the sender's origin;
+ * `page.fill` → `{ filled }`, one of them filled into the sending frame (`unconfirmed_site` for
+ * any other); `page.piWaiting` → `{ polling }`: the page waits for a privacyIDEA push, heeded
+ * only from a privacyIDEA server of an enrolled token or a site confirmed for one (the worker
+ * then polls every few seconds for a short while).
+ * @typedef {{type: 'page.tokens'}|{type: 'page.fill', id: string}|{type: 'page.piWaiting'}} FromContent
+ */
+
+/**
+ * Fill a passcode → `{ filled }` (no `ok`). The content script fills only when its own frame's
+ * origin, and every frame's above it, is `origin`, and only 6 to 10 digits, or 2 to 10 with
+ * `display: true` (privacyIDEA's code-to-phone codes).
+ * @typedef {{type: 'fill.passcode', origin: string, passcode: string, submit: boolean, display?: boolean}} ToContent
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Replies
+
+/**
+ * What each message's successful reply carries besides `ok: true`.
+ * @typedef {{
+ *   'code.request': {code: string},
+ *   'token.add': {},
+ *   'token.enable': {},
+ *   'token.rename': {},
+ *   'token.remove': {serverNotified: boolean},
+ *   'request.answer': {outcome: Outcome},
+ *   'requests.refresh': {},
+ *   'outcome.dismiss': {},
+ *   'otp.add': {ids: string[], skipped: {issuer: string, account: string}[]},
+ *   'otp.rename': {}, 'otp.reorder': {}, 'otp.delete': {},
+ *   'otp.codes': {codes: {[id: string]: {code: string, secondsLeft: number}}},
+ *   'otp.next': {code: string},
+ *   'otp.fill': {filled: boolean, code: string},
+ *   'vault.status': {protected: boolean, locked: boolean, autoLockMinutes: number, kdf: Kdf|null},
+ *   'vault.unlock': {}, 'vault.lock': {}, 'vault.setPassword': {}, 'vault.removePassword': {},
+ *   'vault.export': {file: object},
+ *   'vault.import': {added: number},
+ *   'pi.enroll': {token: PiToken},
+ *   'pi.remove': {},
+ *   'pi.fill': PiFillResult,
+ *   'page.tokens': {tokens: {id: string, issuer: string, account: string}[]},
+ *   'page.fill': {filled: boolean},
+ *   'page.piWaiting': {polling: boolean},
+ * }} Replies
+ */
+
+/**
+ * @typedef {{code: string, message: string, detail?: {[key: string]: unknown}}} ErrorInfo
+ * @typedef {{ok: false, error: ErrorInfo}} Failure
+ */
+
+/**
+ * The reply to a message of type `T`.
+ * @template {keyof Replies} T
+ * @typedef {({ok: true} & Replies[T]) | Failure} Reply
+ */
+
+/**
+ * An error with a stable `code` (and, for the page, an optional `detail`) for `failure` to pass on.
+ * @param {string} code
+ * @param {string} message
+ * @param {{[key: string]: unknown}} [detail]
+ * @returns {Error & {code: string, detail?: {[key: string]: unknown}}}
+ */
+export function coded(code, message, detail) {
+  return Object.assign(new Error(message), { code }, detail && { detail });
 }
 
-/** A failed reply carrying the core's stable error code. */
+/**
+ * A failed reply carrying the error's stable code (the core's, or one of coded()).
+ * @param {any} err
+ * @returns {Failure}
+ */
 export function failure(err) {
   return {
     ok: false,
-    error: { code: err?.code ?? 'internal', message: String(err?.message ?? err) },
+    error: { code: err?.code ?? 'internal', message: String(err?.message ?? err), ...(err?.detail && { detail: err.detail }) },
   };
 }
 
-/** Sends a message to the service worker and throws the reply's error, if any. */
+/**
+ * Sends a message to the service worker and throws the reply's error, if any (with its `code`
+ * and `detail`).
+ * @template {ToWorker} M
+ * @param {M} message
+ * @returns {Promise<{ok: true} & Replies[M['type']]>}
+ */
 export async function ask(message) {
   const reply = await chrome.runtime.sendMessage(message);
   if (!reply?.ok) {
-    const err = new Error(reply?.error?.message ?? 'no reply from the service worker');
-    err.code = reply?.error?.code ?? 'internal';
+    const err = coded(reply?.error?.code ?? 'internal', reply?.error?.message ?? 'no reply from the service worker', reply?.error?.detail);
     throw err;
   }
   return reply;

@@ -106,7 +106,7 @@ export async function add(tokens) {
       }
       known.add(k);
       const id = newId();
-      stored[id] = { id, ...meta, order: order++, addedAt: now };
+      stored[id] = /** @type {import('./store.js').OtpToken} */ ({ id, ...meta, order: order++, addedAt: now });
       added[id] = secret;
       ids.push(id);
     }

@@ -1,26 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-// What a page's content script may ask the service worker: which ordinary tokens the person
-// confirmed for the page's origin, and to fill one's code into the asking frame. The origin is
-// the one the browser reports for the sender, never one the page claims, and nothing else a
-// content script sends is answered.
+// What a page's content script may ask the service worker (messages.js `FromPage`): which
+// ordinary tokens the person confirmed for the page's origin, to fill one's code into the asking
+// frame, and that the page waits for a privacyIDEA push. The origin is the one the browser
+// reports for the sender, never one the page claims, and nothing else a content script sends is
+// answered.
 import { admit, fillTab } from './fill.js';
+import { FromPage } from './messages.js';
 import { pageWaiting } from './privacyidea.js';
 import { byOrder, otpTokens } from './store.js';
 
-/** Message types content scripts may send. */
-export const FromPage = Object.freeze({
-  /** `{ type }` → `{ ok, tokens: [{ id, issuer, account }] }` confirmed for the sender's origin. */
-  TOKENS: 'page.tokens',
-  /** `{ type, id }` → `{ ok, filled }`: fills the token's code into the sending frame. */
-  FILL: 'page.fill',
-  /**
-   * `{ type }` → `{ ok, polling }`: the page waits for a privacyIDEA push (pi-page.js). Heeded
-   * only from a privacyIDEA server of an enrolled token or a site confirmed for one: the worker
-   * then polls every few seconds for a short while (privacyidea.js `pageWaiting`).
-   */
-  PI_WAITING: 'page.piWaiting',
-});
-
+/** @param {chrome.runtime.MessageSender} sender */
 function senderOrigin(sender) {
   return typeof sender.origin === 'string' && /^https?:\/\//.test(sender.origin) ? sender.origin : null;
 }
@@ -28,10 +17,14 @@ function senderOrigin(sender) {
 /**
  * Answers one content-script message. `codeOf(id)` gives the token's current code (the next
  * one for HOTP, its counter saved first).
+ * @param {import('./messages.js').FromContent} message
+ * @param {chrome.runtime.MessageSender} sender
+ * @param {(id: string) => Promise<string>} codeOf
  */
 export async function onPageMessage(message, sender, codeOf) {
   const origin = senderOrigin(sender);
-  if (!origin || !sender.tab) return { ok: false, error: { code: 'forbidden', message: 'no page origin' } };
+  const tab = sender.tab;
+  if (!origin || tab?.id === undefined) return { ok: false, error: { code: 'forbidden', message: 'no page origin' } };
   if (message?.type === FromPage.PI_WAITING) return { ok: true, polling: await pageWaiting(origin) };
   const tokens = await otpTokens();
   switch (message?.type) {
@@ -43,8 +36,8 @@ export async function onPageMessage(message, sender, codeOf) {
       // A page gets only the codes of tokens confirmed for its origin: it cannot confirm one.
       const token = typeof message.id === 'string' && Object.hasOwn(tokens, message.id) ? tokens[message.id] : null;
       admit(origin, token?.sites ?? [], [], false);
-      const passcode = await codeOf(token.id);
-      return { ok: true, filled: await fillTab(sender.tab.id, origin, passcode, { frameId: sender.frameId }) };
+      const passcode = await codeOf(message.id);
+      return { ok: true, filled: await fillTab(tab.id, origin, passcode, { frameId: sender.frameId }) };
     }
     default:
       return { ok: false, error: { code: 'forbidden', message: 'not an extension page' } };

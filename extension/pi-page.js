@@ -14,7 +14,10 @@
 // does is poll sooner: a page can never cause an answer. A classic script (content scripts
 // cannot be modules), wrapped to keep its names to itself.
 (() => {
-  const PI_WAITING = 'page.piWaiting';
+  /** The messages this script sends: the same names and values as messages.js `FromPage`. */
+  const FromPage = Object.freeze({
+    PI_WAITING: 'page.piWaiting',
+  });
   const POLL_PATH = /\/validate\/polltransaction(?:\/[^/]*)?$/;
   /** The page's last poll counts as waiting for this long. */
   const POLLED_WITHIN_MS = 5_000;
@@ -62,7 +65,7 @@
       lastHint = now;
       // The worker may be asleep: the message wakes it. Nothing comes back that the page needs.
       try {
-        chrome.runtime.sendMessage({ type: PI_WAITING }).catch(() => {});
+        chrome.runtime.sendMessage({ type: FromPage.PI_WAITING }).catch(() => {});
       } catch {
         // The extension was reloaded or removed since this page loaded: nobody to tell.
       }

@@ -79,7 +79,7 @@ export async function check(raws, { via }) {
  * @returns {Promise<{verdict: Verdict, after?: () => Promise<void>}>}
  */
 export async function answer(item, { decision, number = null, keys = null }) {
-  const prepared = await serial(() => prepare(item.request.id, decision, number, keys));
+  const prepared = await serial(() => prepare(item.request.id, decision, /** @type {number|null} */ (number), keys));
   const verdict = await send(prepared.token.server, prepared.body);
   if (verdict.status !== 'approved') return { verdict };
   const { origin } = prepared.request;

@@ -48,7 +48,10 @@ function aesKey(keyB64, use) {
   return crypto.subtle.importKey('raw', fromB64(keyB64), 'AES-GCM', false, [use]);
 }
 
-/** `{ v: 1, kdf, iv, data }`: `value` as JSON, encrypted under `keyB64`. */
+/**
+ * `{ v: 1, kdf, iv, data }`: `value` as JSON, encrypted under `keyB64`.
+ * @returns {Promise<import('./store.js').Sealed>}
+ */
 async function seal(value, keyB64, kdf, aad = VAULT_AAD) {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const plain = new TextEncoder().encode(JSON.stringify(value));
