@@ -5,6 +5,7 @@
 import { ready, totp, hotp } from './core.js';
 import { FromPage, Message, failure } from './messages.js';
 import * as channel from './channel.js';
+import * as enrollment from './enroll.js';
 import * as otp from './otp.js';
 import { onPageMessage } from './page.js';
 import * as inbox from './inbox.js';
@@ -39,6 +40,13 @@ async function onMessage(message, sender) {
     }
     case Message.TOKEN_ADD:
       await addToken(message.token);
+      return { ok: true };
+    case Message.TOKEN_ENROLL:
+      return { ok: true, ...(await enrollment.start(message.link, message.deviceName, addToken)) };
+    case Message.TOKEN_ENROLL_FINISH:
+      return { ok: true, ...(await enrollment.finish(message.enrollment, message.pin ?? null, addToken)) };
+    case Message.TOKEN_ENROLL_CANCEL:
+      await enrollment.cancel(message.enrollment);
       return { ok: true };
     case Message.TOKEN_ENABLE:
       await pushTokenStore.updateToken(message.tokenId, (t) => ({ ...t, enabled: Boolean(message.enabled) }));

@@ -11,6 +11,9 @@
 export const Message = Object.freeze({
   CODE_REQUEST: 'code.request',
   TOKEN_ADD: 'token.add',
+  TOKEN_ENROLL: 'token.enroll',
+  TOKEN_ENROLL_FINISH: 'token.enrollFinish',
+  TOKEN_ENROLL_CANCEL: 'token.enrollCancel',
   TOKEN_ENABLE: 'token.enable',
   TOKEN_RENAME: 'token.rename',
   TOKEN_REMOVE: 'token.remove',
@@ -76,6 +79,40 @@ export const PageMessage = Object.freeze({
  * Keep an enrolled push token (a `PushToken` without `enabled` and `addedAt`, its shape checked
  * by the worker) → `{}`. The worker connects to its server at once.
  * @typedef {{type: 'token.add', token: Omit<PushToken, 'enabled'|'addedAt'>}} TokenAdd
+ */
+
+/**
+ * Enroll a push token from an activation link (docs/protocol.md §3): the worker redeems the link
+ * with its server and completes the enrollment with the core. Without a PIN the token is saved
+ * at once → `{ added: true, token }`. When the server asks for a PIN (§6) the link is used up
+ * now and the accepted token waits in the worker → `{ added: false, enrollment, token }`, to be
+ * finished with `token.enrollFinish` and the person's PIN, or dropped with `token.enrollCancel`.
+ * Fails with `invalid_link` (`detail.reason`: the core's code, such as `expired`),
+ * `already_enrolled` (`detail`: the kept token's `tokenName`, `user`, `issuer`), and, with
+ * `detail.host`: `unreachable`, `timeout` (the link is not used), `link_used` (the server
+ * refused it: used or expired), `busy`, `server_error` and `refused` (`detail.status`,
+ * `detail.message`), `not_a_server`, `untrusted_answer` (`detail.reason`: the core's code; the
+ * link is probably used up); or `save_failed` (`detail.enrollment`, `detail.token`: accepted but
+ * not saved; `token.enrollFinish` tries again).
+ * @typedef {{type: 'token.enroll', link: string, deviceName: string}} TokenEnroll
+ */
+
+/**
+ * Finish a waiting enrollment: `pin` (4 to 8 digits) masks the approval keys of a PIN-protected
+ * token (§6), which is then saved → `{ token }`. Also tries saving again after `save_failed`
+ * (no PIN needed once it masked them). Fails with `unknown_enrollment`, `invalid_parameter`
+ * (the PIN) or `save_failed`.
+ * @typedef {{type: 'token.enrollFinish', enrollment: string, pin?: string}} TokenEnrollFinish
+ */
+
+/**
+ * Drop a waiting enrollment (the person chose no PIN) → `{}`.
+ * @typedef {{type: 'token.enrollCancel', enrollment: string}} TokenEnrollCancel
+ */
+
+/**
+ * What the page may show of an enrolled push token.
+ * @typedef {{tokenId: string, tokenName: string, user: string, issuer: string, server: string, pin: {required: boolean, maxTries: number}}} EnrolledToken
  */
 
 /**
@@ -187,7 +224,7 @@ export const PageMessage = Object.freeze({
 
 /**
  * Every message the worker answers from the extension's pages.
- * @typedef {CodeRequest|TokenAdd|TokenEnable|TokenRename|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiFill} ToWorker
+ * @typedef {CodeRequest|TokenAdd|TokenEnroll|TokenEnrollFinish|TokenEnrollCancel|TokenEnable|TokenRename|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiFill} ToWorker
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +254,9 @@ export const PageMessage = Object.freeze({
  * @typedef {{
  *   'code.request': {code: string},
  *   'token.add': {},
+ *   'token.enroll': {added: true, token: EnrolledToken} | {added: false, enrollment: string, token: EnrolledToken},
+ *   'token.enrollFinish': {token: EnrolledToken},
+ *   'token.enrollCancel': {},
  *   'token.enable': {},
  *   'token.rename': {},
  *   'token.remove': {serverNotified: boolean},

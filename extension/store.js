@@ -20,6 +20,8 @@
 //   outcomes    { [requestId]: Outcome }   how recent answers ended, for the popup's messages
 //   refused     { [tokenId]: ms }          tokens a server refused on the socket; not presented
 //                                          again until the tokens change (channel.js)
+//   enrollments { [handle]: Enrollment }   push tokens a server accepted that wait for their PIN
+//                                          or another try at saving (enroll.js)
 //   vaultKey    string                     the key of the password-protected secrets while
 //                                          unlocked (vault.js)
 //   lockAt      ms                         when the auto-lock removes `vaultKey`
@@ -167,6 +169,13 @@
  */
 
 /**
+ * @typedef {object} Enrollment  A push token the server accepted, not yet saved.
+ * @property {Omit<PushToken, 'enabled'|'addedAt'>} token  with `keys.otp` and `keys.answer`
+ *   until a PIN masks them into `masked`
+ * @property {number} at  ms, when the server accepted it
+ */
+
+/**
  * @typedef {object} Local  chrome.storage.local, every key.
  * @property {{[tokenId: string]: PushToken}} pushTokens
  * @property {{[id: string]: OtpToken}} otpTokens
@@ -182,6 +191,7 @@
  * @property {{[requestId: string]: number}} seen
  * @property {{[requestId: string]: Outcome}} outcomes
  * @property {{[tokenId: string]: number}} refused
+ * @property {{[handle: string]: Enrollment}} enrollments
  * @property {string} vaultKey
  * @property {number} lockAt
  */
@@ -189,7 +199,7 @@
 /** @type {readonly (keyof Local)[]} */
 const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piTokens', 'settings', 'webPush']);
 /** @type {readonly (keyof Session)[]} */
-const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'vaultKey', 'lockAt']);
+const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt']);
 
 /** Refuses a key this module does not list, so that nothing unlisted is ever stored. */
 function listed(keys, allowed) {

@@ -1,37 +1,28 @@
-// Drives the loaded extension the way its own pages do: enrollment through the real WebAssembly
-// tools package and the real server, storage reads, and the Chrome DevTools Protocol calls that
+// Drives the loaded extension the way its own pages do: enrollment through the worker's
+// messages against the real server, storage reads, and the Chrome DevTools Protocol calls that
 // stop the service worker and deliver Web Push messages to it.
 
 /**
- * Enrolls a push token into the extension from an extension page: the core's enrollment against
- * the server, PIN masking when the server asks for a PIN, then the worker's `token.add`.
+ * Enrolls a push token into the extension from an extension page, as the options page does: the
+ * worker's `token.enroll` (the core's enrollment against the server), then `token.enrollFinish`
+ * with the PIN when the server asks for one.
  * @returns {Promise<object>} the stored token, with `keys.otp` and `keys.answer` from the
  *   unprotected vault (tokens without PIN)
  */
 export async function enroll(page, link, { pin = null, deviceName = 'Test browser' } = {}) {
   return page.evaluate(
     async ({ link, pin, deviceName }) => {
-      const tools = await import('./tools.js');
-      await tools.ready;
-      const started = tools.enrollRequest(link, deviceName, Date.now());
-      const reply = await fetch(`${started.server}/api/v1/enroll`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(started.request),
-      });
-      if (!reply.ok) throw new Error(`enroll: ${reply.status}`);
-      const done = tools.completeEnrollment(link, started.request, await reply.json());
-      const token = { ...done, server: started.server, deviceName };
-      if (done.pin.required) {
-        token.masked = tools.maskKeys(done.keys.otp, done.keys.answer, pin);
-        token.keys = { request: done.keys.request, channel: done.keys.channel };
-      }
-      const added = await chrome.runtime.sendMessage({ type: 'token.add', token });
-      if (!added.ok) throw new Error(added.error.message);
+      const ask = async (message) => {
+        const reply = await chrome.runtime.sendMessage(message);
+        if (!reply.ok) throw new Error(`${message.type}: ${reply.error.code}: ${reply.error.message}`);
+        return reply;
+      };
+      let reply = await ask({ type: 'token.enroll', link, deviceName });
+      if (!reply.added) reply = await ask({ type: 'token.enrollFinish', enrollment: reply.enrollment, pin });
       // The stored token, with its approval keys from the vault when no password seals them.
       const { pushTokens, secrets } = await chrome.storage.local.get(['pushTokens', 'secrets']);
-      const stored = pushTokens[done.tokenId];
-      return { ...stored, keys: { ...stored.keys, ...secrets?.push?.[done.tokenId] } };
+      const stored = pushTokens[reply.token.tokenId];
+      return { ...stored, keys: { ...stored.keys, ...secrets?.push?.[reply.token.tokenId] } };
     },
     { link, pin, deviceName },
   );

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// Enrolling a push token in the service worker (docs/protocol.md §3, §6): the activation link is
+// redeemed with its server and the enrollment completed with the core (tools package), whose
+// checks refuse an answer that does not verify. Once the server accepted the link it is used up,
+// so the accepted token waits in session storage (`enrollments`, store.js) until it is saved:
+// for the person's PIN, which masks its approval keys, or for another try at saving. A waiting
+// enrollment is dropped when the person gives up, and after KEEP_MS.
+import { coded } from './messages.js';
+import { serial } from './queue.js';
+import { pushTokens, readSession, writeSession } from './store.js';
+import { completeEnrollment, enrollRequest, maskKeys, toolsReady } from './worker-tools.js';
+
+const SERVER_TIMEOUT_MS = 20_000;
+/** How long an accepted token waits for its PIN or another try at saving. */
+const KEEP_MS = 30 * 60_000;
+/** The PIN a person chooses for a PIN-protected token (the options page asks for the same). */
+const PIN = /^\d{4,8}$/;
+
+/**
+ * @typedef {import('./store.js').PushToken} PushToken
+ * @typedef {import('./messages.js').EnrolledToken} EnrolledToken
+ * @typedef {Omit<PushToken, 'enabled'|'addedAt'>} Accepted  a token the server accepted
+ * @typedef {(token: Accepted) => Promise<void>} Keep  checks and saves a token (background.js)
+ */
+
+/**
+ * @param {Accepted} token
+ * @returns {EnrolledToken}
+ */
+function shown({ tokenId, tokenName, user, issuer, server, pin }) {
+  return { tokenId, tokenName, user, issuer, server, pin: { required: pin.required, maxTries: pin.maxTries } };
+}
+
+/**
+ * Redeems the link with its server (§3): the server's JSON answer, or a coded refusal naming
+ * the server's host.
+ * @param {{server: string, request: object}} started
+ */
+async function redeem(started) {
+  const host = new URL(started.server).host;
+  let reply;
+  try {
+    reply = await fetch(`${started.server}/api/v1/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(started.request),
+      credentials: 'omit',
+      cache: 'no-store',
+      signal: AbortSignal.timeout(SERVER_TIMEOUT_MS),
+    });
+  } catch (err) {
+    if (err?.name === 'TimeoutError') throw coded('timeout', `${host} did not answer in time.`, { host });
+    throw coded('unreachable', `${host} could not be reached.`, { host });
+  }
+  if (reply.status === 401) throw coded('link_used', 'The link was already used or has expired.', { host });
+  if (reply.status === 429) throw coded('busy', `${host} is getting too many requests.`, { host });
+  if (reply.status >= 500) throw coded('server_error', `${host} had a problem.`, { host, status: reply.status });
+  let body = null;
+  try {
+    body = await reply.json();
+  } catch {
+    // Not JSON: refused below.
+  }
+  if (!reply.ok) {
+    const message = typeof body?.message === 'string' ? body.message : null;
+    throw coded('refused', `${host} refused to add the token.`, { host, status: reply.status, message });
+  }
+  if (body === null || typeof body !== 'object') throw coded('not_a_server', `${host} did not answer as a PushOTP server does.`, { host });
+  return body;
+}
+
+/** @returns {Promise<{[handle: string]: import('./store.js').Enrollment}>} */
+async function waiting() {
+  const { enrollments = {} } = await readSession(['enrollments']);
+  const now = Date.now();
+  for (const [handle, e] of Object.entries(enrollments)) if (e.at < now - KEEP_MS) delete enrollments[handle];
+  return enrollments;
+}
+
+/**
+ * Keeps an accepted token until it is saved; returns its handle.
+ * @param {Accepted} token
+ * @param {string} [handle]
+ */
+function hold(token, handle = newHandle()) {
+  return serial(async () => {
+    const enrollments = await waiting();
+    enrollments[handle] = { token, at: enrollments[handle]?.at ?? Date.now() };
+    await writeSession({ enrollments });
+    return handle;
+  });
+}
+
+/** @param {string} handle */
+function release(handle) {
+  return serial(async () => {
+    const enrollments = await waiting();
+    delete enrollments[handle];
+    await writeSession({ enrollments });
+  });
+}
+
+function newHandle() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Saves an accepted token with `keep`; on failure it keeps waiting, for another try.
+ * @param {string} handle
+ * @param {Accepted} token
+ * @param {Keep} keep
+ * @returns {Promise<{token: EnrolledToken}>}
+ */
+async function save(handle, token, keep) {
+  try {
+    await keep(token);
+  } catch (err) {
+    throw coded('save_failed', err?.message ?? String(err), { enrollment: handle, token: shown(token), reason: err?.code ?? null });
+  }
+  await release(handle);
+  return { token: shown(token) };
+}
+
+/**
+ * Redeems an activation link and completes the enrollment; saves the token with `keep` unless
+ * it waits for its PIN (see messages.js `token.enroll`).
+ * @param {unknown} link
+ * @param {unknown} deviceName
+ * @param {Keep} keep
+ * @returns {Promise<import('./messages.js').Replies['token.enroll']>}
+ */
+export async function start(link, deviceName, keep) {
+  if (typeof link !== 'string' || typeof deviceName !== 'string') throw coded('invalid_parameter', 'A link and a device name are needed.');
+  await toolsReady();
+  let started;
+  try {
+    started = enrollRequest(link, deviceName, Date.now());
+  } catch (err) {
+    throw coded('invalid_link', err?.message ?? String(err), { reason: err?.code ?? null });
+  }
+  const known = (await pushTokens())[started.tokenId];
+  if (known) {
+    throw coded('already_enrolled', 'The token of this link is already here.', { tokenName: known.tokenName, user: known.user, issuer: known.issuer });
+  }
+  const host = new URL(started.server).host;
+  const reply = await redeem(started);
+  let done;
+  try {
+    done = completeEnrollment(link, started.request, reply);
+  } catch (err) {
+    // The server may have spent the link, but its answer cannot be trusted.
+    throw coded('untrusted_answer', err?.message ?? String(err), { host, reason: err?.code ?? null });
+  }
+  /** @type {Accepted} */
+  const token = { ...done, server: started.server, deviceName };
+  const handle = await hold(token);
+  if (token.pin.required) return { added: false, enrollment: handle, token: shown(token) };
+  return { added: true, ...(await save(handle, token, keep)) };
+}
+
+/**
+ * Finishes a waiting enrollment: masks a PIN-protected token's approval keys with `pin` (§6),
+ * then saves it with `keep`.
+ * @param {unknown} handle
+ * @param {unknown} pin
+ * @param {Keep} keep
+ */
+export async function finish(handle, pin, keep) {
+  const held = typeof handle === 'string' ? (await waiting())[handle] : undefined;
+  if (!held) throw coded('unknown_enrollment', 'This enrollment is no longer waiting: the link is used up.');
+  let { token } = held;
+  if (token.pin.required && !token.masked) {
+    if (typeof pin !== 'string' || !PIN.test(pin)) throw coded('invalid_parameter', 'The PIN must be 4 to 8 digits.');
+    await toolsReady();
+    const { otp, answer, ...keys } = token.keys;
+    token = { ...token, keys, masked: maskKeys(otp, answer, pin) };
+    // From here on only the masked keys wait: another try at saving needs no PIN.
+    await hold(token, /** @type {string} */ (handle));
+  }
+  return save(/** @type {string} */ (handle), token, keep);
+}
+
+/**
+ * Drops a waiting enrollment.
+ * @param {unknown} handle
+ */
+export async function cancel(handle) {
+  if (typeof handle === 'string') await release(handle);
+}
