@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The service worker. Listeners are registered synchronously at the top level so that the
 // browser can wake the worker for them; work that needs the core awaits `ready`. Every message
 // is one of messages.js; this is where each is dispatched to the module that owns it.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The service worker's channels to its servers (docs/protocol.md §7): one WebSocket per server
 // carrying all of that server's tokens, kept alive by pings (Chrome keeps a worker alive while
 // WebSocket messages flow), reconnected with backoff, and revived by an alarm after the browser

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The content script of every page: fills a passcode the service worker hands over after an
 // approval, into this frame's one-time-code field (or row of digit boxes, see detect.js), as a
 // person would type it, and only when this frame and every frame above it have the origin the
@@ -39,7 +40,7 @@
     // Without ancestorOrigins (Firefox), walk up: a frame of another origin, opaque ones
     // included, cannot be read.
     try {
-      for (let view = window; view !== view.top; ) {
+      for (let view = /** @type {Window} */ (window); view !== view.top; ) {
         view = view.parent;
         if (view.location.origin !== origin || view.origin !== origin) return false;
       }

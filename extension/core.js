@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The WebAssembly core, loaded once per context. `ready` settles when it can be called; await it
 // in handlers, never at the top level (service workers forbid top-level await).
 import init from './pkg/pushotp.js';

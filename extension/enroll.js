@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Enrolling a push token in the service worker (docs/protocol.md §3, §6): the activation link is
 // redeemed with its server and the enrollment completed with the core (tools package), whose
 // checks refuse an answer that does not verify. Once the server accepted the link it is used up,

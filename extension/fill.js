@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Filling codes into pages: the only sender of the fill message to a content script, and the one
 // rule for which site may receive which code. Push passcodes go to the tabs of the request's
 // origin; everyday codes and privacyIDEA's code-to-phone codes go to one tab, whose origin, as

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Every request waiting for the person, whatever its kind: the inbox keeps `seen`, `pending` and
 // `outcomes` (session storage, store.js), the badge, the notifications and the expiry, and
 // hands each answer to the adapter of the request's kind. An adapter checks raw requests of its

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The extension's message protocol, declared once: every message type (the constants below),
 // its payload and its reply (the typedefs after them). Pages and content scripts send the
 // service worker messages; the worker, the only writer of tokens and requests in storage, answers

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Ordinary TOTP/HOTP tokens in the service worker: adding, renaming, reordering and deleting
 // them, their codes, and filling a code into a login page. Names, parameters, counters and sites
 // are kept in `otpTokens` (store.js); the secrets only in the vault (vault.js). Every write runs

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // What a page's content script may ask the service worker (messages.js `FromPage`): which
 // ordinary tokens the person confirmed for the page's origin, to fill one's code into the asking
 // frame, and that the page waits for a privacyIDEA push. The origin is the one the browser

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Notices a sign-in page that waits for a privacyIDEA push confirmation and tells the service
 // worker, so that it polls privacyIDEA every few seconds while that lasts instead of every 30 s
 // (docs/privacyidea.md). Two signs, either is enough:
@@ -99,7 +100,8 @@
           continue;
         }
         // When it ended, not when it is seen: entries from before this script ran come late.
-        if (POLL_PATH.test(url.pathname)) polled(url, entry.responseEnd > 0 ? performance.timeOrigin + entry.responseEnd : Date.now());
+        const { responseEnd } = /** @type {PerformanceResourceTiming} */ (entry);
+        if (POLL_PATH.test(url.pathname)) polled(url, responseEnd > 0 ? performance.timeOrigin + responseEnd : Date.now());
       }
     }).observe({ type: 'resource', buffered: true });
   } catch {

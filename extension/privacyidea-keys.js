@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // What privacyIDEA tokens share in the service worker (docs/privacyidea.md): the device keys,
 // signatures, PIN checks, the trusted origins of a token and calls to the server.
 //

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The inbox's adapter for privacyIDEA challenges (docs/privacyidea.md): the check of each
 // challenge's server signatures before it is kept, and the signed answer to a decision.
 // privacyidea.js polls for them and hands the server's list to the inbox (inbox.js), which

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // privacyIDEA push tokens in the service worker (docs/privacyidea.md): enrollment, removal,
 // the signed polls of `GET /ttype/push` (at start, with the watchdog, often while the popup is
 // open or a sign-in page waits), and filling a code-to-phone code into a tab later. Each poll's

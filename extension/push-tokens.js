@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Keeping push tokens in the service worker: adding one (its approval keys into the vault),
 // changing, forgetting, and moving the keys of tokens from earlier versions into the vault.
 // Every step runs in the worker's storage queue.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The inbox's adapter for PushOTP push requests (docs/protocol.md §4, §5): the core's check of
 // each request before it is kept, and the answer to a decision, computed here and sent to the
 // request's server. An approval's passcode then goes to the login page of the request's origin

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The service worker's one storage queue. Storage steps read, change and write whole maps
 // (tokens, requests, secrets), so two interleaved steps would lose one's change: every step
 // that writes runs here, one after another. A step must not wait for another queued step: it

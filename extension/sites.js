@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Which site an address belongs to, for the worker's fills (fill.js) and the pages: always as
 // the browser reports it, never as a page or a message claims it.
 

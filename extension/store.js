@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // What the extension keeps, and where. This module is the only one that calls chrome.storage:
 // every page and the service worker read and write through it, so that the keys and shapes
 // below are the only ones in storage. A key that is not listed here is refused.

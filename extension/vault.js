@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The secrets of every token, for the service worker only: the secret of each ordinary
 // (otpauth) token and the approval keys (`K_otp`, `K_ans`) of each push token that has no PIN.
 // Everything else about a token (names, issuer, counters, sites) lives beside it in clear, so
