@@ -2,7 +2,7 @@
 // The options page: one module per section under options/ (push tokens, scanning, everyday
 // codes, privacyIDEA, security and backup, settings). This entry loads them, renders what
 // storage holds, follows its changes, and marks the page ready.
-import { otpTokens, pushTokens, settings } from './store.js';
+import { onChanged, otpTokens, pushTokens, settings } from './store.js';
 import './options/security.js';
 import { renderSettings } from './options/settings.js';
 import { linkFromAddress } from './options/push-add.js';
@@ -11,7 +11,7 @@ import './options/codes-add.js';
 import { renderOtp } from './options/codes.js';
 import './options/privacyidea.js';
 
-chrome.storage.onChanged.addListener(async (changes, area) => {
+onChanged(async (changes, area) => {
   if (area !== 'local') return;
   if (changes.pushTokens) renderTokens(changes.pushTokens.newValue ?? {});
   if (changes.otpTokens) renderOtp(changes.otpTokens.newValue ?? {});

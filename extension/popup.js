@@ -3,18 +3,19 @@
 // (popup/requests.js; answering in popup/answer.js; privacyIDEA's code-to-phone codes in
 // popup/pi-codes.js), and the everyday (TOTP/HOTP) codes with copy and fill (popup/codes.js).
 // This entry reads storage, follows its changes and starts the clock.
-// It only reads storage; the service worker checks, keeps and answers requests, so every answer
-// here is a message to it.
+// It only reads storage (store.js); the service worker checks, keeps and answers requests, so
+// every answer here is a message to it.
 import { Message } from './messages.js';
 import { closeDialogsFor } from './popup/answer.js';
 import { codes, codesTick, refreshCodes, renderCodes } from './popup/codes.js';
 import { findTarget } from './popup/common.js';
 import { render, state, tick } from './popup/requests.js';
+import { onChanged, readLocal, readSession } from './store.js';
 
 // ---------------------------------------------------------------------------------------------
 // Storage
 
-chrome.storage.onChanged.addListener((changes, area) => {
+onChanged((changes, area) => {
   if (area === 'session' && changes.pending) {
     state.pending = changes.pending.newValue ?? {};
     for (const id of Object.keys(changes.pending.oldValue ?? {})) if (!state.pending[id]) closeDialogsFor(id);
@@ -33,8 +34,8 @@ chrome.storage.onChanged.addListener((changes, area) => {
 
 async function start() {
   const [session, local] = await Promise.all([
-    chrome.storage.session.get(['pending', 'outcomes']),
-    chrome.storage.local.get(['pushTokens', 'otpTokens', 'piTokens']),
+    readSession(['pending', 'outcomes']),
+    readLocal(['pushTokens', 'otpTokens', 'piTokens']),
     findTarget().catch(() => {}),
   ]);
   state.pending = session.pending ?? {};

@@ -5,6 +5,7 @@
 import { Message, ask } from '../messages.js';
 import { $, say as sayIn } from './common.js';
 import { isWebPage, scanTab, tabLabel } from './scan.js';
+import { onChanged, piTokens } from '../store.js';
 
 const PIPUSH = /^(otpauth|pia):\/\/pipush\//i;
 
@@ -137,7 +138,7 @@ function renderTokens(tokens) {
   );
 }
 
-chrome.storage.onChanged.addListener((changes, area) => {
+onChanged((changes, area) => {
   if (area === 'local' && changes.piTokens) renderTokens(changes.piTokens.newValue ?? {});
 });
-chrome.storage.local.get('piTokens').then(({ piTokens }) => renderTokens(piTokens ?? {}));
+piTokens().then(renderTokens);

@@ -4,7 +4,7 @@
 // turned into keys here (Argon2id, tools module); the worker gets only keys and does the rest.
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
-import { saveSettings } from '../store.js';
+import { onChanged, saveSettings } from '../store.js';
 import { keyFor, renderUnlock } from '../unlock.js';
 import { $, say } from './common.js';
 
@@ -143,7 +143,7 @@ $('import-form').addEventListener('submit', async (event) => {
   }
 });
 
-chrome.storage.onChanged.addListener((changes) => {
+onChanged((changes) => {
   if (changes.vaultKey || changes.secrets || changes.settings) renderState();
 });
 

@@ -13,7 +13,7 @@ const RING = 2 * Math.PI * 10;
 const SEARCH_FROM = 6;
 
 export const codes = {
-  tokens: {}, // chrome.storage.local `otpTokens`
+  tokens: {}, // local storage `otpTokens` (store.js)
   values: {}, // id → { code, secondsLeft } of TOTP tokens, from the worker
   shown: {}, // id → the HOTP code shown after "Show next code" or a fill
   items: new Map(), // id → list item

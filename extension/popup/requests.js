@@ -13,10 +13,10 @@ import { $, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
 
 export const state = {
-  pending: {}, // chrome.storage.session `pending`
-  outcomes: {}, // chrome.storage.session `outcomes`
-  tokens: {}, // chrome.storage.local `pushTokens`
-  piTokens: {}, // chrome.storage.local `piTokens` (privacyIDEA)
+  pending: {}, // session storage `pending` (store.js)
+  outcomes: {}, // session storage `outcomes`
+  tokens: {}, // local storage `pushTokens`
+  piTokens: {}, // local storage `piTokens` (privacyIDEA)
   replies: {}, // outcomes from the worker's replies, until storage has them
   dismissed: new Set(), // outcomes the person closed here
   done: new Set(), // requests answered from here (not shown again whatever storage says)
