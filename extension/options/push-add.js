@@ -2,12 +2,13 @@
 // The options page's "Add a push token" section: adds a push token from an activation link,
 // pasted, handed over in the page's address, or scanned from the QR code in another tab.
 //
-// Enrollment runs here, not in the service worker: the page redeems the link with the server
-// (docs/protocol.md §3), asks for a PIN when the server requires one (§6, push-pin.js), and
-// hands the finished token to the worker, the only writer of tokens.
+// Enrollment runs in the service worker (`token.enroll`, enroll.js): it redeems the link with
+// the server (docs/protocol.md §3) and saves the token. When the server requires a PIN (§6) the
+// link is used up by then and the accepted token waits in the worker while the person chooses
+// one (push-pin.js); `token.enrollFinish` masks the keys with it and saves the token. This page
+// says how each step went.
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
-import { pushTokens } from '../store.js';
 import { $, Problem, say } from './common.js';
 import { choosePin } from './push-pin.js';
 import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
@@ -20,8 +21,6 @@ const addButton = $('add');
 const scanButton = $('scan');
 const addStatus = $('add-status');
 const retryButton = $('retry-save');
-
-const SERVER_TIMEOUT_MS = 20_000;
 
 /** Why a link cannot be used, from the core's error code. */
 function linkProblem(err) {
@@ -54,65 +53,93 @@ function deviceNameProblem(name) {
   return null;
 }
 
-/** Redeems the link with its server: the server's JSON answer, or a Problem. */
-async function redeem(started) {
-  const host = new URL(started.server).host;
-  let reply;
-  try {
-    reply = await fetch(`${started.server}/api/v1/enroll`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(started.request),
-      credentials: 'omit',
-      cache: 'no-store',
-      signal: AbortSignal.timeout(SERVER_TIMEOUT_MS),
-    });
-  } catch (err) {
-    if (err?.name === 'TimeoutError') {
-      throw new Problem(`The server ${host} did not answer in time. Try again later; the link has not been used.`);
-    }
-    throw new Problem(`Could not reach the server ${host}. Check your network connection and try again; the link has not been used.`);
-  }
-  if (reply.status === 401) {
-    throw new Problem('This activation link was already used or has expired. Ask your organization for a new one.');
-  }
-  if (reply.status === 429) {
-    throw new Problem(`The server ${host} is getting too many requests. Wait a minute and try again.`);
-  }
-  if (reply.status >= 500) {
-    throw new Problem(`The server ${host} had a problem (error ${reply.status}). Try again later; the link has not been used.`);
-  }
-  let body = null;
-  try {
-    body = await reply.json();
-  } catch {
-    // Not JSON: said below.
-  }
-  if (!reply.ok) {
-    const detail = typeof body?.message === 'string' ? `: ${body.message}` : '';
-    throw new Problem(`The server ${host} refused to add the token (error ${reply.status}${detail}).`);
-  }
-  if (body === null || typeof body !== 'object') {
-    throw new Problem(`The address ${host} in the link did not answer as a PushOTP server does.`);
-  }
-  return body;
-}
-
-/** The token of a pending, accepted enrollment that is not yet saved. */
+/**
+ * An accepted enrollment that is not yet saved: the worker's handle, and what the page shows of
+ * its token.
+ * @type {{enrollment: string, token: import('../messages.js').EnrolledToken}|null}
+ */
 let unsaved = null;
 
 function warnBeforeLeaving(event) {
   event.preventDefault();
 }
 
-function holdUnsaved(token) {
-  unsaved = token;
+function holdUnsaved(enrollment, token) {
+  unsaved = { enrollment, token };
   window.addEventListener('beforeunload', warnBeforeLeaving);
 }
 
-function releaseUnsaved() {
+/** Forgets the accepted enrollment here; `drop` tells the worker to forget it too. */
+function releaseUnsaved({ drop = false } = {}) {
+  if (drop && unsaved) ask({ type: Message.TOKEN_ENROLL_CANCEL, enrollment: unsaved.enrollment }).catch(() => {});
   unsaved = null;
   window.removeEventListener('beforeunload', warnBeforeLeaving);
+}
+
+// A page closed with an accepted token unsaved gives it up; the worker forgets it.
+window.addEventListener('pagehide', () => releaseUnsaved({ drop: true }));
+
+/**
+ * What a refusal of the worker means for the person, as a Problem; anything else is returned
+ * as it is. A token the server accepted but the worker could not save is held for "Try saving
+ * again".
+ */
+function enrollProblem(err) {
+  const detail = err?.detail ?? {};
+  const { host } = detail;
+  switch (err?.code) {
+    case 'invalid_link':
+      linkInput.setAttribute('aria-invalid', 'true');
+      return new Problem(linkProblem({ code: detail.reason, message: err.message }));
+    case 'already_enrolled':
+      return new Problem(`This activation link was already used: its token, ${detail.tokenName} for ${detail.user} at ${detail.issuer}, is already in this browser.`);
+    case 'timeout':
+      return new Problem(`The server ${host} did not answer in time. Try again later; the link has not been used.`);
+    case 'unreachable':
+      return new Problem(`Could not reach the server ${host}. Check your network connection and try again; the link has not been used.`);
+    case 'link_used':
+      return new Problem('This activation link was already used or has expired. Ask your organization for a new one.');
+    case 'busy':
+      return new Problem(`The server ${host} is getting too many requests. Wait a minute and try again.`);
+    case 'server_error':
+      return new Problem(`The server ${host} had a problem (error ${detail.status}). Try again later; the link has not been used.`);
+    case 'refused': {
+      const message = typeof detail.message === 'string' ? `: ${detail.message}` : '';
+      return new Problem(`The server ${host} refused to add the token (error ${detail.status}${message}).`);
+    }
+    case 'not_a_server':
+      return new Problem(`The address ${host} in the link did not answer as a PushOTP server does.`);
+    case 'untrusted_answer': {
+      // The server may have spent the link, but its answer cannot be trusted.
+      const why = detail.reason === 'bad_tag'
+        ? 'its answer did not verify, so it may have been changed on the way'
+        : 'its answer was not as the protocol requires';
+      return new Problem(`The server ${host} accepted the link, but ${why}. The token was not added, and the link is probably used up: ask your organization for a new one, and use a network you trust.`);
+    }
+    case 'save_failed':
+      holdUnsaved(detail.enrollment, detail.token);
+      retryButton.hidden = false;
+      return new Problem(`The server accepted ${detail.token.tokenName}, but PushOTP could not save it (${err.message}). Try saving again. If you close this page first, the token is lost and you need a new activation link.`);
+    default:
+      return err;
+  }
+}
+
+/** Asks the worker, turning its refusals into what they mean for the person. */
+async function askWorker(message) {
+  try {
+    return await ask(message);
+  } catch (err) {
+    throw enrollProblem(err);
+  }
+}
+
+/** Says that a token was saved. */
+function added(token) {
+  releaseUnsaved();
+  retryButton.hidden = true;
+  const pin = token.pin.required ? ' It is protected by your PIN.' : '';
+  say(addStatus, `Added ${token.tokenName} for ${token.user} at ${token.issuer}.${pin}`, 'ok');
 }
 
 /** Where the focus was when the form became busy: disabling its controls drops the focus. */
@@ -133,7 +160,7 @@ function setBusy(busy) {
  */
 async function enroll(link) {
   if (unsaved) {
-    say(addStatus, `The server already accepted ${unsaved.tokenName}: save it first with "Try saving again", then add the next token.`, 'error');
+    say(addStatus, `The server already accepted ${unsaved.token.tokenName}: save it first with "Try saving again", then add the next token.`, 'error');
     retryButton.focus();
     return;
   }
@@ -155,56 +182,28 @@ async function enroll(link) {
   setBusy(true);
   say(addStatus, 'Adding the token…');
   try {
-    await tools.ready;
-    let started;
-    try {
-      started = tools.enrollRequest(link, deviceName, Date.now());
-    } catch (err) {
-      linkInput.setAttribute('aria-invalid', 'true');
-      throw new Problem(linkProblem(err));
-    }
-    const known = (await pushTokens())[started.tokenId];
-    if (known) {
-      throw new Problem(`This activation link was already used: its token, ${known.tokenName} for ${known.user} at ${known.issuer}, is already in this browser.`);
-    }
-    const reply = await redeem(started);
-    let token;
-    try {
-      token = tools.completeEnrollment(link, started.request, reply);
-    } catch (err) {
-      // The server may have spent the link, but its answer cannot be trusted.
-      const why = err?.code === 'bad_tag'
-        ? 'its answer did not verify, so it may have been changed on the way'
-        : 'its answer was not as the protocol requires';
-      throw new Problem(`The server ${new URL(started.server).host} accepted the link, but ${why}. The token was not added, and the link is probably used up: ask your organization for a new one, and use a network you trust.`);
-    }
-    // From here on the link is spent: the token exists only in this page until it is saved.
-    token = { ...token, server: started.server, deviceName };
-    holdUnsaved(token);
-    if (token.pin.required) {
+    const reply = await askWorker({ type: Message.TOKEN_ENROLL, link, deviceName });
+    if (reply.added) {
+      added(reply.token);
+    } else {
+      // The link is spent: the token waits in the worker for its PIN.
+      const { token } = reply;
+      holdUnsaved(reply.enrollment, token);
       const pin = await choosePin(token);
       if (pin === null) {
-        releaseUnsaved();
+        releaseUnsaved({ drop: true });
         throw new Problem(`${token.tokenName} was not added, because no PIN was chosen. The activation link is used up now: ask ${token.issuer} for a new one to try again.`);
       }
       say(addStatus, 'Protecting the token with your PIN…');
-      // Lets the message paint before the Argon2id work blocks the page for a moment.
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      const masked = tools.maskKeys(token.keys.otp, token.keys.answer, pin);
-      const keys = { ...token.keys };
-      delete keys.otp;
-      delete keys.answer;
-      token = { ...token, keys, masked };
-      holdUnsaved(token);
+      added((await askWorker({ type: Message.TOKEN_ENROLL_FINISH, enrollment: reply.enrollment, pin })).token);
     }
-    await save();
     linkInput.value = '';
   } catch (err) {
     let text = err instanceof Problem ? err.message : `The token could not be added: ${err?.message ?? err}.`;
     if (unsaved && !(err instanceof Problem)) {
       // Failed after the server accepted the link, before anything could be saved.
-      text += ` The activation link is used up now: ask ${unsaved.issuer} for a new one to try again.`;
-      releaseUnsaved();
+      text += ` The activation link is used up now: ask ${unsaved.token.issuer} for a new one to try again.`;
+      releaseUnsaved({ drop: true });
     }
     say(addStatus, text, 'error');
   } finally {
@@ -212,27 +211,12 @@ async function enroll(link) {
   }
 }
 
-/** Hands the accepted token to the service worker; on failure offers to try again. */
-async function save() {
-  const token = unsaved;
-  try {
-    await ask({ type: Message.TOKEN_ADD, token });
-  } catch (err) {
-    retryButton.hidden = false;
-    throw new Problem(`The server accepted ${token.tokenName}, but PushOTP could not save it (${err.message}). Try saving again. If you close this page first, the token is lost and you need a new activation link.`);
-  }
-  releaseUnsaved();
-  retryButton.hidden = true;
-  const pin = token.masked ? ' It is protected by your PIN.' : '';
-  say(addStatus, `Added ${token.tokenName} for ${token.user} at ${token.issuer}.${pin}`, 'ok');
-}
-
 retryButton.addEventListener('click', async () => {
   if (!unsaved) return;
   retryButton.disabled = true;
   say(addStatus, 'Saving the token…');
   try {
-    await save();
+    added((await askWorker({ type: Message.TOKEN_ENROLL_FINISH, enrollment: unsaved.enrollment })).token);
     linkInput.value = '';
     linkInput.focus();
   } catch (err) {
@@ -292,8 +276,7 @@ $('tab-choice-cancel').addEventListener('click', () => {
 });
 
 tools.ready.catch((err) => {
-  say(addStatus, `PushOTP could not load its enrollment tools: ${err.message}`, 'error');
-  addButton.disabled = true;
+  say(addStatus, `PushOTP could not load its QR code reader: ${err.message}`, 'error');
   scanButton.disabled = true;
 });
 
