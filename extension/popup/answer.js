@@ -17,10 +17,22 @@ function answerable() {
   return shown && !state.busy && !state.done.has(shown.request.id) ? shown.request : null;
 }
 
+/** Whether a request is a privacyIDEA challenge: the worker marks each request's kind. */
+const piRequest = (request) => state.pending[request.id]?.kind === 'privacyidea';
+
+/**
+ * Whether approving needs the PIN first, as the worker marked the request; asked for only while
+ * its token is here to name (the worker refuses an answer for a removed token).
+ */
+function pinFirst(request) {
+  const token = piRequest(request) ? state.piTokens[request.tokenId] : state.tokens[request.tokenId];
+  return state.pending[request.id]?.pin === true && token != null;
+}
+
 export function approve(number) {
   const request = answerable();
   if (!request) return;
-  if (state.tokens[request.tokenId]?.pin?.required || piLocked(request)) askPin(request, number);
+  if (pinFirst(request)) askPin(request, number);
   else send(request, { decision: 'approve', ...(number != null && { number }) });
 }
 
@@ -123,18 +135,12 @@ export function loadTools() {
   return tools;
 }
 
-/** Whether a request is a privacyIDEA challenge (privacyidea.js). */
-const piRequest = (request) => request.id.startsWith('pi:');
-
-/** A privacyIDEA challenge whose token asks for its PIN before an approval (the worker checks it). */
-const piLocked = (request) => piRequest(request) && Boolean(state.piTokens[request.tokenId]?.pinCheck);
-
 let unlocking = null; // { request, number } waiting for the PIN
 function askPin(request, number) {
   unlocking = { request, number };
   const token = state.tokens[request.tokenId];
   const pi = state.piTokens[request.tokenId];
-  $('pin-for').textContent = piLocked(request)
+  $('pin-for').textContent = piRequest(request)
     ? `To approve with ${pi.label} (${pi.serial}).`
     : `To approve with ${token.tokenName} (${token.user}).`;
   $('pin').value = '';
@@ -167,7 +173,7 @@ $('pin-form').addEventListener('submit', async (event) => {
     return;
   }
   $('pin').value = '';
-  if (piLocked(target.request)) {
+  if (piRequest(target.request)) {
     // privacyIDEA tokens: the worker checks the PIN before it signs the approval.
     closePin();
     const { request, number } = target;

@@ -7,23 +7,11 @@ import { hostOf } from '../words.js';
 import { $, confirmSite, findTarget, target } from './common.js';
 import { renderOutcomes, state } from './requests.js';
 
-/** How long a code-to-phone code is offered for filling (privacyidea.js refuses older ones). */
-const PI_CODE_MS = 2 * 60_000;
-
-/** Whether a privacyIDEA token's codes may go to `origin`: its server's own, or a site confirmed for it. */
-function piTrusted(token, origin) {
-  try {
-    if (new URL(token.url).origin === origin) return true;
-  } catch {
-    // A token without a usable address trusts only its confirmed sites.
-  }
-  return (token.sites ?? []).includes(origin);
-}
-
 /**
  * Under a code-to-phone code: where it was filled (or why not), and a button to fill it into
  * the active tab. The worker fills only a tab of the token's privacyIDEA server or of a site
- * confirmed for the token; any other site is asked about first, as for everyday codes.
+ * confirmed for the token (the outcome's `trusted`); any other site is asked about first, as for
+ * everyday codes.
  */
 export function piFillParts(id, outcome) {
   const parts = [];
@@ -41,7 +29,7 @@ export function piFillParts(id, outcome) {
     parts.push(p);
   }
   const filledHere = fill?.result === 'filled' && fill.origin === target.origin;
-  if (target.origin && fillable(id, outcome) && !filledHere) {
+  if (target.origin && fillable(outcome) && !filledHere) {
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'fill-code';
@@ -54,13 +42,11 @@ export function piFillParts(id, outcome) {
 }
 
 /**
- * Whether a code-to-phone code may still be offered for filling: the newest one, while its
- * sign-in can still be waiting for it (the worker refuses older ones too).
+ * Whether a code-to-phone code may still be offered for filling, as the worker marked it: the
+ * newest one, while its sign-in can still be waiting for it (the worker refuses the others).
  */
-function fillable(id, outcome, now = Date.now()) {
-  if (!/^\d+$/.test(outcome.displayCode ?? '') || now - outcome.at > PI_CODE_MS) return false;
-  const all = { ...state.replies, ...state.outcomes };
-  return !Object.entries(all).some(([other, o]) => other !== id && o.displayCode && o.at > outcome.at);
+function fillable(outcome, now = Date.now()) {
+  return typeof outcome.fillableUntil === 'number' && now < outcome.fillableUntil;
 }
 
 async function fillPiCode(id, outcome) {
@@ -77,7 +63,7 @@ async function fillPiCode(id, outcome) {
   }
   const host = hostOf(origin);
   let confirmed = false;
-  if (!piTrusted(token, origin)) {
+  if (!(outcome.trusted ?? []).includes(origin)) {
     // The site to confirm is where the person signs in with this token, not privacyIDEA's own.
     const title = `Fill codes of ${token.label} (${token.issuer}) into ${host}? Only confirm if you sign in there with this privacyIDEA token.`;
     confirmed = await confirmSite(token, host, title);
