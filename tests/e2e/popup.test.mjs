@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { ROOT, launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { enroll, waitForSession } from './support/extension.mjs';
-import { signIn, startRelay, startServer } from './support/server.mjs';
+import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { enroll, waitForSession } from '../support/extension.mjs';
+import { signIn, startRelay, startServer } from '../support/server.mjs';
 
 const GEOIP = path.join(ROOT, 'server/testdata/geoip/GeoIP2-City-Test.mmdb');
 const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
