@@ -52,6 +52,12 @@ scripts/build-wasm.sh
 step "web-ext lint"
 npm run -s lint:ext
 
+step "type check (tsc over the extension's JSDoc types, tsconfig.json)"
+npx tsc -p tsconfig.json
+
+step "ESLint (eslint.config.js)"
+npx eslint extension/
+
 step "reference server for the tests"
 cargo build -p pushotp-server --locked
 
