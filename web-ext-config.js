@@ -19,6 +19,7 @@ export default {
     'eslint.config.js',
     'extension/icons/icon.svg',
     'extension/pkg/*.d.ts',
+    'loadgen',
     'node_modules',
     'package-lock.json',
     'package.json',
