@@ -1,67 +1,66 @@
 // The content scripts are classic scripts (content scripts cannot be modules), so they repeat
-// the message types they send and receive as string constants. These must equal the modules'
-// declarations: a copy that drifts makes the worker refuse the page's message, or the page
-// ignore the worker's fill, without any error. Read as text, since the content scripts run in
-// a page and page.js imports the worker's modules, which need the extension's runtime.
+// the message types they send and receive, each in one `Object.freeze` list named after the
+// messages.js declaration it copies. These must equal the module's: a copy that drifts makes
+// the worker refuse the page's message, or the page ignore the worker's fill, without any
+// error. The content scripts are read as text, since they run in a page.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Message, PageMessage } from '../../extension/messages.js';
+import { FromPage, Message, PageMessage } from '../../extension/messages.js';
 import { ROOT } from '../support/root.mjs';
 
 const source = (file) => readFile(path.join(ROOT, file), 'utf8');
 
-/** A message type as the modules spell them: `area.name`. */
-const TYPE = /^[a-z]+\.[a-zA-Z]+$/;
+/** The lists of types content scripts may repeat, under the names messages.js gives them. */
+const DECLARED = { PageMessage, FromPage };
 
 /**
- * The entries of `export const <name> = Object.freeze({ KEY: 'value', ... });` in a module's
- * text, for modules that cannot be imported in Node.
+ * The lists a classic script declares as `const <Name> = Object.freeze({ KEY: 'value', ... });`
+ * (where each content script keeps the message types it uses), by name.
  */
-function frozenObject(text, name) {
-  const block = text.match(new RegExp(`export const ${name} = Object\\.freeze\\(\\{([\\s\\S]*?)\\n\\}\\);`));
-  assert.ok(block, `export const ${name} = Object.freeze({...}) is not in the module`);
-  // Doc comments inside the block may quote types too: only `KEY: 'value',` lines count.
-  const entries = [...block[1].matchAll(/^\s*([A-Z][A-Z0-9_]*): '([^']*)',?$/gm)].map(([, key, value]) => [key, value]);
-  assert.ok(entries.length > 0, `${name} has no entries`);
-  return Object.fromEntries(entries);
-}
-
-/** The `const NAME = 'area.name';` declarations of a classic script. */
-function typeConstants(text) {
-  return Object.fromEntries(
-    [...text.matchAll(/\bconst ([A-Z][A-Z0-9_]*) = '([^']*)';/g)].filter(([, , value]) => TYPE.test(value)).map(([, key, value]) => [key, value]),
-  );
+function frozenLists(text) {
+  const lists = {};
+  for (const [, name, body] of text.matchAll(/\bconst ([A-Za-z]+) = Object\.freeze\(\{([\s\S]*?)\}\);/g)) {
+    // Comments inside the list may quote types too: only `KEY: 'value',` lines count.
+    lists[name] = Object.fromEntries([...body.matchAll(/^\s*([A-Z][A-Z0-9_]*): '([^']*)',?$/gm)].map(([, key, value]) => [key, value]));
+  }
+  return lists;
 }
 
 const manifest = JSON.parse(await source('manifest.json'));
 const CONTENT_SCRIPTS = manifest.content_scripts.flatMap((entry) => entry.js);
 const scripts = Object.fromEntries(await Promise.all(CONTENT_SCRIPTS.map(async (file) => [file, await source(file)])));
-const FromPage = frozenObject(await source('extension/page.js'), 'FromPage');
 
-test('each constant a content script repeats equals the module declaration it copies', () => {
-  const copies = [
-    ['extension/content.js', 'FILL_PASSCODE', PageMessage.FILL_PASSCODE, 'messages.js PageMessage.FILL_PASSCODE'],
-    ['extension/affordance.js', 'PAGE_TOKENS', FromPage.TOKENS, 'page.js FromPage.TOKENS'],
-    ['extension/affordance.js', 'PAGE_FILL', FromPage.FILL, 'page.js FromPage.FILL'],
-    ['extension/pi-page.js', 'PI_WAITING', FromPage.PI_WAITING, 'page.js FromPage.PI_WAITING'],
+test('each list of types a content script repeats equals the messages.js declaration of its name', () => {
+  const expected = [
+    ['extension/content.js', 'PageMessage', ['FILL_PASSCODE']],
+    ['extension/affordance.js', 'FromPage', ['TOKENS', 'FILL']],
+    ['extension/pi-page.js', 'FromPage', ['PI_WAITING']],
   ];
-  for (const [file, name, expected, declaration] of copies) {
+  for (const [file, name, keys] of expected) {
     assert.ok(CONTENT_SCRIPTS.includes(file), `${file} is a content script in manifest.json`);
-    assert.equal(typeof expected, 'string', `${declaration} is declared`);
-    assert.equal(typeConstants(scripts[file])[name], expected, `${file} ${name} equals ${declaration}`);
+    assert.deepEqual(Object.keys(frozenLists(scripts[file])[name] ?? {}).sort(), [...keys].sort(), `${file} lists ${name}`);
+  }
+  for (const [file, text] of Object.entries(scripts)) {
+    for (const [name, entries] of Object.entries(frozenLists(text))) {
+      if (!Object.values(entries).some((value) => /^[a-z]+\.[a-zA-Z]+$/.test(value))) continue;
+      assert.ok(DECLARED[name], `${file} lists message types as ${name}, which messages.js does not declare for content scripts`);
+      for (const [key, value] of Object.entries(entries)) {
+        assert.equal(value, DECLARED[name][key], `${file} ${name}.${key} equals messages.js ${name}.${key}`);
+      }
+    }
   }
 });
 
-test('every message type written in a content script is one the worker and pages declare for them', () => {
+test('every message type written in a content script is one declared for them', () => {
   const forPages = new Set([...Object.values(PageMessage), ...Object.values(FromPage)]);
   let seen = 0;
   for (const [file, text] of Object.entries(scripts)) {
-    // Every quoted `area.name` string, inline or in a constant: a type spelt in place is a copy too.
+    // Every quoted `area.name` string, in its list or in place: a type spelt in place is a copy too.
     for (const [, literal] of text.matchAll(/'([a-z]+\.[a-zA-Z]+)'/g)) {
       seen++;
-      assert.ok(forPages.has(literal), `${file} uses '${literal}', which is not in PageMessage (messages.js) or FromPage (page.js)`);
+      assert.ok(forPages.has(literal), `${file} uses '${literal}', which is not in PageMessage or FromPage (messages.js)`);
       // The extension pages' types are refused from a content script: one there is a mistake.
       assert.ok(!Object.values(Message).includes(literal), `${file} uses the extension pages' type '${literal}'`);
     }
@@ -69,11 +68,11 @@ test('every message type written in a content script is one the worker and pages
   assert.ok(seen > 0, 'the content scripts name message types');
 });
 
-test('every type declared for content scripts is known to one of them', () => {
-  const known = new Set(Object.values(scripts).flatMap((text) => Object.values(typeConstants(text))));
-  for (const [declaration, types] of [['PageMessage', PageMessage], ['FromPage', FromPage]]) {
+test('every type declared for content scripts is listed in one of them', () => {
+  const known = new Set(Object.values(scripts).flatMap((text) => Object.values(frozenLists(text)).flatMap((entries) => Object.values(entries))));
+  for (const [declaration, types] of Object.entries(DECLARED)) {
     for (const [key, value] of Object.entries(types)) {
-      assert.ok(known.has(value), `${declaration}.${key} ('${value}') is not repeated in any content script`);
+      assert.ok(known.has(value), `${declaration}.${key} ('${value}') is not listed in any content script`);
     }
   }
 });
