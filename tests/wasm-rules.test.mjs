@@ -1,0 +1,148 @@
+// The rules the core keeps for the extension's worker, through the packages as built into
+// extension/pkg/ and loaded in Node: the checks of a token before it is stored. Each binding's
+// result, and its error codes, which are the ones the extension reported before the core held
+// these rules.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ROOT } from './support/browser.mjs';
+import * as worker from '../extension/pkg/pushotp.js';
+import * as tools from '../extension/pkg/pushotp_tools.js';
+
+const pkg = (name) => readFile(path.join(ROOT, 'extension/pkg', name));
+worker.initSync({ module: await pkg('pushotp_bg.wasm') });
+tools.initSync({ module: await pkg('pushotp_tools_bg.wasm') });
+
+/** The `code` of the PushOtpError that `fn` throws. */
+function errorCode(fn) {
+  try {
+    fn();
+  } catch (err) {
+    assert.equal(err.name, 'PushOtpError', err.message);
+    return err.code;
+  }
+  assert.fail('expected an error');
+}
+
+const base64url = (bytes) => Buffer.from(bytes).toString('base64url');
+
+// Everyday tokens ------------------------------------------------------------------------------
+
+const TOTP = { type: 'totp', issuer: 'ACME', account: 'alice@acme.test', secret: 'JBSWY3DPEHPK3PXP' };
+
+test('checkOtpToken returns the token normalised, in the order the worker stores it', () => {
+  const token = tools.checkOtpToken({
+    ...TOTP,
+    issuer: ' ACME\u00a0',
+    secret: 'jbsw y3dp-ehpk 3pxp====',
+    sites: ['https://acme.test', 'http://127.0.0.1:8080', 'https://acme.test'],
+    id: 'kept by the caller, not here',
+  });
+  assert.deepEqual(token, {
+    issuer: 'ACME',
+    account: 'alice@acme.test',
+    type: 'totp',
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    sites: ['https://acme.test', 'http://127.0.0.1:8080'],
+    secret: 'JBSWY3DPEHPK3PXP',
+  });
+  assert.deepEqual(Object.keys(token), ['issuer', 'account', 'type', 'algorithm', 'digits', 'period', 'sites', 'secret']);
+  // The normalised token makes the codes the given one makes.
+  assert.equal(worker.totp(token, 1_700_000_000_000), worker.totp(TOTP, 1_700_000_000_000));
+
+  const hotp = tools.checkOtpToken({ type: 'hotp', account: 'bob', secret: 'GEZDGNBVGY3TQOJQ', algorithm: 'SHA256', digits: 8, counter: 2 ** 53 - 1, issuer: null, sites: null });
+  assert.deepEqual(hotp, { issuer: '', account: 'bob', type: 'hotp', algorithm: 'SHA256', digits: 8, counter: 2 ** 53 - 1, sites: [], secret: 'GEZDGNBVGY3TQOJQ' });
+  assert.equal('period' in hotp, false);
+  assert.equal(tools.checkOtpToken({ ...TOTP, type: 'hotp' }).counter, 0);
+  assert.equal(tools.checkOtpToken({ ...TOTP, period: null }).period, 30);
+  // JavaScript's upper case: `ſ` (long s) is an S.
+  assert.equal(tools.checkOtpToken({ ...TOTP, secret: 'jbſwy3dpehpk3pxp' }).secret, 'JBSWY3DPEHPK3PXP');
+});
+
+test('checkOtpToken refuses a bad token with the error code of its first broken rule', () => {
+  const hotp = { ...TOTP, type: 'hotp' };
+  for (const [token, code] of [
+    [undefined, 'invalid_parameter'],
+    [null, 'invalid_parameter'],
+    ['totp', 'invalid_parameter'],
+    [[], 'unknown_token_type'],
+    [{ ...TOTP, type: 'TOTP' }, 'unknown_token_type'],
+    [{ ...TOTP, type: undefined, algorithm: 'MD5' }, 'unknown_token_type'],
+    [{ ...TOTP, algorithm: null }, 'unknown_algorithm'],
+    [{ ...TOTP, algorithm: 'sha256' }, 'unknown_algorithm'],
+    [{ ...TOTP, digits: null }, 'invalid_digits'],
+    [{ ...TOTP, digits: '6' }, 'invalid_digits'],
+    [{ ...TOTP, digits: 6.5 }, 'invalid_digits'],
+    [{ ...TOTP, digits: NaN }, 'invalid_digits'],
+    [{ ...TOTP, digits: 11 }, 'invalid_digits'],
+    [{ ...TOTP, secret: undefined }, 'empty_secret'],
+    [{ ...TOTP, secret: 12345 }, 'empty_secret'],
+    [{ ...TOTP, secret: ' = -\u3000\ufeff' }, 'empty_secret'],
+    [{ ...TOTP, issuer: 42 }, 'invalid_parameter'],
+    [{ ...TOTP, issuer: 'tab\there' }, 'invalid_parameter'],
+    [{ ...TOTP, account: 'x'.repeat(257) }, 'invalid_parameter'],
+    [{ ...TOTP, account: '😀'.repeat(129) }, 'invalid_parameter'],
+    [{ ...TOTP, period: 0 }, 'invalid_period'],
+    [{ ...TOTP, period: 86_401 }, 'invalid_period'],
+    [{ ...TOTP, period: '30' }, 'invalid_period'],
+    [{ ...hotp, counter: -1 }, 'invalid_parameter'],
+    [{ ...hotp, counter: 2 ** 53 }, 'invalid_parameter'],
+    [{ ...hotp, counter: 1.5 }, 'invalid_parameter'],
+    [{ ...TOTP, sites: 'https://acme.test' }, 'invalid_parameter'],
+    [{ ...TOTP, sites: ['https://acme.test/'] }, 'invalid_parameter'],
+    [{ ...TOTP, sites: ['https://ACME.test'] }, 'invalid_parameter'],
+    [{ ...TOTP, sites: ['http://acme.test:80'] }, 'invalid_parameter'],
+    [{ ...TOTP, sites: [new URL('https://acme.test')] }, 'invalid_parameter'],
+    [{ ...TOTP, sites: Array.from({ length: 65 }, (_, i) => `https://s${i}.test`) }, 'invalid_parameter'],
+    [{ ...TOTP, issuer: '  ', account: undefined }, 'invalid_parameter'],
+    [{ ...TOTP, secret: 'AB1!' }, 'invalid_base32'],
+    [{ ...TOTP, secret: 'A'.repeat(2049) }, 'too_long'],
+    // A bad name is found before a bad period, and the secret's base32 last.
+    [{ ...TOTP, issuer: 1, period: 0 }, 'invalid_parameter'],
+    [{ ...TOTP, secret: '!', period: 0 }, 'invalid_period'],
+  ]) {
+    assert.equal(errorCode(() => tools.checkOtpToken(token)), code, JSON.stringify(token));
+  }
+  const sites = Array.from({ length: 64 }, (_, i) => `https://s${i}.test`);
+  assert.equal(tools.checkOtpToken({ ...TOTP, sites }).sites.length, 64);
+  assert.equal(tools.checkOtpToken({ ...TOTP, account: '😀'.repeat(128) }).account.length, 256);
+});
+
+// Push tokens ----------------------------------------------------------------------------------
+
+const KEY = base64url(new Uint8Array(32).fill(7));
+const PUSH = {
+  tokenId: 'tok_1',
+  tokenName: 'Work',
+  server: 'https://push.example.net',
+  pin: { required: false },
+  keys: { otp: KEY, request: KEY, answer: KEY, channel: KEY },
+};
+
+test('checkPushToken accepts enrolled tokens and refuses incomplete ones with invalid_token', () => {
+  assert.equal(tools.checkPushToken(PUSH), undefined);
+  assert.equal(tools.checkPushToken({ ...PUSH, server: 'http://127.0.0.1:8080/base/' }), undefined);
+  const masked = { tokenId: 'tok_2', server: 'https://a', pin: { required: true }, keys: { request: KEY, channel: KEY }, masked: {} };
+  assert.equal(tools.checkPushToken(masked), undefined);
+  for (const token of [
+    null,
+    {},
+    { ...PUSH, tokenId: 7 },
+    { ...PUSH, server: 'ftp://push.example.net' },
+    { ...PUSH, server: 'https://push.example.net/?x' },
+    { ...PUSH, server: 'https://push example.net' },
+    { ...PUSH, keys: { ...PUSH.keys, request: KEY.slice(1) } },
+    { ...PUSH, keys: { ...PUSH.keys, channel: `${KEY.slice(1)}=` } },
+    { ...PUSH, keys: { ...PUSH.keys, answer: undefined } },
+    { ...masked, masked: undefined },
+    { ...masked, masked: 'masked' },
+    { ...masked, keys: { ...masked.keys, otp: KEY } },
+    { ...masked, keys: { ...masked.keys, answer: KEY } },
+    { ...masked, pin: { required: 1 }, keys: PUSH.keys },
+  ]) {
+    assert.equal(errorCode(() => tools.checkPushToken(token)), 'invalid_token', JSON.stringify(token));
+  }
+});
