@@ -1,7 +1,7 @@
 // The rules the core keeps for the extension's worker, through the packages as built into
-// extension/pkg/ and loaded in Node: the checks of a token before it is stored. Each binding's
-// result, and its error codes, which are the ones the extension reported before the core held
-// these rules.
+// extension/pkg/ and loaded in Node: the checks of a token before it is stored, and the typed
+// purpose of the channel tags. Each binding's result, and its error codes, which are the ones
+// the extension reported before the core held these rules.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import * as tools from '../extension/pkg/pushotp_tools.js';
 const pkg = (name) => readFile(path.join(ROOT, 'extension/pkg', name));
 worker.initSync({ module: await pkg('pushotp_bg.wasm') });
 tools.initSync({ module: await pkg('pushotp_tools_bg.wasm') });
+const vectors = async (name) => JSON.parse(await readFile(path.join(ROOT, 'crate/tests/vectors', name), 'utf8'));
 
 /** The `code` of the PushOtpError that `fn` throws. */
 function errorCode(fn) {
@@ -26,6 +27,7 @@ function errorCode(fn) {
 }
 
 const base64url = (bytes) => Buffer.from(bytes).toString('base64url');
+const hexKey = (hex) => base64url(Buffer.from(hex, 'hex'));
 
 // Everyday tokens ------------------------------------------------------------------------------
 
@@ -145,4 +147,23 @@ test('checkPushToken accepts enrolled tokens and refuses incomplete ones with in
   ]) {
     assert.equal(errorCode(() => tools.checkPushToken(token)), 'invalid_token', JSON.stringify(token));
   }
+});
+
+// Channel tags ---------------------------------------------------------------------------------
+
+test('signedAt takes its purpose as a typed choice: "poll" or "remove"', async () => {
+  const file = await vectors('push_protocol.json');
+  const kChan = hexKey(file.keys.channel_hex);
+  const tokenId = file.inputs.token_id;
+  for (const purpose of ['poll', 'remove']) {
+    const { at, tag_hex } = file[purpose];
+    assert.equal(worker.signedAt(purpose, kChan, tokenId, at), hexKey(tag_hex), purpose);
+  }
+  for (const other of ['Poll', 'webpush', '', 0, 1, null, undefined]) {
+    assert.equal(errorCode(() => worker.signedAt(other, kChan, tokenId, 1)), 'invalid_parameter', String(other));
+  }
+  // The TypeScript declarations name the two purposes, so a checked caller cannot misspell one.
+  const declarations = await readFile(path.join(ROOT, 'extension/pkg/pushotp.d.ts'), 'utf8');
+  assert.match(declarations, /type SignedPurpose = "poll" \| "remove";/);
+  assert.match(declarations, /export function signedAt\(purpose: SignedPurpose,/);
 });

@@ -31,8 +31,8 @@ pub mod tools;
 
 pub use codes::{hotp, totp, totp_codes};
 pub use push::{
-    approve_answer, channel_auth_tag, deny_answer, push_passcode, signed_at, verify_push_request,
-    web_push_tag,
+    SignedPurpose, approve_answer, channel_auth_tag, deny_answer, push_passcode, signed_at,
+    verify_push_request, web_push_tag,
 };
 
 /// Converts a core error into a JavaScript `Error` with `name` `PushOtpError` and a `code`.

@@ -93,22 +93,42 @@ pub fn channel_auth_tag(k_chan: &str, token_id: &str, nonce: &str) -> Result<Str
     Ok(tag_to_js(&crate::push::channel_auth_tag(&key_from_js(k_chan, "kChan")?, token_id, &nonce)))
 }
 
+pub use purpose::SignedPurpose;
+
+// wasm-bindgen adds an undocumented hidden variant and function to a string enum.
+#[allow(missing_docs)]
+mod purpose {
+    use wasm_bindgen::prelude::*;
+
+    /// What a tag of [`signed_at`](super::signed_at) is for: `"poll"` or `"remove"`. A string
+    /// enum: TypeScript sees `"poll" | "remove"`, and no other string reaches the core (one
+    /// that slips past the types is `invalid_parameter`).
+    #[wasm_bindgen]
+    #[derive(Clone, Copy)]
+    pub enum SignedPurpose {
+        /// A poll for the pending requests.
+        Poll = "poll",
+        /// A removal of the token.
+        Remove = "remove",
+    }
+}
+
 /// The tag of a poll (`purpose` `"poll"`) or a removal (`"remove"`) at `atSecs` (protocol §7).
 #[wasm_bindgen(js_name = signedAt)]
 pub fn signed_at(
-    purpose: &str,
+    purpose: SignedPurpose,
     k_chan: &str,
     token_id: &str,
     at_secs: f64,
 ) -> Result<String, JsValue> {
-    let k_chan = key_from_js(k_chan, "kChan")?;
-    let at = whole(at_secs, "at")?;
-    let tag = match purpose {
-        "poll" => crate::push::poll_tag(&k_chan, token_id, at),
-        "remove" => crate::push::remove_tag(&k_chan, token_id, at),
+    let purpose = match purpose {
+        SignedPurpose::Poll => crate::push::SignedAt::Poll,
+        SignedPurpose::Remove => crate::push::SignedAt::Remove,
+        // The binding's value for any other string.
         _ => return Err(shape_error("purpose")),
     };
-    Ok(tag_to_js(&tag))
+    let k_chan = key_from_js(k_chan, "kChan")?;
+    Ok(tag_to_js(&purpose.tag(&k_chan, token_id, whole(at_secs, "at")?)))
 }
 
 /// The tag of a Web Push registration (protocol §7); `subscription` is
