@@ -1,7 +1,8 @@
 // The rules the core keeps for the extension's worker, through the packages as built into
-// extension/pkg/ and loaded in Node: the checks of a token before it is stored, and the typed
-// purpose of the channel tags. Each binding's result, and its error codes, which are the ones
-// the extension reported before the core held these rules.
+// extension/pkg/ and loaded in Node: the checks of a token before it is stored, the typed
+// purpose of the channel tags, privacyIDEA challenges and privacyIDEA PIN checks. Each binding's
+// result, and its error codes, which are the ones the extension reported before the core held
+// these rules.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -166,4 +167,82 @@ test('signedAt takes its purpose as a typed choice: "poll" or "remove"', async (
   const declarations = await readFile(path.join(ROOT, 'extension/pkg/pushotp.d.ts'), 'utf8');
   assert.match(declarations, /type SignedPurpose = "poll" \| "remove";/);
   assert.match(declarations, /export function signedAt\(purpose: SignedPurpose,/);
+});
+
+// privacyIDEA ----------------------------------------------------------------------------------
+
+const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+const utf8 = (text) => new TextEncoder().encode(text);
+
+test('piCheckChallenge passes captured challenges, whose signatures verify over what it returns', async () => {
+  const file = await vectors('privacyidea_push.json');
+  const serial = file.enroll_uri_parsed.serial;
+  const serverKey = await crypto.subtle.importKey('spki', tools.piServerKeySpki(file.server.public_key_detail), RSA, false, ['verify']);
+  const verify = (b32, message) => crypto.subtle.verify(RSA, serverKey, tools.piSignatureFromBase32(b32), utf8(message));
+  for (const { raw_challenge_from_poll: c, signed_string } of file.server_challenges) {
+    const checked = tools.piCheckChallenge(c, serial);
+    assert.equal(checked.message, signed_string);
+    assert.ok(await verify(c.signature, checked.message), c.nonce);
+    assert.ok(await verify(c.capabilities_signature, checked.capabilitiesMessage), c.nonce);
+    assert.equal(checked.declineReason, true);
+    for (const field of ['nonce', 'url', 'serial', 'question', 'title', 'sslverify']) assert.equal(checked[field], c[field]);
+    assert.equal(checked.requirePresence, c.require_presence);
+    assert.deepEqual(checked.choices, c.require_presence ? c.require_presence.split(',') : undefined);
+  }
+});
+
+test('piCheckChallenge refuses incomplete, foreign or badly capable challenges', async () => {
+  const file = await vectors('privacyidea_push.json');
+  const serial = file.enroll_uri_parsed.serial;
+  const c = file.server_challenges[1].raw_challenge_from_poll;
+  // Without capabilities there is nothing more to sign; a presence field that is no text is
+  // left out of the signed string.
+  const plain = tools.piCheckChallenge({ ...c, capabilities: null, capabilities_signature: undefined, require_presence: 3 }, serial);
+  assert.equal(plain.capabilitiesMessage, undefined);
+  assert.equal(plain.declineReason, false);
+  assert.equal(plain.choices, undefined);
+  assert.equal(plain.message, [c.nonce, c.url, c.serial, c.question, c.title, c.sslverify].join('|'));
+  for (const bad of [
+    null,
+    'challenge',
+    { ...c, nonce: undefined },
+    { ...c, title: 7 },
+    { ...c, sslverify: false },
+    { ...c, serial: 'PIPU00000000' },
+    { ...c, capabilities: undefined },
+    { ...c, capabilities: { decline_reason: true } },
+    { ...c, capabilities: '["decline_reason"]' },
+    { ...c, capabilities: '{"decline_reason": true, "decline_reason": false}' },
+  ]) {
+    assert.equal(errorCode(() => tools.piCheckChallenge(bad, serial)), 'invalid_message', JSON.stringify(bad));
+  }
+});
+
+/** SHA-256 of a text, as padded base64: the digest of a PIN check. */
+const sha256 = async (text) => Buffer.from(await crypto.subtle.digest('SHA-256', utf8(text))).toString('base64');
+
+test('piPinCheck and piPinMatches keep the stored format of PIN checks', async () => {
+  // A check made as the extension first made them: two random keys masked with the PIN, and
+  // the SHA-256 of the first key's base64url text.
+  const first = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const second = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const stored = { masked: tools.maskKeys(first, second, '2468'), digest: await sha256(first) };
+  assert.equal(tools.piPinMatches(stored, '2468'), true);
+  for (const wrong of ['2469', '246', '24680', 'abcd', '', '2'.repeat(65)]) assert.equal(tools.piPinMatches(stored, wrong), false, wrong);
+
+  // A new one reads back the same way.
+  const made = tools.piPinCheck('13579');
+  assert.deepEqual(Object.keys(made), ['masked', 'digest']);
+  assert.deepEqual(Object.keys(made.masked), ['salt', 'params', 'masked']);
+  const { otp } = tools.unmaskKeys(made.masked, '13579');
+  assert.equal(await sha256(otp), made.digest);
+  assert.equal(tools.piPinMatches(made, '13579'), true);
+  assert.equal(tools.piPinMatches(made, '13578'), false);
+  // Fresh random keys and salt every time.
+  assert.notEqual(tools.piPinCheck('13579').digest, made.digest);
+
+  for (const pin of ['', '123', '12a4', ' 1234', '١٢٣٤', '1'.repeat(65)]) {
+    assert.equal(errorCode(() => tools.piPinCheck(pin)), 'pin_required', pin);
+  }
+  assert.equal(errorCode(() => tools.piPinMatches({ digest: made.digest }, '13579')), 'invalid_parameter');
 });

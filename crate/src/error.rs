@@ -111,6 +111,10 @@ pub enum Error {
     /// A PIN that is empty or longer than 64 bytes (protocol §6).
     #[error("the PIN must be 1 to 64 bytes")]
     InvalidPin,
+    /// A privacyIDEA token whose server asks for an unlock before each answer was given no
+    /// PIN, or one that is not 4 to 64 digits.
+    #[error("this token needs a PIN of 4 to 64 digits")]
+    PinRequired,
     /// A push token to store that lacks what the device needs to use it (a key, its server);
     /// the text names the rule.
     #[error("the token is incomplete: {0}")]
@@ -154,6 +158,7 @@ impl Error {
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
             Self::InvalidPin => "invalid_pin",
+            Self::PinRequired => "pin_required",
             Self::InvalidToken(_) => "invalid_token",
             #[cfg(feature = "qr")]
             Self::InvalidImage(_) => "invalid_image",

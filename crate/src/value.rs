@@ -1,5 +1,5 @@
-//! Values as the browser extension hands them to the core's rules ([`crate::tokens`]): JSON's,
-//! plus JavaScript's `undefined`.
+//! Values as the browser extension hands them to the core's rules ([`crate::tokens`],
+//! [`crate::privacyidea::check_challenge`]): JSON's, plus JavaScript's `undefined`.
 //!
 //! Those rules were first written in JavaScript, and stored tokens and messages were checked
 //! by them; to give the same answers for every input they keep JavaScript's distinctions

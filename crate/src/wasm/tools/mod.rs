@@ -31,8 +31,9 @@ mod vault;
 pub use codes::{ocra, random_secret, seconds_left, verify_hotp, verify_totp};
 pub use enrollment::{complete_enrollment, enroll_request, mask_keys, unmask_keys};
 pub use privacyidea::{
-    pi_answer_message, pi_capabilities_message, pi_challenge_message, pi_parse_enroll_link,
-    pi_poll_message, pi_server_key_spki, pi_signature_from_base32, pi_signature_to_base32,
+    pi_answer_message, pi_capabilities_message, pi_challenge_message, pi_check_challenge,
+    pi_parse_enroll_link, pi_pin_check, pi_pin_matches, pi_poll_message, pi_server_key_spki,
+    pi_signature_from_base32, pi_signature_to_base32,
 };
 pub use tokens::{check_otp_token, check_push_token};
 pub use uri::{decode_qr, format_uri, import_migration, parse_uri};

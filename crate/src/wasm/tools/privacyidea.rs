@@ -5,8 +5,10 @@
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroize;
 
-use crate::wasm::{js_error, shape_error};
+use super::value_from_js;
+use crate::wasm::{js_error, shape_error, to_js};
 
 /// The string a privacyIDEA device signs to poll: `{serial}|{timestamp}`.
 #[wasm_bindgen(js_name = piPollMessage)]
@@ -97,4 +99,78 @@ pub fn pi_parse_enroll_link(link: &str) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = piServerKeySpki)]
 pub fn pi_server_key_spki(detail_public_key: &str) -> Result<Vec<u8>, JsValue> {
     crate::privacyidea::server_key_spki(detail_public_key).map_err(js_error)
+}
+
+/// Checks one challenge of the token `serial` as the poll listed it (an element of
+/// `result.value`) before its signatures are verified: `nonce`, `url`, `serial`, `question`,
+/// `title` and `sslverify` text, the serial the token's, capabilities (when there) the text of a
+/// JSON object. Returns `{ nonce, url, serial, question, title, sslverify, requirePresence?,
+/// choices?, declineReason, message, capabilitiesMessage? }`: verify `signature` over `message`
+/// and, when there is a `capabilitiesMessage`, `capabilities_signature` over it, before the
+/// challenge is shown. Throws `invalid_message` (or `too_long` for huge capabilities).
+#[wasm_bindgen(js_name = piCheckChallenge)]
+pub fn pi_check_challenge(challenge: JsValue, serial: &str) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Checked<'a> {
+        nonce: &'a str,
+        url: &'a str,
+        serial: &'a str,
+        question: &'a str,
+        title: &'a str,
+        sslverify: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        require_presence: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        choices: Option<Vec<&'a str>>,
+        decline_reason: bool,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        capabilities_message: Option<&'a str>,
+    }
+    let checked = crate::privacyidea::check_challenge(&value_from_js(&challenge), serial)
+        .map_err(js_error)?;
+    to_js(
+        &Checked {
+            nonce: &checked.nonce,
+            url: &checked.url,
+            serial: &checked.serial,
+            question: &checked.question,
+            title: &checked.title,
+            sslverify: &checked.sslverify,
+            require_presence: checked.require_presence.as_deref(),
+            choices: checked.choices(),
+            decline_reason: checked.decline_reason,
+            message: checked.message(),
+            capabilities_message: checked.capabilities_message.as_deref(),
+        },
+        "challenge",
+    )
+}
+
+/// A new PIN check for a token whose server asks for an unlock before each answer: two fresh
+/// random keys masked with `pin` (Argon2id) and the digest of the first, `{ masked, digest }`,
+/// stored with the token. Throws `pin_required` unless `pin` is 4 to 64 digits.
+#[wasm_bindgen(js_name = piPinCheck)]
+pub fn pi_pin_check(pin: &str) -> Result<JsValue, JsValue> {
+    let mut first = [0u8; crate::privacyidea::PIN_CHECK_KEY_LEN];
+    let mut second = [0u8; crate::privacyidea::PIN_CHECK_KEY_LEN];
+    let mut salt: crate::push::PinSalt = [0; 16];
+    for buf in [&mut first[..], &mut second[..], &mut salt[..]] {
+        getrandom::fill(buf).map_err(|_| shape_error("random"))?;
+    }
+    let check = crate::privacyidea::PinCheck::new(pin, &first, &second, salt).map_err(js_error);
+    first.zeroize();
+    second.zeroize();
+    to_js(&check?, "pinCheck")
+}
+
+/// Whether `pin` is the PIN the token's stored check (`{ masked, digest }`, from `piPinCheck`)
+/// was made with; anything but 1 to 64 digits is not. Takes an Argon2id computation. Throws
+/// `invalid_parameter` for a check of another shape and `invalid_message` for a damaged one.
+#[wasm_bindgen(js_name = piPinMatches)]
+pub fn pi_pin_matches(check: JsValue, pin: &str) -> Result<bool, JsValue> {
+    let check: crate::privacyidea::PinCheck =
+        serde_wasm_bindgen::from_value(check).map_err(|_| shape_error("pinCheck"))?;
+    check.matches(pin).map_err(js_error)
 }
