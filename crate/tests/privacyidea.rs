@@ -1,7 +1,7 @@
 //! privacyIDEA push tokens against exchanges captured from a real privacyIDEA 3.14
 //! (`vectors/privacyidea_push.json`, recorded by `scripts/privacyidea-vectors.mjs`; the server
 //! accepted every device signature in it). The RSA signatures themselves are checked with
-//! WebCrypto in `tests/privacyidea-vectors.test.mjs`; here the core's strings and encodings.
+//! WebCrypto in `tests/unit/privacyidea-vectors.test.mjs`; here the core's strings and encodings.
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
