@@ -114,6 +114,20 @@ test('checkOtpToken refuses a bad token with the error code of its first broken 
   assert.equal(tools.checkOtpToken({ ...TOTP, account: '😀'.repeat(128) }).account.length, 256);
 });
 
+test('checkOtpNames checks the new names of a token as checkOtpToken checks them', () => {
+  assert.deepEqual(tools.checkOtpNames(' ACME ', undefined), { issuer: 'ACME', account: '' });
+  assert.deepEqual(tools.checkOtpNames(null, 'bob\u3000'), { issuer: '', account: 'bob' });
+  for (const [issuer, account] of [
+    ['', ' '],
+    [undefined, null],
+    [42, 'bob'],
+    ['ACME', 'a\u0000b'],
+    ['ACME', 'x'.repeat(257)],
+  ]) {
+    assert.equal(errorCode(() => tools.checkOtpNames(issuer, account)), 'invalid_parameter', `${issuer} ${account}`);
+  }
+});
+
 // Push tokens ----------------------------------------------------------------------------------
 
 const KEY = base64url(new Uint8Array(32).fill(7));
@@ -241,8 +255,10 @@ test('piPinCheck and piPinMatches keep the stored format of PIN checks', async (
   // Fresh random keys and salt every time.
   assert.notEqual(tools.piPinCheck('13579').digest, made.digest);
 
-  for (const pin of ['', '123', '12a4', ' 1234', '١٢٣٤', '1'.repeat(65)]) {
-    assert.equal(errorCode(() => tools.piPinCheck(pin)), 'pin_required', pin);
+  for (const pin of ['', '123', '12a4', ' 1234', '١٢٣٤', '1'.repeat(65), null, undefined, 1234]) {
+    assert.equal(errorCode(() => tools.piPinCheck(pin)), 'pin_required', String(pin));
   }
+  // Only a string is a PIN: other values are refused, not misread.
+  for (const pin of [null, undefined, 13579, ['13579']]) assert.equal(tools.piPinMatches(made, pin), false, String(pin));
   assert.equal(errorCode(() => tools.piPinMatches({ digest: made.digest }, '13579')), 'invalid_parameter');
 });

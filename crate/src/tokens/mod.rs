@@ -2,7 +2,7 @@
 //!
 //! | what | here |
 //! |---|---|
-//! | an everyday TOTP or HOTP token (RFC 6238, RFC 4226) | [`check_otp_token`], [`OtpToken`] |
+//! | an everyday TOTP or HOTP token (RFC 6238, RFC 4226) | [`check_otp_token`], [`OtpToken`]; its new names, [`check_otp_names`] |
 //! | an enrolled push token (`docs/protocol.md` §3, §6) | [`check_push_token`] |
 //! | a site a token's codes may be filled into | [`is_web_origin`], [`MAX_SITES`] |
 //!
@@ -15,7 +15,7 @@ mod otp;
 mod push;
 
 pub use origin::is_web_origin;
-pub use otp::{OtpToken, check_otp_token};
+pub use otp::{OtpToken, check_otp_names, check_otp_token};
 pub use push::check_push_token;
 
 #[cfg(doc)]

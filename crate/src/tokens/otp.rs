@@ -135,6 +135,21 @@ pub fn check_otp_token(token: &Value) -> Result<OtpToken> {
     Ok(OtpToken { issuer, account, kind, algorithm, digits, sites, secret })
 }
 
+/// The names of an everyday token being renamed: `issuer` and `account` as
+/// [`check_otp_token`] takes them (left out, `null`, or text of at most 256 UTF-16 units
+/// without control characters), trimmed, and not both empty.
+///
+/// # Errors
+/// `invalid_parameter` (`issuer`, `account`, or `issuer or account` when both are empty).
+pub fn check_otp_names(issuer: &Value, account: &Value) -> Result<(String, String)> {
+    let issuer = label(issuer, "issuer")?;
+    let account = label(account, "account")?;
+    if issuer.is_empty() && account.is_empty() {
+        return Err(Error::InvalidParameter { name: "issuer or account" });
+    }
+    Ok((issuer, account))
+}
+
 /// The secret as the core reads it, for comparing two tokens' secrets: without JavaScript's
 /// white space, `=` and `-`, in upper case as JavaScript's `toUpperCase` makes it wherever that
 /// can matter.
@@ -396,6 +411,28 @@ mod tests {
             64
         );
         assert!(check_otp_token(&totp_with(&[("account", text(&"😀".repeat(128)))])).is_ok());
+    }
+
+    #[test]
+    fn names_are_checked_as_for_a_new_token() {
+        assert_eq!(
+            check_otp_names(&text(" ACME "), &Value::Undefined),
+            Ok(("ACME".into(), String::new()))
+        );
+        assert_eq!(check_otp_names(&Value::Null, &text("bob")), Ok((String::new(), "bob".into())));
+        for (issuer, account, name) in [
+            (text(" "), Value::Null, "issuer or account"),
+            (Value::Undefined, Value::Undefined, "issuer or account"),
+            (Value::Number(1.0), text("bob"), "issuer"),
+            (text("ACME"), text("a\u{0}b"), "account"),
+            (text("ACME"), text(&"a".repeat(257)), "account"),
+        ] {
+            assert_eq!(
+                check_otp_names(&issuer, &account),
+                Err(Error::InvalidParameter { name }),
+                "{issuer:?} {account:?}"
+            );
+        }
     }
 
     #[test]

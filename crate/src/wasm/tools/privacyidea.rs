@@ -109,7 +109,13 @@ pub fn pi_server_key_spki(detail_public_key: &str) -> Result<Vec<u8>, JsValue> {
 /// and, when there is a `capabilitiesMessage`, `capabilities_signature` over it, before the
 /// challenge is shown. Throws `invalid_message` (or `too_long` for huge capabilities).
 #[wasm_bindgen(js_name = piCheckChallenge)]
-pub fn pi_check_challenge(challenge: JsValue, serial: &str) -> Result<JsValue, JsValue> {
+pub fn pi_check_challenge(
+    challenge: JsValue,
+    // Read as a value: a `&str`'s glue does not check the type. No token has a serial that is
+    // no string, so none matches then.
+    #[wasm_bindgen(unchecked_param_type = "string")] serial: JsValue,
+) -> Result<JsValue, JsValue> {
+    let serial = serial.as_string().unwrap_or_default();
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Checked<'a> {
@@ -128,7 +134,7 @@ pub fn pi_check_challenge(challenge: JsValue, serial: &str) -> Result<JsValue, J
         #[serde(skip_serializing_if = "Option::is_none")]
         capabilities_message: Option<&'a str>,
     }
-    let checked = crate::privacyidea::check_challenge(&value_from_js(&challenge), serial)
+    let checked = crate::privacyidea::check_challenge(&value_from_js(&challenge), &serial)
         .map_err(js_error)?;
     to_js(
         &Checked {
@@ -150,27 +156,41 @@ pub fn pi_check_challenge(challenge: JsValue, serial: &str) -> Result<JsValue, J
 
 /// A new PIN check for a token whose server asks for an unlock before each answer: two fresh
 /// random keys masked with `pin` (Argon2id) and the digest of the first, `{ masked, digest }`,
-/// stored with the token. Throws `pin_required` unless `pin` is 4 to 64 digits.
+/// stored with the token. Throws `pin_required` unless `pin` is a string of 4 to 64 digits.
 #[wasm_bindgen(js_name = piPinCheck)]
-pub fn pi_pin_check(pin: &str) -> Result<JsValue, JsValue> {
+pub fn pi_pin_check(
+    #[wasm_bindgen(unchecked_param_type = "string")] pin: JsValue,
+) -> Result<JsValue, JsValue> {
+    let pin = pin_text(&pin);
     let mut first = [0u8; crate::privacyidea::PIN_CHECK_KEY_LEN];
     let mut second = [0u8; crate::privacyidea::PIN_CHECK_KEY_LEN];
     let mut salt: crate::push::PinSalt = [0; 16];
     for buf in [&mut first[..], &mut second[..], &mut salt[..]] {
         getrandom::fill(buf).map_err(|_| shape_error("random"))?;
     }
-    let check = crate::privacyidea::PinCheck::new(pin, &first, &second, salt).map_err(js_error);
+    let check = crate::privacyidea::PinCheck::new(&pin, &first, &second, salt).map_err(js_error);
     first.zeroize();
     second.zeroize();
     to_js(&check?, "pinCheck")
 }
 
 /// Whether `pin` is the PIN the token's stored check (`{ masked, digest }`, from `piPinCheck`)
-/// was made with; anything but 1 to 64 digits is not. Takes an Argon2id computation. Throws
-/// `invalid_parameter` for a check of another shape and `invalid_message` for a damaged one.
+/// was made with; anything but a string of 1 to 64 digits is not. Takes an Argon2id
+/// computation. Throws `invalid_parameter` for a check of another shape and `invalid_message`
+/// for a damaged one.
 #[wasm_bindgen(js_name = piPinMatches)]
-pub fn pi_pin_matches(check: JsValue, pin: &str) -> Result<bool, JsValue> {
+pub fn pi_pin_matches(
+    check: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] pin: JsValue,
+) -> Result<bool, JsValue> {
     let check: crate::privacyidea::PinCheck =
         serde_wasm_bindgen::from_value(check).map_err(|_| shape_error("pinCheck"))?;
-    check.matches(pin).map_err(js_error)
+    check.matches(&pin_text(&pin)).map_err(js_error)
+}
+
+/// A PIN as the caller passed it. It is read as a JavaScript value rather than a `&str`, whose
+/// glue does not check the type (a number there makes the module read out of bounds); anything
+/// but a string is no PIN, which the PIN rules then refuse.
+fn pin_text(pin: &JsValue) -> zeroize::Zeroizing<String> {
+    zeroize::Zeroizing::new(pin.as_string().unwrap_or_default())
 }

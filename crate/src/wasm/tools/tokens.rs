@@ -55,6 +55,22 @@ pub fn check_otp_token(token: JsValue) -> Result<JsValue, JsValue> {
     )
 }
 
+/// Checks the new names of an everyday token (`issuer`, `account`) as `checkOtpToken` checks
+/// them and returns them trimmed, `{ issuer, account }`. Throws `invalid_parameter` for a name
+/// that is no text or too long or has control characters, or when both are empty.
+#[wasm_bindgen(js_name = checkOtpNames)]
+pub fn check_otp_names(issuer: JsValue, account: JsValue) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    struct Names {
+        issuer: String,
+        account: String,
+    }
+    let (issuer, account) =
+        crate::tokens::check_otp_names(&value_from_js(&issuer), &value_from_js(&account))
+            .map_err(js_error)?;
+    to_js(&Names { issuer, account }, "names")
+}
+
 /// Checks the shape of an enrolled push token before it is stored: its id, its server's
 /// address, its keys, and with a PIN its masked keys. Returns nothing; throws `invalid_token`
 /// (`crate::tokens::check_push_token` lists the rules).
