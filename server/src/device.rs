@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{AppError, AppResult};
 use crate::login::{Login, finish_login};
+use crate::states::{LoginState, Reason, RequestState, TokenState};
 use crate::tokens::{self, TokenRow, audit};
 use crate::webpush::{Subscription, Urgency, WebPushError};
 use crate::{AppState, now};
@@ -93,7 +94,7 @@ async fn enroll(
             Ok::<_, AppError>(refused())
         }
     };
-    if token.state != "pending" || expired {
+    if token.state != TokenState::Pending || expired {
         return Err(refuse("not pending or expired").await?);
     }
     let sealed: Option<Vec<u8>> = sqlx::query("SELECT activation_sealed FROM tokens WHERE id = $1")
@@ -158,9 +159,9 @@ async fn enroll(
 /// number the login page shows, if number matching is on.
 pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Option<u8>> {
     let all = tokens::list(&state.db, Some(login.user_id)).await?;
-    let active: Vec<&TokenRow> = all.iter().filter(|t| t.state == "active").collect();
+    let active: Vec<&TokenRow> = all.iter().filter(|t| t.state == TokenState::Active).collect();
     if active.is_empty() {
-        return Err(if all.iter().any(|t| t.state == "locked") {
+        return Err(if all.iter().any(|t| t.state == TokenState::Locked) {
             AppError::Conflict(
                 "your authenticator is locked after too many failed attempts; contact your administrator",
             )
@@ -210,7 +211,7 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         }
     }
     // A new push replaces the login's earlier ones (a login that never pushed has none).
-    if login.state != "password_ok" {
+    if login.state != LoginState::PasswordOk {
         sqlx::query(
             "UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'",
         )
@@ -433,7 +434,7 @@ async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::R
         .fetch_one(&state.db.pool)
         .await?;
         if still.try_get::<i64, _>("n")? == 0 {
-            finish_login(state, login_id, "expired", None).await?;
+            finish_login(state, login_id, LoginState::Expired, None).await?;
         }
     }
     Ok(())
@@ -483,7 +484,7 @@ async fn pending_of(state: &AppState, token_id: &str) -> anyhow::Result<Vec<Stri
 async fn device_token(state: &AppState, token_id: &str) -> AppResult<(TokenRow, TokenKeys)> {
     let token =
         tokens::get(&state.db, token_id).await?.ok_or(AppError::Unauthorized("unknown token"))?;
-    if token.state != "active" && token.state != "locked" {
+    if !matches!(token.state, TokenState::Active | TokenState::Locked) {
         return Err(AppError::Unauthorized("unknown token"));
     }
     let keys = tokens::open_keys(state, &token)?;
@@ -566,7 +567,7 @@ async fn remove(
 }
 
 /// An answer's outcome, as the device shows it.
-fn outcome(status: &str, reason: Option<&str>, tries_left: Option<i64>) -> Response {
+fn outcome(status: &str, reason: Option<Reason>, tries_left: Option<i64>) -> Response {
     Json(json!({ "status": status, "reason": reason, "triesLeft": tries_left })).into_response()
 }
 
@@ -608,12 +609,13 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
         .execute(&state.db.writer)
         .await?;
     if claimed.rows_affected() != 1 {
-        let current: String = row.try_get("state")?;
-        if current == "expired" {
-            return Ok(outcome("rejected", Some("expired"), None));
+        let current: RequestState =
+            row.try_get::<String, _>("state")?.parse().map_err(anyhow::Error::from)?;
+        if current == RequestState::Expired {
+            return Ok(outcome("rejected", Some(Reason::Expired), None));
         }
-        if current == "cancelled" {
-            return Ok(outcome("rejected", Some("cancelled"), None));
+        if current == RequestState::Cancelled {
+            return Ok(outcome("rejected", Some(Reason::Cancelled), None));
         }
         audit(
             &state.db,
@@ -627,38 +629,38 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
         return Err(AppError::Conflict("this request was already answered"));
     }
     let login_id: String = row.try_get("login_id")?;
-    let settle = |new_state: &'static str| {
+    let settle = |new_state: RequestState| {
         let state = state.clone();
         let request_id = request_id.clone();
         async move {
             sqlx::query("UPDATE push_requests SET state = $1 WHERE id = $2")
-                .bind(new_state)
+                .bind(new_state.as_str())
                 .bind(&request_id)
                 .execute(&state.db.writer)
                 .await
         }
     };
     if row.try_get::<i64, _>("expires_at")? <= i64::try_from(now()).map_err(anyhow::Error::from)? {
-        settle("expired").await?;
-        finish_login(&state, &login_id, "expired", None).await?;
-        return Ok(outcome("rejected", Some("expired"), None));
+        settle(RequestState::Expired).await?;
+        finish_login(&state, &login_id, LoginState::Expired, None).await?;
+        return Ok(outcome("rejected", Some(Reason::Expired), None));
     }
-    if token.state == "locked" && answer.decision == Decision::Approve {
-        settle("rejected").await?;
-        finish_login(&state, &login_id, "locked", None).await?;
-        return Ok(outcome("rejected", Some("locked"), Some(0)));
+    if token.state == TokenState::Locked && answer.decision == Decision::Approve {
+        settle(RequestState::Rejected).await?;
+        finish_login(&state, &login_id, LoginState::Locked, None).await?;
+        return Ok(outcome("rejected", Some(Reason::Locked), Some(0)));
     }
     let username = token.username.clone();
     match answer.decision {
         Decision::Deny => {
-            settle("denied").await?;
+            settle(RequestState::Denied).await?;
             audit(&state.db, "push_denied", Some(&username), Some(&token.id), None, &request_id)
                 .await?;
-            finish_login(&state, &login_id, "denied", None).await?;
+            finish_login(&state, &login_id, LoginState::Denied, None).await?;
             Ok(outcome("denied", None, None))
         }
         Decision::Report => {
-            settle("reported").await?;
+            settle(RequestState::Reported).await?;
             let request: PushRequest = serde_json::from_str(&row.try_get::<String, _>("body")?)
                 .map_err(anyhow::Error::from)?;
             let place = request.place.as_ref().map(|p| {
@@ -694,7 +696,7 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
             )
             .await?;
             if state.config.lock_on_report {
-                tokens::set_state(&state, &token.id, "locked").await?;
+                tokens::set_state(&state, &token.id, TokenState::Locked).await?;
                 audit(
                     &state.db,
                     "token_locked",
@@ -705,7 +707,7 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
                 )
                 .await?;
             }
-            finish_login(&state, &login_id, "denied", Some("reported")).await?;
+            finish_login(&state, &login_id, LoginState::Denied, Some(Reason::Reported)).await?;
             Ok(outcome("reported", None, None))
         }
         Decision::Approve => {
@@ -722,17 +724,24 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
                     None => false,
                 };
             let failure = if !passcode_ok {
-                Some(if token.pin_required { "wrong_pin" } else { "bad_answer" })
+                Some(if token.pin_required { Reason::WrongPin } else { Reason::BadAnswer })
             } else if !number_ok {
-                Some("wrong_number")
+                Some(Reason::WrongNumber)
             } else {
                 None
             };
             if let Some(reason) = failure {
-                settle("rejected").await?;
+                settle(RequestState::Rejected).await?;
                 let left = tokens::fail_try(&state, &token).await?;
-                audit(&state.db, "push_rejected", Some(&username), Some(&token.id), None, reason)
-                    .await?;
+                audit(
+                    &state.db,
+                    "push_rejected",
+                    Some(&username),
+                    Some(&token.id),
+                    None,
+                    reason.as_str(),
+                )
+                .await?;
                 if left == 0 {
                     audit(
                         &state.db,
@@ -743,16 +752,16 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
                         "too many failed tries",
                     )
                     .await?;
-                    finish_login(&state, &login_id, "locked", Some(reason)).await?;
-                    return Ok(outcome("rejected", Some("locked"), Some(0)));
+                    finish_login(&state, &login_id, LoginState::Locked, Some(reason)).await?;
+                    return Ok(outcome("rejected", Some(Reason::Locked), Some(0)));
                 }
-                finish_login(&state, &login_id, "rejected", Some(reason)).await?;
+                finish_login(&state, &login_id, LoginState::Rejected, Some(reason)).await?;
                 return Ok(outcome("rejected", Some(reason), Some(left)));
             }
             // The login may have ended meanwhile (denied or reported on another device, or
             // expired): then this approval approves nothing.
-            if !finish_login(&state, &login_id, "approved", None).await? {
-                settle("cancelled").await?;
+            if !finish_login(&state, &login_id, LoginState::Approved, None).await? {
+                settle(RequestState::Cancelled).await?;
                 audit(
                     &state.db,
                     "push_too_late",
@@ -762,9 +771,9 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
                     &request_id,
                 )
                 .await?;
-                return Ok(outcome("rejected", Some("cancelled"), None));
+                return Ok(outcome("rejected", Some(Reason::Cancelled), None));
             }
-            settle("approved").await?;
+            settle(RequestState::Approved).await?;
             audit(&state.db, "push_approved", Some(&username), Some(&token.id), None, &request_id)
                 .await?;
             Ok(outcome("approved", None, None))

@@ -13,6 +13,7 @@ pub mod geo;
 pub mod hub;
 pub mod login;
 pub mod seal;
+pub mod states;
 pub mod tokens;
 pub mod users;
 pub mod webpush;

@@ -19,6 +19,7 @@ use sqlx::Row;
 
 use crate::error::{AppError, AppResult};
 use crate::hub::LoginEvent;
+use crate::states::{LoginState, Reason, TokenState};
 use crate::{AppState, geo, now, random_id, tokens, users};
 
 const LOGIN_COOKIE: &str = "pushotp_login";
@@ -212,10 +213,10 @@ pub struct Login {
     pub origin: String,
     /// Where the browser connects from.
     pub client_ip: String,
-    /// `password_ok`, `waiting`, `approved`, `denied`, `expired`, `locked`, `rejected`, `done`.
-    pub state: String,
+    /// Where it is in its life.
+    pub state: LoginState,
     /// Why it was refused, if it was.
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// The number the page shows while waiting, with number matching.
     pub number: Option<i64>,
 }
@@ -239,8 +240,12 @@ async fn current_login(state: &AppState, headers: &HeaderMap) -> AppResult<Login
         app: row.try_get("app")?,
         origin: row.try_get("origin")?,
         client_ip: row.try_get("client_ip")?,
-        state: row.try_get("state")?,
-        reason: row.try_get("reason")?,
+        state: row.try_get::<String, _>("state")?.parse().map_err(anyhow::Error::from)?,
+        reason: row
+            .try_get::<Option<String>, _>("reason")?
+            .map(|r| r.parse())
+            .transpose()
+            .map_err(anyhow::Error::from)?,
         number: row.try_get("number")?,
     })
 }
@@ -263,7 +268,7 @@ async fn auth_page(State(state): State<AppState>, headers: HeaderMap) -> AppResu
 
 async fn start_push(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
-    if login.state == "approved" || login.state == "done" {
+    if matches!(login.state, LoginState::Approved | LoginState::Done) {
         return Err(AppError::Conflict("this sign-in is already approved"));
     }
     let number = crate::device::start_push_login(&state, &login).await?;
@@ -278,15 +283,15 @@ async fn start_push(State(state): State<AppState>, headers: HeaderMap) -> AppRes
 pub async fn finish_login(
     state: &AppState,
     login_id: &str,
-    new_state: &str,
-    reason: Option<&str>,
+    new_state: LoginState,
+    reason: Option<Reason>,
 ) -> anyhow::Result<bool> {
     let moved = sqlx::query(
         "UPDATE logins SET state = $1, reason = $2, completed_at = $3 \
          WHERE id = $4 AND state IN ('password_ok', 'waiting', 'rejected', 'expired')",
     )
-    .bind(new_state)
-    .bind(reason)
+    .bind(new_state.as_str())
+    .bind(reason.map(Reason::as_str))
     .bind(i64::try_from(now())?)
     .bind(login_id)
     .execute(&state.db.writer)
@@ -304,16 +309,12 @@ pub async fn finish_login(
     .await?;
     state
         .hub
-        .login_event(LoginEvent {
-            login_id: login_id.to_owned(),
-            state: new_state.to_owned(),
-            reason: reason.map(str::to_owned),
-        })
+        .login_event(LoginEvent { login_id: login_id.to_owned(), state: new_state, reason })
         .await;
     Ok(true)
 }
 
-fn event_of(state: &str, reason: Option<&str>, number: Option<i64>) -> Event {
+fn event_of(state: LoginState, reason: Option<Reason>, number: Option<i64>) -> Event {
     let data = json!({ "state": state, "reason": reason, "number": number });
     Event::default().event("login").data(data.to_string())
 }
@@ -330,11 +331,11 @@ async fn events(
     let login = current_login(&state, &headers).await?;
     // The first event is the state now, with the number to show while waiting, so that a page
     // that reconnects (or was reloaded) picks up where it was.
-    let number = (login.state == "waiting").then_some(login.number).flatten();
-    let first = event_of(&login.state, login.reason.as_deref(), number);
+    let number = (login.state == LoginState::Waiting).then_some(login.number).flatten();
+    let first = event_of(login.state, login.reason, number);
     let updates = futures_util::stream::unfold(watch, |mut watch| async move {
         let event = watch.next().await?;
-        Some((Ok(event_of(&event.state, event.reason.as_deref(), None)), watch))
+        Some((Ok(event_of(event.state, event.reason, None)), watch))
     });
     let stream = futures_util::stream::once(async move { Ok(first) }).chain(updates);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
@@ -352,7 +353,7 @@ async fn passcode(
     Form(form): Form<Passcode>,
 ) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
-    if login.state == "approved" {
+    if login.state == LoginState::Approved {
         // Approved by push while the passcode the authenticator filled in was being submitted:
         // the approval already is the second factor, so the submission just completes it.
         let (session_cookie, redirect) = open_session(&state, &login).await?;
@@ -362,14 +363,14 @@ async fn passcode(
         )
             .into_response());
     }
-    if matches!(login.state.as_str(), "done" | "denied" | "locked") {
+    if matches!(login.state, LoginState::Done | LoginState::Denied | LoginState::Locked) {
         return Err(AppError::Conflict("this sign-in is over; start again"));
     }
     let code = form.passcode.trim();
     let mut accepted = false;
     if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
         for token in tokens::list(&state.db, Some(login.user_id)).await? {
-            if token.state != "active" {
+            if token.state != TokenState::Active {
                 continue;
             }
             let keys = tokens::open_keys(&state, &token)?;
@@ -401,7 +402,7 @@ async fn passcode(
         // A wrong passcode is a failed try of every active token of the person: otherwise
         // codes could be guessed without limit, and a copied profile's PIN guesses tested here.
         for token in tokens::list(&state.db, Some(login.user_id)).await? {
-            if token.state == "active" && tokens::fail_try(&state, &token).await? == 0 {
+            if token.state == TokenState::Active && tokens::fail_try(&state, &token).await? == 0 {
                 tokens::audit(
                     &state.db,
                     "token_locked",
@@ -424,7 +425,7 @@ async fn passcode(
         );
         return Ok((StatusCode::UNAUTHORIZED, html).into_response());
     }
-    finish_login(&state, &login.id, "approved", None).await?;
+    finish_login(&state, &login.id, LoginState::Approved, None).await?;
     let (session_cookie, redirect) = open_session(&state, &login).await?;
     Ok((
         AppendHeaders([session_cookie, set_cookie(&state, LOGIN_COOKIE, "", 0)]),
@@ -436,7 +437,7 @@ async fn passcode(
 /// After the page saw "approved": turns the approved login into a session, once.
 async fn complete(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
-    if login.state != "approved" {
+    if login.state != LoginState::Approved {
         return Err(AppError::Unauthorized("this sign-in is not approved"));
     }
     let (session_cookie, redirect) = open_session(&state, &login).await?;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pushotp_server::states::TokenState;
 use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, tokens, users};
 use sqlx::Row;
 use tracing_subscriber::EnvFilter;
@@ -189,11 +190,11 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
             let token = tokens::get(&state.db, &token_id).await?.context("no such token")?;
             anyhow::ensure!(
-                token.state == "locked",
+                token.state == TokenState::Locked,
                 "token {token_id} is {}, not locked",
                 token.state
             );
-            tokens::set_state(&state, &token_id, "active").await?;
+            tokens::set_state(&state, &token_id, TokenState::Active).await?;
             tokens::reset_tries(&state, &token_id).await?;
             tokens::audit(
                 &state.db,

@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use zeroize::Zeroizing;
 
+use crate::states::TokenState;
 use crate::{AppState, Db, now, random_id};
 
 /// A token's row, without its secrets.
@@ -21,8 +22,8 @@ pub struct TokenRow {
     pub username: String,
     /// Shown to the person.
     pub name: String,
-    /// `pending`, `active`, `locked` or `revoked`.
-    pub state: String,
+    /// Where it is in its life.
+    pub state: TokenState,
     /// Whether answers need the PIN.
     pub pin_required: bool,
     /// Failed tries before locking.
@@ -82,7 +83,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<TokenRow> {
         user_id: r.try_get("user_id")?,
         username: r.try_get("username")?,
         name: r.try_get("name")?,
-        state: r.try_get("state")?,
+        state: r.try_get::<String, _>("state")?.parse()?,
         pin_required: r.try_get::<i64, _>("pin_required")? != 0,
         max_tries: r.try_get("max_tries")?,
         failed_tries: r.try_get("failed_tries")?,
@@ -268,10 +269,14 @@ pub async fn reset_tries(state: &AppState, token_id: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Sets a token's state (`locked`, `revoked`, `active`).
-pub async fn set_state(state: &AppState, token_id: &str, new_state: &str) -> anyhow::Result<()> {
+/// Sets a token's state (locked, or active again).
+pub async fn set_state(
+    state: &AppState,
+    token_id: &str,
+    new_state: TokenState,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
-        .bind(new_state)
+        .bind(new_state.as_str())
         .bind(token_id)
         .execute(&state.db.writer)
         .await?;
