@@ -20,10 +20,11 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::sync::mpsc;
 
+use crate::audit::{Audit, AuditEvent};
 use crate::error::{AppError, AppResult};
 use crate::login::{Login, finish_login};
 use crate::states::{LoginState, Reason, RequestState, TokenState};
-use crate::tokens::{self, TokenRow, audit};
+use crate::tokens::{self, TokenRow};
 use crate::webpush::{Subscription, Urgency, WebPushError};
 use crate::{AppState, now};
 
@@ -69,7 +70,7 @@ pub async fn new_enrollment(state: &AppState, user_id: i64, name: &str) -> anyho
     let (token, activation) = tokens::create(state, user_id, name).await?;
     let expires = u64::try_from(token.activation_expires_at.unwrap_or(0))?;
     let link = ActivationLink::new(&state.config.public_url, &token.id, activation, expires)?;
-    audit(&state.db, "token_created", Some(&token.username), Some(&token.id), None, name).await?;
+    Audit::of_token(AuditEvent::TokenCreated, &token).detail(name).record(&state.db).await?;
     Ok(link.to_string())
 }
 
@@ -90,7 +91,11 @@ async fn enroll(
     let refuse = |why: &'static str| {
         let (db, username, id) = (state.db.clone(), token.username.clone(), token.id.clone());
         async move {
-            audit(&db, "enroll_refused", Some(&username), Some(&id), None, why).await?;
+            Audit::of_user(AuditEvent::EnrollRefused, &username)
+                .token(&id)
+                .detail(why)
+                .record(&db)
+                .await?;
             Ok::<_, AppError>(refused())
         }
     };
@@ -143,15 +148,10 @@ async fn enroll(
     if redeemed.rows_affected() != 1 {
         return Err(refused());
     }
-    audit(
-        &state.db,
-        "token_enrolled",
-        Some(&token.username),
-        Some(&token.id),
-        None,
-        &request.device_name,
-    )
-    .await?;
+    Audit::of_token(AuditEvent::TokenEnrolled, &token)
+        .detail(&request.device_name)
+        .record(&state.db)
+        .await?;
     Ok(Json(enrolled).into_response())
 }
 
@@ -268,15 +268,12 @@ pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Opti
         if token.webpush {
             spawn_webpush(state.clone(), token.id.clone(), message);
         }
-        audit(
-            &state.db,
-            "push_sent",
-            Some(&login.username),
-            Some(&token.id),
-            Some(&login.client_ip),
-            &format!("sockets={delivered}"),
-        )
-        .await?;
+        Audit::of_user(AuditEvent::PushSent, &login.username)
+            .token(&token.id)
+            .ip(&login.client_ip)
+            .detail(format!("sockets={delivered}"))
+            .record(&state.db)
+            .await?;
         spawn_expiry(state.clone(), b64(&id), login.id.clone(), state.config.request_ttl);
     }
     sqlx::query("UPDATE logins SET state = 'waiting', number = $1, reason = NULL WHERE id = $2")
@@ -294,15 +291,11 @@ async fn rate_limited(
     why: &str,
     message: &'static str,
 ) -> AppError {
-    if let Err(err) = audit(
-        &state.db,
-        "push_rate_limited",
-        Some(&login.username),
-        None,
-        Some(&login.client_ip),
-        why,
-    )
-    .await
+    if let Err(err) = Audit::of_user(AuditEvent::PushRateLimited, &login.username)
+        .ip(&login.client_ip)
+        .detail(why)
+        .record(&state.db)
+        .await
     {
         return AppError::Internal(err);
     }
@@ -393,8 +386,7 @@ async fn register_webpush(
         .bind(&token.id)
         .execute(&state.db.writer)
         .await?;
-    audit(&state.db, "webpush_registered", Some(&token.username), Some(&token.id), None, "")
-        .await?;
+    Audit::of_token(AuditEvent::WebpushRegistered, &token).record(&state.db).await?;
     Ok(Json(json!({ "registered": token.id })).into_response())
 }
 
@@ -561,8 +553,7 @@ async fn remove(
     .bind(&token.id)
     .execute(&state.db.writer)
     .await?;
-    audit(&state.db, "token_removed", Some(&token.username), Some(&token.id), None, "by device")
-        .await?;
+    Audit::of_token(AuditEvent::TokenRemoved, &token).detail("by device").record(&state.db).await?;
     Ok(Json(json!({ "removed": token.id })).into_response())
 }
 
@@ -617,15 +608,10 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
         if current == RequestState::Cancelled {
             return Ok(outcome("rejected", Some(Reason::Cancelled), None));
         }
-        audit(
-            &state.db,
-            "answer_replayed",
-            Some(&token.username),
-            Some(&token.id),
-            None,
-            &request_id,
-        )
-        .await?;
+        Audit::of_token(AuditEvent::AnswerReplayed, &token)
+            .detail(&request_id)
+            .record(&state.db)
+            .await?;
         return Err(AppError::Conflict("this request was already answered"));
     }
     let login_id: String = row.try_get("login_id")?;
@@ -654,7 +640,9 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
     match answer.decision {
         Decision::Deny => {
             settle(RequestState::Denied).await?;
-            audit(&state.db, "push_denied", Some(&username), Some(&token.id), None, &request_id)
+            Audit::of_token(AuditEvent::PushDenied, &token)
+                .detail(&request_id)
+                .record(&state.db)
                 .await?;
             finish_login(&state, &login_id, LoginState::Denied, None).await?;
             Ok(outcome("denied", None, None))
@@ -686,26 +674,17 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
             .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
             .execute(&state.db.writer)
             .await?;
-            audit(
-                &state.db,
-                "push_reported",
-                Some(&username),
-                Some(&token.id),
-                Some(&request.client_ip),
-                &request_id,
-            )
-            .await?;
+            Audit::of_token(AuditEvent::PushReported, &token)
+                .ip(&request.client_ip)
+                .detail(&request_id)
+                .record(&state.db)
+                .await?;
             if state.config.lock_on_report {
                 tokens::set_state(&state, &token.id, TokenState::Locked).await?;
-                audit(
-                    &state.db,
-                    "token_locked",
-                    Some(&username),
-                    Some(&token.id),
-                    None,
-                    "reported",
-                )
-                .await?;
+                Audit::of_token(AuditEvent::TokenLocked, &token)
+                    .detail("reported")
+                    .record(&state.db)
+                    .await?;
             }
             finish_login(&state, &login_id, LoginState::Denied, Some(Reason::Reported)).await?;
             Ok(outcome("reported", None, None))
@@ -733,25 +712,15 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
             if let Some(reason) = failure {
                 settle(RequestState::Rejected).await?;
                 let left = tokens::fail_try(&state, &token).await?;
-                audit(
-                    &state.db,
-                    "push_rejected",
-                    Some(&username),
-                    Some(&token.id),
-                    None,
-                    reason.as_str(),
-                )
-                .await?;
-                if left == 0 {
-                    audit(
-                        &state.db,
-                        "token_locked",
-                        Some(&username),
-                        Some(&token.id),
-                        None,
-                        "too many failed tries",
-                    )
+                Audit::of_token(AuditEvent::PushRejected, &token)
+                    .detail(reason.as_str())
+                    .record(&state.db)
                     .await?;
+                if left == 0 {
+                    Audit::of_token(AuditEvent::TokenLocked, &token)
+                        .detail("too many failed tries")
+                        .record(&state.db)
+                        .await?;
                     finish_login(&state, &login_id, LoginState::Locked, Some(reason)).await?;
                     return Ok(outcome("rejected", Some(Reason::Locked), Some(0)));
                 }
@@ -762,19 +731,16 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
             // expired): then this approval approves nothing.
             if !finish_login(&state, &login_id, LoginState::Approved, None).await? {
                 settle(RequestState::Cancelled).await?;
-                audit(
-                    &state.db,
-                    "push_too_late",
-                    Some(&username),
-                    Some(&token.id),
-                    None,
-                    &request_id,
-                )
-                .await?;
+                Audit::of_token(AuditEvent::PushTooLate, &token)
+                    .detail(&request_id)
+                    .record(&state.db)
+                    .await?;
                 return Ok(outcome("rejected", Some(Reason::Cancelled), None));
             }
             settle(RequestState::Approved).await?;
-            audit(&state.db, "push_approved", Some(&username), Some(&token.id), None, &request_id)
+            Audit::of_token(AuditEvent::PushApproved, &token)
+                .detail(&request_id)
+                .record(&state.db)
                 .await?;
             Ok(outcome("approved", None, None))
         }

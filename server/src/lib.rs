@@ -6,6 +6,7 @@
 //! password". [`app`] builds the whole HTTP service from an [`AppState`], so tests can drive it
 //! without a socket; `main.rs` only parses the command line and serves.
 
+pub mod audit;
 pub mod db;
 pub mod device;
 pub mod error;

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
 
+use crate::audit::{Audit, AuditEvent};
 use crate::error::{AppError, AppResult};
 use crate::hub::LoginEvent;
 use crate::states::{LoginState, Reason, TokenState};
@@ -161,7 +162,9 @@ async fn app_login(
 ) -> AppResult<Response> {
     let ip = geo::client_ip(peer, &headers, state.config.trusted_proxy).to_string();
     let Some(user) = users::check_password(&state.db, &form.username, &form.password).await? else {
-        tokens::audit(&state.db, "password_failed", Some(&form.username), None, Some(&ip), "")
+        Audit::of_user(AuditEvent::PasswordFailed, &form.username)
+            .ip(&ip)
+            .record(&state.db)
             .await?;
         let html = page(
             include_str!("../assets/app-login.html"),
@@ -185,7 +188,7 @@ async fn app_login(
     .bind(i64::try_from(created + LOGIN_TTL).map_err(anyhow::Error::from)?)
     .execute(&state.db.writer)
     .await?;
-    tokens::audit(&state.db, "password_ok", Some(&user.username), None, Some(&ip), "").await?;
+    Audit::of_user(AuditEvent::PasswordOk, &user.username).ip(&ip).record(&state.db).await?;
     Ok(([set_cookie(&state, LOGIN_COOKIE, &id, LOGIN_TTL)], Redirect::to("/auth")).into_response())
 }
 
@@ -375,43 +378,30 @@ async fn passcode(
             }
             let keys = tokens::open_keys(&state, &token)?;
             if tokens::use_passcode(&state, &token, &keys.otp, code, true).await? {
-                tokens::audit(
-                    &state.db,
-                    "passcode_ok",
-                    Some(&login.username),
-                    Some(&token.id),
-                    Some(&login.client_ip),
-                    "",
-                )
-                .await?;
+                Audit::of_user(AuditEvent::PasscodeOk, &login.username)
+                    .token(&token.id)
+                    .ip(&login.client_ip)
+                    .record(&state.db)
+                    .await?;
                 accepted = true;
                 break;
             }
         }
     }
     if !accepted {
-        tokens::audit(
-            &state.db,
-            "passcode_failed",
-            Some(&login.username),
-            None,
-            Some(&login.client_ip),
-            "",
-        )
-        .await?;
+        Audit::of_user(AuditEvent::PasscodeFailed, &login.username)
+            .ip(&login.client_ip)
+            .record(&state.db)
+            .await?;
         // A wrong passcode is a failed try of every active token of the person: otherwise
         // codes could be guessed without limit, and a copied profile's PIN guesses tested here.
         for token in tokens::list(&state.db, Some(login.user_id)).await? {
             if token.state == TokenState::Active && tokens::fail_try(&state, &token).await? == 0 {
-                tokens::audit(
-                    &state.db,
-                    "token_locked",
-                    Some(&login.username),
-                    Some(&token.id),
-                    None,
-                    "too many wrong passcodes",
-                )
-                .await?;
+                Audit::of_user(AuditEvent::TokenLocked, &login.username)
+                    .token(&token.id)
+                    .detail("too many wrong passcodes")
+                    .record(&state.db)
+                    .await?;
             }
         }
         let html = page(
@@ -471,7 +461,9 @@ async fn open_session(
     .bind(i64::try_from(created + SESSION_TTL).map_err(anyhow::Error::from)?)
     .execute(&state.db.writer)
     .await?;
-    tokens::audit(&state.db, "signed_in", Some(&login.username), None, Some(&login.client_ip), "")
+    Audit::of_user(AuditEvent::SignedIn, &login.username)
+        .ip(&login.client_ip)
+        .record(&state.db)
         .await?;
     Ok((set_cookie(state, SESSION_COOKIE, &id, SESSION_TTL), "/app".to_owned()))
 }

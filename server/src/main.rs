@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pushotp_server::audit::{Audit, AuditEvent};
 use pushotp_server::states::TokenState;
 use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, tokens, users};
 use sqlx::Row;
@@ -196,15 +197,10 @@ async fn main() -> anyhow::Result<()> {
             );
             tokens::set_state(&state, &token_id, TokenState::Active).await?;
             tokens::reset_tries(&state, &token_id).await?;
-            tokens::audit(
-                &state.db,
-                "token_unlocked",
-                Some(&token.username),
-                Some(&token_id),
-                None,
-                "by administrator",
-            )
-            .await?;
+            Audit::of_token(AuditEvent::TokenUnlocked, &token)
+                .detail("by administrator")
+                .record(&state.db)
+                .await?;
             println!("unlocked {token_id}");
             Ok(())
         }

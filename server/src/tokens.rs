@@ -282,27 +282,3 @@ pub async fn set_state(
         .await?;
     Ok(())
 }
-
-/// Writes an audit record.
-pub async fn audit(
-    db: &Db,
-    event: &str,
-    username: Option<&str>,
-    token_id: Option<&str>,
-    client_ip: Option<&str>,
-    detail: &str,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit (at, event, username, token_id, client_ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(i64::try_from(now())?)
-    .bind(event)
-    .bind(username)
-    .bind(token_id)
-    .bind(client_ip)
-    .bind(detail)
-    .execute(&db.writer)
-    .await?;
-    tracing::info!(event, username, token_id, client_ip, detail, "audit");
-    Ok(())
-}
