@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
-use crate::tokens::TokenRow;
-use crate::{Db, now};
+use crate::store::tokens::TokenRow;
+use crate::{Db, now, store};
 
 /// What happened. Stored as the word [`as_str`](Self::as_str) gives (`audit.event`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,17 +126,8 @@ impl<'a> Audit<'a> {
         let event = self.event.as_str();
         let (username, token_id, client_ip, detail) =
             (self.username, self.token_id, self.client_ip, &*self.detail);
-        sqlx::query(
-            "INSERT INTO audit (at, event, username, token_id, client_ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(i64::try_from(now())?)
-        .bind(event)
-        .bind(username)
-        .bind(token_id)
-        .bind(client_ip)
-        .bind(detail)
-        .execute(&db.writer)
-        .await?;
+        let at = i64::try_from(now())?;
+        store::audit::insert(db, at, event, username, token_id, client_ip, detail).await?;
         tracing::info!(event, username, token_id, client_ip, detail, "audit");
         Ok(())
     }

@@ -24,9 +24,10 @@ use crate::audit::{Audit, AuditEvent};
 use crate::error::{AppError, AppResult};
 use crate::login::{Login, finish_login};
 use crate::states::{LoginState, Reason, RequestState, TokenState};
-use crate::tokens::{self, TokenRow};
+use crate::store::tokens::TokenRow;
 use crate::webpush::{Subscription, Urgency, WebPushError};
 use crate::{AppState, now};
+use crate::{store, tokens};
 
 /// Largest JSON body a device may send.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -83,7 +84,7 @@ async fn enroll(
     let refused = || {
         AppError::Unauthorized("the activation link is not valid (wrong, expired or already used)")
     };
-    let Some(token) = tokens::get(&state.db, &request.token_id).await? else {
+    let Some(token) = store::tokens::get(&state.db, &request.token_id).await? else {
         return Err(refused());
     };
     let expired =
@@ -158,7 +159,7 @@ async fn enroll(
 /// Sends a push login request to each active token of the login's person (§4) and returns the
 /// number the login page shows, if number matching is on.
 pub async fn start_push_login(state: &AppState, login: &Login) -> AppResult<Option<u8>> {
-    let all = tokens::list(&state.db, Some(login.user_id)).await?;
+    let all = store::tokens::list(&state.db, Some(login.user_id)).await?;
     let active: Vec<&TokenRow> = all.iter().filter(|t| t.state == TokenState::Active).collect();
     if active.is_empty() {
         return Err(if all.iter().any(|t| t.state == TokenState::Locked) {
@@ -474,8 +475,9 @@ async fn pending_of(state: &AppState, token_id: &str) -> anyhow::Result<Vec<Stri
 /// The token's keys if it exists and may talk to the server (active or locked: a locked token
 /// still receives nothing new but may deny and be removed).
 async fn device_token(state: &AppState, token_id: &str) -> AppResult<(TokenRow, TokenKeys)> {
-    let token =
-        tokens::get(&state.db, token_id).await?.ok_or(AppError::Unauthorized("unknown token"))?;
+    let token = store::tokens::get(&state.db, token_id)
+        .await?
+        .ok_or(AppError::Unauthorized("unknown token"))?;
     if !matches!(token.state, TokenState::Active | TokenState::Locked) {
         return Err(AppError::Unauthorized("unknown token"));
     }
@@ -680,7 +682,7 @@ async fn process_answer(state: AppState, answer: Answer) -> AppResult<Response> 
                 .record(&state.db)
                 .await?;
             if state.config.lock_on_report {
-                tokens::set_state(&state, &token.id, TokenState::Locked).await?;
+                tokens::lock(&state, &token.id).await?;
                 Audit::of_token(AuditEvent::TokenLocked, &token)
                     .detail("reported")
                     .record(&state.db)

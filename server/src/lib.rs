@@ -15,6 +15,7 @@ pub mod hub;
 pub mod login;
 pub mod seal;
 pub mod states;
+pub mod store;
 pub mod tokens;
 pub mod users;
 pub mod webpush;
@@ -23,6 +24,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use anyhow::Context;
 use axum::Router;
 
 pub use db::Db;
@@ -148,26 +150,17 @@ impl AppState {
 /// The server's VAPID key (RFC 8292), sealed in `server_settings`; made on first start so that
 /// subscriptions stay valid across restarts.
 async fn load_vapid_key(db: &Db, key: &ServerKey) -> anyhow::Result<webpush::VapidKey> {
-    use sqlx::Row;
+    const NAME: &str = "vapid_key";
     const CONTEXT: &str = "server_settings/vapid_key";
-    let row = sqlx::query("SELECT value FROM server_settings WHERE name = 'vapid_key'")
-        .fetch_optional(&db.pool)
-        .await?;
-    if let Some(row) = row {
-        let opened = key.open(CONTEXT, &row.try_get::<Vec<u8>, _>("value")?)?;
-        return Ok(webpush::VapidKey::from_bytes(&opened)?);
+    if let Some(sealed) = store::settings::get(db, NAME).await? {
+        return Ok(webpush::VapidKey::from_bytes(&key.open(CONTEXT, &sealed)?)?);
     }
     let vapid = webpush::VapidKey::generate();
     let sealed = key.seal(CONTEXT, vapid.to_bytes().as_slice())?;
     // Two nodes starting at once: the first key stored wins, the other node reads it back.
-    sqlx::query("INSERT INTO server_settings (name, value) VALUES ('vapid_key', $1) ON CONFLICT (name) DO NOTHING")
-        .bind(sealed)
-        .execute(&db.writer)
-        .await?;
-    let row = sqlx::query("SELECT value FROM server_settings WHERE name = 'vapid_key'")
-        .fetch_one(&db.pool)
-        .await?;
-    Ok(webpush::VapidKey::from_bytes(&key.open(CONTEXT, &row.try_get::<Vec<u8>, _>("value")?)?)?)
+    store::settings::insert_if_absent(db, NAME, &sealed).await?;
+    let sealed = store::settings::get(db, NAME).await?.context("the VAPID key is gone")?;
+    Ok(webpush::VapidKey::from_bytes(&key.open(CONTEXT, &sealed)?)?)
 }
 
 /// The whole HTTP service.

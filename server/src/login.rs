@@ -21,7 +21,7 @@ use crate::audit::{Audit, AuditEvent};
 use crate::error::{AppError, AppResult};
 use crate::hub::LoginEvent;
 use crate::states::{LoginState, Reason, TokenState};
-use crate::{AppState, geo, now, random_id, tokens, users};
+use crate::{AppState, geo, now, random_id, store, tokens, users};
 
 const LOGIN_COOKIE: &str = "pushotp_login";
 const SESSION_COOKIE: &str = "pushotp_session";
@@ -372,7 +372,7 @@ async fn passcode(
     let code = form.passcode.trim();
     let mut accepted = false;
     if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
-        for token in tokens::list(&state.db, Some(login.user_id)).await? {
+        for token in store::tokens::list(&state.db, Some(login.user_id)).await? {
             if token.state != TokenState::Active {
                 continue;
             }
@@ -395,7 +395,7 @@ async fn passcode(
             .await?;
         // A wrong passcode is a failed try of every active token of the person: otherwise
         // codes could be guessed without limit, and a copied profile's PIN guesses tested here.
-        for token in tokens::list(&state.db, Some(login.user_id)).await? {
+        for token in store::tokens::list(&state.db, Some(login.user_id)).await? {
             if token.state == TokenState::Active && tokens::fail_try(&state, &token).await? == 0 {
                 Audit::of_user(AuditEvent::TokenLocked, &login.username)
                     .token(&token.id)
