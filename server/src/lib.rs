@@ -9,11 +9,15 @@
 pub mod audit;
 pub mod db;
 pub mod device;
+pub mod device_auth;
+pub mod enrollment;
 pub mod error;
 pub mod geo;
 pub mod hub;
 pub mod login;
+pub mod push;
 pub mod seal;
+pub mod signin;
 pub mod states;
 pub mod store;
 pub mod tokens;
@@ -204,6 +208,11 @@ pub fn raise_open_file_limit() -> u64 {
 /// Whole Unix seconds now. The only clock the server reads; the core takes time as a parameter.
 pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A time or a duration in whole seconds as the database stores it (`BIGINT`).
+pub(crate) fn secs(seconds: u64) -> anyhow::Result<i64> {
+    Ok(i64::try_from(seconds)?)
 }
 
 /// `n` random bytes as unpadded base64url, for ids and nonces.

@@ -209,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow::Result<()> {
-    let link = pushotp_server::device::new_enrollment(state, user_id, name).await?;
+    let link = pushotp_server::enrollment::new_enrollment(state, user_id, name).await?;
     let qr = qrcode::QrCode::new(link.as_bytes())?;
     println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
     println!("Activation link (valid {} h, once):\n{link}", state.config.activation_ttl / 3600);
@@ -244,7 +244,7 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         );
         print_enrollment(&state, user.id, "Demo Portal").await?;
     }
-    pushotp_server::device::spawn_sweeper(state.clone(), std::time::Duration::from_secs(30));
+    pushotp_server::push::spawn_sweeper(state.clone(), std::time::Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;

@@ -2,13 +2,14 @@
 //! refuse reuse, failed-try counting and locking. Their rows are [`store::tokens`]'.
 
 use anyhow::Context;
-use pushotp::push::{OtpParams, TokenKeys};
+use pushotp::push::{OtpParams, TokenKeys, WebPushSubscription};
 use pushotp::{Secret, TokenKind};
 use zeroize::Zeroizing;
 
 use crate::audit::{Audit, AuditEvent};
 use crate::states::TokenState;
-use crate::store::tokens::{NewToken, TokenRow};
+use crate::store::tokens::{NewToken, StoredSubscription, TokenRow};
+use crate::webpush::{Subscription, SubscriptionError};
 use crate::{AppState, now, random_id, store};
 
 /// A new pending token for `user_id` and its activation secret (20 random bytes, sealed in the
@@ -126,4 +127,41 @@ pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
         .detail("by administrator")
         .record(&state.db)
         .await
+}
+
+/// A device removes its token (docs/protocol.md §7): the server revokes it (its keys and Web
+/// Push endpoint dropped) and cancels its pending requests.
+pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<()> {
+    store::tokens::revoke(&state.db, &token.id).await?;
+    store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
+    Audit::of_token(AuditEvent::TokenRemoved, token).detail("by device").record(&state.db).await
+}
+
+/// Why a Web Push subscription was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// The subscription cannot be sent to (endpoint or keys malformed).
+    #[error(transparent)]
+    Invalid(#[from] SubscriptionError),
+    /// Storage failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Stores a token's Web Push subscription (§7) once it is known to be usable.
+pub async fn register_webpush(
+    state: &AppState,
+    token: &TokenRow,
+    subscription: &WebPushSubscription,
+) -> Result<(), RegisterError> {
+    let (endpoint, keys) = (&subscription.endpoint, &subscription.keys);
+    Subscription::new(endpoint.clone(), keys.p256dh.clone(), keys.auth.clone())?;
+    let stored = StoredSubscription {
+        endpoint: endpoint.clone(),
+        p256dh: keys.p256dh.clone(),
+        auth: keys.auth.clone(),
+    };
+    store::tokens::set_webpush(&state.db, &token.id, &stored).await?;
+    Audit::of_token(AuditEvent::WebpushRegistered, token).record(&state.db).await?;
+    Ok(())
 }

@@ -864,7 +864,7 @@ async fn requests_left_over_from_a_previous_run_are_expired() {
         .execute(&server.state.db.pool)
         .await
         .unwrap();
-    pushotp_server::device::spawn_sweeper(server.state.clone(), Duration::from_secs(3600));
+    pushotp_server::push::spawn_sweeper(server.state.clone(), Duration::from_secs(3600));
     for _ in 0..100 {
         if server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'expired'").await == 1 {
             assert_eq!(
