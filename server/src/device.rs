@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,9 +18,10 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::AppState;
-use crate::device_auth::{self, DeviceAuthError, SignedByDevice, TagError, decode_tag};
+use crate::device_auth::{self, SignedByDevice, TagError, decode_tag};
 use crate::enrollment::{self, EnrollError};
 use crate::error::{AppError, AppResult};
+use crate::extract::{JsonBody, Signed};
 use crate::push::{self, AnswerError, AnswerOutcome};
 use crate::tokens::{self, RegisterError};
 
@@ -50,26 +50,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/devices/webpush", post(register_webpush))
         .route("/api/v1/webpush/key", get(vapid_key))
         .route("/api/v1/answers", post(answer))
-}
-
-/// Turns axum's JSON rejection into the server's JSON error.
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> AppResult<T> {
-    body.map(|Json(value)| value).map_err(|rejection| match rejection.status() {
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge,
-        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
-        _ => AppError::bad("bad_json", rejection.body_text()),
-    })
-}
-
-impl From<DeviceAuthError> for AppError {
-    fn from(err: DeviceAuthError) -> Self {
-        match err {
-            DeviceAuthError::UnknownToken => Self::Unauthorized("unknown token"),
-            DeviceAuthError::TagEncoding => Self::bad("bad_tag", "tag is not base64url"),
-            DeviceAuthError::BadTag(refusal) => Self::Unauthorized(refusal),
-            DeviceAuthError::Internal(err) => Self::Internal(err),
-        }
-    }
 }
 
 impl From<EnrollError> for AppError {
@@ -106,9 +86,8 @@ impl From<RegisterError> for AppError {
 
 async fn enroll(
     State(state): State<AppState>,
-    body: Result<Json<EnrollRequest>, JsonRejection>,
+    JsonBody(request): JsonBody<EnrollRequest>,
 ) -> AppResult<Response> {
-    let request = json_body(body)?;
     let enrolled = enrollment::enroll(&state, &request).await?;
     Ok(Json(enrolled).into_response())
 }
@@ -152,11 +131,9 @@ impl SignedByDevice for WebPushRegistration {
 /// A device registers its Web Push subscription (§7).
 async fn register_webpush(
     State(state): State<AppState>,
-    body: Result<Json<WebPushRegistration>, JsonRejection>,
+    Signed { message, device }: Signed<WebPushRegistration>,
 ) -> AppResult<Response> {
-    let body = json_body(body)?;
-    let device = device_auth::authenticate(&state, &body).await?;
-    tokens::register_webpush(&state, &device.token, &body.subscription).await?;
+    tokens::register_webpush(&state, &device.token, &message.subscription).await?;
     Ok(Json(json!({ "registered": device.token.id })).into_response())
 }
 
@@ -187,6 +164,8 @@ impl SignedByDevice for PollEntry<'_> {
 }
 
 /// A removal: [`SignedToken`] under the removal's tag purpose.
+#[derive(Deserialize)]
+#[serde(transparent)]
 struct Removal(SignedToken);
 
 impl SignedByDevice for Removal {
@@ -212,9 +191,8 @@ struct PollBody {
 /// Poll fallback (§7): all pending requests of the named tokens.
 async fn pending(
     State(state): State<AppState>,
-    body: Result<Json<PollBody>, JsonRejection>,
+    JsonBody(body): JsonBody<PollBody>,
 ) -> AppResult<Response> {
-    let body = json_body(body)?;
     if body.tokens.is_empty() || body.tokens.len() > 32 {
         return Err(AppError::bad("bad_request", "tokens must name 1 to 32 tokens"));
     }
@@ -231,10 +209,8 @@ async fn pending(
 /// Removal (§7): the device forgets the token and the server revokes it.
 async fn remove(
     State(state): State<AppState>,
-    body: Result<Json<SignedToken>, JsonRejection>,
+    Signed { device, .. }: Signed<Removal>,
 ) -> AppResult<Response> {
-    let removal = Removal(json_body(body)?);
-    let device = device_auth::authenticate(&state, &removal).await?;
     tokens::remove(&state, &device.token).await?;
     Ok(Json(json!({ "removed": device.token.id })).into_response())
 }
@@ -242,9 +218,10 @@ async fn remove(
 /// An answer (§5), and its outcome as the device shows it.
 async fn answer(
     State(state): State<AppState>,
-    body: Result<Json<Answer>, JsonRejection>,
+    JsonBody(answer): JsonBody<Answer>,
 ) -> AppResult<Response> {
-    let answer = json_body(body)?;
+    // Checked by the lifecycle after the request is found (an unknown request is a 404
+    // whatever its tag), with the same device-tag check as the other signed messages.
     let (status, reason, tries_left) = match push::answer(&state, answer).await? {
         AnswerOutcome::Approved => ("approved", None, None),
         AnswerOutcome::Denied => ("denied", None, None),

@@ -12,6 +12,7 @@ pub mod device;
 pub mod device_auth;
 pub mod enrollment;
 pub mod error;
+pub mod extract;
 pub mod geo;
 pub mod hub;
 pub mod login;
