@@ -3,8 +3,10 @@
 
 use std::borrow::Cow;
 
+use crate::clock::now;
+use crate::db::Db;
+use crate::store;
 use crate::store::tokens::TokenRow;
-use crate::{Db, now, store};
 
 /// What happened. Stored as the word [`as_str`](Self::as_str) gives (`audit.event`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

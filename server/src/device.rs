@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::AppState;
+use crate::app_state::AppState;
 use crate::device_auth::{self, SignedByDevice, TagError, decode_tag};
 use crate::enrollment::{self, EnrollError};
 use crate::error::{AppError, AppResult};
@@ -283,7 +283,7 @@ async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> 
 
 /// Takes a socket's sender out of the hub however the channel ends.
 struct Registration<'a> {
-    hub: &'a crate::Hub,
+    hub: &'a crate::hub::Hub,
     ids: &'a [String],
     sender: &'a mpsc::UnboundedSender<String>,
 }

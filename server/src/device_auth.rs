@@ -5,9 +5,11 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp::Secret;
 use pushotp::push::TokenKeys;
 
+use crate::app_state::AppState;
+use crate::clock::now;
 use crate::states::TokenState;
 use crate::store::tokens::TokenRow;
-use crate::{AppState, now, store, tokens};
+use crate::{store, tokens};
 
 /// Why a tag did not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

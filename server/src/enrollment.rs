@@ -6,10 +6,12 @@ use pushotp::push::{
     ActivationLink, EnrollRequest, Enrolled, Nonce, PinPolicy, TokenKeys, VERSION,
 };
 
+use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
+use crate::clock::{now, secs};
 use crate::states::TokenState;
 use crate::store::tokens::TokenRow;
-use crate::{AppState, now, secs, store, tokens};
+use crate::{store, tokens};
 
 /// A pending token for `user_id` and its activation link (§3).
 pub async fn new_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow::Result<String> {

@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::AppState;
+use crate::app_state::AppState;
 use crate::device_auth::{self, DeviceAuthError, DeviceToken, SignedByDevice};
 use crate::error::AppError;
 

@@ -60,7 +60,7 @@ impl Default for Hub {
             devices: Arc::default(),
             logins: Arc::default(),
             next_waiter: Arc::default(),
-            node: crate::random_id("node_", 9),
+            node: crate::ids::random_id("node_", 9),
             shared: None,
         }
     }

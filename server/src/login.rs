@@ -17,12 +17,13 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::app_state::AppState;
 use crate::error::{AppError, AppResult};
 use crate::push::{self, StartError};
 use crate::signin::{self, LOGIN_TTL, PasscodeOutcome, SESSION_TTL, SignInError};
 use crate::states::{LoginState, Reason};
 use crate::store::logins::Login;
-use crate::{AppState, enrollment, geo};
+use crate::{enrollment, geo};
 
 const LOGIN_COOKIE: &str = "pushotp_login";
 const SESSION_COOKIE: &str = "pushotp_session";

@@ -11,7 +11,9 @@ use std::time::Duration;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp::push::{Answer, Decision, Nonce, NumberMatch, Place, PushRequest, VERSION};
 
+use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
+use crate::clock::{now, secs};
 use crate::device_auth::{self, DeviceAuthError};
 use crate::states::{LoginState, Reason, RequestState, TokenState};
 use crate::store::logins::Login;
@@ -19,7 +21,7 @@ use crate::store::reports::Report;
 use crate::store::requests::{NewRequest, RequestRow};
 use crate::store::tokens::TokenRow;
 use crate::webpush::{Subscription, Urgency, WebPushError};
-use crate::{AppState, now, secs, signin, store, tokens};
+use crate::{signin, store, tokens};
 
 /// Why a push login did not start.
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +74,9 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
     if history.pushes >= state.config.max_pending_per_user {
         return Err(rate_limited(state, login, "pending", StartError::TooMany).await);
     }
-    if let Some(last) = history.last_refusal {
-        if last + secs(state.config.deny_cooldown)? > now_i {
-            return Err(rate_limited(state, login, "cooldown", StartError::CoolingDown).await);
-        }
+    let cooldown = secs(state.config.deny_cooldown)?;
+    if history.last_refusal.is_some_and(|last| last + cooldown > now_i) {
+        return Err(rate_limited(state, login, "cooldown", StartError::CoolingDown).await);
     }
     // A new push replaces the login's earlier ones (a login that never pushed has none).
     if login.state != LoginState::PasswordOk {

@@ -1,11 +1,14 @@
 //! Sign-ins to the demo app: the password step, typed passcodes, a login's outcome (told to its
 //! page), and the session an approved login becomes, once.
 
+use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
+use crate::clock::{now, secs};
 use crate::hub::LoginEvent;
+use crate::ids::random_id;
 use crate::states::{LoginState, Reason, TokenState};
 use crate::store::logins::{Login, NewLogin};
-use crate::{AppState, now, random_id, secs, store, tokens, users};
+use crate::{store, tokens, users};
 
 /// A sign-in must get its second factor within this many seconds.
 pub const LOGIN_TTL: u64 = 600;

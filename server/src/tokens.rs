@@ -6,11 +6,14 @@ use pushotp::push::{OtpParams, TokenKeys, WebPushSubscription};
 use pushotp::{Secret, TokenKind};
 use zeroize::Zeroizing;
 
+use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
+use crate::clock::now;
+use crate::ids::random_id;
 use crate::states::TokenState;
+use crate::store;
 use crate::store::tokens::{NewToken, StoredSubscription, TokenRow};
 use crate::webpush::{Subscription, SubscriptionError};
-use crate::{AppState, now, random_id, store};
 
 /// A new pending token for `user_id` and its activation secret (20 random bytes, sealed in the
 /// row; the caller puts it into the activation link once and forgets it).

@@ -8,8 +8,10 @@ use argon2::{Argon2, PasswordHash};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::clock::now;
+use crate::db::Db;
+use crate::store;
 pub use crate::store::users::User;
-use crate::{Db, now, store};
 
 /// Adds a person; fails if the name is taken or not a plain login name.
 pub async fn add(db: &Db, username: &str, password: &str) -> anyhow::Result<User> {

@@ -1,6 +1,6 @@
 //! The `audit` table: written only through [`crate::audit::Audit::record`].
 
-use crate::Db;
+use crate::db::Db;
 
 /// Appends one record.
 pub async fn insert(

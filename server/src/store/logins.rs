@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::Db;
+use crate::db::Db;
 use crate::states::{LoginState, Reason};
 
 /// A sign-in in progress, with its person's name.

@@ -4,8 +4,8 @@
 //! atomic stays visible where it is written: a single-use claim is one `UPDATE … WHERE state =
 //! 'pending'` whose affected-row count says who won, and a passcode's reuse refusal is one
 //! `UPDATE … WHERE last_used < $1`. States are bound as parameters from [`crate::states`],
-//! never spelt in SQL. Reads go to [`Db::pool`](crate::Db::pool), writes to
-//! [`Db::writer`](crate::Db::writer). The statements use `$n` placeholders, which SQLite and
+//! never spelt in SQL. Reads go to [`Db::pool`](crate::db::Db::pool), writes to
+//! [`Db::writer`](crate::db::Db::writer). The statements use `$n` placeholders, which SQLite and
 //! PostgreSQL both read through sqlx's `Any` driver.
 
 pub mod audit;

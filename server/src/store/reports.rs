@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::Db;
+use crate::db::Db;
 
 /// One fraud report.
 #[derive(Debug, Clone)]

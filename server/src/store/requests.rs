@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::Db;
+use crate::db::Db;
 use crate::states::RequestState;
 
 /// A request as stored, for checking its answer.

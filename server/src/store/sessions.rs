@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::Db;
+use crate::db::Db;
 
 /// Opens a session.
 pub async fn insert(

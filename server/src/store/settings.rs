@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::Db;
+use crate::db::Db;
 
 /// The value stored under `name`, if any.
 pub async fn get(db: &Db, name: &str) -> anyhow::Result<Option<Vec<u8>>> {

@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::Db;
+use crate::db::Db;
 use crate::states::TokenState;
 use pushotp::Algorithm;
 

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::Db;
+use crate::db::Db;
 
 /// A person who can sign in.
 #[derive(Debug, Clone)]
