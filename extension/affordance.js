@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // A small PushOTP button at the end of the one-time-code field detect.js finds, shown only when
 // the person keeps a token confirmed for this page's origin. A click (a real one: page scripts
 // cannot click it) asks the service worker to fill that token's code into this frame. The button
@@ -126,7 +127,13 @@
   look();
   observer = new MutationObserver((records) => {
     // Only changes that bring inputs in (or take ours away) are worth a look.
-    const relevant = records.some((r) => [...r.addedNodes, ...r.removedNodes].some((n) => n.nodeType === 1 && n !== host && (n.tagName === 'INPUT' || n.querySelector?.('input'))));
+    const relevant = records.some((r) =>
+      [...r.addedNodes, ...r.removedNodes].some((n) => {
+        if (n.nodeType !== Node.ELEMENT_NODE || n === host) return false;
+        const element = /** @type {Element} */ (n);
+        return element.tagName === 'INPUT' || element.querySelector?.('input');
+      }),
+    );
     if (relevant && !rescan) rescan = setTimeout(look, RESCAN_MS);
   });
   observer.observe(document.body, { childList: true, subtree: true });

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Finds the field a person would type a one-time code into: an `autocomplete="one-time-code"`
 // input first, otherwise the best-scoring input by its name, id, labels and the text around it,
 // or a row of single-digit boxes. A classic script loaded before content.js in the same isolated
@@ -50,20 +51,25 @@
   }
 
   /**
+   * What the scoring knows of an input (`features` takes it from the page).
+   * @typedef {object} Features
+   * @property {string} [type]  the input's type
+   * @property {string} [autocomplete]
+   * @property {string} [name]
+   * @property {string} [id]
+   * @property {string} [label]  its labels' and aria-labelledby text
+   * @property {string} [ariaLabel]
+   * @property {string} [placeholder]
+   * @property {string} [nearby]  text around it: its form or container, descriptions, the page title
+   * @property {string} [inputMode]
+   * @property {string} [pattern]
+   * @property {number} [maxLength]  -1 when not set
+   */
+
+  /**
    * How much an input looks like the one-time-code field, from its features alone; 0 when it
    * must never be filled.
-   * @param {object} f
-   * @param {string} [f.type]  the input's type
-   * @param {string} [f.autocomplete]
-   * @param {string} [f.name]
-   * @param {string} [f.id]
-   * @param {string} [f.label]  its labels' and aria-labelledby text
-   * @param {string} [f.ariaLabel]
-   * @param {string} [f.placeholder]
-   * @param {string} [f.nearby]  text around it: its form or container, descriptions, the page title
-   * @param {string} [f.inputMode]
-   * @param {string} [f.pattern]
-   * @param {number} [f.maxLength]  -1 when not set
+   * @param {Features} f
    * @returns {number}
    */
   function score(f) {
@@ -105,7 +111,7 @@
   /**
    * How much a row of single-character boxes looks like a split one-time-code field; 0 when it
    * must never be filled. `first` holds the features of its first box, `labels` those of every box.
-   * @param {{count: number, first: object, labels: string[], nearby: string}} g
+   * @param {{count: number, first: Features, labels: string[], nearby: string}} g
    */
   function groupScore(g) {
     if (g.count < 4 || g.count > 8) return 0;

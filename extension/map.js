@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // A small world map for a sign-in request: land outlines with a pin where the request comes
 // from. The outlines ship with the extension (map/world.js), so showing a request never asks a
 // tile server, or anyone, where the person is signing in from.

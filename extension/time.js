@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Times as the popup says them. Pure functions of their arguments (no clock read here), so that
 // they are tested in Node.
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // What the popup says about a request and about how an answer ended. Pure functions, tested in
 // Node; the popup only puts their text on the page.
 

@@ -7,7 +7,7 @@
 //
 //   npm ci                           # world-atlas and topojson-client, pinned in package.json
 //   node scripts/make-world-map.mjs  # rewrites extension/map/world.js
-//   node --test tests/map.test.mjs   # size budget and placement checks
+//   node --test tests/unit/map.test.mjs tests/e2e/map.test.mjs   # size budget and placement checks
 //
 // The data comes from the npm package world-atlas (land-110m.json, TopoJSON), which carries
 // Natural Earth's public-domain land boundaries under the ISC license; extension/map/LICENSE.md

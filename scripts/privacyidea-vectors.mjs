@@ -6,7 +6,7 @@
 //   scripts/build-wasm.sh && node scripts/privacyidea-vectors.mjs > crate/tests/vectors/privacyidea_push.json
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT } from '../tests/support/browser.mjs';
+import { ROOT } from '../tests/support/root.mjs';
 import { startPrivacyIdea } from '../tests/support/privacyidea.mjs';
 import * as tools from '../extension/pkg/pushotp_tools.js';
 

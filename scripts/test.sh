@@ -52,11 +52,22 @@ scripts/build-wasm.sh
 step "web-ext lint"
 npm run -s lint:ext
 
+step "type check (tsc over the extension's JSDoc types, tsconfig.json)"
+npx tsc -p tsconfig.json
+
+step "ESLint (eslint.config.js)"
+npx eslint extension/
+
+step "reference server for the tests"
+cargo build -p pushotp-server --locked
+
+step "unit tests (Node only: the WebAssembly packages, against the real server, and pure modules)"
+node --test tests/unit/
+
 step "privacyIDEA $(sed -n 's/^VERSION=//p' scripts/privacyidea.sh) from PyPI for the end-to-end tests"
 # Installed once into .cache/; each test file starts its own server. Without python3 the
 # privacyIDEA tests skip and say why.
 scripts/privacyidea.sh install || { [ $? -eq 3 ] && echo "python3 is missing: the privacyIDEA tests will be skipped"; }
 
 step "end-to-end tests (WebAssembly packages against the real server, the extension in Chromium)"
-cargo build -p pushotp-server --locked
-node --test --test-concurrency=1 tests/
+node --test --test-concurrency=1 tests/e2e/

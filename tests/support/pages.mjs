@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
-import { ROOT } from './browser.mjs';
+import { ROOT } from './root.mjs';
 
 const PAGES = path.join(ROOT, 'tests/pages');
 const VENDOR = {

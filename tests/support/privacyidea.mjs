@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from './browser.mjs';
+import { ROOT } from './root.mjs';
 
 const run = promisify(execFile);
 const SCRIPT = path.join(ROOT, 'scripts', 'privacyidea.sh');

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
-import { ROOT } from './browser.mjs';
+import { ROOT } from './root.mjs';
 
 const BINARY = path.resolve(ROOT, process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server');
 

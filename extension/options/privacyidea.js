@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // The options page's privacyIDEA section: enrolls a privacyIDEA push token from its link
 // (pasted, or read from the QR code in a tab with the page's own scanner) and lists the tokens.
-// The worker makes the key pair and talks to the server (privacyidea.js).
-import { Message, ask } from './messages.js';
-import { isWebPage, scanTab, tabLabel } from './options.js';
+// The worker makes the key pair and talks to the server (extension/privacyidea.js).
+import { Message, ask } from '../messages.js';
+import { $, say as sayIn } from './common.js';
+import { isWebPage, scanTab, tabLabel } from './scan.js';
 
-const $ = (id) => document.getElementById(id);
 const PIPUSH = /^(otpauth|pia):\/\/pipush\//i;
 
-function say(text, kind = '') {
-  $('pi-status').textContent = text;
-  $('pi-status').className = kind ? `status ${kind}` : 'status';
-}
+/** Every message of this section goes to its one status line. */
+const say = (text, kind = '') => sayIn($('pi-status'), text, kind);
 
 function busy(on) {
   for (const id of ['pi-add', 'pi-scan', 'pi-link', 'pi-pin']) $(id).disabled = on;
@@ -126,8 +124,8 @@ function renderTokens(tokens) {
         }
       });
       item.append(name, remove);
-      // Sites the person confirmed for filling this token's code-to-phone codes (privacyidea.js);
-      // its privacyIDEA server's own pages need no confirmation.
+      // Sites the person confirmed for filling this token's code-to-phone codes (the worker's
+      // privacyidea.js); its privacyIDEA server's own pages need no confirmation.
       if (token.sites?.length) {
         const sites = document.createElement('p');
         sites.className = 'hint pi-sites';

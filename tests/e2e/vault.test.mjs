@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { enroll, serviceWorkerControl, waitForSession } from './support/extension.mjs';
-import { signIn, startServer } from './support/server.mjs';
+import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { enroll, serviceWorkerControl, waitForSession } from '../support/extension.mjs';
+import { signIn, startServer } from '../support/server.mjs';
 
 const PASSWORD = 'correct horse battery';
 const OTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';

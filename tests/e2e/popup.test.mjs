@@ -2,7 +2,8 @@
 // sees each push sign-in request (app, page, IP, place on the offline map, token, live times) and
 // answers it: Approve, the number shown on the sign-in page, Deny or Report, a PIN first for
 // PIN-protected tokens; pages through several requests; sees requests expire; and reads how each
-// answer ended. Screenshots of the popup go to docs/screenshots/ on every run.
+// answer ended. Screenshots of the popup go to tests/artifacts/screenshots/ (not tracked);
+// scripts/screenshots.sh copies them into docs/screenshots/ for the README.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -10,12 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { ROOT, launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { enroll, waitForSession } from './support/extension.mjs';
-import { signIn, startRelay, startServer } from './support/server.mjs';
+import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { enroll, waitForSession } from '../support/extension.mjs';
+import { signIn, startRelay, startServer } from '../support/server.mjs';
 
 const GEOIP = path.join(ROOT, 'server/testdata/geoip/GeoIP2-City-Test.mmdb');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
+const SCREENSHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
 // Logins come "through a proxy" that names the client, so that the test GeoIP database places
 // them; pushes are not limited, so that one server serves every test.
 const COMMON = ['--geoip', GEOIP, '--trusted-proxy', '127.0.0.1', '--deny-cooldown', '0', '--max-pending', '100'];

@@ -2,18 +2,13 @@
 // The options page's "Security and backup" section: the password that seals the tokens'
 // secrets, the auto-lock time, locking now, and encrypted export and import. Passwords are
 // turned into keys here (Argon2id, tools module); the worker gets only keys and does the rest.
-import * as tools from './tools.js';
-import { Message, ask } from './messages.js';
-import { saveSettings } from './store.js';
-import { keyFor, renderUnlock } from './unlock.js';
+import * as tools from '../tools.js';
+import { Message, ask } from '../messages.js';
+import { saveSettings } from '../store.js';
+import { keyFor, renderUnlock } from '../unlock.js';
+import { $, say } from './common.js';
 
-const $ = (id) => document.getElementById(id);
 const MIN_PASSWORD = 8;
-
-function say(element, text, kind = '') {
-  element.textContent = text;
-  element.className = kind ? `status ${kind}` : 'status';
-}
 
 /** A fresh salt and the default costs, with the key for `password` under them. */
 async function newKey(password) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, launchWithExtension, openExtensionPage } from './support/browser.mjs';
+import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 
 const totpVectors = JSON.parse(
   await readFile(path.join(ROOT, 'crate/tests/vectors/rfc6238_totp.json'), 'utf8'),

@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
-import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { session, waitForSession } from './support/extension.mjs';
-import { servePages } from './support/pages.mjs';
-import { startPrivacyIdea } from './support/privacyidea.mjs';
+import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { session, waitForSession } from '../support/extension.mjs';
+import { servePages } from '../support/pages.mjs';
+import { startPrivacyIdea } from '../support/privacyidea.mjs';
 
 let pi;
 let browser;

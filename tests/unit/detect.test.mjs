@@ -4,7 +4,7 @@
 // numbers, searches, user names, e-mail addresses, password resets...).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import '../extension/detect.js';
+import '../../extension/detect.js';
 
 const { score, groupScore, words, THRESHOLD } = globalThis.pushotpDetect;
 const field = (features) => score({ type: 'text', maxLength: -1, ...features });

@@ -2,8 +2,8 @@
 // places, and a sentence for every way an answer can end.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ago, clock, expiresIn, secondsLeft } from '../extension/time.js';
-import { hostOf, outcomeMessage, placeName } from '../extension/words.js';
+import { ago, clock, expiresIn, secondsLeft } from '../../extension/time.js';
+import { hostOf, outcomeMessage, placeName } from '../../extension/words.js';
 
 test('time since arrival', () => {
   const now = 1_764_000_000_000;

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from './support/browser.mjs';
-import * as tools from '../extension/pkg/pushotp_tools.js';
+import { ROOT } from '../support/root.mjs';
+import * as tools from '../../extension/pkg/pushotp_tools.js';
 
 tools.initSync({ module: await readFile(path.join(ROOT, 'extension/pkg/pushotp_tools_bg.wasm')) });
 const file = JSON.parse(await readFile(path.join(ROOT, 'crate/tests/vectors/privacyidea_push.json'), 'utf8'));

@@ -9,10 +9,10 @@ import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { servePages } from './support/pages.mjs';
-import { enroll, waitForSession } from './support/extension.mjs';
-import { signIn, startServer } from './support/server.mjs';
+import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { servePages } from '../support/pages.mjs';
+import { enroll, waitForSession } from '../support/extension.mjs';
+import { signIn, startServer } from '../support/server.mjs';
 
 const vectors = async (name) => JSON.parse(await readFile(path.join(ROOT, 'crate/tests/vectors', name), 'utf8'));
 const migration = (await vectors('migration.json')).good[1];

@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { ROOT, launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { signIn, startServer } from './support/server.mjs';
-import * as tools from '../extension/pkg/pushotp_tools.js';
+import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { signIn, startServer } from '../support/server.mjs';
+import * as tools from '../../extension/pkg/pushotp_tools.js';
 
 tools.initSync({ module: await readFile(path.join(ROOT, 'extension/pkg/pushotp_tools_bg.wasm')) });
 

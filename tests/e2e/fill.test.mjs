@@ -5,8 +5,8 @@
 // fields a person cannot type into, frames of other origins and pages of other origins.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { servePages } from './support/pages.mjs';
+import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { servePages } from '../support/pages.mjs';
 
 let browser;
 let pages;

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT } from './support/browser.mjs';
-import { signIn, startServer } from './support/server.mjs';
-import * as worker from '../extension/pkg/pushotp.js';
-import * as tools from '../extension/pkg/pushotp_tools.js';
+import { ROOT } from '../support/root.mjs';
+import { signIn, startServer } from '../support/server.mjs';
+import * as worker from '../../extension/pkg/pushotp.js';
+import * as tools from '../../extension/pkg/pushotp_tools.js';
 
 const pkg = (name) => readFile(path.join(ROOT, 'extension/pkg', name));
 worker.initSync({ module: await pkg('pushotp_bg.wasm') });

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { badge, enroll, serviceWorkerControl, session, waitForSession } from './support/extension.mjs';
-import { signIn, startRelay, startServer } from './support/server.mjs';
-import * as core from '../extension/pkg/pushotp.js';
+import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { badge, enroll, serviceWorkerControl, session, waitForSession } from '../support/extension.mjs';
+import { signIn, startRelay, startServer } from '../support/server.mjs';
+import * as core from '../../extension/pkg/pushotp.js';
 
 core.initSync({ module: await readFile(path.join(ROOT, 'extension/pkg/pushotp_bg.wasm')) });
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { servePages } from './support/pages.mjs';
+import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { servePages } from '../support/pages.mjs';
 
 // RFC 6238's SHA-1 seed, "12345678901234567890", in base32.
 const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';

@@ -4,8 +4,8 @@
 // and land signed in on the protected app without typing a code.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchWithExtension, openExtensionPage } from './support/browser.mjs';
-import { startServer } from './support/server.mjs';
+import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { startServer } from '../support/server.mjs';
 
 let browser;
 let server;

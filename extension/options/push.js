@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The options page's "Push tokens" section: the list of push tokens, with renaming, turning
+// push requests on and off, and removal (which asks the worker to revoke the token at its
+// server too). Tokens are added in push-add.js.
+import { Message, ask } from '../messages.js';
+import { $, hostOf, itemKey, say } from './common.js';
+
+const tokenList = $('tokens');
+const tokensStatus = $('tokens-status');
+const removeDialog = $('remove-dialog');
+
+/** tokenId → its list item, so that updates keep focus where it is. */
+const items = new Map();
+let tokensById = {};
+
+function tokenItem(token) {
+  let item = items.get(token.tokenId);
+  if (!item) {
+    item = $('token-template').content.firstElementChild.cloneNode(true);
+    const key = itemKey('token');
+    item.dataset.tokenId = token.tokenId;
+    const toggle = item.querySelector('.token-enabled');
+    toggle.id = `${key}-enabled`;
+    item.querySelector('.token-enabled-label').htmlFor = toggle.id;
+    toggle.addEventListener('change', () => setEnabled(item.dataset.tokenId, toggle));
+    item.querySelector('.token-remove').addEventListener('click', (event) => confirmRemove(item.dataset.tokenId, event.currentTarget));
+    const nameInput = item.querySelector('.token-rename-name');
+    nameInput.id = `${key}-name`;
+    item.querySelector('.token-rename-label').htmlFor = nameInput.id;
+    item.querySelector('.token-rename-start').addEventListener('click', () => startTokenRename(item));
+    item.querySelector('.token-rename-save').addEventListener('click', () => saveTokenRename(item));
+    item.querySelector('.token-rename-cancel').addEventListener('click', () => endTokenRename(item));
+    item.querySelector('.token-rename').addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && event.target === nameInput) {
+        event.preventDefault();
+        saveTokenRename(item);
+      } else if (event.key === 'Escape') {
+        event.preventDefault();
+        endTokenRename(item);
+      }
+    });
+    items.set(token.tokenId, item);
+  }
+  item.querySelector('.token-name').textContent = token.tokenName;
+  item.querySelector('.badge').hidden = !token.masked && !token.pin?.required;
+  item.querySelector('.token-user').textContent = token.user;
+  item.querySelector('.token-issuer').textContent = token.issuer;
+  item.querySelector('.token-server').textContent = token.server;
+  item.querySelector('.token-device').textContent = token.deviceName;
+  item.querySelector('.token-for').textContent = ` for ${token.tokenName} (${token.user} at ${token.issuer})`;
+  const toggle = item.querySelector('.token-enabled');
+  if (!toggle.disabled) toggle.checked = token.enabled !== false;
+  item.querySelector('.token-remove').setAttribute('aria-label', `Remove ${token.tokenName} (${token.user} at ${token.issuer})`);
+  item.querySelector('.token-rename-start').setAttribute('aria-label', `Rename ${token.tokenName} (${token.user} at ${token.issuer})`);
+  return item;
+}
+
+function startTokenRename(item) {
+  const token = tokensById[item.dataset.tokenId];
+  if (!token) return;
+  const input = item.querySelector('.token-rename-name');
+  input.value = token.tokenName;
+  item.querySelector('.token-rename').hidden = false;
+  item.querySelector('.token-head').hidden = true;
+  item.querySelector('.token-rename-start').hidden = true;
+  input.focus();
+  input.select();
+}
+
+function endTokenRename(item) {
+  item.querySelector('.token-rename').hidden = true;
+  item.querySelector('.token-head').hidden = false;
+  item.querySelector('.token-rename-start').hidden = false;
+  item.querySelector('.token-rename-start').focus();
+}
+
+async function saveTokenRename(item) {
+  const input = item.querySelector('.token-rename-name');
+  const name = input.value.trim();
+  if (!name) {
+    say(tokensStatus, 'Give the token a name.', 'error');
+    input.focus();
+    return;
+  }
+  try {
+    await ask({ type: Message.TOKEN_RENAME, tokenId: item.dataset.tokenId, name });
+    say(tokensStatus, `Renamed to ${name}.`, 'ok');
+    endTokenRename(item);
+  } catch (err) {
+    say(tokensStatus, `The token could not be renamed: ${err.message}`, 'error');
+  }
+}
+
+export function renderTokens(tokens) {
+  tokensById = tokens;
+  const list = Object.values(tokens).sort((a, b) => (a.addedAt ?? 0) - (b.addedAt ?? 0));
+  for (const [id, item] of items) {
+    if (!tokens[id]) {
+      item.remove();
+      items.delete(id);
+    }
+  }
+  list.forEach((token, index) => {
+    const item = tokenItem(token);
+    if (tokenList.children[index] !== item) tokenList.insertBefore(item, tokenList.children[index] ?? null);
+  });
+  $('no-tokens').hidden = list.length > 0;
+}
+
+async function setEnabled(tokenId, toggle) {
+  const enabled = toggle.checked;
+  const token = tokensById[tokenId];
+  const hadFocus = document.activeElement === toggle;
+  toggle.disabled = true;
+  try {
+    await ask({ type: Message.TOKEN_ENABLE, tokenId, enabled });
+    say(tokensStatus, `Push requests ${enabled ? 'on' : 'off'} for ${token?.tokenName ?? 'the token'}.`, 'ok');
+  } catch (err) {
+    toggle.checked = !enabled;
+    say(tokensStatus, `Push requests for ${token?.tokenName ?? 'the token'} could not be turned ${enabled ? 'on' : 'off'}: ${err.message}`, 'error');
+  } finally {
+    toggle.disabled = false;
+    if (hadFocus) toggle.focus();
+  }
+}
+
+/** Counts the times the removal dialog was opened. */
+let removals = 0;
+
+function confirmRemove(tokenId, opener) {
+  const token = tokensById[tokenId];
+  if (!token) return;
+  $('remove-title').textContent = `Remove ${token.tokenName}?`;
+  $('remove-text').textContent = `You will no longer be able to approve sign-ins for ${token.user} at ${token.issuer} with this browser.`;
+  const confirm = $('remove-confirm');
+  const cancel = $('remove-cancel');
+  const controller = new AbortController();
+  const { signal } = controller;
+  const session = ++removals;
+  const done = () => {
+    controller.abort();
+    // Closed already (Escape) and perhaps opened again for another token: leave that one be.
+    if (session !== removals) return;
+    confirm.disabled = false;
+    cancel.disabled = false;
+    removeDialog.close();
+  };
+  cancel.addEventListener('click', () => {
+    done();
+    opener.focus();
+  }, { signal });
+  // Escape closes the dialog by itself (and focus goes back to the Remove button): the
+  // listeners of this token go with it.
+  removeDialog.addEventListener('close', () => controller.abort(), { signal });
+  confirm.addEventListener('click', async () => {
+    confirm.disabled = true;
+    cancel.disabled = true;
+    say(tokensStatus, `Removing ${token.tokenName}…`);
+    let text;
+    let kind = 'ok';
+    try {
+      const reply = await ask({ type: Message.TOKEN_REMOVE, tokenId });
+      text = reply.serverNotified
+        ? `${token.tokenName} was removed, and its server ${hostOf(token.server)} revoked it.`
+        : `${token.tokenName} was removed from this browser, but its server ${hostOf(token.server)} could not be told. Ask ${token.issuer} to revoke the token for ${token.user}.`;
+      if (!reply.serverNotified) kind = 'error';
+    } catch (err) {
+      text = `${token.tokenName} could not be removed: ${err.message}`;
+      kind = 'error';
+    }
+    done();
+    say(tokensStatus, text, kind);
+    // The button that opened the dialog is gone when the token is: focus goes to the list.
+    if (opener.isConnected) opener.focus();
+    else $('tokens-heading').focus();
+  }, { signal });
+  removeDialog.showModal();
+  cancel.focus();
+}
+

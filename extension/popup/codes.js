@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The popup's everyday (TOTP/HOTP) codes: the list with its search, the live codes from the
+// worker, copy, fill into the active tab (asking first about a site not yet confirmed for the
+// token), the next HOTP code, and the unlock prompt in their place while PushOTP is locked.
+import { Message, ask } from '../messages.js';
+import { originOf } from '../sites.js';
+import { byOrder } from '../store.js';
+import { renderUnlock } from '../unlock.js';
+import { hostOf } from '../words.js';
+import { $, confirmSite, findTarget, target } from './common.js';
+
+const RING = 2 * Math.PI * 10;
+const SEARCH_FROM = 6;
+
+export const codes = {
+  tokens: {}, // chrome.storage.local `otpTokens`
+  values: {}, // id → { code, secondsLeft } of TOTP tokens, from the worker
+  shown: {}, // id → the HOTP code shown after "Show next code" or a fill
+  items: new Map(), // id → list item
+  locked: false,
+  asking: false, // an OTP_CODES call is on its way
+};
+
+/** "123456" → "123 456"; "12345678" → "1234 5678". */
+function grouped(code) {
+  const half = Math.floor(code.length / 2);
+  return `${code.slice(0, half)} ${code.slice(half)}`;
+}
+
+const nameOf = (token) => [token.issuer, token.account].filter(Boolean).join(' ');
+
+function codeItem(token) {
+  let item = codes.items.get(token.id);
+  if (!item) {
+    item = $('code-template').content.firstElementChild.cloneNode(true);
+    item.dataset.id = token.id;
+    item.querySelector('.code-next').addEventListener('click', () => showNext(item.dataset.id));
+    item.querySelector('.code-copy').addEventListener('click', () => copy(item.dataset.id));
+    item.querySelector('.code-fill').addEventListener('click', () => fillCode(item.dataset.id));
+    codes.items.set(token.id, item);
+  }
+  const name = nameOf(token);
+  item.querySelector('.code-issuer').textContent = token.issuer || token.account;
+  item.querySelector('.code-account').textContent = token.issuer ? token.account : '';
+  item.querySelector('.code-copy').setAttribute('aria-label', `Copy the code of ${name}`);
+  item.querySelector('.code-fill').setAttribute('aria-label', `Fill the code of ${name}`);
+  item.querySelector('.code-next').setAttribute('aria-label', `Show next code of ${name}`);
+  return item;
+}
+
+/** The code shown for a token, or null. */
+function codeOf(token) {
+  return token.type === 'totp' ? (codes.values[token.id]?.code ?? null) : (codes.shown[token.id] ?? null);
+}
+
+function paintCode(item, token) {
+  const code = codeOf(token);
+  const value = item.querySelector('.code-value');
+  const text = code ? grouped(code) : token.type === 'totp' ? '··· ···' : '';
+  if (value.textContent !== text) value.textContent = text;
+  const ring = item.querySelector('.ring');
+  const hotp = token.type === 'hotp';
+  // An SVG element has no `hidden` property: the attribute itself.
+  ring.toggleAttribute('hidden', hotp || !codes.values[token.id]);
+  item.querySelector('.code-next').hidden = !hotp;
+  item.querySelector('.code-copy').disabled = !code;
+  item.querySelector('.code-fill').disabled = !target.origin;
+  if (!hotp && codes.values[token.id]) {
+    const left = codes.values[token.id].secondsLeft;
+    ring.setAttribute('aria-label', `${left} ${left === 1 ? 'second' : 'seconds'} left`);
+    ring.querySelector('.ring-left').style.strokeDashoffset = String(RING * (1 - left / token.period));
+  }
+}
+
+export function renderCodes() {
+  const list = byOrder(codes.tokens);
+  for (const [id, item] of codes.items) {
+    if (!codes.tokens[id]) {
+      item.remove();
+      codes.items.delete(id);
+    }
+  }
+  const search = $('code-search');
+  search.hidden = codes.locked || list.length < SEARCH_FROM;
+  const words = search.hidden ? [] : search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const matching = list.filter((t) => {
+    const text = `${t.issuer} ${t.account}`.toLowerCase();
+    return words.every((word) => text.includes(word));
+  });
+  $('unlock').hidden = !codes.locked;
+  $('code-list').hidden = codes.locked;
+  $('no-codes').hidden = codes.locked || list.length > 0;
+  $('no-match').hidden = codes.locked || list.length === 0 || matching.length > 0;
+  const listElement = $('code-list');
+  for (const item of codes.items.values()) item.hidden = true;
+  matching.forEach((token, index) => {
+    const item = codeItem(token);
+    item.hidden = false;
+    if (listElement.children[index] !== item) listElement.insertBefore(item, listElement.children[index] ?? null);
+    paintCode(item, token);
+  });
+}
+
+/** Whether the codes are on screen, so that asking for them every second is worth it. */
+function codesVisible() {
+  return document.visibilityState === 'visible' && !codes.locked && Object.values(codes.tokens).some((t) => t.type === 'totp');
+}
+
+/** One OTP_CODES call; none while the last one is still on its way. */
+export async function refreshCodes() {
+  if (codes.asking) return;
+  codes.asking = true;
+  try {
+    codes.values = (await ask({ type: Message.OTP_CODES })).codes;
+    codes.locked = false;
+  } catch (err) {
+    if (err.code === 'locked') codes.locked = true;
+    else $('codes-status').textContent = `The codes could not be computed: ${err.message}`;
+  } finally {
+    codes.asking = false;
+  }
+  renderCodes();
+}
+
+export function codesTick() {
+  if (codesVisible()) refreshCodes();
+}
+
+async function showNext(id) {
+  const token = codes.tokens[id];
+  if (!token) return;
+  try {
+    codes.shown[id] = (await ask({ type: Message.OTP_NEXT, id })).code;
+    $('codes-status').textContent = '';
+  } catch (err) {
+    if (err.code === 'locked') codes.locked = true;
+    $('codes-status').textContent = `No code: ${err.message}`;
+  }
+  renderCodes();
+}
+
+async function copy(id) {
+  const token = codes.tokens[id];
+  const code = token && codeOf(token);
+  if (!code) return;
+  try {
+    await navigator.clipboard.writeText(code);
+    $('codes-status').textContent = `Copied the code of ${nameOf(token)}.`;
+  } catch (err) {
+    $('codes-status').textContent = `The code could not be copied: ${err.message}`;
+  }
+}
+
+async function fillCode(id) {
+  const token = codes.tokens[id];
+  const fillButton = codes.items.get(id)?.querySelector('.code-fill');
+  await findTarget();
+  // The tab and the site the person is asked about, kept across the question.
+  const { tab, origin } = target;
+  if (!token || !origin) {
+    $('codes-status').textContent = 'Codes can only be filled into web pages.';
+    return;
+  }
+  const host = hostOf(origin);
+  let confirmed = false;
+  if (!token.sites.includes(origin)) {
+    confirmed = await confirmSite(token, host);
+    fillButton?.focus();
+    if (!confirmed) {
+      $('codes-status').textContent = `Nothing was filled into ${host}.`;
+      return;
+    }
+    // The person confirmed the site they saw: a tab that navigated elsewhere meanwhile gets
+    // neither the code nor the trust (the worker adds whatever origin the tab has when asked).
+    const now = await chrome.tabs.get(tab.id).catch(() => null);
+    if (originOf(now?.url) !== origin) {
+      $('codes-status').textContent = `Nothing was filled: the tab is no longer on ${host}.`;
+      return;
+    }
+  }
+  try {
+    const reply = await ask({ type: Message.OTP_FILL, id, tabId: tab.id, origin, ...(confirmed && { confirmSite: true }) });
+    if (token.type === 'hotp') codes.shown[id] = reply.code;
+    $('codes-status').textContent = reply.filled
+      ? `Filled the code of ${nameOf(token)} into ${host}.`
+      : `No code field was found in ${host}. Copy the code instead.`;
+  } catch (err) {
+    if (err.code === 'locked') codes.locked = true;
+    $('codes-status').textContent =
+      err.code === 'tab_changed' ? `Nothing was filled: the tab is no longer on ${host}.` : `The code could not be filled: ${err.message}`;
+  }
+  renderCodes();
+}
+
+/**
+ * The `unlock` placeholder that other parts of the popup show while locked hosts the same
+ * prompt. On success the document gets an `unlocked` event (and session storage's `vaultKey`
+ * changes), so that they render again without it.
+ */
+function hostUnlock() {
+  const spot = $('unlock');
+  if (spot && !spot.querySelector('form')) {
+    spot.replaceChildren();
+    renderUnlock(spot, { onUnlocked: () => document.dispatchEvent(new Event('unlocked')) });
+  }
+}
+new MutationObserver(hostUnlock).observe(document.body, { childList: true, subtree: true });
+hostUnlock();
+
+$('code-search').addEventListener('input', renderCodes);
+$('open-options').addEventListener('click', () => chrome.runtime.openOptionsPage());
+document.addEventListener('visibilitychange', codesTick);
+document.addEventListener('unlocked', () => refreshCodes());

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// What the popup's parts share: element lookup, the tab that codes are filled into, and the
+// question whether a site may get a token's codes.
+
+export const $ = (id) => document.getElementById(id);
+
+/** The active tab the codes are filled into, and its origin (null when it is not a web page). */
+export let target = { tab: null, origin: null };
+
+export async function findTarget() {
+  const [active] = await chrome.tabs.query({ active: true, currentWindow: true });
+  const self = await chrome.tabs.getCurrent?.();
+  let tab = active;
+  // Shown in a tab or a window of its own (when the toolbar popup cannot open), the front tab
+  // is this page: the page the person came from is the web page they used last.
+  if (self && active?.id === self.id) {
+    const tabs = await chrome.tabs.query({ windowType: 'normal' });
+    tab = tabs
+      .filter((t) => t.id !== self.id && /^https?:\/\//.test(t.url ?? ''))
+      .sort((a, b) => (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0))[0];
+  }
+  let origin = null;
+  try {
+    const url = new URL(tab?.url ?? '');
+    if (/^https?:$/.test(url.protocol)) origin = url.origin;
+  } catch {
+    // Not a web page: nothing is filled into it.
+  }
+  target = { tab: tab ?? null, origin };
+}
+
+/** Asks the person whether the active tab's site is the token's own. */
+export function confirmSite(token, host, title = null) {
+  const issuer = token.issuer || token.account;
+  $('site-title').textContent = title ?? `Fill codes of ${issuer} into ${host}? Only confirm if this is ${issuer}'s real site.`;
+  const dialog = $('site-dialog');
+  dialog.returnValue = '';
+  dialog.showModal();
+  $('site-cancel').focus();
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'fill'), { once: true });
+  });
+}

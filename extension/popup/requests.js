@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// The popup's sign-in requests: the carousel of pending requests (push requests and
+// privacyIDEA challenges), one at a time, with their live times, the warning when another site
+// asked than the active tab's, and the messages saying how recent answers ended. Answering is in
+// answer.js; a privacyIDEA code-to-phone code's fill in pi-codes.js.
+import { createMap } from '../map.js';
+import { Message, ask } from '../messages.js';
+import { inOrder } from '../store.js';
+import { ago, expiresIn, secondsLeft } from '../time.js';
+import { hostOf, outcomeMessage, placeName } from '../words.js';
+import { approve, closeDialogsFor, loadTools } from './answer.js';
+import { $, target } from './common.js';
+import { piFillParts } from './pi-codes.js';
+
+export const state = {
+  pending: {}, // chrome.storage.session `pending`
+  outcomes: {}, // chrome.storage.session `outcomes`
+  tokens: {}, // chrome.storage.local `pushTokens`
+  piTokens: {}, // chrome.storage.local `piTokens` (privacyIDEA)
+  replies: {}, // outcomes from the worker's replies, until storage has them
+  dismissed: new Set(), // outcomes the person closed here
+  done: new Set(), // requests answered from here (not shown again whatever storage says)
+  current: null, // id of the request shown
+  index: 0, // its position, to move on to the next one when it goes
+  busy: false, // an answer (or a PIN check) is under way
+  fillNotes: {}, // request id → what the last "Fill" press of a privacyIDEA code ended in, when the worker kept nothing
+};
+
+/** Requests the person can still answer, oldest first. */
+function visible(now = Date.now()) {
+  return inOrder(state.pending)
+    .map((p) => ({ ...p, id: p.request.id }))
+    .filter(({ id, request }) => !state.done.has(id) && !finished(state.outcomes[id]) && secondsLeft(request.expiresAt, now) > 0);
+}
+
+/** An outcome that ends its request: anything but a failure to deliver the answer. */
+export const finished = (outcome) => outcome != null && outcome.status !== 'failed';
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+export function render({ focus = false } = {}) {
+  const focused = document.activeElement;
+  const list = visible();
+  let position = list.findIndex((p) => p.id === state.current);
+  if (position < 0) position = Math.min(state.index, list.length - 1);
+  const shown = list[position] ?? null;
+  state.index = Math.max(position, 0);
+  const changed = shown?.id !== state.current || $('request').dataset.id !== shown?.id;
+  state.current = shown?.id ?? null;
+
+  if (!shown) delete $('request').dataset.id;
+  $('empty').hidden = shown != null;
+  $('request').hidden = shown == null;
+  renderTabWarning(shown?.request ?? null);
+  if (shown) {
+    if (changed) showRequest(shown);
+    $('pager').hidden = list.length < 2;
+    $('position').textContent = list.length > 1 ? `${position + 1} of ${list.length}` : '';
+    $('prev').disabled = position === 0;
+    $('next').disabled = position === list.length - 1;
+    for (const button of actionButtons()) button.disabled = state.busy;
+    if (focus || (changed && document.activeElement === document.body)) firstAction()?.focus();
+  }
+  tick();
+  renderOutcomes();
+  keepFocus(focused);
+}
+
+function showRequest({ id, request, kind }) {
+  if (kind === 'privacyidea') return showPiRequest(id, request);
+  showWebFacts(true);
+  const token = state.tokens[request.tokenId];
+  $('request').dataset.id = id;
+  delete $('request').dataset.kind;
+  $('pick').textContent = 'Pick the number shown on the sign-in page';
+  $('app').textContent = request.app;
+  $('lead').textContent = `Sign-in to ${request.app}`;
+  $('origin').textContent = hostOf(request.origin);
+  $('origin').title = request.origin;
+  $('ip').textContent = request.clientIp;
+  $('place').textContent = placeName(request.place);
+  $('map').replaceChildren(...(request.place ? [createMap(request.place)] : []));
+  $('map').hidden = !request.place;
+  $('account').textContent = token ? `${token.tokenName} · ${token.user}` : 'Unknown token';
+
+  const choices = request.choices ?? [];
+  $('pick').hidden = choices.length === 0;
+  $('numbers').hidden = choices.length === 0;
+  $('numbers').replaceChildren(
+    ...choices.map((number) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'number';
+      button.textContent = String(number);
+      button.addEventListener('click', () => approve(number));
+      return button;
+    }),
+  );
+  $('approve').hidden = choices.length > 0;
+  $('progress').textContent = '';
+  $('request-unlock').hidden = true;
+  if (token?.pin?.required) loadTools();
+}
+
+/** The page, IP address and place rows: a privacyIDEA challenge has none of them. */
+function showWebFacts(shown) {
+  for (const id of ['origin', 'ip', 'place']) {
+    $(id).hidden = !shown;
+    $(id).previousElementSibling.hidden = !shown;
+  }
+  if (!shown) $('map').replaceChildren();
+  if (!shown) $('map').hidden = true;
+}
+
+/**
+ * A privacyIDEA challenge (privacyidea.js): its title and question as the server signed them,
+ * the token's serial, and its presence options when it asks for one.
+ */
+function showPiRequest(id, request) {
+  const token = state.piTokens[request.tokenId];
+  $('request').dataset.id = id;
+  $('request').dataset.kind = 'privacyidea';
+  $('app').textContent = request.app;
+  $('lead').textContent = request.question;
+  showWebFacts(false);
+  $('account').textContent = `${token?.label ?? 'Unknown token'} · ${request.serial}`;
+  const choices = request.choices ?? [];
+  $('pick').textContent = 'Pick the option shown on the sign-in page';
+  $('pick').hidden = choices.length === 0;
+  $('numbers').hidden = choices.length === 0;
+  $('numbers').replaceChildren(
+    ...choices.map((option) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'number';
+      button.textContent = option;
+      button.addEventListener('click', () => approve(option));
+      return button;
+    }),
+  );
+  $('approve').hidden = choices.length > 0;
+  $('progress').textContent = '';
+}
+
+export function actionButtons() {
+  return [...$('numbers').querySelectorAll('button'), $('approve'), $('deny')];
+}
+
+/** The first button that answers the shown request: a number, or Approve. */
+export function firstAction() {
+  return actionButtons().find((button) => !button.closest('[hidden]') && !button.hidden);
+}
+
+/** A focused control that went away (or got disabled or hidden) leaves the focus on something useful. */
+function keepFocus(focused) {
+  const active = document.activeElement;
+  if (!focused || focused === document.body || document.querySelector('dialog[open]')) return;
+  if (active !== document.body && !active.disabled && active.checkVisibility()) return;
+  const fallback = !$('request').hidden ? firstAction() : $('outcomes').querySelector('button');
+  if (fallback && !fallback.disabled) fallback.focus();
+}
+
+/** Live times of the shown request; requests that ran out leave the carousel. */
+export function tick() {
+  const now = Date.now();
+  for (const [id, { request }] of Object.entries(state.pending)) {
+    if (secondsLeft(request.expiresAt, now) === 0 && !state.outcomes[id] && !state.replies[id] && !state.done.has(id)) {
+      // The worker removes it too and writes the same outcome; until then, say it here.
+      state.replies[id] = { status: 'expired', reason: null, triesLeft: null, at: now, app: request.app, tokenId: request.tokenId };
+      closeDialogsFor(id);
+      queueMicrotask(render);
+    }
+  }
+  const shown = state.pending[state.current];
+  if (!shown) return;
+  $('arrived').textContent = ago(shown.receivedAt, now);
+  $('expires').textContent = expiresIn(shown.request.expiresAt, now);
+}
+
+let outcomeKeys = '';
+export function renderOutcomes() {
+  const all = { ...state.replies, ...state.outcomes };
+  const list = Object.entries(all)
+    .filter(([id]) => !state.dismissed.has(id))
+    .sort(([, a], [, b]) => b.at - a.at)
+    .slice(0, 3);
+  // The fill button of a code-to-phone code names the active tab: a new one renders again.
+  const keys = JSON.stringify([list, target.origin, state.fillNotes]);
+  if (keys === outcomeKeys) return;
+  outcomeKeys = keys;
+  $('outcomes').replaceChildren(
+    ...list.map(([id, outcome]) => {
+      const { text, tone } = outcomeMessage(outcome, { pin: state.tokens[outcome.tokenId]?.pin?.required });
+      const box = document.createElement('div');
+      box.className = `outcome ${tone}`;
+      box.dataset.id = id;
+      const message = document.createElement('p');
+      message.textContent = text;
+      const body = document.createElement('div');
+      body.className = 'outcome-body';
+      body.append(message);
+      // privacyIDEA's code-to-phone mode: the code to type at the sign-in page.
+      if (outcome.displayCode) {
+        const code = document.createElement('strong');
+        code.className = 'display-code';
+        code.textContent = outcome.displayCode;
+        message.append(` ${outcome.displayMessage ?? 'Enter the code to log in'}: `, code);
+        body.append(...piFillParts(id, outcome));
+      }
+      const close = document.createElement('button');
+      close.type = 'button';
+      close.className = 'icon';
+      close.textContent = '×';
+      close.setAttribute('aria-label', 'Dismiss this message');
+      close.addEventListener('click', () => dismiss(id));
+      box.append(body, close);
+      return box;
+    }),
+  );
+}
+
+function dismiss(id) {
+  state.dismissed.add(id);
+  // The worker forgets it too; nothing is lost if it cannot.
+  ask({ type: Message.OUTCOME_DISMISS, requestId: id }).catch(() => {});
+  render();
+  if (document.activeElement === document.body) ($('outcomes').querySelector('button') ?? firstAction())?.focus();
+}
+
+/** The warning on a request that another site asked for than the one in the active tab. */
+function renderTabWarning(request) {
+  const warning = $('tab-warning');
+  // privacyIDEA challenges name no sign-in page: there is nothing to compare the tab with.
+  const other = request?.origin && target.origin && target.origin !== request.origin;
+  warning.hidden = !other;
+  if (other) {
+    warning.textContent = `This tab (${hostOf(target.origin)}) is not the site that asked (${hostOf(request.origin)}). If you did not start this sign-in here, deny it.`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Navigation
+
+function move(step) {
+  const list = visible();
+  const at = list.findIndex((p) => p.id === state.current);
+  const next = list[at + step];
+  if (!next) return;
+  state.current = next.id;
+  state.index = at + step;
+  render();
+}
+
+$('prev').addEventListener('click', () => move(-1));
+$('next').addEventListener('click', () => move(1));
+
+document.addEventListener('keydown', (event) => {
+  if (document.querySelector('dialog[open]') || event.target.matches?.('input, textarea')) return;
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.key === 'ArrowLeft') move(-1);
+  else if (event.key === 'ArrowRight') move(1);
+  else return;
+  event.preventDefault();
+});
