@@ -25,9 +25,6 @@ use crate::extract::{JsonBody, Signed};
 use crate::push::{self, AnswerError, AnswerOutcome};
 use crate::tokens::{self, RegisterError};
 
-/// A pending token and its activation link, under the name the load generator uses.
-pub use crate::enrollment::new_enrollment;
-
 /// Largest JSON body a device may send.
 pub const MAX_BODY: usize = 16 * 1024;
 
