@@ -111,6 +111,14 @@ pub enum Error {
     /// A PIN that is empty or longer than 64 bytes (protocol §6).
     #[error("the PIN must be 1 to 64 bytes")]
     InvalidPin,
+    /// A privacyIDEA token whose server asks for an unlock before each answer was given no
+    /// PIN, or one that is not 4 to 64 digits.
+    #[error("this token needs a PIN of 4 to 64 digits")]
+    PinRequired,
+    /// A push token to store that lacks what the device needs to use it (a key, its server);
+    /// the text names the rule.
+    #[error("the token is incomplete: {0}")]
+    InvalidToken(&'static str),
     /// An image to read QR codes from whose width, height and pixel buffer do not fit together,
     /// or that is larger than the core accepts; the text says which. Only with the `qr`
     /// feature, so that builds without QR reading carry neither its message nor its code.
@@ -150,6 +158,8 @@ impl Error {
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
             Self::InvalidPin => "invalid_pin",
+            Self::PinRequired => "pin_required",
+            Self::InvalidToken(_) => "invalid_token",
             #[cfg(feature = "qr")]
             Self::InvalidImage(_) => "invalid_image",
         }

@@ -11,8 +11,10 @@ pub mod push;
 #[cfg(feature = "qr")]
 mod qr;
 mod secret;
+pub mod tokens;
 mod totp;
 mod uri;
+pub mod value;
 pub mod vault;
 
 #[cfg(feature = "wasm")]

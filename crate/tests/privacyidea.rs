@@ -1,7 +1,7 @@
 //! privacyIDEA push tokens against exchanges captured from a real privacyIDEA 3.14
 //! (`vectors/privacyidea_push.json`, recorded by `scripts/privacyidea-vectors.mjs`; the server
 //! accepted every device signature in it). The RSA signatures themselves are checked with
-//! WebCrypto in `tests/privacyidea-vectors.test.mjs`; here the core's strings and encodings.
+//! WebCrypto in `tests/unit/privacyidea-vectors.test.mjs`; here the core's strings and encodings.
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
@@ -12,8 +12,8 @@
 
 use base64ct::{Base64, Encoding};
 use pushotp::privacyidea::{
-    Challenge, EnrollLink, Reply, capabilities_message, offers_decline_reason, poll_message,
-    server_key_spki, signature_from_base32, signature_to_base32,
+    Challenge, EnrollLink, Reply, capabilities_message, check_challenge, offers_decline_reason,
+    poll_message, server_key_spki, signature_from_base32, signature_to_base32,
 };
 use serde_json::Value;
 
@@ -91,6 +91,46 @@ fn the_captured_challenges() {
             assert_eq!(bytes.len(), 512);
             assert_eq!(signature_to_base32(&bytes), b32);
         }
+    }
+}
+
+/// A parsed JSON value as the extension hands it to the core.
+fn js(value: &Value) -> pushotp::value::Value {
+    use pushotp::value::Value as Js;
+    match value {
+        Value::Null => Js::Null,
+        Value::Bool(b) => Js::Bool(*b),
+        Value::Number(n) => Js::Number(n.as_f64().unwrap()),
+        Value::String(s) => Js::String(s.clone()),
+        Value::Array(items) => Js::Array(items.iter().map(js).collect()),
+        Value::Object(members) => {
+            Js::Object(members.iter().map(|(k, v)| (k.clone(), js(v))).collect())
+        }
+    }
+}
+
+#[test]
+fn the_captured_challenges_pass_the_check_as_they_were_signed() {
+    let file = file();
+    let serial = text(&file["enroll_uri_parsed"], "serial");
+    for captured in file["server_challenges"].as_array().unwrap() {
+        let raw = &captured["raw_challenge_from_poll"];
+        let checked = check_challenge(&js(raw), serial).unwrap();
+        assert_eq!(checked.message(), text(captured, "signed_string"));
+        assert_eq!(
+            checked.capabilities_message.as_deref(),
+            Some(text(captured, "capabilities_signed_bytes"))
+        );
+        assert!(checked.decline_reason);
+        match raw["require_presence"].as_str() {
+            Some(options) => assert_eq!(checked.choices().unwrap().join(","), options),
+            None => assert_eq!(checked.choices(), None),
+        }
+        // Another token's poll does not take it.
+        assert_eq!(
+            check_challenge(&js(raw), "PIPU00000000").unwrap_err().code(),
+            "invalid_message"
+        );
     }
 }
 

@@ -134,7 +134,8 @@ pub(crate) async fn provision(
         .map(|(id, name)| {
             let state = state.clone();
             async move {
-                let link = pushotp_server::device::new_enrollment(&state, id, "Load test").await?;
+                let link =
+                    pushotp_server::enrollment::new_enrollment(&state, id, "Load test").await?;
                 Ok((name, link))
             }
         })

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use tokio::sync::mpsc;
 
+use crate::states::{LoginState, Reason};
+
 /// The PostgreSQL notification channel the nodes share.
 const CHANNEL: &str = "pushotp_events";
 
@@ -21,10 +23,10 @@ const CHANNEL: &str = "pushotp_events";
 pub struct LoginEvent {
     /// The login it belongs to.
     pub login_id: String,
-    /// `approved`, `denied`, `expired`, `locked` or `rejected`.
-    pub state: String,
-    /// Why, for `rejected` (`wrong_number`, `wrong_pin`, …).
-    pub reason: Option<String>,
+    /// Where the login is now: approved, denied, expired, locked or rejected.
+    pub state: LoginState,
+    /// Why, for a rejected or denied login (wrong number, wrong PIN, reported, …).
+    pub reason: Option<Reason>,
 }
 
 /// What nodes tell each other.
@@ -58,7 +60,7 @@ impl Default for Hub {
             devices: Arc::default(),
             logins: Arc::default(),
             next_waiter: Arc::default(),
-            node: crate::random_id("node_", 9),
+            node: crate::ids::random_id("node_", 9),
             shared: None,
         }
     }

@@ -1,6 +1,7 @@
-//! The browser side: the demo protected app (username and password), the organization's login
-//! page that offers "Use my mobile to autosend a password" or a typed passcode, the event stream
-//! the page waits on, and signed-in sessions.
+//! The browser-facing routes: the demo protected app (username and password), the
+//! organization's login page that offers "Use my mobile to autosend a password" or a typed
+//! passcode, the event stream the page waits on, and signed-in sessions. The steps themselves
+//! are [`signin`]'s and [`push`]'s; these routes parse, call them, and render.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,17 +16,17 @@ use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::Row;
 
+use crate::app_state::AppState;
 use crate::error::{AppError, AppResult};
-use crate::hub::LoginEvent;
-use crate::{AppState, geo, now, random_id, tokens, users};
+use crate::push::{self, StartError};
+use crate::signin::{self, LOGIN_TTL, PasscodeOutcome, SESSION_TTL, SignInError};
+use crate::states::{LoginState, Reason};
+use crate::store::logins::Login;
+use crate::{enrollment, geo};
 
 const LOGIN_COOKIE: &str = "pushotp_login";
 const SESSION_COOKIE: &str = "pushotp_session";
-/// A sign-in must get its second factor within this many seconds.
-const LOGIN_TTL: u64 = 600;
-const SESSION_TTL: u64 = 8 * 3600;
 
 /// The browser-facing routes.
 pub fn routes() -> Router<AppState> {
@@ -95,14 +96,7 @@ fn set_cookie(
 /// The signed-in person, from the session cookie.
 async fn session_user(state: &AppState, headers: &HeaderMap) -> AppResult<Option<(i64, String)>> {
     let Some(session) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    let row = sqlx::query(
-        "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
-    )
-    .bind(&session)
-    .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
-    .fetch_optional(&state.db.pool)
-    .await?;
-    row.map(|r| Ok((r.try_get("id")?, r.try_get("username")?))).transpose()
+    Ok(signin::session_user(state, &session).await?)
 }
 
 async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
@@ -122,7 +116,7 @@ async fn app_enroll(State(state): State<AppState>, headers: HeaderMap) -> AppRes
     let Some((user_id, _)) = session_user(&state, &headers).await? else {
         return Ok(Redirect::to("/app/login").into_response());
     };
-    let link = crate::device::new_enrollment(&state, user_id, &state.config.app_name).await?;
+    let link = enrollment::new_enrollment(&state, user_id, &state.config.app_name).await?;
     let qr = qrcode::QrCode::new(link.as_bytes()).map_err(anyhow::Error::from)?;
     let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).build();
     let hours = (state.config.activation_ttl / 3600).to_string();
@@ -159,90 +153,31 @@ async fn app_login(
     Form(form): Form<Credentials>,
 ) -> AppResult<Response> {
     let ip = geo::client_ip(peer, &headers, state.config.trusted_proxy).to_string();
-    let Some(user) = users::check_password(&state.db, &form.username, &form.password).await? else {
-        tokens::audit(&state.db, "password_failed", Some(&form.username), None, Some(&ip), "")
-            .await?;
+    let Some(id) = signin::check_password(&state, &form.username, &form.password, &ip).await?
+    else {
         let html = page(
             include_str!("../assets/app-login.html"),
             &[("APP", &state.config.app_name), ("ERROR", "Wrong username or password.")],
         );
         return Ok((StatusCode::UNAUTHORIZED, html).into_response());
     };
-    let id = random_id("lgn_", 18);
-    let created = now();
-    let origin = state.config.public_url.clone();
-    sqlx::query(
-        "INSERT INTO logins (id, user_id, app, origin, client_ip, state, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, 'password_ok', $6, $7)",
-    )
-    .bind(&id)
-    .bind(user.id)
-    .bind(&state.config.app_name)
-    .bind(&origin)
-    .bind(&ip)
-    .bind(i64::try_from(created).map_err(anyhow::Error::from)?)
-    .bind(i64::try_from(created + LOGIN_TTL).map_err(anyhow::Error::from)?)
-    .execute(&state.db.writer)
-    .await?;
-    tokens::audit(&state.db, "password_ok", Some(&user.username), None, Some(&ip), "").await?;
     Ok(([set_cookie(&state, LOGIN_COOKIE, &id, LOGIN_TTL)], Redirect::to("/auth")).into_response())
 }
 
 async fn app_logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     if let Some(session) = cookie(&headers, SESSION_COOKIE) {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session)
-            .execute(&state.db.writer)
-            .await?;
+        signin::sign_out(&state, &session).await?;
     }
     Ok(([set_cookie(&state, SESSION_COOKIE, "", 0)], Redirect::to("/app/login")).into_response())
 }
 
-/// A sign-in in progress, found from the browser's login cookie.
-pub struct Login {
-    /// `lgn_…`
-    pub id: String,
-    /// Who is signing in.
-    pub user_id: i64,
-    /// Their login name.
-    pub username: String,
-    /// The app they sign in to.
-    pub app: String,
-    /// The login page's origin.
-    pub origin: String,
-    /// Where the browser connects from.
-    pub client_ip: String,
-    /// `password_ok`, `waiting`, `approved`, `denied`, `expired`, `locked`, `rejected`, `done`.
-    pub state: String,
-    /// Why it was refused, if it was.
-    pub reason: Option<String>,
-    /// The number the page shows while waiting, with number matching.
-    pub number: Option<i64>,
-}
-
+/// The sign-in in progress, from the browser's login cookie.
 async fn current_login(state: &AppState, headers: &HeaderMap) -> AppResult<Login> {
     let id = cookie(headers, LOGIN_COOKIE)
         .ok_or(AppError::Unauthorized("sign in with your password first"))?;
-    let row = sqlx::query(
-        "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason, l.number \
-         FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
-    )
-    .bind(&id)
-    .bind(i64::try_from(now()).map_err(anyhow::Error::from)?)
-    .fetch_optional(&state.db.pool)
-    .await?
-    .ok_or(AppError::Unauthorized("this sign-in has expired; start again"))?;
-    Ok(Login {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        username: row.try_get("username")?,
-        app: row.try_get("app")?,
-        origin: row.try_get("origin")?,
-        client_ip: row.try_get("client_ip")?,
-        state: row.try_get("state")?,
-        reason: row.try_get("reason")?,
-        number: row.try_get("number")?,
-    })
+    signin::current(state, &id)
+        .await?
+        .ok_or(AppError::Unauthorized("this sign-in has expired; start again"))
 }
 
 async fn auth_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
@@ -261,59 +196,46 @@ async fn auth_page(State(state): State<AppState>, headers: HeaderMap) -> AppResu
     .into_response())
 }
 
+impl From<StartError> for AppError {
+    fn from(err: StartError) -> Self {
+        match err {
+            StartError::AlreadyApproved => Self::Conflict("this sign-in is already approved"),
+            StartError::Locked => Self::Conflict(
+                "your authenticator is locked after too many failed attempts; contact your administrator",
+            ),
+            StartError::NoAuthenticator => {
+                Self::bad("no_authenticator", "no authenticator is enrolled for this account")
+            }
+            StartError::TooMany => Self::TooManyRequests(
+                "too many sign-in requests were sent; wait a few minutes before trying again",
+            ),
+            StartError::CoolingDown => Self::TooManyRequests(
+                "a request was just denied; wait a minute before trying again",
+            ),
+            StartError::Protocol(err) => err.into(),
+            StartError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<SignInError> for AppError {
+    fn from(err: SignInError) -> Self {
+        match err {
+            SignInError::Over => Self::Conflict("this sign-in is over; start again"),
+            SignInError::NotApproved => Self::Unauthorized("this sign-in is not approved"),
+            SignInError::AlreadyCompleted => Self::Conflict("this sign-in was already completed"),
+            SignInError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
 async fn start_push(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
-    if login.state == "approved" || login.state == "done" {
-        return Err(AppError::Conflict("this sign-in is already approved"));
-    }
-    let number = crate::device::start_push_login(&state, &login).await?;
+    let number = push::start(&state, &login).await?;
     Ok(Json(json!({ "number": number })).into_response())
 }
 
-/// Updates a login's state and tells its page.
-///
-/// Only a login still open (`password_ok`, `waiting`, `rejected` or `expired`) moves: once it is
-/// approved, denied or locked it stays so, and a late approval of another copy of its request
-/// changes nothing. Returns whether the login moved; only then is the page told.
-pub async fn finish_login(
-    state: &AppState,
-    login_id: &str,
-    new_state: &str,
-    reason: Option<&str>,
-) -> anyhow::Result<bool> {
-    let moved = sqlx::query(
-        "UPDATE logins SET state = $1, reason = $2, completed_at = $3 \
-         WHERE id = $4 AND state IN ('password_ok', 'waiting', 'rejected', 'expired')",
-    )
-    .bind(new_state)
-    .bind(reason)
-    .bind(i64::try_from(now())?)
-    .bind(login_id)
-    .execute(&state.db.writer)
-    .await?;
-    if moved.rows_affected() != 1 {
-        return Ok(false);
-    }
-    // Whatever the outcome, the login's other requests (on the person's other devices) can no
-    // longer be answered.
-    sqlx::query(
-        "UPDATE push_requests SET state = 'cancelled' WHERE login_id = $1 AND state = 'pending'",
-    )
-    .bind(login_id)
-    .execute(&state.db.writer)
-    .await?;
-    state
-        .hub
-        .login_event(LoginEvent {
-            login_id: login_id.to_owned(),
-            state: new_state.to_owned(),
-            reason: reason.map(str::to_owned),
-        })
-        .await;
-    Ok(true)
-}
-
-fn event_of(state: &str, reason: Option<&str>, number: Option<i64>) -> Event {
+fn event_of(state: LoginState, reason: Option<Reason>, number: Option<i64>) -> Event {
     let data = json!({ "state": state, "reason": reason, "number": number });
     Event::default().event("login").data(data.to_string())
 }
@@ -330,11 +252,11 @@ async fn events(
     let login = current_login(&state, &headers).await?;
     // The first event is the state now, with the number to show while waiting, so that a page
     // that reconnects (or was reloaded) picks up where it was.
-    let number = (login.state == "waiting").then_some(login.number).flatten();
-    let first = event_of(&login.state, login.reason.as_deref(), number);
+    let number = (login.state == LoginState::Waiting).then_some(login.number).flatten();
+    let first = event_of(login.state, login.reason, number);
     let updates = futures_util::stream::unfold(watch, |mut watch| async move {
         let event = watch.next().await?;
-        Some((Ok(event_of(&event.state, event.reason.as_deref(), None)), watch))
+        Some((Ok(event_of(event.state, event.reason, None)), watch))
     });
     let stream = futures_util::stream::once(async move { Ok(first) }).chain(updates);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
@@ -352,125 +274,47 @@ async fn passcode(
     Form(form): Form<Passcode>,
 ) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
-    if login.state == "approved" {
-        // Approved by push while the passcode the authenticator filled in was being submitted:
-        // the approval already is the second factor, so the submission just completes it.
-        let (session_cookie, redirect) = open_session(&state, &login).await?;
-        return Ok((
-            AppendHeaders([session_cookie, set_cookie(&state, LOGIN_COOKIE, "", 0)]),
-            Redirect::to(&redirect),
-        )
-            .into_response());
-    }
-    if matches!(login.state.as_str(), "done" | "denied" | "locked") {
-        return Err(AppError::Conflict("this sign-in is over; start again"));
-    }
-    let code = form.passcode.trim();
-    let mut accepted = false;
-    if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
-        for token in tokens::list(&state.db, Some(login.user_id)).await? {
-            if token.state != "active" {
-                continue;
-            }
-            let keys = tokens::open_keys(&state, &token)?;
-            if tokens::use_passcode(&state, &token, &keys.otp, code, true).await? {
-                tokens::audit(
-                    &state.db,
-                    "passcode_ok",
-                    Some(&login.username),
-                    Some(&token.id),
-                    Some(&login.client_ip),
-                    "",
-                )
-                .await?;
-                accepted = true;
-                break;
-            }
+    match signin::typed_passcode(&state, &login, &form.passcode).await? {
+        PasscodeOutcome::Approved => {
+            let session = signin::open_session(&state, &login).await?;
+            Ok((
+                AppendHeaders([
+                    session_cookie(&state, &session),
+                    set_cookie(&state, LOGIN_COOKIE, "", 0),
+                ]),
+                Redirect::to(AFTER_SIGN_IN),
+            )
+                .into_response())
+        }
+        PasscodeOutcome::Wrong => {
+            let html = page(
+                include_str!("../assets/auth.html"),
+                &[
+                    ("ORG", &state.config.org_name),
+                    ("APP", &login.app),
+                    ("USER", &login.username),
+                    ("ERROR", "That passcode is not valid."),
+                ],
+            );
+            Ok((StatusCode::UNAUTHORIZED, html).into_response())
         }
     }
-    if !accepted {
-        tokens::audit(
-            &state.db,
-            "passcode_failed",
-            Some(&login.username),
-            None,
-            Some(&login.client_ip),
-            "",
-        )
-        .await?;
-        // A wrong passcode is a failed try of every active token of the person: otherwise
-        // codes could be guessed without limit, and a copied profile's PIN guesses tested here.
-        for token in tokens::list(&state.db, Some(login.user_id)).await? {
-            if token.state == "active" && tokens::fail_try(&state, &token).await? == 0 {
-                tokens::audit(
-                    &state.db,
-                    "token_locked",
-                    Some(&login.username),
-                    Some(&token.id),
-                    None,
-                    "too many wrong passcodes",
-                )
-                .await?;
-            }
-        }
-        let html = page(
-            include_str!("../assets/auth.html"),
-            &[
-                ("ORG", &state.config.org_name),
-                ("APP", &login.app),
-                ("USER", &login.username),
-                ("ERROR", "That passcode is not valid."),
-            ],
-        );
-        return Ok((StatusCode::UNAUTHORIZED, html).into_response());
-    }
-    finish_login(&state, &login.id, "approved", None).await?;
-    let (session_cookie, redirect) = open_session(&state, &login).await?;
-    Ok((
-        AppendHeaders([session_cookie, set_cookie(&state, LOGIN_COOKIE, "", 0)]),
-        Redirect::to(&redirect),
-    )
-        .into_response())
 }
 
 /// After the page saw "approved": turns the approved login into a session, once.
 async fn complete(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
-    if login.state != "approved" {
-        return Err(AppError::Unauthorized("this sign-in is not approved"));
-    }
-    let (session_cookie, redirect) = open_session(&state, &login).await?;
+    let session = signin::complete(&state, &login).await?;
     Ok((
-        AppendHeaders([session_cookie, set_cookie(&state, LOGIN_COOKIE, "", 0)]),
-        Json(json!({ "redirect": redirect })),
+        AppendHeaders([session_cookie(&state, &session), set_cookie(&state, LOGIN_COOKIE, "", 0)]),
+        Json(json!({ "redirect": AFTER_SIGN_IN })),
     )
         .into_response())
 }
 
-async fn open_session(
-    state: &AppState,
-    login: &Login,
-) -> AppResult<((header::HeaderName, HeaderValue), String)> {
-    // Only one session per approved login, even if two tabs race.
-    let done = sqlx::query("UPDATE logins SET state = 'done' WHERE id = $1 AND state = 'approved'")
-        .bind(&login.id)
-        .execute(&state.db.writer)
-        .await?;
-    if done.rows_affected() != 1 {
-        return Err(AppError::Conflict("this sign-in was already completed"));
-    }
-    let id = random_id("ses_", 24);
-    let created = now();
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&id)
-    .bind(login.user_id)
-    .bind(i64::try_from(created).map_err(anyhow::Error::from)?)
-    .bind(i64::try_from(created + SESSION_TTL).map_err(anyhow::Error::from)?)
-    .execute(&state.db.writer)
-    .await?;
-    tokens::audit(&state.db, "signed_in", Some(&login.username), None, Some(&login.client_ip), "")
-        .await?;
-    Ok((set_cookie(state, SESSION_COOKIE, &id, SESSION_TTL), "/app".to_owned()))
+/// Where a signed-in person goes.
+const AFTER_SIGN_IN: &str = "/app";
+
+fn session_cookie(state: &AppState, session: &str) -> (header::HeaderName, HeaderValue) {
+    set_cookie(state, SESSION_COOKIE, session, SESSION_TTL)
 }

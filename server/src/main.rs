@@ -11,8 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, tokens, users};
-use sqlx::Row;
+use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, store, tokens, users};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -171,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
             print_enrollment(&state, user.id, &name).await
         }
         Command::Token(TokenCommand::List) => {
-            for t in tokens::list(&db, None).await? {
+            for t in store::tokens::list(&db, None).await? {
                 println!(
                     "{}  {:<12} {:<8} {:<20} device={} failed={}/{}",
                     t.id,
@@ -187,42 +186,21 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Unlock { token_id }) => {
             let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
-            let token = tokens::get(&state.db, &token_id).await?.context("no such token")?;
-            anyhow::ensure!(
-                token.state == "locked",
-                "token {token_id} is {}, not locked",
-                token.state
-            );
-            tokens::set_state(&state, &token_id, "active").await?;
-            tokens::reset_tries(&state, &token_id).await?;
-            tokens::audit(
-                &state.db,
-                "token_unlocked",
-                Some(&token.username),
-                Some(&token_id),
-                None,
-                "by administrator",
-            )
-            .await?;
+            tokens::unlock(&state, &token_id).await?;
             println!("unlocked {token_id}");
             Ok(())
         }
         Command::Report(ReportCommand::List) => {
-            let rows = sqlx::query(
-                "SELECT created_at, username, token_id, app, origin, client_ip, place FROM reports ORDER BY id DESC",
-            )
-            .fetch_all(&db.pool)
-            .await?;
-            for r in rows {
+            for r in store::reports::list(&db).await? {
                 println!(
                     "{}  user={} token={} app={:?} origin={} ip={} place={}",
-                    r.try_get::<i64, _>("created_at")?,
-                    r.try_get::<String, _>("username")?,
-                    r.try_get::<String, _>("token_id")?,
-                    r.try_get::<String, _>("app")?,
-                    r.try_get::<String, _>("origin")?,
-                    r.try_get::<String, _>("client_ip")?,
-                    r.try_get::<Option<String>, _>("place")?.unwrap_or_else(|| "-".into()),
+                    r.created_at,
+                    r.username,
+                    r.token_id,
+                    r.app,
+                    r.origin,
+                    r.client_ip,
+                    r.place.as_deref().unwrap_or("-"),
                 );
             }
             Ok(())
@@ -231,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow::Result<()> {
-    let link = pushotp_server::device::new_enrollment(state, user_id, name).await?;
+    let link = pushotp_server::enrollment::new_enrollment(state, user_id, name).await?;
     let qr = qrcode::QrCode::new(link.as_bytes())?;
     println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
     println!("Activation link (valid {} h, once):\n{link}", state.config.activation_ttl / 3600);
@@ -266,7 +244,7 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         );
         print_enrollment(&state, user.id, "Demo Portal").await?;
     }
-    pushotp_server::device::spawn_sweeper(state.clone(), std::time::Duration::from_secs(30));
+    pushotp_server::push::spawn_sweeper(state.clone(), std::time::Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;

@@ -5,20 +5,13 @@ use std::sync::{Mutex, PoisonError};
 
 use argon2::password_hash::PasswordHasher;
 use argon2::{Argon2, PasswordHash};
-use sqlx::Row;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::{Db, now};
-
-/// A person who can sign in.
-#[derive(Debug, Clone)]
-pub struct User {
-    /// Row id.
-    pub id: i64,
-    /// Login name.
-    pub username: String,
-}
+use crate::clock::now;
+use crate::db::Db;
+use crate::store;
+pub use crate::store::users::User;
 
 /// Adds a person; fails if the name is taken or not a plain login name.
 pub async fn add(db: &Db, username: &str, password: &str) -> anyhow::Result<User> {
@@ -31,25 +24,15 @@ pub async fn add(db: &Db, username: &str, password: &str) -> anyhow::Result<User
         "a password is 1 to 1024 bytes"
     );
     let hash = hash_password(password)?;
-    let row = sqlx::query(
-        "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(username)
-    .bind(hash)
-    .bind(i64::try_from(now())?)
-    .fetch_one(&db.writer)
-    .await
-    .with_context(|| format!("adding user {username} (is the name taken?)"))?;
-    Ok(User { id: row.try_get("id")?, username: username.to_owned() })
+    let id = store::users::insert(db, username, &hash, i64::try_from(now())?)
+        .await
+        .with_context(|| format!("adding user {username} (is the name taken?)"))?;
+    Ok(User { id, username: username.to_owned() })
 }
 
 /// The person named `username`, if any.
 pub async fn find(db: &Db, username: &str) -> anyhow::Result<Option<User>> {
-    let row = sqlx::query("SELECT id, username FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&db.pool)
-        .await?;
-    row.map(|r| Ok(User { id: r.try_get("id")?, username: r.try_get("username")? })).transpose()
+    store::users::find(db, username).await
 }
 
 /// The person if `password` is theirs. Takes as long for an unknown name as for a known one,
@@ -59,15 +42,8 @@ pub async fn check_password(
     username: &str,
     password: &str,
 ) -> anyhow::Result<Option<User>> {
-    let row = sqlx::query("SELECT id, username, password_hash FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&db.pool)
-        .await?;
-    let (user, hash) = match row {
-        Some(r) => (
-            Some(User { id: r.try_get("id")?, username: r.try_get("username")? }),
-            r.try_get::<String, _>("password_hash")?,
-        ),
+    let (user, hash) = match store::users::with_password_hash(db, username).await? {
+        Some((user, hash)) => (Some(user), hash),
         None => (None, dummy_hash().to_owned()),
     };
     let password = password.to_owned();

@@ -864,7 +864,7 @@ async fn requests_left_over_from_a_previous_run_are_expired() {
         .execute(&server.state.db.pool)
         .await
         .unwrap();
-    pushotp_server::device::spawn_sweeper(server.state.clone(), Duration::from_secs(3600));
+    pushotp_server::push::spawn_sweeper(server.state.clone(), Duration::from_secs(3600));
     for _ in 0..100 {
         if server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'expired'").await == 1 {
             assert_eq!(
@@ -963,12 +963,13 @@ async fn a_file_database_queues_writes_on_one_connection_and_reads_beside_it() {
 #[tokio::test]
 async fn a_login_outcome_goes_to_the_pages_of_that_login_only() {
     use pushotp_server::hub::LoginEvent;
+    use pushotp_server::states::LoginState;
     let hub = pushotp_server::Hub::default();
     let mut first = hub.watch_login("lgn_first");
     let mut second = hub.watch_login("lgn_second");
     let mut again = hub.watch_login("lgn_first");
     let approved =
-        LoginEvent { login_id: "lgn_first".into(), state: "approved".into(), reason: None };
+        LoginEvent { login_id: "lgn_first".into(), state: LoginState::Approved, reason: None };
     hub.login_event(approved.clone()).await;
     assert_eq!(first.next().await.unwrap(), approved);
     assert_eq!(again.next().await.unwrap(), approved);

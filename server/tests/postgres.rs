@@ -95,3 +95,65 @@ async fn two_nodes_share_one_database() {
         reqwest::get(format!("{}/api/v1/webpush/key", b.url)).await.unwrap().json().await.unwrap();
     assert_eq!(key_a, key_b);
 }
+
+/// States are bound as parameters, and PostgreSQL types each one from its place in the
+/// statement: in a `CASE` that locks a token, in the `IN` list of open login states, in the
+/// single-use claims. Every such statement runs here once.
+#[tokio::test]
+async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
+    let Some(database) = fresh_database().await else { return };
+    let config =
+        Config { max_tries: 2, deny_cooldown: 0, max_pending_per_user: 10, ..Config::default() };
+    let server = Server::start(&database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    // A wrong number: a failed try, the token still active.
+    let number = browser.push().await.1["number"].as_u64().unwrap();
+    let request = device.next_push(&mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number).unwrap();
+    let (_, reply) = device.approve_send(&request, Some(wrong), None).await;
+    assert_eq!(
+        (reply["reason"].as_str(), reply["triesLeft"].as_i64()),
+        (Some("wrong_number"), Some(1))
+    );
+    assert_eq!(browser.outcome().await["reason"], "wrong_number");
+    // A wrong typed passcode is the last try: the token locks, and no push goes out.
+    assert_eq!(browser.passcode("000000").await, 401);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    assert_eq!(browser.push().await.0, 409);
+    // The administrator unlocks it; a right typed passcode signs in and opens one session.
+    pushotp_server::tokens::unlock(&server.state, &device.token_id).await.unwrap();
+    let otp = device.keys.otp.clone();
+    let code = device.next_passcode(&otp);
+    assert_eq!(browser.passcode(&code).await, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
+    // Removal revokes the token and cancels what was pending for it.
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    assert_eq!(device.remove().await.0, 200);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'revoked'").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await, 0);
+    assert_eq!(browser.push().await.1["error"], "no_authenticator");
+
+    // Unanswered requests expire, and their login with them.
+    let Some(database) = fresh_database().await else { return };
+    let server = Server::start(
+        &database,
+        ServerKey::random(),
+        Config { request_ttl: 1, ..Config::default() },
+    )
+    .await;
+    server.user("alice").await;
+    let device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    device.next_push(&mut ws).await;
+    assert_eq!(browser.outcome().await["state"], "expired");
+    assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'expired'").await, 1);
+}

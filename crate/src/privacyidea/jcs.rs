@@ -43,6 +43,28 @@ pub fn canonical_json(text: &str) -> Result<String> {
     Ok(out)
 }
 
+/// The members of a JSON object text, each value in its canonical form, in RFC 8785's order:
+/// what a reader of the object (`JSON.parse`) sees at its top level.
+///
+/// # Errors
+/// As [`canonical_json`], and [`Error::InvalidMessage`] when the text is no object.
+pub(super) fn object_members(text: &str) -> Result<Vec<(String, String)>> {
+    if text.len() > MAX_JSON_LEN {
+        return Err(Error::TooLong { max: MAX_JSON_LEN });
+    }
+    let mut parser = Parser { bytes: text.as_bytes(), at: 0 };
+    parser.skip_space();
+    if parser.peek() != Some(b'{') {
+        return Err(invalid());
+    }
+    let members = parser.members(0)?;
+    parser.skip_space();
+    if parser.at != parser.bytes.len() {
+        return Err(invalid());
+    }
+    Ok(members)
+}
+
 /// Writes `text` as an RFC 8785 JSON string: only `"`, `\` and control characters are escaped.
 pub(super) fn write_string(out: &mut String, text: &str) {
     out.push('"');
@@ -123,7 +145,8 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self, out: &mut String, depth: u8) -> Result<()> {
+    /// An object's members, each value canonical, sorted and checked for repeated names.
+    fn members(&mut self, depth: u8) -> Result<Vec<(String, String)>> {
         self.at += 1;
         let mut members: Vec<(String, String)> = Vec::new();
         self.skip_space();
@@ -167,6 +190,11 @@ impl Parser<'_> {
         if members.windows(2).any(|pair| matches!(pair, [(a, _), (b, _)] if a == b)) {
             return Err(invalid());
         }
+        Ok(members)
+    }
+
+    fn object(&mut self, out: &mut String, depth: u8) -> Result<()> {
+        let members = self.members(depth)?;
         out.push('{');
         for (i, (name, value)) in members.iter().enumerate() {
             if i > 0 {

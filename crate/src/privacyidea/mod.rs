@@ -10,23 +10,29 @@
 //! | what | here |
 //! |---|---|
 //! | poll (`GET /ttype/push`) | [`poll_message`] |
-//! | a challenge from the server | [`Challenge::message`] |
+//! | a challenge from the server: its fields, token and signed capabilities | [`check_challenge`] |
+//! | the string the server signed for it | [`Challenge::message`] |
 //! | its `capabilities_signature` (RFC 8785) | [`capabilities_message`], [`canonical_json`] |
 //! | an answer (accept, presence, decline) | [`Reply::message`] |
 //! | signatures: RFC 4648 base32, upper case, padded | [`signature_to_base32`], [`signature_from_base32`] |
 //! | the `otpauth://pipush/` and `pia://pipush/` link | [`EnrollLink`] |
 //! | the server key: PKCS#1 `RSAPublicKey` to SPKI | [`server_key_spki`], [`pkcs1_to_spki`] |
+//! | the device's PIN check before answers (`app_force_unlock`, `pin=True`) | [`PinCheck`] |
 
+mod challenge;
 mod enroll;
 mod jcs;
 mod key;
+mod pin;
 
 use std::string::String;
 use std::vec::Vec;
 
+pub use challenge::{CheckedChallenge, check_challenge};
 pub use enroll::{EnrollLink, MAX_ENROLL_LINK_LEN};
 pub use jcs::{MAX_JSON_LEN, canonical_json};
 pub use key::{pkcs1_to_spki, server_key_spki};
+pub use pin::{MIN_PIN_DIGITS, PIN_CHECK_KEY_LEN, PinCheck};
 
 use crate::{Error, Result};
 
@@ -153,13 +159,16 @@ pub fn capabilities_message(capabilities: &str, nonce: &str) -> Result<String> {
     Ok(out)
 }
 
-/// Whether canonical capabilities (as [`capabilities_message`] checked them) advertise the
-/// decline reason.
+/// Whether capabilities (as [`capabilities_message`] checked them) advertise the decline
+/// reason: their top-level member `decline_reason` is `true`, as
+/// `JSON.parse(capabilities).decline_reason === true` reads it.
 ///
 /// # Errors
-/// As [`canonical_json`].
+/// As [`capabilities_message`].
 pub fn offers_decline_reason(capabilities: &str) -> Result<bool> {
-    Ok(canonical_json(capabilities)?.contains("\"decline_reason\":true"))
+    Ok(jcs::object_members(capabilities)?
+        .iter()
+        .any(|(name, value)| name == "decline_reason" && value == "true"))
 }
 
 /// A signature in privacyIDEA's encoding: RFC 4648 base32, upper case, with `=` padding
@@ -288,6 +297,11 @@ mod tests {
         );
         assert!(offers_decline_reason("{ \"decline_reason\" : true }").unwrap());
         assert!(!offers_decline_reason("{\"decline_reason\": false}").unwrap());
+        assert!(!offers_decline_reason("{\"decline_reason\": \"true\"}").unwrap());
+        assert!(offers_decline_reason("{\"a\": [1], \"decline_\\u0072eason\": true}").unwrap());
+        // Only the top level counts.
+        assert!(!offers_decline_reason("{\"x\": {\"decline_reason\": true}}").unwrap());
+        assert!(offers_decline_reason("[true]").is_err());
         assert!(capabilities_message("[true]", "N").is_err());
         assert!(capabilities_message("{\"decline_reason\": tru}", "N").is_err());
     }

@@ -33,23 +33,70 @@ pub fn verify_channel_auth(
     ok_if(channel_auth_input(token_id, nonce).verify(k_chan, tag))
 }
 
+/// The two channel messages that carry only a token id and a time (§7): a poll for the
+/// pending requests and a removal of the token. Their tags differ only by purpose, so the
+/// purpose is a type, never free text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignedAt {
+    /// A poll for the pending requests (`POST /api/v1/devices/pending`).
+    Poll,
+    /// A removal of the token (`POST /api/v1/devices/remove`).
+    Remove,
+}
+
+impl SignedAt {
+    /// The purpose label (protocol §2) of its MAC input.
+    #[must_use]
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Self::Poll => purpose::POLL,
+            Self::Remove => purpose::REMOVE,
+        }
+    }
+
+    /// The MAC input: `str(tokenId), u64(at)` after the purpose.
+    #[must_use]
+    pub fn input(self, token_id: &str, at: u64) -> Canonical {
+        Canonical::new(self.purpose()).str(token_id).u64(at)
+    }
+
+    /// The device's tag for `token_id` at time `at` (§7).
+    #[must_use]
+    pub fn tag(self, k_chan: &Secret, token_id: &str, at: u64) -> Tag {
+        self.input(token_id, at).mac(k_chan)
+    }
+
+    /// The server's check: [`Error::BadTag`] unless `tag` verifies; then [`Error::Expired`]
+    /// or [`Error::NotYetValid`] unless `at` is within 60 s of `now`.
+    pub fn verify(
+        self,
+        k_chan: &Secret,
+        token_id: &str,
+        at: u64,
+        tag: &[u8],
+        now: u64,
+    ) -> Result<()> {
+        ok_if(self.input(token_id, at).verify(k_chan, tag))?;
+        check_fresh(at, now)
+    }
+}
+
 /// The MAC input of a poll: `str(tokenId), u64(at)` after the purpose `poll`.
 #[must_use]
 pub fn poll_input(token_id: &str, at: u64) -> Canonical {
-    Canonical::new(purpose::POLL).str(token_id).u64(at)
+    SignedAt::Poll.input(token_id, at)
 }
 
 /// The device's tag to poll for the pending requests of `token_id` at time `at` (§7).
 #[must_use]
 pub fn poll_tag(k_chan: &Secret, token_id: &str, at: u64) -> Tag {
-    poll_input(token_id, at).mac(k_chan)
+    SignedAt::Poll.tag(k_chan, token_id, at)
 }
 
 /// The server's check of a poll: [`Error::BadTag`] unless `tag` verifies; then
 /// [`Error::Expired`] or [`Error::NotYetValid`] unless `at` is within 60 s of `now`.
 pub fn verify_poll(k_chan: &Secret, token_id: &str, at: u64, tag: &[u8], now: u64) -> Result<()> {
-    ok_if(poll_input(token_id, at).verify(k_chan, tag))?;
-    check_fresh(at, now)
+    SignedAt::Poll.verify(k_chan, token_id, at, tag, now)
 }
 
 /// A browser's Web Push subscription as `PushSubscription.toJSON()` gives it (the Push API),
@@ -115,20 +162,19 @@ pub fn verify_webpush(
 /// The MAC input of a removal: `str(tokenId), u64(at)` after the purpose `remove`.
 #[must_use]
 pub fn remove_input(token_id: &str, at: u64) -> Canonical {
-    Canonical::new(purpose::REMOVE).str(token_id).u64(at)
+    SignedAt::Remove.input(token_id, at)
 }
 
 /// The device's tag to revoke `token_id` at time `at` (§7).
 #[must_use]
 pub fn remove_tag(k_chan: &Secret, token_id: &str, at: u64) -> Tag {
-    remove_input(token_id, at).mac(k_chan)
+    SignedAt::Remove.tag(k_chan, token_id, at)
 }
 
 /// The server's check of a removal: [`Error::BadTag`] unless `tag` verifies; then
 /// [`Error::Expired`] or [`Error::NotYetValid`] unless `at` is within 60 s of `now`.
 pub fn verify_remove(k_chan: &Secret, token_id: &str, at: u64, tag: &[u8], now: u64) -> Result<()> {
-    ok_if(remove_input(token_id, at).verify(k_chan, tag))?;
-    check_fresh(at, now)
+    SignedAt::Remove.verify(k_chan, token_id, at, tag, now)
 }
 
 fn ok_if(verified: bool) -> Result<()> {
@@ -183,6 +229,17 @@ mod tests {
             verify_webpush(&k_chan(), "tok_1", 1000, &other, &tag, 1000),
             Err(Error::BadTag)
         );
+    }
+
+    #[test]
+    fn each_purpose_is_its_own_tag() {
+        assert_eq!(SignedAt::Poll.purpose(), "poll");
+        assert_eq!(SignedAt::Remove.purpose(), "remove");
+        assert_eq!(SignedAt::Poll.tag(&k_chan(), "tok_1", 7), poll_tag(&k_chan(), "tok_1", 7));
+        assert_eq!(SignedAt::Remove.tag(&k_chan(), "tok_1", 7), remove_tag(&k_chan(), "tok_1", 7));
+        let poll = SignedAt::Poll.tag(&k_chan(), "tok_1", 7);
+        assert_eq!(SignedAt::Remove.verify(&k_chan(), "tok_1", 7, &poll, 7), Err(Error::BadTag));
+        assert_eq!(SignedAt::Poll.verify(&k_chan(), "tok_1", 7, &poll, 7), Ok(()));
     }
 
     #[test]

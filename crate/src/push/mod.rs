@@ -9,7 +9,7 @@
 //! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
 //! | §5 answer | [`Answer`], [`Decision`], [`OtpParams::verify_passcode`] |
 //! | §6 PIN masking (RFC 9106 Argon2id) | [`MaskedKeys`], [`PinParams`] |
-//! | §7 device channel | [`channel_auth_tag`], [`poll_tag`], [`webpush_tag`], [`remove_tag`] and their `verify_*` |
+//! | §7 device channel | [`channel_auth_tag`], [`SignedAt`] (poll, removal), [`webpush_tag`] and their `verify_*` |
 //!
 //! Like the rest of the core it reads no clock and no random source: `now` (Unix seconds),
 //! nonces, salts and the random generator are parameters. Messages are plain structs with
@@ -31,9 +31,9 @@ mod wire;
 pub use answer::{Answer, Decision};
 pub use canonical::Canonical;
 pub use channel::{
-    WebPushKeys, WebPushSubscription, channel_auth_input, channel_auth_tag, poll_input, poll_tag,
-    remove_input, remove_tag, verify_channel_auth, verify_poll, verify_remove, verify_webpush,
-    webpush_input, webpush_tag,
+    SignedAt, WebPushKeys, WebPushSubscription, channel_auth_input, channel_auth_tag, poll_input,
+    poll_tag, remove_input, remove_tag, verify_channel_auth, verify_poll, verify_remove,
+    verify_webpush, webpush_input, webpush_tag,
 };
 pub use enroll::{
     EnrollRequest, Enrolled, HOTP_LOOK_AHEAD, MAX_TRIES_LIMIT, OtpParams, PinPolicy, TOTP_WINDOW,

@@ -71,7 +71,9 @@ impl Server {
     /// A fresh activation link for `name`.
     pub async fn link(&self, name: &str) -> String {
         let user = users::find(&self.state.db, name).await.unwrap().unwrap();
-        pushotp_server::device::new_enrollment(&self.state, user.id, "Demo Portal").await.unwrap()
+        pushotp_server::enrollment::new_enrollment(&self.state, user.id, "Demo Portal")
+            .await
+            .unwrap()
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {

@@ -1,0 +1,136 @@
+//! The audit log: every decision and security event as one [`Audit`] value, written (and traced)
+//! in one place.
+
+use std::borrow::Cow;
+
+use crate::clock::now;
+use crate::db::Db;
+use crate::store;
+use crate::store::tokens::TokenRow;
+
+/// What happened. Stored as the word [`as_str`](Self::as_str) gives (`audit.event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEvent {
+    /// An administrator or the person made a token and its activation link.
+    TokenCreated,
+    /// An activation link was refused (expired, redeemed, wrong proof).
+    EnrollRefused,
+    /// A device redeemed an activation link.
+    TokenEnrolled,
+    /// A push login request was sent to a token.
+    PushSent,
+    /// A push was refused by the per-person limits (no push bombing).
+    PushRateLimited,
+    /// A device registered its Web Push subscription.
+    WebpushRegistered,
+    /// A device removed its token.
+    TokenRemoved,
+    /// An answer came for a request already answered.
+    AnswerReplayed,
+    /// The person denied a request.
+    PushDenied,
+    /// The person reported a request as fraud.
+    PushReported,
+    /// A token locked (failed tries, or a report).
+    TokenLocked,
+    /// An approval was wrong (number, PIN, passcode).
+    PushRejected,
+    /// An approval came after its login had ended.
+    PushTooLate,
+    /// The person approved a request.
+    PushApproved,
+    /// A wrong username or password.
+    PasswordFailed,
+    /// A right username and password.
+    PasswordOk,
+    /// A typed passcode was right.
+    PasscodeOk,
+    /// A typed passcode was wrong.
+    PasscodeFailed,
+    /// A session was opened.
+    SignedIn,
+    /// An administrator unlocked a token.
+    TokenUnlocked,
+}
+
+impl AuditEvent {
+    /// The word stored in the audit log.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::TokenCreated => "token_created",
+            Self::EnrollRefused => "enroll_refused",
+            Self::TokenEnrolled => "token_enrolled",
+            Self::PushSent => "push_sent",
+            Self::PushRateLimited => "push_rate_limited",
+            Self::WebpushRegistered => "webpush_registered",
+            Self::TokenRemoved => "token_removed",
+            Self::AnswerReplayed => "answer_replayed",
+            Self::PushDenied => "push_denied",
+            Self::PushReported => "push_reported",
+            Self::TokenLocked => "token_locked",
+            Self::PushRejected => "push_rejected",
+            Self::PushTooLate => "push_too_late",
+            Self::PushApproved => "push_approved",
+            Self::PasswordFailed => "password_failed",
+            Self::PasswordOk => "password_ok",
+            Self::PasscodeOk => "passcode_ok",
+            Self::PasscodeFailed => "passcode_failed",
+            Self::SignedIn => "signed_in",
+            Self::TokenUnlocked => "token_unlocked",
+        }
+    }
+}
+
+/// One audit record: the event, whom and which token it concerns, where from, and a detail
+/// that is never a secret.
+#[derive(Debug, Clone)]
+pub struct Audit<'a> {
+    /// What happened.
+    pub event: AuditEvent,
+    /// Whose sign-in or token.
+    pub username: Option<&'a str>,
+    /// Which token.
+    pub token_id: Option<&'a str>,
+    /// The browser's address, where there is one.
+    pub client_ip: Option<&'a str>,
+    /// A short explanation or a request id; empty when there is nothing to add.
+    pub detail: Cow<'a, str>,
+}
+
+impl<'a> Audit<'a> {
+    /// An event about a person.
+    pub fn of_user(event: AuditEvent, username: &'a str) -> Self {
+        Self { event, username: Some(username), token_id: None, client_ip: None, detail: "".into() }
+    }
+
+    /// An event about a token (and so its owner).
+    pub fn of_token(event: AuditEvent, token: &'a TokenRow) -> Self {
+        Self { token_id: Some(&token.id), ..Self::of_user(event, &token.username) }
+    }
+
+    /// The same event, about this token of the same person.
+    pub fn token(self, token_id: &'a str) -> Self {
+        Self { token_id: Some(token_id), ..self }
+    }
+
+    /// The same event, from this browser address.
+    pub fn ip(self, client_ip: &'a str) -> Self {
+        Self { client_ip: Some(client_ip), ..self }
+    }
+
+    /// The same event, with this detail.
+    pub fn detail(self, detail: impl Into<Cow<'a, str>>) -> Self {
+        Self { detail: detail.into(), ..self }
+    }
+
+    /// Writes the record and traces it.
+    pub async fn record(&self, db: &Db) -> anyhow::Result<()> {
+        let event = self.event.as_str();
+        let (username, token_id, client_ip, detail) =
+            (self.username, self.token_id, self.client_ip, &*self.detail);
+        let at = i64::try_from(now())?;
+        store::audit::insert(db, at, event, username, token_id, client_ip, detail).await?;
+        tracing::info!(event, username, token_id, client_ip, detail, "audit");
+        Ok(())
+    }
+}

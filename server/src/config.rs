@@ -1,0 +1,80 @@
+//! Settings an administrator chooses, and their check at start-up.
+
+use std::net::IpAddr;
+
+/// Settings an administrator chooses (see `pushotp-server serve --help`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The base URL browsers and devices use to reach this server, without a trailing slash.
+    pub public_url: String,
+    /// The organization's name, shown on enrolled tokens.
+    pub org_name: String,
+    /// The protected app's name, shown in push requests.
+    pub app_name: String,
+    /// The reverse proxy whose `X-Forwarded-For` header is believed.
+    pub trusted_proxy: Option<IpAddr>,
+    /// How long a push login request can be answered, in seconds.
+    pub request_ttl: u64,
+    /// How long an activation link can be redeemed, in seconds.
+    pub activation_ttl: u64,
+    /// Most pending push requests per person at once (no push bombing).
+    pub max_pending_per_user: i64,
+    /// Seconds after a denied or reported request before the next push to that person.
+    pub deny_cooldown: u64,
+    /// Failed answers (wrong number, wrong PIN) in a row before a token locks.
+    pub max_tries: i64,
+    /// Whether push requests carry number matching.
+    pub number_matching: bool,
+    /// Whether new tokens are PIN-protected.
+    pub require_pin: bool,
+    /// Whether a reported request locks the token.
+    pub lock_on_report: bool,
+    /// How push services can reach the operator (RFC 8292 §2.1 `sub`): a `mailto:` or
+    /// `https://` URI. Defaults to the public URL when that is https.
+    pub contact: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            org_name: "Demo Org".into(),
+            app_name: "Demo Portal".into(),
+            trusted_proxy: None,
+            request_ttl: 120,
+            activation_ttl: 24 * 3600,
+            max_pending_per_user: 3,
+            deny_cooldown: 60,
+            max_tries: 5,
+            number_matching: true,
+            require_pin: false,
+            lock_on_report: false,
+            contact: None,
+        }
+    }
+}
+
+impl Config {
+    /// Refuses settings the protocol or the server cannot honour, at start-up rather than at
+    /// the first enrollment or login.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=i64::from(pushotp::push::MAX_TRIES_LIMIT)).contains(&self.max_tries),
+            "max tries must be 1 to {}",
+            pushotp::push::MAX_TRIES_LIMIT
+        );
+        anyhow::ensure!(self.max_pending_per_user >= 1, "max pending must be at least 1");
+        anyhow::ensure!(
+            (1..=3600).contains(&self.request_ttl),
+            "the request TTL must be 1 to 3600 s"
+        );
+        anyhow::ensure!(self.activation_ttl >= 60, "activation links must live at least 60 s");
+        for (name, text) in [("org", &self.org_name), ("app", &self.app_name)] {
+            anyhow::ensure!(
+                !text.is_empty() && text.len() <= 256 && !text.chars().any(char::is_control),
+                "the {name} name must be 1 to 256 characters without control characters"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! Messages a device signs with its token's channel key `K_ch` (docs/protocol.md §5, §7): the
+//! one place where such a message's token is found and its tag checked.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use pushotp::Secret;
+use pushotp::push::TokenKeys;
+
+use crate::app_state::AppState;
+use crate::clock::now;
+use crate::states::TokenState;
+use crate::store::tokens::TokenRow;
+use crate::{store, tokens};
+
+/// Why a tag did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagError {
+    /// The tag is not base64url.
+    Encoding,
+    /// The tag is wrong, or the message is stale.
+    Bad,
+}
+
+/// A message signed by a device with its token's channel key.
+pub trait SignedByDevice {
+    /// What a wrong tag is refused with (`"bad poll tag"`, …).
+    const REFUSAL: &'static str;
+
+    /// The token the device signs for.
+    fn token_id(&self) -> &str;
+
+    /// Checks the tag with the token's channel key and, where the message carries a time, its
+    /// freshness at `now`.
+    fn verify(&self, channel_key: &Secret, now: u64) -> Result<(), TagError>;
+}
+
+/// Why a signed message was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceAuthError {
+    /// No such token, or one that may not talk to the server (pending or revoked).
+    #[error("unknown token")]
+    UnknownToken,
+    /// The tag is not base64url.
+    #[error("tag is not base64url")]
+    TagEncoding,
+    /// The tag is wrong or stale; the message type's refusal.
+    #[error("{0}")]
+    BadTag(&'static str),
+    /// The token's keys could not be read.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A token that may talk to the server, with its keys.
+pub struct DeviceToken {
+    /// Its row.
+    pub token: TokenRow,
+    /// Its keys, opened.
+    pub keys: TokenKeys,
+}
+
+/// Finds the message's token and checks its tag: a token that exists and may talk to the
+/// server (active, or locked: a locked token receives nothing new but may deny and be
+/// removed), and a tag made with its channel key. Nothing is written, so a forged message
+/// changes nothing and counts nothing.
+pub async fn authenticate<M: SignedByDevice>(
+    state: &AppState,
+    message: &M,
+) -> Result<DeviceToken, DeviceAuthError> {
+    let token = store::tokens::get(&state.db, message.token_id())
+        .await?
+        .ok_or(DeviceAuthError::UnknownToken)?;
+    if !matches!(token.state, TokenState::Active | TokenState::Locked) {
+        return Err(DeviceAuthError::UnknownToken);
+    }
+    let keys = tokens::open_keys(state, &token)?;
+    message.verify(&keys.channel, now()).map_err(|err| match err {
+        TagError::Encoding => DeviceAuthError::TagEncoding,
+        TagError::Bad => DeviceAuthError::BadTag(M::REFUSAL),
+    })?;
+    Ok(DeviceToken { token, keys })
+}
+
+/// A tag as sent: unpadded base64url.
+pub fn decode_tag(tag: &str) -> Result<Vec<u8>, TagError> {
+    Base64UrlUnpadded::decode_vec(tag).map_err(|_| TagError::Encoding)
+}
+
+/// An answer's device tag (§5 step 1): it proves the answer comes from the token's device.
+impl SignedByDevice for pushotp::push::Answer {
+    const REFUSAL: &'static str = "bad device tag";
+
+    fn token_id(&self) -> &str {
+        &self.token_id
+    }
+
+    fn verify(&self, channel_key: &Secret, _now: u64) -> Result<(), TagError> {
+        self.verify_device_tag(channel_key).map_err(|_| TagError::Bad)
+    }
+}

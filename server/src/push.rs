@@ -1,0 +1,445 @@
+//! The push login lifecycle (docs/protocol.md §4, §5): a login starts pushes to each active
+//! token of its person, a device answers one of them, and whatever is not answered in time
+//! expires (by its own timer, or by the sweeper after a restart).
+//!
+//! Each step returns a typed result; the HTTP routes only turn it into a reply. Every state
+//! change that races (the answer's claim, the login's outcome, a passcode's use) is one
+//! statement in [`crate::store`].
+
+use std::time::Duration;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use pushotp::push::{Answer, Decision, Nonce, NumberMatch, Place, PushRequest, VERSION};
+
+use crate::app_state::AppState;
+use crate::audit::{Audit, AuditEvent};
+use crate::clock::{now, secs};
+use crate::device_auth::{self, DeviceAuthError};
+use crate::states::{LoginState, Reason, RequestState, TokenState};
+use crate::store::logins::Login;
+use crate::store::reports::Report;
+use crate::store::requests::{NewRequest, RequestRow};
+use crate::store::tokens::TokenRow;
+use crate::webpush::{Subscription, Urgency, WebPushError};
+use crate::{signin, store, tokens};
+
+/// Why a push login did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The login is already approved (or its session opened).
+    #[error("the sign-in is already approved")]
+    AlreadyApproved,
+    /// The person has no active token, and at least one locked one.
+    #[error("every authenticator of the person is locked")]
+    Locked,
+    /// The person has no active token.
+    #[error("no authenticator is enrolled")]
+    NoAuthenticator,
+    /// The person got as many pushes as one request lifetime allows (no push bombing).
+    #[error("too many pushes")]
+    TooMany,
+    /// A request of the person was denied or reported a moment ago.
+    #[error("a request was just denied")]
+    CoolingDown,
+    /// The request could not be signed (a field breaks the protocol's rules).
+    #[error(transparent)]
+    Protocol(#[from] pushotp::Error),
+    /// Storage or the server key failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Sends a push login request to each active token of the login's person (§4) and returns the
+/// number the login page shows, if number matching is on.
+pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartError> {
+    if matches!(login.state, LoginState::Approved | LoginState::Done) {
+        return Err(StartError::AlreadyApproved);
+    }
+    let all = store::tokens::list(&state.db, Some(login.user_id)).await?;
+    let active: Vec<&TokenRow> = all.iter().filter(|t| t.state == TokenState::Active).collect();
+    if active.is_empty() {
+        return Err(if all.iter().any(|t| t.state == TokenState::Locked) {
+            StartError::Locked
+        } else {
+            StartError::NoAuthenticator
+        });
+    }
+    let now = now();
+    let now_i = secs(now)?;
+    // No push bombing: at most `max_pending_per_user` pushes per person within one request
+    // lifetime, whatever became of them (a push that replaced an earlier one counts too), and a
+    // pause after each refusal.
+    let since = now_i - secs(state.config.request_ttl)?;
+    let history = store::requests::push_history(&state.db, login.user_id, since).await?;
+    if history.pushes >= state.config.max_pending_per_user {
+        return Err(rate_limited(state, login, "pending", StartError::TooMany).await);
+    }
+    let cooldown = secs(state.config.deny_cooldown)?;
+    if history.last_refusal.is_some_and(|last| last + cooldown > now_i) {
+        return Err(rate_limited(state, login, "cooldown", StartError::CoolingDown).await);
+    }
+    // A new push replaces the login's earlier ones (a login that never pushed has none).
+    if login.state != LoginState::PasswordOk {
+        store::requests::cancel_pending_of_login(&state.db, &login.id).await?;
+    }
+
+    let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
+    let right_number = matching.as_ref().map(|m| i64::from(m.right()));
+    let place = login.client_ip.parse().ok().and_then(|ip| state.geo.place(ip)).map(|p| Place {
+        city: p.city,
+        country: p.country,
+        lat_e6: p.lat_e6,
+        lon_e6: p.lon_e6,
+    });
+    let expires = now + state.config.request_ttl;
+    for token in active {
+        let keys = tokens::open_keys(state, token)?;
+        let mut id: Nonce = [0; 16];
+        let mut nonce: Nonce = [0; 16];
+        rand::fill(&mut id);
+        rand::fill(&mut nonce);
+        let mut request = PushRequest {
+            v: VERSION,
+            id,
+            token_id: token.id.clone(),
+            app: login.app.clone(),
+            origin: login.origin.clone(),
+            client_ip: login.client_ip.clone(),
+            place: place.clone(),
+            created_at: now,
+            expires_at: expires,
+            choices: matching.as_ref().map(NumberMatch::choices),
+            nonce,
+            tag: [0; 32],
+        };
+        request.sign(&keys.request)?;
+        let body = serde_json::to_string(&request).map_err(anyhow::Error::from)?;
+        let request_id = b64(&id);
+        let stored = NewRequest {
+            id: &request_id,
+            token_id: &token.id,
+            login_id: &login.id,
+            body: &body,
+            right_number,
+            created_at: now_i,
+            expires_at: secs(expires)?,
+        };
+        store::requests::insert(&state.db, &stored).await?;
+        let message = push_message(&body);
+        let delivered = state.hub.publish_push(&token.id, &message).await;
+        if token.webpush {
+            spawn_webpush(state.clone(), token.id.clone(), message);
+        }
+        Audit::of_token(AuditEvent::PushSent, token)
+            .ip(&login.client_ip)
+            .detail(format!("sockets={delivered}"))
+            .record(&state.db)
+            .await?;
+        spawn_expiry(state.clone(), request_id, login.id.clone(), state.config.request_ttl);
+    }
+    store::logins::set_waiting(&state.db, &login.id, right_number).await?;
+    Ok(matching.map(|m| m.right()))
+}
+
+/// Records a refused push (audit) and returns the refusal.
+async fn rate_limited(
+    state: &AppState,
+    login: &Login,
+    why: &str,
+    refusal: StartError,
+) -> StartError {
+    let audit = Audit::of_user(AuditEvent::PushRateLimited, &login.username)
+        .ip(&login.client_ip)
+        .detail(why)
+        .record(&state.db)
+        .await;
+    match audit {
+        Ok(()) => refusal,
+        Err(err) => StartError::Internal(err),
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+/// A push request as the device channel and Web Push carry it (§7).
+pub fn push_message(request_json: &str) -> String {
+    format!(r#"{{"type":"push","request":{request_json}}}"#)
+}
+
+/// The pending, unexpired requests of `token_id`, as sent.
+pub async fn pending_of(state: &AppState, token_id: &str) -> anyhow::Result<Vec<String>> {
+    store::requests::pending_bodies(&state.db, token_id, secs(now())?).await
+}
+
+/// Also delivers the request by Web Push when the device registered a subscription: a browser
+/// whose service worker is asleep is woken by it (docs/protocol.md §7).
+fn spawn_webpush(state: AppState, token_id: String, message: String) {
+    tokio::spawn(async move {
+        if let Err(err) = webpush_once(&state, &token_id, &message).await {
+            tracing::warn!(token_id, error = %err, "Web Push delivery failed");
+        }
+    });
+}
+
+async fn webpush_once(state: &AppState, token_id: &str, message: &str) -> anyhow::Result<()> {
+    let Some(stored) = store::tokens::webpush(&state.db, token_id).await? else { return Ok(()) };
+    let subscription = Subscription::new(stored.endpoint, stored.p256dh, stored.auth)?;
+    let ttl = u32::try_from(state.config.request_ttl).unwrap_or(u32::MAX);
+    match state.webpush.send(&subscription, message.as_bytes(), ttl, Urgency::High, None).await {
+        Ok(_) => Ok(()),
+        Err(WebPushError::SubscriptionGone { .. }) => {
+            // The browser unsubscribed: stop sending there.
+            store::tokens::forget_webpush(&state.db, token_id).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// An answer's outcome, as the device shows it (§5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerOutcome {
+    /// Approved: the login is signed in.
+    Approved,
+    /// Denied.
+    Denied,
+    /// Denied and reported as fraud.
+    Reported,
+    /// Refused; with the tries left before the token locks where a try was counted.
+    Rejected {
+        /// Why.
+        reason: Reason,
+        /// Failed tries left, where the answer counted as one (0 once locked).
+        tries_left: Option<i64>,
+    },
+}
+
+/// Why an answer was refused before it was processed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// No such request, or not one of the answering token's.
+    #[error("unknown request")]
+    UnknownRequest,
+    /// The token is unknown or the device tag is wrong: nothing changed, nothing counted.
+    #[error(transparent)]
+    Device(#[from] DeviceAuthError),
+    /// The request was answered before.
+    #[error("already answered")]
+    AlreadyAnswered,
+    /// Storage failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Checks and records a device's answer (§5).
+pub async fn answer(state: &AppState, answer: Answer) -> Result<AnswerOutcome, AnswerError> {
+    // An answer takes several writes (claim, outcome, tries, login). Run them apart from the
+    // connection, so that a client that hangs up midway cannot leave a request half answered
+    // or a failed try uncounted.
+    tokio::spawn(process_answer(state.clone(), answer))
+        .await
+        .map_err(|err| AnswerError::Internal(anyhow::anyhow!("answer task: {err}")))?
+}
+
+async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome, AnswerError> {
+    let request_id = b64(&answer.request_id);
+    let Some(request) = store::requests::get(&state.db, &request_id).await? else {
+        return Err(AnswerError::UnknownRequest);
+    };
+    if request.token_id != answer.token_id {
+        return Err(AnswerError::UnknownRequest);
+    }
+    // Anyone can send garbage: a bad device tag changes nothing and counts nothing.
+    let device = device_auth::authenticate(&state, &answer).await?;
+    let token = &device.token;
+    let rejected = |reason, tries_left| Ok(AnswerOutcome::Rejected { reason, tries_left });
+    // Claim the request: it is answered once, whatever races.
+    if !store::requests::claim(&state.db, &request_id, secs(now())?).await? {
+        match request.state {
+            RequestState::Expired => return rejected(Reason::Expired, None),
+            RequestState::Cancelled => return rejected(Reason::Cancelled, None),
+            _ => {}
+        }
+        Audit::of_token(AuditEvent::AnswerReplayed, token)
+            .detail(&request_id)
+            .record(&state.db)
+            .await?;
+        return Err(AnswerError::AlreadyAnswered);
+    }
+    let settle = |new_state| store::requests::settle(&state.db, &request_id, new_state);
+    let login_id = &request.login_id;
+    if request.expires_at <= secs(now())? {
+        settle(RequestState::Expired).await?;
+        signin::finish(&state, login_id, LoginState::Expired, None).await?;
+        return rejected(Reason::Expired, None);
+    }
+    if token.state == TokenState::Locked && answer.decision == Decision::Approve {
+        settle(RequestState::Rejected).await?;
+        signin::finish(&state, login_id, LoginState::Locked, None).await?;
+        return rejected(Reason::Locked, Some(0));
+    }
+    match answer.decision {
+        Decision::Deny => {
+            settle(RequestState::Denied).await?;
+            Audit::of_token(AuditEvent::PushDenied, token)
+                .detail(&request_id)
+                .record(&state.db)
+                .await?;
+            signin::finish(&state, login_id, LoginState::Denied, None).await?;
+            Ok(AnswerOutcome::Denied)
+        }
+        Decision::Report => {
+            settle(RequestState::Reported).await?;
+            report(&state, token, &request_id, &request).await?;
+            signin::finish(&state, login_id, LoginState::Denied, Some(Reason::Reported)).await?;
+            Ok(AnswerOutcome::Reported)
+        }
+        Decision::Approve => {
+            let number_ok = request.right_number.is_none()
+                || request.right_number == answer.number.map(i64::from);
+            let tag_ok = answer.verify_answer_tag(&device.keys.answer).is_ok();
+            // A right passcode is spent whatever the number; the failed-try count is reset in
+            // the same statement only when the whole answer is right.
+            let passcode_ok = tag_ok
+                && match &answer.passcode {
+                    Some(code) => {
+                        tokens::use_passcode(&state, token, &device.keys.otp, code, number_ok)
+                            .await?
+                    }
+                    None => false,
+                };
+            let failure = if !passcode_ok {
+                Some(if token.pin_required { Reason::WrongPin } else { Reason::BadAnswer })
+            } else if !number_ok {
+                Some(Reason::WrongNumber)
+            } else {
+                None
+            };
+            if let Some(reason) = failure {
+                settle(RequestState::Rejected).await?;
+                let left = tokens::fail_try(&state, token).await?;
+                Audit::of_token(AuditEvent::PushRejected, token)
+                    .detail(reason.as_str())
+                    .record(&state.db)
+                    .await?;
+                if left == 0 {
+                    Audit::of_token(AuditEvent::TokenLocked, token)
+                        .detail("too many failed tries")
+                        .record(&state.db)
+                        .await?;
+                    signin::finish(&state, login_id, LoginState::Locked, Some(reason)).await?;
+                    return rejected(Reason::Locked, Some(0));
+                }
+                signin::finish(&state, login_id, LoginState::Rejected, Some(reason)).await?;
+                return rejected(reason, Some(left));
+            }
+            // The login may have ended meanwhile (denied or reported on another device, or
+            // expired): then this approval approves nothing.
+            if !signin::finish(&state, login_id, LoginState::Approved, None).await? {
+                settle(RequestState::Cancelled).await?;
+                Audit::of_token(AuditEvent::PushTooLate, token)
+                    .detail(&request_id)
+                    .record(&state.db)
+                    .await?;
+                return rejected(Reason::Cancelled, None);
+            }
+            settle(RequestState::Approved).await?;
+            Audit::of_token(AuditEvent::PushApproved, token)
+                .detail(&request_id)
+                .record(&state.db)
+                .await?;
+            Ok(AnswerOutcome::Approved)
+        }
+    }
+}
+
+/// Records a fraud report of a request, and locks the token if the server is set to.
+async fn report(
+    state: &AppState,
+    token: &TokenRow,
+    request_id: &str,
+    stored: &RequestRow,
+) -> anyhow::Result<()> {
+    let request: PushRequest = serde_json::from_str(&stored.body)?;
+    let place = request.place.as_ref().map(|p| {
+        format!(
+            "{}, {} ({:.4}, {:.4})",
+            p.city,
+            p.country,
+            p.lat_e6 as f64 / 1e6,
+            p.lon_e6 as f64 / 1e6
+        )
+    });
+    let report = Report {
+        token_id: token.id.clone(),
+        username: token.username.clone(),
+        request_id: request_id.to_owned(),
+        app: request.app.clone(),
+        origin: request.origin.clone(),
+        client_ip: request.client_ip.clone(),
+        place,
+        created_at: secs(now())?,
+    };
+    store::reports::insert(&state.db, &report).await?;
+    Audit::of_token(AuditEvent::PushReported, token)
+        .ip(&request.client_ip)
+        .detail(request_id)
+        .record(&state.db)
+        .await?;
+    if state.config.lock_on_report {
+        tokens::lock(state, &token.id).await?;
+        Audit::of_token(AuditEvent::TokenLocked, token)
+            .detail("reported")
+            .record(&state.db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Marks a request expired when its time is up and tells the login page, unless it was
+/// answered first.
+fn spawn_expiry(state: AppState, request_id: String, login_id: String, ttl: u64) {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(ttl)).await;
+        if let Err(err) = expire(&state, &request_id, &login_id).await {
+            tracing::warn!(error = %err, "expiring a push request");
+        }
+    });
+}
+
+/// Expires a request if it is still pending; when it was its login's last pending one, the
+/// login expires too.
+async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::Result<()> {
+    // Nearly every request was answered long before its time is up: a read finds that out
+    // beside the writer instead of queueing a write behind it.
+    if !store::requests::is_pending(&state.db, request_id).await? {
+        return Ok(());
+    }
+    if store::requests::expire(&state.db, request_id).await?
+        && store::requests::pending_of_login(&state.db, login_id).await? == 0
+    {
+        signin::finish(state, login_id, LoginState::Expired, None).await?;
+    }
+    Ok(())
+}
+
+/// Expires what the per-request timers missed: requests of a previous run of the server, or
+/// made on another node that went away. Runs every `every` until the server stops.
+pub fn spawn_sweeper(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(err) = sweep(&state).await {
+                tracing::warn!(error = %err, "expiring old push requests");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+async fn sweep(state: &AppState) -> anyhow::Result<()> {
+    for (request_id, login_id) in store::requests::overdue(&state.db, secs(now())?).await? {
+        expire(state, &request_id, &login_id).await?;
+    }
+    Ok(())
+}

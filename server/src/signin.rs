@@ -1,0 +1,191 @@
+//! Sign-ins to the demo app: the password step, typed passcodes, a login's outcome (told to its
+//! page), and the session an approved login becomes, once.
+
+use crate::app_state::AppState;
+use crate::audit::{Audit, AuditEvent};
+use crate::clock::{now, secs};
+use crate::hub::LoginEvent;
+use crate::ids::random_id;
+use crate::states::{LoginState, Reason, TokenState};
+use crate::store::logins::{Login, NewLogin};
+use crate::{store, tokens, users};
+
+/// A sign-in must get its second factor within this many seconds.
+pub const LOGIN_TTL: u64 = 600;
+/// A session lasts this many seconds.
+pub const SESSION_TTL: u64 = 8 * 3600;
+
+/// Why a sign-in step was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// The login ended (done, denied or locked); a new one must start.
+    #[error("the sign-in is over")]
+    Over,
+    /// The login is not approved, so there is nothing to complete.
+    #[error("the sign-in is not approved")]
+    NotApproved,
+    /// Another request already turned the approval into a session.
+    #[error("the sign-in was already completed")]
+    AlreadyCompleted,
+    /// Storage failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The password step: a new login (its id for the browser's cookie) if the password is right,
+/// `None` if not. Both are audited.
+pub async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client_ip: &str,
+) -> anyhow::Result<Option<String>> {
+    let Some(user) = users::check_password(&state.db, username, password).await? else {
+        Audit::of_user(AuditEvent::PasswordFailed, username)
+            .ip(client_ip)
+            .record(&state.db)
+            .await?;
+        return Ok(None);
+    };
+    let id = random_id("lgn_", 18);
+    let created = now();
+    let login = NewLogin {
+        id: &id,
+        user_id: user.id,
+        app: &state.config.app_name,
+        origin: &state.config.public_url,
+        client_ip,
+        created_at: secs(created)?,
+        expires_at: secs(created + LOGIN_TTL)?,
+    };
+    store::logins::insert(&state.db, &login).await?;
+    Audit::of_user(AuditEvent::PasswordOk, &user.username).ip(client_ip).record(&state.db).await?;
+    Ok(Some(id))
+}
+
+/// The login `id`, unless it is unknown or has expired.
+pub async fn current(state: &AppState, id: &str) -> anyhow::Result<Option<Login>> {
+    store::logins::get(&state.db, id, secs(now())?).await
+}
+
+/// Moves a login to an outcome and tells its page.
+///
+/// Only a login still open ([`LoginState::OPEN`]) moves: once it is approved, denied or locked
+/// it stays so, and a late approval of another copy of its request changes nothing. Returns
+/// whether the login moved; only then is the page told.
+pub async fn finish(
+    state: &AppState,
+    login_id: &str,
+    new_state: LoginState,
+    reason: Option<Reason>,
+) -> anyhow::Result<bool> {
+    if !store::logins::finish(&state.db, login_id, new_state, reason, secs(now())?).await? {
+        return Ok(false);
+    }
+    // Whatever the outcome, the login's other requests (on the person's other devices) can no
+    // longer be answered.
+    store::requests::cancel_pending_of_login(&state.db, login_id).await?;
+    state
+        .hub
+        .login_event(LoginEvent { login_id: login_id.to_owned(), state: new_state, reason })
+        .await;
+    Ok(true)
+}
+
+/// What a typed passcode did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasscodeOutcome {
+    /// The login is approved (by this passcode, or by a push just before it): open its session.
+    Approved,
+    /// The passcode is wrong; each of the person's active tokens counted a failed try.
+    Wrong,
+}
+
+/// A typed (or autofilled) passcode of any of the person's active tokens.
+pub async fn typed_passcode(
+    state: &AppState,
+    login: &Login,
+    passcode: &str,
+) -> Result<PasscodeOutcome, SignInError> {
+    if login.state == LoginState::Approved {
+        // Approved by push while the passcode the authenticator filled in was being submitted:
+        // the approval already is the second factor, so the submission just completes it.
+        return Ok(PasscodeOutcome::Approved);
+    }
+    if matches!(login.state, LoginState::Done | LoginState::Denied | LoginState::Locked) {
+        return Err(SignInError::Over);
+    }
+    let code = passcode.trim();
+    if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
+        for token in store::tokens::list(&state.db, Some(login.user_id)).await? {
+            if token.state != TokenState::Active {
+                continue;
+            }
+            let keys = tokens::open_keys(state, &token)?;
+            if tokens::use_passcode(state, &token, &keys.otp, code, true).await? {
+                Audit::of_token(AuditEvent::PasscodeOk, &token)
+                    .ip(&login.client_ip)
+                    .record(&state.db)
+                    .await?;
+                finish(state, &login.id, LoginState::Approved, None).await?;
+                return Ok(PasscodeOutcome::Approved);
+            }
+        }
+    }
+    Audit::of_user(AuditEvent::PasscodeFailed, &login.username)
+        .ip(&login.client_ip)
+        .record(&state.db)
+        .await?;
+    // A wrong passcode is a failed try of every active token of the person: otherwise codes
+    // could be guessed without limit, and a copied profile's PIN guesses tested here.
+    for token in store::tokens::list(&state.db, Some(login.user_id)).await? {
+        if token.state == TokenState::Active && tokens::fail_try(state, &token).await? == 0 {
+            Audit::of_token(AuditEvent::TokenLocked, &token)
+                .detail("too many wrong passcodes")
+                .record(&state.db)
+                .await?;
+        }
+    }
+    Ok(PasscodeOutcome::Wrong)
+}
+
+/// After the page saw "approved": turns the approved login into a session (its id), once.
+pub async fn complete(state: &AppState, login: &Login) -> Result<String, SignInError> {
+    if login.state != LoginState::Approved {
+        return Err(SignInError::NotApproved);
+    }
+    open_session(state, login).await
+}
+
+/// Turns an approved login into a session and returns the session's id.
+pub async fn open_session(state: &AppState, login: &Login) -> Result<String, SignInError> {
+    // Only one session per approved login, even if two tabs race.
+    if !store::logins::complete(&state.db, &login.id).await? {
+        return Err(SignInError::AlreadyCompleted);
+    }
+    let id = random_id("ses_", 24);
+    let created = now();
+    store::sessions::insert(
+        &state.db,
+        &id,
+        login.user_id,
+        secs(created)?,
+        secs(created + SESSION_TTL)?,
+    )
+    .await?;
+    Audit::of_user(AuditEvent::SignedIn, &login.username)
+        .ip(&login.client_ip)
+        .record(&state.db)
+        .await?;
+    Ok(id)
+}
+
+/// The id and name of the person signed in with session `id`, while it lasts.
+pub async fn session_user(state: &AppState, id: &str) -> anyhow::Result<Option<(i64, String)>> {
+    store::sessions::user_of(&state.db, id, secs(now())?).await
+}
+
+/// Ends a session.
+pub async fn sign_out(state: &AppState, id: &str) -> anyhow::Result<()> {
+    store::sessions::delete(&state.db, id).await
+}

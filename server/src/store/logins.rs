@@ -1,0 +1,141 @@
+//! The `logins` table: sign-ins waiting for their second factor.
+
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::states::{LoginState, Reason};
+
+/// A sign-in in progress, with its person's name.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// `lgn_…`
+    pub id: String,
+    /// Who is signing in.
+    pub user_id: i64,
+    /// Their login name.
+    pub username: String,
+    /// The app they sign in to.
+    pub app: String,
+    /// The login page's origin.
+    pub origin: String,
+    /// Where the browser connects from.
+    pub client_ip: String,
+    /// Where it is in its life.
+    pub state: LoginState,
+    /// Why it was refused, if it was.
+    pub reason: Option<Reason>,
+    /// The number the page shows while waiting, with number matching.
+    pub number: Option<i64>,
+}
+
+/// A sign-in to store after a right password.
+#[derive(Debug)]
+pub struct NewLogin<'a> {
+    /// `lgn_…`
+    pub id: &'a str,
+    /// Who is signing in.
+    pub user_id: i64,
+    /// The app they sign in to.
+    pub app: &'a str,
+    /// The login page's origin.
+    pub origin: &'a str,
+    /// Where the browser connects from.
+    pub client_ip: &'a str,
+    /// When the password was checked.
+    pub created_at: i64,
+    /// When the sign-in must have its second factor by.
+    pub expires_at: i64,
+}
+
+/// Stores a new sign-in, its password checked.
+pub async fn insert(db: &Db, login: &NewLogin<'_>) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO logins (id, user_id, app, origin, client_ip, state, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(login.id)
+    .bind(login.user_id)
+    .bind(login.app)
+    .bind(login.origin)
+    .bind(login.client_ip)
+    .bind(LoginState::PasswordOk.as_str())
+    .bind(login.created_at)
+    .bind(login.expires_at)
+    .execute(&db.writer)
+    .await?;
+    Ok(())
+}
+
+/// A sign-in by id, unless it has expired at `now`.
+pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
+    let row = sqlx::query(
+        "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason, l.number \
+         FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Login {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        username: row.try_get("username")?,
+        app: row.try_get("app")?,
+        origin: row.try_get("origin")?,
+        client_ip: row.try_get("client_ip")?,
+        state: row.try_get::<String, _>("state")?.parse()?,
+        reason: row.try_get::<Option<String>, _>("reason")?.map(|r| r.parse()).transpose()?,
+        number: row.try_get("number")?,
+    }))
+}
+
+/// Marks a sign-in as waiting for its pushes, with the number its page shows.
+pub async fn set_waiting(db: &Db, id: &str, number: Option<i64>) -> anyhow::Result<()> {
+    sqlx::query("UPDATE logins SET state = $1, number = $2, reason = NULL WHERE id = $3")
+        .bind(LoginState::Waiting.as_str())
+        .bind(number)
+        .bind(id)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+/// Moves a sign-in to an outcome, only while it is open ([`LoginState::OPEN`]). Returns
+/// whether it moved.
+pub async fn finish(
+    db: &Db,
+    id: &str,
+    state: LoginState,
+    reason: Option<Reason>,
+    completed_at: i64,
+) -> anyhow::Result<bool> {
+    let [a, b, c, d] = LoginState::OPEN.map(LoginState::as_str);
+    let moved = sqlx::query(
+        "UPDATE logins SET state = $1, reason = $2, completed_at = $3 \
+         WHERE id = $4 AND state IN ($5, $6, $7, $8)",
+    )
+    .bind(state.as_str())
+    .bind(reason.map(Reason::as_str))
+    .bind(completed_at)
+    .bind(id)
+    .bind(a)
+    .bind(b)
+    .bind(c)
+    .bind(d)
+    .execute(&db.writer)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// Marks an approved sign-in done, in one statement: only one session per approval, even if
+/// two tabs race. Returns whether this call did it.
+pub async fn complete(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE logins SET state = $1 WHERE id = $2 AND state = $3")
+        .bind(LoginState::Done.as_str())
+        .bind(id)
+        .bind(LoginState::Approved.as_str())
+        .execute(&db.writer)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,216 @@
+//! The `push_requests` table: push login requests as sent to devices, each answered at most
+//! once.
+
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::states::RequestState;
+
+/// A request as stored, for checking its answer.
+#[derive(Debug, Clone)]
+pub struct RequestRow {
+    /// The token it was sent to.
+    pub token_id: String,
+    /// The sign-in it belongs to.
+    pub login_id: String,
+    /// The signed request as sent (JSON).
+    pub body: String,
+    /// The number the login page shows, with number matching.
+    pub right_number: Option<i64>,
+    /// Where it is in its life.
+    pub state: RequestState,
+    /// When it can no longer be answered.
+    pub expires_at: i64,
+}
+
+/// A request to store as sent, pending.
+#[derive(Debug)]
+pub struct NewRequest<'a> {
+    /// The request's id, base64url.
+    pub id: &'a str,
+    /// The token it is sent to.
+    pub token_id: &'a str,
+    /// The sign-in it belongs to.
+    pub login_id: &'a str,
+    /// The signed request (JSON).
+    pub body: &'a str,
+    /// The number the login page shows, with number matching.
+    pub right_number: Option<i64>,
+    /// When it was made.
+    pub created_at: i64,
+    /// When it can no longer be answered.
+    pub expires_at: i64,
+}
+
+/// Stores a request as sent.
+pub async fn insert(db: &Db, request: &NewRequest<'_>) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO push_requests (id, token_id, login_id, body, right_number, state, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(request.id)
+    .bind(request.token_id)
+    .bind(request.login_id)
+    .bind(request.body)
+    .bind(request.right_number)
+    .bind(RequestState::Pending.as_str())
+    .bind(request.created_at)
+    .bind(request.expires_at)
+    .execute(&db.writer)
+    .await?;
+    Ok(())
+}
+
+/// One request by id.
+pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<RequestRow>> {
+    let row = sqlx::query(
+        "SELECT r.token_id, r.login_id, r.body, r.right_number, r.state, r.expires_at FROM push_requests r WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(RequestRow {
+        token_id: row.try_get("token_id")?,
+        login_id: row.try_get("login_id")?,
+        body: row.try_get("body")?,
+        right_number: row.try_get("right_number")?,
+        state: row.try_get::<String, _>("state")?.parse()?,
+        expires_at: row.try_get("expires_at")?,
+    }))
+}
+
+/// What the push limits of one person look at.
+#[derive(Debug, Clone, Copy)]
+pub struct PushHistory {
+    /// The most requests any one of the person's tokens got since the time asked about: every
+    /// push goes to each active token, so this is the number of pushes.
+    pub pushes: i64,
+    /// When a request of theirs was last denied or reported.
+    pub last_refusal: Option<i64>,
+}
+
+/// The push history of a person since `since`. One query for both limits.
+pub async fn push_history(db: &Db, user_id: i64, since: i64) -> anyhow::Result<PushHistory> {
+    let row = sqlx::query(
+        "SELECT (SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM push_requests r \
+         JOIN tokens t ON t.id = r.token_id WHERE t.user_id = $1 AND r.created_at > $2 \
+         GROUP BY r.token_id) AS per_token) AS n, \
+         (SELECT MAX(r.answered_at) FROM push_requests r JOIN tokens t ON t.id = r.token_id \
+         WHERE t.user_id = $1 AND r.state IN ($3, $4)) AS last",
+    )
+    .bind(user_id)
+    .bind(since)
+    .bind(RequestState::Denied.as_str())
+    .bind(RequestState::Reported.as_str())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(PushHistory {
+        pushes: row.try_get::<Option<i64>, _>("n")?.unwrap_or(0),
+        last_refusal: row.try_get("last")?,
+    })
+}
+
+/// Claims a pending request for its answer, in one statement: whatever races, one answer
+/// wins. Returns whether this call won.
+pub async fn claim(db: &Db, id: &str, answered_at: i64) -> anyhow::Result<bool> {
+    let claimed = sqlx::query(
+        "UPDATE push_requests SET state = $1, answered_at = $2 WHERE id = $3 AND state = $4",
+    )
+    .bind(RequestState::Answering.as_str())
+    .bind(answered_at)
+    .bind(id)
+    .bind(RequestState::Pending.as_str())
+    .execute(&db.writer)
+    .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+/// Records a claimed request's outcome.
+pub async fn settle(db: &Db, id: &str, state: RequestState) -> anyhow::Result<()> {
+    sqlx::query("UPDATE push_requests SET state = $1 WHERE id = $2")
+        .bind(state.as_str())
+        .bind(id)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+/// Whether a request is still pending (a read, beside the writer).
+pub async fn is_pending(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let pending =
+        sqlx::query("SELECT 1 AS pending FROM push_requests WHERE id = $1 AND state = $2")
+            .bind(id)
+            .bind(RequestState::Pending.as_str())
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(pending.is_some())
+}
+
+/// Expires a request if it is still pending. Returns whether this call expired it.
+pub async fn expire(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE push_requests SET state = $1 WHERE id = $2 AND state = $3")
+        .bind(RequestState::Expired.as_str())
+        .bind(id)
+        .bind(RequestState::Pending.as_str())
+        .execute(&db.writer)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many requests of a sign-in are still pending.
+pub async fn pending_of_login(db: &Db, login_id: &str) -> anyhow::Result<i64> {
+    let still =
+        sqlx::query("SELECT COUNT(*) AS n FROM push_requests WHERE login_id = $1 AND state = $2")
+            .bind(login_id)
+            .bind(RequestState::Pending.as_str())
+            .fetch_one(&db.pool)
+            .await?;
+    Ok(still.try_get("n")?)
+}
+
+/// Cancels a sign-in's pending requests (on every device of the person).
+pub async fn cancel_pending_of_login(db: &Db, login_id: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE push_requests SET state = $1 WHERE login_id = $2 AND state = $3")
+        .bind(RequestState::Cancelled.as_str())
+        .bind(login_id)
+        .bind(RequestState::Pending.as_str())
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+/// Cancels a token's pending requests.
+pub async fn cancel_pending_of_token(db: &Db, token_id: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE push_requests SET state = $1 WHERE token_id = $2 AND state = $3")
+        .bind(RequestState::Cancelled.as_str())
+        .bind(token_id)
+        .bind(RequestState::Pending.as_str())
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+/// The id and sign-in of each request still pending at `now` although its time is up.
+pub async fn overdue(db: &Db, now: i64) -> anyhow::Result<Vec<(String, String)>> {
+    let rows =
+        sqlx::query("SELECT id, login_id FROM push_requests WHERE state = $1 AND expires_at <= $2")
+            .bind(RequestState::Pending.as_str())
+            .bind(now)
+            .fetch_all(&db.pool)
+            .await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("login_id")?))).collect()
+}
+
+/// The pending, unexpired requests of a token, as sent, oldest first.
+pub async fn pending_bodies(db: &Db, token_id: &str, now: i64) -> anyhow::Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT body FROM push_requests WHERE token_id = $1 AND state = $2 AND expires_at > $3 ORDER BY created_at",
+    )
+    .bind(token_id)
+    .bind(RequestState::Pending.as_str())
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get::<String, _>("body")?)).collect()
+}

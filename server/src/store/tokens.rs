@@ -1,0 +1,317 @@
+//! The `tokens` table: push tokens, their sealed secrets, counters and Web Push subscriptions.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::Db;
+use crate::states::TokenState;
+use pushotp::Algorithm;
+
+/// A token's row, without its secrets.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    /// `tok_…`
+    pub id: String,
+    /// Owner's user id.
+    pub user_id: i64,
+    /// Owner's login name.
+    pub username: String,
+    /// Shown to the person.
+    pub name: String,
+    /// Where it is in its life.
+    pub state: TokenState,
+    /// Whether answers need the PIN.
+    pub pin_required: bool,
+    /// Failed tries before locking.
+    pub max_tries: i64,
+    /// Failed tries in a row so far.
+    pub failed_tries: i64,
+    /// `hotp` or `totp`.
+    pub otp_type: String,
+    /// The HMAC hash.
+    pub algorithm: Algorithm,
+    /// Code length.
+    pub digits: u8,
+    /// TOTP period (unused for HOTP).
+    pub period: u64,
+    /// Last HOTP counter or TOTP step accepted, -1 for none.
+    pub last_used: i64,
+    /// The device's name, once enrolled.
+    pub device_name: Option<String>,
+    /// When the activation link stops working.
+    pub activation_expires_at: Option<i64>,
+    /// Whether the device registered a Web Push subscription.
+    pub webpush: bool,
+    /// The token's keys as sealed at rest, read with the row so that checking an answer or
+    /// sending a push needs no second query; opened by [`crate::tokens::open_keys`].
+    pub sealed_keys: Option<SealedKeys>,
+}
+
+/// Keys sealed under the server key (XChaCha20-Poly1305): useless without it, and still kept
+/// out of `Debug` output.
+#[derive(Clone)]
+pub struct SealedKeys(pub(crate) Vec<u8>);
+
+impl std::fmt::Debug for SealedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedKeys(..)")
+    }
+}
+
+/// `SELECT` of a token row with its owner's name, followed by `$tail` (a literal, so the whole
+/// statement stays a static string).
+macro_rules! select_tokens {
+    ($tail:literal) => {
+        concat!(
+            "SELECT t.id, t.user_id, u.username, t.name, t.state, t.pin_required, t.max_tries, ",
+            "t.failed_tries, t.otp_type, t.algorithm, t.digits, t.period, t.last_used, ",
+            "t.device_name, t.activation_expires_at, t.keys_sealed, ",
+            "CAST(CASE WHEN t.webpush_endpoint IS NULL THEN 0 ELSE 1 END AS BIGINT) AS webpush ",
+            "FROM tokens t JOIN users u ON u.id = t.user_id ",
+            $tail
+        )
+    };
+}
+
+fn from_row(r: &AnyRow) -> anyhow::Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        username: r.try_get("username")?,
+        name: r.try_get("name")?,
+        state: r.try_get::<String, _>("state")?.parse()?,
+        pin_required: r.try_get::<i64, _>("pin_required")? != 0,
+        max_tries: r.try_get("max_tries")?,
+        failed_tries: r.try_get("failed_tries")?,
+        otp_type: r.try_get("otp_type")?,
+        algorithm: r.try_get::<String, _>("algorithm")?.parse()?,
+        digits: u8::try_from(r.try_get::<i64, _>("digits")?)?,
+        period: u64::try_from(r.try_get::<i64, _>("period")?)?,
+        last_used: r.try_get("last_used")?,
+        device_name: r.try_get("device_name")?,
+        activation_expires_at: r.try_get("activation_expires_at")?,
+        webpush: r.try_get::<i64, _>("webpush")? != 0,
+        sealed_keys: r.try_get::<Option<Vec<u8>>, _>("keys_sealed")?.map(SealedKeys),
+    })
+}
+
+/// One token by id.
+pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<TokenRow>> {
+    sqlx::query(select_tokens!("WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// All tokens, or one person's.
+pub async fn list(db: &Db, user_id: Option<i64>) -> anyhow::Result<Vec<TokenRow>> {
+    // Two statements rather than `$1 < 0 OR t.user_id = $1`: SQLite cannot use the index on
+    // `user_id` for that, and read every token at every push.
+    let rows = match user_id {
+        Some(id) => {
+            sqlx::query(select_tokens!("WHERE t.user_id = $1 ORDER BY t.created_at, t.id"))
+                .bind(id)
+                .fetch_all(&db.pool)
+                .await?
+        }
+        None => {
+            sqlx::query(select_tokens!("ORDER BY t.created_at, t.id")).fetch_all(&db.pool).await?
+        }
+    };
+    rows.iter().map(from_row).collect()
+}
+
+/// A token to create, pending until its activation link is redeemed.
+#[derive(Debug)]
+pub struct NewToken<'a> {
+    /// `tok_…`
+    pub id: &'a str,
+    /// Its owner.
+    pub user_id: i64,
+    /// Shown to the person.
+    pub name: &'a str,
+    /// The activation secret, sealed for this row.
+    pub activation_sealed: &'a [u8],
+    /// When the activation link stops working.
+    pub activation_expires_at: i64,
+    /// Whether answers need the PIN.
+    pub pin_required: bool,
+    /// Failed tries before locking.
+    pub max_tries: i64,
+    /// When it was made.
+    pub created_at: i64,
+}
+
+/// Creates a pending HOTP token (SHA-1, six digits).
+pub async fn insert(db: &Db, token: &NewToken<'_>) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO tokens (id, user_id, name, state, activation_sealed, activation_expires_at, \
+         pin_required, max_tries, otp_type, algorithm, digits, period, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'hotp', 'SHA1', 6, 30, $9)",
+    )
+    .bind(token.id)
+    .bind(token.user_id)
+    .bind(token.name)
+    .bind(TokenState::Pending.as_str())
+    .bind(token.activation_sealed)
+    .bind(token.activation_expires_at)
+    .bind(i64::from(token.pin_required))
+    .bind(token.max_tries)
+    .bind(token.created_at)
+    .execute(&db.writer)
+    .await?;
+    Ok(())
+}
+
+/// The sealed activation secret of a token, until it is redeemed.
+pub async fn activation_sealed(db: &Db, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT activation_sealed FROM tokens WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.try_get("activation_sealed")?)
+}
+
+/// Spends a pending token's activation link and stores its keys, in one statement: of two
+/// devices racing with the same link one wins. Returns whether this call won.
+pub async fn redeem(
+    db: &Db,
+    id: &str,
+    keys_sealed: &[u8],
+    device_name: &str,
+    enrolled_at: i64,
+) -> anyhow::Result<bool> {
+    let redeemed = sqlx::query(
+        "UPDATE tokens SET state = $1, keys_sealed = $2, activation_sealed = NULL, \
+         device_name = $3, enrolled_at = $4 WHERE id = $5 AND state = $6",
+    )
+    .bind(TokenState::Active.as_str())
+    .bind(keys_sealed)
+    .bind(device_name)
+    .bind(enrolled_at)
+    .bind(id)
+    .bind(TokenState::Pending.as_str())
+    .execute(&db.writer)
+    .await?;
+    Ok(redeemed.rows_affected() == 1)
+}
+
+/// Marks counter or step `used` spent, only if it is past the last one spent and the token is
+/// active: of two requests racing with the same passcode, one wins. With `reset_tries` the
+/// count of failed tries goes back to zero in the same statement. Returns whether this call won.
+pub async fn use_counter(db: &Db, id: &str, used: i64, reset_tries: bool) -> anyhow::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE tokens SET last_used = $1, failed_tries = CASE WHEN $3 = 1 THEN 0 ELSE failed_tries END \
+         WHERE id = $2 AND last_used < $1 AND state = $4",
+    )
+    .bind(used)
+    .bind(id)
+    .bind(i64::from(reset_tries))
+    .bind(TokenState::Active.as_str())
+    .execute(&db.writer)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Counts a failed try and locks the token when it reaches its limit, in one statement.
+/// Returns the failed tries and the limit after it.
+pub async fn fail_try(db: &Db, id: &str) -> anyhow::Result<(i64, i64)> {
+    let row = sqlx::query(
+        "UPDATE tokens SET failed_tries = failed_tries + 1, \
+         state = CASE WHEN failed_tries + 1 >= max_tries THEN $2 ELSE state END \
+         WHERE id = $1 RETURNING failed_tries, max_tries",
+    )
+    .bind(id)
+    .bind(TokenState::Locked.as_str())
+    .fetch_one(&db.writer)
+    .await?;
+    Ok((row.try_get("failed_tries")?, row.try_get("max_tries")?))
+}
+
+/// Sets the count of failed tries back to zero.
+pub async fn reset_tries(db: &Db, id: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE tokens SET failed_tries = 0 WHERE id = $1")
+        .bind(id)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+/// Sets a token's state.
+pub async fn set_state(db: &Db, id: &str, state: TokenState) -> anyhow::Result<()> {
+    sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
+        .bind(state.as_str())
+        .bind(id)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+/// Revokes a token: its keys and its Web Push endpoint are dropped.
+pub async fn revoke(db: &Db, id: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE tokens SET state = $1, keys_sealed = NULL, webpush_endpoint = NULL WHERE id = $2",
+    )
+    .bind(TokenState::Revoked.as_str())
+    .bind(id)
+    .execute(&db.writer)
+    .await?;
+    Ok(())
+}
+
+/// A token's Web Push subscription as stored: endpoint, `p256dh` and `auth` (RFC 8291 §3).
+#[derive(Debug, Clone)]
+pub struct StoredSubscription {
+    /// The push service URL.
+    pub endpoint: String,
+    /// The browser's public key, base64url.
+    pub p256dh: String,
+    /// The authentication secret, base64url.
+    pub auth: String,
+}
+
+/// Stores a token's Web Push subscription, replacing any earlier one.
+pub async fn set_webpush(
+    db: &Db,
+    id: &str,
+    subscription: &StoredSubscription,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE tokens SET webpush_endpoint = $1, webpush_p256dh = $2, webpush_auth = $3 WHERE id = $4")
+        .bind(&subscription.endpoint)
+        .bind(&subscription.p256dh)
+        .bind(&subscription.auth)
+        .bind(id)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
+
+/// A token's Web Push subscription, when it registered one.
+pub async fn webpush(db: &Db, id: &str) -> anyhow::Result<Option<StoredSubscription>> {
+    let row = sqlx::query(
+        "SELECT webpush_endpoint, webpush_p256dh, webpush_auth FROM tokens WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
+    let (Some(endpoint), Some(p256dh), Some(auth)) = (
+        row.try_get::<Option<String>, _>("webpush_endpoint")?,
+        row.try_get::<Option<String>, _>("webpush_p256dh")?,
+        row.try_get::<Option<String>, _>("webpush_auth")?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(StoredSubscription { endpoint, p256dh, auth }))
+}
+
+/// Forgets a token's Web Push subscription (the browser unsubscribed).
+pub async fn forget_webpush(db: &Db, id: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE tokens SET webpush_endpoint = NULL, webpush_p256dh = NULL, webpush_auth = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}
