@@ -61,7 +61,8 @@ macro_rules! stored_words {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                // `pad`, so that widths in format strings (the CLI's columns) apply.
+                f.pad(self.as_str())
             }
         }
 
@@ -169,6 +170,12 @@ stored_words! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_fills_the_width_it_is_given() {
+        // The CLI's `token list` lines up its columns with `{:<8}`.
+        assert_eq!(format!("[{:<8}]", TokenState::Active), "[active  ]");
+    }
 
     fn round_trips<T>(all: &[T])
     where

@@ -131,7 +131,7 @@ async fn an_expired_request_cannot_be_approved() {
     let (_server, mut device, mut ws, browser) =
         alice(Config { request_ttl: 1, ..Config::default() }).await;
     let number = browser.push().await.1["number"].as_u64().unwrap();
-    let request = device.next_push(&mut ws).await;
+    let request = device.next_push_late(&mut ws).await;
     assert_eq!(browser.outcome().await["state"], "expired");
     let (status, reply) =
         device.approve_send(&request, Some(u8::try_from(number).unwrap()), None).await;
