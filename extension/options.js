@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The options page: one module per section under options/ (push tokens, scanning, everyday
 // codes, privacyIDEA, security and backup, settings). This entry loads them, renders what
 // storage holds, follows its changes, and marks the page ready.

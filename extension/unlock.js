@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The unlock prompt for password-protected secrets, shared by the popup and the options page:
 // the page turns the typed password into the key (Argon2id in the tools module, which the
 // service worker does not load) and sends only the key to the worker, which tries it.
 import { Message, ask } from './messages.js';
 
+/** @type {Promise<typeof import('./tools.js')>|null} */
 let tools = null;
 function loadTools() {
   tools ??= import('./tools.js').then(async (module) => {
@@ -13,7 +15,12 @@ function loadTools() {
   return tools;
 }
 
-/** The key for `password` under the stored salt and costs. */
+/**
+ * The key for `password` under the stored salt and costs.
+ * @param {string} password
+ * @param {import('./store.js').Kdf} kdf
+ * @returns {Promise<string>}
+ */
 export async function keyFor(password, kdf) {
   const { deriveKey } = await loadTools();
   // Argon2id blocks for a moment: let "Checking…" show first.
@@ -27,6 +34,8 @@ let count = 0;
 /**
  * Fills `container` with a password field and an Unlock button. `onUnlocked` runs once the
  * worker accepted the password.
+ * @param {HTMLElement} container
+ * @param {{onUnlocked?: () => void}} [options]
  */
 export function renderUnlock(container, { onUnlocked = () => {} } = {}) {
   const id = `unlock-password-${++count}`;

@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Adding everyday codes on the options page: from an otpauth:// or otpauth-migration:// link
 // (pasted, or scanned from the QR code in another tab, with a preview of what will be added),
 // or typed in field by field. The core parses and checks them; the worker stores them.
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
-import { $, Problem, say } from './common.js';
+import { $, $button, $form, $input, $select, Problem, say } from './common.js';
 import { otpKind, otpName } from './codes.js';
 import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
 
+/** @typedef {import('../messages.js').NewOtpToken} NewOtpToken */
+
 const otpLinkForm = $('otp-link-form');
-const otpLinkInput = $('otp-link');
+const otpLinkInput = $input('otp-link');
 const otpStatus = $('otp-status');
 const otpPreview = $('otp-preview');
-const otpManualForm = $('otp-manual-form');
+const otpManualForm = $form('otp-manual-form');
 
-/** What a core error code means for a typed-in or scanned code. */
+/**
+ * What a core error code means for a typed-in or scanned code.
+ * @param {{code?: string, message?: string}} err
+ */
 function otpProblem(err) {
   switch (err?.code) {
     case 'empty_secret':
@@ -49,18 +55,26 @@ function otpProblem(err) {
   }
 }
 
-/** The tokens of one otpauth:// or otpauth-migration:// link (the core's parsers). */
+/**
+ * The tokens of one otpauth:// or otpauth-migration:// link (the core's parsers).
+ * @param {string} link
+ * @returns {NewOtpToken[]}
+ */
 function tokensOf(link) {
   if (/^otpauth-migration:/i.test(link)) return tools.importMigration(link).tokens;
   return [tools.parseUri(link)];
 }
 
+/** @param {boolean} busy */
 function setOtpBusy(busy) {
   otpLinkForm.setAttribute('aria-busy', String(busy));
-  for (const element of [$('otp-link-add'), $('otp-scan'), otpLinkInput]) element.disabled = busy;
+  for (const element of [$button('otp-link-add'), $button('otp-scan'), otpLinkInput]) element.disabled = busy;
 }
 
-/** Codes found in a link or a QR code, waiting for "Add all". */
+/**
+ * Codes found in a link or a QR code, waiting for "Add all".
+ * @type {NewOtpToken[]}
+ */
 let proposed = [];
 
 function hidePreview() {
@@ -69,7 +83,10 @@ function hidePreview() {
   $('otp-preview-list').replaceChildren();
 }
 
-/** Shows the codes that will be added, for the person to add them all or cancel. */
+/**
+ * Shows the codes that will be added, for the person to add them all or cancel.
+ * @param {NewOtpToken[]} tokens
+ */
 function propose(tokens) {
   proposed = tokens;
   $('otp-preview-label').textContent =
@@ -87,7 +104,10 @@ function propose(tokens) {
   $('otp-preview-add').focus();
 }
 
-/** Hands tokens to the worker and says what happened. */
+/**
+ * Hands tokens to the worker and says what happened.
+ * @param {NewOtpToken[]} tokens
+ */
 async function addOtp(tokens) {
   say(otpStatus, 'Adding…');
   try {
@@ -105,7 +125,10 @@ async function addOtp(tokens) {
   }
 }
 
-/** The codes of several links (from a QR code scan or pasted), or a message saying why not. */
+/**
+ * The codes of several links (from a QR code scan or pasted), or a message saying why not.
+ * @param {string[]} links
+ */
 function collect(links) {
   const tokens = [];
   for (const link of links) {
@@ -172,7 +195,7 @@ const OTP_SCAN = {
   },
   what: 'the one-time code QR code',
   status: otpStatus,
-  button: $('otp-scan'),
+  button: $button('otp-scan'),
   choice: $('otp-tab-choice'),
   list: $('otp-tab-list'),
   setBusy: setOtpBusy,
@@ -200,12 +223,15 @@ $('otp-tab-choice-cancel').addEventListener('click', () => {
 // Typed in ------------------------------------------------------------------------------------
 
 $('otp-type').addEventListener('change', () => {
-  const hotp = $('otp-type').value === 'hotp';
+  const hotp = $select('otp-type').value === 'hotp';
   $('otp-period-field').hidden = hotp;
   $('otp-counter-field').hidden = !hotp;
 });
 
-/** The field a core error code is about. */
+/**
+ * The field a core error code is about.
+ * @type {{[code: string]: string}}
+ */
 const FIELD_OF = {
   empty_secret: 'otp-secret',
   missing_secret: 'otp-secret',
@@ -218,19 +244,25 @@ const FIELD_OF = {
 otpManualForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   for (const input of otpManualForm.querySelectorAll('input')) input.removeAttribute('aria-invalid');
+  /**
+   * @param {string} id
+   * @param {string} text
+   */
   const invalid = (id, text) => {
     $(id).setAttribute('aria-invalid', 'true');
     say(otpStatus, text, 'error');
     $(id).focus();
   };
-  const issuer = $('otp-issuer').value.trim();
-  const account = $('otp-account').value.trim();
+  const issuer = $input('otp-issuer').value.trim();
+  const account = $input('otp-account').value.trim();
   if (!issuer && !account) return invalid('otp-issuer', 'Give the code an issuer or an account name, so that you can tell it apart.');
-  const type = $('otp-type').value;
-  const number = (id) => (/^\d+$/.test($(id).value.trim()) ? Number($(id).value.trim()) : NaN);
+  // The select offers the two types only.
+  const type = /** @type {'totp'|'hotp'} */ ($select('otp-type').value);
+  const number = (/** @type {string} */ id) => (/^\d+$/.test($input(id).value.trim()) ? Number($input(id).value.trim()) : NaN);
   const digits = number('otp-digits');
   if (!Number.isInteger(digits)) return invalid('otp-digits', otpProblem({ code: 'invalid_digits' }));
-  const token = { type, issuer, account, secret: $('otp-secret').value, algorithm: $('otp-algorithm').value, digits };
+  /** @type {NewOtpToken} */
+  const token = { type, issuer, account, secret: $input('otp-secret').value, algorithm: $select('otp-algorithm').value, digits };
   if (type === 'totp') {
     token.period = number('otp-period');
     if (!Number.isInteger(token.period) || token.period < 1) return invalid('otp-period', otpProblem({ code: 'invalid_period' }));

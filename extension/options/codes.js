@@ -1,42 +1,63 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The options page's everyday codes (ordinary TOTP/HOTP tokens): the list, with renaming,
 // reordering and deletion, and how a code is named and described. Codes are added in
 // codes-add.js; the worker keeps them (otp.js).
 import { Message, ask } from '../messages.js';
 import { byOrder } from '../store.js';
-import { $, hostOf, itemKey, say } from './common.js';
+import { $, $dialog, find, fromTemplate, hostOf, itemKey, say } from './common.js';
+
+/**
+ * @typedef {import('../store.js').OtpToken} OtpToken
+ * @typedef {import('../messages.js').NewOtpToken} NewOtpToken
+ * @typedef {import('../dom.js').Focusable} Focusable
+ */
 
 const otpListStatus = $('otp-list-status');
 const otpList = $('otp-tokens');
 
+/**
+ * How a code is named: its issuer and account, or what there is of them.
+ * @param {{issuer?: string, account?: string}} token
+ */
 export const otpName = (token) => [token.issuer, token.account].filter(Boolean).join(' · ') || 'Unnamed code';
 
+/**
+ * What kind of code a token makes, in words.
+ * @param {OtpToken|NewOtpToken} token
+ */
 export function otpKind(token) {
   const algorithm = token.algorithm.replace(/^SHA(\d)/, 'SHA-$1');
   const base = `${token.digits} digits · ${algorithm}`;
   return token.type === 'totp' ? `Time-based · ${base} · every ${token.period} s` : `Counter-based · ${base} · next counter ${token.counter}`;
 }
 
-/** id → its list item, so that updates keep focus where it is. */
+/**
+ * id → its list item, so that updates keep focus where it is.
+ * @type {Map<string, HTMLElement>}
+ */
 const otpItems = new Map();
+/** @type {string[]} */
 let otpOrder = [];
+/** @type {{[id: string]: OtpToken}} */
 let otpById = {};
 
+/** @param {OtpToken} token */
 function otpItem(token) {
   let item = otpItems.get(token.id);
   if (!item) {
-    item = $('otp-template').content.firstElementChild.cloneNode(true);
+    item = fromTemplate('otp-template');
     const key = itemKey('otp');
     item.dataset.id = token.id;
-    item.querySelector('.otp-rename-issuer').id = `${key}-issuer`;
-    item.querySelector('.otp-rename-issuer-label').htmlFor = `${key}-issuer`;
-    item.querySelector('.otp-rename-account').id = `${key}-account`;
-    item.querySelector('.otp-rename-account-label').htmlFor = `${key}-account`;
-    item.querySelector('.otp-rename-start').addEventListener('click', () => startRename(item));
-    item.querySelector('.otp-rename-save').addEventListener('click', () => saveRename(item));
-    item.querySelector('.otp-rename-cancel').addEventListener('click', () => endRename(item));
-    item.querySelector('.otp-rename').addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && event.target.matches('input')) {
+    find(item, '.otp-rename-issuer').id = `${key}-issuer`;
+    /** @type {HTMLLabelElement} */ (find(item, '.otp-rename-issuer-label')).htmlFor = `${key}-issuer`;
+    find(item, '.otp-rename-account').id = `${key}-account`;
+    /** @type {HTMLLabelElement} */ (find(item, '.otp-rename-account-label')).htmlFor = `${key}-account`;
+    find(item, '.otp-rename-start').addEventListener('click', () => startRename(item));
+    find(item, '.otp-rename-save').addEventListener('click', () => saveRename(item));
+    find(item, '.otp-rename-cancel').addEventListener('click', () => endRename(item));
+    find(item, '.otp-rename').addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && /** @type {Element} */ (event.target).matches('input')) {
         event.preventDefault();
         saveRename(item);
       } else if (event.key === 'Escape') {
@@ -44,25 +65,29 @@ function otpItem(token) {
         endRename(item);
       }
     });
-    item.querySelector('.otp-up').addEventListener('click', (event) => queueMove(item.dataset.id, -1, event.currentTarget));
-    item.querySelector('.otp-down').addEventListener('click', (event) => queueMove(item.dataset.id, 1, event.currentTarget));
-    item.querySelector('.otp-delete').addEventListener('click', (event) => confirmDelete(item.dataset.id, event.currentTarget));
+    // Each listener is on a button: `currentTarget` is that button.
+    /** @param {Event} event */
+    const pressed = (event) => /** @type {HTMLButtonElement} */ (event.currentTarget);
+    find(item, '.otp-up').addEventListener('click', (event) => queueMove(item.dataset.id, -1, pressed(event)));
+    find(item, '.otp-down').addEventListener('click', (event) => queueMove(item.dataset.id, 1, pressed(event)));
+    find(item, '.otp-delete').addEventListener('click', (event) => confirmDelete(item.dataset.id, pressed(event)));
     otpItems.set(token.id, item);
   }
   const name = otpName(token);
-  item.querySelector('.otp-issuer').textContent = token.issuer || token.account;
-  item.querySelector('.otp-account').textContent = token.issuer ? token.account : '';
-  item.querySelector('.otp-kind').textContent = otpKind(token);
-  item.querySelector('.otp-sites').textContent = token.sites.length
+  find(item, '.otp-issuer').textContent = token.issuer || token.account;
+  find(item, '.otp-account').textContent = token.issuer ? token.account : '';
+  find(item, '.otp-kind').textContent = otpKind(token);
+  find(item, '.otp-sites').textContent = token.sites.length
     ? `Fills into ${token.sites.map(hostOf).join(', ')}`
     : 'Not filled into any site yet.';
-  item.querySelector('.otp-rename-start').setAttribute('aria-label', `Rename ${name}`);
-  item.querySelector('.otp-up').setAttribute('aria-label', `Move ${name} up`);
-  item.querySelector('.otp-down').setAttribute('aria-label', `Move ${name} down`);
-  item.querySelector('.otp-delete').setAttribute('aria-label', `Delete ${name}`);
+  find(item, '.otp-rename-start').setAttribute('aria-label', `Rename ${name}`);
+  find(item, '.otp-up').setAttribute('aria-label', `Move ${name} up`);
+  find(item, '.otp-down').setAttribute('aria-label', `Move ${name} down`);
+  find(item, '.otp-delete').setAttribute('aria-label', `Delete ${name}`);
   return item;
 }
 
+/** @param {{[id: string]: OtpToken}} tokens */
 export function renderOtp(tokens) {
   otpById = tokens;
   const list = byOrder(tokens);
@@ -73,43 +98,46 @@ export function renderOtp(tokens) {
       otpItems.delete(id);
     }
   }
-  const focused = document.activeElement;
+  const focused = /** @type {Focusable} */ (document.activeElement);
   list.forEach((token, index) => {
     const item = otpItem(token);
     if (otpList.children[index] !== item) otpList.insertBefore(item, otpList.children[index] ?? null);
-    item.querySelector('.otp-up').disabled = index === 0;
-    item.querySelector('.otp-down').disabled = index === list.length - 1;
+    /** @type {HTMLButtonElement} */ (find(item, '.otp-up')).disabled = index === 0;
+    /** @type {HTMLButtonElement} */ (find(item, '.otp-down')).disabled = index === list.length - 1;
   });
   // Moving an item in the list drops the focus of its buttons: put it back.
   if (focused?.isConnected && document.activeElement !== focused && !focused.disabled) focused.focus();
   $('no-otp').hidden = list.length > 0;
 }
 
+/** @param {HTMLElement} item */
 function startRename(item) {
   const token = otpById[item.dataset.id];
   if (!token) return;
-  item.querySelector('.otp-rename-issuer').value = token.issuer;
-  item.querySelector('.otp-rename-account').value = token.account;
-  item.querySelector('.otp-rename').hidden = false;
-  item.querySelector('.token-head').hidden = true;
-  item.querySelector('.otp-rename-start').hidden = true;
-  item.querySelector('.otp-rename-issuer').focus();
+  /** @type {HTMLInputElement} */ (find(item, '.otp-rename-issuer')).value = token.issuer;
+  /** @type {HTMLInputElement} */ (find(item, '.otp-rename-account')).value = token.account;
+  find(item, '.otp-rename').hidden = false;
+  find(item, '.token-head').hidden = true;
+  find(item, '.otp-rename-start').hidden = true;
+  find(item, '.otp-rename-issuer').focus();
 }
 
+/** @param {HTMLElement} item */
 function endRename(item) {
-  item.querySelector('.otp-rename').hidden = true;
-  item.querySelector('.token-head').hidden = false;
-  item.querySelector('.otp-rename-start').hidden = false;
-  item.querySelector('.otp-rename-start').focus();
+  find(item, '.otp-rename').hidden = true;
+  find(item, '.token-head').hidden = false;
+  find(item, '.otp-rename-start').hidden = false;
+  find(item, '.otp-rename-start').focus();
 }
 
+/** @param {HTMLElement} item */
 async function saveRename(item) {
   const id = item.dataset.id;
-  const issuer = item.querySelector('.otp-rename-issuer').value.trim();
-  const account = item.querySelector('.otp-rename-account').value.trim();
+  const issuer = /** @type {HTMLInputElement} */ (find(item, '.otp-rename-issuer')).value.trim();
+  const account = /** @type {HTMLInputElement} */ (find(item, '.otp-rename-account')).value.trim();
   if (!issuer && !account) {
     say(otpListStatus, 'Give the code an issuer or an account name.', 'error');
-    item.querySelector('.otp-rename-issuer').focus();
+    find(item, '.otp-rename-issuer').focus();
     return;
   }
   try {
@@ -124,10 +152,20 @@ async function saveRename(item) {
 // Moves run one after another: each computes the new order from the one before it, so quick
 // presses must not start from the same old order.
 let moving = Promise.resolve();
+/**
+ * @param {string} id
+ * @param {-1|1} step  up or down
+ * @param {HTMLButtonElement} button  the button pressed, which keeps the focus if it can
+ */
 function queueMove(id, step, button) {
   moving = moving.then(() => move(id, step, button));
 }
 
+/**
+ * @param {string} id
+ * @param {-1|1} step
+ * @param {HTMLButtonElement} button
+ */
 async function move(id, step, button) {
   const at = otpOrder.indexOf(id);
   const to = at + step;
@@ -144,15 +182,20 @@ async function move(id, step, button) {
   }
   // At the top or the bottom its button is disabled: the other one keeps the focus.
   const item = otpItems.get(id);
+  /** @type {HTMLButtonElement} */
   const other = item?.querySelector(step < 0 ? '.otp-down' : '.otp-up');
   if (button.disabled) other?.focus();
   else button.focus();
 }
 
+/**
+ * @param {string} id
+ * @param {HTMLElement} opener  the Delete button, which gets the focus back
+ */
 function confirmDelete(id, opener) {
   const token = otpById[id];
   if (!token) return;
-  const dialog = $('otp-delete-dialog');
+  const dialog = $dialog('otp-delete-dialog');
   const name = otpName(token);
   $('otp-delete-title').textContent = `Delete ${name}?`;
   $('otp-delete-text').textContent = `Its secret is deleted from this browser. Unless you have it elsewhere, you will need another way to sign in to ${token.issuer || 'its site'}.`;

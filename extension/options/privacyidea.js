@@ -1,22 +1,35 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The options page's privacyIDEA section: enrolls a privacyIDEA push token from its link
 // (pasted, or read from the QR code in a tab with the page's own scanner) and lists the tokens.
 // The worker makes the key pair and talks to the server (extension/privacyidea.js).
 import { Message, ask } from '../messages.js';
-import { $, say as sayIn } from './common.js';
+import { $, $input, say as sayIn } from './common.js';
 import { isWebPage, scanTab, tabLabel } from './scan.js';
 import { onChanged, piTokens } from '../store.js';
 
+/** @typedef {import('../store.js').PiToken} PiToken */
+
 const PIPUSH = /^(otpauth|pia):\/\/pipush\//i;
 
-/** Every message of this section goes to its one status line. */
+/**
+ * Every message of this section goes to its one status line.
+ * @param {string} text
+ * @param {string} [kind]
+ */
 const say = (text, kind = '') => sayIn($('pi-status'), text, kind);
 
+/** @param {boolean} on */
 function busy(on) {
-  for (const id of ['pi-add', 'pi-scan', 'pi-link', 'pi-pin']) $(id).disabled = on;
+  for (const id of ['pi-add', 'pi-scan', 'pi-link', 'pi-pin']) {
+    /** @type {HTMLButtonElement|HTMLInputElement} */ ($(id)).disabled = on;
+  }
 }
 
-/** What a failed enrollment means for the person. */
+/**
+ * What a failed enrollment means for the person.
+ * @param {{code?: string, message?: string}} err  the worker's coded error, or what else was thrown
+ */
 function problem(err) {
   switch (err?.code) {
     case 'wrong_scheme':
@@ -36,11 +49,15 @@ function problem(err) {
   }
 }
 
-/** Whether a link asks for an unlock before answers (`pin=True` or `app_force_unlock`). */
+/**
+ * Whether a link asks for an unlock before answers (`pin=True` or `app_force_unlock`).
+ * @param {string} link
+ */
 const asksForPin = (link) => /[?&](pin=true|app_force_unlock=[^&]+)/i.test(link);
 
+/** @param {string} link */
 async function enroll(link) {
-  const pin = $('pi-pin').value;
+  const pin = $input('pi-pin').value;
   if (asksForPin(link) && !/^\d{4,64}$/.test(pin)) {
     $('pi-pin-row').hidden = false;
     say('This server asks for a PIN before each approval. Choose one of at least 4 digits, then press Add.', 'error');
@@ -51,8 +68,8 @@ async function enroll(link) {
   say('Creating a key for this browser and enrolling with privacyIDEA…');
   try {
     const { token } = await ask({ type: Message.PI_ENROLL, link: link.trim(), ...(asksForPin(link) && { pin }) });
-    $('pi-link').value = '';
-    $('pi-pin').value = '';
+    $input('pi-link').value = '';
+    $input('pi-pin').value = '';
     $('pi-pin-row').hidden = true;
     say(`Added ${token.label} (${token.serial}) from ${token.issuer}.`, 'success');
   } catch (err) {
@@ -64,7 +81,7 @@ async function enroll(link) {
 
 $('pi-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  const link = $('pi-link').value.trim();
+  const link = $input('pi-link').value.trim();
   if (!link) {
     say('Paste a privacyIDEA enrollment link first, or scan its QR code.', 'error');
     return;
@@ -96,11 +113,12 @@ $('pi-scan').addEventListener('click', async () => {
     busy(false);
   }
   if (link) {
-    $('pi-link').value = link;
+    $input('pi-link').value = link;
     await enroll(link);
   }
 });
 
+/** @param {{[serial: string]: PiToken}} tokens */
 function renderTokens(tokens) {
   const list = Object.values(tokens).sort((a, b) => a.addedAt - b.addedAt);
   $('pi-none').hidden = list.length > 0;

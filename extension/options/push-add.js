@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The options page's "Add a push token" section: adds a push token from an activation link,
 // pasted, handed over in the page's address, or scanned from the QR code in another tab.
 //
@@ -9,20 +10,30 @@
 // says how each step went.
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
-import { $, Problem, say } from './common.js';
+import { $, $button, $input, Problem, say } from './common.js';
 import { choosePin } from './push-pin.js';
 import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
 import { saveSetting } from './settings.js';
 
-const form = $('add-form');
-const linkInput = $('link');
-const deviceInput = $('device-name');
-const addButton = $('add');
-const scanButton = $('scan');
-const addStatus = $('add-status');
-const retryButton = $('retry-save');
+/**
+ * @typedef {import('../messages.js').EnrolledToken} EnrolledToken
+ * @typedef {import('../messages.js').Replies} Replies
+ * @typedef {import('../messages.js').TokenEnroll} TokenEnroll
+ * @typedef {import('../messages.js').TokenEnrollFinish} TokenEnrollFinish
+ */
 
-/** Why a link cannot be used, from the core's error code. */
+const form = $('add-form');
+const linkInput = $input('link');
+const deviceInput = $input('device-name');
+const addButton = $button('add');
+const scanButton = $button('scan');
+const addStatus = $('add-status');
+const retryButton = $button('retry-save');
+
+/**
+ * Why a link cannot be used, from the core's error code.
+ * @param {{code?: string, message?: string}} err
+ */
 function linkProblem(err) {
   switch (err?.code) {
     case 'expired':
@@ -44,7 +55,10 @@ function linkProblem(err) {
   }
 }
 
-/** Whether a device name fits the protocol's text rule (§ field rules). */
+/**
+ * Whether a device name fits the protocol's text rule (§ field rules).
+ * @param {string} name
+ */
 function deviceNameProblem(name) {
   if (name === '') return 'Give this browser a name, such as "Chrome on my laptop".';
   // eslint-disable-next-line no-control-regex
@@ -56,14 +70,19 @@ function deviceNameProblem(name) {
 /**
  * An accepted enrollment that is not yet saved: the worker's handle, and what the page shows of
  * its token.
- * @type {{enrollment: string, token: import('../messages.js').EnrolledToken}|null}
+ * @type {{enrollment: string, token: EnrolledToken}|null}
  */
 let unsaved = null;
 
+/** @param {BeforeUnloadEvent} event */
 function warnBeforeLeaving(event) {
   event.preventDefault();
 }
 
+/**
+ * @param {string} enrollment
+ * @param {EnrolledToken} token
+ */
 function holdUnsaved(enrollment, token) {
   unsaved = { enrollment, token };
   window.addEventListener('beforeunload', warnBeforeLeaving);
@@ -125,7 +144,12 @@ function enrollProblem(err) {
   }
 }
 
-/** Asks the worker, turning its refusals into what they mean for the person. */
+/**
+ * Asks the worker, turning its refusals into what they mean for the person.
+ * @template {TokenEnroll|TokenEnrollFinish} M
+ * @param {M} message
+ * @returns {Promise<{ok: true} & Replies[M['type']]>}
+ */
 async function askWorker(message) {
   try {
     return await ask(message);
@@ -134,7 +158,10 @@ async function askWorker(message) {
   }
 }
 
-/** Says that a token was saved. */
+/**
+ * Says that a token was saved.
+ * @param {EnrolledToken} token
+ */
 function added(token) {
   releaseUnsaved();
   retryButton.hidden = true;
@@ -142,11 +169,16 @@ function added(token) {
   say(addStatus, `Added ${token.tokenName} for ${token.user} at ${token.issuer}.${pin}`, 'ok');
 }
 
-/** Where the focus was when the form became busy: disabling its controls drops the focus. */
+/**
+ * Where the focus was when the form became busy: disabling its controls drops the focus.
+ * @type {HTMLElement|null}
+ */
 let focusBeforeBusy = null;
 
+/** @param {boolean} busy */
 function setBusy(busy) {
-  if (busy && form.getAttribute('aria-busy') !== 'true') focusBeforeBusy = document.activeElement;
+  // What has the focus on this page is one of its HTML elements.
+  if (busy && form.getAttribute('aria-busy') !== 'true') focusBeforeBusy = /** @type {HTMLElement} */ (document.activeElement);
   form.setAttribute('aria-busy', String(busy));
   for (const element of [addButton, scanButton, linkInput, deviceInput]) element.disabled = busy;
   const lost = document.activeElement === document.body || document.activeElement === null;
@@ -157,6 +189,7 @@ function setBusy(busy) {
  * Adds the token of one activation link. Every outcome ends in a message in the add section;
  * once the server has accepted the link, the person is never left without knowing that it is
  * used up.
+ * @param {string} link
  */
 async function enroll(link) {
   if (unsaved) {
@@ -183,7 +216,8 @@ async function enroll(link) {
   say(addStatus, 'Adding the token…');
   try {
     const reply = await askWorker({ type: Message.TOKEN_ENROLL, link, deviceName });
-    if (reply.added) {
+    // `added` is true or false: compared with true, the type check knows which reply it is.
+    if (reply.added === true) {
       added(reply.token);
     } else {
       // The link is spent: the token waits in the worker for its PIN.

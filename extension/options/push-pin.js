@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The PIN a push token's server requires (docs/protocol.md §6), chosen while the token is
 // added: typed twice, digits only, with a warning before giving up that the link is used up.
-import { $ } from './common.js';
+import { $, $dialog, $input } from './common.js';
 
-const pinDialog = $('pin-dialog');
+const pinDialog = $dialog('pin-dialog');
 
 /**
  * Asks the person to choose a PIN for `token`, typed twice. Resolves with the PIN, or with
  * null when they stop (after being told that the link is used up).
+ * @param {import('../messages.js').EnrolledToken} token
+ * @returns {Promise<string|null>}
  */
 export function choosePin(token) {
-  const pin = $('pin');
-  const again = $('pin-again');
+  const pin = $input('pin');
+  const again = $input('pin-again');
   const error = $('pin-error');
   const fields = $('pin-fields');
   const leave = $('pin-leave');
@@ -30,6 +33,7 @@ export function choosePin(token) {
   return new Promise((resolve) => {
     const controller = new AbortController();
     const { signal } = controller;
+    /** @param {string|null} value */
     const finish = (value) => {
       controller.abort();
       pin.value = '';
@@ -47,6 +51,10 @@ export function choosePin(token) {
       fields.hidden = false;
       pin.focus();
     };
+    /**
+     * @param {HTMLInputElement} input
+     * @param {string} text
+     */
     const invalid = (input, text) => {
       input.setAttribute('aria-invalid', 'true');
       error.textContent = text;

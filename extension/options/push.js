@@ -1,36 +1,48 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The options page's "Push tokens" section: the list of push tokens, with renaming, turning
 // push requests on and off, and removal (which asks the worker to revoke the token at its
 // server too). Tokens are added in push-add.js.
 import { Message, ask } from '../messages.js';
-import { $, hostOf, itemKey, say } from './common.js';
+import { $, $button, $dialog, find, fromTemplate, hostOf, itemKey, say } from './common.js';
+
+/** @typedef {import('../store.js').PushToken} PushToken */
 
 const tokenList = $('tokens');
 const tokensStatus = $('tokens-status');
-const removeDialog = $('remove-dialog');
+const removeDialog = $dialog('remove-dialog');
 
-/** tokenId → its list item, so that updates keep focus where it is. */
+/**
+ * tokenId → its list item, so that updates keep focus where it is.
+ * @type {Map<string, HTMLElement>}
+ */
 const items = new Map();
+/** @type {{[tokenId: string]: PushToken}} */
 let tokensById = {};
 
+/** @param {PushToken} token */
 function tokenItem(token) {
   let item = items.get(token.tokenId);
   if (!item) {
-    item = $('token-template').content.firstElementChild.cloneNode(true);
+    item = fromTemplate('token-template');
     const key = itemKey('token');
     item.dataset.tokenId = token.tokenId;
-    const toggle = item.querySelector('.token-enabled');
+    /** @type {HTMLInputElement} */
+    const toggle = find(item, '.token-enabled');
     toggle.id = `${key}-enabled`;
-    item.querySelector('.token-enabled-label').htmlFor = toggle.id;
+    /** @type {HTMLLabelElement} */ (find(item, '.token-enabled-label')).htmlFor = toggle.id;
     toggle.addEventListener('change', () => setEnabled(item.dataset.tokenId, toggle));
-    item.querySelector('.token-remove').addEventListener('click', (event) => confirmRemove(item.dataset.tokenId, event.currentTarget));
-    const nameInput = item.querySelector('.token-rename-name');
+    find(item, '.token-remove').addEventListener('click', (event) =>
+      confirmRemove(item.dataset.tokenId, /** @type {HTMLButtonElement} */ (event.currentTarget)),
+    );
+    /** @type {HTMLInputElement} */
+    const nameInput = find(item, '.token-rename-name');
     nameInput.id = `${key}-name`;
-    item.querySelector('.token-rename-label').htmlFor = nameInput.id;
-    item.querySelector('.token-rename-start').addEventListener('click', () => startTokenRename(item));
-    item.querySelector('.token-rename-save').addEventListener('click', () => saveTokenRename(item));
-    item.querySelector('.token-rename-cancel').addEventListener('click', () => endTokenRename(item));
-    item.querySelector('.token-rename').addEventListener('keydown', (event) => {
+    /** @type {HTMLLabelElement} */ (find(item, '.token-rename-label')).htmlFor = nameInput.id;
+    find(item, '.token-rename-start').addEventListener('click', () => startTokenRename(item));
+    find(item, '.token-rename-save').addEventListener('click', () => saveTokenRename(item));
+    find(item, '.token-rename-cancel').addEventListener('click', () => endTokenRename(item));
+    find(item, '.token-rename').addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && event.target === nameInput) {
         event.preventDefault();
         saveTokenRename(item);
@@ -41,41 +53,47 @@ function tokenItem(token) {
     });
     items.set(token.tokenId, item);
   }
-  item.querySelector('.token-name').textContent = token.tokenName;
-  item.querySelector('.badge').hidden = !token.masked && !token.pin?.required;
-  item.querySelector('.token-user').textContent = token.user;
-  item.querySelector('.token-issuer').textContent = token.issuer;
-  item.querySelector('.token-server').textContent = token.server;
-  item.querySelector('.token-device').textContent = token.deviceName;
-  item.querySelector('.token-for').textContent = ` for ${token.tokenName} (${token.user} at ${token.issuer})`;
-  const toggle = item.querySelector('.token-enabled');
+  find(item, '.token-name').textContent = token.tokenName;
+  find(item, '.badge').hidden = !token.masked && !token.pin?.required;
+  find(item, '.token-user').textContent = token.user;
+  find(item, '.token-issuer').textContent = token.issuer;
+  find(item, '.token-server').textContent = token.server;
+  find(item, '.token-device').textContent = token.deviceName;
+  find(item, '.token-for').textContent = ` for ${token.tokenName} (${token.user} at ${token.issuer})`;
+  /** @type {HTMLInputElement} */
+  const toggle = find(item, '.token-enabled');
   if (!toggle.disabled) toggle.checked = token.enabled !== false;
-  item.querySelector('.token-remove').setAttribute('aria-label', `Remove ${token.tokenName} (${token.user} at ${token.issuer})`);
-  item.querySelector('.token-rename-start').setAttribute('aria-label', `Rename ${token.tokenName} (${token.user} at ${token.issuer})`);
+  find(item, '.token-remove').setAttribute('aria-label', `Remove ${token.tokenName} (${token.user} at ${token.issuer})`);
+  find(item, '.token-rename-start').setAttribute('aria-label', `Rename ${token.tokenName} (${token.user} at ${token.issuer})`);
   return item;
 }
 
+/** @param {HTMLElement} item */
 function startTokenRename(item) {
   const token = tokensById[item.dataset.tokenId];
   if (!token) return;
-  const input = item.querySelector('.token-rename-name');
+  /** @type {HTMLInputElement} */
+  const input = find(item, '.token-rename-name');
   input.value = token.tokenName;
-  item.querySelector('.token-rename').hidden = false;
-  item.querySelector('.token-head').hidden = true;
-  item.querySelector('.token-rename-start').hidden = true;
+  find(item, '.token-rename').hidden = false;
+  find(item, '.token-head').hidden = true;
+  find(item, '.token-rename-start').hidden = true;
   input.focus();
   input.select();
 }
 
+/** @param {HTMLElement} item */
 function endTokenRename(item) {
-  item.querySelector('.token-rename').hidden = true;
-  item.querySelector('.token-head').hidden = false;
-  item.querySelector('.token-rename-start').hidden = false;
-  item.querySelector('.token-rename-start').focus();
+  find(item, '.token-rename').hidden = true;
+  find(item, '.token-head').hidden = false;
+  find(item, '.token-rename-start').hidden = false;
+  find(item, '.token-rename-start').focus();
 }
 
+/** @param {HTMLElement} item */
 async function saveTokenRename(item) {
-  const input = item.querySelector('.token-rename-name');
+  /** @type {HTMLInputElement} */
+  const input = find(item, '.token-rename-name');
   const name = input.value.trim();
   if (!name) {
     say(tokensStatus, 'Give the token a name.', 'error');
@@ -91,6 +109,7 @@ async function saveTokenRename(item) {
   }
 }
 
+/** @param {{[tokenId: string]: PushToken}} tokens */
 export function renderTokens(tokens) {
   tokensById = tokens;
   const list = Object.values(tokens).sort((a, b) => (a.addedAt ?? 0) - (b.addedAt ?? 0));
@@ -107,6 +126,10 @@ export function renderTokens(tokens) {
   $('no-tokens').hidden = list.length > 0;
 }
 
+/**
+ * @param {string} tokenId
+ * @param {HTMLInputElement} toggle
+ */
 async function setEnabled(tokenId, toggle) {
   const enabled = toggle.checked;
   const token = tokensById[tokenId];
@@ -127,13 +150,17 @@ async function setEnabled(tokenId, toggle) {
 /** Counts the times the removal dialog was opened. */
 let removals = 0;
 
+/**
+ * @param {string} tokenId
+ * @param {HTMLElement} opener  the Remove button, which gets the focus back
+ */
 function confirmRemove(tokenId, opener) {
   const token = tokensById[tokenId];
   if (!token) return;
   $('remove-title').textContent = `Remove ${token.tokenName}?`;
   $('remove-text').textContent = `You will no longer be able to approve sign-ins for ${token.user} at ${token.issuer} with this browser.`;
-  const confirm = $('remove-confirm');
-  const cancel = $('remove-cancel');
+  const confirm = $button('remove-confirm');
+  const cancel = $button('remove-cancel');
   const controller = new AbortController();
   const { signal } = controller;
   const session = ++removals;

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Reading a QR code from another tab, for every section that adds tokens from one: a screenshot
 // of the tab (brought to the front for it when it is hidden), the core's QR decoder, and the
 // choice of tab when several could hold the code. Each section says what it looks for (ScanKind).
 import * as tools from '../tools.js';
-import { $, Problem, say } from './common.js';
+import { Problem, fromTemplate, say } from './common.js';
+
+/** @typedef {chrome.tabs.Tab} Tab */
 
 /** How push activation links start (docs/protocol.md §3). */
 export const ENROLL_PREFIX = 'pushotp://enroll?';
@@ -12,12 +15,14 @@ export const OTPAUTH = /^otpauth(-migration)?:\/\//i;
 
 const MAX_IMAGE_SIDE = 8192;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** @param {Tab} tab */
 export function isWebPage(tab) {
   return /^https?:\/\//.test(tab.url ?? '');
 }
 
+/** @param {Tab} tab */
 export function tabLabel(tab) {
   let host = '';
   try {
@@ -29,6 +34,7 @@ export function tabLabel(tab) {
   return host && title !== host ? `${title} (${host})` : title;
 }
 
+/** @param {string} dataUrl */
 function dataUrlToBlob(dataUrl) {
   const [head, data] = dataUrl.split(',', 2);
   const type = /^data:([^;,]+)/.exec(head)?.[1] ?? 'image/png';
@@ -36,7 +42,11 @@ function dataUrlToBlob(dataUrl) {
   return new Blob([bytes], { type });
 }
 
-/** The texts of every QR code in a screenshot. */
+/**
+ * The texts of every QR code in a screenshot.
+ * @param {string} dataUrl
+ * @returns {Promise<string[]>}
+ */
 async function decodeScreenshot(dataUrl) {
   const bitmap = await createImageBitmap(dataUrlToBlob(dataUrl));
   // The core reads images up to 8192 pixels a side; larger screens are scaled down to that.
@@ -48,14 +58,19 @@ async function decodeScreenshot(dataUrl) {
   context.drawImage(bitmap, 0, 0, width, height);
   bitmap.close();
   const image = context.getImageData(0, 0, canvas.width, canvas.height);
+  // The core takes the RGBA bytes as a Uint8Array: a view of the same bytes, not a copy.
+  const rgba = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   try {
-    return tools.decodeQr(image.data, image.width, image.height);
+    return tools.decodeQr(rgba, image.width, image.height);
   } catch (err) {
     throw new Problem(`The picture of the tab could not be read (${err?.code ?? err?.message ?? err}).`);
   }
 }
 
-/** A screenshot of a window's visible tab; browsers allow only a few per second. */
+/**
+ * A screenshot of a window's visible tab; browsers allow only a few per second.
+ * @param {number} windowId
+ */
 async function capture(windowId) {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -70,6 +85,8 @@ async function capture(windowId) {
 /**
  * Reads the QR codes shown in `tab`. A tab hidden behind another one is brought to the front
  * for the screenshot, and the tab that was in front is brought back afterwards.
+ * @param {Tab} tab
+ * @returns {Promise<string[]>}
  */
 export async function scanTab(tab) {
   await tools.ready;
@@ -96,7 +113,7 @@ export async function scanTab(tab) {
  * its own links, messages, buttons and tab choice.
  * @typedef {object} ScanKind
  * @property {(text: string) => boolean} accepts  whether a QR code's text is a link of this kind
- * @property {(tab: object, texts: string[]) => string} wrong  what the tab showed instead
+ * @property {(tab: Tab, texts: string[]) => string} wrong  what the tab showed instead
  * @property {string} what               how the messages name the QR code
  * @property {HTMLElement} status        where the messages go
  * @property {HTMLButtonElement} button  the scan button
@@ -107,7 +124,12 @@ export async function scanTab(tab) {
  * @property {(links: string[]) => unknown} use  what to do with the links found
  */
 
-/** What scanning `tab` found: the links of `kind`, or a Problem explaining what was there instead. */
+/**
+ * What scanning `tab` found: the links of `kind`, or a Problem explaining what was there instead.
+ * @param {Tab} tab
+ * @param {ScanKind} kind
+ * @returns {Promise<string[]|null>}
+ */
 async function linksIn(tab, kind) {
   let texts;
   try {
@@ -122,16 +144,22 @@ async function linksIn(tab, kind) {
   return null;
 }
 
+/** @param {ScanKind} kind */
 export function hideTabChoice(kind) {
   kind.choice.hidden = true;
   kind.list.replaceChildren();
 }
 
-/** Lets the person pick the tab with the QR code among `tabs`. */
+/**
+ * Lets the person pick the tab with the QR code among `tabs`.
+ * @param {Tab[]} tabs
+ * @param {string} message
+ * @param {ScanKind} kind
+ */
 function offerTabs(tabs, message, kind) {
   kind.list.replaceChildren(
     ...tabs.map((tab) => {
-      const item = $('tab-template').content.firstElementChild.cloneNode(true);
+      const item = fromTemplate('tab-template');
       const button = item.querySelector('button');
       button.textContent = tabLabel(tab);
       button.addEventListener('click', () => scanChosen(tab, kind));
@@ -143,6 +171,10 @@ function offerTabs(tabs, message, kind) {
   kind.list.querySelector('button')?.focus();
 }
 
+/**
+ * @param {Tab} tab
+ * @param {ScanKind} kind
+ */
 async function scanChosen(tab, kind) {
   hideTabChoice(kind);
   kind.setBusy(true);
@@ -164,6 +196,7 @@ async function scanChosen(tab, kind) {
  * Finds the QR code: first in the tabs people can see (the front tab of each other window),
  * then in the one web page behind this tab if there is just one; with several, the person
  * picks.
+ * @param {ScanKind} kind
  */
 export async function scan(kind) {
   hideTabChoice(kind);

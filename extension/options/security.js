@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The options page's "Security and backup" section: the password that seals the tokens'
 // secrets, the auto-lock time, locking now, and encrypted export and import. Passwords are
 // turned into keys here (Argon2id, tools module); the worker gets only keys and does the rest.
@@ -6,24 +7,36 @@ import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
 import { onChanged, saveSettings } from '../store.js';
 import { keyFor, renderUnlock } from '../unlock.js';
-import { $, say } from './common.js';
+import { $, $input, $select, say } from './common.js';
+
+/** @typedef {import('../store.js').Kdf} Kdf */
 
 const MIN_PASSWORD = 8;
 
-/** A fresh salt and the default costs, with the key for `password` under them. */
+/**
+ * A fresh salt and the default costs, with the key for `password` under them.
+ * @param {string} password
+ * @returns {Promise<{kdf: Kdf, key: string}>}
+ */
 async function newKey(password) {
   await tools.ready;
   const kdf = { salt: tools.randomSalt(), memoryKib: 19456, iterations: 2, parallelism: 1 };
   return { kdf, key: await keyFor(password, kdf) };
 }
 
-/** The two typed passwords, or the problem with them. */
+/**
+ * The two typed passwords, or the problem with them.
+ * @param {HTMLInputElement} first
+ * @param {HTMLInputElement} second
+ * @returns {{password?: string, problem?: string}}
+ */
 function typedTwice(first, second) {
   if (first.value.length < MIN_PASSWORD) return { problem: `The password must have at least ${MIN_PASSWORD} characters.` };
   if (first.value !== second.value) return { problem: 'The two passwords differ.' };
   return { password: first.value };
 }
 
+/** @type {import('../messages.js').Replies['vault.status']|null} */
 let current = null;
 
 async function renderState() {
@@ -40,20 +53,20 @@ async function renderState() {
   $('password-save').textContent = isProtected ? 'Change password' : 'Set password';
   $('password-remove').hidden = !isProtected;
   $('lock-now').hidden = !isProtected || locked;
-  $('auto-lock').value = String(current.autoLockMinutes);
+  $select('auto-lock').value = String(current.autoLockMinutes);
 }
 
 $('password-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const status = $('password-status');
-  const { password, problem } = typedTwice($('new-password'), $('new-password-again'));
+  const { password, problem } = typedTwice($input('new-password'), $input('new-password-again'));
   if (problem) return say(status, problem, 'error');
   say(status, 'Encrypting…');
   try {
     const { key, kdf } = await newKey(password);
     await ask({ type: Message.VAULT_SET_PASSWORD, key, kdf });
-    $('new-password').value = '';
-    $('new-password-again').value = '';
+    $input('new-password').value = '';
+    $input('new-password-again').value = '';
     say(status, 'Password saved. The secrets are encrypted with it.', 'ok');
   } catch (err) {
     say(status, err.code === 'locked' ? 'Unlock first.' : `The password could not be set: ${err.message}`, 'error');
@@ -78,21 +91,21 @@ $('lock-now').addEventListener('click', async () => {
   return renderState();
 });
 
-$('auto-lock').addEventListener('change', async () => {
-  await saveSettings({ autoLockMinutes: Number($('auto-lock').value) });
+$select('auto-lock').addEventListener('change', async () => {
+  await saveSettings({ autoLockMinutes: Number($select('auto-lock').value) });
   say($('password-status'), 'Auto-lock time saved.', 'ok');
 });
 
 /** pushotp-export-YYYY-MM-DD.json, today's local date. */
 function exportName(now = new Date()) {
-  const pad = (n) => String(n).padStart(2, '0');
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
   return `pushotp-export-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}.json`;
 }
 
 $('export-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const status = $('export-status');
-  const { password, problem } = typedTwice($('export-password'), $('export-password-again'));
+  const { password, problem } = typedTwice($input('export-password'), $input('export-password-again'));
   if (problem) return say(status, problem, 'error');
   say(status, 'Encrypting…');
   try {
@@ -104,8 +117,8 @@ $('export-form').addEventListener('submit', async (event) => {
     link.download = exportName();
     link.click();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
-    $('export-password').value = '';
-    $('export-password-again').value = '';
+    $input('export-password').value = '';
+    $input('export-password-again').value = '';
     return say(status, `Exported to ${link.download}.`, 'ok');
   } catch (err) {
     return say(status, err.code === 'locked' ? 'Unlock first to export.' : `Export failed: ${err.message}`, 'error');
@@ -115,7 +128,7 @@ $('export-form').addEventListener('submit', async (event) => {
 $('import-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const status = $('import-status');
-  const chosen = $('import-file').files[0];
+  const chosen = $input('import-file').files[0];
   if (!chosen) return say(status, 'Choose an export file.', 'error');
   let file;
   try {
@@ -124,14 +137,14 @@ $('import-form').addEventListener('submit', async (event) => {
   } catch {
     return say(status, 'This is not a PushOTP export file.', 'error');
   }
-  const password = $('import-password').value;
+  const password = $input('import-password').value;
   if (!password) return say(status, "Type the file's password.", 'error');
   say(status, 'Checking…');
   try {
     await tools.ready;
     const key = await keyFor(password, file.kdf);
     const { added } = await ask({ type: Message.VAULT_IMPORT, file, key });
-    $('import-password').value = '';
+    $input('import-password').value = '';
     return say(status, added === 1 ? 'Added 1 token.' : `Added ${added} tokens.`, 'ok');
   } catch (err) {
     const text = {

@@ -1,21 +1,30 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The options page's settings: the switches (each an `input[data-setting]`) and the name of
 // this browser, which the add section shows and changes. Settings are the one thing pages
 // write themselves (store.js).
 import { saveSettings } from '../store.js';
-import { $, say } from './common.js';
+import { $, $input, say } from './common.js';
 
-const deviceInput = $('device-name');
+/** @typedef {import('../store.js').Settings} Settings */
+
+const deviceInput = $input('device-name');
 const settingsStatus = $('settings-status');
-const switches = [...document.querySelectorAll('input[data-setting]')];
+const switches = [.../** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input[data-setting]'))];
 
-/** Settings changed here and not yet written: storage news must not flip them back meanwhile. */
+/**
+ * Settings changed here and not yet written: storage news must not flip them back meanwhile.
+ * @type {Map<string, number>}
+ */
 const unwritten = new Map();
 let writes = Promise.resolve();
 
 /**
  * Saves one setting. Writes go one after the other: saveSettings reads, changes and writes the
  * whole object, so two at once could lose one.
+ * @template {keyof Settings} K
+ * @param {K} name
+ * @param {Settings[K]} value
  */
 export function saveSetting(name, value) {
   unwritten.set(name, (unwritten.get(name) ?? 0) + 1);
@@ -30,10 +39,11 @@ export function saveSetting(name, value) {
 
 /** What depends on other switches: buttons on a notification need the notification. */
 function renderDependents() {
-  $('approveFromNotification').disabled = !$('notifications').checked;
-  $('paused').hidden = $('pushEnabled').checked;
+  $input('approveFromNotification').disabled = !$input('notifications').checked;
+  $('paused').hidden = $input('pushEnabled').checked;
 }
 
+/** @param {Settings} current */
 export function renderSettings(current) {
   for (const input of switches) {
     if (!unwritten.has(input.dataset.setting)) input.checked = Boolean(current[input.dataset.setting]);
@@ -46,7 +56,8 @@ export function renderSettings(current) {
 
 for (const input of switches) {
   input.addEventListener('change', async () => {
-    const name = input.dataset.setting;
+    // The page's switches are named after the settings they turn on and off.
+    const name = /** @type {keyof Settings} */ (input.dataset.setting);
     const label = input.labels[0].textContent;
     const value = input.checked;
     renderDependents();
