@@ -50,8 +50,8 @@ function svg(name, attributes = {}, style = {}) {
  * keeps the 2:1 ratio; its colours are the custom properties of map.css (--map-sea, --map-land,
  * --map-pin), which a page overrides to theme it.
  *
- * @param {{city: string, country: string, latE6: number, lonE6: number}} place as in a push
- *   login request; city and country may be empty
+ * @param {{city?: string, country?: string, latE6: number, lonE6: number}} place as in a push
+ *   login request; city and country may be missing or empty
  * @returns {SVGSVGElement}
  */
 export function createMap(place) {

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The toolbar popup: pending sign-in requests, one at a time, and how recent answers ended
 // (popup/requests.js; answering in popup/answer.js; privacyIDEA's code-to-phone codes in
 // popup/pi-codes.js), and the everyday (TOTP/HOTP) codes with copy and fill (popup/codes.js).
 // This entry reads storage, follows its changes and starts the clock.
 // It only reads storage (store.js); the service worker checks, keeps and answers requests, so
 // every answer here is a message to it.
-import { Message } from './messages.js';
+import { Message, ask } from './messages.js';
 import { closeDialogsFor } from './popup/answer.js';
 import { codes, codesTick, refreshCodes, renderCodes } from './popup/codes.js';
 import { findTarget } from './popup/common.js';
@@ -51,7 +52,7 @@ async function start() {
     codesTick();
   }, 1000);
   // Fetch what servers have that the worker may have missed; storage changes bring it here.
-  chrome.runtime.sendMessage({ type: Message.REQUESTS_REFRESH }).catch(() => {});
+  ask({ type: Message.REQUESTS_REFRESH }).catch(() => {});
 }
 
 start();

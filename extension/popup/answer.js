@@ -1,34 +1,53 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // Answering the request the popup shows: approve (with its number or option), deny or report,
 // the PIN a token may ask for first, and the unlock prompt when the approval keys are sealed
 // with the password. Every answer is a message to the service worker, which checks, signs and
 // sends it.
 import { Message, ask } from '../messages.js';
 import { renderUnlock } from '../unlock.js';
-import { $, target } from './common.js';
+import { $, $button, $dialog, $input, find, target } from './common.js';
 import { actionButtons, finished, firstAction, render, state } from './requests.js';
+
+/**
+ * @typedef {import('../store.js').PushRequest} PushRequest
+ * @typedef {import('../store.js').PiChallenge} PiChallenge
+ * @typedef {import('../store.js').Outcome} Outcome
+ * @typedef {PushRequest|PiChallenge} Request
+ * @typedef {import('../messages.js').RequestAnswer} RequestAnswer
+ * @typedef {Omit<RequestAnswer, 'type'|'requestId'>} Answer  what the person decided, to send
+ * @typedef {number|string|null} Choice  the number (push) or presence option (privacyIDEA) picked
+ */
 
 // ---------------------------------------------------------------------------------------------
 // Answering
 
-/** The request shown, if it can be answered now. */
+/**
+ * The request shown, if it can be answered now.
+ * @returns {Request|null}
+ */
 function answerable() {
   const shown = state.pending[state.current];
   return shown && !state.busy && !state.done.has(shown.request.id) ? shown.request : null;
 }
 
-/** Whether a request is a privacyIDEA challenge: the worker marks each request's kind. */
+/**
+ * Whether a request is a privacyIDEA challenge: the worker marks each request's kind.
+ * @param {Request} request
+ */
 const piRequest = (request) => state.pending[request.id]?.kind === 'privacyidea';
 
 /**
  * Whether approving needs the PIN first, as the worker marked the request; asked for only while
  * its token is here to name (the worker refuses an answer for a removed token).
+ * @param {Request} request
  */
 function pinFirst(request) {
   const token = piRequest(request) ? state.piTokens[request.tokenId] : state.tokens[request.tokenId];
   return state.pending[request.id]?.pin === true && token != null;
 }
 
+/** @param {Choice} number */
 export function approve(number) {
   const request = answerable();
   if (!request) return;
@@ -40,6 +59,9 @@ export function approve(number) {
  * Sends the answer to the worker and shows how it ended. Every answer button stays disabled
  * until the reply is in, so that no second click answers again; only an answer that could not
  * be delivered leaves the request answerable.
+ * @param {Request} request
+ * @param {Answer} answer
+ * @param {string} [progress]
  */
 async function send(request, answer, progress = 'Sending your answer…') {
   // A privacyIDEA approval may bring a code to type (code-to-phone): the worker fills it into
@@ -50,6 +72,7 @@ async function send(request, answer, progress = 'Sending your answer…') {
   state.busy = true;
   $('progress').textContent = progress;
   for (const button of actionButtons()) button.disabled = true;
+  /** @type {Pick<Outcome, 'status'|'reason'|'triesLeft'> & Partial<Outcome>} */
   let outcome;
   try {
     outcome = (await ask({ type: Message.REQUEST_ANSWER, requestId: request.id, ...answer })).outcome;
@@ -68,12 +91,17 @@ async function send(request, answer, progress = 'Sending your answer…') {
   render();
   // The message of this answer (its dismiss button), not the next request's Approve nor a
   // code-to-phone code's Fill: a second press must neither answer nor fill.
-  $('outcomes').querySelector(`[data-id="${CSS.escape(request.id)}"] button.icon`)?.focus();
+  find($('outcomes'), `[data-id="${CSS.escape(request.id)}"] button.icon`)?.focus();
 }
 
 // Unlock: the approval keys are sealed with the password ------------------------------------
 
-/** Shows the unlock prompt under the request; once unlocked, the same answer goes again. */
+/**
+ * Shows the unlock prompt under the request; once unlocked, the same answer goes again.
+ * @param {Request} request
+ * @param {Answer} answer
+ * @param {string} progress
+ */
 function askUnlock(request, answer, progress) {
   state.busy = false;
   $('progress').textContent = '';
@@ -102,20 +130,21 @@ function askUnlock(request, answer, progress) {
 
 // Deny, then Report or not -------------------------------------------------------------------
 
+/** @type {Request|null} */
 let denying = null;
 function deny() {
   denying = answerable();
   if (!denying) return;
-  const dialog = $('deny-dialog');
+  const dialog = $dialog('deny-dialog');
   dialog.returnValue = '';
   dialog.showModal();
   $('deny-only').focus();
 }
 
-$('deny-dialog').addEventListener('close', () => {
+$dialog('deny-dialog').addEventListener('close', () => {
   const request = denying;
   denying = null;
-  const decision = $('deny-dialog').returnValue;
+  const decision = $dialog('deny-dialog').returnValue;
   if (request && (decision === 'deny' || decision === 'report') && answerable()?.id === request.id) {
     send(request, { decision }, decision === 'report' ? 'Reporting…' : 'Denying…');
   } else {
@@ -125,6 +154,7 @@ $('deny-dialog').addEventListener('close', () => {
 
 // PIN ----------------------------------------------------------------------------------------
 
+/** @type {Promise<typeof import('../tools.js')>|null} */
 let tools = null;
 /** The tools package (Argon2id for the PIN), loaded once a PIN token's request shows. */
 export function loadTools() {
@@ -135,7 +165,12 @@ export function loadTools() {
   return tools;
 }
 
+/** @type {{request: Request, number: Choice}|null} */
 let unlocking = null; // { request, number } waiting for the PIN
+/**
+ * @param {Request} request
+ * @param {Choice} number
+ */
 function askPin(request, number) {
   unlocking = { request, number };
   const token = state.tokens[request.tokenId];
@@ -143,36 +178,36 @@ function askPin(request, number) {
   $('pin-for').textContent = piRequest(request)
     ? `To approve with ${pi.label} (${pi.serial}).`
     : `To approve with ${token.tokenName} (${token.user}).`;
-  $('pin').value = '';
-  $('pin').disabled = false;
-  $('pin-ok').disabled = false;
+  $input('pin').value = '';
+  $input('pin').disabled = false;
+  $button('pin-ok').disabled = false;
   $('pin-status').textContent = '';
-  $('pin-dialog').showModal();
-  $('pin').focus();
+  $dialog('pin-dialog').showModal();
+  $input('pin').focus();
 }
 
 function closePin() {
-  $('pin').value = '';
+  $input('pin').value = '';
   unlocking = null;
-  if ($('pin-dialog').open) $('pin-dialog').close();
+  if ($dialog('pin-dialog').open) $dialog('pin-dialog').close();
 }
 
-$('pin').addEventListener('input', () => {
-  const digits = $('pin').value.replace(/\D/g, '');
-  if (digits !== $('pin').value) $('pin').value = digits;
+$input('pin').addEventListener('input', () => {
+  const digits = $input('pin').value.replace(/\D/g, '');
+  if (digits !== $input('pin').value) $input('pin').value = digits;
 });
 
 $('pin-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const target = unlocking;
-  const pin = $('pin').value;
+  const pin = $input('pin').value;
   if (!target || state.busy) return;
   if (!/^\d{1,64}$/.test(pin)) {
     $('pin-status').textContent = 'Type your PIN (digits only).';
-    $('pin').focus();
+    $input('pin').focus();
     return;
   }
-  $('pin').value = '';
+  $input('pin').value = '';
   if (piRequest(target.request)) {
     // privacyIDEA tokens: the worker checks the PIN before it signs the approval.
     closePin();
@@ -180,8 +215,8 @@ $('pin-form').addEventListener('submit', async (event) => {
     send(request, { decision: 'approve', ...(number != null && { number }), pin }, 'Checking the PIN…');
     return;
   }
-  $('pin').disabled = true;
-  $('pin-ok').disabled = true;
+  $input('pin').disabled = true;
+  $button('pin-ok').disabled = true;
   $('pin-status').textContent = 'Checking…';
   state.busy = true;
   for (const button of actionButtons()) button.disabled = true;
@@ -193,8 +228,8 @@ $('pin-form').addEventListener('submit', async (event) => {
     keys = unmaskKeys(state.tokens[target.request.tokenId].masked, pin);
   } catch (err) {
     state.busy = false;
-    $('pin').disabled = false;
-    $('pin-ok').disabled = false;
+    $input('pin').disabled = false;
+    $button('pin-ok').disabled = false;
     $('pin-status').textContent = `The PIN could not be checked: ${err.message}`;
     render();
     return;
@@ -205,13 +240,13 @@ $('pin-form').addEventListener('submit', async (event) => {
   send(request, { decision: 'approve', ...(number != null && { number }), keys });
 });
 
-$('pin-cancel').addEventListener('click', () => $('pin-dialog').close());
+$('pin-cancel').addEventListener('click', () => $dialog('pin-dialog').close());
 // Escape closes the dialog as well: the PIN never stays in the field.
-$('pin-dialog').addEventListener('cancel', () => {
-  $('pin').value = '';
+$dialog('pin-dialog').addEventListener('cancel', () => {
+  $input('pin').value = '';
 });
-$('pin-dialog').addEventListener('close', () => {
-  $('pin').value = '';
+$dialog('pin-dialog').addEventListener('close', () => {
+  $input('pin').value = '';
   // Closed without an answer: back to the request.
   if (unlocking) {
     unlocking = null;
@@ -224,7 +259,7 @@ export function closeDialogsFor(id) {
   if (unlocking?.request.id === id && !state.busy) closePin();
   if (denying?.id === id) {
     denying = null;
-    $('deny-dialog').close();
+    $dialog('deny-dialog').close();
   }
 }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The popup's everyday (TOTP/HOTP) codes: the list with its search, the live codes from the
 // worker, copy, fill into the active tab (asking first about a site not yet confirmed for the
 // token), the next HOTP code, and the unlock prompt in their place while PushOTP is locked.
@@ -7,11 +8,23 @@ import { originOf } from '../sites.js';
 import { byOrder } from '../store.js';
 import { renderUnlock } from '../unlock.js';
 import { hostOf } from '../words.js';
-import { $, confirmSite, findTarget, target } from './common.js';
+import { $, $input, confirmSite, find, findTarget, fromTemplate, target } from './common.js';
+
+/** @typedef {import('../store.js').OtpToken} OtpToken */
 
 const RING = 2 * Math.PI * 10;
 const SEARCH_FROM = 6;
 
+/**
+ * @type {{
+ *   tokens: {[id: string]: OtpToken},
+ *   values: import('../messages.js').Replies['otp.codes']['codes'],
+ *   shown: {[id: string]: string},
+ *   items: Map<string, HTMLElement>,
+ *   locked: boolean,
+ *   asking: boolean,
+ * }}
+ */
 export const codes = {
   tokens: {}, // local storage `otpTokens` (store.js)
   values: {}, // id → { code, secondsLeft } of TOTP tokens, from the worker
@@ -21,54 +34,67 @@ export const codes = {
   asking: false, // an OTP_CODES call is on its way
 };
 
-/** "123456" → "123 456"; "12345678" → "1234 5678". */
+/**
+ * "123456" → "123 456"; "12345678" → "1234 5678".
+ * @param {string} code
+ */
 function grouped(code) {
   const half = Math.floor(code.length / 2);
   return `${code.slice(0, half)} ${code.slice(half)}`;
 }
 
+/** @param {OtpToken} token */
 const nameOf = (token) => [token.issuer, token.account].filter(Boolean).join(' ');
 
+/** @param {OtpToken} token */
 function codeItem(token) {
   let item = codes.items.get(token.id);
   if (!item) {
-    item = $('code-template').content.firstElementChild.cloneNode(true);
+    item = fromTemplate('code-template');
     item.dataset.id = token.id;
-    item.querySelector('.code-next').addEventListener('click', () => showNext(item.dataset.id));
-    item.querySelector('.code-copy').addEventListener('click', () => copy(item.dataset.id));
-    item.querySelector('.code-fill').addEventListener('click', () => fillCode(item.dataset.id));
+    find(item, '.code-next').addEventListener('click', () => showNext(item.dataset.id));
+    find(item, '.code-copy').addEventListener('click', () => copy(item.dataset.id));
+    find(item, '.code-fill').addEventListener('click', () => fillCode(item.dataset.id));
     codes.items.set(token.id, item);
   }
   const name = nameOf(token);
-  item.querySelector('.code-issuer').textContent = token.issuer || token.account;
-  item.querySelector('.code-account').textContent = token.issuer ? token.account : '';
-  item.querySelector('.code-copy').setAttribute('aria-label', `Copy the code of ${name}`);
-  item.querySelector('.code-fill').setAttribute('aria-label', `Fill the code of ${name}`);
-  item.querySelector('.code-next').setAttribute('aria-label', `Show next code of ${name}`);
+  find(item, '.code-issuer').textContent = token.issuer || token.account;
+  find(item, '.code-account').textContent = token.issuer ? token.account : '';
+  find(item, '.code-copy').setAttribute('aria-label', `Copy the code of ${name}`);
+  find(item, '.code-fill').setAttribute('aria-label', `Fill the code of ${name}`);
+  find(item, '.code-next').setAttribute('aria-label', `Show next code of ${name}`);
   return item;
 }
 
-/** The code shown for a token, or null. */
+/**
+ * The code shown for a token, or null.
+ * @param {OtpToken} token
+ */
 function codeOf(token) {
   return token.type === 'totp' ? (codes.values[token.id]?.code ?? null) : (codes.shown[token.id] ?? null);
 }
 
+/**
+ * @param {HTMLElement} item
+ * @param {OtpToken} token
+ */
 function paintCode(item, token) {
   const code = codeOf(token);
-  const value = item.querySelector('.code-value');
+  const value = find(item, '.code-value');
   const text = code ? grouped(code) : token.type === 'totp' ? '··· ···' : '';
   if (value.textContent !== text) value.textContent = text;
-  const ring = item.querySelector('.ring');
+  /** @type {SVGSVGElement} */
+  const ring = find(item, '.ring');
   const hotp = token.type === 'hotp';
   // An SVG element has no `hidden` property: the attribute itself.
   ring.toggleAttribute('hidden', hotp || !codes.values[token.id]);
-  item.querySelector('.code-next').hidden = !hotp;
-  item.querySelector('.code-copy').disabled = !code;
-  item.querySelector('.code-fill').disabled = !target.origin;
+  find(item, '.code-next').hidden = !hotp;
+  /** @type {HTMLButtonElement} */ (find(item, '.code-copy')).disabled = !code;
+  /** @type {HTMLButtonElement} */ (find(item, '.code-fill')).disabled = !target.origin;
   if (!hotp && codes.values[token.id]) {
     const left = codes.values[token.id].secondsLeft;
     ring.setAttribute('aria-label', `${left} ${left === 1 ? 'second' : 'seconds'} left`);
-    ring.querySelector('.ring-left').style.strokeDashoffset = String(RING * (1 - left / token.period));
+    /** @type {SVGCircleElement} */ (find(ring, '.ring-left')).style.strokeDashoffset = String(RING * (1 - left / token.period));
   }
 }
 
@@ -80,7 +106,7 @@ export function renderCodes() {
       codes.items.delete(id);
     }
   }
-  const search = $('code-search');
+  const search = $input('code-search');
   search.hidden = codes.locked || list.length < SEARCH_FROM;
   const words = search.hidden ? [] : search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
   const matching = list.filter((t) => {
@@ -126,6 +152,7 @@ export function codesTick() {
   if (codesVisible()) refreshCodes();
 }
 
+/** @param {string} id */
 async function showNext(id) {
   const token = codes.tokens[id];
   if (!token) return;
@@ -139,6 +166,7 @@ async function showNext(id) {
   renderCodes();
 }
 
+/** @param {string} id */
 async function copy(id) {
   const token = codes.tokens[id];
   const code = token && codeOf(token);
@@ -151,8 +179,10 @@ async function copy(id) {
   }
 }
 
+/** @param {string} id */
 async function fillCode(id) {
   const token = codes.tokens[id];
+  /** @type {HTMLButtonElement} */
   const fillButton = codes.items.get(id)?.querySelector('.code-fill');
   await findTarget();
   // The tab and the site the person is asked about, kept across the question.

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // What the popup's parts share: element lookup, the tab that codes are filled into, and the
 // question whether a site may get a token's codes.
+import { $, $dialog } from '../dom.js';
 
-export const $ = (id) => document.getElementById(id);
+export { $, $button, $dialog, $input, find, fromTemplate } from '../dom.js';
 
-/** The active tab the codes are filled into, and its origin (null when it is not a web page). */
+/**
+ * The active tab the codes are filled into, and its origin (null when it is not a web page).
+ * @type {{tab: chrome.tabs.Tab|null, origin: string|null}}
+ */
 export let target = { tab: null, origin: null };
 
 export async function findTarget() {
@@ -29,11 +34,17 @@ export async function findTarget() {
   target = { tab: tab ?? null, origin };
 }
 
-/** Asks the person whether the active tab's site is the token's own. */
+/**
+ * Asks the person whether the active tab's site is the token's own.
+ * @param {{issuer: string, account?: string}} token
+ * @param {string} host
+ * @param {string|null} [title]  the question, when it is not the everyday codes' one
+ * @returns {Promise<boolean>}
+ */
 export function confirmSite(token, host, title = null) {
   const issuer = token.issuer || token.account;
   $('site-title').textContent = title ?? `Fill codes of ${issuer} into ${host}? Only confirm if this is ${issuer}'s real site.`;
-  const dialog = $('site-dialog');
+  const dialog = $dialog('site-dialog');
   dialog.returnValue = '';
   dialog.showModal();
   $('site-cancel').focus();

@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // privacyIDEA's code-to-phone codes in the popup: under the message of an approval that
 // brought a code, where the worker filled it (or why not) and a button to fill it into the
 // active tab, asking first about a site that is not the token's own.
 import { Message, ask } from '../messages.js';
 import { hostOf } from '../words.js';
-import { $, confirmSite, findTarget, target } from './common.js';
+import { $, confirmSite, find, findTarget, target } from './common.js';
 import { renderOutcomes, state } from './requests.js';
+
+/** @typedef {import('./requests.js').Reply} Reply */
 
 /**
  * Under a code-to-phone code: where it was filled (or why not), and a button to fill it into
  * the active tab. The worker fills only a tab of the token's privacyIDEA server or of a site
  * confirmed for the token (the outcome's `trusted`); any other site is asked about first, as for
  * everyday codes.
+ * @param {string} id
+ * @param {Reply} outcome
+ * @returns {HTMLElement[]}
  */
 export function piFillParts(id, outcome) {
   const parts = [];
@@ -44,18 +50,23 @@ export function piFillParts(id, outcome) {
 /**
  * Whether a code-to-phone code may still be offered for filling, as the worker marked it: the
  * newest one, while its sign-in can still be waiting for it (the worker refuses the others).
+ * @param {Reply} outcome
  */
 function fillable(outcome, now = Date.now()) {
   return typeof outcome.fillableUntil === 'number' && now < outcome.fillableUntil;
 }
 
+/**
+ * @param {string} id
+ * @param {Reply} outcome
+ */
 async function fillPiCode(id, outcome) {
   await findTarget();
   // The tab and the site the person is asked about: the worker fills only while the tab is
   // still there, so a page that navigates during the question gets neither the code nor the trust.
   const { tab, origin } = target;
   const token = state.piTokens[outcome.tokenId];
-  const focusBack = () => $('outcomes').querySelector(`[data-id="${CSS.escape(id)}"] button`)?.focus();
+  const focusBack = () => find($('outcomes'), `[data-id="${CSS.escape(id)}"] button`)?.focus();
   if (!token || !origin) {
     state.fillNotes[id] = 'Codes can only be filled into web pages.';
     renderOutcomes();

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
 // The popup's sign-in requests: the carousel of pending requests (push requests and
 // privacyIDEA challenges), one at a time, with their live times, the warning when another site
 // asked than the active tab's, and the messages saying how recent answers ended. Answering is in
@@ -9,9 +10,36 @@ import { inOrder } from '../store.js';
 import { ago, expiresIn, secondsLeft } from '../time.js';
 import { hostOf, outcomeMessage, placeName } from '../words.js';
 import { approve, closeDialogsFor, loadTools } from './answer.js';
-import { $, target } from './common.js';
+import { $, $button, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
 
+/**
+ * @typedef {import('../store.js').Pending} Pending
+ * @typedef {import('../store.js').PushRequest} PushRequest
+ * @typedef {import('../store.js').PiChallenge} PiChallenge
+ * @typedef {import('../store.js').Outcome} Outcome
+ * @typedef {import('../store.js').PushToken} PushToken
+ * @typedef {import('../store.js').PiToken} PiToken
+ * @typedef {import('../dom.js').Focusable} Focusable
+ * @typedef {Pick<Outcome, 'status'|'reason'|'triesLeft'|'at'|'app'|'tokenId'> & Partial<Outcome>} Reply
+ *   How an answer ended, as the popup knows it before storage has the worker's outcome.
+ */
+
+/**
+ * @type {{
+ *   pending: {[requestId: string]: Pending},
+ *   outcomes: {[requestId: string]: Outcome},
+ *   tokens: {[tokenId: string]: PushToken},
+ *   piTokens: {[serial: string]: PiToken},
+ *   replies: {[requestId: string]: Reply},
+ *   dismissed: Set<string>,
+ *   done: Set<string>,
+ *   current: string|null,
+ *   index: number,
+ *   busy: boolean,
+ *   fillNotes: {[requestId: string]: string},
+ * }}
+ */
 export const state = {
   pending: {}, // session storage `pending` (store.js)
   outcomes: {}, // session storage `outcomes`
@@ -33,14 +61,18 @@ function visible(now = Date.now()) {
     .filter(({ id, request }) => !state.done.has(id) && !finished(state.outcomes[id]) && secondsLeft(request.expiresAt, now) > 0);
 }
 
-/** An outcome that ends its request: anything but a failure to deliver the answer. */
+/**
+ * An outcome that ends its request: anything but a failure to deliver the answer.
+ * @param {{status: Outcome['status']}|null|undefined} outcome
+ */
 export const finished = (outcome) => outcome != null && outcome.status !== 'failed';
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
+/** @param {{focus?: boolean}} [options] */
 export function render({ focus = false } = {}) {
-  const focused = document.activeElement;
+  const focused = /** @type {Focusable} */ (document.activeElement);
   const list = visible();
   let position = list.findIndex((p) => p.id === state.current);
   if (position < 0) position = Math.min(state.index, list.length - 1);
@@ -57,8 +89,8 @@ export function render({ focus = false } = {}) {
     if (changed) showRequest(shown);
     $('pager').hidden = list.length < 2;
     $('position').textContent = list.length > 1 ? `${position + 1} of ${list.length}` : '';
-    $('prev').disabled = position === 0;
-    $('next').disabled = position === list.length - 1;
+    $button('prev').disabled = position === 0;
+    $button('next').disabled = position === list.length - 1;
     for (const button of actionButtons()) button.disabled = state.busy;
     if (focus || (changed && document.activeElement === document.body)) firstAction()?.focus();
   }
@@ -67,8 +99,19 @@ export function render({ focus = false } = {}) {
   keepFocus(focused);
 }
 
+/** @param {Pending & {id: string}} shown */
 function showRequest({ id, request, kind }) {
-  if (kind === 'privacyidea') return showPiRequest(id, request);
+  if (kind === 'privacyidea') return showPiRequest(id, /** @type {PiChallenge} */ (request));
+  return showPushRequest(id, /** @type {PushRequest} */ (request));
+}
+
+/**
+ * A push request (push.js): the sign-in page, IP address and place it came from, the account,
+ * and its numbers to pick from when it has them.
+ * @param {string} id
+ * @param {PushRequest} request
+ */
+function showPushRequest(id, request) {
   showWebFacts(true);
   const token = state.tokens[request.tokenId];
   $('request').dataset.id = id;
@@ -104,10 +147,12 @@ function showRequest({ id, request, kind }) {
 }
 
 /** The page, IP address and place rows: a privacyIDEA challenge has none of them. */
+/** @param {boolean} shown */
 function showWebFacts(shown) {
   for (const id of ['origin', 'ip', 'place']) {
     $(id).hidden = !shown;
-    $(id).previousElementSibling.hidden = !shown;
+    // The row's label, an HTML element as every element of the popup but the map.
+    /** @type {HTMLElement} */ ($(id).previousElementSibling).hidden = !shown;
   }
   if (!shown) $('map').replaceChildren();
   if (!shown) $('map').hidden = true;
@@ -116,6 +161,8 @@ function showWebFacts(shown) {
 /**
  * A privacyIDEA challenge (privacyidea.js): its title and question as the server signed them,
  * the token's serial, and its presence options when it asks for one.
+ * @param {string} id
+ * @param {PiChallenge} request
  */
 function showPiRequest(id, request) {
   const token = state.piTokens[request.tokenId];
@@ -144,7 +191,7 @@ function showPiRequest(id, request) {
 }
 
 export function actionButtons() {
-  return [...$('numbers').querySelectorAll('button'), $('approve'), $('deny')];
+  return [...$('numbers').querySelectorAll('button'), $button('approve'), $button('deny')];
 }
 
 /** The first button that answers the shown request: a number, or Approve. */
@@ -152,9 +199,12 @@ export function firstAction() {
   return actionButtons().find((button) => !button.closest('[hidden]') && !button.hidden);
 }
 
-/** A focused control that went away (or got disabled or hidden) leaves the focus on something useful. */
+/**
+ * A focused control that went away (or got disabled or hidden) leaves the focus on something useful.
+ * @param {Focusable|null} focused
+ */
 function keepFocus(focused) {
-  const active = document.activeElement;
+  const active = /** @type {Focusable} */ (document.activeElement);
   if (!focused || focused === document.body || document.querySelector('dialog[open]')) return;
   if (active !== document.body && !active.disabled && active.checkVisibility()) return;
   const fallback = !$('request').hidden ? firstAction() : $('outcomes').querySelector('button');
@@ -220,6 +270,7 @@ export function renderOutcomes() {
   );
 }
 
+/** @param {string} id */
 function dismiss(id) {
   state.dismissed.add(id);
   // The worker forgets it too; nothing is lost if it cannot.
@@ -228,7 +279,11 @@ function dismiss(id) {
   if (document.activeElement === document.body) ($('outcomes').querySelector('button') ?? firstAction())?.focus();
 }
 
-/** The warning on a request that another site asked for than the one in the active tab. */
+/**
+ * The warning on a request that another site asked for than the one in the active tab.
+ * @param {((PushRequest|PiChallenge) & {origin?: string})|null} request  a privacyIDEA challenge names
+ *   no origin
+ */
 function renderTabWarning(request) {
   const warning = $('tab-warning');
   // privacyIDEA challenges name no sign-in page: there is nothing to compare the tab with.
@@ -242,6 +297,7 @@ function renderTabWarning(request) {
 // ---------------------------------------------------------------------------------------------
 // Navigation
 
+/** @param {-1|1} step */
 function move(step) {
   const list = visible();
   const at = list.findIndex((p) => p.id === state.current);
@@ -256,7 +312,9 @@ $('prev').addEventListener('click', () => move(-1));
 $('next').addEventListener('click', () => move(1));
 
 document.addEventListener('keydown', (event) => {
-  if (document.querySelector('dialog[open]') || event.target.matches?.('input, textarea')) return;
+  // The target is an element, or the document itself, which has no `matches`.
+  const element = /** @type {Partial<Element>} */ (event.target);
+  if (document.querySelector('dialog[open]') || element.matches?.('input, textarea')) return;
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   if (event.key === 'ArrowLeft') move(-1);
   else if (event.key === 'ArrowRight') move(1);
