@@ -33,9 +33,9 @@ export const fromTemplate = (id) =>
   /** @type {HTMLElement} */ (/** @type {HTMLTemplateElement} */ ($(id)).content.firstElementChild.cloneNode(true));
 
 /**
- * The first element under `root` that `selector` finds (querySelector). Every element the pages
- * look up this way is an HTML element; where its kind matters, a JSDoc `@type` on the variable
- * that takes it names the kind (such as `HTMLInputElement`).
+ * The first element under `root` that `selector` finds (querySelector), as an HTML element.
+ * Where its kind matters, a JSDoc `@type` on the variable that takes it, or a cast, names the
+ * kind: `HTMLInputElement`, say, or `SVGSVGElement` for a part of an inline SVG.
  * @template {Element} [E=HTMLElement]
  * @param {ParentNode} root
  * @param {string} selector
