@@ -6,9 +6,9 @@
 // calls `check` with it and `answer` when the person decides.
 import { fillTrusted } from './fill.js';
 import { coded } from './messages.js';
-import { call, importServerKey, loadKey, pinMatches, sign, trustedOrigins, verify } from './privacyidea-keys.js';
+import { call, importServerKey, loadKey, sign, trustedOrigins, verify } from './privacyidea-keys.js';
 import { piTokens } from './store.js';
-import { piAnswerMessage, piCapabilitiesMessage, piChallengeMessage, toolsReady } from './worker-tools.js';
+import { piAnswerMessage, piCapabilitiesMessage, piChallengeMessage, piPinMatches, toolsReady } from './worker-tools.js';
 
 /** How long a challenge is offered after it arrived (privacyIDEA's own app: 2 minutes). */
 const SHOW_SECONDS = 120;
@@ -114,7 +114,7 @@ export async function answer(item, { decision, number = null, pin = null, tabId 
   await toolsReady();
   if (token.pinCheck && decision === 'approve') {
     if (!pin) throw coded('pin_required', 'This token needs its PIN to approve.');
-    if (!(await pinMatches(token.pinCheck, pin))) return { verdict: { status: 'failed', reason: 'wrong_pin' } };
+    if (!piPinMatches(token.pinCheck, pin)) return { verdict: { status: 'failed', reason: 'wrong_pin' } };
   }
   const decline = decision !== 'approve';
   const reason = decision === 'report' && request.declineReason ? 'unknown_trigger' : undefined;
