@@ -149,6 +149,7 @@ chrome.alarms.onAlarm.addListener((alarm) => {
     channel.sync().catch(warn);
     privacyidea.poll().catch(warn);
     inbox.expire().catch(warn);
+    enrollment.sweep().catch(warn);
   }
   if (alarm.name === vault.LOCK_ALARM) vault.lockIfDue().catch(warn);
 });
@@ -202,3 +203,4 @@ inbox.expire().catch(warn);
 channel.registerWebPush().catch(warn);
 vault.lockIfDue().catch(warn);
 pushTokenStore.migrateKeys().catch(warn);
+enrollment.sweep().catch(warn);

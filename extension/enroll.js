@@ -4,8 +4,12 @@
 // redeemed with its server and the enrollment completed with the core (tools package), whose
 // checks refuse an answer that does not verify. Once the server accepted the link it is used up,
 // so the accepted token waits in session storage (`enrollments`, store.js) until it is saved:
-// for the person's PIN, which masks its approval keys, or for another try at saving. A waiting
-// enrollment is dropped when the person gives up, and after KEEP_MS.
+// for the person's PIN, which masks its approval keys, or for another try at saving. It waits
+// sealed (AES-256-GCM) under a fresh key that exists only in the handle the options page holds,
+// so that until the PIN masks them its approval keys are readable by nothing but that page's
+// next message: another page of the extension reads only the sealed bytes, and once the page
+// is gone nobody can open them. A waiting enrollment is dropped when the person gives up, and
+// after KEEP_MS (`sweep`, at every worker start and with the watchdog).
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { pushTokens, readSession, writeSession } from './store.js';
@@ -70,40 +74,110 @@ async function redeem(started) {
   return body;
 }
 
-/** @returns {Promise<{[handle: string]: import('./store.js').Enrollment}>} */
+/** Additional data of a sealed enrollment: the purpose and its id, so no other blob fits. */
+const AAD_PREFIX = 'pushotp-enrollment-v1:';
+
+/** @param {Uint8Array} bytes */
+function toB64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** @param {string} text */
+function fromB64url(text) {
+  return Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+}
+
+/**
+ * A handle is `<id>.<key>`: the id names the stored entry, the key (32 bytes, base64url)
+ * opens it. Anything else names no enrollment.
+ * @param {unknown} handle
+ * @returns {{id: string, key: Uint8Array<ArrayBuffer>}|null}
+ */
+function parse(handle) {
+  const match = typeof handle === 'string' ? /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(handle) : null;
+  return match ? { id: match[1], key: fromB64url(match[2]) } : null;
+}
+
+function newHandle() {
+  const id = toB64url(crypto.getRandomValues(new Uint8Array(16)));
+  return `${id}.${toB64url(crypto.getRandomValues(new Uint8Array(32)))}`;
+}
+
+/**
+ * @param {Uint8Array<ArrayBuffer>} raw
+ * @param {KeyUsage} use
+ */
+function aesKey(raw, use) {
+  return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, [use]);
+}
+
+/** The stored entries, without those older than KEEP_MS or not sealed. */
 async function waiting() {
   const { enrollments = {} } = await readSession(['enrollments']);
   const now = Date.now();
-  for (const [handle, e] of Object.entries(enrollments)) if (e.at < now - KEEP_MS) delete enrollments[handle];
+  for (const [id, e] of Object.entries(enrollments)) {
+    if (!(e?.at >= now - KEEP_MS) || typeof e.sealed?.data !== 'string') delete enrollments[id];
+  }
   return enrollments;
 }
 
 /**
- * Keeps an accepted token until it is saved; returns its handle.
+ * Keeps an accepted token, sealed under the handle's key, until it is saved; returns the
+ * handle.
  * @param {Accepted} token
  * @param {string} [handle]
  */
 function hold(token, handle = newHandle()) {
   return serial(async () => {
+    const { id, key } = /** @type {{id: string, key: Uint8Array<ArrayBuffer>}} */ (parse(handle));
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const data = await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(AAD_PREFIX + id) },
+      await aesKey(key, 'encrypt'),
+      new TextEncoder().encode(JSON.stringify(token)),
+    );
     const enrollments = await waiting();
-    enrollments[handle] = { token, at: enrollments[handle]?.at ?? Date.now() };
+    enrollments[id] = { sealed: { iv: toB64url(iv), data: toB64url(new Uint8Array(data)) }, at: enrollments[id]?.at ?? Date.now() };
     await writeSession({ enrollments });
     return handle;
   });
 }
 
-/** @param {string} handle */
+/**
+ * The waiting token of `handle`, or null when none waits under it (unknown, dropped, too old,
+ * or a key that does not open it).
+ * @param {unknown} handle
+ * @returns {Promise<Accepted|null>}
+ */
+async function open(handle) {
+  const parsed = parse(handle);
+  const entry = parsed && (await waiting())[parsed.id];
+  if (!entry) return null;
+  try {
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: fromB64url(entry.sealed.iv), additionalData: new TextEncoder().encode(AAD_PREFIX + parsed.id) },
+      await aesKey(parsed.key, 'decrypt'),
+      fromB64url(entry.sealed.data),
+    );
+    return JSON.parse(new TextDecoder().decode(plain));
+  } catch {
+    return null;
+  }
+}
+
+/** @param {unknown} handle */
 function release(handle) {
+  const parsed = parse(handle);
   return serial(async () => {
     const enrollments = await waiting();
-    delete enrollments[handle];
+    if (parsed) delete enrollments[parsed.id];
     await writeSession({ enrollments });
   });
 }
 
-function newHandle() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+/** Drops the enrollments that waited longer than KEEP_MS, or whose page gave up unheard. */
+export function sweep() {
+  return release(null);
 }
 
 /**
@@ -168,9 +242,8 @@ export async function start(link, deviceName, keep) {
  * @param {Keep} keep
  */
 export async function finish(handle, pin, keep) {
-  const held = typeof handle === 'string' ? (await waiting())[handle] : undefined;
-  if (!held) throw coded('unknown_enrollment', 'This enrollment is no longer waiting: the link is used up.');
-  let { token } = held;
+  let token = await open(handle);
+  if (!token) throw coded('unknown_enrollment', 'This enrollment is no longer waiting: the link is used up.');
   if (token.pin.required && !token.masked) {
     if (typeof pin !== 'string' || !PIN.test(pin)) throw coded('invalid_parameter', 'The PIN must be 4 to 8 digits.');
     await toolsReady();

@@ -21,7 +21,7 @@
 //   outcomes    { [requestId]: Outcome }   how recent answers ended, for the popup's messages
 //   refused     { [tokenId]: ms }          tokens a server refused on the socket; not presented
 //                                          again until the tokens change (channel.js)
-//   enrollments { [handle]: Enrollment }   push tokens a server accepted that wait for their PIN
+//   enrollments { [id]: Enrollment }       push tokens a server accepted that wait for their PIN
 //                                          or another try at saving (enroll.js)
 //   vaultKey    string                     the key of the password-protected secrets while
 //                                          unlocked (vault.js)
@@ -170,9 +170,10 @@
  */
 
 /**
- * @typedef {object} Enrollment  A push token the server accepted, not yet saved.
- * @property {Omit<PushToken, 'enabled'|'addedAt'>} token  with `keys.otp` and `keys.answer`
- *   until a PIN masks them into `masked`
+ * @typedef {object} Enrollment  A push token the server accepted, not yet saved (enroll.js).
+ * @property {{iv: string, data: string}} sealed  base64url: AES-256-GCM of the token as JSON
+ *   (with `keys.otp` and `keys.answer` until a PIN masks them into `masked`), under the key in
+ *   the handle only the options page holds; additional data `pushotp-enrollment-v1:<id>`
  * @property {number} at  ms, when the server accepted it
  */
 
@@ -192,7 +193,7 @@
  * @property {{[requestId: string]: number}} seen
  * @property {{[requestId: string]: Outcome}} outcomes
  * @property {{[tokenId: string]: number}} refused
- * @property {{[handle: string]: Enrollment}} enrollments
+ * @property {{[id: string]: Enrollment}} enrollments
  * @property {string} vaultKey
  * @property {number} lockAt
  */

@@ -116,6 +116,11 @@ function enrollProblem(err) {
         : 'its answer was not as the protocol requires';
       return new Problem(`The server ${host} accepted the link, but ${why}. The token was not added, and the link is probably used up: ask your organization for a new one, and use a network you trust.`);
     }
+    case 'unknown_enrollment':
+      // Too late to save (it waited too long, or the worker dropped it): the link is spent.
+      releaseUnsaved();
+      retryButton.hidden = true;
+      return new Problem('The token the server accepted is no longer waiting to be saved, so it was not added. The activation link is used up now: ask your organization for a new one.');
     case 'save_failed':
       holdUnsaved(detail.enrollment, detail.token);
       retryButton.hidden = false;

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { signIn, startServer } from '../support/server.mjs';
+import { serviceWorkerControl } from '../support/extension.mjs';
 import * as tools from '../../extension/pkg/pushotp_tools.js';
 
 tools.initSync({ module: await readFile(path.join(ROOT, 'extension/pkg/pushotp_tools_bg.wasm')) });
@@ -347,6 +348,87 @@ test('a PIN-protected token asks for a PIN twice and stores only the masked keys
   assert.match(await settled(), /^Demo Portal was not added, because no PIN was chosen\. The activation link is used up now/);
   assert.equal(await dialog.isVisible(), false);
   assert.equal(Object.keys((await stored()).pushTokens).length, count + 1);
+});
+
+test('a token waiting for its PIN is sealed under a key only the options page holds, and swept when abandoned', async () => {
+  const fresh = await startServer(['--require-pin']);
+  try {
+    await options.getByLabel('Activation link').fill(fresh.link);
+    await options.getByRole('button', { name: 'Add', exact: true }).click();
+    const dialog = options.getByRole('dialog', { name: 'Choose a PIN' });
+    await dialog.waitFor();
+
+    // Any other page of the extension sees what waits, but no approval key: nothing of 32 bytes
+    // in base64url, no token in clear.
+    const other = await openExtensionPage(browser, 'options.html');
+    const waiting = async () => (await other.evaluate(() => chrome.storage.session.get('enrollments'))).enrollments ?? {};
+    const entries = Object.values(await waiting());
+    assert.equal(entries.length, 1);
+    assert.deepEqual(Object.keys(entries[0]).sort(), ['at', 'sealed']);
+    assert.doesNotMatch(JSON.stringify(entries), /"[A-Za-z0-9_-]{43}"/);
+
+    await dialog.getByLabel('PIN (4 to 8 digits)').fill('2580');
+    await dialog.getByLabel('Type the PIN again').fill('2580');
+    await dialog.getByRole('button', { name: 'Save PIN' }).click();
+    assert.equal(await settled(), 'Added Demo Portal for alice at Demo Org. It is protected by your PIN.');
+    assert.deepEqual(await waiting(), {});
+
+    // One left by a page that never came back is dropped after 30 minutes, at the next start of
+    // the worker at the latest.
+    const old = { sealed: { iv: 'AAAAAAAAAAAAAAAA', data: 'AAAA' }, at: Date.now() - 31 * 60_000 };
+    await other.evaluate((entry) => chrome.storage.session.set({ enrollments: { AAAAAAAAAAAAAAAAAAAAAA: entry } }), old);
+    const worker = await serviceWorkerControl(browser, other);
+    await worker.stop();
+    await other.evaluate(() => chrome.runtime.sendMessage({ type: 'vault.status' }));
+    for (let i = 0; i < 50 && Object.keys(await waiting()).length; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await waiting(), {});
+    await other.close();
+  } finally {
+    await fresh.stop();
+  }
+});
+
+test('a token that could not be saved can be saved again, and a retry too late says the link is spent', async () => {
+  const [fresh, next] = await Promise.all([startServer(), startServer()]);
+  const other = await openExtensionPage(browser, 'options.html');
+  const ask = (message) => other.evaluate((m) => chrome.runtime.sendMessage(m), message);
+  // A password-protected, locked vault cannot take the new token's approval keys.
+  const kdf = { salt: 'AAECAwQFBgcICQoLDA0ODw', memoryKib: 64, iterations: 1, parallelism: 1 };
+  const key = await other.evaluate(async (kdf) => {
+    const tools = await import('./tools.js');
+    await tools.ready;
+    const { salt, ...params } = kdf;
+    return tools.deriveKey('vault password', salt, params);
+  }, kdf);
+  assert.equal((await ask({ type: 'vault.setPassword', key, kdf })).ok, true);
+  assert.equal((await ask({ type: 'vault.lock' })).ok, true);
+  try {
+    assert.match(await paste(fresh.link), /^The server accepted Demo Portal, but PushOTP could not save it .*Try saving again\./);
+    const retry = options.getByRole('button', { name: 'Try saving again' });
+    assert.equal(await retry.isVisible(), true);
+
+    // Unlocked, the same accepted token is saved without the link.
+    assert.equal((await ask({ type: 'vault.unlock', key })).ok, true);
+    await retry.click();
+    assert.equal(await settled(), 'Added Demo Portal for alice at Demo Org.');
+    assert.equal(await retry.isVisible(), false);
+
+    // Too late (the worker no longer holds it): the page says the link is spent and takes the next.
+    await ask({ type: 'vault.lock' });
+    assert.match(await paste(next.link), /could not save it/);
+    await other.evaluate(() => chrome.storage.session.set({ enrollments: {} }));
+    await ask({ type: 'vault.unlock', key });
+    await retry.click();
+    assert.match(await settled(), /no longer waiting to be saved.*The activation link is used up now/);
+    assert.equal(await retry.isVisible(), false);
+    assert.match(await paste(unknownLink(fresh.url)), /already used or has expired/);
+  } finally {
+    await ask({ type: 'vault.unlock', key });
+    assert.equal((await ask({ type: 'vault.removePassword' })).ok, true);
+    await other.close();
+    await fresh.stop();
+    await next.stop();
+  }
 });
 
 test('settings are saved at once and kept across a reload', async () => {
