@@ -14,6 +14,7 @@ import * as privacyidea from './privacyidea.js';
 import * as pushTokenStore from './push-tokens.js';
 import { onChanged, pushTokens } from './store.js';
 import * as vault from './vault.js';
+import { checkPushToken, toolsReady } from './worker-tools.js';
 
 const warn = (err) => console.warn(`PushOTP: ${err.message}`);
 
@@ -127,18 +128,13 @@ function isExtensionPage(sender) {
 }
 
 /**
- * Checks the shape of an enrolled token before it is kept; the core made its keys.
+ * Keeps an enrolled token once the core checked its shape (`checkPushToken`, which throws
+ * `invalid_token`); the core made its keys.
  * @param {any} token
  */
 async function addToken(token) {
-  const key = /^[A-Za-z0-9_-]{43}$/;
-  const valid =
-    typeof token?.tokenId === 'string' &&
-    /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(token.server ?? '') &&
-    key.test(token.keys?.request) &&
-    key.test(token.keys?.channel) &&
-    (token.pin?.required ? typeof token.masked === 'object' && !token.keys.otp && !token.keys.answer : key.test(token.keys?.answer));
-  if (!valid) throw Object.assign(new Error('This token is incomplete.'), { code: 'invalid_token' });
+  await toolsReady();
+  checkPushToken(token);
   await pushTokenStore.addToken({ ...token, enabled: true, addedAt: Date.now() });
 }
 

@@ -10,7 +10,8 @@ import { PageMessage, coded } from './messages.js';
 import { originOf } from './sites.js';
 import { settings } from './store.js';
 
-/** Sites confirmed for one token, at most. */
+/** Sites confirmed for one token, at most: the core's `tokens::MAX_SITES`, which a unit test
+ * holds equal (tests/unit/wasm-rules.test.mjs). */
 export const MAX_SITES = 64;
 
 /**

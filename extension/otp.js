@@ -5,15 +5,12 @@
 // are kept in `otpTokens` (store.js); the secrets only in the vault (vault.js). Every write runs
 // in the worker's storage queue.
 import { hotp, ready, totp, totpCodes } from './core.js';
-import { MAX_SITES, admit, fillTab, tabOrigin } from './fill.js';
+import { admit, fillTab, tabOrigin } from './fill.js';
 import { coded } from './messages.js';
-import { originOf } from './sites.js';
 import { serial } from './queue.js';
 import { otpTokens, saveOtpTokens } from './store.js';
 import { secrets, touch, updateSecrets } from './vault.js';
-
-const ALGORITHMS = ['SHA1', 'SHA256', 'SHA512'];
-const MAX_LABEL = 256;
+import { checkOtpNames, checkOtpToken, toolsReady } from './worker-tools.js';
 
 /** A new random id: 16 bytes, base64url without padding. */
 function newId() {
@@ -21,59 +18,16 @@ function newId() {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** The secret as the core reads it, for comparing two tokens' secrets. */
-function normalSecret(secret) {
-  return secret.replace(/[\s=-]/g, '').toUpperCase();
-}
-
-function label(value, what) {
-  if (value == null) return '';
-  // eslint-disable-next-line no-control-regex
-  if (typeof value !== 'string' || value.length > MAX_LABEL || /[\u0000-\u001f\u007f]/.test(value)) {
-    throw coded('invalid_parameter', `The ${what} is not a valid name.`);
-  }
-  return value.trim();
-}
-
 /**
  * Checks one token to add (the page's parser checked it already; this is the worker's own
- * check of its shape) and splits it into the stored metadata and its secret. The core computes
- * one code with it, which checks the secret and the parameters with the core's error codes.
+ * check, the core's) and splits it into the stored metadata and its secret, normalised as the
+ * core reads it, so that the same key typed two ways is one token.
+ * @param {unknown} token
+ * @returns {{meta: Omit<import('./store.js').OtpToken, 'id'|'order'|'addedAt'>, secret: string}}
  */
 function checked(token) {
-  if (token === null || typeof token !== 'object') throw coded('invalid_parameter', 'A token is missing.');
-  const { type, algorithm = 'SHA1', digits = 6, secret } = token;
-  if (type !== 'totp' && type !== 'hotp') throw coded('unknown_token_type', 'A token is neither TOTP nor HOTP.');
-  if (!ALGORITHMS.includes(algorithm)) throw coded('unknown_algorithm', `Unknown algorithm ${algorithm}.`);
-  if (!Number.isInteger(digits) || digits < 6 || digits > 10) throw coded('invalid_digits', 'Codes have 6 to 10 digits.');
-  if (typeof secret !== 'string' || normalSecret(secret) === '') throw coded('empty_secret', 'A token has no secret.');
-  const meta = {
-    issuer: label(token.issuer, 'issuer'),
-    account: label(token.account, 'account'),
-    type,
-    algorithm,
-    digits,
-  };
-  if (type === 'totp') {
-    const period = token.period ?? 30;
-    if (!Number.isInteger(period) || period < 1 || period > 86_400) throw coded('invalid_period', 'The period is out of range.');
-    meta.period = period;
-  } else {
-    const counter = token.counter ?? 0;
-    if (!Number.isSafeInteger(counter) || counter < 0) throw coded('invalid_parameter', 'The counter is out of range.');
-    meta.counter = counter;
-  }
-  const sites = token.sites ?? [];
-  if (!Array.isArray(sites) || sites.length > MAX_SITES || sites.some((site) => originOf(site) !== site)) {
-    throw coded('invalid_parameter', 'A site is not a web origin.');
-  }
-  meta.sites = [...new Set(sites)];
-  if (!meta.issuer && !meta.account) throw coded('invalid_parameter', 'A token needs an issuer or an account name.');
-  const core = { ...meta, secret: normalSecret(secret) };
-  // Throws the core's code (invalid_base32, too_long, invalid_period, …) for a bad token.
-  if (type === 'totp') totp(core, Date.now());
-  else hotp(core, meta.counter);
-  return { meta, secret: core.secret };
+  const { secret, ...meta } = checkOtpToken(token);
+  return { meta, secret };
 }
 
 /**
@@ -85,15 +39,15 @@ export async function add(tokens) {
   if (!Array.isArray(tokens) || tokens.length === 0 || tokens.length > 1000) {
     throw coded('invalid_parameter', 'No tokens to add.');
   }
-  await ready;
+  await toolsReady();
   const batch = tokens.map(checked);
   return serial(async () => {
     const stored = await otpTokens();
     const keys = await secrets();
     const key = (issuer, account, secret) => JSON.stringify([issuer, account, secret]);
-    const known = new Set(
-      Object.values(stored).map((t) => key(t.issuer, t.account, normalSecret(keys.otp[t.id] ?? ''))),
-    );
+    // Kept secrets compare as they are: each was stored as `checked` normalised it (an import
+    // restores an export of them unchanged).
+    const known = new Set(Object.values(stored).map((t) => key(t.issuer, t.account, keys.otp[t.id] ?? '')));
     let order = Math.max(-1, ...Object.values(stored).map((t) => t.order)) + 1;
     const ids = [];
     const skipped = [];
@@ -120,15 +74,21 @@ export async function add(tokens) {
   });
 }
 
-/** Changes a token's issuer and account names. */
-export function rename(id, issuer, account) {
+/**
+ * Changes a token's issuer and account names, checked and trimmed by the core as for a new
+ * token (`invalid_parameter`).
+ * @param {string} id
+ * @param {unknown} issuer
+ * @param {unknown} account
+ */
+export async function rename(id, issuer, account) {
+  await toolsReady();
   return serial(async () => {
     const stored = await otpTokens();
     const token = stored[id];
     if (!token) throw coded('unknown_token', 'No such token.');
-    const next = { ...token, issuer: label(issuer, 'issuer'), account: label(account, 'account') };
-    if (!next.issuer && !next.account) throw coded('invalid_parameter', 'A token needs an issuer or an account name.');
-    stored[id] = next;
+    const names = checkOtpNames(issuer, account);
+    stored[id] = { ...token, issuer: names.issuer, account: names.account };
     await saveOtpTokens(stored);
   });
 }

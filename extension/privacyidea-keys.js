@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // @ts-check
 // What privacyIDEA tokens share in the service worker (docs/privacyidea.md): the device keys,
-// signatures, PIN checks, the trusted origins of a token and calls to the server.
+// signatures, the trusted origins of a token and calls to the server.
 //
 // WebCrypto holds the keys: the device's RSA-4096 pair is made with a non-extractable private
 // key and kept in IndexedDB by serial; the server's public key is stored as SPKI. The core
-// (tools package) builds every signed string and encodes and decodes privacyIDEA's base32
-// signatures.
+// (tools package) builds every signed string, encodes and decodes privacyIDEA's base32
+// signatures, and makes and checks a token's PIN check (`piPinCheck`, `piPinMatches`).
 import { coded } from './messages.js';
 import { originOf } from './sites.js';
-import { maskKeys, piSignatureFromBase32, piSignatureToBase32, unmaskKeys } from './worker-tools.js';
+import { piSignatureFromBase32, piSignatureToBase32 } from './worker-tools.js';
 
 export const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
 const TIMEOUT_MS = 15_000;
@@ -90,35 +90,6 @@ export async function verify(serverKey, signatureB32, message) {
 
 /** @param {import('./store.js').PiToken} token */
 export const importServerKey = (token) => crypto.subtle.importKey('spki', unbase64(token.serverKey), RSA, false, ['verify']);
-
-/** @param {Uint8Array} bytes */
-const base64url = (bytes) => base64(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-/** @param {string} text */
-const sha256 = async (text) => base64(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-
-// PINs ---------------------------------------------------------------------------------------
-
-/**
- * A PIN check for a token whose server asks for an unlock before each answer.
- * @param {unknown} pin
- */
-export async function pinCheck(pin) {
-  if (typeof pin !== 'string' || !/^\d{4,64}$/.test(pin)) throw coded('pin_required', 'This token needs a PIN of at least 4 digits.');
-  const random = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const first = random();
-  return { masked: maskKeys(first, random(), pin), digest: await sha256(first) };
-}
-
-/**
- * Whether `pin` is the one the token's PIN check was made with (Argon2id, so it takes a moment).
- * @param {{masked: object, digest: string}} check
- * @param {unknown} pin
- */
-export async function pinMatches(check, pin) {
-  if (typeof pin !== 'string' || !/^\d{1,64}$/.test(pin)) return false;
-  const { otp } = unmaskKeys(check.masked, pin);
-  return (await sha256(otp)) === check.digest;
-}
 
 // Origins and calls --------------------------------------------------------------------------
 

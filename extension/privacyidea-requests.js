@@ -6,9 +6,9 @@
 // calls `check` with it and `answer` when the person decides.
 import { fillTrusted } from './fill.js';
 import { coded } from './messages.js';
-import { call, importServerKey, loadKey, pinMatches, sign, trustedOrigins, verify } from './privacyidea-keys.js';
+import { call, importServerKey, loadKey, sign, trustedOrigins, verify } from './privacyidea-keys.js';
 import { piTokens } from './store.js';
-import { piAnswerMessage, piCapabilitiesMessage, piChallengeMessage, toolsReady } from './worker-tools.js';
+import { piAnswerMessage, piCheckChallenge, piPinMatches, toolsReady } from './worker-tools.js';
 
 /** How long a challenge is offered after it arrived (privacyIDEA's own app: 2 minutes). */
 const SHOW_SECONDS = 120;
@@ -23,30 +23,25 @@ const ID_PREFIX = 'pi:';
  */
 
 /**
- * Checks one challenge's signatures; returns the challenge to keep (without its `expiresAt`),
- * or null.
+ * Checks one challenge: its fields and capabilities by the core (`piCheckChallenge`, which
+ * builds the strings the server signed), then its signatures under the server's key. Returns
+ * the challenge to keep (without its `expiresAt`), or null.
  * @param {any} challenge
  * @param {PiToken} token
  * @param {CryptoKey} serverKey
  * @returns {Promise<Omit<PiChallenge, 'expiresAt'>|null>}
  */
 async function verified(challenge, token, serverKey) {
-  const c = challenge ?? {};
-  const fields = ['nonce', 'url', 'serial', 'question', 'title', 'sslverify'];
-  if (!fields.every((f) => typeof c[f] === 'string') || c.serial !== token.serial) return null;
-  const presence = typeof c.require_presence === 'string' ? c.require_presence : undefined;
-  const message = piChallengeMessage(c.nonce, c.url, c.serial, c.question, c.title, c.sslverify, presence);
-  if (!(await verify(serverKey, c.signature, message))) return null;
-  let declineReason = false;
-  if (c.capabilities != null || c.capabilities_signature != null) {
-    let signed;
-    try {
-      signed = piCapabilitiesMessage(String(c.capabilities), c.nonce);
-    } catch {
-      return null;
-    }
-    if (!(await verify(serverKey, c.capabilities_signature, signed))) return null;
-    declineReason = JSON.parse(c.capabilities)?.decline_reason === true;
+  let c;
+  try {
+    c = piCheckChallenge(challenge, token.serial);
+  } catch {
+    // A missing field, another token's serial, or capabilities that are no JSON object.
+    return null;
+  }
+  if (!(await verify(serverKey, challenge.signature, c.message))) return null;
+  if (c.capabilitiesMessage !== undefined && !(await verify(serverKey, challenge.capabilities_signature, c.capabilitiesMessage))) {
+    return null;
   }
   return {
     id: `${ID_PREFIX}${c.serial}:${c.nonce}`,
@@ -57,8 +52,8 @@ async function verified(challenge, token, serverKey) {
     url: c.url,
     serial: c.serial,
     issuer: token.issuer,
-    choices: presence ? presence.split(',').filter(Boolean) : undefined,
-    declineReason,
+    choices: c.choices,
+    declineReason: c.declineReason,
   };
 }
 
@@ -114,7 +109,7 @@ export async function answer(item, { decision, number = null, pin = null, tabId 
   await toolsReady();
   if (token.pinCheck && decision === 'approve') {
     if (!pin) throw coded('pin_required', 'This token needs its PIN to approve.');
-    if (!(await pinMatches(token.pinCheck, pin))) return { verdict: { status: 'failed', reason: 'wrong_pin' } };
+    if (!piPinMatches(token.pinCheck, pin)) return { verdict: { status: 'failed', reason: 'wrong_pin' } };
   }
   const decline = decision !== 'approve';
   const reason = decision === 'report' && request.declineReason ? 'unknown_trigger' : undefined;

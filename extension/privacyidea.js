@@ -8,11 +8,11 @@
 import { admit, fillTrusted, tabOrigin } from './fill.js';
 import { forget, receive, updateOutcome } from './inbox.js';
 import { coded } from './messages.js';
-import { RSA, base64, call, deleteKey, loadKey, pinCheck, saveKey, sign, trustedOrigins, unbase64 } from './privacyidea-keys.js';
+import { RSA, base64, call, deleteKey, loadKey, saveKey, sign, trustedOrigins, unbase64 } from './privacyidea-keys.js';
 import { DISPLAY_CODE } from './privacyidea-requests.js';
 import { serial as queued } from './queue.js';
 import { outcomes, piTokens, savePiTokens } from './store.js';
-import { piParseEnrollLink, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
+import { piParseEnrollLink, piPinCheck, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
 
 /** Polls this often for a while after the popup opened, or while a sign-in page waits. */
 const FAST_POLL_MS = 3_000;
@@ -39,7 +39,8 @@ export async function enroll(link, pin = null) {
   await toolsReady();
   const parsed = piParseEnrollLink(String(link ?? ''));
   // The server asks for an unlock (`pin=True` or `app_force_unlock`): a PIN before each approval.
-  const check = parsed.pin || parsed.appForceUnlock ? await pinCheck(pin) : null;
+  // The core refuses anything but 4 to 64 digits with `pin_required`, whatever the page sent.
+  const check = parsed.pin || parsed.appForceUnlock ? piPinCheck(/** @type {string} */ (pin)) : null;
   const keys = await crypto.subtle.generateKey(
     { ...RSA, modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]) },
     false,

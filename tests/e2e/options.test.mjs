@@ -196,6 +196,24 @@ test('the same link a second time is refused: it was already used', async () => 
   assert.equal(Object.keys((await stored()).pushTokens).length, 1);
 });
 
+test('the worker keeps no push token of an incomplete shape', async () => {
+  const { enabled, addedAt, ...enrolled } = token;
+  const other = { ...enrolled, tokenId: 'tok_incomplete' };
+  for (const bad of [
+    { ...other, tokenId: 7 },
+    { ...other, server: 'ftp://127.0.0.1' },
+    { ...other, server: `${server.url}?x` },
+    { ...other, keys: { ...other.keys, channel: 'short' } },
+    { ...other, keys: { ...other.keys, answer: undefined } },
+    // A PIN-protected token holds its approval keys only masked.
+    { ...other, pin: { ...other.pin, required: true } },
+  ]) {
+    const reply = await options.evaluate((message) => chrome.runtime.sendMessage(message), { type: 'token.add', token: bad });
+    assert.equal(reply.error?.code, 'invalid_token', JSON.stringify(bad));
+  }
+  assert.deepEqual(Object.keys((await stored()).pushTokens), [token.tokenId]);
+});
+
 test('a token is added from the QR code of the enrollment page in another tab', async () => {
   // alice signs in with a passcode of her first token and opens the self-service page from the
   // app, as she would in her browser.

@@ -158,6 +158,44 @@ test('a pasted export link adds every token; the same tokens again are skipped a
   await deleteAll();
 });
 
+test('the worker itself refuses a token or new names the core refuses, with its code, and keeps nothing', async () => {
+  const good = { type: 'totp', issuer: 'Worker', account: 'wendy', secret: 'JBSWY3DPEHPK3PXP' };
+  for (const [token, code] of [
+    [null, 'invalid_parameter'],
+    [{ ...good, type: 'ocra' }, 'unknown_token_type'],
+    [{ ...good, algorithm: 'MD5' }, 'unknown_algorithm'],
+    [{ ...good, digits: 11 }, 'invalid_digits'],
+    [{ ...good, secret: ' = ' }, 'empty_secret'],
+    [{ ...good, issuer: 'a\u0000b' }, 'invalid_parameter'],
+    [{ ...good, period: 0 }, 'invalid_period'],
+    [{ ...good, type: 'hotp', counter: -1 }, 'invalid_parameter'],
+    [{ ...good, sites: ['https://acme.test/login'] }, 'invalid_parameter'],
+    [{ ...good, issuer: ' ', account: '' }, 'invalid_parameter'],
+    [{ ...good, secret: 'JBSW1' }, 'invalid_base32'],
+  ]) {
+    // The good token first: a batch is checked whole before anything is kept.
+    const reply = await ask({ type: 'otp.add', tokens: [good, token] });
+    assert.equal(reply.error?.code, code, JSON.stringify(token));
+  }
+  assert.deepEqual((await stored()).otpTokens ?? {}, {});
+
+  // Kept as the core normalised it, so the same key typed another way is the same token.
+  const added = await ask({ type: 'otp.add', tokens: [{ ...good, issuer: ' Worker ', secret: 'jbsw y3dp-ehpk 3pxp==' }] });
+  const [id] = added.ids;
+  assert.equal((await stored()).secrets.otp[id], 'JBSWY3DPEHPK3PXP');
+  assert.deepEqual((await ask({ type: 'otp.add', tokens: [good] })).skipped, [{ issuer: 'Worker', account: 'wendy' }]);
+
+  // New names are checked as a new token's, then trimmed.
+  for (const [issuer, account] of [[' ', ''], ['ACME', 'x'.repeat(257)], ['tab\there', 'wendy']]) {
+    const reply = await ask({ type: 'otp.rename', id, issuer, account });
+    assert.equal(reply.error?.code, 'invalid_parameter', JSON.stringify([issuer, account]));
+  }
+  assert.equal((await ask({ type: 'otp.rename', id, issuer: ' Renamed ', account: null })).ok, true);
+  const renamed = (await stored()).otpTokens[id];
+  assert.deepEqual([renamed.issuer, renamed.account], ['Renamed', '']);
+  await deleteAll();
+});
+
 const SHA256_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA';
 const SHA512_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA';
 const HOTP_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';

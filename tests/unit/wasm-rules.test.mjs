@@ -262,3 +262,12 @@ test('piPinCheck and piPinMatches keep the stored format of PIN checks', async (
   for (const pin of [null, undefined, 13579, ['13579']]) assert.equal(tools.piPinMatches(made, pin), false, String(pin));
   assert.equal(errorCode(() => tools.piPinMatches({ digest: made.digest }, '13579')), 'invalid_parameter');
 });
+
+test('a token confirmed for as many sites as the worker lets the person confirm is still one the core takes', async () => {
+  // fill.js admits a new site while a token has fewer than MAX_SITES; an export or an add of
+  // such a token must pass the core's check, and one site more must not.
+  const { MAX_SITES } = await import('../../extension/fill.js');
+  const sites = (n) => Array.from({ length: n }, (_, i) => `https://site${i}.example`);
+  assert.equal(tools.checkOtpToken({ ...TOTP, sites: sites(MAX_SITES) }).sites.length, MAX_SITES);
+  assert.equal(errorCode(() => tools.checkOtpToken({ ...TOTP, sites: sites(MAX_SITES + 1) })), 'invalid_parameter');
+});
