@@ -58,7 +58,7 @@ const MARKS = {
   // the first read of an answer's handler: the answer has arrived
   answer: /SELECT r\.token_id, r\.login_id/,
   // the last write before the login's outcome goes to its page's event stream
-  outcome: /UPDATE push_requests SET state = 'cancelled' WHERE login_id/,
+  outcome: /UPDATE push_requests SET state = \$1 WHERE login_id/,
 };
 const serverLog = []; // { mark, start, end } in wall-clock ms, of the direct server
 let partial = '';
