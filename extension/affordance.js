@@ -10,6 +10,12 @@
     TOKENS: 'page.tokens',
     FILL: 'page.fill',
   });
+  /**
+   * Sends one of the messages above, typed by the protocol (messages.js `FromContent`), which a
+   * classic script can name but not import.
+   * @param {import('./messages.js').FromContent} message
+   */
+  const send = (message) => chrome.runtime.sendMessage(message);
   /** Rescans after page changes come at most this often. */
   const RESCAN_MS = 500;
   /** A page that shows no code field for this long is left alone. */
@@ -25,7 +31,7 @@
 
   async function tokensHere() {
     if (!tokens) {
-      const reply = await chrome.runtime.sendMessage({ type: FromPage.TOKENS }).catch(() => null);
+      const reply = await send({ type: FromPage.TOKENS }).catch(() => null);
       tokens = reply?.ok ? reply.tokens : [];
     }
     return tokens;
@@ -52,7 +58,7 @@
   }
 
   function fillWith(id) {
-    chrome.runtime.sendMessage({ type: FromPage.FILL, id }).catch(() => null);
+    send({ type: FromPage.FILL, id }).catch(() => null);
     menu?.remove();
     menu = null;
   }

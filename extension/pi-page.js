@@ -19,6 +19,12 @@
   const FromPage = Object.freeze({
     PI_WAITING: 'page.piWaiting',
   });
+  /**
+   * Sends one of the messages above, typed by the protocol (messages.js `FromContent`), which a
+   * classic script can name but not import.
+   * @param {import('./messages.js').FromContent} message
+   */
+  const send = (message) => chrome.runtime.sendMessage(message);
   const POLL_PATH = /\/validate\/polltransaction(?:\/[^/]*)?$/;
   /** The page's last poll counts as waiting for this long. */
   const POLLED_WITHIN_MS = 5_000;
@@ -66,7 +72,7 @@
       lastHint = now;
       // The worker may be asleep: the message wakes it. Nothing comes back that the page needs.
       try {
-        chrome.runtime.sendMessage({ type: FromPage.PI_WAITING }).catch(() => {});
+        send({ type: FromPage.PI_WAITING }).catch(() => {});
       } catch {
         // The extension was reloaded or removed since this page loaded: nobody to tell.
       }
