@@ -13,6 +13,7 @@
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { pushTokens, readSession, writeSession } from './store.js';
+import { fromB64url, openJson, randomB64url, sealJson } from './sealing.js';
 import { completeEnrollment, enrollRequest, maskKeys, toolsReady } from './worker-tools.js';
 
 const SERVER_TIMEOUT_MS = 20_000;
@@ -77,16 +78,6 @@ async function redeem(started) {
 /** Additional data of a sealed enrollment: the purpose and its id, so no other blob fits. */
 const AAD_PREFIX = 'pushotp-enrollment-v1:';
 
-/** @param {Uint8Array} bytes */
-function toB64url(bytes) {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** @param {string} text */
-function fromB64url(text) {
-  return Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-}
-
 /**
  * A handle is `<id>.<key>`: the id names the stored entry, the key (32 bytes, base64url)
  * opens it. Anything else names no enrollment.
@@ -99,16 +90,7 @@ function parse(handle) {
 }
 
 function newHandle() {
-  const id = toB64url(crypto.getRandomValues(new Uint8Array(16)));
-  return `${id}.${toB64url(crypto.getRandomValues(new Uint8Array(32)))}`;
-}
-
-/**
- * @param {Uint8Array<ArrayBuffer>} raw
- * @param {KeyUsage} use
- */
-function aesKey(raw, use) {
-  return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, [use]);
+  return `${randomB64url(16)}.${randomB64url(32)}`;
 }
 
 /** The stored entries, without those older than KEEP_MS or not sealed. */
@@ -130,14 +112,9 @@ async function waiting() {
 function hold(token, handle = newHandle()) {
   return serial(async () => {
     const { id, key } = /** @type {{id: string, key: Uint8Array<ArrayBuffer>}} */ (parse(handle));
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const data = await crypto.subtle.encrypt(
-      { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(AAD_PREFIX + id) },
-      await aesKey(key, 'encrypt'),
-      new TextEncoder().encode(JSON.stringify(token)),
-    );
+    const sealed = await sealJson(token, key, AAD_PREFIX + id);
     const enrollments = await waiting();
-    enrollments[id] = { sealed: { iv: toB64url(iv), data: toB64url(new Uint8Array(data)) }, at: enrollments[id]?.at ?? Date.now() };
+    enrollments[id] = { sealed, at: enrollments[id]?.at ?? Date.now() };
     await writeSession({ enrollments });
     return handle;
   });
@@ -154,12 +131,7 @@ async function open(handle) {
   const entry = parsed && (await waiting())[parsed.id];
   if (!entry) return null;
   try {
-    const plain = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: fromB64url(entry.sealed.iv), additionalData: new TextEncoder().encode(AAD_PREFIX + parsed.id) },
-      await aesKey(parsed.key, 'decrypt'),
-      fromB64url(entry.sealed.data),
-    );
-    return JSON.parse(new TextDecoder().decode(plain));
+    return await openJson(entry.sealed, parsed.key, AAD_PREFIX + parsed.id);
   } catch {
     return null;
   }

@@ -8,15 +8,13 @@ import { hotp, ready, totp, totpCodes } from './core.js';
 import { admit, fillTab, tabOrigin } from './fill.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
+import { randomB64url } from './sealing.js';
 import { otpTokens, saveOtpTokens } from './store.js';
 import { secrets, touch, updateSecrets } from './vault.js';
 import { checkOtpNames, checkOtpToken, toolsReady } from './worker-tools.js';
 
 /** A new random id: 16 bytes, base64url without padding. */
-function newId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
+const newId = () => randomB64url(16);
 
 /**
  * Checks one token to add (the page's parser checked it already; this is the worker's own

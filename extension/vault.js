@@ -20,6 +20,7 @@
 
 import { coded } from './messages.js';
 import { serial } from './queue.js';
+import { fromB64url, openJson, sealJson } from './sealing.js';
 import { otpTokens, pushTokens, readLocal, readSession, removeSession, settings, writeLocal, writeSession } from './store.js';
 
 export const LOCK_ALARM = 'vault-lock';
@@ -30,23 +31,13 @@ const KEY = /^[A-Za-z0-9_-]{43}$/;
 const locked = () => coded('locked', 'PushOTP is locked. Unlock it with your password.');
 
 // ---------------------------------------------------------------------------------------------
-// AES-256-GCM
+// AES-256-GCM (sealing.js)
 
-function toB64(bytes) {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromB64(text) {
-  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text)) throw coded('invalid_file', 'not base64url');
-  const s = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
-}
-
-function aesKey(keyB64, use) {
-  if (!KEY.test(keyB64 ?? '')) throw coded('invalid_parameter', 'The key must be 32 bytes, base64url.');
-  return crypto.subtle.importKey('raw', fromB64(keyB64), 'AES-GCM', false, [use]);
+/** The bytes of a 32-byte key in base64url, as the pages derive it. */
+function keyBytes(keyB64) {
+  const raw = KEY.test(keyB64 ?? '') ? fromB64url(keyB64) : null;
+  if (!raw) throw coded('invalid_parameter', 'The key must be 32 bytes, base64url.');
+  return raw;
 }
 
 /**
@@ -54,31 +45,18 @@ function aesKey(keyB64, use) {
  * @returns {Promise<import('./store.js').Sealed>}
  */
 async function seal(value, keyB64, kdf, aad = VAULT_AAD) {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const plain = new TextEncoder().encode(JSON.stringify(value));
-  const data = await crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(aad) },
-    await aesKey(keyB64, 'encrypt'),
-    plain,
-  );
-  return { v: 1, kdf, iv: toB64(iv), data: toB64(new Uint8Array(data)) };
+  return { v: 1, kdf, ...(await sealJson(value, keyBytes(keyB64), aad)) };
 }
 
 /** The value `seal` encrypted; `wrong_password` when the key (or the data) is not the right one. */
 async function open(sealed, keyB64, aad = VAULT_AAD) {
   if (sealed?.v !== 1) throw coded('unsupported_version', 'This was encrypted by a newer version of PushOTP.');
-  const key = await aesKey(keyB64, 'decrypt');
-  let plain;
+  const raw = keyBytes(keyB64);
   try {
-    plain = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: fromB64(sealed.iv), additionalData: new TextEncoder().encode(aad) },
-      key,
-      fromB64(sealed.data),
-    );
+    return await openJson(sealed, raw, aad);
   } catch {
     throw coded('wrong_password', 'Wrong password.');
   }
-  return JSON.parse(new TextDecoder().decode(plain));
 }
 
 // ---------------------------------------------------------------------------------------------
