@@ -10,6 +10,9 @@
 use std::string::String;
 use std::vec::Vec;
 
+/// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`, 2^53 - 1).
+pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
 /// A JavaScript value: what `JSON.parse` gives, and `undefined`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::clock::now;
+use crate::clock::{now, secs};
 use crate::db::Db;
 use crate::store;
 use crate::store::tokens::TokenRow;
@@ -128,7 +128,7 @@ impl<'a> Audit<'a> {
         let event = self.event.as_str();
         let (username, token_id, client_ip, detail) =
             (self.username, self.token_id, self.client_ip, &*self.detail);
-        let at = i64::try_from(now())?;
+        let at = secs(now())?;
         store::audit::insert(db, at, event, username, token_id, client_ip, detail).await?;
         tracing::info!(event, username, token_id, client_ip, detail, "audit");
         Ok(())

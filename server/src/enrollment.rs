@@ -42,8 +42,8 @@ pub async fn enroll(state: &AppState, request: &EnrollRequest) -> Result<Enrolle
     let Some(token) = store::tokens::get(&state.db, &request.token_id).await? else {
         return Err(EnrollError::Refused);
     };
-    let expired =
-        token.activation_expires_at.is_none_or(|at| at <= i64::try_from(now()).unwrap_or(i64::MAX));
+    let at_now = secs(now())?;
+    let expired = token.activation_expires_at.is_none_or(|at| at <= at_now);
     if token.state != TokenState::Pending || expired {
         return Err(refuse(state, &token, "not pending or expired").await);
     }

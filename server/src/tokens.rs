@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
-use crate::clock::now;
+use crate::clock::{now, secs};
 use crate::ids::random_id;
 use crate::states::TokenState;
 use crate::store;
@@ -27,8 +27,8 @@ pub async fn create(
     rand::fill(bytes.as_mut_slice());
     let activation = Secret::from_bytes(bytes.to_vec())?;
     let sealed = state.key.seal(&format!("tokens/{id}/activation"), activation.expose())?;
-    let created = i64::try_from(now())?;
-    let expires = created + i64::try_from(state.config.activation_ttl)?;
+    let created = secs(now())?;
+    let expires = created + secs(state.config.activation_ttl)?;
     let token = NewToken {
         id: &id,
         user_id,

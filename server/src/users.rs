@@ -8,7 +8,7 @@ use argon2::{Argon2, PasswordHash};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::clock::now;
+use crate::clock::{now, secs};
 use crate::db::Db;
 use crate::store;
 pub use crate::store::users::User;
@@ -24,7 +24,7 @@ pub async fn add(db: &Db, username: &str, password: &str) -> anyhow::Result<User
         "a password is 1 to 1024 bytes"
     );
     let hash = hash_password(password)?;
-    let id = store::users::insert(db, username, &hash, i64::try_from(now())?)
+    let id = store::users::insert(db, username, &hash, secs(now())?)
         .await
         .with_context(|| format!("adding user {username} (is the name taken?)"))?;
     Ok(User { id, username: username.to_owned() })

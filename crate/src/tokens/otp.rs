@@ -10,11 +10,8 @@ use crate::error::{Error, Result};
 use crate::hotp::{Hotp, MAX_DIGITS, MIN_DIGITS};
 use crate::secret::Secret;
 use crate::totp::{DEFAULT_PERIOD, MAX_PERIOD, Totp};
-use crate::value::{Value, is_js_space, js_trim};
+use crate::value::{MAX_SAFE_INTEGER, Value, is_js_space, js_trim};
 use crate::{Algorithm, TokenKind};
-
-/// The largest HOTP counter a JavaScript number holds exactly (2^53 - 1).
-const MAX_COUNTER: f64 = 9_007_199_254_740_991.0;
 
 /// An everyday token as the extension stores it, checked by [`check_otp_token`]: its names,
 /// code parameters and sites, and its secret, kept apart from the rest in the extension's
@@ -117,7 +114,7 @@ pub fn check_otp_token(token: &Value) -> Result<OtpToken> {
             .ok_or(Error::InvalidPeriod { max: MAX_PERIOD })?;
         TokenKind::Totp { period }
     } else {
-        let counter = whole_or(token.get("counter"), 0, 0.0, MAX_COUNTER)
+        let counter = whole_or(token.get("counter"), 0, 0.0, MAX_SAFE_INTEGER)
             .ok_or(Error::InvalidParameter { name: "counter" })?;
         TokenKind::Hotp { counter }
     };

@@ -21,6 +21,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::value::MAX_SAFE_INTEGER;
 use crate::{Error, Secret};
 
 mod codes;
@@ -48,9 +49,6 @@ fn js_error(err: Error) -> JsValue {
 fn shape_error(what: &'static str) -> JsValue {
     js_error(Error::InvalidParameter { name: what })
 }
-
-/// The largest integer a JavaScript number holds exactly (2^53 - 1).
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A JavaScript number that must be a whole, non-negative, exactly representable integer.
 fn whole(value: f64, name: &'static str) -> Result<u64, JsValue> {
