@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, store, tokens, users};
+use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, geo, store, tokens, users};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -89,7 +89,9 @@ struct ServeArgs {
     #[arg(long)]
     contact: Option<String>,
     /// Create the demo user `alice` (password `alice-demo`) and a token ready to enroll, if
-    /// there are no users yet. On by default when no --database is given.
+    /// there are no users yet; without --geoip, place sign-ins from this machine at 81.2.69.142
+    /// (London) with the built-in GeoIP test database. On by default when no --database is
+    /// given.
     #[arg(long)]
     demo: bool,
 }
@@ -217,9 +219,14 @@ async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow:
 }
 
 async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> anyhow::Result<()> {
-    let geo = match &args.geoip {
-        Some(path) => Geo::open(path)?,
-        None => Geo::none(),
+    let demo = args.demo || demo_default;
+    // The demo shows places without a GeoIP download: the built-in test database, with sign-ins
+    // from this machine standing for an address it knows. An operator's database is never mixed
+    // with that stand-in.
+    let (geo, demo_client_ip) = match &args.geoip {
+        Some(path) => (Geo::open(path)?, None),
+        None if demo => (Geo::demo()?, Some(geo::DEMO_CLIENT_IP)),
+        None => (Geo::none(), None),
     };
     let config = Config {
         public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.bind)),
@@ -234,10 +241,11 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         require_pin: args.require_pin,
         lock_on_report: args.lock_on_report,
         contact: args.contact,
+        demo_client_ip,
         ..Config::default()
     };
     let state = AppState::new(db, key, geo, config).await?;
-    if (args.demo || demo_default) && users::find(&state.db, "alice").await?.is_none() {
+    if demo && users::find(&state.db, "alice").await?.is_none() {
         let user = users::add(&state.db, "alice", "alice-demo").await?;
         println!(
             "Demo user: alice / alice-demo. Add this token to PushOTP (options page → Add a push token):"
@@ -255,6 +263,13 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         open_files,
         "serving"
     );
+    if let Some(ip) = state.config.demo_client_ip {
+        let place = state.geo.place(ip).map(|p| format!("{}, {}", p.city, p.country));
+        println!(
+            "Demo places: sign-ins from this machine show as from {ip} ({}, built-in GeoIP test database).",
+            place.as_deref().unwrap_or("no place")
+        );
+    }
     println!("Demo app: {}/app", state.config.public_url);
     axum::serve(
         pushotp_server::listener(listener),

@@ -1004,3 +1004,113 @@ async fn passwords_are_checked_with_reused_argon2_memory() {
         futures_util::future::join_all(checks).await;
     }
 }
+
+/// `pushotp-server … serve` as a person starts it, on a free loopback port, until it is dropped.
+struct ServeCommand {
+    child: std::process::Child,
+    url: String,
+    output: String,
+}
+
+impl ServeCommand {
+    /// Runs `pushotp-server <global> serve --bind 127.0.0.1:<free> <args>` in `dir` with `env`,
+    /// and waits for its "Demo app:" line.
+    fn start(dir: &std::path::Path, global: &[&str], args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bind = format!("127.0.0.1:{port}");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"));
+        command
+            .current_dir(dir)
+            .args(global)
+            .args(["serve", "--bind", &bind])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env_remove("PUSHOTP_DATABASE")
+            .env_remove("PUSHOTP_KEY_FILE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut output = String::new();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        while !output.contains("Demo app:") {
+            let line = lines.next().expect("the server printed its address").unwrap();
+            output.push_str(&line);
+            output.push('\n');
+        }
+        // The rest of its output is not read: drain it so that the server never blocks on it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, url: format!("http://{bind}"), output }
+    }
+
+    fn link(&self) -> &str {
+        self.output
+            .lines()
+            .find(|l| l.starts_with("pushotp://enroll?"))
+            .expect("an activation link")
+    }
+}
+
+impl Drop for ServeCommand {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo places sign-ins from this machine with the bundled GeoIP test database, at the
+/// documented demo address; without --demo a sign-in from 127.0.0.1 stays 127.0.0.1 with no
+/// place.
+#[tokio::test]
+async fn the_demo_places_sign_ins_from_this_machine_at_the_demo_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo =
+        ServeCommand::start(dir.path(), &["--database", "sqlite::memory:"], &["--demo"], &[]);
+    let device = Device::enroll(demo.link(), "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&demo.url);
+    assert_eq!(browser.sign_in_with("alice", "alice-demo", &[]).await, 303);
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.client_ip, "81.2.69.142");
+    let place = request.place.clone().expect("a place from the test database");
+    assert_eq!((place.city.as_str(), place.country.as_str()), ("London", "GB"));
+    drop(demo);
+
+    // The same sign-in on a server that is not a demo.
+    let db = format!("sqlite://{}", dir.path().join("real.db").display());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+            .args(["--database", &db])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let real = ServeCommand::start(dir.path(), &["--database", &db], &[], &[]);
+    // `user add` reads the password from standard input: none here, so it is given below.
+    let mut add = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+        .args(["--database", &db, "user", "add", "dave"])
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), b"dave-pw\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let enrolled = run(&["token", "enroll", "dave", "--public-url", &real.url]);
+    let link = enrolled.lines().find(|l| l.starts_with("pushotp://enroll?")).unwrap();
+    let device = Device::enroll(link, "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&real.url);
+    browser.sign_in("dave").await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.client_ip, "127.0.0.1");
+    assert!(request.place.is_none());
+}
