@@ -1,7 +1,7 @@
 //! `pushotp-server`: the command line of PushOTP's reference authentication server.
 //!
 //! Run with `cargo run -p pushotp-server -- serve` (a demo organization with a demo user in
-//! `pushotp.db`), or see `--help`.
+//! `pushotp.db` of the data folder, `~/.local/share/pushotp/`), or see `--help`.
 
 #![allow(clippy::print_stdout, reason = "a command-line program prints its results")]
 
@@ -17,8 +17,9 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(version, about = "PushOTP reference authentication server")]
 struct Cli {
-    /// Database: sqlite://FILE (embedded, the default), sqlite::memory: (for trials; nothing is
-    /// kept), or postgres://… (for several server nodes).
+    /// Database: sqlite://FILE (embedded), sqlite::memory: (for trials; nothing is kept), or
+    /// postgres://… (for several server nodes). Default: pushotp.db in $XDG_DATA_HOME/pushotp,
+    /// else ~/.local/share/pushotp.
     #[arg(long, env = "PUSHOTP_DATABASE", global = true)]
     database: Option<String>,
     /// File holding the 32-byte key that seals secrets at rest; created on first start. Defaults
@@ -142,7 +143,10 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let demo_default = cli.database.is_none();
-    let url = cli.database.clone().unwrap_or_else(|| "sqlite://pushotp.db".into());
+    let url = match cli.database.clone() {
+        Some(url) => url,
+        None => format!("sqlite://{}", data_dir()?.join("pushotp.db").display()),
+    };
     let db = Db::connect(&url).await?;
     let key = match (&cli.key_file, url.strip_prefix("sqlite://")) {
         (Some(path), _) => ServerKey::load_or_create(path)?,
@@ -208,6 +212,26 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Where the database and its key live when no --database is given: the person's data folder
+/// (XDG Base Directory Specification, `$XDG_DATA_HOME`, else `~/.local/share`), never the folder
+/// the server was started from, where a checkout would pick them up. Created for its owner only.
+fn data_dir() -> anyhow::Result<PathBuf> {
+    let base = match std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .filter(|dir| !dir.is_empty())
+            .map(|home| PathBuf::from(home).join(".local").join("share"))
+            .context("no --database, and no HOME to keep the data in")?,
+    };
+    let dir = base.join("pushotp");
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }
 
 async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow::Result<()> {

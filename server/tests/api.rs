@@ -1114,3 +1114,48 @@ async fn the_demo_places_sign_ins_from_this_machine_at_the_demo_address() {
     assert_eq!(request.client_ip, "127.0.0.1");
     assert!(request.place.is_none());
 }
+
+/// Without --database the server keeps its data in the person's data folder (XDG Base
+/// Directory: $XDG_DATA_HOME, else ~/.local/share), never in the folder it was started from.
+#[tokio::test]
+async fn without_a_database_the_data_goes_to_the_data_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("checkout");
+    let home = dir.path().join("home");
+    let xdg = dir.path().join("xdg");
+    for folder in [&work, &home, &xdg] {
+        std::fs::create_dir(folder).unwrap();
+    }
+    let add = |user: &str, env: &[(&str, &std::path::Path)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"));
+        command
+            .current_dir(&work)
+            .args(["user", "add", user])
+            .env("RUST_LOG", "warn")
+            .env_remove("PUSHOTP_DATABASE")
+            .env_remove("PUSHOTP_KEY_FILE")
+            .env_remove("XDG_DATA_HOME")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"a password\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    add("erin", &[("HOME", &home)]);
+    let data = home.join(".local/share/pushotp");
+    assert!(data.join("pushotp.db").is_file());
+    assert_eq!(
+        std::fs::metadata(data.join("pushotp.db.key")).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    add("frank", &[("HOME", &home), ("XDG_DATA_HOME", &xdg)]);
+    assert!(xdg.join("pushotp/pushotp.db").is_file());
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "nothing in the working folder");
+}
