@@ -7,7 +7,7 @@
 import { Message, ask } from '../messages.js';
 import { renderUnlock } from '../unlock.js';
 import { $, $button, $dialog, $input, find, target } from './common.js';
-import { actionButtons, finished, firstAction, render, state } from './requests.js';
+import { actionButtons, finished, focusRequest, picked, render, state } from './requests.js';
 
 /**
  * @typedef {import('../store.js').PushRequest} PushRequest
@@ -47,10 +47,14 @@ function pinFirst(request) {
   return state.pending[request.id]?.pin === true && token != null;
 }
 
-/** @param {Choice} number */
+/**
+ * Approve: with the number (or option) picked, where the request has choices.
+ * @param {Choice} number
+ */
 export function approve(number) {
   const request = answerable();
   if (!request) return;
+  if (request.choices?.length && number == null) return;
   if (pinFirst(request)) askPin(request, number);
   else send(request, { decision: 'approve', ...(number != null && { number }) });
 }
@@ -89,9 +93,10 @@ async function send(request, answer, progress = 'Sending your answer…') {
   state.busy = false;
   $('progress').textContent = '';
   render();
-  // The message of this answer (its dismiss button), not the next request's Approve nor a
-  // code-to-phone code's Fill: a second press must neither answer nor fill.
-  find($('outcomes'), `[data-id="${CSS.escape(request.id)}"] button.icon`)?.focus();
+  // The next request's heading, or the message of this answer (its dismiss button); never an
+  // answer nor a code-to-phone code's Fill: a second press must neither answer nor fill.
+  if (!$('request').hidden) focusRequest();
+  else find($('outcomes'), `[data-id="${CSS.escape(request.id)}"] button.icon`)?.focus();
 }
 
 // Unlock: the approval keys are sealed with the password ------------------------------------
@@ -250,7 +255,7 @@ $dialog('pin-dialog').addEventListener('close', () => {
   // Closed without an answer: back to the request.
   if (unlocking) {
     unlocking = null;
-    firstAction()?.focus();
+    $('approve').focus();
   }
 });
 
@@ -263,5 +268,5 @@ export function closeDialogsFor(id) {
   }
 }
 
-$('approve').addEventListener('click', () => approve(null));
+$('approve').addEventListener('click', () => approve(picked()));
 $('deny').addEventListener('click', deny);

@@ -9,7 +9,7 @@ import { Message, ask } from '../messages.js';
 import { inOrder } from '../store.js';
 import { ago, expiresIn, secondsLeft } from '../time.js';
 import { hostOf, outcomeMessage, placeName } from '../words.js';
-import { approve, closeDialogsFor, loadTools } from './answer.js';
+import { closeDialogsFor, loadTools } from './answer.js';
 import { $, $button, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
 
@@ -38,6 +38,7 @@ import { piFillParts } from './pi-codes.js';
  *   index: number,
  *   busy: boolean,
  *   fillNotes: {[requestId: string]: string},
+ *   picked: {id: string, choice: number|string}|null,
  * }}
  */
 export const state = {
@@ -52,6 +53,7 @@ export const state = {
   index: 0, // its position, to move on to the next one when it goes
   busy: false, // an answer (or a PIN check) is under way
   fillNotes: {}, // request id → what the last "Fill" press of a privacyIDEA code ended in, when the worker kept nothing
+  picked: null, // the number (or option) picked for a request, sent only by Approve
 };
 
 /** Requests the person can still answer, oldest first. */
@@ -73,6 +75,7 @@ export const finished = (outcome) => outcome != null && outcome.status !== 'fail
 /** @param {{focus?: boolean}} [options] */
 export function render({ focus = false } = {}) {
   const focused = /** @type {Focusable} */ (document.activeElement);
+  const movable = leftBehind(focused);
   const list = visible();
   let position = list.findIndex((p) => p.id === state.current);
   if (position < 0) position = Math.min(state.index, list.length - 1);
@@ -92,7 +95,10 @@ export function render({ focus = false } = {}) {
     $button('prev').disabled = position === 0;
     $button('next').disabled = position === list.length - 1;
     for (const button of actionButtons()) button.disabled = state.busy;
-    if (focus || (changed && document.activeElement === document.body)) firstAction()?.focus();
+    showPicked();
+    // A request that appears (or that the carousel moves to) takes the focus to its heading,
+    // never to an answer: a key pressed a moment too late must not answer it.
+    if (focus || (changed && movable)) focusRequest();
   }
   tick();
   renderOutcomes();
@@ -127,21 +133,7 @@ function showPushRequest(id, request) {
   $('map').hidden = !request.place;
   $('account').textContent = token ? `${token.tokenName} · ${token.user}` : 'Unknown token';
 
-  const choices = request.choices ?? [];
-  $('pick').hidden = choices.length === 0;
-  $('numbers').hidden = choices.length === 0;
-  $('numbers').replaceChildren(
-    ...choices.map((number) => {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'number';
-      button.textContent = String(number);
-      button.addEventListener('click', () => approve(number));
-      return button;
-    }),
-  );
-  $('approve').hidden = choices.length > 0;
-  $('progress').textContent = '';
+  showChoices(request.choices ?? []);
   $('request-unlock').hidden = true;
   if (token?.pin?.required) loadTools();
 }
@@ -172,31 +164,78 @@ function showPiRequest(id, request) {
   $('lead').textContent = request.question;
   showWebFacts(false);
   $('account').textContent = `${token?.label ?? 'Unknown token'} · ${request.serial}`;
-  const choices = request.choices ?? [];
   $('pick').textContent = 'Pick the option shown on the sign-in page';
+  showChoices(request.choices ?? []);
+}
+
+/**
+ * The numbers (or presence options) to pick from. Pressing one picks it, and only Approve
+ * sends it: a stray click or key press on a number answers nothing.
+ * @param {(number|string)[]} choices
+ */
+function showChoices(choices) {
   $('pick').hidden = choices.length === 0;
   $('numbers').hidden = choices.length === 0;
   $('numbers').replaceChildren(
-    ...choices.map((option) => {
+    ...choices.map((choice) => {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'number';
-      button.textContent = option;
-      button.addEventListener('click', () => approve(option));
+      button.textContent = String(choice);
+      button.setAttribute('aria-pressed', 'false');
+      button.addEventListener('click', () => pick(choice));
       return button;
     }),
   );
-  $('approve').hidden = choices.length > 0;
   $('progress').textContent = '';
+}
+
+/** The shown request's choices, as it has them. */
+function choicesShown() {
+  return state.pending[state.current]?.request.choices ?? [];
+}
+
+/**
+ * Picks a number (or option) of the shown request, without sending it.
+ * @param {number|string} choice
+ */
+function pick(choice) {
+  if (!state.current || state.busy) return;
+  state.picked = { id: state.current, choice };
+  showPicked();
+  $('progress').textContent = `You picked ${choice}. Approve sends it.`;
+}
+
+/** The choice picked for the shown request, or null. */
+export function picked() {
+  return state.picked?.id === state.current ? state.picked.choice : null;
+}
+
+/** Marks the picked number; Approve waits for one where there are numbers to pick from. */
+function showPicked() {
+  const choice = picked();
+  for (const button of $('numbers').querySelectorAll('button')) {
+    button.setAttribute('aria-pressed', String(choice != null && button.textContent === String(choice)));
+  }
+  $button('approve').disabled = state.busy || (choicesShown().length > 0 && choice == null);
 }
 
 export function actionButtons() {
   return [...$('numbers').querySelectorAll('button'), $button('approve'), $button('deny')];
 }
 
-/** The first button that answers the shown request: a number, or Approve. */
-export function firstAction() {
-  return actionButtons().find((button) => !button.closest('[hidden]') && !button.hidden);
+/** Moves the focus to the shown request's heading, which answers nothing. */
+export function focusRequest() {
+  if (!$('request').hidden) $('app').focus();
+}
+
+/**
+ * Whether the focus was where a new request should take it from: nowhere, or on a control of
+ * the request shown before (not, say, in the codes' search field).
+ * @param {Focusable|null} focused
+ */
+function leftBehind(focused) {
+  return !focused || focused === document.body || $('request').contains(focused);
 }
 
 /**
@@ -207,8 +246,8 @@ function keepFocus(focused) {
   const active = /** @type {Focusable} */ (document.activeElement);
   if (!focused || focused === document.body || document.querySelector('dialog[open]')) return;
   if (active !== document.body && !active.disabled && active.checkVisibility()) return;
-  const fallback = !$('request').hidden ? firstAction() : $('outcomes').querySelector('button');
-  if (fallback && !fallback.disabled) fallback.focus();
+  if (!$('request').hidden) focusRequest();
+  else $('outcomes').querySelector('button')?.focus();
 }
 
 /** Live times of the shown request; requests that ran out leave the carousel. */
@@ -276,7 +315,10 @@ function dismiss(id) {
   // The worker forgets it too; nothing is lost if it cannot.
   ask({ type: Message.OUTCOME_DISMISS, requestId: id }).catch(() => {});
   render();
-  if (document.activeElement === document.body) ($('outcomes').querySelector('button') ?? firstAction())?.focus();
+  if (document.activeElement === document.body) {
+    if ($('request').hidden) $('outcomes').querySelector('button')?.focus();
+    else focusRequest();
+  }
 }
 
 /**
@@ -311,6 +353,31 @@ function move(step) {
 $('prev').addEventListener('click', () => move(-1));
 $('next').addEventListener('click', () => move(1));
 
+/** Digits typed lately, and when the last one was: typing a number picks it. */
+let typed = { digits: '', at: 0 };
+const TYPING_PAUSE_MS = 1500;
+
+/**
+ * A digit key: once the digits typed end with one of the shown request's choices, that choice
+ * is picked and the focus goes to Approve, which sends it. Nothing is sent by typing.
+ * @param {string} digit
+ * @returns {boolean} whether the key was for the choices
+ */
+function typeDigit(digit) {
+  const choices = choicesShown().map(String);
+  if (!choices.length || state.busy || $('request').hidden) return false;
+  const now = Date.now();
+  typed = { digits: (now - typed.at > TYPING_PAUSE_MS ? '' : typed.digits) + digit, at: now };
+  // The longest choice the digits end with ("37" rather than "7" where both are offered).
+  const match = choices.filter((c) => typed.digits.endsWith(c)).sort((a, b) => b.length - a.length)[0];
+  if (match === undefined) return true;
+  typed = { digits: '', at: 0 };
+  const choice = choicesShown().find((c) => String(c) === match);
+  pick(choice);
+  $button('approve').focus();
+  return true;
+}
+
 document.addEventListener('keydown', (event) => {
   // The target is an element, or the document itself, which has no `matches`.
   const element = /** @type {Partial<Element>} */ (event.target);
@@ -318,6 +385,6 @@ document.addEventListener('keydown', (event) => {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   if (event.key === 'ArrowLeft') move(-1);
   else if (event.key === 'ArrowRight') move(1);
-  else return;
+  else if (!(/^[0-9]$/.test(event.key) && typeDigit(event.key))) return;
   event.preventDefault();
 });

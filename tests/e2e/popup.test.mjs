@@ -141,15 +141,19 @@ test('number matching: the right number approves, a wrong one is refused and sai
   const popup = await openPopup();
   await popup.getByText('Pick the number shown on the sign-in page').waitFor();
   assert.equal(await text(popup, 'place'), 'Linköping, SE');
-  assert.ok(await popup.getByRole('button', { name: 'Approve' }).isHidden());
   const choices = await popup.locator('#numbers button').allTextContents();
   assert.equal(choices.length, 3);
   assert.ok(choices.includes(String(number)));
-  // The popup opens with the focus on the first answer.
-  assert.equal(await focused(popup), choices[0]);
-  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-number-matching.png') });
+  // The popup opens with the focus on the request's heading, not on an answer; Approve waits
+  // for a number.
+  assert.equal(await focused(popup), 'Demo Portal');
+  assert.ok(await popup.getByRole('button', { name: 'Approve' }).isDisabled());
   const id = await shown(popup);
   await popup.getByRole('button', { name: String(number), exact: true }).click();
+  // Picking sends nothing yet.
+  assert.equal((await login.state()).state, 'waiting');
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-number-matching.png') });
+  await popup.getByRole('button', { name: 'Approve' }).click();
   assert.equal(await outcome(popup, id), 'Approved. You are being signed in to Demo Portal.');
   assert.equal((await login.state()).state, 'approved');
 
@@ -158,8 +162,59 @@ test('number matching: the right number approves, a wrong one is refused and sai
   const wrong = (await popup.locator('#numbers button').allTextContents()).find((n) => n !== String(second.number));
   const secondId = await shown(popup);
   await popup.getByRole('button', { name: wrong, exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   assert.match(await outcome(popup, secondId), /^That was not the number on the sign-in page\. The sign-in was refused; start it again\./);
   assert.deepEqual(await second.login.state(), { state: 'rejected', reason: 'wrong_number', number: null });
+  await popup.close();
+});
+
+test('the keyboard: no answer has the focus, Enter answers nothing, digits pick, Approve sends', async () => {
+  const { login, number } = await push(matching, LONDON);
+  await arrived(tokens.matching);
+  const popup = await openPopup();
+  await popup.locator('#numbers button').first().waitFor();
+  // The focus is on the request's heading: read out, answering nothing.
+  const active = () => popup.evaluate(() => ({ id: document.activeElement.id, text: document.activeElement.textContent.trim() }));
+  assert.deepEqual(await active(), { id: 'app', text: 'Demo Portal' });
+  await popup.keyboard.press('Enter');
+  await popup.keyboard.press('Space');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal((await login.state()).state, 'waiting');
+  const id = await shown(popup);
+  assert.equal(await popup.locator(`#outcomes .outcome[data-id="${id}"]`).count(), 0);
+  assert.ok((await waitForSession(helper, (s) => s.pending?.[id])).pending[id]);
+  // Tab reaches the numbers; pressing one picks it and sends nothing.
+  const choices = await popup.locator('#numbers button').allTextContents();
+  await popup.keyboard.press('Tab');
+  assert.equal(await focused(popup), choices[0]);
+  await popup.keyboard.press('Enter');
+  assert.equal(await popup.locator('#numbers button').first().getAttribute('aria-pressed'), 'true');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal((await login.state()).state, 'waiting');
+  // Typing the number picks it instead, and takes the focus to Approve.
+  await popup.keyboard.type(String(number));
+  const pressed = popup.locator('#numbers button[aria-pressed="true"]');
+  assert.deepEqual(await pressed.allTextContents(), [String(number)]);
+  assert.equal(await focused(popup), 'Approve');
+  assert.equal((await login.state()).state, 'waiting');
+  await popup.keyboard.press('Enter');
+  assert.equal(await outcome(popup, id), 'Approved. You are being signed in to Demo Portal.');
+  assert.equal((await login.state()).state, 'approved');
+
+  // When the carousel moves, the focus goes to the heading of the request it shows.
+  await push(matching, LONDON);
+  await push(matching, LINKOPING);
+  await popup.locator('#pager').waitFor();
+  await popup.getByRole('button', { name: 'Deny' }).focus();
+  await popup.keyboard.press('ArrowRight');
+  assert.equal(await text(popup, 'place'), 'Linköping, SE');
+  assert.equal((await active()).id, 'app');
+  for (let i = 0; i < 2; i++) {
+    await popup.getByRole('button', { name: 'Deny' }).click();
+    await popup.getByRole('button', { name: 'No' }).click();
+    await popup.locator('#deny-dialog').waitFor({ state: 'hidden' });
+  }
+  await popup.getByText('No sign-in requests are waiting.').waitFor();
   await popup.close();
 });
 
@@ -170,7 +225,7 @@ test('Deny asks whether to report; going back answers nothing, "No" denies', asy
   // Straight from 127.0.0.1: the test database has no place for it.
   assert.equal(await text(popup, 'place'), 'Location unknown');
   assert.equal(await popup.locator('#map svg').count(), 0);
-  assert.equal(await focused(popup), 'Approve');
+  assert.equal(await focused(popup), 'Demo Portal');
   await popup.getByRole('button', { name: 'Deny' }).click();
   const dialog = popup.getByRole('dialog', { name: 'Report this as a sign-in you did not make?' });
   await dialog.waitFor();
@@ -265,6 +320,7 @@ test('a PIN-protected token: the PIN is asked after the number, checked, and nev
   const popup = await openPopup();
   const id = await shown(popup);
   await popup.getByRole('button', { name: String(number), exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   const dialog = popup.getByRole('dialog', { name: 'Enter your PIN' });
   await dialog.waitFor();
   const field = popup.locator('#pin');
@@ -280,8 +336,10 @@ test('a PIN-protected token: the PIN is asked after the number, checked, and nev
   await dialog.waitFor({ state: 'hidden' });
   assert.equal(await field.inputValue(), '');
   assert.equal((await login.state()).state, 'waiting');
+  // Back on Approve, which opened the dialog; the number stays picked.
+  assert.equal(await focused(popup), 'Approve');
 
-  await popup.getByRole('button', { name: String(number), exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   await field.pressSequentially('24a6b8');
   assert.equal(await field.inputValue(), '2468', 'digits only');
   // Records what the PIN prompt says while the PIN is checked.
@@ -318,6 +376,7 @@ test('a wrong PIN says how many tries are left, and the last one locks the token
   for (const expected of ['Wrong PIN. 2 tries left.', 'Wrong PIN. 1 try left.', 'This token is locked after too many wrong PINs. Ask your administrator to unlock it.']) {
     const { login, number } = await push(pinned, LONDON);
     await popup.getByRole('button', { name: String(number), exact: true }).click();
+    await popup.getByRole('button', { name: 'Approve' }).click();
     const id = await shown(popup);
     await popup.getByLabel('PIN', { exact: true }).fill('1111');
     await popup.getByLabel('PIN', { exact: true }).press('Enter');

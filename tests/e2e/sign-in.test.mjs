@@ -1,6 +1,6 @@
 // The whole journey a person makes, in the real pages: add the token in the options page from
 // the activation link, sign in on the organization's login page with the password, choose
-// "Use my mobile to autosend a password", pick in the popup the number the login page shows,
+// "Use my mobile to autosend a password", pick in the popup the number the login page shows and approve,
 // and land signed in on the protected app without typing a code.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -38,6 +38,7 @@ test('enroll in the options page, then approve a sign-in by picking the number t
   await popup.getByText('Pick the number shown on the sign-in page').waitFor();
   assert.equal(await popup.getByRole('heading', { name: 'Demo Portal' }).count(), 1);
   await popup.getByRole('button', { name: number, exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   await popup.getByText('Approved. You are being signed in to Demo Portal.').waitFor();
 
   await login.waitForURL(`${server.url}/app`);
