@@ -62,8 +62,11 @@ const NOTIFICATION_PREFIX = 'request:';
 const APPROVE_BUTTON = 0;
 const DENY_BUTTON = 1;
 const DECISIONS = ['approve', 'deny', 'report'];
-/** Outcomes older than this are dropped from session storage. */
-const OUTCOME_KEEP_MS = 10 * 60_000;
+/**
+ * Outcomes older than this are dropped from session storage: the popup shows only the latest
+ * for a minute, or while its code-to-phone code can be filled (two minutes).
+ */
+const OUTCOME_KEEP_MS = 2 * 60_000;
 
 /** @param {string} requestId */
 const notificationId = (requestId) => `${NOTIFICATION_PREFIX}${requestId}`;
@@ -192,13 +195,24 @@ export function expire() {
         changed = true;
       }
     }
-    for (const [id, o] of Object.entries(outcomes)) if (o.at < now - OUTCOME_KEEP_MS) delete outcomes[id];
+    changed = prune(outcomes, now) || changed;
     if (changed) {
       await writeSession({ pending: waiting, outcomes });
       await showBadge(waiting);
     }
     scheduleExpiry(waiting);
   });
+}
+
+/**
+ * Drops the outcomes that are too old to show.
+ * @param {{[id: string]: Outcome}} outcomes
+ * @returns {boolean} whether one was dropped
+ */
+function prune(outcomes, now = Date.now()) {
+  const old = Object.keys(outcomes).filter((id) => outcomes[id].at < now - OUTCOME_KEEP_MS);
+  for (const id of old) delete outcomes[id];
+  return old.length > 0;
 }
 
 /**
@@ -260,6 +274,7 @@ async function settle(requestId, outcome) {
     }
   }
   outcomes[requestId] = outcome;
+  prune(outcomes);
   await writeSession({ pending: waiting, outcomes });
   await showBadge(waiting);
   await chrome.notifications.clear(notificationId(requestId));

@@ -10,7 +10,7 @@ import { inOrder } from '../store.js';
 import { ago, expiresIn, secondsLeft } from '../time.js';
 import { hostOf, outcomeMessage, placeName } from '../words.js';
 import { closeDialogsFor, loadTools } from './answer.js';
-import { $, $button, target } from './common.js';
+import { $, $button, find, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
 
 /**
@@ -101,7 +101,6 @@ export function render({ focus = false } = {}) {
     if (focus || (changed && movable)) focusRequest();
   }
   tick();
-  renderOutcomes();
   keepFocus(focused);
 }
 
@@ -261,52 +260,93 @@ export function tick() {
       queueMicrotask(render);
     }
   }
+  renderOutcomes(now);
   const shown = state.pending[state.current];
   if (!shown) return;
   $('arrived').textContent = ago(shown.receivedAt, now);
   $('expires').textContent = expiresIn(shown.request.expiresAt, now);
 }
 
-let outcomeKeys = '';
-export function renderOutcomes() {
+/** How long the message of an answer shows, and when it starts to fade. */
+const OUTCOME_SHOW_MS = 60_000;
+const OUTCOME_FADE_MS = 45_000;
+
+/**
+ * The latest outcome the person has not dismissed, while it is recent (or its code-to-phone code
+ * can still be filled): older messages say nothing about what is waiting now.
+ * @returns {[string, Reply]|undefined}
+ */
+function latestOutcome(now = Date.now()) {
   const all = { ...state.replies, ...state.outcomes };
-  const list = Object.entries(all)
+  const [latest] = Object.entries(all)
     .filter(([id]) => !state.dismissed.has(id))
-    .sort(([, a], [, b]) => b.at - a.at)
-    .slice(0, 3);
+    .sort(([, a], [, b]) => b.at - a.at);
+  if (!latest) return undefined;
+  const [, outcome] = latest;
+  return Math.max(outcome.at + OUTCOME_SHOW_MS, outcome.fillableUntil ?? 0) > now ? latest : undefined;
+}
+
+let outcomeKeys = '';
+/**
+ * The message of the latest answer, with how long ago it was: above "No sign-in requests are
+ * waiting", or a small line under a waiting request, which always comes first.
+ */
+export function renderOutcomes(now = Date.now()) {
+  const box = $('outcomes');
+  const waiting = !$('request').hidden;
+  if (waiting && box.previousElementSibling !== $('request')) $('request').after(box);
+  if (!waiting && box.nextElementSibling !== $('empty')) $('empty').before(box);
+  box.classList.toggle('below', waiting);
+  const latest = latestOutcome(now);
   // The fill button of a code-to-phone code names the active tab: a new one renders again.
-  const keys = JSON.stringify([list, target.origin, state.fillNotes]);
-  if (keys === outcomeKeys) return;
-  outcomeKeys = keys;
-  $('outcomes').replaceChildren(
-    ...list.map(([id, outcome]) => {
-      const { text, tone } = outcomeMessage(outcome, { pin: state.tokens[outcome.tokenId]?.pin?.required });
-      const box = document.createElement('div');
-      box.className = `outcome ${tone}`;
-      box.dataset.id = id;
-      const message = document.createElement('p');
-      message.textContent = text;
-      const body = document.createElement('div');
-      body.className = 'outcome-body';
-      body.append(message);
-      // privacyIDEA's code-to-phone mode: the code to type at the sign-in page.
-      if (outcome.displayCode) {
-        const code = document.createElement('strong');
-        code.className = 'display-code';
-        code.textContent = outcome.displayCode;
-        message.append(` ${outcome.displayMessage ?? 'Enter the code to log in'}: `, code);
-        body.append(...piFillParts(id, outcome));
-      }
-      const close = document.createElement('button');
-      close.type = 'button';
-      close.className = 'icon';
-      close.textContent = '×';
-      close.setAttribute('aria-label', 'Dismiss this message');
-      close.addEventListener('click', () => dismiss(id));
-      box.append(body, close);
-      return box;
-    }),
-  );
+  const keys = JSON.stringify([latest, target.origin, state.fillNotes]);
+  if (keys !== outcomeKeys) {
+    outcomeKeys = keys;
+    const hadFocus = box.contains(document.activeElement);
+    box.replaceChildren(...(latest ? [outcomeBox(...latest)] : []));
+    if (hadFocus && document.activeElement === document.body) focusRequest();
+  }
+  const shown = box.firstElementChild;
+  if (!latest || !shown) return;
+  const [, outcome] = latest;
+  shown.classList.toggle('fading', now - outcome.at >= OUTCOME_FADE_MS && !(outcome.fillableUntil > now));
+  find(shown, 'time').textContent = ago(outcome.at, now);
+}
+
+/**
+ * @param {string} id
+ * @param {Reply} outcome
+ */
+function outcomeBox(id, outcome) {
+  const { text, tone } = outcomeMessage(outcome, { pin: state.tokens[outcome.tokenId]?.pin?.required });
+  const box = document.createElement('div');
+  box.className = `outcome ${tone}`;
+  box.dataset.id = id;
+  const message = document.createElement('p');
+  message.textContent = text;
+  const time = document.createElement('time');
+  time.className = 'outcome-time';
+  time.dateTime = new Date(outcome.at).toISOString();
+  time.title = new Date(outcome.at).toLocaleTimeString();
+  const body = document.createElement('div');
+  body.className = 'outcome-body';
+  body.append(message, time);
+  // privacyIDEA's code-to-phone mode: the code to type at the sign-in page.
+  if (outcome.displayCode) {
+    const code = document.createElement('strong');
+    code.className = 'display-code';
+    code.textContent = outcome.displayCode;
+    message.append(` ${outcome.displayMessage ?? 'Enter the code to log in'}: `, code);
+    body.append(...piFillParts(id, outcome));
+  }
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'icon';
+  close.textContent = '×';
+  close.setAttribute('aria-label', 'Dismiss this message');
+  close.addEventListener('click', () => dismiss(id));
+  box.append(body, close);
+  return box;
 }
 
 /** @param {string} id */

@@ -314,6 +314,60 @@ test('several requests, one at a time in the order they came: < > buttons and ar
   await popup.close();
 });
 
+test('only the latest outcome shows, with its time, under a waiting request, and not for long', async () => {
+  const popup = await openPopup();
+  const next = async (previous) => {
+    await push(plain, LONDON);
+    await popup.waitForFunction((previous) => {
+      const request = document.getElementById('request');
+      return !request.hidden && request.dataset.id && request.dataset.id !== previous;
+    }, previous);
+    return shown(popup);
+  };
+  const one = await next(null);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  assert.match(await outcome(popup, one), /^Approved\./);
+  const two = await next(one);
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.getByRole('button', { name: 'No' }).click();
+  assert.match(await outcome(popup, two), /^Denied\./);
+  // Only the latest, and when it was.
+  assert.equal(await popup.locator('#outcomes .outcome').count(), 1);
+  assert.equal(await popup.locator(`#outcomes .outcome[data-id="${two}"] time`).textContent(), 'just now');
+
+  // A new request takes the popup: the message is a small line under it, Deny above the fold.
+  const three = await next(two);
+  const below = await popup.evaluate(
+    () => document.getElementById('request').compareDocumentPosition(document.getElementById('outcomes')) & Node.DOCUMENT_POSITION_FOLLOWING,
+  );
+  assert.ok(below, 'the message is under the request');
+  const deny = await popup.getByRole('button', { name: 'Deny' }).boundingBox();
+  assert.ok(deny.y + deny.height <= 600, `Deny ends at ${deny.y + deny.height}`);
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-outcome-below.png') });
+
+  // After a while the message fades, then goes; the worker forgets old outcomes. (The answers
+  // are made older than they are, two's by `ms`, every other one's, earlier tests' too, by 15 min.)
+  const age = (ms) =>
+    helper.evaluate(
+      async ({ two, ms }) => {
+        const { outcomes } = await chrome.storage.session.get('outcomes');
+        for (const [id, o] of Object.entries(outcomes)) o.at = Date.now() - (id === two ? ms : 15 * 60_000);
+        await chrome.storage.session.set({ outcomes });
+      },
+      { two, ms },
+    );
+  await age(50_000);
+  await popup.locator(`#outcomes .outcome.fading[data-id="${two}"]`).waitFor();
+  await age(61_000);
+  await popup.locator('#outcomes .outcome').waitFor({ state: 'detached' });
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.getByRole('button', { name: 'No' }).click();
+  assert.match(await outcome(popup, three), /^Denied\./);
+  const kept = await waitForSession(helper, (s) => s.outcomes?.[three]);
+  assert.equal(kept.outcomes[one], undefined);
+  await popup.close();
+});
+
 test('a PIN-protected token: the PIN is asked after the number, checked, and never kept', async () => {
   const { login, number } = await push(pinned, LONDON);
   await arrived(tokens.pinned);
