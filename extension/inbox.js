@@ -233,8 +233,8 @@ const answering = new Set();
 /**
  * Answers a pending request with the adapter of its kind and returns its `Outcome`. A request
  * is answered once: a second answer while the first is on its way is refused. An answer that
- * could not be delivered (`failed`) leaves the request pending, so that the person can try
- * again.
+ * could not be delivered (`failed`), or that the server counted as a wrong PIN and kept open
+ * (`pending`), leaves the request pending, so that the person can try again.
  * @param {Answer} answer
  * @returns {Promise<Outcome>}
  */
@@ -248,7 +248,8 @@ export async function answer(answer) {
     if (!item) throw coded('unknown_request', 'This request is no longer waiting.');
     const { verdict, after } = await adapter(item.kind).answer(item, answer);
     const outcome = outcomeOf(item, verdict);
-    if (outcome.status !== 'failed') await serial(() => settle(requestId, outcome));
+    if (outcome.pending) await serial(() => keepTrying(requestId, outcome));
+    else if (outcome.status !== 'failed') await serial(() => settle(requestId, outcome));
     await after?.();
     return outcome;
   } finally {
@@ -278,6 +279,19 @@ async function settle(requestId, outcome) {
   await writeSession({ pending: waiting, outcomes });
   await showBadge(waiting);
   await chrome.notifications.clear(notificationId(requestId));
+}
+
+/**
+ * Notes on a request that is still waiting the failed try its answer was (a wrong PIN the
+ * server counted): the popup asks again, and the next answer is sent later than this one.
+ * @param {string} requestId
+ * @param {Outcome} outcome
+ */
+async function keepTrying(requestId, { reason, triesLeft, at, answeredAt = at }) {
+  const waiting = await pending();
+  if (!waiting[requestId]) return;
+  waiting[requestId] = { ...waiting[requestId], tried: { reason: reason ?? 'wrong_pin', triesLeft, at: answeredAt } };
+  await writeSession({ pending: waiting });
 }
 
 /**

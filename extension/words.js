@@ -24,6 +24,15 @@ function tries(n) {
 
 const AGAIN = 'The sign-in was refused; start it again.';
 
+/**
+ * A failed try that left its request waiting (store.js `Tried`): "Wrong PIN — 2 tries left".
+ * @param {{reason: string, triesLeft?: number|null}} tried
+ */
+export function triedMessage({ reason, triesLeft }) {
+  const what = reason === 'wrong_pin' ? 'Wrong PIN' : 'That answer was refused';
+  return Number.isInteger(triesLeft) ? `${what} — ${tries(triesLeft)}` : what;
+}
+
 /** Why the server refused an answer, in a sentence. `pin`: the token is PIN-protected. */
 function refusal(reason, triesLeft, pin) {
   const left = Number.isInteger(triesLeft) ? ` ${tries(triesLeft)}.` : '';

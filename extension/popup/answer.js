@@ -6,6 +6,7 @@
 // sends it.
 import { Message, ask } from '../messages.js';
 import { renderUnlock } from '../unlock.js';
+import { triedMessage } from '../words.js';
 import { $, $button, $dialog, $input, find, target } from './common.js';
 import { actionButtons, finished, focusRequest, picked, render, state } from './requests.js';
 
@@ -86,6 +87,14 @@ async function send(request, answer, progress = 'Sending your answer…') {
       return;
     }
     outcome = { status: 'failed', reason: err.code ?? null, triesLeft: null };
+  }
+  if (outcome.pending && answer.decision === 'approve') {
+    // A wrong PIN, counted; the request still waits: the PIN is asked again in place.
+    state.busy = false;
+    $('progress').textContent = '';
+    render();
+    if (state.current === request.id) askPin(request, answer.number ?? null, `${triedMessage(outcome)}. Type it again.`);
+    return;
   }
   state.replies[request.id] = { app: request.app, tokenId: request.tokenId, at: Date.now(), ...outcome };
   state.dismissed.delete(request.id);
@@ -175,8 +184,9 @@ let unlocking = null; // { request, number } waiting for the PIN
 /**
  * @param {Request} request
  * @param {Choice} number
+ * @param {string} [status]  what to say above the field (the last try's wrong PIN)
  */
-function askPin(request, number) {
+function askPin(request, number, status = '') {
   unlocking = { request, number };
   const token = state.tokens[request.tokenId];
   const pi = state.piTokens[request.tokenId];
@@ -187,6 +197,11 @@ function askPin(request, number) {
   $input('pin').disabled = false;
   $button('pin-ok').disabled = false;
   $('pin-status').textContent = '';
+  // After a wrong PIN: said above the field, and read out with it.
+  const tried = state.pending[request.id]?.tried;
+  const note = status || (tried ? `${triedMessage(tried)}. Type it again.` : '');
+  $('pin-tried').textContent = note;
+  $('pin-tried').hidden = !note;
   $dialog('pin-dialog').showModal();
   $input('pin').focus();
 }

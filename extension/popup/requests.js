@@ -8,7 +8,7 @@ import { createMap } from '../map.js';
 import { Message, ask } from '../messages.js';
 import { inOrder } from '../store.js';
 import { ago, expiresIn, secondsLeft } from '../time.js';
-import { hostOf, outcomeMessage, placeName } from '../words.js';
+import { hostOf, outcomeMessage, placeName, triedMessage } from '../words.js';
 import { closeDialogsFor, loadTools } from './answer.js';
 import { $, $button, find, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
@@ -65,9 +65,9 @@ function visible(now = Date.now()) {
 
 /**
  * An outcome that ends its request: anything but a failure to deliver the answer.
- * @param {{status: Outcome['status']}|null|undefined} outcome
+ * @param {{status: Outcome['status'], pending?: boolean}|null|undefined} outcome
  */
-export const finished = (outcome) => outcome != null && outcome.status !== 'failed';
+export const finished = (outcome) => outcome != null && outcome.status !== 'failed' && !outcome.pending;
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
@@ -96,6 +96,7 @@ export function render({ focus = false } = {}) {
     $button('next').disabled = position === list.length - 1;
     for (const button of actionButtons()) button.disabled = state.busy;
     showPicked();
+    showTried(shown);
     // A request that appears (or that the carousel moves to) takes the focus to its heading,
     // never to an answer: a key pressed a moment too late must not answer it.
     if (focus || (changed && movable)) focusRequest();
@@ -208,6 +209,15 @@ function pick(choice) {
 /** The choice picked for the shown request, or null. */
 export function picked() {
   return state.picked?.id === state.current ? state.picked.choice : null;
+}
+
+/**
+ * A wrong PIN the server counted and kept the request open for: how many tries are left.
+ * @param {Pending} shown
+ */
+function showTried({ tried }) {
+  $('tried').hidden = !tried;
+  $('tried').textContent = tried ? `${triedMessage(tried)}. Approve to type it again.` : '';
 }
 
 /** Marks the picked number; Approve waits for one where there are numbers to pick from. */

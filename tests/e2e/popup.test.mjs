@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { enroll, waitForSession } from '../support/extension.mjs';
+import { enroll, session, waitForSession } from '../support/extension.mjs';
 import { signIn, startRelay, startServer } from '../support/server.mjs';
 
 const GEOIP = path.join(ROOT, 'server/testdata/geoip/GeoIP2-City-Test.mmdb');
@@ -425,21 +425,77 @@ test('a PIN-protected token is denied without its PIN', async () => {
   await popup.close();
 });
 
-test('a wrong PIN says how many tries are left, and the last one locks the token', async () => {
+test('a wrong PIN keeps the sign-in: the popup says how many tries are left and asks again in place', async () => {
+  // The real login page, which waits for the approval.
+  const tab = await browser.context.newPage();
+  await tab.goto(`${pinned.url}/app/login`);
+  await tab.getByLabel('Username').fill('alice');
+  await tab.getByLabel('Password').fill('alice-demo');
+  await tab.getByRole('button', { name: 'Sign in' }).click();
+  await tab.getByRole('button', { name: 'Use my mobile to autosend a password' }).click();
+  await tab.getByTestId('match-number').filter({ hasText: /^\s*\d{2}\s*$/ }).waitFor();
+  const number = (await tab.getByTestId('match-number').textContent()).trim();
+  const waitingAt = tab.url();
+
   const popup = await openPopup();
-  for (const expected of ['Wrong PIN. 2 tries left.', 'Wrong PIN. 1 try left.', 'This token is locked after too many wrong PINs. Ask your administrator to unlock it.']) {
-    const { login, number } = await push(pinned, LONDON);
-    await popup.getByRole('button', { name: String(number), exact: true }).click();
-    await popup.getByRole('button', { name: 'Approve' }).click();
-    const id = await shown(popup);
-    await popup.getByLabel('PIN', { exact: true }).fill('1111');
-    await popup.getByLabel('PIN', { exact: true }).press('Enter');
-    assert.ok((await outcome(popup, id)).startsWith(expected));
-    assert.equal((await login.state()).state, expected.includes('locked') ? 'locked' : 'rejected');
+  await popup.getByRole('button', { name: number, exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  const dialog = popup.getByRole('dialog', { name: 'Enter your PIN' });
+  const field = popup.getByLabel('PIN', { exact: true });
+  await field.fill('1111');
+  await field.press('Enter');
+  // Counted by the server, said in the dialog, which asks again; nothing else ended.
+  await popup.locator('#pin-tried', { hasText: 'Wrong PIN — 2 tries left. Type it again.' }).waitFor();
+  assert.ok(await dialog.isVisible());
+  assert.equal(await popup.evaluate(() => document.activeElement.id), 'pin');
+  assert.equal(await field.inputValue(), '');
+  // Read out with the field.
+  assert.equal(await field.getAttribute('aria-describedby'), 'pin-tried');
+  const id = await shown(popup);
+  assert.equal(await popup.locator(`#outcomes .outcome[data-id="${id}"]`).count(), 0);
+  assert.equal((await session(helper)).pending[id].tried.triesLeft, 2);
+  assert.equal(await text(popup, 'tried'), 'Wrong PIN — 2 tries left. Approve to type it again.');
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-wrong-pin.png') });
+  assert.equal(tab.url(), waitingAt);
+  assert.ok(await tab.getByTestId('match-number').isVisible());
+
+  // The right PIN, typed again: the same login page signs in.
+  await field.fill('2468');
+  await field.press('Enter');
+  assert.equal(await outcome(popup, id), 'Approved. You are being signed in to Demo Portal.');
+  await tab.waitForURL(`${pinned.url}/app`);
+  await tab.getByText('You are signed in as').waitFor();
+  await tab.close();
+  await popup.close();
+});
+
+test('wrong PINs on one request: the tries left each time, and the last one locks the token', async () => {
+  const popup = await openPopup();
+  const { login, number } = await push(pinned, LONDON);
+  await popup.getByRole('button', { name: String(number), exact: true }).click();
+  const id = await shown(popup);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  const field = popup.getByLabel('PIN', { exact: true });
+  for (const left of ['2 tries left', '1 try left']) {
+    await field.fill('1111');
+    await field.press('Enter');
+    await popup.locator('#pin-tried', { hasText: `Wrong PIN — ${left}. Type it again.` }).waitFor();
+    assert.equal((await login.state()).state, 'waiting');
   }
+  // Put off: the request says it, and Approve asks again with the same words.
+  await popup.keyboard.press('Escape');
+  await popup.getByText('Wrong PIN — 1 try left. Approve to type it again.').waitFor();
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-wrong-pin-request.png') });
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await popup.locator('#pin-tried', { hasText: 'Wrong PIN — 1 try left. Type it again.' }).waitFor();
+  await field.fill('1111');
+  await field.press('Enter');
+  assert.equal(await outcome(popup, id), 'This token is locked after too many wrong PINs. Ask your administrator to unlock it.');
+  assert.ok(await popup.getByRole('dialog', { name: 'Enter your PIN' }).isHidden());
+  assert.equal((await login.state()).state, 'locked');
   // The server sends no more requests to a locked token.
-  const login = await signIn(pinned.url, 'alice', 'alice-demo');
-  assert.equal((await login.push()).status, 409);
+  const again = await signIn(pinned.url, 'alice', 'alice-demo');
+  assert.equal((await again.push()).status, 409);
   await popup.close();
 });
 

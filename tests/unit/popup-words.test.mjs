@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ago, clock, expiresIn, secondsLeft } from '../../extension/time.js';
-import { hostOf, outcomeMessage, placeName } from '../../extension/words.js';
+import { hostOf, outcomeMessage, placeName, triedMessage } from '../../extension/words.js';
 
 test('time since arrival', () => {
   const now = 1_764_000_000_000;
@@ -81,4 +81,11 @@ test('a sentence for every outcome', () => {
   for (const outcome of [say('rejected'), say('failed'), say('expired')]) assert.equal(outcome.tone, 'bad');
   // No app name (an outcome the worker wrote without one) still reads as a sentence.
   assert.equal(outcomeMessage({ status: 'approved' }).text, 'Approved. You are being signed in to the app.');
+});
+
+test('a wrong PIN that left the request waiting', () => {
+  assert.equal(triedMessage({ reason: 'wrong_pin', triesLeft: 2 }), 'Wrong PIN — 2 tries left');
+  assert.equal(triedMessage({ reason: 'wrong_pin', triesLeft: 1 }), 'Wrong PIN — 1 try left');
+  assert.equal(triedMessage({ reason: 'wrong_pin', triesLeft: null }), 'Wrong PIN');
+  assert.equal(triedMessage({ reason: 'bad_answer', triesLeft: 3 }), 'That answer was refused — 3 tries left');
 });
