@@ -36,8 +36,9 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @property {import('./store.js').PushRequest|import('./store.js').PiChallenge} request
  * @property {boolean} enabled   its token takes requests
  * @property {boolean} pin       approving it needs the token's PIN
- * @property {{title: string, message: string, contextMessage: string, buttons: boolean}} notice
- *   its notification; `buttons`: Approve and Deny on it (when the settings allow them)
+ * @property {{title: string, message: string, contextMessage: string, buttons: boolean, approve?: string}} notice
+ *   its notification; `buttons`: Approve and Deny on it (when the settings allow them);
+ *   `approve`: the first button's words where it only opens the popup ("Choose the number…")
  */
 
 /**
@@ -162,7 +163,7 @@ async function announce({ request, notice }, prefs) {
     requireInteraction: true,
   };
   if (notice.buttons && prefs.approveFromNotification) {
-    options.buttons = [{ title: 'Approve' }, { title: 'Deny' }];
+    options.buttons = [{ title: notice.approve ?? 'Approve' }, { title: 'Deny' }];
   }
   await chrome.notifications.create(notificationId(request.id), options);
 }

@@ -65,6 +65,8 @@ export async function check(raws, { via }) {
         message: `${token.user} at ${token.issuer} · from ${where}`,
         contextMessage: hostOf(request.origin),
         buttons: true,
+        // Where the button cannot approve by itself (approvable), it says what it opens.
+        ...(request.choices ? { approve: 'Choose the number…' } : token.pin.required ? { approve: 'Enter PIN…' } : {}),
       },
     });
   }
