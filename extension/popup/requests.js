@@ -10,7 +10,7 @@ import { inOrder } from '../store.js';
 import { ago, expiresIn, secondsLeft } from '../time.js';
 import { hostOf, outcomeMessage, placeName, triedMessage } from '../words.js';
 import { closeDialogsFor, loadTools } from './answer.js';
-import { $, $button, find, target } from './common.js';
+import { $, $button, find, tabOf, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
 
 /**
@@ -134,6 +134,7 @@ function showPushRequest(id, request) {
   $('account').textContent = token ? `${token.tokenName} · ${token.user}` : 'Unknown token';
 
   showChoices(request.choices ?? []);
+  showWhere(id, request);
   $('request-unlock').hidden = true;
   if (token?.pin?.required) loadTools();
 }
@@ -166,6 +167,32 @@ function showPiRequest(id, request) {
   $('account').textContent = `${token?.label ?? 'Unknown token'} · ${request.serial}`;
   $('pick').textContent = 'Pick the option shown on the sign-in page';
   showChoices(request.choices ?? []);
+  $('where').hidden = true;
+}
+
+/** Longest tab title said in full. */
+const TITLE_CHARS = 60;
+
+/**
+ * Where the number to pick is, since the popup may cover it: the sign-in page's site, and its
+ * tab's title where a tab of that site is open.
+ * @param {string} id
+ * @param {PushRequest} request
+ */
+function showWhere(id, request) {
+  const where = $('where');
+  const site = `The number is on the sign-in page of ${hostOf(request.origin)}`;
+  where.hidden = !request.choices?.length;
+  where.textContent = `${site}.`;
+  if (where.hidden) return;
+  tabOf(request.origin)
+    .then((tab) => {
+      const title = tab?.title?.trim();
+      if (!title || state.current !== id) return;
+      const short = title.length > TITLE_CHARS ? `${title.slice(0, TITLE_CHARS - 1)}…` : title;
+      where.textContent = `${site}, in the tab “${short}”.`;
+    })
+    .catch(() => {});
 }
 
 /**

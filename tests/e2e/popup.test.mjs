@@ -144,6 +144,8 @@ test('number matching: the right number approves, a wrong one is refused and sai
   const choices = await popup.locator('#numbers button').allTextContents();
   assert.equal(choices.length, 3);
   assert.ok(choices.includes(String(number)));
+  // Where to look, though no tab of that page is open here.
+  assert.equal(await text(popup, 'where'), `The number is on the sign-in page of ${new URL(matching.url).host}.`);
   // The popup opens with the focus on the request's heading, not on an answer; Approve waits
   // for a number.
   assert.equal(await focused(popup), 'Demo Portal');
