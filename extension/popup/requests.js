@@ -7,8 +7,8 @@
 import { createMap } from '../map.js';
 import { Message, ask } from '../messages.js';
 import { inOrder } from '../store.js';
-import { ago, expiresIn, secondsLeft } from '../time.js';
-import { hostOf, outcomeMessage, placeName, triedMessage } from '../words.js';
+import { ago, dateTime, expiresIn, secondsLeft } from '../time.js';
+import { hostOf, outcomeMessage, placeName, triedMessage, twinNotes } from '../words.js';
 import { closeDialogsFor, loadTools } from './answer.js';
 import { $, $button, find, tabOf, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
@@ -131,7 +131,9 @@ function showPushRequest(id, request) {
   $('place').textContent = placeName(request.place);
   $('map').replaceChildren(...(request.place ? [createMap(request.place)] : []));
   $('map').hidden = !request.place;
-  $('account').textContent = token ? `${token.tokenName} · ${token.user}` : 'Unknown token';
+  // Another token of the same account would read the same: what tells them apart follows.
+  const twin = token ? twinNotes(state.tokens, dateTime)[token.tokenId]?.text : null;
+  $('account').textContent = token ? [token.tokenName, token.user, twin].filter(Boolean).join(' · ') : 'Unknown token';
 
   showChoices(request.choices ?? []);
   showWhere(id, request);

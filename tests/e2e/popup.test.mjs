@@ -501,6 +501,54 @@ test('wrong PINs on one request: the tries left each time, and the last one lock
   await popup.close();
 });
 
+test('two tokens of one account: the popup and the options tell them apart by when each was added', async () => {
+  const file = `sqlite://${path.join(dataDir, 'twins.db')}`;
+  const server = await startServer(['--no-number-matching', '--database', file]);
+  const added = [await enroll(helper, server.link)];
+  try {
+    // A second activation link for alice, from the administrator's command line, redeemed in
+    // the same browser under the same name a second later.
+    const { stdout } = await promisify(execFile)(
+      path.join(ROOT, 'target/debug/pushotp-server'),
+      ['--database', file, 'token', 'enroll', 'alice', '--public-url', server.url],
+      { env: { ...process.env, RUST_LOG: 'warn' } },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    added.push(await enroll(helper, stdout.match(/pushotp:\/\/enroll\?\S+/)[0]));
+    assert.equal(added[0].deviceName, added[1].deviceName);
+
+    // One push reaches both: each request names its token apart.
+    await push(server);
+    for (const token of added) await arrived(token);
+    const popup = await openPopup();
+    await popup.locator('#pager').waitFor();
+    const accounts = [];
+    for (const _ of added) {
+      accounts.push(await text(popup, 'account'));
+      await popup.keyboard.press('ArrowRight');
+    }
+    for (const account of accounts) assert.match(account, /^Demo Portal · alice · added \S/);
+    assert.notEqual(accounts[0], accounts[1]);
+    await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-two-tokens.png') });
+    await popup.close();
+
+    // The options page's list says when each was added.
+    const options = await openExtensionPage(browser, 'options.html');
+    const items = options.getByRole('listitem').filter({ hasText: server.url });
+    await items.nth(1).waitFor();
+    const dates = await items.locator('.token-added').allTextContents();
+    assert.equal(dates.length, 2);
+    assert.notEqual(dates[0], dates[1]);
+    assert.deepEqual(accounts.map((a) => a.split(' · added ')[1]).sort(), [...dates].sort());
+    await items.nth(1).scrollIntoViewIfNeeded();
+    await options.screenshot({ path: path.join(SCREENSHOTS, 'options-two-tokens.png') });
+    await options.close();
+  } finally {
+    for (const { tokenId } of added) await helper.evaluate((tokenId) => chrome.runtime.sendMessage({ type: 'token.remove', tokenId }), tokenId);
+    await server.stop();
+  }
+});
+
 test('a request that expires leaves the popup with a message', async () => {
   const short = await startServer(['--no-number-matching', '--request-ttl', '4']);
   const token = await enroll(helper, short.link);
