@@ -91,7 +91,7 @@ To use the extension in your own Chrome, Edge or Chromium on this machine:
      activation link above under "Add a push token" and press Add.
   5. Open http://$address/app, sign in as alice / alice-demo and choose
      "Use my mobile to autosend a password"; in the PushOTP popup, pick the number the
-     sign-in page shows.
+     sign-in page shows and press Approve.
 Press Ctrl-C to stop the server. Its log follows.
 
 TXT
@@ -132,6 +132,6 @@ In the browser:
   2. In the demo app's tab, sign in as alice / alice-demo and choose
      "Use my mobile to autosend a password".
   3. Open PushOTP from its toolbar button (pin it from the puzzle-piece menu) or from its
-     notification, and pick the number the sign-in page shows.
+     notification, pick the number the sign-in page shows and press Approve.
 TXT
 wait "$chromium"

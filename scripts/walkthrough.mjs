@@ -3,7 +3,7 @@
 // tests/artifacts/walkthrough/. It starts the demo with scripts/demo.sh, opens PushOTP's options
 // page with the activation link filled in as the demo does, adds the token, signs in to the
 // demo app with "Use my mobile to autosend a password", picks the number in PushOTP's toolbar
-// popup and sees the app signed in; then denies and reports a sign-in someone else started,
+// popup, approves and sees the app signed in; then denies and reports a sign-in someone else started,
 // adds a second token from the app's QR code with the options page's scanner, and an everyday
 // code whose code the popup shows. Any step that does not do what the README says stops it
 // with the step's name, a screenshot of every open page and a non-zero exit.
@@ -120,6 +120,12 @@ async function openPopup(browser, front) {
   throw new Error('the toolbar popup did not open');
 }
 
+/** Scrolls a section's heading to the top of the page, with a little room above it. */
+function scrollTo(heading) {
+  heading.scrollIntoView({ block: 'start' });
+  window.scrollBy(0, -16);
+}
+
 /** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret at `ms`, to check what the popup shows. */
 function totp(secret, ms) {
   let bits = '';
@@ -180,7 +186,7 @@ async function walk() {
     await shot(app, 'login-page-number');
   });
 
-  await step('the popup shows the request from London; picking the number signs the app in', async () => {
+  await step('the popup shows the request from London; the number picked and approved signs the app in', async () => {
     const popup = await openPopup(browser, app);
     await popup.locator('#numbers button').first().waitFor();
     assert.equal(await popup.locator('#ip').textContent(), '81.2.69.142');
@@ -191,6 +197,8 @@ async function walk() {
     await shot(popup, 'popup-request-dark');
     await popup.emulateMedia({ colorScheme: 'light' });
     await popup.getByRole('button', { name: number, exact: true }).click();
+    await shot(popup, 'popup-number-picked');
+    await popup.getByRole('button', { name: 'Approve' }).click();
     await popup.locator('#outcomes').getByText(/^Approved\./).waitFor();
     await shot(popup, 'popup-approved');
     await app.getByTestId('signed-in').waitFor();
@@ -225,7 +233,7 @@ async function walk() {
     await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
     await options.getByText('Added Demo Portal for alice at Demo Org.').waitFor();
     assert.equal(await options.locator('#tokens li').count(), 2);
-    await options.locator('#tokens-heading').evaluate((heading) => heading.scrollIntoView({ block: 'start' }));
+    await options.locator('#tokens-heading').evaluate(scrollTo);
     await shot(options, 'options-token-scanned');
   });
 
@@ -233,7 +241,7 @@ async function walk() {
     await options.getByLabel('Link', { exact: true }).fill(OTP_LINK);
     await options.getByRole('button', { name: 'Add from link' }).click();
     await options.locator('#otp-tokens li').filter({ hasText: 'Demo' }).waitFor();
-    await options.locator('#otp-heading').evaluate((heading) => heading.scrollIntoView({ block: 'start' }));
+    await options.locator('#otp-heading').evaluate(scrollTo);
     await shot(options, 'options-everyday-code');
     const popup = await openPopup(browser, options);
     const value = popup.locator('#code-list li').filter({ hasText: 'Demo' }).locator('.code-value');
