@@ -118,8 +118,8 @@ impl Hub {
         }
     }
 
-    /// Delivers a push request message to the token's sockets on every node; returns how many
-    /// sockets on this node took it.
+    /// Delivers a message for the token's device (a push request, or the notice of its end) to
+    /// the token's sockets on every node; returns how many sockets on this node took it.
     pub async fn publish_push(&self, token_id: &str, message: &str) -> usize {
         let delivered = self.send_to_token(token_id, message);
         let note = Note::Push {
