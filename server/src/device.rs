@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -346,8 +346,17 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
             socket.send(Message::text(crate::ended::ended_message(&notice)?)).await?;
         }
     }
+    let closed = state.hub.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
+            () = &mut closed => {
+                // The server is stopping: "going away" (RFC 6455 §7.4.1), so that the device
+                // reconnects, to this server once it is back or to another node.
+                let close = CloseFrame { code: close_code::AWAY, reason: "server stopping".into() };
+                socket.send(Message::Close(Some(close))).await?;
+                return Ok(());
+            }
             outgoing = rx.recv() => match outgoing {
                 Some(text) => socket.send(Message::text(text)).await?,
                 None => return Ok(()),
