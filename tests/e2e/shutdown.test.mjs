@@ -70,6 +70,7 @@ test('SIGTERM ends the waiting login page\'s stream and the device socket at onc
   const popup = await openExtensionPage(browser, 'popup.html');
   await popup.locator(`#request[data-id="${request.id}"]`).waitFor();
   await popup.getByRole('button', { name: number, exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   await popup.getByText('Approved. You are being signed in to Demo Portal.').waitFor({ timeout: 15_000 });
   await login.waitForURL(`${server.url}/app`);
   await login.getByText('You are signed in as').waitFor();
