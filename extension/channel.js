@@ -6,7 +6,7 @@
 // stopped the worker. The pending list is also polled over HTTP when the worker starts, so that
 // nothing sent while it slept is lost, and Web Push is registered where the browser offers it.
 import { channelAuthTag, ready, signedAt, webPushTag } from './core.js';
-import { receive } from './inbox.js';
+import { end, receive } from './inbox.js';
 import { pushTokens, readLocal, readSession, settings, writeLocal, writeSession } from './store.js';
 
 /** Chrome stops a worker after 30 s without events; a ping every 20 s keeps it running. */
@@ -101,6 +101,9 @@ async function onMessage(server, channel, data) {
     case 'push':
       await receive('push', [message.request], { via: 'socket' });
       break;
+    case 'ended':
+      await end('push', [message.ended], { via: 'socket' });
+      break;
     case 'error':
       if (message.error === 'bad_auth' && message.tokenId) {
         // The server no longer knows this token (revoked there): stop presenting it until the
@@ -118,7 +121,7 @@ async function onMessage(server, channel, data) {
   }
 }
 
-/** Asks every server for its pending requests now (protocol §7, poll). */
+/** Asks every server for its pending requests, and what ended meanwhile, now (protocol §7, poll). */
 export async function poll() {
   await ready;
   const want = await wanted();
@@ -136,7 +139,8 @@ export async function poll() {
           signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
         });
         if (!reply.ok) return;
-        const { requests = [] } = await reply.json();
+        const { requests = [], ended = [] } = await reply.json();
+        await end('push', ended, { via: 'poll' });
         await receive('push', requests, { via: 'poll' });
       } catch {
         // Unreachable now; the socket's reconnection and the next watchdog round try again.

@@ -12,6 +12,7 @@ use crate::clock::{now, secs};
 use crate::ids::random_id;
 use crate::states::TokenState;
 use crate::store;
+use crate::store::requests::Ended;
 use crate::store::tokens::{NewToken, StoredSubscription, TokenRow};
 use crate::webpush::{Subscription, SubscriptionError};
 
@@ -133,11 +134,13 @@ pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
 }
 
 /// A device removes its token (docs/protocol.md §7): the server revokes it (its keys and Web
-/// Push endpoint dropped) and cancels its pending requests.
-pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<()> {
+/// Push endpoint dropped) and cancels its pending requests, which it returns for the device to
+/// be told ([`crate::ended::tell_removed`]).
+pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<Vec<Ended>> {
     store::tokens::revoke(&state.db, &token.id).await?;
-    store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
-    Audit::of_token(AuditEvent::TokenRemoved, token).detail("by device").record(&state.db).await
+    let ended = store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
+    Audit::of_token(AuditEvent::TokenRemoved, token).detail("by device").record(&state.db).await?;
+    Ok(ended)
 }
 
 /// Why a Web Push subscription was not stored.

@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `mod.rs` | the conversions and errors every area shares |
 //! | `codes.rs` | TOTP and HOTP codes of token objects |
-//! | `push.rs` | push requests, answers, passcodes and channel tags (`crate::push`) |
+//! | `push.rs` | push requests and the notices of their end, answers, passcodes and channel tags (`crate::push`) |
 //! | `plain.rs` | the small `serde` deserializer those messages are read with |
 //!
 //! The tools module (feature `wasm-tools`, `extension/pkg/pushotp_tools.js`) adds everything
@@ -33,7 +33,7 @@ pub mod tools;
 pub use codes::{hotp, totp, totp_codes};
 pub use push::{
     SignedPurpose, approve_answer, channel_auth_tag, deny_answer, push_passcode, signed_at,
-    verify_push_request, web_push_tag,
+    verify_push_ended, verify_push_request, web_push_tag,
 };
 
 /// Converts a core error into a JavaScript `Error` with `name` `PushOtpError` and a `code`.
