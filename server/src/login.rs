@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
@@ -23,7 +23,7 @@ use crate::push::{self, StartError};
 use crate::signin::{self, LOGIN_TTL, PasscodeOutcome, SESSION_TTL, SignInError};
 use crate::states::{LoginState, Reason};
 use crate::store::logins::Login;
-use crate::{enrollment, geo};
+use crate::{enrollment, geo, headers};
 
 const LOGIN_COOKIE: &str = "pushotp_login";
 const SESSION_COOKIE: &str = "pushotp_session";
@@ -49,8 +49,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body)
-        .into_response()
+    let headers = [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")];
+    (Extension(headers::Static), headers, body).into_response()
 }
 
 /// Fills `{{NAME}}` placeholders with HTML-escaped values.
