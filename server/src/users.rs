@@ -35,6 +35,11 @@ pub async fn find(db: &Db, username: &str) -> anyhow::Result<Option<User>> {
     store::users::find(db, username).await
 }
 
+/// Whether anyone can sign in at all.
+pub async fn any(db: &Db) -> anyhow::Result<bool> {
+    store::users::any(db).await
+}
+
 /// The person if `password` is theirs. Takes as long for an unknown name as for a known one,
 /// so the answer does not reveal which names exist.
 pub async fn check_password(
