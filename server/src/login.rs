@@ -249,7 +249,7 @@ async fn events(
     // unknown or expired login drops the subscription with the error).
     let id = cookie(&headers, LOGIN_COOKIE)
         .ok_or(AppError::Unauthorized("sign in with your password first"))?;
-    let watch = state.hub.watch_login(&id);
+    let watch = state.hub.watch_login(&signin::login_id(&id));
     let login = current_login(&state, &headers).await?;
     // The first event is the state now, with the number to show while waiting, so that a page
     // that reconnects (or was reloaded) picks up where it was.

@@ -7,7 +7,7 @@ use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
 use crate::hub::LoginEvent;
-use crate::ids::random_id;
+use crate::ids::{random_id, stored_id};
 use crate::states::{LoginState, Reason, TokenState};
 use crate::store::logins::{Login, NewLogin};
 use crate::{ended, store, tokens, users};
@@ -34,8 +34,9 @@ pub enum SignInError {
     Internal(#[from] anyhow::Error),
 }
 
-/// The password step: a new login (its id for the browser's cookie) if the password is right,
-/// `None` if not. Both are audited.
+/// The password step: a new login (its id for the browser's cookie; the database keeps only
+/// its hash, which is the [`Login::id`] everything else uses) if the password is right, `None`
+/// if not. Both are audited.
 pub async fn check_password(
     state: &AppState,
     username: &str,
@@ -52,7 +53,7 @@ pub async fn check_password(
     let id = random_id("lgn_", 18);
     let created = now();
     let login = NewLogin {
-        id: &id,
+        id: &stored_id(&id),
         user_id: user.id,
         app: &state.config.app_name,
         origin: &state.config.public_url,
@@ -65,9 +66,14 @@ pub async fn check_password(
     Ok(Some(id))
 }
 
-/// The login `id`, unless it is unknown or has expired.
-pub async fn current(state: &AppState, id: &str) -> anyhow::Result<Option<Login>> {
-    store::logins::get(&state.db, id, secs(now())?).await
+/// The login whose browser holds `cookie`, unless it is unknown or has expired.
+pub async fn current(state: &AppState, cookie: &str) -> anyhow::Result<Option<Login>> {
+    store::logins::get(&state.db, &login_id(cookie), secs(now())?).await
+}
+
+/// The [`Login::id`] of the login whose browser holds `cookie` (its hash).
+pub fn login_id(cookie: &str) -> String {
+    stored_id(cookie)
 }
 
 /// Moves a login to an outcome and tells its page.
@@ -161,7 +167,8 @@ pub async fn complete(state: &AppState, login: &Login) -> Result<String, SignInE
     open_session(state, login).await
 }
 
-/// Turns an approved login into a session and returns the session's id.
+/// Turns an approved login into a session and returns the session's id (for the browser's
+/// cookie; the database keeps only its hash).
 pub async fn open_session(state: &AppState, login: &Login) -> Result<String, SignInError> {
     // Only one session per approved login, even if two tabs race.
     if !store::logins::complete(&state.db, &login.id).await? {
@@ -171,7 +178,7 @@ pub async fn open_session(state: &AppState, login: &Login) -> Result<String, Sig
     let created = now();
     store::sessions::insert(
         &state.db,
-        &id,
+        &stored_id(&id),
         login.user_id,
         secs(created)?,
         secs(created + SESSION_TTL)?,
@@ -184,12 +191,13 @@ pub async fn open_session(state: &AppState, login: &Login) -> Result<String, Sig
     Ok(id)
 }
 
-/// The id and name of the person signed in with session `id`, while it lasts.
-pub async fn session_user(state: &AppState, id: &str) -> anyhow::Result<Option<(i64, String)>> {
-    store::sessions::user_of(&state.db, id, secs(now())?).await
+/// The id and name of the person signed in with the session whose browser holds `cookie`,
+/// while it lasts.
+pub async fn session_user(state: &AppState, cookie: &str) -> anyhow::Result<Option<(i64, String)>> {
+    store::sessions::user_of(&state.db, &stored_id(cookie), secs(now())?).await
 }
 
-/// Ends a session.
-pub async fn sign_out(state: &AppState, id: &str) -> anyhow::Result<()> {
-    store::sessions::delete(&state.db, id).await
+/// Ends the session whose browser holds `cookie`.
+pub async fn sign_out(state: &AppState, cookie: &str) -> anyhow::Result<()> {
+    store::sessions::delete(&state.db, &stored_id(cookie)).await
 }

@@ -8,7 +8,7 @@ use crate::states::{LoginState, Reason};
 /// A sign-in in progress, with its person's name.
 #[derive(Debug, Clone)]
 pub struct Login {
-    /// `lgn_…`
+    /// The SHA-256 hash of the browser's `lgn_…` cookie, as `ids::stored_id` makes it.
     pub id: String,
     /// Who is signing in.
     pub user_id: i64,
@@ -31,7 +31,7 @@ pub struct Login {
 /// A sign-in to store after a right password.
 #[derive(Debug)]
 pub struct NewLogin<'a> {
-    /// `lgn_…`
+    /// The SHA-256 hash of the browser's `lgn_…` cookie, as `ids::stored_id` makes it.
     pub id: &'a str,
     /// Who is signing in.
     pub user_id: i64,

@@ -1,4 +1,5 @@
-//! The `sessions` table: signed-in sessions of the demo app.
+//! The `sessions` table: signed-in sessions of the demo app, each under the SHA-256 hash of
+//! the browser's `ses_…` cookie (`ids::stored_id`), never the cookie itself.
 
 use sqlx::Row;
 
