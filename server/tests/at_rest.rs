@@ -1,5 +1,5 @@
 //! What a reader of the database (a backup, another local user) can and cannot do: session and
-//! login ids are stored only as hashes.
+//! login ids are stored only as hashes, and the SQLite files are private to their owner.
 
 #![allow(
     missing_docs,
@@ -12,7 +12,7 @@
 mod support;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use pushotp_server::{Config, ServerKey};
+use pushotp_server::{Config, Db, ServerKey};
 use sha2::Digest;
 use sqlx::Row;
 use support::{Device, Server};
@@ -109,4 +109,25 @@ async fn session_and_login_ids_are_stored_only_as_hashes() {
         .unwrap();
     assert_eq!(reply.status(), 303);
     assert!(ids(&server, "SELECT id FROM sessions").await.is_empty());
+}
+
+/// The SQLite file, its write-ahead log and its shared-memory file are created readable and
+/// writable by their owner only, whatever the process's umask lets through.
+#[tokio::test]
+async fn the_sqlite_file_and_its_wal_and_shm_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("private.db");
+    let db = Db::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+    pushotp_server::users::add(&db, "alice", "alice-pw").await.unwrap();
+    for name in ["private.db", "private.db-wal", "private.db-shm"] {
+        let path = dir.path().join(name);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|err| panic!("{name}: {err}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+    }
+    db.pool.close().await;
+    db.writer.close().await;
 }
