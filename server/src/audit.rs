@@ -51,6 +51,8 @@ pub enum AuditEvent {
     SignedIn,
     /// An administrator unlocked a token.
     TokenUnlocked,
+    /// A session's second factor was too old for what it asked (adding an authenticator).
+    StepUpRequired,
 }
 
 impl AuditEvent {
@@ -77,6 +79,7 @@ impl AuditEvent {
             Self::PasscodeFailed => "passcode_failed",
             Self::SignedIn => "signed_in",
             Self::TokenUnlocked => "token_unlocked",
+            Self::StepUpRequired => "step_up_required",
         }
     }
 }

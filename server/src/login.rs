@@ -93,30 +93,50 @@ fn set_cookie(
     (header::SET_COOKIE, HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("")))
 }
 
-/// The signed-in person, from the session cookie.
-async fn session_user(state: &AppState, headers: &HeaderMap) -> AppResult<Option<(i64, String)>> {
+/// The signed-in session, from the session cookie.
+async fn session(state: &AppState, headers: &HeaderMap) -> AppResult<Option<signin::Session>> {
     let Some(session) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    Ok(signin::session_user(state, &session).await?)
+    Ok(signin::session(state, &session).await?)
 }
 
 async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let Some((_, user)) = session_user(&state, &headers).await? else {
+    let Some(session) = session(&state, &headers).await? else {
         return Ok(Redirect::to("/app/login").into_response());
     };
     Ok(page(
         include_str!("../assets/app.html"),
-        &[("APP", &state.config.app_name), ("USER", &user)],
+        &[("APP", &state.config.app_name), ("USER", &session.username)],
     )
     .into_response())
 }
 
 /// Self-service enrollment: a signed-in person gets a new push token's activation link and its
-/// QR code, which the extension can scan from the page.
-async fn app_enroll(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let Some((user_id, _)) = session_user(&state, &headers).await? else {
+/// QR code, which the extension can scan from the page. Only with a fresh second factor
+/// ([`signin::may_add_authenticator`]); otherwise the login page asks to sign in again.
+async fn app_enroll(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let Some(session) = session(&state, &headers).await? else {
         return Ok(Redirect::to("/app/login").into_response());
     };
-    let link = enrollment::new_enrollment(&state, user_id, &state.config.app_name).await?;
+    let ip = geo::client_ip(peer, &headers, state.config.trusted_proxy);
+    let ip = geo::shown_ip(ip, state.config.demo_client_ip).to_string();
+    if !signin::may_add_authenticator(&state, &session, &ip).await? {
+        let html = page(
+            include_str!("../assets/app-login.html"),
+            &[
+                ("APP", &state.config.app_name),
+                (
+                    "ERROR",
+                    "Adding an authenticator needs a recent second factor: sign in again, then add it.",
+                ),
+            ],
+        );
+        return Ok((StatusCode::FORBIDDEN, html).into_response());
+    }
+    let link = enrollment::new_enrollment(&state, session.user_id, &state.config.app_name).await?;
     let qr = qrcode::QrCode::new(link.as_bytes()).map_err(anyhow::Error::from)?;
     let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).build();
     let hours = (state.config.activation_ttl / 3600).to_string();

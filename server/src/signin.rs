@@ -10,12 +10,16 @@ use crate::hub::LoginEvent;
 use crate::ids::{random_id, stored_id};
 use crate::states::{LoginState, Reason, TokenState};
 use crate::store::logins::{Login, NewLogin};
+pub use crate::store::sessions::Session;
 use crate::{ended, store, tokens, users};
 
 /// A sign-in must get its second factor within this many seconds.
 pub const LOGIN_TTL: u64 = 600;
 /// A session lasts this many seconds.
 pub const SESSION_TTL: u64 = 8 * 3600;
+/// A session may add an authenticator for this many seconds after its second factor; later
+/// the person signs in again, so that a session taken over cannot mint a second factor.
+pub const STEP_UP_SECS: u64 = 300;
 
 /// Why a sign-in step was refused.
 #[derive(Debug, thiserror::Error)]
@@ -176,11 +180,17 @@ pub async fn open_session(state: &AppState, login: &Login) -> Result<String, Sig
     }
     let id = random_id("ses_", 24);
     let created = now();
+    // The session starts at its second factor: the approval, or now for a passcode just typed
+    // (or a login read before its approval).
+    let verified = match (login.state, login.completed_at) {
+        (LoginState::Approved, Some(at)) => at,
+        _ => secs(created)?,
+    };
     store::sessions::insert(
         &state.db,
         &stored_id(&id),
         login.user_id,
-        secs(created)?,
+        verified,
         secs(created + SESSION_TTL)?,
     )
     .await?;
@@ -191,10 +201,32 @@ pub async fn open_session(state: &AppState, login: &Login) -> Result<String, Sig
     Ok(id)
 }
 
-/// The id and name of the person signed in with the session whose browser holds `cookie`,
-/// while it lasts.
-pub async fn session_user(state: &AppState, cookie: &str) -> anyhow::Result<Option<(i64, String)>> {
-    store::sessions::user_of(&state.db, &stored_id(cookie), secs(now())?).await
+/// The session whose browser holds `cookie`, while it lasts.
+pub async fn session(state: &AppState, cookie: &str) -> anyhow::Result<Option<Session>> {
+    store::sessions::get(&state.db, &stored_id(cookie), secs(now())?).await
+}
+
+/// Whether `session` may add an authenticator now: its second factor is at most
+/// [`STEP_UP_SECS`] old, or the person has no token to give one with (no active or locked
+/// token: the first enrollment). A refusal is audited; the person signs in again.
+pub async fn may_add_authenticator(
+    state: &AppState,
+    session: &Session,
+    client_ip: &str,
+) -> anyhow::Result<bool> {
+    if secs(now())?.saturating_sub(session.created_at) <= secs(STEP_UP_SECS)? {
+        return Ok(true);
+    }
+    let tokens = store::tokens::list(&state.db, Some(session.user_id)).await?;
+    if !tokens.iter().any(|t| matches!(t.state, TokenState::Active | TokenState::Locked)) {
+        return Ok(true);
+    }
+    Audit::of_user(AuditEvent::StepUpRequired, &session.username)
+        .ip(client_ip)
+        .detail("adding an authenticator")
+        .record(&state.db)
+        .await?;
+    Ok(false)
 }
 
 /// Ends the session whose browser holds `cookie`.

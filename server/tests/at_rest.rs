@@ -1,5 +1,6 @@
 //! What a reader of the database (a backup, another local user) can and cannot do: session and
-//! login ids are stored only as hashes, and the SQLite files are private to their owner.
+//! login ids are stored only as hashes, the SQLite files are private to their owner, and a
+//! session alone cannot add an authenticator without a fresh second factor.
 
 #![allow(
     missing_docs,
@@ -15,7 +16,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp_server::{Config, Db, ServerKey};
 use sha2::Digest;
 use sqlx::Row;
-use support::{Device, Server};
+use support::{Browser, Device, Server};
 
 async fn memory_server() -> Server {
     Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await
@@ -130,4 +131,102 @@ async fn the_sqlite_file_and_its_wal_and_shm_are_private() {
     }
     db.pool.close().await;
     db.writer.close().await;
+}
+
+/// Signs `browser` in as alice with an approved push.
+async fn sign_in_with_push(server: &Server, device: &mut Device, ws: &mut support::Ws) -> Browser {
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(ws).await;
+    device.approve_send(&request, Some(number), None).await;
+    browser.outcome().await;
+    browser.complete().await;
+    browser
+}
+
+/// "Add a push authenticator" on the app's page: the page.
+async fn add_authenticator(server: &Server, browser: &Browser) -> (u16, String) {
+    let reply = browser.http.post(format!("{}/app/enroll", server.url)).send().await.unwrap();
+    (reply.status().as_u16(), reply.text().await.unwrap())
+}
+
+/// A session whose second factor is more than a few minutes old cannot add an authenticator:
+/// the person is asked to sign in again, and a fresh approval or typed passcode lets them.
+#[tokio::test]
+async fn adding_an_authenticator_needs_a_fresh_second_factor() {
+    let server = memory_server().await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = sign_in_with_push(&server, &mut device, &mut ws).await;
+    let (status, page) = add_authenticator(&server, &browser).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("pushotp://enroll?"), "a fresh approval lets the person add one");
+
+    // Six minutes later the same session (stolen, say) cannot.
+    sqlx::query("UPDATE sessions SET created_at = created_at - 360")
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    let tokens = server.count("SELECT COUNT(*) FROM tokens").await;
+    let (status, page) = add_authenticator(&server, &browser).await;
+    assert!(!page.contains("pushotp://enroll?"), "no activation link: {page}");
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("sign in again"), "the person is told what to do: {page}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens").await, tokens, "no token made");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM audit WHERE event = 'step_up_required'").await,
+        1,
+        "the refusal is audited"
+    );
+
+    // A new sign-in with a typed passcode is fresh again.
+    browser.sign_in("alice").await;
+    let otp = device.keys.otp.clone();
+    let code = device.next_passcode(&otp);
+    assert_eq!(browser.passcode(&code).await, 303);
+    let (status, page) = add_authenticator(&server, &browser).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("pushotp://enroll?"), "a fresh passcode lets the person add one");
+}
+
+/// A person with no active or locked token has nothing to give a second factor with: an old
+/// session may add their first authenticator. A locked token does not count as none (locking
+/// someone's tokens must not open that door).
+#[tokio::test]
+async fn a_person_with_no_token_may_add_the_first_from_an_old_session() {
+    let server = memory_server().await;
+    server.user("carol").await;
+    let user = pushotp_server::users::find(&server.state.db, "carol").await.unwrap().unwrap();
+    let cookie = "ses_carols-browser";
+    let long_ago = i64::try_from(support::now()).unwrap() - 3600;
+    pushotp_server::store::sessions::insert(
+        &server.state.db,
+        &pushotp_server::ids::stored_id(cookie),
+        user.id,
+        long_ago,
+        long_ago + 8 * 3600,
+    )
+    .await
+    .unwrap();
+    let http = bare_client();
+    let add = || {
+        http.post(format!("{}/app/enroll", server.url))
+            .header("cookie", format!("pushotp_session={cookie}"))
+            .send()
+    };
+    // An unredeemed link (a pending token) is no token to sign in with either.
+    server.link("carol").await;
+    let reply = add().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    let page = reply.text().await.unwrap();
+    let link =
+        page.split("value=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let device = Device::enroll(&link, "laptop").await;
+
+    // Now carol has a token: the old session must sign in again, also once it is locked.
+    assert_eq!(add().await.unwrap().status(), 403);
+    pushotp_server::tokens::lock(&server.state, &device.token_id).await.unwrap();
+    assert_eq!(add().await.unwrap().status(), 403);
 }
