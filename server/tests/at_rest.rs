@@ -230,3 +230,33 @@ async fn a_person_with_no_token_may_add_the_first_from_an_old_session() {
     pushotp_server::tokens::lock(&server.state, &device.token_id).await.unwrap();
     assert_eq!(add().await.unwrap().status(), 403);
 }
+
+/// When a new authenticator is enrolled, each of the person's other tokens gets an audit record
+/// naming it, so that the devices holding them can be told.
+#[tokio::test]
+async fn a_new_authenticator_is_recorded_for_the_persons_other_tokens() {
+    let server = memory_server().await;
+    server.user("alice").await;
+    server.user("bob").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let bobs = Device::enroll(&server.link("bob").await, "bob's laptop").await;
+    let mut ws = device.connect().await;
+    let browser = sign_in_with_push(&server, &mut device, &mut ws).await;
+    let (_, page) = add_authenticator(&server, &browser).await;
+    let link =
+        page.split("value=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let second = Device::enroll(&link, "phone").await;
+    let rows =
+        sqlx::query("SELECT token_id, detail FROM audit WHERE event = 'token_added_elsewhere'")
+            .fetch_all(&server.state.db.pool)
+            .await
+            .unwrap();
+    let rows: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.try_get("token_id").unwrap(), r.try_get("detail").unwrap()))
+        .collect();
+    assert_eq!(rows.len(), 1, "one record, for alice's first token only: {rows:?}");
+    assert_eq!(rows[0].0, device.token_id);
+    assert!(rows[0].1.contains(&second.token_id) && rows[0].1.contains("phone"), "{rows:?}");
+    assert_ne!(rows[0].0, bobs.token_id);
+}
