@@ -35,6 +35,8 @@ pub struct Config {
     /// In the demo only: the address sign-ins from this machine are shown and placed with
     /// ([`crate::geo::shown_ip`]), so that they get a place in the demo's GeoIP test database.
     pub demo_client_ip: Option<IpAddr>,
+    /// Password checks that may wait for one of the Argon2 slots; more are refused at once.
+    pub password_queue: usize,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             lock_on_report: false,
             contact: None,
             demo_client_ip: None,
+            password_queue: 32,
         }
     }
 }

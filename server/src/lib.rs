@@ -27,6 +27,7 @@ pub mod seal;
 pub mod signin;
 pub mod states;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod webpush;

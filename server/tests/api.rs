@@ -1042,6 +1042,7 @@ async fn passwords_are_checked_with_reused_argon2_memory() {
     server.user("alice").await;
     server.user("bob").await;
     let db = &server.state.db;
+    let slots = &*server.state.password_slots;
     // Several checks at once and one after another, so that memory is reused between them.
     for _ in 0..2 {
         let checks = [
@@ -1052,7 +1053,8 @@ async fn passwords_are_checked_with_reused_argon2_memory() {
             ("carol", "carol-pw", false),
         ]
         .map(|(user, password, ok)| async move {
-            let found = pushotp_server::users::check_password(db, user, password).await.unwrap();
+            let found =
+                pushotp_server::users::check_password(db, slots, user, password).await.unwrap();
             assert_eq!(found.is_some(), ok, "{user} / {password:?}");
         });
         futures_util::future::join_all(checks).await;
