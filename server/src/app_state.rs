@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::egress::{self, EndpointPolicy};
 use crate::geo::Geo;
 use crate::hub::Hub;
 use crate::seal::ServerKey;
@@ -46,7 +47,10 @@ impl AppState {
                 "mailto:postmaster@localhost".into()
             }
         });
-        let webpush = webpush::WebPush::new(vapid, contact)?;
+        let endpoints =
+            EndpointPolicy::new(config.webpush_allow_hosts.clone(), config.webpush_allow_loopback);
+        let webpush = webpush::WebPush::new(vapid, contact)?
+            .with_endpoints(endpoints, egress::system_lookup())?;
         let hub = match &db.postgres_url {
             Some(url) => Hub::shared(db.pool.clone(), url).await?,
             None => Hub::default(),

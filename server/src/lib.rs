@@ -14,6 +14,7 @@ pub mod db;
 pub mod delivery;
 pub mod device;
 pub mod device_auth;
+pub mod egress;
 pub mod ended;
 pub mod enrollment;
 pub mod error;

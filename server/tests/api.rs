@@ -698,7 +698,7 @@ async fn the_command_line_manages_people_tokens_and_reports() {
 
 #[tokio::test]
 async fn web_push_delivers_the_request_encrypted_to_the_subscription() {
-    let server = memory_server(Config::default()).await;
+    let server = memory_server(Config { webpush_allow_loopback: true, ..Config::default() }).await;
     server.user("alice").await;
     let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
     let mut service = push_service(201).await;
@@ -744,7 +744,7 @@ async fn web_push_delivers_the_request_encrypted_to_the_subscription() {
 
 #[tokio::test]
 async fn a_gone_subscription_is_forgotten_and_bad_ones_refused() {
-    let server = memory_server(Config::default()).await;
+    let server = memory_server(Config { webpush_allow_loopback: true, ..Config::default() }).await;
     server.user("alice").await;
     let device = Device::enroll(&server.link("alice").await, "laptop").await;
     let mut service = push_service(410).await;
