@@ -90,13 +90,25 @@ impl Slots {
         if let Ok(permit) = self.running.try_acquire() {
             return Ok(permit);
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(CheckError::Busy);
-        }
-        let permit = self.running.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        permit.map_err(|e| CheckError::Internal(e.into()))
+        let _place = Waiting::join(&self.waiting, self.queue).ok_or(CheckError::Busy)?;
+        self.running.acquire().await.map_err(|e| CheckError::Internal(e.into()))
+    }
+}
+
+/// A place in the queue, given back when dropped: also when the request waiting in it is
+/// cancelled (its client went away), so that cancelled requests cannot fill the queue for good.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn join(waiting: &'a AtomicUsize, queue: usize) -> Option<Self> {
+        let place = Self(waiting);
+        (waiting.fetch_add(1, Ordering::AcqRel) < queue).then_some(place)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -162,4 +174,41 @@ fn dummy_hash() -> &'static str {
         rand::fill(&mut random);
         hash_password(&format!("{random:?}")).unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Whether `enter` is still waiting after a moment (rather than refused or let in).
+    async fn waits(slots: &Slots) -> bool {
+        tokio::time::timeout(Duration::from_millis(20), slots.enter()).await.is_err()
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_and_cancelled_waiters_give_their_place_back() {
+        let slots = std::sync::Arc::new(Slots::new(2));
+        let mut running = Vec::new();
+        for _ in 0..CHECKS {
+            running.push(slots.enter().await.unwrap());
+        }
+        // Waiters whose requests are cancelled (the timeout drops them) leave the queue.
+        for _ in 0..5 {
+            assert!(waits(&slots).await, "a place in the queue");
+        }
+        // Two that stay fill it; the next is refused at once.
+        let mut queued = Vec::new();
+        for _ in 0..2 {
+            let slots = slots.clone();
+            queued.push(tokio::spawn(async move { slots.enter().await.map(drop).is_ok() }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(matches!(slots.enter().await, Err(CheckError::Busy)));
+        // A check that ends lets a waiter in.
+        drop(running);
+        for waiter in queued {
+            assert!(waiter.await.unwrap());
+        }
+    }
 }
