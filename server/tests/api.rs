@@ -908,8 +908,16 @@ async fn requests_left_over_from_a_previous_run_are_expired() {
     let (server, _device, _ws, browser) =
         alice(Config { request_ttl: 1, ..Config::default() }).await;
     browser.push().await;
+    // Let the request's own timer expire it and its login first: resetting them while that timer
+    // is still to fire would race with it (it could expire the request between the two updates
+    // below and leave a waiting login with no pending request).
+    for _ in 0..250 {
+        if server.count("SELECT COUNT(*) FROM logins WHERE state = 'expired'").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // As if the server had restarted: no timer will fire for this request, the sweeper must.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     sqlx::query("UPDATE push_requests SET state = 'pending'")
         .execute(&server.state.db.pool)
         .await
