@@ -70,7 +70,8 @@ struct ServeArgs {
     /// Failed answers in a row before a token locks.
     #[arg(long, default_value_t = 5)]
     max_tries: i64,
-    /// Most pending push requests per person.
+    /// Most pushes per person within one request TTL that did not end in an approved sign-in
+    /// (waiting, replaced, expired, denied, reported or answered wrongly).
     #[arg(long, default_value_t = 3)]
     max_pending: i64,
     /// Seconds after a denial before the next push to the same person.

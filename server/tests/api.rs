@@ -253,6 +253,69 @@ async fn pending_pushes_per_person_are_limited() {
 }
 
 #[tokio::test]
+async fn approved_sign_ins_do_not_count_toward_the_push_limit() {
+    // Two devices: an approval on one cancels the login's request on the other, and that
+    // cancelled copy belongs to a successful sign-in too.
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    let mut laptop = Device::enroll(&server.link("alice").await, "laptop").await;
+    let desktop = Device::enroll(&server.link("alice").await, "desktop").await;
+    let (mut laptop_ws, mut desktop_ws) = (laptop.connect().await, desktop.connect().await);
+    // Three sign-ins within a request lifetime, each approved: the fourth may push too.
+    for _ in 0..4 {
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        let (status, body) = browser.push().await;
+        assert_eq!(status, 200, "{body}");
+        let number = u8::try_from(body["number"].as_u64().unwrap()).unwrap();
+        let request = laptop.next_push(&mut laptop_ws).await;
+        desktop.next_push(&mut desktop_ws).await;
+        let (_, reply) = laptop.approve_send(&request, Some(number), None).await;
+        assert_eq!(reply["status"], "approved", "{reply}");
+        browser.complete().await;
+    }
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'cancelled'").await,
+        4
+    );
+
+    // A bomber's pushes still count, whatever became of them: one answered wrongly, one
+    // replaced by a newer push of its login, that newer one left waiting; then the limit.
+    let bomber = Browser::new(&server.url);
+    bomber.sign_in("alice").await;
+    let number = bomber.push().await.1["number"].as_u64().unwrap();
+    let request = laptop.next_push(&mut laptop_ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number).unwrap();
+    let (_, reply) = laptop.approve_send(&request, Some(wrong), None).await;
+    assert_eq!(reply["reason"], "wrong_number", "{reply}");
+    assert_eq!(bomber.push().await.0, 200);
+    assert_eq!(bomber.push().await.0, 200);
+    let (status, body) = bomber.push().await;
+    assert_eq!(status, 429, "{body}");
+    // Also from a fresh login.
+    let other = Browser::new(&server.url);
+    other.sign_in("alice").await;
+    assert_eq!(other.push().await.0, 429);
+}
+
+#[tokio::test]
+async fn denied_and_reported_pushes_count_toward_the_push_limit() {
+    let config = Config { max_pending_per_user: 2, deny_cooldown: 0, ..Config::default() };
+    let (server, device, mut ws, browser) = alice(config).await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(device.send(&device.deny(&request)).await.1["status"], "denied");
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(device.send(&device.report(&request)).await.1["status"], "reported");
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    assert_eq!(browser.push().await.0, 429);
+}
+
+#[tokio::test]
 async fn two_people_with_two_devices_each_get_only_their_own_requests() {
     let server = memory_server(Config::default()).await;
     server.user("alice").await;
