@@ -656,6 +656,24 @@ async fn the_command_line_manages_people_tokens_and_reports() {
         ok && out.contains(parsed.token_id()) && out.contains("pending") && out.contains("Payroll"),
         "{out}"
     );
+    // A PIN-protected token, as `serve --require-pin` makes them (`--pin` for short).
+    let (ok, out, err) = run(
+        &["token", "enroll", "carol", "--name", "Vault", "--require-pin", "--max-tries", "3"],
+        "",
+    );
+    assert!(ok, "{err}");
+    let pin_link: pushotp::push::ActivationLink =
+        out.lines().find(|l| l.starts_with("pushotp://enroll?")).unwrap().parse().unwrap();
+    let (ok, _, err) = run(&["token", "enroll", "carol", "--pin"], "");
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["token", "list"], "");
+    assert!(ok, "{out}");
+    let line = |id: &str| out.lines().find(|l| l.starts_with(id)).unwrap().to_owned();
+    assert!(line(pin_link.token_id()).contains("pin=yes failed=0/3"), "{out}");
+    let (ok, _, err) = run(&["token", "enroll", "carol", "--max-tries", "0"], "");
+    assert!(!ok && err.contains("max tries must be 1 to 100"), "{err}");
+    assert!(line(parsed.token_id()).contains("pin=no"), "{out}");
+    assert_eq!(out.matches("pin=yes").count(), 2, "{out}");
     let (ok, out, _) = run(&["report", "list"], "");
     assert!(ok && out.trim().is_empty(), "{out}");
     let (ok, _, err) = run(&["token", "enroll", "nobody"], "");
