@@ -116,7 +116,7 @@ async function onMessage(message, sender) {
     case Message.VAULT_EXPORT:
       return { ok: true, file: await vault.exportFile(message.key, message.kdf) };
     case Message.VAULT_IMPORT:
-      return { ok: true, added: await vault.importFile(message.file, message.key) };
+      return { ok: true, ...(await vault.importFile(message.file, message.key)) };
     default:
       return failure({ code: 'unknown_message', message: `unknown message type ${/** @type {any} */ (message)?.type}` });
   }

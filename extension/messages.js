@@ -192,8 +192,9 @@ export const PageMessage = Object.freeze({
  * `{}`, or `wrong_password` changing nothing. `vault.lock` → `{}`. `vault.setPassword` (`kdf`
  * with the fresh salt `key` was derived with) → `{}`, leaving it unlocked. `vault.removePassword`
  * → `{}`. `vault.export` (the export password's key and a fresh salt) → `{ file }`.
- * `vault.import` → `{ added }`; tokens already here are skipped; `wrong_password`,
- * `invalid_file`. All but status, unlock and lock fail with `locked`.
+ * `vault.import` → `{ added, present, unreadable }`: how many tokens were added, how many
+ * were skipped because they are already here, and how many entries of the file could not be
+ * read; `wrong_password`, `invalid_file`. All but status, unlock and lock fail with `locked`.
  * @typedef {{type: 'vault.status'}} VaultStatus
  * @typedef {{type: 'vault.unlock', key: string}} VaultUnlock
  * @typedef {{type: 'vault.lock'}} VaultLock
@@ -272,7 +273,7 @@ export const PageMessage = Object.freeze({
  *   'vault.status': {protected: boolean, locked: boolean, autoLockMinutes: number, kdf: Kdf|null},
  *   'vault.unlock': {}, 'vault.lock': {}, 'vault.setPassword': {}, 'vault.removePassword': {},
  *   'vault.export': {file: object},
- *   'vault.import': {added: number},
+ *   'vault.import': {added: number, present: number, unreadable: number},
  *   'pi.enroll': {token: PiToken},
  *   'pi.remove': {},
  *   'pi.fill': PiFillResult,

@@ -216,7 +216,8 @@ const isObject = (v) => v != null && typeof v === 'object' && !Array.isArray(v);
 /**
  * Adds the tokens of an export file opened with `key`: those whose id (or tokenId) is already
  * here are skipped. A wrong key throws `wrong_password` and changes nothing. Returns how many
- * tokens were added.
+ * tokens were added, how many were already here, and how many entries could not be read.
+ * @returns {Promise<{added: number, present: number, unreadable: number}>}
  */
 export function importFile(file, key) {
   return serial(async () => {
@@ -226,26 +227,38 @@ export function importFile(file, key) {
     const otp = await otpTokens();
     const push = await pushTokens();
     let order = Math.max(0, ...Object.values(otp).map((t) => (t.order ?? 0) + 1));
-    let added = 0;
+    const counts = { added: 0, present: 0, unreadable: 0 };
     for (const t of Array.isArray(content?.otpTokens) ? content.otpTokens : []) {
-      if (!isObject(t) || typeof t.id !== 'string' || typeof t.secret !== 'string' || otp[t.id]) continue;
+      if (!isObject(t) || typeof t.id !== 'string' || typeof t.secret !== 'string') {
+        counts.unreadable++;
+        continue;
+      }
+      if (otp[t.id]) {
+        counts.present++;
+        continue;
+      }
       const { secret, ...meta } = t;
       otp[t.id] = { ...meta, order: order++ };
       all.otp[t.id] = secret;
-      added++;
+      counts.added++;
     }
     for (const t of Array.isArray(content?.pushTokens) ? content.pushTokens : []) {
-      if (!isObject(t) || typeof t.tokenId !== 'string' || !isObject(t.keys) || push[t.tokenId]) continue;
-      if (!KEY.test(t.keys.request ?? '') || !KEY.test(t.keys.channel ?? '')) continue;
-      const { otp: kOtp, answer: kAns, ...clear } = t.keys;
-      if (t.pin?.required) {
-        if (!isObject(t.masked)) continue;
-      } else {
-        if (typeof kOtp !== 'string' || !KEY.test(kAns ?? '')) continue;
-        all.push[t.tokenId] = { otp: kOtp, answer: kAns };
+      if (isObject(t) && typeof t.tokenId === 'string' && push[t.tokenId]) {
+        counts.present++;
+        continue;
       }
+      if (!isObject(t) || typeof t.tokenId !== 'string' || !isObject(t.keys) || !KEY.test(t.keys.request ?? '') || !KEY.test(t.keys.channel ?? '')) {
+        counts.unreadable++;
+        continue;
+      }
+      const { otp: kOtp, answer: kAns, ...clear } = t.keys;
+      if (t.pin?.required ? !isObject(t.masked) : typeof kOtp !== 'string' || !KEY.test(kAns ?? '')) {
+        counts.unreadable++;
+        continue;
+      }
+      if (!t.pin?.required) all.push[t.tokenId] = { otp: kOtp, answer: kAns };
       push[t.tokenId] = { ...t, keys: clear };
-      added++;
+      counts.added++;
     }
     // Secrets of tokens removed while locked go now.
     for (const id of Object.keys(all.otp)) if (!otp[id]) delete all.otp[id];
@@ -253,6 +266,6 @@ export function importFile(file, key) {
     // Secrets first: a token is never stored without its secret.
     await write(all);
     await writeLocal({ otpTokens: otp, pushTokens: push });
-    return added;
+    return counts;
   });
 }

@@ -125,6 +125,27 @@ $('export-form').addEventListener('submit', async (event) => {
   }
 });
 
+/** `n token(s)`. */
+const tokens = (/** @type {number} */ n) => (n === 1 ? '1 token' : `${n} tokens`);
+
+/**
+ * What an import did, and why it added fewer tokens than the file holds.
+ * @param {{added: number, present: number, unreadable: number}} counts
+ */
+function importSummary({ added, present, unreadable }) {
+  const reasons = [];
+  if (present > 0) {
+    if (added === 0 && unreadable === 0) {
+      reasons.push(present === 1 ? 'the one in the file is already here' : present === 2 ? 'both are already here' : `all ${present} are already here`);
+    } else {
+      reasons.push(`${present === 1 ? '1 was' : `${present} were`} already here`);
+    }
+  }
+  if (unreadable > 0) reasons.push(`${unreadable === 1 ? '1 entry' : `${unreadable} entries`} of the file could not be read`);
+  if (added === 0 && reasons.length === 0) return 'Added 0 tokens: the file holds none.';
+  return `Added ${tokens(added)}${reasons.length ? `: ${reasons.join('; ')}` : ''}.`;
+}
+
 $('import-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const status = $('import-status');
@@ -143,9 +164,9 @@ $('import-form').addEventListener('submit', async (event) => {
   try {
     await tools.ready;
     const key = await keyFor(password, file.kdf);
-    const { added } = await ask({ type: Message.VAULT_IMPORT, file, key });
+    const counts = await ask({ type: Message.VAULT_IMPORT, file, key });
     $input('import-password').value = '';
-    return say(status, added === 1 ? 'Added 1 token.' : `Added ${added} tokens.`, 'ok');
+    return say(status, importSummary(counts), counts.added > 0 || counts.unreadable === 0 ? 'ok' : 'error');
   } catch (err) {
     const text = {
       wrong_password: 'Wrong password for this file.',

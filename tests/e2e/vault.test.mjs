@@ -220,7 +220,7 @@ test('export, then import into the emptied profile, gives back the same tokens a
   // A second import adds nothing: every token is already here.
   await options.getByLabel("The file's password").fill('export secret');
   await options.getByRole('button', { name: 'Import', exact: true }).click();
-  await options.getByText('Added 0 tokens.').waitFor();
+  await options.getByText('Added 0 tokens: both are already here.').waitFor();
 
   // The imported push token approves.
   const requestId = await pushRequest();
