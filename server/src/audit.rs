@@ -51,6 +51,8 @@ pub enum AuditEvent {
     SignedIn,
     /// An administrator unlocked a token.
     TokenUnlocked,
+    /// A device restored a token from an export; older copies are refused from now on.
+    TokenRestored,
 }
 
 impl AuditEvent {
@@ -77,6 +79,7 @@ impl AuditEvent {
             Self::PasscodeFailed => "passcode_failed",
             Self::SignedIn => "signed_in",
             Self::TokenUnlocked => "token_unlocked",
+            Self::TokenRestored => "token_restored",
         }
     }
 }

@@ -13,9 +13,10 @@ mod support;
 
 use std::time::Duration;
 
+use pushotp::push::RestoreRequest;
 use pushotp_server::{Config, ServerKey};
 use serde_json::{Value, json};
-use support::{Browser, Device, Server, geoip_test_db, now};
+use support::{Browser, Device, Server, geoip_test_db, next_json, now};
 
 async fn memory_server(config: Config) -> Server {
     Server::start("sqlite::memory:", ServerKey::random(), config).await
@@ -313,6 +314,150 @@ async fn denied_and_reported_pushes_count_toward_the_push_limit() {
     let browser = Browser::new(&server.url);
     browser.sign_in("alice").await;
     assert_eq!(browser.push().await.0, 429);
+}
+
+/// The refusal of a copy whose keys a restore retired: 410 `restored_elsewhere`, naming the
+/// token, with a tag under that copy's request key (docs/protocol.md §8).
+fn assert_restored_elsewhere(copy: &Device, status: u16, reply: &Value) {
+    assert_eq!((status, reply["error"].as_str()), (410, Some("restored_elsewhere")), "{reply}");
+    assert_eq!(reply["tokenId"], copy.token_id.as_str());
+    let tag = {
+        use base64ct::Encoding;
+        base64ct::Base64UrlUnpadded::decode_vec(reply["tag"].as_str().unwrap()).unwrap()
+    };
+    pushotp::push::verify_restored_elsewhere(&copy.keys.request, &copy.token_id, &tag).unwrap();
+}
+
+#[tokio::test]
+async fn a_restored_copy_takes_over_at_the_servers_counter_and_the_old_one_is_told_why() {
+    let config = Config {
+        require_pin: true,
+        max_tries: 3,
+        number_matching: false,
+        deny_cooldown: 0,
+        max_pending_per_user: 10,
+        ..Config::default()
+    };
+    let (server, mut laptop, mut laptop_ws, _) = alice(config).await;
+    laptop.protect_with_pin("4711");
+    // The export: the same keys, masked the same, at counter 0.
+    let export = laptop.clone();
+    // The laptop signs in twice after the export: the server's counter moves on.
+    for _ in 0..2 {
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        browser.push().await;
+        let request = laptop.next_push(&mut laptop_ws).await;
+        let (_, reply) = laptop.approve_send(&request, None, Some("4711")).await;
+        assert_eq!(reply["status"], "approved", "{reply}");
+    }
+    // A sign-in waits on the laptop when the export is restored elsewhere.
+    let waiting_login = Browser::new(&server.url);
+    waiting_login.sign_in("alice").await;
+    waiting_login.push().await;
+    let waiting = laptop.next_push(&mut laptop_ws).await;
+
+    // The restore: the copy proves it holds the keys and gets new ones and the counter.
+    let mut desktop = export.clone();
+    let request = desktop.restore_request();
+    let (status, reply) = desktop.restore_with(&request).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["counter"], 2, "the next counter the server accepts");
+    assert_eq!(desktop.counter, 2);
+    assert_ne!(desktop.keys.channel, export.keys.channel);
+    assert_ne!(desktop.keys.request, export.keys.request);
+    // The laptop's open socket is told at once, under its own request key.
+    let told = next_json(&mut laptop_ws).await;
+    assert_eq!(told["type"], "restored", "{told}");
+    assert_restored_elsewhere(
+        &laptop,
+        410,
+        &json!({ "error": "restored_elsewhere", "tokenId": told["tokenId"], "tag": told["tag"] }),
+    );
+    // The restore ended what waited: the old copy's answer, even with the right PIN, is
+    // refused with the reason and counts no try.
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'cancelled'").await,
+        1
+    );
+    let (status, reply) = laptop.approve_send(&waiting, None, Some("4711")).await;
+    assert_restored_elsewhere(&laptop, status, &reply);
+
+    // The restored copy signs in with the right PIN on the first try.
+    let mut desktop_ws = desktop.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    let request_now = desktop.next_push(&mut desktop_ws).await;
+    let (_, reply) = desktop.approve_send(&request_now, None, Some("4711")).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+
+    // Everything else the old copy sends is refused with the same reason, and changes nothing.
+    let (status, reply) = laptop.poll_raw().await;
+    assert_restored_elsewhere(&laptop, status, &reply);
+    let (_, first) = laptop.try_connect().await;
+    assert_eq!(
+        (first["type"].as_str(), first["error"].as_str()),
+        (Some("error"), Some("restored_elsewhere")),
+        "{first}"
+    );
+    assert_restored_elsewhere(&laptop, 410, &first);
+    let (status, reply) =
+        laptop.register_webpush("https://push.example.net/x", "BNcR", "tBHI").await;
+    assert_restored_elsewhere(&laptop, status, &reply);
+    let (status, reply) = laptop.remove().await;
+    assert_restored_elsewhere(&laptop, status, &reply);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+    // So is a second restore of the same export: it is older than the copy that took over.
+    let mut late = export.clone();
+    let (status, reply) = late.restore().await;
+    assert_restored_elsewhere(&export, status, &reply);
+
+    // A retry of the restore that took over (its answer lost) gets the same answer again.
+    let mut retry = export.clone();
+    let again = request.clone();
+    let (status, reply) = retry.restore_with(&again).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        (&retry.keys.request, &retry.keys.channel),
+        (&desktop.keys.request, &desktop.keys.channel)
+    );
+    assert_eq!(reply["counter"], 3);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_restored'").await, 1);
+    assert_eq!(
+        server
+            .count("SELECT COUNT(*) FROM tokens WHERE state = 'active' AND failed_tries = 0")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn restores_with_wrong_keys_or_for_unknown_tokens_change_nothing() {
+    let (server, device, _ws, _) = alice(Config::default()).await;
+    // Another token's keys.
+    let mut stranger = device.clone();
+    stranger.keys.channel = pushotp::Secret::from_bytes(vec![7; 32]).unwrap();
+    let (status, reply) = stranger.restore().await;
+    assert_eq!((status, reply["error"].as_str()), (401, Some("unauthorized")), "{reply}");
+    let mut unknown = device.clone();
+    unknown.token_id = "tok_nobody".into();
+    let (status, _) = unknown.restore().await;
+    assert_eq!(status, 401);
+    // A restore for another token, with this token's keys.
+    let mut mixed = device.clone();
+    let other = RestoreRequest::new("tok_other", [1; 16], &device.keys.channel).unwrap();
+    assert_eq!(mixed.restore_with(&other).await.0, 401);
+    // A malformed one is a 400.
+    let mut bad = device.clone();
+    let mut newer = device.restore_request();
+    newer.v = 2;
+    assert_eq!(bad.restore_with(&newer).await.0, 400);
+    // Nothing moved: the device still polls with its own keys.
+    assert_eq!(device.poll().await, vec![]);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_restored'").await, 0);
 }
 
 #[tokio::test]
