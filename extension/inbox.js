@@ -36,8 +36,9 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @property {import('./store.js').PushRequest|import('./store.js').PiChallenge} request
  * @property {boolean} enabled   its token takes requests
  * @property {boolean} pin       approving it needs the token's PIN
- * @property {{title: string, message: string, contextMessage: string, buttons: boolean}} notice
- *   its notification; `buttons`: Approve and Deny on it (when the settings allow them)
+ * @property {{title: string, message: string, contextMessage: string, buttons: boolean, approve?: string}} notice
+ *   its notification; `buttons`: Approve and Deny on it (when the settings allow them);
+ *   `approve`: the first button's words where it only opens the popup ("Choose the number…")
  */
 
 /**
@@ -62,8 +63,11 @@ const NOTIFICATION_PREFIX = 'request:';
 const APPROVE_BUTTON = 0;
 const DENY_BUTTON = 1;
 const DECISIONS = ['approve', 'deny', 'report'];
-/** Outcomes older than this are dropped from session storage. */
-const OUTCOME_KEEP_MS = 10 * 60_000;
+/**
+ * Outcomes older than this are dropped from session storage: the popup shows only the latest
+ * for a minute, or while its code-to-phone code can be filled (two minutes).
+ */
+const OUTCOME_KEEP_MS = 2 * 60_000;
 
 /** @param {string} requestId */
 const notificationId = (requestId) => `${NOTIFICATION_PREFIX}${requestId}`;
@@ -159,7 +163,7 @@ async function announce({ request, notice }, prefs) {
     requireInteraction: true,
   };
   if (notice.buttons && prefs.approveFromNotification) {
-    options.buttons = [{ title: 'Approve' }, { title: 'Deny' }];
+    options.buttons = [{ title: notice.approve ?? 'Approve' }, { title: 'Deny' }];
   }
   await chrome.notifications.create(notificationId(request.id), options);
 }
@@ -192,13 +196,24 @@ export function expire() {
         changed = true;
       }
     }
-    for (const [id, o] of Object.entries(outcomes)) if (o.at < now - OUTCOME_KEEP_MS) delete outcomes[id];
+    changed = prune(outcomes, now) || changed;
     if (changed) {
       await writeSession({ pending: waiting, outcomes });
       await showBadge(waiting);
     }
     scheduleExpiry(waiting);
   });
+}
+
+/**
+ * Drops the outcomes that are too old to show.
+ * @param {{[id: string]: Outcome}} outcomes
+ * @returns {boolean} whether one was dropped
+ */
+function prune(outcomes, now = Date.now()) {
+  const old = Object.keys(outcomes).filter((id) => outcomes[id].at < now - OUTCOME_KEEP_MS);
+  for (const id of old) delete outcomes[id];
+  return old.length > 0;
 }
 
 /**
@@ -219,8 +234,8 @@ const answering = new Set();
 /**
  * Answers a pending request with the adapter of its kind and returns its `Outcome`. A request
  * is answered once: a second answer while the first is on its way is refused. An answer that
- * could not be delivered (`failed`) leaves the request pending, so that the person can try
- * again.
+ * could not be delivered (`failed`), or that the server counted as a wrong PIN and kept open
+ * (`pending`), leaves the request pending, so that the person can try again.
  * @param {Answer} answer
  * @returns {Promise<Outcome>}
  */
@@ -234,7 +249,8 @@ export async function answer(answer) {
     if (!item) throw coded('unknown_request', 'This request is no longer waiting.');
     const { verdict, after } = await adapter(item.kind).answer(item, answer);
     const outcome = outcomeOf(item, verdict);
-    if (outcome.status !== 'failed') await serial(() => settle(requestId, outcome));
+    if (outcome.pending) await serial(() => keepTrying(requestId, outcome));
+    else if (outcome.status !== 'failed') await serial(() => settle(requestId, outcome));
     await after?.();
     return outcome;
   } finally {
@@ -260,9 +276,23 @@ async function settle(requestId, outcome) {
     }
   }
   outcomes[requestId] = outcome;
+  prune(outcomes);
   await writeSession({ pending: waiting, outcomes });
   await showBadge(waiting);
   await chrome.notifications.clear(notificationId(requestId));
+}
+
+/**
+ * Notes on a request that is still waiting the failed try its answer was (a wrong PIN the
+ * server counted): the popup asks again, and the next answer is sent later than this one.
+ * @param {string} requestId
+ * @param {Outcome} outcome
+ */
+async function keepTrying(requestId, { reason, triesLeft, at, answeredAt = at }) {
+  const waiting = await pending();
+  if (!waiting[requestId]) return;
+  waiting[requestId] = { ...waiting[requestId], tried: { reason: reason ?? 'wrong_pin', triesLeft, at: answeredAt } };
+  await writeSession({ pending: waiting });
 }
 
 /**

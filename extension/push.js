@@ -68,6 +68,8 @@ export async function check(raws, { via }) {
         message: `${token.user} at ${token.issuer} · from ${where}`,
         contextMessage: hostOf(request.origin),
         buttons: true,
+        // Where the button cannot approve by itself (approvable), it says what it opens.
+        ...(request.choices ? { approve: 'Choose the number…' } : token.pin.required ? { approve: 'Enter PIN…' } : {}),
       },
     });
   }
@@ -89,6 +91,8 @@ export async function answer(item, { decision, number = null, keys = null }) {
     const { tag } = verdict;
     return { verdict: { status: 'rejected', reason: 'restored_elsewhere' }, after: () => restoredElsewhere(prepared.token.tokenId, tag).then(() => {}) };
   }
+  // Kept open after a wrong PIN: the next answer must say a later time than this one.
+  if (verdict.pending) return { verdict: { ...verdict, answeredAt: prepared.at } };
   if (verdict.status !== 'approved') return { verdict };
   const { origin } = prepared.request;
   const { passcode } = prepared;
@@ -108,7 +112,7 @@ export async function answer(item, { decision, number = null, keys = null }) {
  * @param {string} decision
  * @param {number|null} number
  * @param {{otp: string, answer: string}|null} keys
- * @returns {Promise<{token: PushToken, request: PushRequest, body: object, passcode?: string}>}
+ * @returns {Promise<{token: PushToken, request: PushRequest, body: object, at: number, passcode?: string}>}
  */
 async function prepare(requestId, decision, number, keys) {
   const waiting = (await pending())[requestId];
@@ -117,8 +121,9 @@ async function prepare(requestId, decision, number, keys) {
   const token = (await pushTokens())[request.tokenId];
   if (!token) throw coded('unknown_token', 'The token of this request was removed.');
   await ready;
+  const at = answerTime(waiting);
   if (decision !== 'approve') {
-    return { token, request, body: denyAnswer(request, decision === 'report', Date.now(), token.keys.channel) };
+    return { token, request, body: denyAnswer(request, decision === 'report', at, token.keys.channel), at };
   }
   // K_otp and K_ans of a token without PIN are in the vault: approving needs it unlocked.
   const secret = token.pin.required ? keys : (await secrets()).push[token.tokenId];
@@ -133,8 +138,20 @@ async function prepare(requestId, decision, number, keys) {
     counter = Math.floor(Date.now() / 1000 / /** @type {number} */ (otp.period));
   }
   const passcode = pushPasscode(secret.otp, otp.algorithm, otp.digits, counter);
-  const body = approveAnswer(request, number, passcode, Date.now(), token.keys.channel, secret.answer);
-  return { token, request, body, passcode };
+  const body = approveAnswer(request, number, passcode, at, token.keys.channel, secret.answer);
+  return { token, request, body, at, passcode };
+}
+
+/**
+ * When an answer says it was made (ms): now, but after a failed try the server kept open at
+ * least the next whole second, since the server takes only answers newer than that try
+ * (docs/protocol.md §5).
+ * @param {import('./store.js').Pending} waiting
+ */
+function answerTime(waiting, now = Date.now()) {
+  if (!waiting.tried) return now;
+  // `tried.at` is the last answer's own time, which may already be ahead of the clock.
+  return Math.max(now, (Math.floor(waiting.tried.at / 1000) + 1) * 1000);
 }
 
 /** What the server's error replies mean for the person. */
@@ -158,7 +175,10 @@ async function send(server, body) {
     return { status: 'failed', reason: 'unreachable' };
   }
   const json = await reply.json().catch(() => ({}));
-  if (reply.ok && json.status) return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null };
+  if (reply.ok && json.status) {
+    // `pending`: a wrong PIN, counted; the request waits for the PIN again.
+    return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null, ...(json.pending === true && { pending: true }) };
+  }
   // Another browser restored the token (protocol §8): `tag` proves it (restore.js checks).
   if (reply.status === 410 && json.error === 'restored_elsewhere') return { status: 'rejected', reason: 'restored_elsewhere', tag: json.tag };
   const reason = REFUSALS[reply.status];

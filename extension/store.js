@@ -148,6 +148,16 @@
  * @property {number} receivedAt   ms
  * @property {Via} via
  * @property {boolean} pin         approving needs the token's PIN
+ * @property {Tried} [tried]       its last answer failed and left it waiting (a wrong PIN)
+ */
+
+/**
+ * @typedef {object} Tried  A failed try that left its request waiting for another answer: the
+ *   server counted it (docs/protocol.md §5).
+ * @property {string} reason           `wrong_pin`
+ * @property {number|null} triesLeft   before the token locks
+ * @property {number} at               ms, the `answeredAt` the answer was sent with: the next
+ *   answer must say a later second, as the server asks
  */
 
 /**
@@ -172,6 +182,9 @@
  *   (privacyidea.js refuses it after); only the newest display code has it
  * @property {string[]} [trusted]     origins the display code goes to without asking the person
  *   (the token's privacyIDEA server and confirmed sites)
+ * @property {boolean} [pending]      the request is still waiting for an answer: the server
+ *   counted a wrong PIN and keeps it open (its `tried`), so this is no outcome to keep
+ * @property {number} [answeredAt]    ms, with `pending`: when the answer said it was made
  */
 
 /**

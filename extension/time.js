@@ -15,6 +15,16 @@ export function ago(thenMs, nowMs) {
   return `${Math.floor(hours / 24)} d ago`;
 }
 
+/**
+ * A moment as a date and time in the person's language: "Dec 7, 2026, 4:45 AM", with the
+ * seconds when `seconds` ("Dec 7, 2026, 4:45:12 AM").
+ * @param {number} ms
+ * @param {boolean} [seconds]
+ */
+export function dateTime(ms, seconds = false) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: seconds ? 'medium' : 'short' });
+}
+
 /** Whole seconds from `nowMs` until `expiresAt` (Unix seconds, as requests carry it), never below 0. */
 export function secondsLeft(expiresAt, nowMs) {
   return Math.max(0, Math.ceil(expiresAt - nowMs / 1000));

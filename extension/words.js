@@ -18,11 +18,61 @@ export function placeName(place) {
   return names.length ? names.map((name) => name.trim()).join(', ') : 'Location unknown';
 }
 
+/**
+ * @typedef {object} Twin  What a token shares with the tokens it could be taken for.
+ * @property {string} tokenId
+ * @property {string} server
+ * @property {string} tokenName
+ * @property {string} user
+ * @property {string} issuer
+ * @property {string} deviceName
+ * @property {number} addedAt  ms
+ */
+
+/**
+ * What tells apart push tokens of one account (the same server, name, user and issuer), which
+ * otherwise look the same: the browser's name given at enrollment where those differ, else
+ * when each was added, to the minute or, where that is not enough, to the second. Only tokens
+ * with such a twin get a note.
+ * @param {{[tokenId: string]: Twin}} tokens
+ * @param {(ms: number, seconds: boolean) => string} when  a date and time (time.js `dateTime`)
+ * @returns {{[tokenId: string]: {text: string, seconds: boolean}}}
+ */
+export function twinNotes(tokens, when) {
+  /** @type {Map<string, Twin[]>} */
+  const groups = new Map();
+  for (const token of Object.values(tokens)) {
+    const key = JSON.stringify([token.server, token.tokenName, token.user, token.issuer]);
+    groups.set(key, [...(groups.get(key) ?? []), token]);
+  }
+  /** @type {{[tokenId: string]: {text: string, seconds: boolean}}} */
+  const notes = {};
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    if (new Set(group.map((t) => t.deviceName)).size === group.length) {
+      for (const t of group) notes[t.tokenId] = { text: t.deviceName, seconds: false };
+      continue;
+    }
+    const seconds = new Set(group.map((t) => when(t.addedAt, false))).size < group.length;
+    for (const t of group) notes[t.tokenId] = { text: `added ${when(t.addedAt, seconds)}`, seconds };
+  }
+  return notes;
+}
+
 function tries(n) {
   return n === 1 ? '1 try left' : `${n} tries left`;
 }
 
 const AGAIN = 'The sign-in was refused; start it again.';
+
+/**
+ * A failed try that left its request waiting (store.js `Tried`): "Wrong PIN — 2 tries left".
+ * @param {{reason: string, triesLeft?: number|null}} tried
+ */
+export function triedMessage({ reason, triesLeft }) {
+  const what = reason === 'wrong_pin' ? 'Wrong PIN' : 'That answer was refused';
+  return Number.isInteger(triesLeft) ? `${what} — ${tries(triesLeft)}` : what;
+}
 
 /** Why the server refused an answer, in a sentence. `pin`: the token is PIN-protected. */
 function refusal(reason, triesLeft, pin) {

@@ -220,11 +220,12 @@ try {
     });
     const server = logged('sent', pushedAt - 5)?.end ?? null;
 
-    // 2: the person picks the number the login page shows.
+    // 2: the person picks the number the login page shows, then approves (timed from that click).
     await pause(300);
+    await popup.getByRole('button', { name: number, exact: true }).click();
     const clicksBefore = await popup.evaluate(() => globalThis.__clicks.length);
     const clickedAt = now();
-    await popup.getByRole('button', { name: number, exact: true }).click();
+    await popup.getByRole('button', { name: 'Approve' }).click();
     await tab.waitForURL(`${direct.url}/app`);
     await tab.waitForFunction(() => globalThis.__signedIn && globalThis.__painted);
     const clicked = await popup.evaluate((n) => globalThis.__clicks[n], clicksBefore);

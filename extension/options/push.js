@@ -4,6 +4,8 @@
 // push requests on and off, and removal (which asks the worker to revoke the token at its
 // server too). Tokens are added in push-add.js.
 import { Message, ask } from '../messages.js';
+import { dateTime } from '../time.js';
+import { twinNotes } from '../words.js';
 import { $, $button, $dialog, find, fromTemplate, hostOf, itemKey, say } from './common.js';
 
 /** @typedef {import('../store.js').PushToken} PushToken */
@@ -20,8 +22,11 @@ const items = new Map();
 /** @type {{[tokenId: string]: PushToken}} */
 let tokensById = {};
 
-/** @param {PushToken} token */
-function tokenItem(token) {
+/**
+ * @param {PushToken} token
+ * @param {{[tokenId: string]: {seconds: boolean}}} twins  words.js `twinNotes`
+ */
+function tokenItem(token, twins) {
   let item = items.get(token.tokenId);
   if (!item) {
     item = fromTemplate('token-template');
@@ -59,6 +64,8 @@ function tokenItem(token) {
   find(item, '.token-issuer').textContent = token.issuer;
   find(item, '.token-server').textContent = token.server;
   find(item, '.token-device').textContent = token.deviceName;
+  // To the second where another token of the same account was added the same minute.
+  find(item, '.token-added').textContent = token.addedAt ? dateTime(token.addedAt, twins[token.tokenId]?.seconds) : 'Unknown';
   find(item, '.token-for').textContent = ` for ${token.tokenName} (${token.user} at ${token.issuer})`;
   /** @type {HTMLInputElement} */
   const toggle = find(item, '.token-enabled');
@@ -127,8 +134,9 @@ export function renderTokens(tokens) {
       items.delete(id);
     }
   }
+  const twins = twinNotes(tokens, dateTime);
   list.forEach((token, index) => {
-    const item = tokenItem(token);
+    const item = tokenItem(token, twins);
     if (tokenList.children[index] !== item) tokenList.insertBefore(item, tokenList.children[index] ?? null);
   });
   $('no-tokens').hidden = list.length > 0;

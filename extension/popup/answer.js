@@ -6,8 +6,9 @@
 // sends it.
 import { Message, ask } from '../messages.js';
 import { renderUnlock } from '../unlock.js';
+import { triedMessage } from '../words.js';
 import { $, $button, $dialog, $input, find, target } from './common.js';
-import { actionButtons, finished, firstAction, render, state } from './requests.js';
+import { actionButtons, finished, focusRequest, picked, render, state } from './requests.js';
 
 /**
  * @typedef {import('../store.js').PushRequest} PushRequest
@@ -47,10 +48,14 @@ function pinFirst(request) {
   return state.pending[request.id]?.pin === true && token != null;
 }
 
-/** @param {Choice} number */
+/**
+ * Approve: with the number (or option) picked, where the request has choices.
+ * @param {Choice} number
+ */
 export function approve(number) {
   const request = answerable();
   if (!request) return;
+  if (request.choices?.length && number == null) return;
   if (pinFirst(request)) askPin(request, number);
   else send(request, { decision: 'approve', ...(number != null && { number }) });
 }
@@ -83,15 +88,24 @@ async function send(request, answer, progress = 'Sending your answer…') {
     }
     outcome = { status: 'failed', reason: err.code ?? null, triesLeft: null };
   }
+  if (outcome.pending && answer.decision === 'approve') {
+    // A wrong PIN, counted; the request still waits: the PIN is asked again in place.
+    state.busy = false;
+    $('progress').textContent = '';
+    render();
+    if (state.current === request.id) askPin(request, answer.number ?? null, `${triedMessage(outcome)}. Type it again.`);
+    return;
+  }
   state.replies[request.id] = { app: request.app, tokenId: request.tokenId, at: Date.now(), ...outcome };
   state.dismissed.delete(request.id);
   if (finished(outcome)) state.done.add(request.id);
   state.busy = false;
   $('progress').textContent = '';
   render();
-  // The message of this answer (its dismiss button), not the next request's Approve nor a
-  // code-to-phone code's Fill: a second press must neither answer nor fill.
-  find($('outcomes'), `[data-id="${CSS.escape(request.id)}"] button.icon`)?.focus();
+  // The next request's heading, or the message of this answer (its dismiss button); never an
+  // answer nor a code-to-phone code's Fill: a second press must neither answer nor fill.
+  if (!$('request').hidden) focusRequest();
+  else find($('outcomes'), `[data-id="${CSS.escape(request.id)}"] button.icon`)?.focus();
 }
 
 // Unlock: the approval keys are sealed with the password ------------------------------------
@@ -170,8 +184,9 @@ let unlocking = null; // { request, number } waiting for the PIN
 /**
  * @param {Request} request
  * @param {Choice} number
+ * @param {string} [status]  what to say above the field (the last try's wrong PIN)
  */
-function askPin(request, number) {
+function askPin(request, number, status = '') {
   unlocking = { request, number };
   const token = state.tokens[request.tokenId];
   const pi = state.piTokens[request.tokenId];
@@ -182,6 +197,11 @@ function askPin(request, number) {
   $input('pin').disabled = false;
   $button('pin-ok').disabled = false;
   $('pin-status').textContent = '';
+  // After a wrong PIN: said above the field, and read out with it.
+  const tried = state.pending[request.id]?.tried;
+  const note = status || (tried ? `${triedMessage(tried)}. Type it again.` : '');
+  $('pin-tried').textContent = note;
+  $('pin-tried').hidden = !note;
   $dialog('pin-dialog').showModal();
   $input('pin').focus();
 }
@@ -250,7 +270,7 @@ $dialog('pin-dialog').addEventListener('close', () => {
   // Closed without an answer: back to the request.
   if (unlocking) {
     unlocking = null;
-    firstAction()?.focus();
+    $('approve').focus();
   }
 });
 
@@ -263,5 +283,5 @@ export function closeDialogsFor(id) {
   }
 }
 
-$('approve').addEventListener('click', () => approve(null));
+$('approve').addEventListener('click', () => approve(picked()));
 $('deny').addEventListener('click', deny);

@@ -35,6 +35,23 @@ export async function findTarget() {
 }
 
 /**
+ * The tab that shows a page of `origin`, if one is open: the one in front of this window, else
+ * the one used last. Its title is the page's own, so it is only ever shown as text.
+ * @param {string} origin
+ * @returns {Promise<chrome.tabs.Tab|null>}
+ */
+export async function tabOf(origin) {
+  const tabs = (await chrome.tabs.query({ windowType: 'normal' })).filter((tab) => {
+    try {
+      return new URL(tab.url ?? '').origin === origin;
+    } catch {
+      return false;
+    }
+  });
+  return tabs.sort((a, b) => Number(b.active) - Number(a.active) || (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0))[0] ?? null;
+}
+
+/**
  * Asks the person whether the active tab's site is the token's own.
  * @param {{issuer: string, account?: string}} token
  * @param {string} host

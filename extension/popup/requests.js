@@ -7,10 +7,10 @@
 import { createMap } from '../map.js';
 import { Message, ask } from '../messages.js';
 import { inOrder } from '../store.js';
-import { ago, expiresIn, secondsLeft } from '../time.js';
-import { hostOf, outcomeMessage, placeName } from '../words.js';
-import { approve, closeDialogsFor, loadTools } from './answer.js';
-import { $, $button, target } from './common.js';
+import { ago, dateTime, expiresIn, secondsLeft } from '../time.js';
+import { hostOf, outcomeMessage, placeName, triedMessage, twinNotes } from '../words.js';
+import { closeDialogsFor, loadTools } from './answer.js';
+import { $, $button, find, tabOf, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
 
 /**
@@ -38,6 +38,7 @@ import { piFillParts } from './pi-codes.js';
  *   index: number,
  *   busy: boolean,
  *   fillNotes: {[requestId: string]: string},
+ *   picked: {id: string, choice: number|string}|null,
  * }}
  */
 export const state = {
@@ -52,6 +53,7 @@ export const state = {
   index: 0, // its position, to move on to the next one when it goes
   busy: false, // an answer (or a PIN check) is under way
   fillNotes: {}, // request id → what the last "Fill" press of a privacyIDEA code ended in, when the worker kept nothing
+  picked: null, // the number (or option) picked for a request, sent only by Approve
 };
 
 /** Requests the person can still answer, oldest first. */
@@ -63,9 +65,9 @@ function visible(now = Date.now()) {
 
 /**
  * An outcome that ends its request: anything but a failure to deliver the answer.
- * @param {{status: Outcome['status']}|null|undefined} outcome
+ * @param {{status: Outcome['status'], pending?: boolean}|null|undefined} outcome
  */
-export const finished = (outcome) => outcome != null && outcome.status !== 'failed';
+export const finished = (outcome) => outcome != null && outcome.status !== 'failed' && !outcome.pending;
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
@@ -73,6 +75,7 @@ export const finished = (outcome) => outcome != null && outcome.status !== 'fail
 /** @param {{focus?: boolean}} [options] */
 export function render({ focus = false } = {}) {
   const focused = /** @type {Focusable} */ (document.activeElement);
+  const movable = leftBehind(focused);
   const list = visible();
   let position = list.findIndex((p) => p.id === state.current);
   if (position < 0) position = Math.min(state.index, list.length - 1);
@@ -92,10 +95,13 @@ export function render({ focus = false } = {}) {
     $button('prev').disabled = position === 0;
     $button('next').disabled = position === list.length - 1;
     for (const button of actionButtons()) button.disabled = state.busy;
-    if (focus || (changed && document.activeElement === document.body)) firstAction()?.focus();
+    showPicked();
+    showTried(shown);
+    // A request that appears (or that the carousel moves to) takes the focus to its heading,
+    // never to an answer: a key pressed a moment too late must not answer it.
+    if (focus || (changed && movable)) focusRequest();
   }
   tick();
-  renderOutcomes();
   keepFocus(focused);
 }
 
@@ -125,23 +131,12 @@ function showPushRequest(id, request) {
   $('place').textContent = placeName(request.place);
   $('map').replaceChildren(...(request.place ? [createMap(request.place)] : []));
   $('map').hidden = !request.place;
-  $('account').textContent = token ? `${token.tokenName} · ${token.user}` : 'Unknown token';
+  // Another token of the same account would read the same: what tells them apart follows.
+  const twin = token ? twinNotes(state.tokens, dateTime)[token.tokenId]?.text : null;
+  $('account').textContent = token ? [token.tokenName, token.user, twin].filter(Boolean).join(' · ') : 'Unknown token';
 
-  const choices = request.choices ?? [];
-  $('pick').hidden = choices.length === 0;
-  $('numbers').hidden = choices.length === 0;
-  $('numbers').replaceChildren(
-    ...choices.map((number) => {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'number';
-      button.textContent = String(number);
-      button.addEventListener('click', () => approve(number));
-      return button;
-    }),
-  );
-  $('approve').hidden = choices.length > 0;
-  $('progress').textContent = '';
+  showChoices(request.choices ?? []);
+  showWhere(id, request);
   $('request-unlock').hidden = true;
   if (token?.pin?.required) loadTools();
 }
@@ -172,31 +167,113 @@ function showPiRequest(id, request) {
   $('lead').textContent = request.question;
   showWebFacts(false);
   $('account').textContent = `${token?.label ?? 'Unknown token'} · ${request.serial}`;
-  const choices = request.choices ?? [];
   $('pick').textContent = 'Pick the option shown on the sign-in page';
+  showChoices(request.choices ?? []);
+  $('where').hidden = true;
+}
+
+/** Longest tab title said in full. */
+const TITLE_CHARS = 60;
+
+/**
+ * Where the number to pick is, since the popup may cover it: the sign-in page's site, and its
+ * tab's title where a tab of that site is open.
+ * @param {string} id
+ * @param {PushRequest} request
+ */
+function showWhere(id, request) {
+  const where = $('where');
+  const site = `The number is on the sign-in page of ${hostOf(request.origin)}`;
+  where.hidden = !request.choices?.length;
+  where.textContent = `${site}.`;
+  if (where.hidden) return;
+  tabOf(request.origin)
+    .then((tab) => {
+      const title = tab?.title?.trim();
+      if (!title || state.current !== id) return;
+      const short = title.length > TITLE_CHARS ? `${title.slice(0, TITLE_CHARS - 1)}…` : title;
+      where.textContent = `${site}, in the tab “${short}”.`;
+    })
+    .catch(() => {});
+}
+
+/**
+ * The numbers (or presence options) to pick from. Pressing one picks it, and only Approve
+ * sends it: a stray click or key press on a number answers nothing.
+ * @param {(number|string)[]} choices
+ */
+function showChoices(choices) {
   $('pick').hidden = choices.length === 0;
   $('numbers').hidden = choices.length === 0;
   $('numbers').replaceChildren(
-    ...choices.map((option) => {
+    ...choices.map((choice) => {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'number';
-      button.textContent = option;
-      button.addEventListener('click', () => approve(option));
+      button.textContent = String(choice);
+      button.setAttribute('aria-pressed', 'false');
+      button.addEventListener('click', () => pick(choice));
       return button;
     }),
   );
-  $('approve').hidden = choices.length > 0;
   $('progress').textContent = '';
+}
+
+/** The shown request's choices, as it has them. */
+function choicesShown() {
+  return state.pending[state.current]?.request.choices ?? [];
+}
+
+/**
+ * Picks a number (or option) of the shown request, without sending it.
+ * @param {number|string} choice
+ */
+function pick(choice) {
+  if (!state.current || state.busy) return;
+  state.picked = { id: state.current, choice };
+  showPicked();
+  $('progress').textContent = `You picked ${choice}. Approve sends it.`;
+}
+
+/** The choice picked for the shown request, or null. */
+export function picked() {
+  return state.picked?.id === state.current ? state.picked.choice : null;
+}
+
+/**
+ * A wrong PIN the server counted and kept the request open for: how many tries are left.
+ * @param {Pending} shown
+ */
+function showTried({ tried }) {
+  $('tried').hidden = !tried;
+  $('tried').textContent = tried ? `${triedMessage(tried)}. Approve to type it again.` : '';
+}
+
+/** Marks the picked number; Approve waits for one where there are numbers to pick from. */
+function showPicked() {
+  const choice = picked();
+  for (const button of $('numbers').querySelectorAll('button')) {
+    button.setAttribute('aria-pressed', String(choice != null && button.textContent === String(choice)));
+  }
+  $button('approve').disabled = state.busy || (choicesShown().length > 0 && choice == null);
 }
 
 export function actionButtons() {
   return [...$('numbers').querySelectorAll('button'), $button('approve'), $button('deny')];
 }
 
-/** The first button that answers the shown request: a number, or Approve. */
-export function firstAction() {
-  return actionButtons().find((button) => !button.closest('[hidden]') && !button.hidden);
+/** Moves the focus to the shown request's heading, which answers nothing. */
+export function focusRequest() {
+  if (!$('request').hidden) $('app').focus();
+}
+
+/**
+ * Whether the focus was where a new request should take it from: nowhere, or on a control of
+ * the request shown before (not, say, in the codes' search field).
+ * @param {Focusable|null} focused
+ */
+function leftBehind(focused) {
+  return !focused || focused === document.body || $('request').contains(focused);
 }
 
 /**
@@ -207,8 +284,8 @@ function keepFocus(focused) {
   const active = /** @type {Focusable} */ (document.activeElement);
   if (!focused || focused === document.body || document.querySelector('dialog[open]')) return;
   if (active !== document.body && !active.disabled && active.checkVisibility()) return;
-  const fallback = !$('request').hidden ? firstAction() : $('outcomes').querySelector('button');
-  if (fallback && !fallback.disabled) fallback.focus();
+  if (!$('request').hidden) focusRequest();
+  else $('outcomes').querySelector('button')?.focus();
 }
 
 /** Live times of the shown request; requests that ran out leave the carousel. */
@@ -222,52 +299,93 @@ export function tick() {
       queueMicrotask(render);
     }
   }
+  renderOutcomes(now);
   const shown = state.pending[state.current];
   if (!shown) return;
   $('arrived').textContent = ago(shown.receivedAt, now);
   $('expires').textContent = expiresIn(shown.request.expiresAt, now);
 }
 
-let outcomeKeys = '';
-export function renderOutcomes() {
+/** How long the message of an answer shows, and when it starts to fade. */
+const OUTCOME_SHOW_MS = 60_000;
+const OUTCOME_FADE_MS = 45_000;
+
+/**
+ * The latest outcome the person has not dismissed, while it is recent (or its code-to-phone code
+ * can still be filled): older messages say nothing about what is waiting now.
+ * @returns {[string, Reply]|undefined}
+ */
+function latestOutcome(now = Date.now()) {
   const all = { ...state.replies, ...state.outcomes };
-  const list = Object.entries(all)
+  const [latest] = Object.entries(all)
     .filter(([id]) => !state.dismissed.has(id))
-    .sort(([, a], [, b]) => b.at - a.at)
-    .slice(0, 3);
+    .sort(([, a], [, b]) => b.at - a.at);
+  if (!latest) return undefined;
+  const [, outcome] = latest;
+  return Math.max(outcome.at + OUTCOME_SHOW_MS, outcome.fillableUntil ?? 0) > now ? latest : undefined;
+}
+
+let outcomeKeys = '';
+/**
+ * The message of the latest answer, with how long ago it was: above "No sign-in requests are
+ * waiting", or a small line under a waiting request, which always comes first.
+ */
+export function renderOutcomes(now = Date.now()) {
+  const box = $('outcomes');
+  const waiting = !$('request').hidden;
+  if (waiting && box.previousElementSibling !== $('request')) $('request').after(box);
+  if (!waiting && box.nextElementSibling !== $('empty')) $('empty').before(box);
+  box.classList.toggle('below', waiting);
+  const latest = latestOutcome(now);
   // The fill button of a code-to-phone code names the active tab: a new one renders again.
-  const keys = JSON.stringify([list, target.origin, state.fillNotes]);
-  if (keys === outcomeKeys) return;
-  outcomeKeys = keys;
-  $('outcomes').replaceChildren(
-    ...list.map(([id, outcome]) => {
-      const { text, tone } = outcomeMessage(outcome, { pin: state.tokens[outcome.tokenId]?.pin?.required });
-      const box = document.createElement('div');
-      box.className = `outcome ${tone}`;
-      box.dataset.id = id;
-      const message = document.createElement('p');
-      message.textContent = text;
-      const body = document.createElement('div');
-      body.className = 'outcome-body';
-      body.append(message);
-      // privacyIDEA's code-to-phone mode: the code to type at the sign-in page.
-      if (outcome.displayCode) {
-        const code = document.createElement('strong');
-        code.className = 'display-code';
-        code.textContent = outcome.displayCode;
-        message.append(` ${outcome.displayMessage ?? 'Enter the code to log in'}: `, code);
-        body.append(...piFillParts(id, outcome));
-      }
-      const close = document.createElement('button');
-      close.type = 'button';
-      close.className = 'icon';
-      close.textContent = '×';
-      close.setAttribute('aria-label', 'Dismiss this message');
-      close.addEventListener('click', () => dismiss(id));
-      box.append(body, close);
-      return box;
-    }),
-  );
+  const keys = JSON.stringify([latest, target.origin, state.fillNotes]);
+  if (keys !== outcomeKeys) {
+    outcomeKeys = keys;
+    const hadFocus = box.contains(document.activeElement);
+    box.replaceChildren(...(latest ? [outcomeBox(...latest)] : []));
+    if (hadFocus && document.activeElement === document.body) focusRequest();
+  }
+  const shown = box.firstElementChild;
+  if (!latest || !shown) return;
+  const [, outcome] = latest;
+  shown.classList.toggle('fading', now - outcome.at >= OUTCOME_FADE_MS && !(outcome.fillableUntil > now));
+  find(shown, 'time').textContent = ago(outcome.at, now);
+}
+
+/**
+ * @param {string} id
+ * @param {Reply} outcome
+ */
+function outcomeBox(id, outcome) {
+  const { text, tone } = outcomeMessage(outcome, { pin: state.tokens[outcome.tokenId]?.pin?.required });
+  const box = document.createElement('div');
+  box.className = `outcome ${tone}`;
+  box.dataset.id = id;
+  const message = document.createElement('p');
+  message.textContent = text;
+  const time = document.createElement('time');
+  time.className = 'outcome-time';
+  time.dateTime = new Date(outcome.at).toISOString();
+  time.title = new Date(outcome.at).toLocaleTimeString();
+  const body = document.createElement('div');
+  body.className = 'outcome-body';
+  body.append(message, time);
+  // privacyIDEA's code-to-phone mode: the code to type at the sign-in page.
+  if (outcome.displayCode) {
+    const code = document.createElement('strong');
+    code.className = 'display-code';
+    code.textContent = outcome.displayCode;
+    message.append(` ${outcome.displayMessage ?? 'Enter the code to log in'}: `, code);
+    body.append(...piFillParts(id, outcome));
+  }
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'icon';
+  close.textContent = '×';
+  close.setAttribute('aria-label', 'Dismiss this message');
+  close.addEventListener('click', () => dismiss(id));
+  box.append(body, close);
+  return box;
 }
 
 /** @param {string} id */
@@ -276,7 +394,10 @@ function dismiss(id) {
   // The worker forgets it too; nothing is lost if it cannot.
   ask({ type: Message.OUTCOME_DISMISS, requestId: id }).catch(() => {});
   render();
-  if (document.activeElement === document.body) ($('outcomes').querySelector('button') ?? firstAction())?.focus();
+  if (document.activeElement === document.body) {
+    if ($('request').hidden) $('outcomes').querySelector('button')?.focus();
+    else focusRequest();
+  }
 }
 
 /**
@@ -311,6 +432,31 @@ function move(step) {
 $('prev').addEventListener('click', () => move(-1));
 $('next').addEventListener('click', () => move(1));
 
+/** Digits typed lately, and when the last one was: typing a number picks it. */
+let typed = { digits: '', at: 0 };
+const TYPING_PAUSE_MS = 1500;
+
+/**
+ * A digit key: once the digits typed end with one of the shown request's choices, that choice
+ * is picked and the focus goes to Approve, which sends it. Nothing is sent by typing.
+ * @param {string} digit
+ * @returns {boolean} whether the key was for the choices
+ */
+function typeDigit(digit) {
+  const choices = choicesShown().map(String);
+  if (!choices.length || state.busy || $('request').hidden) return false;
+  const now = Date.now();
+  typed = { digits: (now - typed.at > TYPING_PAUSE_MS ? '' : typed.digits) + digit, at: now };
+  // The longest choice the digits end with ("37" rather than "7" where both are offered).
+  const match = choices.filter((c) => typed.digits.endsWith(c)).sort((a, b) => b.length - a.length)[0];
+  if (match === undefined) return true;
+  typed = { digits: '', at: 0 };
+  const choice = choicesShown().find((c) => String(c) === match);
+  pick(choice);
+  $button('approve').focus();
+  return true;
+}
+
 document.addEventListener('keydown', (event) => {
   // The target is an element, or the document itself, which has no `matches`.
   const element = /** @type {Partial<Element>} */ (event.target);
@@ -318,6 +464,6 @@ document.addEventListener('keydown', (event) => {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   if (event.key === 'ArrowLeft') move(-1);
   else if (event.key === 'ArrowRight') move(1);
-  else return;
+  else if (!(/^[0-9]$/.test(event.key) && typeDigit(event.key))) return;
   event.preventDefault();
 });

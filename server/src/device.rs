@@ -247,6 +247,11 @@ async fn answer(
         AnswerOutcome::Denied => ("denied", None, None),
         AnswerOutcome::Reported => ("reported", None, None),
         AnswerOutcome::Rejected { reason, tries_left } => ("rejected", Some(reason), tries_left),
+        AnswerOutcome::WrongPin { tries_left } => {
+            // The request stays pending: the device may answer it again.
+            let reply = json!({ "status": "rejected", "reason": "wrong_pin", "triesLeft": tries_left, "pending": true });
+            return Ok(Json(reply).into_response());
+        }
     };
     Ok(Json(json!({ "status": status, "reason": reason, "triesLeft": tries_left })).into_response())
 }

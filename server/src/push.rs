@@ -213,6 +213,12 @@ pub enum AnswerOutcome {
         /// Failed tries left, where the answer counted as one (0 once locked).
         tries_left: Option<i64>,
     },
+    /// A wrong PIN, counted as a failed try; the request is still pending, so that the person
+    /// can type the PIN again.
+    WrongPin {
+        /// Failed tries left before the token locks (at least 1).
+        tries_left: i64,
+    },
 }
 
 /// Why an answer was refused before it was processed.
@@ -254,8 +260,10 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
     let device = device_auth::authenticate(&state, &answer).await?;
     let token = &device.token;
     let rejected = |reason, tries_left| Ok(AnswerOutcome::Rejected { reason, tries_left });
-    // Claim the request: it is answered once, whatever races.
-    if !store::requests::claim(&state.db, &request_id, secs(now())?).await? {
+    // Claim the request: one answer at a time, whatever races, and none older than a wrong
+    // PIN already counted on it.
+    let device_time = i64::try_from(answer.answered_at).map_err(anyhow::Error::from)?;
+    if !store::requests::claim(&state.db, &request_id, secs(now())?, device_time).await? {
         match request.state {
             RequestState::Expired => return rejected(Reason::Expired, None),
             RequestState::Cancelled => return rejected(Reason::Cancelled, None),
@@ -309,21 +317,26 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                     }
                     None => false,
                 };
-            let failure = if !passcode_ok {
-                Some(if token.pin_required { Reason::WrongPin } else { Reason::BadAnswer })
-            } else if !number_ok {
+            // A wrong number comes first, whatever the PIN: it ends the request, so that a
+            // person who guesses at a number they cannot see (a push they did not start) gets
+            // no second guess.
+            let failure = if !number_ok {
                 Some(Reason::WrongNumber)
+            } else if !passcode_ok {
+                Some(if token.pin_required { Reason::WrongPin } else { Reason::BadAnswer })
             } else {
                 None
             };
             if let Some(reason) = failure {
-                settle(RequestState::Rejected).await?;
+                // Counted (and the token locked at its limit) in one statement, while this
+                // answer holds the claim.
                 let left = tokens::fail_try(&state, token).await?;
                 Audit::of_token(AuditEvent::PushRejected, token)
                     .detail(reason.as_str())
                     .record(&state.db)
                     .await?;
                 if left == 0 {
+                    settle(RequestState::Rejected).await?;
                     Audit::of_token(AuditEvent::TokenLocked, token)
                         .detail("too many failed tries")
                         .record(&state.db)
@@ -331,6 +344,18 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                     signin::finish(&state, login_id, LoginState::Locked, Some(reason)).await?;
                     return rejected(Reason::Locked, Some(0));
                 }
+                if reason == Reason::WrongPin {
+                    // The login keeps waiting: the person types the PIN again on the same
+                    // request. A wrong PIN unmasks wrong keys, so this answer's passcode used no
+                    // counter, and the next try's passcode verifies.
+                    store::requests::release(&state.db, &request_id, device_time).await?;
+                    if request.expires_at <= secs(now())? {
+                        // Its expiry fell while it was claimed, and skipped it.
+                        expire(&state, &request_id, login_id).await?;
+                    }
+                    return Ok(AnswerOutcome::WrongPin { tries_left: left });
+                }
+                settle(RequestState::Rejected).await?;
                 signin::finish(&state, login_id, LoginState::Rejected, Some(reason)).await?;
                 return rejected(reason, Some(left));
             }

@@ -98,11 +98,13 @@ stored_words! {
 
 stored_words! {
     /// A push login request's life (`push_requests.state`). Only a `Pending` request can be
-    /// answered, and it leaves that state in one `UPDATE … WHERE state = 'pending'`.
+    /// answered, and it leaves that state in one `UPDATE … WHERE state = 'pending'`; only a
+    /// wrong PIN with tries left hands it back.
     RequestState, "request state" {
         /// Sent; waits for its answer.
         Pending = "pending",
-        /// Claimed by an answer being processed.
+        /// Claimed by an answer being processed (pending again after a wrong PIN with tries
+        /// left).
         Answering = "answering",
         /// Approved with a right answer.
         Approved = "approved",
@@ -110,7 +112,8 @@ stored_words! {
         Denied = "denied",
         /// Denied and reported as fraud.
         Reported = "reported",
-        /// Answered wrongly (number, PIN, passcode) or while the token was locked.
+        /// Answered wrongly (number, passcode, the PIN's last try) or while the token was
+        /// locked.
         Rejected = "rejected",
         /// Its time ran out.
         Expired = "expired",

@@ -195,48 +195,141 @@ async fn a_forged_answer_tag_counts_as_a_failed_try() {
     assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 1);
 }
 
-#[tokio::test]
-async fn a_wrong_pin_is_refused_until_the_token_locks() {
-    let config = Config {
+/// PIN-protected tokens with three tries, and pushes without pause.
+fn pin_config(number_matching: bool) -> Config {
+    Config {
         require_pin: true,
         max_tries: 3,
-        number_matching: false,
+        number_matching,
         deny_cooldown: 0,
         max_pending_per_user: 10,
         ..Config::default()
-    };
-    let (server, mut device, mut ws, browser) = alice(config).await;
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_pin_keeps_the_request_open_and_the_right_one_then_approves() {
+    let (server, mut device, mut ws, browser) = alice(pin_config(true)).await;
     assert!(device.enrolled.pin.required);
     assert_eq!(device.enrolled.pin.max_tries, 3);
     device.protect_with_pin("4711");
-    // The right PIN approves.
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    let wrong = device.approve(&request, Some(number), Some("0000"));
+    let (status, reply) = device.send(&wrong).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        reply,
+        json!({ "status": "rejected", "reason": "wrong_pin", "triesLeft": 2, "pending": true })
+    );
+    // Counted, and both the request and its login still wait.
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM logins WHERE state = 'waiting'").await, 1);
+    // The same wrong answer again is a replay: refused, and not counted.
+    let (status, reply) = device.send(&wrong).await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 1);
+    // The right PIN on the same request (with the device's next passcode) signs in, and
+    // resets the count.
+    let (_, reply) = device.approve_send(&request, Some(number), Some("4711")).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+    // And the request is answered for good.
+    let (status, reply) = device.approve_send(&request, Some(number), Some("4711")).await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_approved'").await, 1);
+}
+
+#[tokio::test]
+async fn wrong_pins_on_one_request_lock_the_token_after_max_tries() {
+    let (server, mut device, mut ws, browser) = alice(pin_config(false)).await;
+    device.protect_with_pin("4711");
     browser.push().await;
     let request = device.next_push(&mut ws).await;
     assert_eq!(request.choices, None);
-    let (_, reply) = device.approve_send(&request, None, Some("4711")).await;
-    assert_eq!(reply["status"], "approved", "{reply}");
-    // Wrong PINs: refused, counted, then locked.
-    let browser = Browser::new(&server.url);
-    browser.sign_in("alice").await;
     for left in [2, 1] {
-        browser.push().await;
-        let request = device.next_push(&mut ws).await;
         let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
         assert_eq!(
             reply,
-            json!({ "status": "rejected", "reason": "wrong_pin", "triesLeft": left })
+            json!({ "status": "rejected", "reason": "wrong_pin", "triesLeft": left, "pending": true })
         );
     }
-    browser.push().await;
-    let request = device.next_push(&mut ws).await;
     let (_, reply) = device.approve_send(&request, None, Some("1234")).await;
     assert_eq!(reply, json!({ "status": "rejected", "reason": "locked", "triesLeft": 0 }));
     assert_eq!(browser.outcome().await["state"], "locked");
-    // Locked: no more pushes, and even the right PIN does not help.
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'rejected'").await,
+        1
+    );
+    // Locked: the request is over, even for the right PIN, and no new push goes out.
+    let (status, reply) = device.approve_send(&request, None, Some("4711")).await;
+    assert_eq!(status, 409, "{reply}");
     let (status, body) = browser.push().await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_locked'").await, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_number_ends_the_request_whatever_the_pin() {
+    let (server, mut device, mut ws, browser) = alice(pin_config(true)).await;
+    device.protect_with_pin("4711");
+    let number = browser.push().await.1["number"].as_u64().unwrap();
+    let request = device.next_push(&mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number);
+    // A wrong number with a wrong PIN: a guess at the number is never given a second chance.
+    let (_, reply) = device.approve_send(&request, wrong, Some("0000")).await;
+    assert_eq!(reply, json!({ "status": "rejected", "reason": "wrong_number", "triesLeft": 2 }));
+    let outcome = browser.outcome().await;
+    assert_eq!(
+        (outcome["state"].as_str(), outcome["reason"].as_str()),
+        (Some("rejected"), Some("wrong_number"))
+    );
+    let (status, _) =
+        device.approve_send(&request, Some(u8::try_from(number).unwrap()), Some("4711")).await;
+    assert_eq!(status, 409);
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_answers_approve_once() {
+    let config = Config { max_tries: 100, ..pin_config(false) };
+    let (server, mut device, mut ws, browser) = alice(config).await;
+    device.protect_with_pin("4711");
+    // Right answers racing: one approves, the others find the request answered.
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    let answers: Vec<_> = (0..6).map(|_| device.approve(&request, None, Some("4711"))).collect();
+    let replies = futures_util::future::join_all(answers.iter().map(|a| device.send(a))).await;
+    let approved = replies.iter().filter(|(_, r)| r["status"] == "approved").count();
+    assert_eq!(approved, 1, "{replies:?}");
+    assert!(replies.iter().all(|(s, r)| r["status"] == "approved" || *s == 409), "{replies:?}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+
+    // Right and wrong PINs racing: whatever the order, at most one approves; a wrong PIN that
+    // wins hands the request back, so the next right answer still can.
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    let answers: Vec<_> = (0..8)
+        .map(|i| device.approve(&request, None, Some(if i % 2 == 0 { "4711" } else { "0000" })))
+        .collect();
+    let replies = futures_util::future::join_all(answers.iter().map(|a| device.send(a))).await;
+    let approved = replies.iter().filter(|(_, r)| r["status"] == "approved").count();
+    assert!(approved <= 1, "{replies:?}");
+    if approved == 0 {
+        let (_, reply) = device.approve_send(&request, None, Some("4711")).await;
+        assert_eq!(reply["status"], "approved", "{reply}");
+    }
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_approved'").await, 2);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'approved'").await,
+        2
+    );
 }
 
 #[tokio::test]

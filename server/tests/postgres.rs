@@ -157,3 +157,30 @@ async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
     assert_eq!(browser.outcome().await["state"], "expired");
     assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'expired'").await, 1);
 }
+
+/// A wrong PIN hands its request back (the claim's release, and the replay check on the next
+/// claim): statements that run only here and on SQLite.
+#[tokio::test]
+async fn a_wrong_pin_keeps_the_request_open_on_postgresql() {
+    let Some(database) = fresh_database().await else { return };
+    let config = Config { require_pin: true, number_matching: false, ..Config::default() };
+    let server = Server::start(&database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    device.protect_with_pin("4711");
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    let wrong = device.approve(&request, None, Some("0000"));
+    let (_, reply) = device.send(&wrong).await;
+    assert_eq!(
+        (reply["reason"].as_str(), reply["pending"].as_bool()),
+        (Some("wrong_pin"), Some(true))
+    );
+    assert_eq!(device.send(&wrong).await.0, 409, "a replay is refused");
+    let (_, reply) = device.approve_send(&request, None, Some("4711")).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+}

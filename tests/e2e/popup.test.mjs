@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { enroll, waitForSession } from '../support/extension.mjs';
+import { enroll, session, waitForSession } from '../support/extension.mjs';
 import { signIn, startRelay, startServer } from '../support/server.mjs';
 
 const GEOIP = path.join(ROOT, 'server/testdata/geoip/GeoIP2-City-Test.mmdb');
@@ -141,15 +141,21 @@ test('number matching: the right number approves, a wrong one is refused and sai
   const popup = await openPopup();
   await popup.getByText('Pick the number shown on the sign-in page').waitFor();
   assert.equal(await text(popup, 'place'), 'Linköping, SE');
-  assert.ok(await popup.getByRole('button', { name: 'Approve' }).isHidden());
   const choices = await popup.locator('#numbers button').allTextContents();
   assert.equal(choices.length, 3);
   assert.ok(choices.includes(String(number)));
-  // The popup opens with the focus on the first answer.
-  assert.equal(await focused(popup), choices[0]);
-  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-number-matching.png') });
+  // Where to look, though no tab of that page is open here.
+  assert.equal(await text(popup, 'where'), `The number is on the sign-in page of ${new URL(matching.url).host}.`);
+  // The popup opens with the focus on the request's heading, not on an answer; Approve waits
+  // for a number.
+  assert.equal(await focused(popup), 'Demo Portal');
+  assert.ok(await popup.getByRole('button', { name: 'Approve' }).isDisabled());
   const id = await shown(popup);
   await popup.getByRole('button', { name: String(number), exact: true }).click();
+  // Picking sends nothing yet.
+  assert.equal((await login.state()).state, 'waiting');
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-number-matching.png') });
+  await popup.getByRole('button', { name: 'Approve' }).click();
   assert.equal(await outcome(popup, id), 'Approved. You are being signed in to Demo Portal.');
   assert.equal((await login.state()).state, 'approved');
 
@@ -158,8 +164,59 @@ test('number matching: the right number approves, a wrong one is refused and sai
   const wrong = (await popup.locator('#numbers button').allTextContents()).find((n) => n !== String(second.number));
   const secondId = await shown(popup);
   await popup.getByRole('button', { name: wrong, exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   assert.match(await outcome(popup, secondId), /^That was not the number on the sign-in page\. The sign-in was refused; start it again\./);
   assert.deepEqual(await second.login.state(), { state: 'rejected', reason: 'wrong_number', number: null });
+  await popup.close();
+});
+
+test('the keyboard: no answer has the focus, Enter answers nothing, digits pick, Approve sends', async () => {
+  const { login, number } = await push(matching, LONDON);
+  await arrived(tokens.matching);
+  const popup = await openPopup();
+  await popup.locator('#numbers button').first().waitFor();
+  // The focus is on the request's heading: read out, answering nothing.
+  const active = () => popup.evaluate(() => ({ id: document.activeElement.id, text: document.activeElement.textContent.trim() }));
+  assert.deepEqual(await active(), { id: 'app', text: 'Demo Portal' });
+  await popup.keyboard.press('Enter');
+  await popup.keyboard.press('Space');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal((await login.state()).state, 'waiting');
+  const id = await shown(popup);
+  assert.equal(await popup.locator(`#outcomes .outcome[data-id="${id}"]`).count(), 0);
+  assert.ok((await waitForSession(helper, (s) => s.pending?.[id])).pending[id]);
+  // Tab reaches the numbers; pressing one picks it and sends nothing.
+  const choices = await popup.locator('#numbers button').allTextContents();
+  await popup.keyboard.press('Tab');
+  assert.equal(await focused(popup), choices[0]);
+  await popup.keyboard.press('Enter');
+  assert.equal(await popup.locator('#numbers button').first().getAttribute('aria-pressed'), 'true');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal((await login.state()).state, 'waiting');
+  // Typing the number picks it instead, and takes the focus to Approve.
+  await popup.keyboard.type(String(number));
+  const pressed = popup.locator('#numbers button[aria-pressed="true"]');
+  assert.deepEqual(await pressed.allTextContents(), [String(number)]);
+  assert.equal(await focused(popup), 'Approve');
+  assert.equal((await login.state()).state, 'waiting');
+  await popup.keyboard.press('Enter');
+  assert.equal(await outcome(popup, id), 'Approved. You are being signed in to Demo Portal.');
+  assert.equal((await login.state()).state, 'approved');
+
+  // When the carousel moves, the focus goes to the heading of the request it shows.
+  await push(matching, LONDON);
+  await push(matching, LINKOPING);
+  await popup.locator('#pager').waitFor();
+  await popup.getByRole('button', { name: 'Deny' }).focus();
+  await popup.keyboard.press('ArrowRight');
+  assert.equal(await text(popup, 'place'), 'Linköping, SE');
+  assert.equal((await active()).id, 'app');
+  for (let i = 0; i < 2; i++) {
+    await popup.getByRole('button', { name: 'Deny' }).click();
+    await popup.getByRole('button', { name: 'No' }).click();
+    await popup.locator('#deny-dialog').waitFor({ state: 'hidden' });
+  }
+  await popup.getByText('No sign-in requests are waiting.').waitFor();
   await popup.close();
 });
 
@@ -170,7 +227,7 @@ test('Deny asks whether to report; going back answers nothing, "No" denies', asy
   // Straight from 127.0.0.1: the test database has no place for it.
   assert.equal(await text(popup, 'place'), 'Location unknown');
   assert.equal(await popup.locator('#map svg').count(), 0);
-  assert.equal(await focused(popup), 'Approve');
+  assert.equal(await focused(popup), 'Demo Portal');
   await popup.getByRole('button', { name: 'Deny' }).click();
   const dialog = popup.getByRole('dialog', { name: 'Report this as a sign-in you did not make?' });
   await dialog.waitFor();
@@ -259,12 +316,67 @@ test('several requests, one at a time in the order they came: < > buttons and ar
   await popup.close();
 });
 
+test('only the latest outcome shows, with its time, under a waiting request, and not for long', async () => {
+  const popup = await openPopup();
+  const next = async (previous) => {
+    await push(plain, LONDON);
+    await popup.waitForFunction((previous) => {
+      const request = document.getElementById('request');
+      return !request.hidden && request.dataset.id && request.dataset.id !== previous;
+    }, previous);
+    return shown(popup);
+  };
+  const one = await next(null);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  assert.match(await outcome(popup, one), /^Approved\./);
+  const two = await next(one);
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.getByRole('button', { name: 'No' }).click();
+  assert.match(await outcome(popup, two), /^Denied\./);
+  // Only the latest, and when it was.
+  assert.equal(await popup.locator('#outcomes .outcome').count(), 1);
+  assert.equal(await popup.locator(`#outcomes .outcome[data-id="${two}"] time`).textContent(), 'just now');
+
+  // A new request takes the popup: the message is a small line under it, Deny above the fold.
+  const three = await next(two);
+  const below = await popup.evaluate(
+    () => document.getElementById('request').compareDocumentPosition(document.getElementById('outcomes')) & Node.DOCUMENT_POSITION_FOLLOWING,
+  );
+  assert.ok(below, 'the message is under the request');
+  const deny = await popup.getByRole('button', { name: 'Deny' }).boundingBox();
+  assert.ok(deny.y + deny.height <= 600, `Deny ends at ${deny.y + deny.height}`);
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-outcome-below.png') });
+
+  // After a while the message fades, then goes; the worker forgets old outcomes. (The answers
+  // are made older than they are, two's by `ms`, every other one's, earlier tests' too, by 15 min.)
+  const age = (ms) =>
+    helper.evaluate(
+      async ({ two, ms }) => {
+        const { outcomes } = await chrome.storage.session.get('outcomes');
+        for (const [id, o] of Object.entries(outcomes)) o.at = Date.now() - (id === two ? ms : 15 * 60_000);
+        await chrome.storage.session.set({ outcomes });
+      },
+      { two, ms },
+    );
+  await age(50_000);
+  await popup.locator(`#outcomes .outcome.fading[data-id="${two}"]`).waitFor();
+  await age(61_000);
+  await popup.locator('#outcomes .outcome').waitFor({ state: 'detached' });
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.getByRole('button', { name: 'No' }).click();
+  assert.match(await outcome(popup, three), /^Denied\./);
+  const kept = await waitForSession(helper, (s) => s.outcomes?.[three]);
+  assert.equal(kept.outcomes[one], undefined);
+  await popup.close();
+});
+
 test('a PIN-protected token: the PIN is asked after the number, checked, and never kept', async () => {
   const { login, number } = await push(pinned, LONDON);
   await arrived(tokens.pinned);
   const popup = await openPopup();
   const id = await shown(popup);
   await popup.getByRole('button', { name: String(number), exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   const dialog = popup.getByRole('dialog', { name: 'Enter your PIN' });
   await dialog.waitFor();
   const field = popup.locator('#pin');
@@ -280,8 +392,10 @@ test('a PIN-protected token: the PIN is asked after the number, checked, and nev
   await dialog.waitFor({ state: 'hidden' });
   assert.equal(await field.inputValue(), '');
   assert.equal((await login.state()).state, 'waiting');
+  // Back on Approve, which opened the dialog; the number stays picked.
+  assert.equal(await focused(popup), 'Approve');
 
-  await popup.getByRole('button', { name: String(number), exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   await field.pressSequentially('24a6b8');
   assert.equal(await field.inputValue(), '2468', 'digits only');
   // Records what the PIN prompt says while the PIN is checked.
@@ -313,21 +427,126 @@ test('a PIN-protected token is denied without its PIN', async () => {
   await popup.close();
 });
 
-test('a wrong PIN says how many tries are left, and the last one locks the token', async () => {
+test('a wrong PIN keeps the sign-in: the popup says how many tries are left and asks again in place', async () => {
+  // The real login page, which waits for the approval.
+  const tab = await browser.context.newPage();
+  await tab.goto(`${pinned.url}/app/login`);
+  await tab.getByLabel('Username').fill('alice');
+  await tab.getByLabel('Password').fill('alice-demo');
+  await tab.getByRole('button', { name: 'Sign in' }).click();
+  await tab.getByRole('button', { name: 'Use my mobile to autosend a password' }).click();
+  await tab.getByTestId('match-number').filter({ hasText: /^\s*\d{2}\s*$/ }).waitFor();
+  const number = (await tab.getByTestId('match-number').textContent()).trim();
+  const waitingAt = tab.url();
+
   const popup = await openPopup();
-  for (const expected of ['Wrong PIN. 2 tries left.', 'Wrong PIN. 1 try left.', 'This token is locked after too many wrong PINs. Ask your administrator to unlock it.']) {
-    const { login, number } = await push(pinned, LONDON);
-    await popup.getByRole('button', { name: String(number), exact: true }).click();
-    const id = await shown(popup);
-    await popup.getByLabel('PIN', { exact: true }).fill('1111');
-    await popup.getByLabel('PIN', { exact: true }).press('Enter');
-    assert.ok((await outcome(popup, id)).startsWith(expected));
-    assert.equal((await login.state()).state, expected.includes('locked') ? 'locked' : 'rejected');
-  }
-  // The server sends no more requests to a locked token.
-  const login = await signIn(pinned.url, 'alice', 'alice-demo');
-  assert.equal((await login.push()).status, 409);
+  await popup.getByRole('button', { name: number, exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  const dialog = popup.getByRole('dialog', { name: 'Enter your PIN' });
+  const field = popup.getByLabel('PIN', { exact: true });
+  await field.fill('1111');
+  await field.press('Enter');
+  // Counted by the server, said in the dialog, which asks again; nothing else ended.
+  await popup.locator('#pin-tried', { hasText: 'Wrong PIN — 2 tries left. Type it again.' }).waitFor();
+  assert.ok(await dialog.isVisible());
+  assert.equal(await popup.evaluate(() => document.activeElement.id), 'pin');
+  assert.equal(await field.inputValue(), '');
+  // Read out with the field.
+  assert.equal(await field.getAttribute('aria-describedby'), 'pin-tried');
+  const id = await shown(popup);
+  assert.equal(await popup.locator(`#outcomes .outcome[data-id="${id}"]`).count(), 0);
+  assert.equal((await session(helper)).pending[id].tried.triesLeft, 2);
+  assert.equal(await text(popup, 'tried'), 'Wrong PIN — 2 tries left. Approve to type it again.');
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-wrong-pin.png') });
+  assert.equal(tab.url(), waitingAt);
+  assert.ok(await tab.getByTestId('match-number').isVisible());
+
+  // The right PIN, typed again: the same login page signs in.
+  await field.fill('2468');
+  await field.press('Enter');
+  assert.equal(await outcome(popup, id), 'Approved. You are being signed in to Demo Portal.');
+  await tab.waitForURL(`${pinned.url}/app`);
+  await tab.getByText('You are signed in as').waitFor();
+  await tab.close();
   await popup.close();
+});
+
+test('wrong PINs on one request: the tries left each time, and the last one locks the token', async () => {
+  const popup = await openPopup();
+  const { login, number } = await push(pinned, LONDON);
+  await popup.getByRole('button', { name: String(number), exact: true }).click();
+  const id = await shown(popup);
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  const field = popup.getByLabel('PIN', { exact: true });
+  for (const left of ['2 tries left', '1 try left']) {
+    await field.fill('1111');
+    await field.press('Enter');
+    await popup.locator('#pin-tried', { hasText: `Wrong PIN — ${left}. Type it again.` }).waitFor();
+    assert.equal((await login.state()).state, 'waiting');
+  }
+  // Put off: the request says it, and Approve asks again with the same words.
+  await popup.keyboard.press('Escape');
+  await popup.getByText('Wrong PIN — 1 try left. Approve to type it again.').waitFor();
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-wrong-pin-request.png') });
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await popup.locator('#pin-tried', { hasText: 'Wrong PIN — 1 try left. Type it again.' }).waitFor();
+  await field.fill('1111');
+  await field.press('Enter');
+  assert.equal(await outcome(popup, id), 'This token is locked after too many wrong PINs. Ask your administrator to unlock it.');
+  assert.ok(await popup.getByRole('dialog', { name: 'Enter your PIN' }).isHidden());
+  assert.equal((await login.state()).state, 'locked');
+  // The server sends no more requests to a locked token.
+  const again = await signIn(pinned.url, 'alice', 'alice-demo');
+  assert.equal((await again.push()).status, 409);
+  await popup.close();
+});
+
+test('two tokens of one account: the popup and the options tell them apart by when each was added', async () => {
+  const file = `sqlite://${path.join(dataDir, 'twins.db')}`;
+  const server = await startServer(['--no-number-matching', '--database', file]);
+  const added = [await enroll(helper, server.link)];
+  try {
+    // A second activation link for alice, from the administrator's command line, redeemed in
+    // the same browser under the same name a second later.
+    const { stdout } = await promisify(execFile)(
+      path.join(ROOT, 'target/debug/pushotp-server'),
+      ['--database', file, 'token', 'enroll', 'alice', '--public-url', server.url],
+      { env: { ...process.env, RUST_LOG: 'warn' } },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    added.push(await enroll(helper, stdout.match(/pushotp:\/\/enroll\?\S+/)[0]));
+    assert.equal(added[0].deviceName, added[1].deviceName);
+
+    // One push reaches both: each request names its token apart.
+    await push(server);
+    for (const token of added) await arrived(token);
+    const popup = await openPopup();
+    await popup.locator('#pager').waitFor();
+    const accounts = [];
+    for (const _ of added) {
+      accounts.push(await text(popup, 'account'));
+      await popup.keyboard.press('ArrowRight');
+    }
+    for (const account of accounts) assert.match(account, /^Demo Portal · alice · added \S/);
+    assert.notEqual(accounts[0], accounts[1]);
+    await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-two-tokens.png') });
+    await popup.close();
+
+    // The options page's list says when each was added.
+    const options = await openExtensionPage(browser, 'options.html');
+    const items = options.getByRole('listitem').filter({ hasText: server.url });
+    await items.nth(1).waitFor();
+    const dates = await items.locator('.token-added').allTextContents();
+    assert.equal(dates.length, 2);
+    assert.notEqual(dates[0], dates[1]);
+    assert.deepEqual(accounts.map((a) => a.split(' · added ')[1]).sort(), [...dates].sort());
+    await items.nth(1).scrollIntoViewIfNeeded();
+    await options.screenshot({ path: path.join(SCREENSHOTS, 'options-two-tokens.png') });
+    await options.close();
+  } finally {
+    for (const { tokenId } of added) await helper.evaluate((tokenId) => chrome.runtime.sendMessage({ type: 'token.remove', tokenId }), tokenId);
+    await server.stop();
+  }
 });
 
 test('a request that expires leaves the popup with a message', async () => {

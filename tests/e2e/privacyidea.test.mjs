@@ -164,14 +164,16 @@ test('presence: a wrong option is refused and the request stays; the right one s
     await popup.getByText('Pick the option shown on the sign-in page').waitFor({ timeout: 15_000 });
     const options = await popup.locator('#numbers button').allTextContents();
     assert.ok(options.includes(right) && options.length >= 2, options.join());
-    assert.ok(await popup.locator('#approve').isHidden());
+    assert.ok(await popup.locator('#approve').isDisabled());
     const id = await shown(popup);
     const wrong = options.find((o) => o !== right);
     await popup.getByRole('button', { name: wrong, exact: true }).click();
+    await popup.getByRole('button', { name: 'Approve' }).click();
     await outcome(popup, id);
     assert.deepEqual(await pi.pollTransaction(detail.transaction_id), { status: 'pending', value: false });
     // Still answerable: the right option now.
     await popup.getByRole('button', { name: right, exact: true }).click();
+    await popup.getByRole('button', { name: 'Approve' }).click();
     await popup.waitForFunction((id) => document.querySelector(`#outcomes .outcome[data-id="${id}"]`)?.textContent.startsWith('Approved'), id);
     assert.deepEqual(await pi.pollTransaction(detail.transaction_id), { status: 'accept', value: true });
     assert.equal((await pi.check('alice', '', detail.transaction_id)).result.authentication, 'ACCEPT');

@@ -141,6 +141,44 @@ test('a PIN-protected request is not approved from the notification', async () =
   for (const p of browser.context.pages()) if (p.url().endsWith('/extension/popup.html') && p !== page) await p.close();
 });
 
+test('the notification\'s first button says what it does: Approve, or opening the popup to choose the number or enter the PIN', async () => {
+  // Servers of its own: the others' pushes are limited per person.
+  const [direct, matching] = await Promise.all([startServer(['--no-number-matching']), startServer()]);
+  const added = [await enroll(page, direct.link), await enroll(page, matching.link)];
+  // What the worker asks of the notifications API, as it asks it.
+  await browser.worker.evaluate(() => {
+    globalThis.__notices = {};
+    const create = chrome.notifications.create.bind(chrome.notifications);
+    chrome.notifications.create = (id, options) => {
+      globalThis.__notices[id] = options;
+      return create(id, options);
+    };
+  });
+  try {
+    const buttons = async (server) => {
+      const login = await signIn(server.url, 'alice', 'alice-demo');
+      assert.equal((await login.push()).status, 200);
+      await waitForSession(page, onlyRequest);
+      const request = await requestOf();
+      const id = `request:${request.id}`;
+      let options;
+      for (let i = 0; i < 50 && !options; i++) {
+        if (i) await new Promise((resolve) => setTimeout(resolve, 100));
+        options = await browser.worker.evaluate((id) => globalThis.__notices[id], id);
+      }
+      await page.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'deny' }), request.id);
+      await waitForSession(page, (s) => !Object.keys(s.pending ?? {}).length);
+      return options.buttons.map((b) => b.title);
+    };
+    assert.deepEqual(await buttons(direct), ['Approve', 'Deny']);
+    assert.deepEqual(await buttons(matching), ['Choose the number…', 'Deny']);
+    assert.deepEqual(await buttons(pinned), ['Enter PIN…', 'Deny']);
+  } finally {
+    for (const { tokenId } of added) await page.evaluate((tokenId) => chrome.runtime.sendMessage({ type: 'token.remove', tokenId }), tokenId);
+    await Promise.all([direct.stop(), matching.stop()]);
+  }
+});
+
 test('forged, unknown and replayed requests never show', async () => {
   const control = await serviceWorkerControl(browser, page);
   const login = await signIn(plain.url, 'alice', 'alice-demo');

@@ -1,10 +1,11 @@
 // The whole journey a person makes, in the real pages: add the token in the options page from
 // the activation link, sign in on the organization's login page with the password, choose
-// "Use my mobile to autosend a password", pick in the popup the number the login page shows,
+// "Use my mobile to autosend a password", pick in the popup the number the login page shows and approve,
 // and land signed in on the protected app without typing a code.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { startServer } from '../support/server.mjs';
 
 let browser;
@@ -52,7 +53,13 @@ test('enroll in the options page, then approve a sign-in by picking the number t
   const popup = await openExtensionPage(browser, 'popup.html');
   await popup.getByText('Pick the number shown on the sign-in page').waitFor();
   assert.equal(await popup.getByRole('heading', { name: 'Demo Portal' }).count(), 1);
+  // The popup may cover the number: it says where to look, naming the login page's tab.
+  const where = `The number is on the sign-in page of ${new URL(server.url).host}, in the tab “${await login.title()}”.`;
+  await popup.getByText(where, { exact: true }).waitFor();
+  await popup.setViewportSize({ width: 380, height: 600 });
+  await popup.screenshot({ path: path.join(ROOT, 'tests/artifacts/screenshots/popup-where-to-look.png') });
   await popup.getByRole('button', { name: number, exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
   await popup.getByText('Approved. You are being signed in to Demo Portal.').waitFor();
 
   await login.waitForURL(`${server.url}/app`);

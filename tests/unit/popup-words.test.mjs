@@ -2,8 +2,8 @@
 // places, and a sentence for every way an answer can end.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ago, clock, expiresIn, secondsLeft } from '../../extension/time.js';
-import { hostOf, outcomeMessage, placeName } from '../../extension/words.js';
+import { ago, clock, dateTime, expiresIn, secondsLeft } from '../../extension/time.js';
+import { hostOf, outcomeMessage, placeName, triedMessage, twinNotes } from '../../extension/words.js';
 
 test('time since arrival', () => {
   const now = 1_764_000_000_000;
@@ -81,4 +81,46 @@ test('a sentence for every outcome', () => {
   for (const outcome of [say('rejected'), say('failed'), say('expired')]) assert.equal(outcome.tone, 'bad');
   // No app name (an outcome the worker wrote without one) still reads as a sentence.
   assert.equal(outcomeMessage({ status: 'approved' }).text, 'Approved. You are being signed in to the app.');
+});
+
+test('a wrong PIN that left the request waiting', () => {
+  assert.equal(triedMessage({ reason: 'wrong_pin', triesLeft: 2 }), 'Wrong PIN — 2 tries left');
+  assert.equal(triedMessage({ reason: 'wrong_pin', triesLeft: 1 }), 'Wrong PIN — 1 try left');
+  assert.equal(triedMessage({ reason: 'wrong_pin', triesLeft: null }), 'Wrong PIN');
+  assert.equal(triedMessage({ reason: 'bad_answer', triesLeft: 3 }), 'That answer was refused — 3 tries left');
+});
+
+test('tokens of one account are told apart', () => {
+  const at = Date.UTC(2026, 11, 7, 4, 45, 12);
+  const when = (ms, seconds) => new Date(ms).toISOString().slice(0, seconds ? 19 : 16);
+  const token = (tokenId, more = {}) => ({
+    tokenId,
+    server: 'https://idp.example',
+    tokenName: 'Demo Portal',
+    user: 'alice',
+    issuer: 'Demo Org',
+    deviceName: 'Chrome on laptop',
+    addedAt: at,
+    ...more,
+  });
+  // Alone, or of another account, server or name: nothing to tell apart.
+  assert.deepEqual(twinNotes({ a: token('a'), b: token('b', { user: 'bob' }), c: token('c', { server: 'https://other.example' }) }, when), {});
+  // Other browser names: those.
+  assert.deepEqual(twinNotes({ a: token('a'), b: token('b', { deviceName: 'Work' }) }, when), {
+    a: { text: 'Chrome on laptop', seconds: false },
+    b: { text: 'Work', seconds: false },
+  });
+  // The same name: when each was added, to the minute…
+  assert.deepEqual(twinNotes({ a: token('a'), b: token('b', { addedAt: at + 3_600_000 }) }, when), {
+    a: { text: 'added 2026-12-07T04:45', seconds: false },
+    b: { text: 'added 2026-12-07T05:45', seconds: false },
+  });
+  // …or to the second, when the minute is the same.
+  assert.deepEqual(twinNotes({ a: token('a'), b: token('b', { addedAt: at + 20_000 }), c: token('c', { user: 'bob' }) }, when), {
+    a: { text: 'added 2026-12-07T04:45:12', seconds: true },
+    b: { text: 'added 2026-12-07T04:45:32', seconds: true },
+  });
+  // The real formatter: a date and a time, with the seconds when asked.
+  assert.match(dateTime(at), /2026/);
+  assert.notEqual(dateTime(at, true), dateTime(at));
 });

@@ -1,4 +1,4 @@
-//! The `push_requests` table: push login requests as sent to devices, each answered at most
+//! The `push_requests` table: push login requests as sent to devices, each approved at most
 //! once.
 
 use sqlx::Row;
@@ -121,18 +121,39 @@ pub async fn push_history(db: &Db, user_id: i64, since: i64) -> anyhow::Result<P
 }
 
 /// Claims a pending request for its answer, in one statement: whatever races, one answer
-/// wins. Returns whether this call won.
-pub async fn claim(db: &Db, id: &str, answered_at: i64) -> anyhow::Result<bool> {
+/// wins, and the others find it claimed. An answer that is not newer than the request's last
+/// wrong-PIN answer (its device's `answeredAt`, `device_time`) is a replay and never claims.
+/// Returns whether this call won.
+pub async fn claim(db: &Db, id: &str, answered_at: i64, device_time: i64) -> anyhow::Result<bool> {
     let claimed = sqlx::query(
-        "UPDATE push_requests SET state = $1, answered_at = $2 WHERE id = $3 AND state = $4",
+        "UPDATE push_requests SET state = $1, answered_at = $2 \
+         WHERE id = $3 AND state = $4 AND (tried_at IS NULL OR tried_at < $5)",
     )
     .bind(RequestState::Answering.as_str())
     .bind(answered_at)
     .bind(id)
     .bind(RequestState::Pending.as_str())
+    .bind(device_time)
     .execute(&db.writer)
     .await?;
     Ok(claimed.rows_affected() == 1)
+}
+
+/// Hands a claimed request back after a wrong PIN, in one statement: pending again, so that
+/// the person can type the PIN again, and answerable only by an answer newer than this one's
+/// `device_time`. Only the claim's holder calls it, so no other answer ran meanwhile.
+pub async fn release(db: &Db, id: &str, device_time: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE push_requests SET state = $1, answered_at = NULL, tried_at = $2 \
+         WHERE id = $3 AND state = $4",
+    )
+    .bind(RequestState::Pending.as_str())
+    .bind(device_time)
+    .bind(id)
+    .bind(RequestState::Answering.as_str())
+    .execute(&db.writer)
+    .await?;
+    Ok(())
 }
 
 /// Records a claimed request's outcome.

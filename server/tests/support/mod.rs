@@ -97,6 +97,9 @@ pub struct Device {
     pub enrolled: Enrolled,
     pub counter: u64,
     pub masked: Option<MaskedKeys>,
+    /// The `answeredAt` of the last answer: each answer is later than the one before, as the
+    /// server asks of a request answered again after a wrong PIN.
+    pub answered_at: u64,
 }
 
 impl Device {
@@ -131,6 +134,7 @@ impl Device {
             enrolled,
             counter: 0,
             masked: None,
+            answered_at: 0,
         })
     }
 
@@ -263,7 +267,14 @@ impl Device {
             _ => (self.keys.otp.clone(), self.keys.answer.clone()),
         };
         let passcode = self.next_passcode(&otp);
-        Answer::approve(request, number, &passcode, now(), &self.keys.channel, &answer_key).unwrap()
+        let at = self.next_answered_at();
+        Answer::approve(request, number, &passcode, at, &self.keys.channel, &answer_key).unwrap()
+    }
+
+    /// Now, or a second after the last answer if that was this second or later.
+    pub fn next_answered_at(&mut self) -> u64 {
+        self.answered_at = now().max(self.answered_at + 1);
+        self.answered_at
     }
 
     /// Approves and sends at once.
