@@ -78,6 +78,7 @@ test('signing in again and again within a minute works: approved sign-ins do not
     const { login, number } = await startSignIn();
     const popup = await openExtensionPage(browser, 'popup.html');
     await popup.getByRole('button', { name: number, exact: true }).click();
+    await popup.getByRole('button', { name: 'Approve' }).click();
     await login.waitForURL(`${server.url}/app`);
     await login.getByText('You are signed in as').waitFor();
     await Promise.all([login.close(), popup.close()]);
