@@ -175,7 +175,8 @@ onChanged((changes, area) => {
   if (change && change.newValue?.autoLockMinutes !== change.oldValue?.autoLockMinutes) vault.touch().catch(warn);
 });
 
-// A Web Push message carries the same `{ type: 'push', request }` as the socket.
+// A Web Push message carries the same `{ type: 'push', request }` or `{ type: 'ended', ended }`
+// as the socket.
 self.addEventListener('push', (/** @type {any} */ event) => {
   let message = null;
   try {
@@ -184,6 +185,7 @@ self.addEventListener('push', (/** @type {any} */ event) => {
     console.warn('PushOTP: dropped a push message that is not JSON');
   }
   if (message?.type === 'push') event.waitUntil(inbox.receive('push', [message.request], { via: 'webpush' }));
+  if (message?.type === 'ended') event.waitUntil(inbox.end('push', [message.ended], { via: 'webpush' }));
 });
 
 // Everything the notification buttons do, reachable from the worker's console (and tests):

@@ -6,7 +6,7 @@
 // stopped the worker. The pending list is also polled over HTTP when the worker starts, so that
 // nothing sent while it slept is lost, and Web Push is registered where the browser offers it.
 import { channelAuthTag, ready, signedAt, webPushTag } from './core.js';
-import { forget, receive } from './inbox.js';
+import { end, forget, receive } from './inbox.js';
 import { restoredElsewhere } from './restore.js';
 import { pushTokens, readLocal, readSession, settings, writeLocal, writeSession } from './store.js';
 
@@ -102,6 +102,9 @@ async function onMessage(server, channel, data) {
     case 'push':
       await receive('push', [message.request], { via: 'socket' });
       break;
+    case 'ended':
+      await end('push', [message.ended], { via: 'socket' });
+      break;
     case 'restored':
       // Another browser restored a token of this socket (protocol §8).
       await gaveUp(message.tokenId, message.tag);
@@ -141,7 +144,7 @@ async function gaveUp(tokenId, tag) {
   return true;
 }
 
-/** Asks every server for its pending requests now (protocol §7, poll). */
+/** Asks every server for its pending requests, and what ended meanwhile, now (protocol §7, poll). */
 export async function poll() {
   await ready;
   const want = await wanted();
@@ -165,7 +168,9 @@ export async function poll() {
           return;
         }
         if (!reply.ok) return;
-        await receive('push', json.requests ?? [], { via: 'poll' });
+        const { requests = [], ended = [] } = json;
+        await end('push', ended, { via: 'poll' });
+        await receive('push', requests, { via: 'poll' });
       } catch {
         // Unreachable now; the socket's reconnection and the next watchdog round try again.
       }

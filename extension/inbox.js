@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // @ts-check
 // Every request waiting for the person, whatever its kind: the inbox keeps `seen`, `pending` and
-// `outcomes` (session storage, store.js), the badge, the notifications and the expiry, and
-// hands each answer to the adapter of the request's kind. An adapter checks raw requests of its
-// kind (nothing unchecked is ever kept) and answers a decision:
+// `outcomes` (session storage, store.js), the badge, the notifications and the expiry, removes
+// requests that ended elsewhere, and hands each answer to the adapter of the request's kind. An
+// adapter checks raw requests of its kind (nothing unchecked is ever kept), and the notices that
+// they ended where its servers send them, and answers a decision:
 //
 //   'push'         PushOTP push requests (push.js), delivered by channel.js and Web Push
 //   'privacyidea'  privacyIDEA challenges (privacyidea-requests.js), polled by privacyidea.js
@@ -32,6 +33,13 @@ import { pending, readSession, settings, writeSession } from './store.js';
  */
 
 /**
+ * @typedef {object} Ended  A checked notice that a request ended without this device's answer.
+ * @property {string} id
+ * @property {string} tokenId   the token it names: it ends only a request of that token
+ * @property {string|null} reason  why (`answered`, `replaced`, `expired`, `removed`)
+ */
+
+/**
  * @typedef {object} Checked  A request its adapter checked, for the inbox to keep.
  * @property {import('./store.js').PushRequest|import('./store.js').PiChallenge} request
  * @property {boolean} enabled   its token takes requests
@@ -50,6 +58,9 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @typedef {object} Adapter  What the inbox needs of each kind.
  * @property {(raws: unknown[], delivery: Delivery) => Promise<Checked[]>} check  runs in the
  *   storage queue; drops (with a warning) every request that fails a check
+ * @property {(raws: unknown[], delivery: Delivery) => Promise<Ended[]>} [ended]  the notices
+ *   that requests ended which pass their check, in the storage queue; only for kinds whose
+ *   servers send them (a privacyIDEA challenge leaves when its token's poll no longer lists it)
  * @property {(item: Pending, answer: Answer) => Promise<{verdict: Verdict, after?: () => Promise<void>}>} answer
  *   `after` runs once the outcome is kept (a push approval's passcode is filled)
  * @property {(item: Pending, prefs: Settings) => Promise<boolean>} approvable  whether the
@@ -68,6 +79,15 @@ const DECISIONS = ['approve', 'deny', 'report'];
  * for a minute, or while its code-to-phone code can be filled (two minutes).
  */
 const OUTCOME_KEEP_MS = 2 * 60_000;
+/**
+ * How long the id of a request that ended before it arrived is remembered: a copy of it still
+ * under way (Web Push is not ordered with the socket) is not shown. Longer than any request is
+ * offered (a sign-in lasts 10 minutes on the reference server).
+ */
+const ENDED_UNSEEN_SECONDS = 10 * 60;
+
+/** @type {Set<string>} ids of the requests whose answer is on its way */
+const answering = new Set();
 
 /** @param {string} requestId */
 const notificationId = (requestId) => `${NOTIFICATION_PREFIX}${requestId}`;
@@ -98,16 +118,20 @@ export function receive(kind, raws, delivery) {
  * @param {Delivery} delivery
  */
 async function keep(kind, checked, { via, from }) {
-  const { seen = {}, pending: waiting = {} } = await readSession(['seen', 'pending']);
+  const { seen = {}, pending: waiting = {}, outcomes = {} } = await readSession(['seen', 'pending', 'outcomes']);
   const now = Date.now();
   let changed = false;
+  let ended = false;
   if (from !== undefined) {
+    // No longer listed: answered elsewhere or expired there (the server does not say which).
     const listed = new Set(checked.map((c) => c.request.id));
     for (const [id, p] of Object.entries(waiting)) {
-      if (p.kind === kind && p.request.tokenId === from && !listed.has(id)) {
+      if (p.kind === kind && p.request.tokenId === from && !listed.has(id) && !answering.has(id)) {
         delete waiting[id];
+        outcomes[id] = outcomeOf(p, { status: 'ended' }, now);
         await chrome.notifications.clear(notificationId(id));
         changed = true;
+        ended = true;
       }
     }
   }
@@ -131,13 +155,61 @@ async function keep(kind, checked, { via, from }) {
       seenChanged = true;
     }
   }
-  if (changed) await writeSession({ seen, pending: waiting });
+  if (ended) await writeSession({ seen, pending: waiting, outcomes });
+  else if (changed) await writeSession({ seen, pending: waiting });
   else if (seenChanged) await writeSession({ seen });
   if (!changed) return false;
   await showBadge(waiting);
   scheduleExpiry(waiting);
   if (prefs.notifications) for (const item of fresh) await announce(item, prefs);
   return fresh.length > 0;
+}
+
+/**
+ * Removes requests of `kind` that ended without this device's answer, from notices its adapter
+ * checks: out of `pending` with an `ended` outcome that says why (`expired` when it expired),
+ * the badge recounted, the notification cleared (the popup follows storage, and shows the next
+ * request or the empty state). A notice ends only a request of the token it names, and not one being answered (the
+ * answer's reply says how it ended). The id of a request not held yet is remembered as seen, so
+ * that a copy of it arriving later is not shown.
+ * @param {Kind} kind
+ * @param {unknown[]} raws
+ * @param {Delivery} delivery
+ * @returns {Promise<boolean>} whether a request was removed
+ */
+export function end(kind, raws, delivery) {
+  return serial(async () => {
+    const check = adapter(kind).ended;
+    const notices = check ? await check(raws, delivery) : [];
+    if (!notices.length) return false;
+    const { seen = {}, pending: waiting = {}, outcomes = {} } = await readSession(['seen', 'pending', 'outcomes']);
+    const now = Date.now();
+    const gone = [];
+    let seenChanged = false;
+    for (const { id, tokenId, reason } of notices) {
+      const item = waiting[id];
+      if (!item) {
+        if (!seen[id]) {
+          seen[id] = Math.floor(now / 1000) + ENDED_UNSEEN_SECONDS;
+          seenChanged = true;
+        }
+        continue;
+      }
+      if (item.kind !== kind || item.request.tokenId !== tokenId || answering.has(id)) continue;
+      delete waiting[id];
+      // Expired is expired, whichever clock saw it first: the same outcome as the local expiry.
+      const verdict = reason === 'expired' ? { status: 'expired' } : { status: 'ended', reason };
+      outcomes[id] = outcomeOf(item, /** @type {Verdict} */ (verdict), now);
+      gone.push(id);
+    }
+    if (gone.length) await writeSession({ seen, pending: waiting, outcomes });
+    else if (seenChanged) await writeSession({ seen });
+    if (!gone.length) return false;
+    for (const id of gone) await chrome.notifications.clear(notificationId(id));
+    await showBadge(waiting);
+    scheduleExpiry(waiting);
+    return true;
+  });
 }
 
 /** @param {{[id: string]: Pending}} waiting */
@@ -227,9 +299,6 @@ function outcomeOf({ kind, request }, { status, reason = null, triesLeft = null,
 }
 
 // Answering ----------------------------------------------------------------------------------
-
-/** @type {Set<string>} */
-const answering = new Set();
 
 /**
  * Answers a pending request with the adapter of its kind and returns its `Outcome`. A request

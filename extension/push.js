@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // @ts-check
 // The inbox's adapter for PushOTP push requests (docs/protocol.md §4, §5): the core's check of
-// each request before it is kept, and the answer to a decision, computed here and sent to the
-// request's server. An approval's passcode then goes to the login page of the request's origin
+// each request before it is kept and of each notice that one ended, and the answer to a
+// decision, computed here and sent to the request's server. An approval's passcode then goes to the login page of the request's origin
 // (fill.js). channel.js and Web Push deliver the requests to the inbox (inbox.js), which calls
 // `check` with them and `answer` when the person decides.
-import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushRequest } from './core.js';
+import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verifyPushRequest } from './core.js';
 import { fillOrigin } from './fill.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
@@ -72,6 +72,34 @@ export async function check(raws, { via }) {
         ...(request.choices ? { approve: 'Choose the number…' } : token.pin.required ? { approve: 'Enter PIN…' } : {}),
       },
     });
+  }
+  return checked;
+}
+
+/**
+ * The notices that a request ended (protocol §4, "The end of a request") that are for a known
+ * token and whose tag verifies under its `K_req` (`verifyPushEnded`); the others are dropped, with
+ * a warning when their token is known. A notice for a token this device no longer holds is
+ * expected (the server tells a removed token's socket) and dropped quietly.
+ * @param {unknown[]} raws
+ * @param {import('./inbox.js').Delivery} delivery
+ * @returns {Promise<import('./inbox.js').Ended[]>}
+ */
+export async function ended(raws, { via }) {
+  await ready;
+  const tokens = await pushTokens();
+  /** @type {import('./inbox.js').Ended[]} */
+  const checked = [];
+  for (const raw of raws) {
+    const notice = /** @type {{id: string, tokenId: string}} */ (raw);
+    const token = tokens[notice?.tokenId];
+    if (!token) continue;
+    try {
+      const reason = verifyPushEnded(notice, token.keys.request);
+      checked.push({ id: notice.id, tokenId: notice.tokenId, reason });
+    } catch (err) {
+      console.warn(`PushOTP: dropped an end notice that failed its check: ${err.code ?? err.message} (${via})`);
+    }
   }
   return checked;
 }

@@ -5,10 +5,11 @@
 // which HOTP counter comes next, so that the copy approves at once. The browser it came from
 // is refused from then on with `restored_elsewhere`, tagged under the old request key; it
 // checks that tag before it gives the token up, so that nobody but the server can make it.
-import { isRestoredElsewhere, ready, restoredKeys, restoreTag } from './core.js';
+import { ready, restoredKeys, restoreTag } from './core.js';
 import { serial } from './queue.js';
 import { randomB64url } from './sealing.js';
 import { pushTokens, readLocal, savePushToken, writeLocal } from './store.js';
+import { isRestoredElsewhere, toolsReady } from './worker-tools.js';
 
 const RESTORE_TIMEOUT_MS = 15_000;
 
@@ -77,7 +78,7 @@ export async function restoreToken(token) {
   if (!reply.ok) return { refused: 'refused' };
   let keys;
   try {
-    keys = restoredKeys(token.keys.channel, tokenId, nonce, answer.v, answer.tokenId, answer.counter ?? null, answer.tag);
+    keys = restoredKeys(token.keys.channel, tokenId, nonce, answer.v, answer.tokenId, answer.counter, answer.tag);
   } catch {
     return { refused: 'refused' };
   }
@@ -85,7 +86,7 @@ export async function restoreToken(token) {
   const { otp } = token;
   // Never down: a counter that went back would send a passcode twice (RFC 4226 §7.4 only ever
   // moves forward).
-  const counter = otp.type === 'hotp' && typeof answer.counter === 'number' ? Math.max(otp.counter ?? 0, answer.counter) : otp.counter;
+  const counter = otp.type === 'hotp' ? Math.max(otp.counter ?? 0, answer.counter) : otp.counter;
   return { token: { ...token, keys: { ...token.keys, request, channel }, otp: { ...otp, counter } } };
 }
 
@@ -97,7 +98,8 @@ export async function restoreToken(token) {
  * @param {unknown} tag
  */
 export async function restoredElsewhere(tokenId, tag) {
-  await ready;
+  // A rare event: its check is in the larger module, loaded now if it is not yet.
+  await toolsReady();
   return serial(async () => {
     const token = (await pushTokens())[tokenId];
     if (!token || token.restoredElsewhereAt) return Boolean(token);

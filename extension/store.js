@@ -167,10 +167,13 @@
  */
 
 /**
- * @typedef {object} Outcome  How an answer ended.
+ * @typedef {object} Outcome  How an answer ended, or that the request ended elsewhere.
  * @property {Kind} kind
- * @property {'approved'|'denied'|'reported'|'rejected'|'expired'|'failed'} status
- * @property {string|null} reason     the server's reason, or a local one such as `unreachable`
+ * @property {'approved'|'denied'|'reported'|'rejected'|'expired'|'ended'|'failed'} status
+ *   `ended`: it ended without this device's answer (its server said so, or no longer lists it)
+ * @property {string|null} reason     the server's reason, or a local one such as `unreachable`;
+ *   for `ended` why (`answered`, `replaced`, `removed`, or null when the server did not say; a
+ *   request its server expired is `expired` like one the worker expired)
  * @property {number|null} triesLeft
  * @property {number} at              ms
  * @property {string} app

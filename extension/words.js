@@ -132,9 +132,26 @@ function failure(reason) {
   }
 }
 
+/** Why a request went away without this device's answer (store.js `Outcome`, status `ended`). */
+function ended(reason, app) {
+  switch (reason) {
+    case 'answered':
+      return `Answered elsewhere. The sign-in to ${app} was answered on another device or with a code.`;
+    case 'replaced':
+      return `Replaced by a newer sign-in. Answer the newest request from ${app}.`;
+    case 'expired':
+      return `The sign-in request from ${app} expired before it was answered.`;
+    case 'removed':
+      return `The token of the sign-in request from ${app} was removed.`;
+    default:
+      return `No longer waiting. The sign-in to ${app} was answered elsewhere or expired.`;
+  }
+}
+
 /**
  * The message for an outcome (store.js `Outcome`): `{ text, tone }`, tone `good` for an approval,
- * `bad` for a refusal or failure, `neutral` for the person's own denial or report.
+ * `bad` for a refusal or failure, `neutral` for the person's own denial or report and for a
+ * request that ended elsewhere.
  * @param {{status: string, reason?: string|null, triesLeft?: number|null, app?: string}} outcome
  * @param {{pin?: boolean}} [token] whether the request's token is PIN-protected
  */
@@ -151,6 +168,8 @@ export function outcomeMessage(outcome, { pin = false } = {}) {
       return { text: `The sign-in request from ${app} expired before it was answered.`, tone: 'bad' };
     case 'rejected':
       return { text: refusal(outcome.reason, outcome.triesLeft, pin), tone: 'bad' };
+    case 'ended':
+      return { text: ended(outcome.reason, app), tone: 'neutral' };
     default:
       return { text: failure(outcome.reason), tone: 'bad' };
   }

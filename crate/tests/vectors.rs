@@ -349,6 +349,7 @@ struct PushFile {
     enroll: Tagged,
     enrolled: Tagged,
     requests: Vec<Tagged>,
+    ended: Vec<Tagged>,
     answers: Vec<AnswerVector>,
     channel_auth: ChannelVector,
     poll: ChannelVector,
@@ -463,11 +464,12 @@ fn array<const N: usize>(text: &str) -> [u8; N] {
 fn push_protocol() {
     use pushotp::Error;
     use pushotp::push::{
-        ActivationLink, Answer, Decision, EnrollRequest, Enrolled, MaskedKeys, PushRequest,
-        RestoreRequest, Restored, TokenKeys, activation_key, channel_auth_input, channel_auth_tag,
-        poll_input, poll_tag, remove_input, remove_tag, restore_input, restored_elsewhere_input,
-        restored_elsewhere_tag, restored_keys, verify_channel_auth, verify_poll, verify_remove,
-        verify_restored_elsewhere, verify_webpush, webpush_input, webpush_tag,
+        ActivationLink, Answer, Decision, EndReason, EnrollRequest, Enrolled, MaskedKeys,
+        PushEnded, PushRequest, RestoreRequest, Restored, TokenKeys, activation_key,
+        channel_auth_input, channel_auth_tag, poll_input, poll_tag, remove_input, remove_tag,
+        restore_input, restored_elsewhere_input, restored_elsewhere_tag, restored_keys,
+        verify_channel_auth, verify_poll, verify_remove, verify_restored_elsewhere, verify_webpush,
+        webpush_input, webpush_tag,
     };
     let file: PushFile = serde_json::from_str(include_str!("vectors/push_protocol.json")).unwrap();
     let source = &file.source;
@@ -573,6 +575,29 @@ fn push_protocol() {
         assert_eq!(request.verify(&keys.request, request.expires_at), Err(Error::Expired));
         assert_eq!(request.verify(&keys.request, now - 31), Err(Error::NotYetValid));
         requests.push(request);
+        count += 1;
+    }
+
+    // §4 the end of a request: built by the server, checked by the device.
+    for v in &file.ended {
+        let what = format!("{source} ended {}", v.name);
+        let notice: PushEnded = serde_json::from_value(v.json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&notice).unwrap(), v.json, "{what}");
+        assert_eq!(notice.canonical().as_bytes(), hex(&v.canonical_hex), "{what}");
+        assert_eq!(notice.tag.to_vec(), hex(&v.tag_hex), "{what}");
+        let built = PushEnded::new(notice.id, &notice.token_id, notice.reason, &keys.request);
+        assert_eq!(built.as_ref(), Ok(&notice), "{what}: new");
+        check_tag(&what, &notice.tag, |tag| {
+            let mut n = notice.clone();
+            n.tag = tag.try_into().unwrap();
+            n.verify(&keys.request).is_ok()
+        });
+        assert_eq!(notice.verify(&keys.channel), Err(Error::BadTag), "{what}: K_chan");
+        for reason in EndReason::ALL.into_iter().filter(|r| *r != notice.reason) {
+            let mut other = notice.clone();
+            other.reason = reason;
+            assert_eq!(other.verify(&keys.request), Err(Error::BadTag), "{what}: {reason}");
+        }
         count += 1;
     }
 
@@ -685,7 +710,7 @@ fn push_protocol() {
     assert_eq!(new_req, secret(&k.request_hex), "{source} restored K_req");
     assert_eq!(new_chan, secret(&k.channel_hex), "{source} restored K_chan");
     let v = &file.restored;
-    let answer = Restored::new(&request, Some(file.restore.inputs.counter), &new_chan);
+    let answer = Restored::new(&request, file.restore.inputs.counter, &new_chan);
     assert_eq!(answer.canonical().as_bytes(), hex(&v.canonical_hex), "{source} restored");
     assert_eq!(answer.tag.to_vec(), hex(&v.tag_hex), "{source} restored");
     assert_eq!(serde_json::to_value(&answer).unwrap(), v.json, "{source} restored JSON");

@@ -1,5 +1,6 @@
 // The organization login page: starts a push login, shows the number to match, and follows the
-// login's event stream until it is approved (then signs in) or refused.
+// login's event stream until it is approved (then signs in) or refused, saying so when the
+// server goes away and picking up where it was when it is back.
 const $ = (id) => document.getElementById(id);
 
 function say(text, kind = '') {
@@ -14,10 +15,21 @@ const OUTCOMES = {
   rejected: 'The answer was refused',
 };
 
+/** How long the page waits before asking again when the server answered with an error. */
+const RETRY_MS = 3_000;
+const AWAY = 'The server went away. Reconnecting…';
+
+// While the server is away (restarting, or the network gone) the page says so and keeps
+// trying: the browser reconnects the event stream by itself, and where it gives up (the server,
+// or a proxy in front of it, answered with an error) the page asks again after a pause. The
+// first event of each stream is the login's state, so the page picks up where it was.
 function follow() {
   const events = new EventSource('/auth/events');
+  let away = false;
   events.addEventListener('login', async (e) => {
     const event = JSON.parse(e.data);
+    if (away && event.state === 'waiting') say('Waiting for your approval…');
+    away = false;
     if (event.state === 'approved') {
       events.close();
       say('Approved. Signing you in…', 'ok');
@@ -32,6 +44,38 @@ function follow() {
       say(`${OUTCOMES[event.state]}${event.state === 'rejected' ? reason + '.' : ''}`, 'error');
     }
   });
+  events.addEventListener('error', () => {
+    away = true;
+    say(AWAY, 'error');
+    if (events.readyState === EventSource.CLOSED) setTimeout(resume, RETRY_MS);
+  });
+}
+
+/** After the server answered the stream with an error: follows again once it serves it. */
+async function resume() {
+  const asked = new AbortController();
+  let reply;
+  try {
+    reply = await fetch('/auth/events', { signal: asked.signal });
+  } catch {
+    setTimeout(resume, RETRY_MS);
+    return;
+  }
+  // Only the status is wanted: the stream itself is opened again by `follow`.
+  asked.abort();
+  if (reply.ok) {
+    follow();
+  } else if (reply.status === 401) {
+    // The sign-in itself is gone (it expired meanwhile): a new one must start.
+    $('waiting').hidden = true;
+    say('This sign-in has ended. ', 'error');
+    const again = document.createElement('a');
+    again.href = '/app/login';
+    again.textContent = 'Sign in again';
+    $('status').append(again, '.');
+  } else {
+    setTimeout(resume, RETRY_MS);
+  }
 }
 
 $('push').addEventListener('click', async () => {

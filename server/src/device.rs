@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -200,7 +200,8 @@ struct PollBody {
     tokens: Vec<SignedToken>,
 }
 
-/// Poll fallback (§7): all pending requests of the named tokens.
+/// Poll fallback (§7): all pending requests of the named tokens, and the notices of their
+/// recently ended ones.
 async fn pending(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PollBody>,
@@ -209,13 +210,15 @@ async fn pending(
         return Err(AppError::bad("bad_request", "tokens must name 1 to 32 tokens"));
     }
     let mut requests: Vec<Value> = Vec::new();
+    let mut ended = Vec::new();
     for signed in &body.tokens {
-        device_auth::authenticate(&state, &PollEntry(signed)).await?;
+        let device = device_auth::authenticate(&state, &PollEntry(signed)).await?;
         for body in push::pending_of(&state, &signed.token_id).await? {
             requests.push(serde_json::from_str(&body).map_err(anyhow::Error::from)?);
         }
+        ended.extend(crate::ended::recent_of(&state, &device).await?);
     }
-    Ok(Json(json!({ "requests": requests })).into_response())
+    Ok(Json(json!({ "requests": requests, "ended": ended })).into_response())
 }
 
 /// Removal (§7): the device forgets the token and the server revokes it.
@@ -223,7 +226,8 @@ async fn remove(
     State(state): State<AppState>,
     Signed { device, .. }: Signed<Removal>,
 ) -> AppResult<Response> {
-    tokens::remove(&state, &device.token).await?;
+    let ended = tokens::remove(&state, &device.token).await?;
+    crate::ended::tell_removed(&state, &device, &ended).await;
     Ok(Json(json!({ "removed": device.token.id })).into_response())
 }
 
@@ -319,7 +323,8 @@ impl Drop for Registration<'_> {
     }
 }
 
-/// One device's channel (§7): challenge, log-in, then pending and new requests as they come.
+/// One device's channel (§7): challenge, log-in, then pending requests and recent ends, then new
+/// requests and ends as they come.
 async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
     let mut nonce: Nonce = [0; 16];
     rand::fill(&mut nonce);
@@ -337,27 +342,32 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
         return Ok(());
     };
     let mut ids = Vec::new();
+    let mut devices = Vec::new();
     for t in claimed.iter().take(32) {
         let entry = ChannelAuth { token: t, nonce: &nonce };
-        if let Err(err) = device_auth::authenticate(&state, &entry).await {
-            let refusal = match err {
-                // The copy that still holds a restored token's old keys: told why, as the
-                // HTTP routes tell it (§8).
-                DeviceAuthError::RestoredElsewhere(token_id, tag) => json!({
-                    "type": "error",
-                    "error": "restored_elsewhere",
-                    "tokenId": token_id,
-                    "tag": Base64UrlUnpadded::encode_string(&tag),
-                }),
-                _ => {
-                    json!({ "type": "error", "error": ChannelAuth::REFUSAL, "tokenId": t.token_id })
-                }
-            };
-            socket.send(Message::text(refusal.to_string())).await?;
-            return Ok(());
-        }
+        let device = match device_auth::authenticate(&state, &entry).await {
+            Ok(device) => device,
+            Err(err) => {
+                let refusal = match err {
+                    // The copy that still holds a restored token's old keys: told why, as the
+                    // HTTP routes tell it (§8).
+                    DeviceAuthError::RestoredElsewhere(token_id, tag) => json!({
+                        "type": "error",
+                        "error": "restored_elsewhere",
+                        "tokenId": token_id,
+                        "tag": Base64UrlUnpadded::encode_string(&tag),
+                    }),
+                    _ => {
+                        json!({ "type": "error", "error": ChannelAuth::REFUSAL, "tokenId": t.token_id })
+                    }
+                };
+                socket.send(Message::text(refusal.to_string())).await?;
+                return Ok(());
+            }
+        };
         if !ids.contains(&t.token_id) {
             ids.push(t.token_id.clone());
+            devices.push(device);
         }
     }
     if ids.is_empty() {
@@ -367,13 +377,25 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
     state.hub.register(&ids, &tx);
     let _registration = Registration { hub: &state.hub, ids: &ids, sender: &tx };
     socket.send(Message::text(json!({ "type": "ready", "tokens": ids }).to_string())).await?;
-    for id in &ids {
-        for body in push::pending_of(&state, id).await? {
+    for device in &devices {
+        for body in push::pending_of(&state, &device.token.id).await? {
             socket.send(Message::text(push::push_message(&body))).await?;
         }
+        for notice in crate::ended::recent_of(&state, device).await? {
+            socket.send(Message::text(crate::ended::ended_message(&notice)?)).await?;
+        }
     }
+    let closed = state.hub.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
+            () = &mut closed => {
+                // The server is stopping: "going away" (RFC 6455 §7.4.1), so that the device
+                // reconnects, to this server once it is back or to another node.
+                let close = CloseFrame { code: close_code::AWAY, reason: "server stopping".into() };
+                socket.send(Message::Close(Some(close))).await?;
+                return Ok(());
+            }
             outgoing = rx.recv() => match outgoing {
                 Some(text) => socket.send(Message::text(text)).await?,
                 None => return Ok(()),

@@ -1,5 +1,6 @@
 //! Live connections: each device socket registers for its tokens and gets new push requests the
-//! moment they are made; each login page waiting on its event stream gets the outcome.
+//! moment they are made; each login page waiting on its event stream gets the outcome. When the
+//! server stops, all of them are told to end at once ([`Hub::close`]).
 //!
 //! With PostgreSQL several server nodes share one database, and a device's socket may be on
 //! another node than the login page: every event is then also published with `pg_notify`, and
@@ -11,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::states::{LoginState, Reason};
 
@@ -52,6 +53,9 @@ pub struct Hub {
     node: String,
     /// The shared PostgreSQL database, when there is one.
     shared: Option<AnyPool>,
+    /// Set when the server stops: streams and sockets end instead of waiting for their next
+    /// event.
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl Default for Hub {
@@ -62,6 +66,7 @@ impl Default for Hub {
             next_waiter: Arc::default(),
             node: crate::ids::random_id("node_", 9),
             shared: None,
+            closing: Arc::new(watch::Sender::new(false)),
         }
     }
 }
@@ -118,8 +123,8 @@ impl Hub {
         }
     }
 
-    /// Delivers a push request message to the token's sockets on every node; returns how many
-    /// sockets on this node took it.
+    /// Delivers a message for the token's device (a push request, or the notice of its end) to
+    /// the token's sockets on every node; returns how many sockets on this node took it.
     pub async fn publish_push(&self, token_id: &str, message: &str) -> usize {
         let delivered = self.send_to_token(token_id, message);
         let note = Note::Push {
@@ -151,6 +156,36 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// Tells every live connection of this node that the server is stopping: login pages' event
+    /// streams end and device sockets close at once, so that a graceful shutdown does not wait
+    /// for them (the pages reconnect, the devices too, and both pick up where they were).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`close`](Self::close) was called, at once if it already was.
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + use<> {
+        let mut closing = self.closing.subscribe();
+        async move {
+            // An error means the hub is gone, which ends everything anyway.
+            let _ = closing.wait_for(|closing| *closing).await;
+        }
+    }
+
+    /// Waits until no device socket is registered on this node, at most `limit`; whether none
+    /// is left.
+    pub async fn sockets_gone(&self, limit: std::time::Duration) -> bool {
+        let gone = || self.devices.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+        let deadline = tokio::time::Instant::now() + limit;
+        while !gone() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
     }
 
     /// How many sockets are registered for `token_id` on this node.

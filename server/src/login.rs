@@ -258,6 +258,9 @@ async fn events(
         let event = watch.next().await?;
         Some((Ok(event_of(event.state, event.reason, None)), watch))
     });
+    // Ends when the server stops, rather than holding the stop up until the login's outcome:
+    // the page reconnects, and its first event tells it where the login is.
+    let updates = updates.take_until(state.hub.closed());
     let stream = futures_util::stream::once(async move { Ok(first) }).chain(updates);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

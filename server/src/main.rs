@@ -5,9 +5,11 @@
 
 #![allow(clippy::print_stdout, reason = "a command-line program prints its results")]
 
+use std::future::IntoFuture;
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -270,17 +272,35 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         "serving"
     );
     println!("Demo app: {}/app", state.config.public_url);
-    axum::serve(
+    let hub = state.hub.clone();
+    let stopping = hub.clone();
+    let serving = axum::serve(
         pushotp_server::listener(listener),
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping");
+        // Login pages' event streams and device sockets end now; requests in flight finish.
+        stopping.close();
+    });
+    tokio::select! {
+        served = serving.into_future() => served?,
+        () = async { hub.closed().await; tokio::time::sleep(STOP_GRACE).await } => {
+            tracing::warn!(grace_secs = STOP_GRACE.as_secs(), "requests still running; stopping anyway");
+        }
+    }
+    // The sockets were told to close with the streams: a moment for their closing frames.
+    hub.sockets_gone(Duration::from_secs(1)).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM: stop accepting, let requests in flight finish.
+/// How long requests in flight may take to finish once the server is told to stop.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// Ctrl-C or SIGTERM: stop accepting, end event streams and device sockets, let requests in
+/// flight finish (at most [`STOP_GRACE`]).
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

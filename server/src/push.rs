@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use pushotp::push::{Answer, Decision, Nonce, NumberMatch, Place, PushRequest, VERSION};
+use pushotp::push::{Answer, Decision, EndReason, Nonce, NumberMatch, Place, PushRequest, VERSION};
 
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
@@ -20,8 +20,7 @@ use crate::store::logins::Login;
 use crate::store::reports::Report;
 use crate::store::requests::{NewRequest, RequestRow};
 use crate::store::tokens::TokenRow;
-use crate::webpush::{Subscription, Urgency, WebPushError};
-use crate::{signin, store, tokens};
+use crate::{delivery, ended, signin, store, tokens};
 
 /// Why a push login did not start.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +79,7 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
     }
     // A new push replaces the login's earlier ones (a login that never pushed has none).
     if login.state != LoginState::PasswordOk {
-        store::requests::cancel_pending_of_login(&state.db, &login.id).await?;
+        ended::end_pending_of_login(state, &login.id, EndReason::Replaced).await?;
     }
 
     let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
@@ -128,7 +127,7 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
         let message = push_message(&body);
         let delivered = state.hub.publish_push(&token.id, &message).await;
         if token.webpush {
-            spawn_webpush(state.clone(), token.id.clone(), message);
+            delivery::spawn_webpush(state.clone(), token.id.clone(), message, request_id.clone());
         }
         Audit::of_token(AuditEvent::PushSent, token)
             .ip(&login.client_ip)
@@ -171,30 +170,6 @@ pub fn push_message(request_json: &str) -> String {
 /// The pending, unexpired requests of `token_id`, as sent.
 pub async fn pending_of(state: &AppState, token_id: &str) -> anyhow::Result<Vec<String>> {
     store::requests::pending_bodies(&state.db, token_id, secs(now())?).await
-}
-
-/// Also delivers the request by Web Push when the device registered a subscription: a browser
-/// whose service worker is asleep is woken by it (docs/protocol.md §7).
-fn spawn_webpush(state: AppState, token_id: String, message: String) {
-    tokio::spawn(async move {
-        if let Err(err) = webpush_once(&state, &token_id, &message).await {
-            tracing::warn!(token_id, error = %err, "Web Push delivery failed");
-        }
-    });
-}
-
-async fn webpush_once(state: &AppState, token_id: &str, message: &str) -> anyhow::Result<()> {
-    let Some(stored) = store::tokens::webpush(&state.db, token_id).await? else { return Ok(()) };
-    let subscription = Subscription::new(stored.endpoint, stored.p256dh, stored.auth)?;
-    let ttl = u32::try_from(state.config.request_ttl).unwrap_or(u32::MAX);
-    match state.webpush.send(&subscription, message.as_bytes(), ttl, Urgency::High, None).await {
-        Ok(_) => Ok(()),
-        Err(WebPushError::SubscriptionGone { .. }) => {
-            // The browser unsubscribed: stop sending there.
-            store::tokens::forget_webpush(&state.db, token_id).await
-        }
-        Err(err) => Err(err.into()),
-    }
 }
 
 /// An answer's outcome, as the device shows it (§5).
@@ -441,7 +416,7 @@ async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::R
     if !store::requests::is_pending(&state.db, request_id).await? {
         return Ok(());
     }
-    if store::requests::expire(&state.db, request_id).await?
+    if ended::expire(state, request_id).await?
         && store::requests::pending_of_login(&state.db, login_id).await? == 0
     {
         signin::finish(state, login_id, LoginState::Expired, None).await?;

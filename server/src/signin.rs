@@ -1,6 +1,8 @@
 //! Sign-ins to the demo app: the password step, typed passcodes, a login's outcome (told to its
 //! page), and the session an approved login becomes, once.
 
+use pushotp::push::EndReason;
+
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
@@ -8,7 +10,7 @@ use crate::hub::LoginEvent;
 use crate::ids::random_id;
 use crate::states::{LoginState, Reason, TokenState};
 use crate::store::logins::{Login, NewLogin};
-use crate::{store, tokens, users};
+use crate::{ended, store, tokens, users};
 
 /// A sign-in must get its second factor within this many seconds.
 pub const LOGIN_TTL: u64 = 600;
@@ -83,8 +85,10 @@ pub async fn finish(
         return Ok(false);
     }
     // Whatever the outcome, the login's other requests (on the person's other devices) can no
-    // longer be answered.
-    store::requests::cancel_pending_of_login(&state.db, login_id).await?;
+    // longer be answered, and those devices are told.
+    let why =
+        if new_state == LoginState::Expired { EndReason::Expired } else { EndReason::Answered };
+    ended::end_pending_of_login(state, login_id, why).await?;
     state
         .hub
         .login_event(LoginEvent { login_id: login_id.to_owned(), state: new_state, reason })

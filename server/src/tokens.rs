@@ -17,6 +17,7 @@ use crate::clock::{now, secs};
 use crate::ids::random_id;
 use crate::states::TokenState;
 use crate::store;
+use crate::store::requests::Ended;
 use crate::store::tokens::{NewToken, Restore, StoredSubscription, TokenRow};
 use crate::webpush::{Subscription, SubscriptionError};
 
@@ -138,11 +139,13 @@ pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
 }
 
 /// A device removes its token (docs/protocol.md §7): the server revokes it (its keys and Web
-/// Push endpoint dropped) and cancels its pending requests.
-pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<()> {
+/// Push endpoint dropped) and cancels its pending requests, which it returns for the device to
+/// be told ([`crate::ended::tell_removed`]).
+pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<Vec<Ended>> {
     store::tokens::revoke(&state.db, &token.id).await?;
-    store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
-    Audit::of_token(AuditEvent::TokenRemoved, token).detail("by device").record(&state.db).await
+    let ended = store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
+    Audit::of_token(AuditEvent::TokenRemoved, token).detail("by device").record(&state.db).await?;
+    Ok(ended)
 }
 
 /// How many retired key pairs a token keeps (docs/protocol.md §8): a copy this many restores
@@ -280,7 +283,8 @@ pub async fn restore(state: &AppState, request: &RestoreRequest) -> Result<Resto
         let tag = restored_elsewhere(&token.id, &retiring);
         return Err(RestoreError::RestoredElsewhere { token_id: token.id, tag });
     }
-    // What waited for the old copy can no longer be answered by anyone.
+    // What waited for the old copy can no longer be answered by anyone. That copy learns it
+    // from the notice below, which ends all of them there; the new copy never held them.
     store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
     let tag = Base64UrlUnpadded::encode_string(&restored_elsewhere(&token.id, &retiring));
     let told = json!({ "type": "restored", "tokenId": token.id, "tag": tag }).to_string();
@@ -290,13 +294,13 @@ pub async fn restore(state: &AppState, request: &RestoreRequest) -> Result<Resto
 }
 
 /// The HOTP counter of the next passcode the server accepts (RFC 4226 §7.4: the device moves
-/// up to it); `None` for TOTP.
-fn next_counter(token: &TokenRow) -> Option<u64> {
+/// up to it); 0 for TOTP, which counts time instead.
+fn next_counter(token: &TokenRow) -> u64 {
     if token.otp_type == "totp" {
-        return None;
+        return 0;
     }
     // The first counter of every push token is 0 (protocol §3, `otp.counter`).
-    Some(u64::try_from(token.last_used.saturating_add(1)).unwrap_or(0))
+    u64::try_from(token.last_used.saturating_add(1)).unwrap_or(0)
 }
 
 /// Why a Web Push subscription was not stored.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use pushotp::push::RestoreRequest;
 use pushotp_server::{Config, ServerKey};
 use serde_json::{Value, json};
-use support::{Browser, Device, Server, geoip_test_db, next_json, now};
+use support::{Browser, Device, Server, browser_keys, geoip_test_db, next_json, now, push_service};
 
 async fn memory_server(config: Config) -> Server {
     Server::start("sqlite::memory:", ServerKey::random(), config).await
@@ -920,45 +920,6 @@ async fn the_command_line_manages_people_tokens_and_reports() {
     let key = dir.path().join("cli.db.key");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
-}
-
-/// A push service on 127.0.0.1 standing in for FCM: it keeps what it is sent and answers with
-/// the status it is told to.
-struct PushService {
-    endpoint: String,
-    received: tokio::sync::mpsc::UnboundedReceiver<(axum::http::HeaderMap, Vec<u8>)>,
-}
-
-async fn push_service(status: u16) -> PushService {
-    use axum::routing::post;
-    let (tx, received) = tokio::sync::mpsc::unbounded_channel();
-    let app = axum::Router::new().route(
-        "/push/{id}",
-        post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let tx = tx.clone();
-            async move {
-                tx.send((headers, body.to_vec())).unwrap();
-                axum::http::StatusCode::from_u16(status).unwrap()
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}/push/device-1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    PushService { endpoint, received }
-}
-
-/// The browser's side of a subscription: its ECDH key pair and auth secret (RFC 8291 §3.2).
-fn browser_keys() -> (p256::SecretKey, [u8; 16], String, String) {
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    let secret = p256::SecretKey::random(&mut rand_core_06::OsRng);
-    let mut auth = [0u8; 16];
-    rand::fill(&mut auth);
-    let public = Base64UrlUnpadded::encode_string(
-        p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&secret.public_key(), false)
-            .as_bytes(),
-    );
-    (secret, auth, public, Base64UrlUnpadded::encode_string(&auth))
 }
 
 #[tokio::test]

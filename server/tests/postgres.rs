@@ -158,6 +158,36 @@ async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
     assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'expired'").await, 1);
 }
 
+/// A request ended through one node is ended on a device connected to the other, and the
+/// statements that end requests (`RETURNING` the ended ones) and list them run on PostgreSQL.
+#[tokio::test]
+async fn the_end_of_a_request_reaches_a_device_on_another_node() {
+    use pushotp::push::EndReason;
+    let Some(database) = fresh_database().await else { return };
+    let key = ServerKey::random();
+    let a = Server::start(&database, key.clone(), Config::default()).await;
+    let b = Server::start(&database, key, Config::default()).await;
+    a.user("alice").await;
+    let mut laptop = Device::enroll(&a.link("alice").await, "laptop").await;
+    let mut desktop = Device::enroll(&a.link("alice").await, "desktop").await;
+    desktop.server = b.url.clone();
+    let (mut laptop_ws, mut desktop_ws) = (laptop.connect().await, desktop.connect().await);
+    let browser = Browser::new(&a.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let on_laptop = laptop.next_push(&mut laptop_ws).await;
+    let on_desktop = desktop.next_push(&mut desktop_ws).await;
+    // Approved through node A; the desktop, on node B, is told.
+    let (_, reply) = laptop.approve_send(&on_laptop, Some(number), None).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    let within = std::time::Duration::from_secs(5);
+    let notice = desktop.next_ended(&mut desktop_ws, within).await;
+    assert_eq!((notice.id, notice.reason), (on_desktop.id, EndReason::Answered));
+    let (pending, ended) = desktop.poll_all().await;
+    assert!(pending.is_empty());
+    assert_eq!(ended, vec![notice]);
+}
+
 /// A wrong PIN hands its request back (the claim's release, and the replay check on the next
 /// claim): statements that run only here and on SQLite.
 #[tokio::test]

@@ -584,6 +584,25 @@ test('code to phone: a tab that moves to another site while the person is asked 
   }
 });
 
+test('a challenge that privacyIDEA no longer lists leaves the open popup, which says so', async (t) => {
+  if (skip) return t.skip(skip);
+  // Only this test's challenge waits.
+  await pi.expireChallenges();
+  await arrived(tokens.alice, 0);
+  await trigger();
+  const s = await arrived(tokens.alice);
+  const [{ request }] = piPending(s, tokens.alice);
+  const popup = await openPopup();
+  await popup.locator(`#request[data-id="${request.id}"]`).waitFor({ timeout: 15_000 });
+  assert.equal(await popup.evaluate(() => chrome.action.getBadgeText({})), '1');
+  // It expires at privacyIDEA (or is answered elsewhere): the next poll no longer lists it.
+  await pi.expireChallenges();
+  await popup.getByText('No sign-in requests are waiting.').waitFor({ timeout: 15_000 });
+  assert.equal(await outcome(popup, request.id), 'No longer waiting. The sign-in to privacyIDEA test was answered elsewhere or expired.');
+  assert.equal(await popup.evaluate(() => chrome.action.getBadgeText({})), '');
+  await popup.close();
+});
+
 test('no console errors in the extension', (t) => {
   if (skip) return t.skip(skip);
   assert.deepEqual(browser.errors, []);

@@ -156,6 +156,15 @@ class PrivacyIdea {
     return JSON.parse(stdout);
   }
 
+  /**
+   * Ends every open challenge as its validity running out would: its expiry set to its start in
+   * privacyIDEA's SQLite database, so that polls no longer list it.
+   */
+  async expireChallenges() {
+    const script = 'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute("update challenge set expiration = timestamp")\nc.commit()';
+    await run('python3', ['-c', script, path.join(this.data, 'privacyidea.sqlite')]);
+  }
+
   async stop() {
     await run(SCRIPT, ['stop', this.data]).catch(() => {});
     await rm(this.data, { recursive: true, force: true });

@@ -1,9 +1,11 @@
 // Starts the real reference server (target/debug/pushotp-server, built by the test command, or
-// the binary named by PUSHOTP_SERVER) on a free 127.0.0.1 port with an in-memory database and
-// the demo user, and signs in as a browser would.
-import { spawn } from 'node:child_process';
+// the binary named by PUSHOTP_SERVER) on a free 127.0.0.1 port with an in-memory database (or
+// a file, to restart it or run its command line beside it) and the demo user, and signs in as a
+// browser would.
+import { execFile, spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ROOT } from './root.mjs';
 
 const BINARY = path.resolve(ROOT, process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server');
@@ -21,17 +23,23 @@ function freePort() {
 
 /**
  * `log` is the server's `RUST_LOG`; `onOutput` gets everything it prints (with its own
- * timestamps on each log line), for scripts that time the server's steps.
- * @returns {Promise<{url: string, link: string, stop: () => Promise<void>}>}
+ * timestamps on each log line), for scripts that time the server's steps. `database` is an
+ * SQLite file to keep the data in (its key file goes beside it), so that the server can be
+ * restarted with it (`port` the same as before) and `enrollLink` can make more tokens; without
+ * it nothing outlives the process.
+ * @returns {Promise<{url: string, link: string|null, process: import('node:child_process').ChildProcess,
+ *   enrollLink: (user: string) => Promise<string>, stop: () => Promise<void>}>}
  */
-export async function startServer(extraArgs = [], { log = 'warn', onOutput = null } = {}) {
-  const port = await freePort();
-  const child = spawn(
-    BINARY,
-    ['--database', 'sqlite::memory:', 'serve', '--demo', '--bind', `127.0.0.1:${port}`, ...extraArgs],
-    { env: { ...process.env, RUST_LOG: log, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+export async function startServer(extraArgs = [], { log = 'warn', onOutput = null, database = null, port = null } = {}) {
+  port ??= await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const db = database ? `sqlite://${database}` : 'sqlite::memory:';
+  const child = spawn(BINARY, ['--database', db, 'serve', '--demo', '--bind', `127.0.0.1:${port}`, ...extraArgs], {
+    env: { ...process.env, RUST_LOG: log, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   const ready = new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
       onOutput?.(String(chunk));
@@ -41,13 +49,23 @@ export async function startServer(extraArgs = [], { log = 'warn', onOutput = nul
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
   });
   await ready;
-  const link = output.match(/pushotp:\/\/enroll\?\S+/)[0];
+  // Only a new database prints the demo user's activation link.
+  const link = output.match(/pushotp:\/\/enroll\?\S+/)?.[0] ?? null;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     link,
+    process: child,
+    /** A new activation link for `user`, made by the server's command line on the same file. */
+    async enrollLink(user) {
+      if (!database) throw new Error('enrollLink needs a database file');
+      const at = extraArgs.indexOf('--public-url');
+      const publicUrl = at >= 0 ? extraArgs[at + 1] : url;
+      const { stdout } = await promisify(execFile)(BINARY, ['--database', db, 'token', 'enroll', user, '--public-url', publicUrl]);
+      return stdout.match(/pushotp:\/\/enroll\?\S+/)[0];
+    },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
     },
   };
 }

@@ -55,6 +55,16 @@ test('a sentence for every outcome', () => {
   assert.match(say('denied').text, /^Denied\. The sign-in to Demo Portal was refused\.$/);
   assert.match(say('reported').text, /^Reported\. Your administrator has been told\./);
   assert.match(say('expired').text, /Demo Portal expired/);
+  // A request that ended elsewhere: why, in a few words first, without alarm.
+  assert.deepEqual(say('ended', 'answered'), {
+    text: 'Answered elsewhere. The sign-in to Demo Portal was answered on another device or with a code.',
+    tone: 'neutral',
+  });
+  assert.equal(say('ended', 'replaced').text, 'Replaced by a newer sign-in. Answer the newest request from Demo Portal.');
+  assert.equal(say('ended', 'expired').text, say('expired').text);
+  assert.equal(say('ended', 'removed').text, 'The token of the sign-in request from Demo Portal was removed.');
+  assert.equal(say('ended').text, 'No longer waiting. The sign-in to Demo Portal was answered elsewhere or expired.');
+  for (const reason of ['answered', 'replaced', 'expired', 'removed', null]) assert.equal(say('ended', reason).tone, 'neutral');
   assert.equal(
     say('rejected', 'wrong_number', 4).text,
     'That was not the number on the sign-in page. The sign-in was refused; start it again. 4 tries left.',

@@ -222,6 +222,28 @@ test('push requests and Web Push subscriptions are read by the wire rules', asyn
   }
 });
 
+test('the notice that a request ended verifies under its K_req and says why', async () => {
+  const file = await vectors('push_protocol.json');
+  const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');
+  const kChan = Buffer.from(file.keys.channel_hex, 'hex').toString('base64url');
+  for (const { json } of file.ended) assert.equal(worker.verifyPushEnded(json, kReq), json.reason);
+  const good = file.ended[0].json;
+  const other = good.reason === 'expired' ? 'replaced' : 'expired';
+  assert.equal(errorCode(() => worker.verifyPushEnded(good, kChan)), 'bad_tag');
+  assert.equal(errorCode(() => worker.verifyPushEnded({ ...good, reason: other }, kReq)), 'bad_tag');
+  assert.equal(errorCode(() => worker.verifyPushEnded({ ...good, id: file.ended[1].json.id }, kReq)), 'bad_tag');
+  assert.equal(errorCode(() => worker.verifyPushEnded({ ...good, v: 2 }, kReq)), 'unsupported_version');
+  for (const [what, bad] of [
+    ['an unknown reason', { ...good, reason: 'cancelled' }],
+    ['an unknown field', { ...good, app: 'Payroll' }],
+    ['no reason', { ...good, reason: undefined }],
+    ['a push request', file.requests[0].json],
+    ['null', null],
+  ]) {
+    assert.equal(errorCode(() => worker.verifyPushEnded(bad, kReq)), 'invalid_message', what);
+  }
+});
+
 test('randomSecret gives fresh, decodable secrets', () => {
   const a = tools.randomSecret(20);
   const b = tools.randomSecret(20);

@@ -33,9 +33,10 @@ impl Canonical {
     }
 
     /// Appends `u32be(len(bytes)) || bytes` (§2 `frame`).
-    // Not inlined, like `new` and `verify`: the worker's WebAssembly module is built at
-    // opt-level 3, where a copy of them in every message's code cost 5 KB of its size budget;
-    // a call per field costs nothing next to the HMAC.
+    ///
+    /// Never inlined (nor `new` and `verify`): at the worker module's opt-level 3 each message's
+    /// chain of fields got its own copy of the copying and growing, kilobytes of the module per
+    /// message type, while a call per field costs nothing next to the HMAC that follows.
     #[inline(never)]
     fn frame(mut self, bytes: &[u8]) -> Self {
         // Every field is bounded far below 4 GiB by the message checks, so the length fits;

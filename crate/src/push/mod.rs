@@ -7,6 +7,7 @@
 //! | §2 canonical bytes, MACs (RFC 2104 HMAC-SHA256) | [`Canonical`] |
 //! | §3 enrollment | [`ActivationLink`], [`EnrollRequest`], [`Enrolled`], [`OtpParams`], [`PinPolicy`] |
 //! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
+//! | §4 the end of a request | [`PushEnded`], [`EndReason`] |
 //! | §5 answer | [`Answer`], [`Decision`], [`OtpParams::verify_passcode`] |
 //! | §6 PIN masking (RFC 9106 Argon2id) | [`MaskedKeys`], [`PinParams`] |
 //! | §7 device channel | [`channel_auth_tag`], [`SignedAt`] (poll, removal), [`webpush_tag`] and their `verify_*` |
@@ -21,6 +22,7 @@
 mod answer;
 mod canonical;
 mod channel;
+mod ended;
 mod enroll;
 mod keys;
 mod link;
@@ -37,6 +39,7 @@ pub use channel::{
     poll_tag, remove_input, remove_tag, verify_channel_auth, verify_poll, verify_remove,
     verify_webpush, webpush_input, webpush_tag,
 };
+pub use ended::{EndReason, PushEnded};
 pub use enroll::{
     EnrollRequest, Enrolled, HOTP_LOOK_AHEAD, MAX_TRIES_LIMIT, OtpParams, PinPolicy, TOTP_WINDOW,
 };
@@ -47,7 +50,7 @@ pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
 pub use request::{Place, PushRequest};
 pub use restore::{
     RestoreRequest, Restored, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
-    restored_keys, verify_restored_elsewhere,
+    restored_keys, verify_restored, verify_restored_elsewhere,
 };
 
 /// The protocol version this core speaks: the `v` of every message.
@@ -92,6 +95,8 @@ pub mod purpose {
     pub const ENROLLED: &str = "enrolled";
     /// A push login request under `K_req` (§4).
     pub const PUSH_REQUEST: &str = "push-request";
+    /// The notice that a push login request ended, under `K_req` (§4).
+    pub const PUSH_ENDED: &str = "push-ended";
     /// An answer's device tag under `K_chan` (§5).
     pub const ANSWER_DEVICE: &str = "answer-device";
     /// An approval's answer tag under `K_ans` (§5).

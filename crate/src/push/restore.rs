@@ -95,7 +95,7 @@ pub fn restore_input(token_id: &str, nonce: &Nonce) -> Canonical {
 }
 
 /// The server's answer to a restore (protocol §8), tagged under the new `K_chan'`:
-/// `tag = mac(K_chan', "restored", str(tokenId), opt(u64(counter)))`. Only a server that derived
+/// `tag = mac(K_chan', "restored", str(tokenId), u64(counter))`. Only a server that derived
 /// the same new keys, from the keys and this restore's nonce, can make the tag: it binds the
 /// answer to the restore without repeating the nonce.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,9 +106,8 @@ pub struct Restored {
     /// The token restored; the one the request named.
     pub token_id: String,
     /// For an HOTP token, the counter of the next passcode the server accepts (RFC 4226 §7.4:
-    /// the device moves its counter up to it); `None` for TOTP.
-    #[serde(default)]
-    pub counter: Option<u64>,
+    /// the device moves its counter up to it); 0 for TOTP, which counts time instead.
+    pub counter: u64,
     /// `mac(K_chan', "restored", …)`.
     #[serde(with = "b64")]
     pub tag: Tag,
@@ -117,7 +116,7 @@ pub struct Restored {
 impl Restored {
     /// The server's answer to `request` for a token whose next HOTP counter is `counter`,
     /// tagged under the restored `k_chan` (from [`restored_keys`]).
-    pub fn new(request: &RestoreRequest, counter: Option<u64>, k_chan: &Secret) -> Self {
+    pub fn new(request: &RestoreRequest, counter: u64, k_chan: &Secret) -> Self {
         let mut restored =
             Self { v: VERSION, token_id: request.token_id.clone(), counter, tag: [0; 32] };
         restored.tag = restored.canonical().mac(k_chan);
@@ -127,7 +126,7 @@ impl Restored {
     /// The MAC input of `tag`.
     #[must_use]
     pub fn canonical(&self) -> Canonical {
-        Canonical::new(purpose::RESTORED).str(&self.token_id).opt(self.counter, Canonical::u64)
+        restored_input(&self.token_id, self.counter)
     }
 
     /// The device's check of the answer to its `request`, with the channel key it had before:
@@ -135,17 +134,36 @@ impl Restored {
     /// request's; [`Error::BadTag`] unless the tag verifies under the restored `K_chan'`. On
     /// success, the new `(K_req', K_chan')` to keep instead of the old keys.
     pub fn verify(&self, request: &RestoreRequest, k_chan: &Secret) -> Result<(Secret, Secret)> {
-        check_version(self.v)?;
-        if self.token_id != request.token_id {
-            return Err(Error::InvalidMessage("tokenId must be the one restored"));
-        }
-        let (new_req, new_chan) = restored_keys(k_chan, &request.nonce);
-        if self.canonical().verify(&new_chan, &self.tag) {
-            Ok((new_req, new_chan))
-        } else {
-            Err(Error::BadTag)
-        }
+        let answer = (self.v, self.token_id.as_str(), self.counter, self.tag.as_slice());
+        verify_restored(answer, &request.token_id, &request.nonce, k_chan)
     }
+}
+
+/// [`Restored::verify`] on the answer's fields `(v, tokenId, counter, tag)` as they arrive, and
+/// the `token_id` and `nonce` of the restore it answers: for callers that read the fields one
+/// by one.
+pub fn verify_restored(
+    (v, answer_token_id, counter, tag): (u32, &str, u64, &[u8]),
+    token_id: &str,
+    nonce: &Nonce,
+    k_chan: &Secret,
+) -> Result<(Secret, Secret)> {
+    check_version(v)?;
+    if answer_token_id != token_id {
+        return Err(Error::InvalidMessage("tokenId must be the one restored"));
+    }
+    let (new_req, new_chan) = restored_keys(k_chan, nonce);
+    if restored_input(token_id, counter).verify(&new_chan, tag) {
+        Ok((new_req, new_chan))
+    } else {
+        Err(Error::BadTag)
+    }
+}
+
+/// The MAC input of the answer to a restore: `str(tokenId), u64(counter)` after the purpose
+/// `restored`.
+fn restored_input(token_id: &str, counter: u64) -> Canonical {
+    Canonical::new(purpose::RESTORED).str(token_id).u64(counter)
 }
 
 /// The MAC input of the server's refusal of a copy whose keys a restore retired (protocol §8):
@@ -207,7 +225,7 @@ mod tests {
         assert_ne!(server_req, k_req());
         assert_ne!(server_chan, k_chan());
         assert_ne!(server_req, server_chan);
-        let restored = Restored::new(&request, Some(7), &server_chan);
+        let restored = Restored::new(&request, 7, &server_chan);
         let json = serde_json::to_string(&restored).unwrap();
         assert!(json.starts_with(r#"{"v":1,"tokenId":"tok_1","counter":7,"tag":""#), "{json}");
         let (device_req, device_chan) = restored.verify(&request, &k_chan()).unwrap();
@@ -217,11 +235,9 @@ mod tests {
         let (other_req, _) = restored_keys(&k_chan(), &[8; 16]);
         assert_ne!(other_req, device_req);
         assert_eq!(restored.verify(&other, &k_chan()), Err(Error::BadTag));
-        // A changed counter, or a counter removed, breaks the tag.
+        // A changed counter breaks the tag.
         let mut changed = restored.clone();
-        changed.counter = Some(8);
-        assert_eq!(changed.verify(&request, &k_chan()), Err(Error::BadTag));
-        changed.counter = None;
+        changed.counter = 8;
         assert_eq!(changed.verify(&request, &k_chan()), Err(Error::BadTag));
         let mut renamed = restored.clone();
         renamed.token_id = "tok_2".into();
@@ -229,9 +245,9 @@ mod tests {
         let mut newer = restored.clone();
         newer.v = 2;
         assert_eq!(newer.verify(&request, &k_chan()), Err(Error::UnsupportedVersion));
-        // A TOTP token's answer has no counter.
-        let totp = Restored::new(&request, None, &server_chan);
-        assert!(serde_json::to_string(&totp).unwrap().contains(r#""counter":null"#));
+        // A TOTP token's answer says 0.
+        let totp = Restored::new(&request, 0, &server_chan);
+        assert!(serde_json::to_string(&totp).unwrap().contains(r#""counter":0"#));
         totp.verify(&request, &k_chan()).unwrap();
     }
 

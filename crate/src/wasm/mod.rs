@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `mod.rs` | the conversions and errors every area shares |
 //! | `codes.rs` | TOTP and HOTP codes of token objects |
-//! | `push.rs` | push requests, answers, passcodes and channel tags (`crate::push`) |
+//! | `push.rs` | push requests and the notices of their end, answers, passcodes and channel tags (`crate::push`) |
 //! | `restore.rs` | the restore of an imported push token (`crate::push`, §8); not in the tools module |
 //! | `plain.rs` | the small `serde` deserializer those messages are read with |
 //!
@@ -38,10 +38,10 @@ pub mod tools;
 pub use codes::{hotp, totp, totp_codes};
 pub use push::{
     SignedPurpose, approve_answer, channel_auth_tag, deny_answer, push_passcode, signed_at,
-    verify_push_request, web_push_tag,
+    verify_push_ended, verify_push_request, web_push_tag,
 };
 #[cfg(not(feature = "wasm-tools"))]
-pub use restore::{is_restored_elsewhere, restore_tag, restored_keys};
+pub use restore::{restore_tag, restored_keys};
 
 /// Converts a core error into a JavaScript `Error` with `name` `PushOtpError` and a `code`.
 fn js_error(err: Error) -> JsValue {

@@ -1,5 +1,5 @@
 //! A `serde` deserializer over plain JavaScript values, for the messages the worker's module
-//! reads (push requests, Web Push subscriptions).
+//! reads (push requests, the notices of their end, Web Push subscriptions).
 //!
 //! `serde-wasm-bindgen` would do, but its errors are messages: building them formats every
 //! kind of unexpected value, floats included, and that formatting machinery was about 20 KB of
@@ -160,9 +160,20 @@ impl<'de> de::Deserializer<'de> for Value {
         self.deserialize_map(visitor)
     }
 
+    /// Unit variants only, spelled as in the wire JSON: a string (an end notice's `reason`).
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        let name = self.0.as_string().ok_or(Unfit)?;
+        visitor.visit_enum(IntoDeserializer::<'de, Unfit>::into_deserializer(name))
+    }
+
     serde::forward_to_deserialize_any! {
         bool i128 u128 f32 f64 char bytes byte_buf unit unit_struct newtype_struct
-        tuple_struct enum identifier ignored_any
+        tuple_struct identifier ignored_any
     }
 }
 

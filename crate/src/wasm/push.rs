@@ -20,6 +20,17 @@ pub fn verify_push_request(request: JsValue, k_req: &str, now_ms: f64) -> Result
     request.verify(&key_from_js(k_req, "kReq")?, unix_secs(now_ms)?).map_err(js_error)
 }
 
+/// Checks the notice that a push login request ended (protocol §4) under the request's token's
+/// `K_req`: version, field rules, then tag. Returns why it ended (`"answered"`, `"replaced"`,
+/// `"expired"` or `"removed"`); throws `bad_tag`, `unsupported_version` or `invalid_message`.
+#[wasm_bindgen(js_name = verifyPushEnded)]
+pub fn verify_push_ended(notice: JsValue, k_req: &str) -> Result<String, JsValue> {
+    let notice: crate::push::PushEnded = serde::Deserialize::deserialize(plain::Value(notice))
+        .map_err(|_| js_error(Error::InvalidMessage("ended")))?;
+    notice.verify(&key_from_js(k_req, "kReq")?).map_err(js_error)?;
+    Ok(notice.reason.name().to_owned())
+}
+
 /// An approval of `request` (protocol §5): `number` is the picked choice (or `null` without
 /// number matching), `passcode` the token's next passcode; `kAns` is the (PIN-unmasked) answer
 /// key. Returns the answer object to send.

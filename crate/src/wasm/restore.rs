@@ -1,6 +1,7 @@
 //! The restore of an imported push token (`crate::push`, protocol §8) as the service worker
-//! makes it: the request's tag, the check of the server's answer, and the check of the
-//! server's refusal of a copy that another device took over. Only in the worker's module.
+//! makes it: the request's tag and the check of the server's answer. Only in the worker's
+//! module; the check of the server's refusal of a copy that another device took over, needed
+//! far more rarely, is in the tools module (`isRestoredElsewhere`).
 
 use wasm_bindgen::prelude::*;
 
@@ -26,43 +27,22 @@ pub fn restored_keys(
     token_id: &str,
     nonce: &str,
     v: u32,
-    reply_token_id: String,
-    counter: Option<f64>,
+    reply_token_id: &str,
+    counter: f64,
     tag: &str,
 ) -> Result<js_sys::Array, JsValue> {
-    let request = crate::push::RestoreRequest {
-        v: crate::push::VERSION,
-        token_id: token_id.into(),
-        nonce: nonce_from_js(nonce)?,
-        tag: [0; 32],
-    };
-    let reply = crate::push::Restored {
-        v,
-        token_id: reply_token_id,
-        counter: counter.map(|c| whole(c, "counter")).transpose()?,
-        tag: tag_from_js(tag)?,
-    };
-    let (k_req, k_chan) =
-        reply.verify(&request, &key_from_js(k_chan, "kChan")?).map_err(js_error)?;
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let counter = whole(counter, "counter")?;
+    let tag = Base64UrlUnpadded::decode_vec(tag).map_err(|_| shape_error("tag"))?;
+    let (k_req, k_chan) = crate::push::verify_restored(
+        (v, reply_token_id, counter, &tag),
+        token_id,
+        &nonce_from_js(nonce)?,
+        &key_from_js(k_chan, "kChan")?,
+    )
+    .map_err(js_error)?;
     let key = |secret: &crate::Secret| JsValue::from_str(&secret_to_js(secret));
     Ok(js_sys::Array::of2(&key(&k_req), &key(&k_chan)))
-}
-
-/// Whether `tag` is the server's refusal "restored elsewhere" of token `tokenId` under its
-/// `kReq` (protocol §8): only then does the device give the token up.
-#[wasm_bindgen(js_name = isRestoredElsewhere)]
-pub fn is_restored_elsewhere(k_req: &str, token_id: &str, tag: &str) -> Result<bool, JsValue> {
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    let Ok(tag) = Base64UrlUnpadded::decode_vec(tag) else { return Ok(false) };
-    Ok(crate::push::verify_restored_elsewhere(&key_from_js(k_req, "kReq")?, token_id, &tag).is_ok())
-}
-
-fn tag_from_js(tag: &str) -> Result<crate::push::Tag, JsValue> {
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    Base64UrlUnpadded::decode_vec(tag)
-        .ok()
-        .and_then(|t| t.try_into().ok())
-        .ok_or_else(|| shape_error("tag"))
 }
 
 fn secret_to_js(secret: &crate::Secret) -> String {

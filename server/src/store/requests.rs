@@ -1,7 +1,9 @@
 //! The `push_requests` table: push login requests as sent to devices, each approved at most
 //! once.
 
+use pushotp::push::EndReason;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::db::Db;
 use crate::states::{LoginState, RequestState};
@@ -177,15 +179,34 @@ pub async fn is_pending(db: &Db, id: &str) -> anyhow::Result<bool> {
     Ok(pending.is_some())
 }
 
-/// Expires a request if it is still pending. Returns whether this call expired it.
-pub async fn expire(db: &Db, id: &str) -> anyhow::Result<bool> {
-    let done = sqlx::query("UPDATE push_requests SET state = $1 WHERE id = $2 AND state = $3")
-        .bind(RequestState::Expired.as_str())
-        .bind(id)
-        .bind(RequestState::Pending.as_str())
-        .execute(&db.writer)
-        .await?;
-    Ok(done.rows_affected() == 1)
+/// A request that ended without its device's answer: the device must be told (protocol §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The request's id, base64url.
+    pub id: String,
+    /// The token it was sent to.
+    pub token_id: String,
+}
+
+fn ended(rows: &[AnyRow]) -> anyhow::Result<Vec<Ended>> {
+    rows.iter()
+        .map(|r| Ok(Ended { id: r.try_get("id")?, token_id: r.try_get("token_id")? }))
+        .collect()
+}
+
+/// Expires a request if it is still pending. Returns it if this call expired it.
+pub async fn expire(db: &Db, id: &str) -> anyhow::Result<Option<Ended>> {
+    let rows = sqlx::query(
+        "UPDATE push_requests SET state = $1, ended_why = $2 WHERE id = $3 AND state = $4 \
+         RETURNING id, token_id",
+    )
+    .bind(RequestState::Expired.as_str())
+    .bind(EndReason::Expired.name())
+    .bind(id)
+    .bind(RequestState::Pending.as_str())
+    .fetch_all(&db.writer)
+    .await?;
+    Ok(ended(&rows)?.pop())
 }
 
 /// How many requests of a sign-in are still pending.
@@ -199,26 +220,61 @@ pub async fn pending_of_login(db: &Db, login_id: &str) -> anyhow::Result<i64> {
     Ok(still.try_get("n")?)
 }
 
-/// Cancels a sign-in's pending requests (on every device of the person).
-pub async fn cancel_pending_of_login(db: &Db, login_id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE push_requests SET state = $1 WHERE login_id = $2 AND state = $3")
-        .bind(RequestState::Cancelled.as_str())
-        .bind(login_id)
-        .bind(RequestState::Pending.as_str())
-        .execute(&db.writer)
-        .await?;
-    Ok(())
+/// Cancels a sign-in's pending requests (on every device of the person), for `why`, and returns
+/// them.
+pub async fn cancel_pending_of_login(
+    db: &Db,
+    login_id: &str,
+    why: EndReason,
+) -> anyhow::Result<Vec<Ended>> {
+    let rows = sqlx::query(
+        "UPDATE push_requests SET state = $1, ended_why = $2 WHERE login_id = $3 AND state = $4 \
+         RETURNING id, token_id",
+    )
+    .bind(RequestState::Cancelled.as_str())
+    .bind(why.name())
+    .bind(login_id)
+    .bind(RequestState::Pending.as_str())
+    .fetch_all(&db.writer)
+    .await?;
+    ended(&rows)
 }
 
-/// Cancels a token's pending requests.
-pub async fn cancel_pending_of_token(db: &Db, token_id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE push_requests SET state = $1 WHERE token_id = $2 AND state = $3")
-        .bind(RequestState::Cancelled.as_str())
-        .bind(token_id)
-        .bind(RequestState::Pending.as_str())
-        .execute(&db.writer)
-        .await?;
-    Ok(())
+/// Cancels a removed token's pending requests and returns them.
+pub async fn cancel_pending_of_token(db: &Db, token_id: &str) -> anyhow::Result<Vec<Ended>> {
+    let rows = sqlx::query(
+        "UPDATE push_requests SET state = $1, ended_why = $2 WHERE token_id = $3 AND state = $4 \
+         RETURNING id, token_id",
+    )
+    .bind(RequestState::Cancelled.as_str())
+    .bind(EndReason::Removed.name())
+    .bind(token_id)
+    .bind(RequestState::Pending.as_str())
+    .fetch_all(&db.writer)
+    .await?;
+    ended(&rows)
+}
+
+/// The id and end reason of each request of a token that ended without its answer and whose
+/// time was up no earlier than `since`, oldest first.
+pub async fn ended_of_token(
+    db: &Db,
+    token_id: &str,
+    since: i64,
+) -> anyhow::Result<Vec<(String, EndReason)>> {
+    let rows = sqlx::query(
+        "SELECT id, ended_why FROM push_requests WHERE token_id = $1 AND state IN ($2, $3) \
+         AND ended_why IS NOT NULL AND expires_at > $4 ORDER BY created_at",
+    )
+    .bind(token_id)
+    .bind(RequestState::Cancelled.as_str())
+    .bind(RequestState::Expired.as_str())
+    .bind(since)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get::<String, _>("ended_why")?.parse()?)))
+        .collect()
 }
 
 /// The id and sign-in of each request still pending at `now` although its time is up.

@@ -17,8 +17,8 @@ use std::time::Duration;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use futures_util::{SinkExt, StreamExt};
 use pushotp::push::{
-    ActivationLink, Answer, EnrollRequest, Enrolled, MaskedKeys, PushRequest, RestoreRequest,
-    Restored, TokenKeys, channel_auth_tag, poll_tag, remove_tag,
+    ActivationLink, Answer, EnrollRequest, Enrolled, MaskedKeys, PushEnded, PushRequest,
+    RestoreRequest, Restored, TokenKeys, channel_auth_tag, poll_tag, remove_tag,
 };
 use pushotp::{Hotp, Secret};
 use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, users};
@@ -192,9 +192,7 @@ impl Device {
             let (request_key, channel_key) = restored.verify(request, &self.keys.channel).unwrap();
             self.keys.request = request_key;
             self.keys.channel = channel_key;
-            if let Some(counter) = restored.counter {
-                self.counter = self.counter.max(counter);
-            }
+            self.counter = self.counter.max(restored.counter);
         }
         (status, body)
     }
@@ -235,9 +233,23 @@ impl Device {
     }
 
     pub async fn poll(&self) -> Vec<PushRequest> {
+        self.poll_all().await.0
+    }
+
+    /// A poll's pending requests and the notices of its recently ended ones, each notice
+    /// checked as the extension checks it.
+    pub async fn poll_all(&self) -> (Vec<PushRequest>, Vec<PushEnded>) {
         let (status, reply) = self.poll_raw().await;
         assert_eq!(status, 200, "{reply}");
-        serde_json::from_value(reply["requests"].clone()).unwrap()
+        let requests = serde_json::from_value(reply["requests"].clone()).unwrap();
+        let ended: Vec<PushEnded> =
+            serde_json::from_value(reply.get("ended").cloned().unwrap_or_else(|| json!([])))
+                .unwrap();
+        for notice in &ended {
+            assert_eq!(notice.token_id, self.token_id);
+            notice.verify(&self.keys.request).unwrap();
+        }
+        (requests, ended)
     }
 
     /// A poll's status and body.
@@ -253,6 +265,24 @@ impl Device {
             .await
             .unwrap();
         (reply.status().as_u16(), reply.json().await.unwrap())
+    }
+
+    /// The next notice that a request ended on the socket (skipping pushes), checked as the
+    /// extension checks it; fails after `within`.
+    pub async fn next_ended(&self, ws: &mut Ws, within: Duration) -> PushEnded {
+        let found = tokio::time::timeout(within, async {
+            loop {
+                let message = next_json(ws).await;
+                if message["type"] == "ended" {
+                    return serde_json::from_value::<PushEnded>(message["ended"].clone()).unwrap();
+                }
+            }
+        })
+        .await
+        .expect("an end notice in time");
+        assert_eq!(found.token_id, self.token_id);
+        found.verify(&self.keys.request).unwrap();
+        found
     }
 
     /// An approval with the next passcode; with a PIN token, `pin` unmasks the keys.
@@ -346,6 +376,13 @@ impl Device {
             .unwrap();
         (reply.status().as_u16(), reply.json().await.unwrap())
     }
+}
+
+/// Asserts that nothing is waiting on the socket: a ping's pong is the next message.
+pub async fn quiet(ws: &mut Ws) {
+    ws.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+    let next = next_json(ws).await;
+    assert_eq!(next["type"], "pong", "{next}");
 }
 
 pub async fn next_json(ws: &mut Ws) -> Value {
@@ -445,4 +482,43 @@ impl Browser {
 pub fn geoip_test_db() -> Geo {
     Geo::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/geoip/GeoIP2-City-Test.mmdb"))
         .unwrap()
+}
+
+/// A push service on 127.0.0.1 standing in for FCM: it keeps what it is sent and answers with
+/// the status it is told to.
+pub struct PushService {
+    pub endpoint: String,
+    pub received: tokio::sync::mpsc::UnboundedReceiver<(axum::http::HeaderMap, Vec<u8>)>,
+}
+
+pub async fn push_service(status: u16) -> PushService {
+    use axum::routing::post;
+    let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/push/{id}",
+        post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                tx.send((headers, body.to_vec())).unwrap();
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/push/device-1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    PushService { endpoint, received }
+}
+
+/// The browser's side of a subscription: its ECDH key pair and auth secret (RFC 8291 §3.2).
+pub fn browser_keys() -> (p256::SecretKey, [u8; 16], String, String) {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let secret = p256::SecretKey::random(&mut rand_core_06::OsRng);
+    let mut auth = [0u8; 16];
+    rand::fill(&mut auth);
+    let public = Base64UrlUnpadded::encode_string(
+        p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&secret.public_key(), false)
+            .as_bytes(),
+    );
+    (secret, auth, public, Base64UrlUnpadded::encode_string(&auth))
 }
