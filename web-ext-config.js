@@ -1,37 +1,8 @@
 // Settings for `web-ext lint` and `web-ext build` (run them as `npm run lint:ext` and
-// `npm run build:ext`): the extension is manifest.json plus extension/; everything else in the
-// repository is left out of the package.
+// `npm run build:ext`, which stage the extension first): they check and pack dist/extension/,
+// the folder scripts/stage-extension.mjs fills with the extension's files and nothing else.
 export default {
-  sourceDir: '.',
+  sourceDir: 'dist/extension',
   artifactsDir: 'dist',
-  ignoreFiles: [
-    '.ci',
-    '.cargo',
-    'BENCHMARKS.md',
-    'CHANGELOG.md',
-    'Cargo.lock',
-    'Cargo.toml',
-    'README.md',
-    'clippy.toml',
-    'crate',
-    'dist',
-    'docs',
-    'eslint.config.js',
-    'extension/icons/icon.svg',
-    'extension/pkg/*.d.ts',
-    'loadgen',
-    'node_modules',
-    'package-lock.json',
-    'package.json',
-    'rust-toolchain.toml',
-    'rustfmt.toml',
-    'scripts',
-    'server',
-    'target',
-    'tests',
-    'tsconfig.json',
-    'web-ext-config.js',
-    'web-ext-config.mjs',
-  ],
   build: { overwriteDest: true },
 };

@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
-# Refreshes the README's screenshots of the popup in docs/screenshots/. The popup's end-to-end
-# test takes them on every run, into tests/artifacts/screenshots/ (not tracked), so that a test
-# run leaves the checkout as it was; this copies a fresh set over the tracked ones.
+# Refreshes the README's screenshots in docs/screenshots/ from the walkthrough
+# (scripts/walkthrough.sh), which plays the README's demo and saves a screenshot of every step
+# into tests/artifacts/walkthrough/ (not tracked) on each test run; this copies a fresh set of
+# the ones the README shows over the tracked ones.
 #
 #   scripts/screenshots.sh        (or npm run screenshots)
 #
-# Builds what the test runs against first: the WebAssembly package and the reference server.
+# Builds what the walkthrough runs against first: the WebAssembly package and the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SHOTS=(popup-light.png popup-dark.png popup-number-matching.png)
+# walkthrough step's file (without its number) → the README's file
+SHOTS=(
+  login-page-number:login-page-number
+  popup-request:popup-number-matching
+  popup-request-dark:popup-dark
+  popup-report-question:popup-report
+)
 
 scripts/setup.sh
 scripts/build-wasm.sh
 cargo build -p pushotp-server --locked
 
-# Screenshots left over from an earlier run must not be mistaken for this run's.
-rm -rf tests/artifacts/screenshots
-node --test --test-concurrency=1 tests/e2e/popup.test.mjs
+scripts/walkthrough.sh
 
-for shot in "${SHOTS[@]}"; do
-  cp "tests/artifacts/screenshots/$shot" "docs/screenshots/$shot"
+for pair in "${SHOTS[@]}"; do
+  from=${pair%%:*}
+  to=${pair#*:}
+  # The walkthrough numbers its screenshots in step order; the name after the number is stable.
+  file=$(ls tests/artifacts/walkthrough/[0-9][0-9]-"$from".png)
+  cp "$file" "docs/screenshots/$to.png"
 done
 git status --short docs/screenshots

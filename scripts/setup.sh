@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing PushOTP needs, skipping whatever is already there:
-# the wasm32 target, wasm-bindgen-cli at the version Cargo.lock pins, Debian's Chromium and
-# chromedriver, and the npm packages of package-lock.json.
+# the wasm32 target, wasm-bindgen-cli at the version Cargo.lock pins, Debian's Chromium,
+# chromedriver, PostgreSQL and Xvfb, and the npm packages of package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,9 +20,11 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbv"; then
   cargo install wasm-bindgen-cli --version "$wbv"
 fi
 
-# Debian packages: Chromium for the browser tests, PostgreSQL for the server's shared backend.
+# Debian packages: Chromium for the browser tests, PostgreSQL for the server's shared backend,
+# Xvfb for the walkthrough's browser window where there is no display.
 packages=()
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver)
+command -v xvfb-run >/dev/null || packages+=(xvfb xauth)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
 if [ "${#packages[@]}" -gt 0 ]; then
   step "apt-get install ${packages[*]}"

@@ -71,3 +71,6 @@ scripts/privacyidea.sh install || { [ $? -eq 3 ] && echo "python3 is missing: th
 
 step "end-to-end tests (WebAssembly packages against the real server, the extension in Chromium)"
 node --test --test-concurrency=1 tests/e2e/
+
+step "walkthrough: the README's demo as a person plays it (screenshots in tests/artifacts/walkthrough/)"
+scripts/walkthrough.sh

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // @ts-check
 // The options page's privacyIDEA section: enrolls a privacyIDEA push token from its link
-// (pasted, or read from the QR code in a tab with the page's own scanner) and lists the tokens.
-// The worker makes the key pair and talks to the server (extension/privacyidea.js).
+// (pasted, or read from the QR code in another tab by the page's one scanner, scan.js) and
+// lists the tokens. The worker makes the key pair and talks to the server
+// (extension/privacyidea.js).
 import { Message, ask } from '../messages.js';
-import { $, $input, say as sayIn } from './common.js';
-import { isWebPage, scanTab, tabLabel } from './scan.js';
+import { $, $button, $input, say as sayIn } from './common.js';
+import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
 import { onChanged, piTokens } from '../store.js';
 
 /** @typedef {import('../store.js').PiToken} PiToken */
@@ -18,6 +19,13 @@ const PIPUSH = /^(otpauth|pia):\/\/pipush\//i;
  * @param {string} [kind]
  */
 const say = (text, kind = '') => sayIn($('pi-status'), text, kind);
+
+/**
+ * How a token is named to the person: its label, and its serial where the label is another
+ * (privacyIDEA labels a token with its serial unless told otherwise).
+ * @param {{label: string, serial: string}} token
+ */
+const nameOf = (token) => (token.label && token.label !== token.serial ? `${token.label} (${token.serial})` : token.serial);
 
 /** @param {boolean} on */
 function busy(on) {
@@ -71,7 +79,7 @@ async function enroll(link) {
     $input('pi-link').value = '';
     $input('pi-pin').value = '';
     $('pi-pin-row').hidden = true;
-    say(`Added ${token.label} (${token.serial}) from ${token.issuer}.`, 'success');
+    say(`Added ${nameOf(token)} from ${token.issuer}.`, 'ok');
   } catch (err) {
     say(problem(err), 'error');
   } finally {
@@ -89,33 +97,35 @@ $('pi-form').addEventListener('submit', (event) => {
   enroll(link);
 });
 
-/** Reads the privacyIDEA QR code from the front tab of each window. */
-$('pi-scan').addEventListener('click', async () => {
-  busy(true);
-  say('Looking for the QR code…');
-  let link = null;
-  try {
-    const self = await chrome.tabs.getCurrent();
-    const tabs = (await chrome.tabs.query({ windowType: 'normal', active: true })).filter(
-      (tab) => tab.id !== self?.id && isWebPage(tab),
-    );
-    for (const tab of tabs) {
-      link = (await scanTab(tab)).find((text) => PIPUSH.test(text)) ?? null;
-      if (link) break;
+/** @type {import('./scan.js').ScanKind} */
+const PI_SCAN = {
+  accepts: (text) => PIPUSH.test(text),
+  wrong(tab, texts) {
+    if (texts.some((text) => text.startsWith(ENROLL_PREFIX))) {
+      return `The QR code in ${tabLabel(tab)} is a PushOTP activation link: add it under "Add a push token".`;
     }
-    if (!link) {
-      const where = tabs.map(tabLabel).join(', ') || 'the open tabs';
-      say(`No privacyIDEA QR code was found in ${where}. Show it in the front tab of a window, then scan again.`, 'error');
+    if (texts.some((text) => OTPAUTH.test(text))) {
+      return `The QR code in ${tabLabel(tab)} is for a one-time code app, not a privacyIDEA push token. Add it under Everyday codes.`;
     }
-  } catch (err) {
-    say(`The QR code could not be scanned: ${err?.message ?? err}`, 'error');
-  } finally {
-    busy(false);
-  }
-  if (link) {
+    return `The QR code in ${tabLabel(tab)} is not a privacyIDEA push token.`;
+  },
+  what: 'the privacyIDEA QR code',
+  status: $('pi-status'),
+  button: $button('pi-scan'),
+  choice: $('pi-tab-choice'),
+  list: $('pi-tab-list'),
+  setBusy: busy,
+  async use([link]) {
     $input('pi-link').value = link;
     await enroll(link);
-  }
+  },
+};
+
+$('pi-scan').addEventListener('click', () => scan(PI_SCAN));
+$('pi-tab-choice-cancel').addEventListener('click', () => {
+  hideTabChoice(PI_SCAN);
+  say('');
+  $('pi-scan').focus();
 });
 
 /** @param {{[serial: string]: PiToken}} tokens */
@@ -128,7 +138,7 @@ function renderTokens(tokens) {
       item.className = 'token';
       item.dataset.serial = token.serial;
       const name = document.createElement('span');
-      name.textContent = `${token.label} · ${token.serial} · ${new URL(token.url).host}`;
+      name.textContent = `${nameOf(token)} · ${new URL(token.url).host}`;
       const remove = document.createElement('button');
       remove.type = 'button';
       remove.className = 'secondary';

@@ -40,8 +40,14 @@ function typedTwice(first, second) {
 let current = null;
 
 async function renderState() {
+  const before = current;
   current = await ask({ type: Message.VAULT_STATUS });
   const { protected: isProtected, locked } = current;
+  // A lock or an unlock, here or elsewhere (the popup, auto-lock), replaces what the status line
+  // said: "Locked." must not stay once unlocked.
+  if (before?.protected && isProtected && before.locked !== locked) {
+    say($('password-status'), locked ? 'Locked.' : 'Unlocked.', 'ok');
+  }
   $('vault-state').textContent = !isProtected
     ? 'No password: the secrets of your tokens are stored unencrypted in this browser profile.'
     : locked
@@ -87,7 +93,6 @@ $('password-remove').addEventListener('click', async () => {
 
 $('lock-now').addEventListener('click', async () => {
   await ask({ type: Message.VAULT_LOCK });
-  say($('password-status'), 'Locked.', 'ok');
   return renderState();
 });
 

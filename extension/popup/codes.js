@@ -90,12 +90,31 @@ function paintCode(item, token) {
   ring.toggleAttribute('hidden', hotp || !codes.values[token.id]);
   find(item, '.code-next').hidden = !hotp;
   /** @type {HTMLButtonElement} */ (find(item, '.code-copy')).disabled = !code;
-  /** @type {HTMLButtonElement} */ (find(item, '.code-fill')).disabled = !target.origin;
+  /** @type {HTMLButtonElement} */
+  const fill = find(item, '.code-fill');
+  fill.disabled = !target.origin;
+  // A greyed-out button says why, on hover and to screen readers (the hint under the list).
+  const why = fillOffReason();
+  if (why) {
+    fill.title = why;
+    fill.setAttribute('aria-describedby', 'fill-hint');
+  } else {
+    fill.removeAttribute('title');
+    fill.removeAttribute('aria-describedby');
+  }
   if (!hotp && codes.values[token.id]) {
     const left = codes.values[token.id].secondsLeft;
     ring.setAttribute('aria-label', `${left} ${left === 1 ? 'second' : 'seconds'} left`);
     /** @type {SVGCircleElement} */ (find(ring, '.ring-left')).style.strokeDashoffset = String(RING * (1 - left / token.period));
   }
+}
+
+/** Why codes cannot be filled into the target tab, or null when they can. */
+function fillOffReason() {
+  if (target.origin) return null;
+  return target.tab
+    ? 'Fill works only on web pages (http or https), and this tab is not one.'
+    : 'Fill works only on web pages (http or https), and no web page is open.';
 }
 
 export function renderCodes() {
@@ -117,6 +136,9 @@ export function renderCodes() {
   $('code-list').hidden = codes.locked;
   $('no-codes').hidden = codes.locked || list.length > 0;
   $('no-match').hidden = codes.locked || list.length === 0 || matching.length > 0;
+  const why = fillOffReason();
+  $('fill-hint').textContent = why ?? '';
+  $('fill-hint').hidden = !why || codes.locked || matching.length === 0;
   const listElement = $('code-list');
   for (const item of codes.items.values()) item.hidden = true;
   matching.forEach((token, index) => {
@@ -188,7 +210,8 @@ async function fillCode(id) {
   // The tab and the site the person is asked about, kept across the question.
   const { tab, origin } = target;
   if (!token || !origin) {
-    $('codes-status').textContent = 'Codes can only be filled into web pages.';
+    $('codes-status').textContent = fillOffReason() ?? '';
+    renderCodes();
     return;
   }
   const host = hostOf(origin);

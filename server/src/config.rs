@@ -33,6 +33,9 @@ pub struct Config {
     /// How push services can reach the operator (RFC 8292 §2.1 `sub`): a `mailto:` or
     /// `https://` URI. Defaults to the public URL when that is https.
     pub contact: Option<String>,
+    /// In the demo only: the address sign-ins from this machine are shown and placed with
+    /// ([`crate::geo::shown_ip`]), so that they get a place in the demo's GeoIP test database.
+    pub demo_client_ip: Option<IpAddr>,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             require_pin: false,
             lock_on_report: false,
             contact: None,
+            demo_client_ip: None,
         }
     }
 }

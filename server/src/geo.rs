@@ -1,7 +1,7 @@
 //! Where a login comes from: the client's IP (from the socket, or from a trusted reverse
 //! proxy's header) and its place in an optional GeoIP City database (MaxMind DB format).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use anyhow::Context;
@@ -22,6 +22,15 @@ pub struct Place {
     pub lon_e6: i64,
 }
 
+/// Where the demo places sign-ins from this machine: an address of London in MaxMind's test
+/// database (`server/testdata/geoip/README.md`), documented in the README. Only `serve --demo`
+/// uses it; a server that is not a demo never changes a client's address.
+pub const DEMO_CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(81, 2, 69, 142));
+
+/// MaxMind's public GeoIP2 City test database (22 KB, MIT or Apache-2.0), built in so that the
+/// demo shows places and maps without a GeoIP download.
+const TEST_DATABASE: &[u8] = include_bytes!("../testdata/geoip/GeoIP2-City-Test.mmdb");
+
 /// The GeoIP City database, if one is configured.
 pub struct Geo {
     reader: Option<Reader<Vec<u8>>>,
@@ -37,6 +46,14 @@ impl Geo {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let reader = Reader::open_readfile(path)
             .with_context(|| format!("opening the GeoIP database {}", path.display()))?;
+        Ok(Self { reader: Some(reader) })
+    }
+
+    /// The built-in test database, for the demo: it knows only a few made-up networks, among
+    /// them [`DEMO_CLIENT_IP`].
+    pub fn demo() -> anyhow::Result<Self> {
+        let reader = Reader::from_source(TEST_DATABASE.to_vec())
+            .context("opening the built-in GeoIP test database")?;
         Ok(Self { reader: Some(reader) })
     }
 
@@ -79,6 +96,16 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted_proxy: Option<Ip
         .unwrap_or(peer.ip())
 }
 
+/// The address a sign-in is shown and placed with: in the demo (`demo` is
+/// [`DEMO_CLIENT_IP`]) one from this machine stands for the demo address, since loopback has no
+/// place; any other address, and every address outside the demo, stays as it is.
+pub fn shown_ip(ip: IpAddr, demo: Option<IpAddr>) -> IpAddr {
+    match demo {
+        Some(demo) if ip.is_loopback() => demo,
+        _ => ip,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +126,19 @@ mod tests {
         assert_eq!((london.lat_e6, london.lon_e6), (51_514_200, -93_100));
         assert_eq!(geo.place("127.0.0.1".parse().unwrap()), None);
         assert_eq!(Geo::none().place("81.2.69.142".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn the_demo_places_this_machine_at_the_demo_address() {
+        let geo = Geo::demo().unwrap();
+        let place = geo.place(DEMO_CLIENT_IP).unwrap();
+        assert_eq!((place.city.as_str(), place.country.as_str()), ("London", "GB"));
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let remote: IpAddr = "89.160.20.112".parse().unwrap();
+        assert_eq!(shown_ip(local, Some(DEMO_CLIENT_IP)), DEMO_CLIENT_IP);
+        assert_eq!(shown_ip("::1".parse().unwrap(), Some(DEMO_CLIENT_IP)), DEMO_CLIENT_IP);
+        assert_eq!(shown_ip(remote, Some(DEMO_CLIENT_IP)), remote);
+        assert_eq!(shown_ip(local, None), local);
     }
 
     #[test]

@@ -152,7 +152,8 @@ async fn app_login(
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> AppResult<Response> {
-    let ip = geo::client_ip(peer, &headers, state.config.trusted_proxy).to_string();
+    let ip = geo::client_ip(peer, &headers, state.config.trusted_proxy);
+    let ip = geo::shown_ip(ip, state.config.demo_client_ip).to_string();
     let Some(id) = signin::check_password(&state, &form.username, &form.password, &ip).await?
     else {
         let html = page(

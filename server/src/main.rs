@@ -1,7 +1,7 @@
 //! `pushotp-server`: the command line of PushOTP's reference authentication server.
 //!
 //! Run with `cargo run -p pushotp-server -- serve` (a demo organization with a demo user in
-//! `pushotp.db`), or see `--help`.
+//! `pushotp.db` of the data folder, `~/.local/share/pushotp/`), or see `--help`.
 
 #![allow(clippy::print_stdout, reason = "a command-line program prints its results")]
 
@@ -13,14 +13,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, store, tokens, users};
+use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, geo, store, tokens, users};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(version, about = "PushOTP reference authentication server")]
 struct Cli {
-    /// Database: sqlite://FILE (embedded, the default), sqlite::memory: (for trials; nothing is
-    /// kept), or postgres://… (for several server nodes).
+    /// Database: sqlite://FILE (embedded), sqlite::memory: (for trials; nothing is kept), or
+    /// postgres://… (for several server nodes). Default: pushotp.db in $XDG_DATA_HOME/pushotp,
+    /// else ~/.local/share/pushotp.
     #[arg(long, env = "PUSHOTP_DATABASE", global = true)]
     database: Option<String>,
     /// File holding the 32-byte key that seals secrets at rest; created on first start. Defaults
@@ -92,7 +93,9 @@ struct ServeArgs {
     #[arg(long)]
     contact: Option<String>,
     /// Create the demo user `alice` (password `alice-demo`) and a token ready to enroll, if
-    /// there are no users yet. On by default when no --database is given.
+    /// there are no users yet; without --geoip, place sign-ins from this machine at 81.2.69.142
+    /// (London) with the built-in GeoIP test database. On by default when no --database is
+    /// given.
     #[arg(long)]
     demo: bool,
 }
@@ -150,7 +153,10 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let demo_default = cli.database.is_none();
-    let url = cli.database.clone().unwrap_or_else(|| "sqlite://pushotp.db".into());
+    let url = match cli.database.clone() {
+        Some(url) => url,
+        None => format!("sqlite://{}", data_dir()?.join("pushotp.db").display()),
+    };
     let db = Db::connect(&url).await?;
     let key = match (&cli.key_file, url.strip_prefix("sqlite://")) {
         (Some(path), _) => ServerKey::load_or_create(path)?,
@@ -224,6 +230,26 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Where the database and its key live when no --database is given: the person's data folder
+/// (XDG Base Directory Specification, `$XDG_DATA_HOME`, else `~/.local/share`), never the folder
+/// the server was started from, where a checkout would pick them up. Created for its owner only.
+fn data_dir() -> anyhow::Result<PathBuf> {
+    let base = match std::env::var_os("XDG_DATA_HOME").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .filter(|dir| !dir.is_empty())
+            .map(|home| PathBuf::from(home).join(".local").join("share"))
+            .context("no --database, and no HOME to keep the data in")?,
+    };
+    let dir = base.join("pushotp");
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
 async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow::Result<()> {
     let link = pushotp_server::enrollment::new_enrollment(state, user_id, name).await?;
     let qr = qrcode::QrCode::new(link.as_bytes())?;
@@ -233,9 +259,14 @@ async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow:
 }
 
 async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> anyhow::Result<()> {
-    let geo = match &args.geoip {
-        Some(path) => Geo::open(path)?,
-        None => Geo::none(),
+    let demo = args.demo || demo_default;
+    // The demo shows places without a GeoIP download: the built-in test database, with sign-ins
+    // from this machine standing for an address it knows. An operator's database is never mixed
+    // with that stand-in.
+    let (geo, demo_client_ip) = match &args.geoip {
+        Some(path) => (Geo::open(path)?, None),
+        None if demo => (Geo::demo()?, Some(geo::DEMO_CLIENT_IP)),
+        None => (Geo::none(), None),
     };
     let config = Config {
         public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.bind)),
@@ -250,10 +281,11 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         require_pin: args.require_pin,
         lock_on_report: args.lock_on_report,
         contact: args.contact,
+        demo_client_ip,
         ..Config::default()
     };
     let state = AppState::new(db, key, geo, config).await?;
-    if (args.demo || demo_default) && users::find(&state.db, "alice").await?.is_none() {
+    if demo && users::find(&state.db, "alice").await?.is_none() {
         let user = users::add(&state.db, "alice", "alice-demo").await?;
         println!(
             "Demo user: alice / alice-demo. Add this token to PushOTP (options page → Add a push token):"
@@ -271,6 +303,13 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         open_files,
         "serving"
     );
+    if let Some(ip) = state.config.demo_client_ip {
+        let place = state.geo.place(ip).map(|p| format!("{}, {}", p.city, p.country));
+        println!(
+            "Demo places: sign-ins from this machine show as from {ip} ({}, built-in GeoIP test database).",
+            place.as_deref().unwrap_or("no place")
+        );
+    }
     println!("Demo app: {}/app", state.config.public_url);
     let hub = state.hub.clone();
     let stopping = hub.clone();

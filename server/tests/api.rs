@@ -1284,3 +1284,158 @@ async fn passwords_are_checked_with_reused_argon2_memory() {
         futures_util::future::join_all(checks).await;
     }
 }
+
+/// `pushotp-server … serve` as a person starts it, on a free loopback port, until it is dropped.
+struct ServeCommand {
+    child: std::process::Child,
+    url: String,
+    output: String,
+}
+
+impl ServeCommand {
+    /// Runs `pushotp-server <global> serve --bind 127.0.0.1:<free> <args>` in `dir` with `env`,
+    /// and waits for its "Demo app:" line.
+    fn start(dir: &std::path::Path, global: &[&str], args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let bind = format!("127.0.0.1:{port}");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"));
+        command
+            .current_dir(dir)
+            .args(global)
+            .args(["serve", "--bind", &bind])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env_remove("PUSHOTP_DATABASE")
+            .env_remove("PUSHOTP_KEY_FILE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut output = String::new();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        while !output.contains("Demo app:") {
+            let line = lines.next().expect("the server printed its address").unwrap();
+            output.push_str(&line);
+            output.push('\n');
+        }
+        // The rest of its output is not read: drain it so that the server never blocks on it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, url: format!("http://{bind}"), output }
+    }
+
+    fn link(&self) -> &str {
+        self.output
+            .lines()
+            .find(|l| l.starts_with("pushotp://enroll?"))
+            .expect("an activation link")
+    }
+}
+
+impl Drop for ServeCommand {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo places sign-ins from this machine with the bundled GeoIP test database, at the
+/// documented demo address; without --demo a sign-in from 127.0.0.1 stays 127.0.0.1 with no
+/// place.
+#[tokio::test]
+async fn the_demo_places_sign_ins_from_this_machine_at_the_demo_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo =
+        ServeCommand::start(dir.path(), &["--database", "sqlite::memory:"], &["--demo"], &[]);
+    let device = Device::enroll(demo.link(), "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&demo.url);
+    assert_eq!(browser.sign_in_with("alice", "alice-demo", &[]).await, 303);
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.client_ip, "81.2.69.142");
+    let place = request.place.clone().expect("a place from the test database");
+    assert_eq!((place.city.as_str(), place.country.as_str()), ("London", "GB"));
+    drop(demo);
+
+    // The same sign-in on a server that is not a demo.
+    let db = format!("sqlite://{}", dir.path().join("real.db").display());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+            .args(["--database", &db])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let real = ServeCommand::start(dir.path(), &["--database", &db], &[], &[]);
+    // `user add` reads the password from standard input: none here, so it is given below.
+    let mut add = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+        .args(["--database", &db, "user", "add", "dave"])
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), b"dave-pw\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let enrolled = run(&["token", "enroll", "dave", "--public-url", &real.url]);
+    let link = enrolled.lines().find(|l| l.starts_with("pushotp://enroll?")).unwrap();
+    let device = Device::enroll(link, "laptop").await;
+    let mut ws = device.connect().await;
+    let browser = Browser::new(&real.url);
+    browser.sign_in("dave").await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.client_ip, "127.0.0.1");
+    assert!(request.place.is_none());
+}
+
+/// Without --database the server keeps its data in the person's data folder (XDG Base
+/// Directory: $XDG_DATA_HOME, else ~/.local/share), never in the folder it was started from.
+#[tokio::test]
+async fn without_a_database_the_data_goes_to_the_data_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("checkout");
+    let home = dir.path().join("home");
+    let xdg = dir.path().join("xdg");
+    for folder in [&work, &home, &xdg] {
+        std::fs::create_dir(folder).unwrap();
+    }
+    let add = |user: &str, env: &[(&str, &std::path::Path)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pushotp-server"));
+        command
+            .current_dir(&work)
+            .args(["user", "add", user])
+            .env("RUST_LOG", "warn")
+            .env_remove("PUSHOTP_DATABASE")
+            .env_remove("PUSHOTP_KEY_FILE")
+            .env_remove("XDG_DATA_HOME")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"a password\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    add("erin", &[("HOME", &home)]);
+    let data = home.join(".local/share/pushotp");
+    assert!(data.join("pushotp.db").is_file());
+    assert_eq!(
+        std::fs::metadata(data.join("pushotp.db.key")).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    add("frank", &[("HOME", &home), ("XDG_DATA_HOME", &xdg)]);
+    assert!(xdg.join("pushotp/pushotp.db").is_file());
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "nothing in the working folder");
+}

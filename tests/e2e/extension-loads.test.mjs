@@ -1,7 +1,9 @@
-// The real extension in real Chromium: its service worker loads the WebAssembly core and
-// answers a page's message with the RFC 6238 code for T = 59 s.
+// The real extension in real Chromium: loaded from the staged folder that holds only its files,
+// its service worker loads the WebAssembly core and answers a page's message with the RFC 6238
+// code for T = 59 s.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
@@ -27,6 +29,38 @@ before(async () => {
   popup = await openExtensionPage(browser, 'popup.html');
 });
 after(async () => browser?.close());
+
+/** Every file below `dir`, relative, with `/` separators. */
+async function filesIn(dir) {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+    .sort();
+}
+
+test('Chromium loads the staged folder, which holds only the extension and is small', async () => {
+  const staged = await realpath(path.join(ROOT, 'dist/extension'));
+  // Chromium names an unpacked extension after its folder's path: the first 32 hex digits of
+  // its SHA-256, written with the letters a to p (as scripts/demo.sh computes it too).
+  const idOf = (folder) => createHash('sha256').update(folder).digest('hex').slice(0, 32).replace(/[0-9a-f]/g, (d) => 'abcdefghijklmnop'[parseInt(d, 16)]);
+  assert.equal(browser.extensionId, idOf(staged), 'the extension was loaded from dist/extension');
+
+  const files = await filesIn(staged);
+  assert.deepEqual(files.filter((f) => !f.startsWith('extension/')), ['LICENSE-APACHE', 'LICENSE-MIT', 'manifest.json']);
+  // extension/ as it is in the repository, without what the browser never reads.
+  const expected = (await filesIn(path.join(ROOT, 'extension')))
+    .filter((f) => f !== 'icons/icon.svg' && !/^pkg\/.*\.d\.ts$/.test(f) && !/(^|\/)\./.test(f))
+    .map((f) => `extension/${f}`);
+  assert.deepEqual(files.filter((f) => f.startsWith('extension/')), expected);
+  for (const file of ['extension/pkg/pushotp_bg.wasm', 'extension/pkg/pushotp_tools_bg.wasm', 'extension/background.js']) {
+    assert.ok(files.includes(file), file);
+    assert.ok((await readFile(path.join(staged, file))).equals(await readFile(path.join(ROOT, file))), `${file} is fresh`);
+  }
+  let bytes = 0;
+  for (const file of files) bytes += (await stat(path.join(staged, file))).size;
+  assert.ok(bytes < 2_000_000, `${bytes} bytes staged`);
+});
 
 /** Sends a message to the service worker from an extension page, as the popup does. */
 function ask(message) {

@@ -411,6 +411,32 @@ test('Fill fills the code into the login page after the person confirms its site
   await other.close();
 });
 
+test('with no web page to fill into, Fill is off and the popup says why', async () => {
+  for (const page of browser.context.pages()) if (/^https?:/.test(page.url())) await page.close();
+  let popup = await openPopup();
+  const why = 'Fill works only on web pages (http or https), and no web page is open.';
+  const fill = codeItem(popup, 'ACME').getByRole('button', { name: 'Fill the code of ACME alice@acme.test' });
+  await fill.waitFor();
+  assert.equal(await fill.isDisabled(), true);
+  assert.equal(await fill.getAttribute('title'), why);
+  const hint = popup.getByText(why);
+  await hint.waitFor();
+  assert.equal(await fill.getAttribute('aria-describedby'), await hint.getAttribute('id'));
+  await popup.close();
+
+  // With a web page to fill into, Fill is on and nothing needs explaining.
+  const login = await browser.context.newPage();
+  await login.goto(`${pages.url}/pages/plain.html`);
+  popup = await openPopup();
+  const enabled = codeItem(popup, 'ACME').getByRole('button', { name: 'Fill the code of ACME alice@acme.test' });
+  await enabled.waitFor();
+  assert.equal(await enabled.isDisabled(), false);
+  assert.equal(await enabled.getAttribute('title'), null);
+  assert.equal(await popup.getByText(why).count(), 0);
+  await popup.close();
+  await login.close();
+});
+
 test('a waiting push request asked for by another site than the tab carries a warning', async () => {
   const server = await startServer(['--no-number-matching']);
   try {

@@ -73,7 +73,7 @@ test('enrolls from the privacyIDEA link in the options page', async (t) => {
   const options = await openExtensionPage(browser, 'options.html');
   await options.locator('#pi-link').fill(link);
   await options.locator('#pi-add').click();
-  await options.getByText(`Added ${serial} (${serial}) from privacyIDEA.`).waitFor({ timeout: 30_000 });
+  await options.getByText(`Added ${serial} from privacyIDEA.`).waitFor({ timeout: 30_000 });
   await options.locator(`#pi-tokens li[data-serial="${serial}"]`).waitFor();
   const stored = (await helper.evaluate(() => chrome.storage.local.get('piTokens'))).piTokens[serial];
   assert.equal(stored.url, `${pi.url}/ttype/push`);
@@ -242,7 +242,7 @@ test('a token whose server asks for a PIN: chosen at enrollment, asked before ea
     await options.locator('#pi-add').click();
     await options.getByLabel('Choose a PIN for this token').fill('2468');
     await options.locator('#pi-add').click();
-    await options.getByText(`Added ${serial} (${serial}) from privacyIDEA.`).waitFor({ timeout: 30_000 });
+    await options.getByText(`Added ${serial} from privacyIDEA.`).waitFor({ timeout: 30_000 });
     await options.close();
   } finally {
     await pi.enrollPolicy();
@@ -313,6 +313,34 @@ test('a challenge altered on its way is never shown', async (t) => {
     assert.deepEqual(await pi.pollTransaction(tx), { status: 'pending', value: false });
   } finally {
     await relay.close();
+  }
+});
+
+test('the QR code is scanned from the page behind the options page, and the token is listed once', async (t) => {
+  if (skip) return t.skip(skip);
+  const { serial, qr } = await pi.initPushToken('bob');
+  assert.match(qr, /^data:image\/png;base64,/);
+  // privacyIDEA's enrollment page, as its web UI shows it: the QR code as an image.
+  const enrollPage = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>Enroll a push token</title><h1>Scan this QR code</h1><img src="${qr}" width="300" height="300" style="image-rendering: pixelated">`);
+  });
+  await new Promise((resolve) => enrollPage.listen(0, '127.0.0.1', resolve));
+  const page = await browser.context.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${enrollPage.address().port}/`);
+    // The options page opens in front of it, as from the toolbar menu.
+    const options = await openExtensionPage(browser, 'options.html');
+    await options.locator('#pi-scan').click();
+    await options.getByText(`Added ${serial} from privacyIDEA.`).waitFor({ timeout: 30_000 });
+    const item = options.locator(`#pi-tokens li[data-serial="${serial}"]`);
+    assert.equal(await item.locator('span').first().textContent(), `${serial} · ${new URL(pi.url).host}`);
+    // The page was brought forward for the picture, then the options page again.
+    assert.equal(await options.evaluate(async () => (await chrome.tabs.getCurrent()).active), true);
+    await options.close();
+  } finally {
+    await page.close();
+    await new Promise((resolve) => enrollPage.close(resolve));
   }
 });
 

@@ -182,6 +182,26 @@ test('a browser restart (session storage cleared) locks', async () => {
   assert.deepEqual(await ask({ type: 'vault.unlock', key: await keyFor(PASSWORD, kdf) }), { ok: true });
 });
 
+test('the options page says what the lock state is now: "Locked." goes once unlocked', async () => {
+  const status = options.locator('#password-status');
+  await options.getByRole('button', { name: 'Lock now' }).click();
+  await options.getByText('Locked: the secrets of your tokens are encrypted').waitFor();
+  assert.equal(await status.textContent(), 'Locked.');
+  // Unlocked in the options page itself.
+  await options.locator('#vault-unlock').getByLabel('Password').fill(PASSWORD);
+  await options.locator('#vault-unlock').getByRole('button', { name: 'Unlock' }).click();
+  await options.getByText('Unlocked: the secrets of your tokens are encrypted').waitFor();
+  assert.equal(await status.textContent(), 'Unlocked.');
+  // Locked and unlocked elsewhere (the popup, auto-lock): the page follows.
+  assert.deepEqual(await ask({ type: 'vault.lock' }), { ok: true });
+  await options.getByText('Locked: the secrets of your tokens are encrypted').waitFor();
+  assert.equal(await status.textContent(), 'Locked.');
+  const { kdf } = await ask({ type: 'vault.status' });
+  assert.deepEqual(await ask({ type: 'vault.unlock', key: await keyFor(PASSWORD, kdf) }), { ok: true });
+  await options.getByText('Unlocked: the secrets of your tokens are encrypted').waitFor();
+  assert.equal(await status.textContent(), 'Unlocked.');
+});
+
 test('export, then import into the emptied profile, gives back the same tokens, the push token restored at its server', async () => {
   const original = await exportedContent();
   const before = await local();

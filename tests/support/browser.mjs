@@ -1,33 +1,47 @@
-// Launches Debian's Chromium with the unpacked extension (the repository root holds its
-// manifest) and hands back the context, the extension's id and its service worker.
+// Launches Debian's Chromium with the unpacked extension and hands back the context, the
+// extension's id and its service worker. The extension is loaded from dist/extension/, staged
+// afresh from the working tree before each launch (scripts/stage-extension.mjs), as the demo
+// and a person's "Load unpacked" load it.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { stageExtension } from '../../scripts/stage-extension.mjs';
 import { ROOT } from './root.mjs';
 
 export { ROOT };
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
+/** @type {ReturnType<typeof stageExtension>|null} */
+let staging = null;
+
 /**
+ * `headless: false` shows the browser window (on a display, or Xvfb's); `args` are further
+ * Chromium switches, `viewport` the pages' size (Playwright's 1280×720 otherwise).
+ * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}}} [options]
  * @returns {Promise<{context: import('playwright-core').BrowserContext,
  *   extensionId: string, worker: import('playwright-core').Worker,
  *   errors: string[], close: () => Promise<void>}>}
  */
-export async function launchWithExtension() {
+export async function launchWithExtension({ headless = true, args = [], viewport } = {}) {
+  // Once per test process: every browser it launches loads the same staged files.
+  staging ??= stageExtension();
+  const { dir } = await staging;
   const profile = await mkdtemp(path.join(tmpdir(), 'pushotp-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    headless: true,
+    headless,
+    ...(viewport && { viewport }),
     args: [
-      `--disable-extensions-except=${ROOT}`,
-      `--load-extension=${ROOT}`,
+      `--disable-extensions-except=${dir}`,
+      `--load-extension=${dir}`,
       '--no-first-run',
       '--disable-gpu',
       // The network here is closed: without these Chromium retries background connections.
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...args,
     ],
   });
   const worker =

@@ -71,10 +71,13 @@ class PrivacyIdea {
     this.jwt = json.result.value.token;
   }
 
-  /** Enrollment step 1 for `user`: `{ serial, link }` (the QR code's `otpauth://pipush/` URI). */
+  /**
+   * Enrollment step 1 for `user`: `{ serial, link, qr }`, the `otpauth://pipush/` URI and the
+   * QR code privacyIDEA draws of it (a `data:image/png` URL, as its web UI shows it).
+   */
   async initPushToken(user = 'alice', pin = '1234') {
     const json = await this.admin('POST', '/token/init', { type: 'push', genkey: '1', user, realm: 'realm1', pin });
-    return { serial: json.detail.serial, link: json.detail.pushurl.value };
+    return { serial: json.detail.serial, link: json.detail.pushurl.value, qr: json.detail.pushurl.img };
   }
 
   /** Sets the authentication policy's extra actions (e.g. `push_require_presence`). */
