@@ -7,10 +7,12 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::egress::{self, EndpointPolicy};
 use crate::geo::Geo;
 use crate::hub::Hub;
 use crate::seal::ServerKey;
-use crate::{store, webpush};
+use crate::throttle::Throttle;
+use crate::{store, users, webpush};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -27,6 +29,10 @@ pub struct AppState {
     pub hub: Hub,
     /// The Web Push sender, with the server's VAPID identity.
     pub webpush: webpush::WebPush,
+    /// The password step's backoff per account and per client address.
+    pub throttle: Arc<Throttle>,
+    /// The slots (and bounded queue) for password checks.
+    pub password_slots: Arc<users::Slots>,
 }
 
 impl AppState {
@@ -41,12 +47,25 @@ impl AppState {
                 "mailto:postmaster@localhost".into()
             }
         });
-        let webpush = webpush::WebPush::new(vapid, contact)?;
+        let endpoints =
+            EndpointPolicy::new(config.webpush_allow_hosts.clone(), config.webpush_allow_loopback);
+        let webpush = webpush::WebPush::new(vapid, contact)?
+            .with_endpoints(endpoints, egress::system_lookup())?;
         let hub = match &db.postgres_url {
             Some(url) => Hub::shared(db.pool.clone(), url).await?,
             None => Hub::default(),
         };
-        Ok(Self { db, key, geo: Arc::new(geo), config: Arc::new(config), hub, webpush })
+        let password_slots = Arc::new(users::Slots::new(config.password_queue));
+        Ok(Self {
+            db,
+            key,
+            geo: Arc::new(geo),
+            config: Arc::new(config),
+            hub,
+            webpush,
+            throttle: Arc::default(),
+            password_slots,
+        })
     }
 }
 

@@ -126,14 +126,31 @@ impl<'a> Audit<'a> {
         Self { detail: detail.into(), ..self }
     }
 
-    /// Writes the record and traces it.
+    /// Writes the record and traces it, each field cut to [`MAX_FIELD`] characters: much of
+    /// it was typed by whoever knocked (a user name, a token id), and the log must not become
+    /// their storage.
     pub async fn record(&self, db: &Db) -> anyhow::Result<()> {
         let event = self.event.as_str();
-        let (username, token_id, client_ip, detail) =
-            (self.username, self.token_id, self.client_ip, &*self.detail);
+        let [username, token_id, client_ip] =
+            [self.username, self.token_id, self.client_ip].map(|field| field.map(capped));
+        let (username, token_id, client_ip) =
+            (username.as_deref(), token_id.as_deref(), client_ip.as_deref());
+        let detail = &*capped(&self.detail);
         let at = secs(now())?;
         store::audit::insert(db, at, event, username, token_id, client_ip, detail).await?;
         tracing::info!(event, username, token_id, client_ip, detail, "audit");
         Ok(())
     }
+}
+
+/// The longest audit field, in characters.
+pub const MAX_FIELD: usize = 256;
+
+/// `text` cut to [`MAX_FIELD`] characters, the last of them an ellipsis when it was cut.
+fn capped(text: &str) -> Cow<'_, str> {
+    if text.chars().nth(MAX_FIELD).is_none() {
+        return Cow::Borrowed(text);
+    }
+    let end = text.char_indices().nth(MAX_FIELD - 1).map_or(text.len(), |(i, _)| i);
+    Cow::Owned(format!("{}…", text.get(..end).unwrap_or_default()))
 }

@@ -36,6 +36,14 @@ pub struct Config {
     /// In the demo only: the address sign-ins from this machine are shown and placed with
     /// ([`crate::geo::shown_ip`]), so that they get a place in the demo's GeoIP test database.
     pub demo_client_ip: Option<IpAddr>,
+    /// Password checks that may wait for one of the Argon2 slots; more are refused at once.
+    pub password_queue: usize,
+    /// Push-service hosts Web Push messages may go to (`*.example.com` for every name under
+    /// it); empty: any host at a public address.
+    pub webpush_allow_hosts: Vec<String>,
+    /// Let Web Push endpoints at loopback addresses, over plain `http` too, be reached: for
+    /// test setups whose push service runs on the same machine.
+    pub webpush_allow_loopback: bool,
 }
 
 impl Default for Config {
@@ -55,6 +63,9 @@ impl Default for Config {
             lock_on_report: false,
             contact: None,
             demo_client_ip: None,
+            password_queue: 32,
+            webpush_allow_hosts: Vec::new(),
+            webpush_allow_loopback: false,
         }
     }
 }

@@ -91,6 +91,7 @@ impl From<RegisterError> for AppError {
     fn from(err: RegisterError) -> Self {
         match err {
             RegisterError::Invalid(err) => Self::bad("bad_subscription", err.to_string()),
+            RegisterError::NotAllowed(err) => Self::bad("endpoint_not_allowed", err.to_string()),
             RegisterError::Internal(err) => Self::Internal(err),
         }
     }

@@ -20,10 +20,10 @@ use serde_json::json;
 use crate::app_state::AppState;
 use crate::error::{AppError, AppResult};
 use crate::push::{self, StartError};
-use crate::signin::{self, LOGIN_TTL, PasscodeOutcome, SESSION_TTL, SignInError};
+use crate::signin::{self, LOGIN_TTL, PasscodeOutcome, PasswordError, SESSION_TTL, SignInError};
 use crate::states::{LoginState, Reason};
 use crate::store::logins::Login;
-use crate::{enrollment, geo};
+use crate::{enrollment, geo, users};
 
 const LOGIN_COOKIE: &str = "pushotp_login";
 const SESSION_COOKIE: &str = "pushotp_session";
@@ -152,17 +152,64 @@ async fn app_login(
     headers: HeaderMap,
     Form(form): Form<Credentials>,
 ) -> AppResult<Response> {
-    let ip = geo::client_ip(peer, &headers, state.config.trusted_proxy);
-    let ip = geo::shown_ip(ip, state.config.demo_client_ip).to_string();
-    let Some(id) = signin::check_password(&state, &form.username, &form.password, &ip).await?
-    else {
-        let html = page(
-            include_str!("../assets/app-login.html"),
-            &[("APP", &state.config.app_name), ("ERROR", "Wrong username or password.")],
-        );
-        return Ok((StatusCode::UNAUTHORIZED, html).into_response());
+    // No name this long exists: refused before any check, and never stored.
+    if form.username.len() > users::MAX_USERNAME {
+        let message = format!("A username is at most {} characters.", users::MAX_USERNAME);
+        return Ok(login_error(&state, StatusCode::BAD_REQUEST, &message, None));
+    }
+    let address = geo::client_ip(peer, &headers, state.config.trusted_proxy);
+    let ip = geo::shown_ip(address, state.config.demo_client_ip).to_string();
+    let checked =
+        signin::check_password(&state, &form.username, &form.password, address, &ip).await;
+    let id = match checked {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            let message = "Wrong username or password.";
+            return Ok(login_error(&state, StatusCode::UNAUTHORIZED, message, None));
+        }
+        Err(PasswordError::Throttled(wait)) => {
+            // Whole seconds, rounded up, so that a retry at that time is not refused again.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let message = format!(
+                "Too many failed sign-ins. Try again in {seconds} s ({}).",
+                minutes(seconds)
+            );
+            return Ok(login_error(&state, StatusCode::TOO_MANY_REQUESTS, &message, Some(seconds)));
+        }
+        Err(PasswordError::Busy) => {
+            let message = "The server is busy. Try again in a moment.";
+            return Ok(login_error(&state, StatusCode::SERVICE_UNAVAILABLE, message, Some(1)));
+        }
+        Err(PasswordError::Internal(err)) => return Err(err.into()),
     };
     Ok(([set_cookie(&state, LOGIN_COOKIE, &id, LOGIN_TTL)], Redirect::to("/auth")).into_response())
+}
+
+/// "about N minutes" or "under a minute", to go with a wait in seconds.
+fn minutes(seconds: u64) -> String {
+    match seconds.div_ceil(60) {
+        0 | 1 => "under a minute".into(),
+        n => format!("about {n} minutes"),
+    }
+}
+
+/// The sign-in page again with `message`, and `Retry-After` (RFC 9110 §10.2.3) when the person
+/// has to wait.
+fn login_error(
+    state: &AppState,
+    status: StatusCode,
+    message: &str,
+    retry_after: Option<u64>,
+) -> Response {
+    let html = page(
+        include_str!("../assets/app-login.html"),
+        &[("APP", &state.config.app_name), ("ERROR", message)],
+    );
+    let mut response = (status, html).into_response();
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 async fn app_logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {

@@ -92,6 +92,19 @@ struct ServeArgs {
     /// How push services can reach you (Web Push VAPID contact): mailto:… or https://….
     #[arg(long)]
     contact: Option<String>,
+    /// Password checks that may wait for a free Argon2 slot (4 run at once); beyond them a
+    /// sign-in is refused at once with 503 and Retry-After.
+    #[arg(long, default_value_t = 32)]
+    password_queue: usize,
+    /// Send Web Push messages only to these push-service hosts (comma-separated; `*.example.com`
+    /// for every name under it), e.g. fcm.googleapis.com,updates.push.services.mozilla.com.
+    /// Without it, any https endpoint at a public address.
+    #[arg(long, value_delimiter = ',')]
+    webpush_allow_host: Vec<String>,
+    /// Also send Web Push messages to endpoints at loopback addresses, over plain http too: for
+    /// test setups whose push service runs on this machine. Never for real people.
+    #[arg(long)]
+    webpush_allow_loopback: bool,
     /// Create the demo user `alice` (password `alice-demo`) and a token ready to enroll, if
     /// there are no users yet; without --geoip, place sign-ins from this machine at 81.2.69.142
     /// (London) with the built-in GeoIP test database. On by default when no --database is
@@ -282,6 +295,9 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
         lock_on_report: args.lock_on_report,
         contact: args.contact,
         demo_client_ip,
+        password_queue: args.password_queue,
+        webpush_allow_hosts: args.webpush_allow_host,
+        webpush_allow_loopback: args.webpush_allow_loopback,
         ..Config::default()
     };
     let state = AppState::new(db, key, geo, config).await?;

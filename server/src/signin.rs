@@ -1,6 +1,9 @@
 //! Sign-ins to the demo app: the password step, typed passcodes, a login's outcome (told to its
 //! page), and the session an approved login becomes, once.
 
+use std::net::IpAddr;
+use std::time::Duration;
+
 use pushotp::push::EndReason;
 
 use crate::app_state::AppState;
@@ -34,21 +37,49 @@ pub enum SignInError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Why the password step did not check the password.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// Too many wrong passwords for this account or from this address: wait this long.
+    #[error("too many failed sign-ins")]
+    Throttled(Duration),
+    /// Every password check slot is taken and the queue is full.
+    #[error("too many password checks at once")]
+    Busy,
+    /// Storage failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
 /// The password step: a new login (its id for the browser's cookie) if the password is right,
-/// `None` if not. Both are audited.
+/// `None` if not. Both are audited. `address` is the client's (for the backoff per address);
+/// `client_ip` is the address as stored and shown.
 pub async fn check_password(
     state: &AppState,
     username: &str,
     password: &str,
+    address: IpAddr,
     client_ip: &str,
-) -> anyhow::Result<Option<String>> {
-    let Some(user) = users::check_password(&state.db, username, password).await? else {
+) -> Result<Option<String>, PasswordError> {
+    // Refused before the password is looked at, so that a throttled guess learns nothing.
+    if let Some(wait) = state.throttle.wait(username, address) {
+        return Err(PasswordError::Throttled(wait));
+    }
+    let checked = users::check_password(&state.db, &state.password_slots, username, password)
+        .await
+        .map_err(|err| match err {
+            users::CheckError::Busy => PasswordError::Busy,
+            users::CheckError::Internal(err) => PasswordError::Internal(err),
+        })?;
+    let Some(user) = checked else {
+        state.throttle.failed(username, address);
         Audit::of_user(AuditEvent::PasswordFailed, username)
             .ip(client_ip)
             .record(&state.db)
             .await?;
         return Ok(None);
     };
+    state.throttle.succeeded(username);
     let id = random_id("lgn_", 18);
     let created = now();
     let login = NewLogin {

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
+use crate::egress::EndpointRefused;
 use crate::ids::random_id;
 use crate::states::TokenState;
 use crate::store;
@@ -309,6 +310,9 @@ pub enum RegisterError {
     /// The subscription cannot be sent to (endpoint or keys malformed).
     #[error(transparent)]
     Invalid(#[from] SubscriptionError),
+    /// The endpoint is not a push service this server may reach.
+    #[error(transparent)]
+    NotAllowed(#[from] EndpointRefused),
     /// Storage failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -322,6 +326,7 @@ pub async fn register_webpush(
 ) -> Result<(), RegisterError> {
     let (endpoint, keys) = (&subscription.endpoint, &subscription.keys);
     Subscription::new(endpoint.clone(), keys.p256dh.clone(), keys.auth.clone())?;
+    state.webpush.check_endpoint(endpoint).await?;
     let stored = StoredSubscription {
         endpoint: endpoint.clone(),
         p256dh: keys.p256dh.clone(),

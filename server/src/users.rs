@@ -1,6 +1,7 @@
 //! People and their passwords (Argon2id, RFC 9106, as PHC strings).
 
 use anyhow::Context;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use argon2::password_hash::PasswordHasher;
@@ -17,7 +18,7 @@ pub use crate::store::users::User;
 pub async fn add(db: &Db, username: &str, password: &str) -> anyhow::Result<User> {
     anyhow::ensure!(
         valid_username(username),
-        "a username is 1 to 64 letters, digits, '.', '_', '-' or '@'"
+        "a username is 1 to {MAX_USERNAME} letters, digits, '.', '_', '-' or '@'"
     );
     anyhow::ensure!(
         !password.is_empty() && password.len() <= 1024,
@@ -35,29 +36,87 @@ pub async fn find(db: &Db, username: &str) -> anyhow::Result<Option<User>> {
     store::users::find(db, username).await
 }
 
+/// Password checks refused because every slot is taken and the queue is full.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// Too many checks are running or waiting; try again in a moment.
+    #[error("too many password checks at once")]
+    Busy,
+    /// Storage failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
 /// The person if `password` is theirs. Takes as long for an unknown name as for a known one,
 /// so the answer does not reveal which names exist.
 pub async fn check_password(
     db: &Db,
+    slots: &Slots,
     username: &str,
     password: &str,
-) -> anyhow::Result<Option<User>> {
+) -> Result<Option<User>, CheckError> {
+    // Each check takes Argon2id's memory (19 MiB): a few at a time, a bounded queue waits its
+    // turn, and the rest is refused at once rather than waiting behind a flood.
+    let _turn = slots.enter().await?;
     let (user, hash) = match store::users::with_password_hash(db, username).await? {
         Some((user, hash)) => (Some(user), hash),
         None => (None, dummy_hash().to_owned()),
     };
     let password = password.to_owned();
-    // Each check takes Argon2id's memory (19 MiB): a few at a time, the rest wait their turn.
-    let _turn = CHECKS.acquire().await?;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .map_err(anyhow::Error::from)?;
     Ok(user.filter(|_| ok))
 }
 
 /// Password checks at once.
-static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+const CHECKS: usize = 4;
+
+/// The slots for password checks: [`CHECKS`] run at once and at most `queue` wait.
+#[derive(Debug)]
+pub struct Slots {
+    running: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    queue: usize,
+}
+
+impl Slots {
+    /// [`CHECKS`] slots with room for `queue` checks waiting.
+    pub fn new(queue: usize) -> Self {
+        Self { running: tokio::sync::Semaphore::new(CHECKS), waiting: AtomicUsize::new(0), queue }
+    }
+
+    async fn enter(&self) -> Result<tokio::sync::SemaphorePermit<'_>, CheckError> {
+        if let Ok(permit) = self.running.try_acquire() {
+            return Ok(permit);
+        }
+        let _place = Waiting::join(&self.waiting, self.queue).ok_or(CheckError::Busy)?;
+        self.running.acquire().await.map_err(|e| CheckError::Internal(e.into()))
+    }
+}
+
+/// A place in the queue, given back when dropped: also when the request waiting in it is
+/// cancelled (its client went away), so that cancelled requests cannot fill the queue for good.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn join(waiting: &'a AtomicUsize, queue: usize) -> Option<Self> {
+        let place = Self(waiting);
+        (waiting.fetch_add(1, Ordering::AcqRel) < queue).then_some(place)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The longest username, in bytes.
+pub const MAX_USERNAME: usize = 64;
 
 fn valid_username(name: &str) -> bool {
-    (1..=64).contains(&name.len())
+    (1..=MAX_USERNAME).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
 }
 
@@ -73,7 +132,7 @@ fn hash_password(password: &str) -> anyhow::Result<String> {
 /// `Argon2::verify_password` allocates its 19 MiB afresh for every check. glibc's allocator
 /// then raises its threshold for serving large blocks from fresh mappings and keeps the freed
 /// blocks in its heaps instead: after a burst of logins the server stayed at 0.7 to 1.4 GB.
-/// Reusing at most [`CHECKS`] blocks bounds that at their size.
+/// Reusing the blocks bounds that at [`CHECKS`] blocks per [`Slots`].
 fn verify_password(hash: &str, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else { return false };
     let (Some(salt), Some(expected)) = (parsed.salt.as_ref(), parsed.hash.as_ref()) else {
@@ -104,7 +163,7 @@ fn verify_password(hash: &str, password: &str) -> bool {
     hashed.is_ok() && bool::from(output.as_slice().ct_eq(expected.as_bytes()))
 }
 
-/// Argon2's working memory, kept between checks (at most [`CHECKS`] at once).
+/// Argon2's working memory, kept between checks (at most [`CHECKS`] per [`Slots`] at once).
 static MEMORY: Mutex<Vec<Vec<argon2::Block>>> = Mutex::new(Vec::new());
 
 /// A valid hash of a random password, checked when the name is unknown.
@@ -115,4 +174,41 @@ fn dummy_hash() -> &'static str {
         rand::fill(&mut random);
         hash_password(&format!("{random:?}")).unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Whether `enter` is still waiting after a moment (rather than refused or let in).
+    async fn waits(slots: &Slots) -> bool {
+        tokio::time::timeout(Duration::from_millis(20), slots.enter()).await.is_err()
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_and_cancelled_waiters_give_their_place_back() {
+        let slots = std::sync::Arc::new(Slots::new(2));
+        let mut running = Vec::new();
+        for _ in 0..CHECKS {
+            running.push(slots.enter().await.unwrap());
+        }
+        // Waiters whose requests are cancelled (the timeout drops them) leave the queue.
+        for _ in 0..5 {
+            assert!(waits(&slots).await, "a place in the queue");
+        }
+        // Two that stay fill it; the next is refused at once.
+        let mut queued = Vec::new();
+        for _ in 0..2 {
+            let slots = slots.clone();
+            queued.push(tokio::spawn(async move { slots.enter().await.map(drop).is_ok() }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(matches!(slots.enter().await, Err(CheckError::Busy)));
+        // A check that ends lets a waiter in.
+        drop(running);
+        for waiter in queued {
+            assert!(waiter.await.unwrap());
+        }
+    }
 }

@@ -30,6 +30,8 @@ use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use zeroize::{Zeroize as _, Zeroizing};
 
+use crate::egress::{self, EndpointPolicy, EndpointRefused, Lookup, PublicResolver};
+
 /// The largest plaintext one push message can carry: RFC 8030 §7.2 only obliges a push service
 /// to accept 4096 bytes of body, and RFC 8291 §4 takes 86 bytes of header, 1 padding delimiter
 /// and 16 bytes of AEAD tag from that.
@@ -102,6 +104,9 @@ pub enum WebPushError {
     /// The subscription is malformed; no request was sent.
     #[error(transparent)]
     Subscription(#[from] SubscriptionError),
+    /// The endpoint is not one this server may reach ([`EndpointPolicy`]); no request was sent.
+    #[error(transparent)]
+    EndpointRefused(#[from] EndpointRefused),
     /// The plaintext exceeds [`MAX_PAYLOAD_LEN`] (RFC 8291 §4); no request was sent.
     #[error("payload is {len} bytes; at most {MAX_PAYLOAD_LEN} fit in one push message")]
     PayloadTooLarge {
@@ -206,8 +211,8 @@ impl fmt::Debug for VapidKey {
 /// A browser's push subscription, as `PushSubscription.toJSON()` gives it: the endpoint and the
 /// `keys.p256dh` and `keys.auth` strings (unpadded base64url).
 ///
-/// The endpoint is a URL the browser chose, so the server POSTs wherever a client tells it to;
-/// a deployment that must not reach internal hosts should also check the endpoint's host.
+/// The endpoint is a URL the browser chose: [`WebPush`] reaches it only where its
+/// [`EndpointPolicy`] allows (public `https` push services).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Subscription {
     /// The push resource URL (RFC 8030 §4), `http://` or `https://`.
@@ -364,7 +369,9 @@ type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// to be shared by all requests.
 #[derive(Clone)]
 pub struct WebPush {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector<PublicResolver>>, Full<Bytes>>,
+    policy: Arc<EndpointPolicy>,
+    lookup: Lookup,
     vapid: VapidKey,
     vapid_public: String,
     subject: String,
@@ -384,40 +391,45 @@ impl fmt::Debug for WebPush {
 
 impl WebPush {
     /// A sender identified by `vapid` and the contact URI `subject` (`mailto:…` or `https://…`,
-    /// RFC 8292 §2.1), reading time from the system clock and giving up on a push service after
-    /// 30 seconds.
+    /// RFC 8292 §2.1), reading time from the system clock, giving up on a push service after
+    /// 30 seconds, and reaching only `https` endpoints at public addresses (the default
+    /// [`EndpointPolicy`]) found by the system's resolver.
     pub fn new(vapid: VapidKey, subject: impl Into<String>) -> Result<Self, WebPushError> {
         let subject = subject.into();
         validate_subject(&subject)?;
-
-        let mut http = HttpConnector::new();
-        // hyper-rustls hands `https` URIs to this connector; it must not refuse them.
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        http.set_nodelay(true);
-        // The provider is named rather than taken from the process default, so that another
-        // crate enabling aws-lc-rs cannot make the choice ambiguous.
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map_err(WebPushError::Tls)?
-            // Plain http stays allowed for push services on loopback (tests, local relays).
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(https);
-
+        let policy = Arc::new(EndpointPolicy::default());
+        let lookup = egress::system_lookup();
         let vapid_public = vapid.public_key_base64url();
         Ok(Self {
-            client,
+            client: client(&policy, &lookup)?,
+            policy,
+            lookup,
             vapid,
             vapid_public,
             subject,
             clock: Arc::new(system_now),
             timeout: DEFAULT_TIMEOUT,
         })
+    }
+
+    /// Replaces which endpoints may be reached and how their names are resolved.
+    pub fn with_endpoints(
+        mut self,
+        policy: EndpointPolicy,
+        lookup: Lookup,
+    ) -> Result<Self, WebPushError> {
+        self.policy = Arc::new(policy);
+        self.lookup = lookup;
+        self.client = client(&self.policy, &self.lookup)?;
+        Ok(self)
+    }
+
+    /// Whether `endpoint` may be reached, as far as can be told now: the scheme, the allowed
+    /// hosts, and the addresses its name resolves to at the moment. Each send checks again
+    /// at connect time.
+    pub async fn check_endpoint(&self, endpoint: &str) -> Result<(), EndpointRefused> {
+        let uri: Uri = endpoint.parse().map_err(|_| EndpointRefused::NotHttps)?;
+        egress::check_endpoint(&self.policy, &self.lookup, &uri).await
     }
 
     /// Replaces the clock that dates VAPID tokens; it returns Unix seconds.
@@ -453,6 +465,9 @@ impl WebPush {
         topic: Option<&str>,
     ) -> Result<Delivery, WebPushError> {
         let request = self.build_request(sub, payload, ttl_secs, urgency, topic, (self.clock)())?;
+        // An address written in the URL is not resolved, so it is checked here; a name is
+        // checked by the resolver as the connection is made.
+        self.policy.check_uri(request.uri())?;
         let request = request.map(|body| Full::new(Bytes::from(body)));
         tokio::time::timeout(self.timeout, self.deliver(request))
             .await
@@ -527,7 +542,11 @@ impl WebPush {
     }
 
     async fn deliver(&self, request: Request<Full<Bytes>>) -> Result<Delivery, WebPushError> {
-        let response = self.client.request(request).await.map_err(WebPushError::Transport)?;
+        let response =
+            self.client.request(request).await.map_err(|err| match egress::refusal_in(&err) {
+                Some(refused) => WebPushError::EndpointRefused(refused),
+                None => WebPushError::Transport(err),
+            })?;
         let status = response.status().as_u16();
         let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
         let location = header(LOCATION).map(str::to_owned);
@@ -551,6 +570,35 @@ impl WebPush {
             }),
         }
     }
+}
+
+/// The pooled client: names resolved through [`PublicResolver`], so that only addresses the
+/// policy allows are ever connected to; plain `http` only where loopback is allowed.
+fn client(
+    policy: &Arc<EndpointPolicy>,
+    lookup: &Lookup,
+) -> Result<Client<HttpsConnector<HttpConnector<PublicResolver>>, Full<Bytes>>, WebPushError> {
+    let mut http =
+        HttpConnector::new_with_resolver(PublicResolver::new(policy.clone(), lookup.clone()));
+    // hyper-rustls hands `https` URIs to this connector; it must not refuse them.
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.set_nodelay(true);
+    // The provider is named rather than taken from the process default, so that another
+    // crate enabling aws-lc-rs cannot make the choice ambiguous.
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+        .map_err(WebPushError::Tls)?;
+    let https = if policy.loopback_allowed() {
+        // Plain http only for push services on loopback (tests, local relays).
+        builder.https_or_http().enable_http1().wrap_connector(http)
+    } else {
+        builder.https_only().enable_http1().wrap_connector(http)
+    };
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build(https))
 }
 
 /// Reads at most `limit` bytes of a response body; a body that fails or runs longer is cut off.
@@ -734,8 +782,12 @@ mod tests {
         (addr, received)
     }
 
+    /// A sender that may reach the push services these tests run on loopback.
     fn sender() -> WebPush {
-        WebPush::new(VapidKey::generate(), SUBJECT).unwrap()
+        WebPush::new(VapidKey::generate(), SUBJECT)
+            .unwrap()
+            .with_endpoints(EndpointPolicy::new(Vec::new(), true), egress::system_lookup())
+            .unwrap()
     }
 
     /// Checks an `Authorization: vapid` value and returns its JWT claims.

@@ -924,7 +924,7 @@ async fn the_command_line_manages_people_tokens_and_reports() {
 
 #[tokio::test]
 async fn web_push_delivers_the_request_encrypted_to_the_subscription() {
-    let server = memory_server(Config::default()).await;
+    let server = memory_server(Config { webpush_allow_loopback: true, ..Config::default() }).await;
     server.user("alice").await;
     let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
     let mut service = push_service(201).await;
@@ -970,7 +970,7 @@ async fn web_push_delivers_the_request_encrypted_to_the_subscription() {
 
 #[tokio::test]
 async fn a_gone_subscription_is_forgotten_and_bad_ones_refused() {
-    let server = memory_server(Config::default()).await;
+    let server = memory_server(Config { webpush_allow_loopback: true, ..Config::default() }).await;
     server.user("alice").await;
     let device = Device::enroll(&server.link("alice").await, "laptop").await;
     let mut service = push_service(410).await;
@@ -1268,6 +1268,7 @@ async fn passwords_are_checked_with_reused_argon2_memory() {
     server.user("alice").await;
     server.user("bob").await;
     let db = &server.state.db;
+    let slots = &*server.state.password_slots;
     // Several checks at once and one after another, so that memory is reused between them.
     for _ in 0..2 {
         let checks = [
@@ -1278,7 +1279,8 @@ async fn passwords_are_checked_with_reused_argon2_memory() {
             ("carol", "carol-pw", false),
         ]
         .map(|(user, password, ok)| async move {
-            let found = pushotp_server::users::check_password(db, user, password).await.unwrap();
+            let found =
+                pushotp_server::users::check_password(db, slots, user, password).await.unwrap();
             assert_eq!(found.is_some(), ok, "{user} / {password:?}");
         });
         futures_util::future::join_all(checks).await;

@@ -178,7 +178,8 @@ async fn a_poll_lists_what_ended_while_the_device_was_away() {
 
 #[tokio::test]
 async fn web_push_carries_the_end_under_the_request_s_topic() {
-    let mut t = two_devices(Config::default()).await;
+    // The push service runs on loopback, which only this option lets the server reach.
+    let mut t = two_devices(Config { webpush_allow_loopback: true, ..Config::default() }).await;
     let mut service = push_service(201).await;
     let (ua_secret, auth, p256dh, auth_b64) = browser_keys();
     assert_eq!(t.desktop.register_webpush(&service.endpoint, &p256dh, &auth_b64).await.0, 200);
