@@ -53,6 +53,10 @@ pub enum AuditEvent {
     TokenUnlocked,
     /// A device restored a token from an export; older copies are refused from now on.
     TokenRestored,
+    /// Another token of the same person was enrolled (recorded for each of their other tokens).
+    TokenAddedElsewhere,
+    /// A session's second factor was too old for what it asked (adding an authenticator).
+    StepUpRequired,
 }
 
 impl AuditEvent {
@@ -80,6 +84,8 @@ impl AuditEvent {
             Self::SignedIn => "signed_in",
             Self::TokenUnlocked => "token_unlocked",
             Self::TokenRestored => "token_restored",
+            Self::TokenAddedElsewhere => "token_added_elsewhere",
+            Self::StepUpRequired => "step_up_required",
         }
     }
 }

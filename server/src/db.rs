@@ -37,7 +37,8 @@ impl Db {
             let url = if memory || rest.contains("mode=") {
                 url.to_owned()
             } else {
-                // Create the file on first start.
+                // Create the file on first start, for its owner only.
+                create_private(rest.trim_start_matches("//").split('?').next().unwrap_or(rest))?;
                 format!("{url}{}mode=rwc", if rest.contains('?') { '&' } else { '?' })
             };
             if memory {
@@ -75,6 +76,36 @@ impl Db {
         migrator.run(&writer).await.context("migrating the database")?;
         let postgres_url = (!url.starts_with("sqlite:")).then(|| url.to_owned());
         Ok(Self { pool, writer, postgres_url })
+    }
+}
+
+/// Creates an empty SQLite file at `path` with mode 0600 unless it exists (then warns if others
+/// may read it); SQLite takes an empty file for a new database. SQLite creates the write-ahead
+/// log (`-wal`) and the shared memory (`-shm`) with the permissions of the database file, so
+/// they are private too: all three hold sessions, audit records and sealed secrets.
+fn create_private(path: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            // A file made by hand or by an older server is left as it is, but said so.
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(path) {
+                let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path,
+                        mode = format!("{:o}", mode & 0o777),
+                        "the database file is open to other users; chmod 600 it"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(err) => Err(err).with_context(|| format!("creating the database {path}")),
     }
 }
 

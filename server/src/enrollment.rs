@@ -87,7 +87,29 @@ pub async fn enroll(state: &AppState, request: &EnrollRequest) -> Result<Enrolle
         .detail(&request.device_name)
         .record(&state.db)
         .await?;
+    tell_other_tokens(state, &token, &request.device_name).await?;
     Ok(enrolled)
+}
+
+/// Records, for each of the person's other tokens that can sign in (active or locked), that a
+/// new authenticator was added: the trail an administrator, or a notice to those devices, reads
+/// "someone added an authenticator to your account" from. The protocol has no message that
+/// tells a device about another token yet.
+async fn tell_other_tokens(
+    state: &AppState,
+    token: &TokenRow,
+    device_name: &str,
+) -> anyhow::Result<()> {
+    let detail = format!("{} on {device_name:?}", token.id);
+    for other in store::tokens::list(&state.db, Some(token.user_id)).await? {
+        if other.id != token.id && matches!(other.state, TokenState::Active | TokenState::Locked) {
+            Audit::of_token(AuditEvent::TokenAddedElsewhere, &other)
+                .detail(detail.as_str())
+                .record(&state.db)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Records a refused enrollment (audit) and returns the refusal.

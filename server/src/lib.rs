@@ -20,6 +20,7 @@ pub mod enrollment;
 pub mod error;
 pub mod extract;
 pub mod geo;
+pub mod headers;
 pub mod hub;
 pub mod ids;
 pub mod login;
@@ -46,12 +47,11 @@ pub use seal::ServerKey;
 
 /// The whole HTTP service.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(login::routes())
         .merge(device::routes())
-        .layer(axum::extract::DefaultBodyLimit::max(device::MAX_BODY))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(device::MAX_BODY));
+    headers::protect(routes).layer(tower_http::trace::TraceLayer::new_for_http()).with_state(state)
 }
 
 /// The listener to serve on: every accepted connection gets `TCP_NODELAY`.

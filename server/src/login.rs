@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
@@ -23,7 +23,7 @@ use crate::push::{self, StartError};
 use crate::signin::{self, LOGIN_TTL, PasscodeOutcome, PasswordError, SESSION_TTL, SignInError};
 use crate::states::{LoginState, Reason};
 use crate::store::logins::Login;
-use crate::{enrollment, geo, users};
+use crate::{enrollment, geo, headers, users};
 
 const LOGIN_COOKIE: &str = "pushotp_login";
 const SESSION_COOKIE: &str = "pushotp_session";
@@ -49,8 +49,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body)
-        .into_response()
+    let headers = [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")];
+    (Extension(headers::Static), headers, body).into_response()
 }
 
 /// Fills `{{NAME}}` placeholders with HTML-escaped values.
@@ -93,30 +93,50 @@ fn set_cookie(
     (header::SET_COOKIE, HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("")))
 }
 
-/// The signed-in person, from the session cookie.
-async fn session_user(state: &AppState, headers: &HeaderMap) -> AppResult<Option<(i64, String)>> {
+/// The signed-in session, from the session cookie.
+async fn session(state: &AppState, headers: &HeaderMap) -> AppResult<Option<signin::Session>> {
     let Some(session) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
-    Ok(signin::session_user(state, &session).await?)
+    Ok(signin::session(state, &session).await?)
 }
 
 async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let Some((_, user)) = session_user(&state, &headers).await? else {
+    let Some(session) = session(&state, &headers).await? else {
         return Ok(Redirect::to("/app/login").into_response());
     };
     Ok(page(
         include_str!("../assets/app.html"),
-        &[("APP", &state.config.app_name), ("USER", &user)],
+        &[("APP", &state.config.app_name), ("USER", &session.username)],
     )
     .into_response())
 }
 
 /// Self-service enrollment: a signed-in person gets a new push token's activation link and its
-/// QR code, which the extension can scan from the page.
-async fn app_enroll(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
-    let Some((user_id, _)) = session_user(&state, &headers).await? else {
+/// QR code, which the extension can scan from the page. Only with a fresh second factor
+/// ([`signin::may_add_authenticator`]); otherwise the login page asks to sign in again.
+async fn app_enroll(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let Some(session) = session(&state, &headers).await? else {
         return Ok(Redirect::to("/app/login").into_response());
     };
-    let link = enrollment::new_enrollment(&state, user_id, &state.config.app_name).await?;
+    let ip = geo::client_ip(peer, &headers, state.config.trusted_proxy);
+    let ip = geo::shown_ip(ip, state.config.demo_client_ip).to_string();
+    if !signin::may_add_authenticator(&state, &session, &ip).await? {
+        let html = page(
+            include_str!("../assets/app-login.html"),
+            &[
+                ("APP", &state.config.app_name),
+                (
+                    "ERROR",
+                    "Adding an authenticator needs a recent second factor: sign in again, then add it.",
+                ),
+            ],
+        );
+        return Ok((StatusCode::FORBIDDEN, html).into_response());
+    }
+    let link = enrollment::new_enrollment(&state, session.user_id, &state.config.app_name).await?;
     let qr = qrcode::QrCode::new(link.as_bytes()).map_err(anyhow::Error::from)?;
     let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).build();
     let hours = (state.config.activation_ttl / 3600).to_string();
@@ -296,7 +316,7 @@ async fn events(
     // unknown or expired login drops the subscription with the error).
     let id = cookie(&headers, LOGIN_COOKIE)
         .ok_or(AppError::Unauthorized("sign in with your password first"))?;
-    let watch = state.hub.watch_login(&id);
+    let watch = state.hub.watch_login(&signin::login_id(&id));
     let login = current_login(&state, &headers).await?;
     // The first event is the state now, with the number to show while waiting, so that a page
     // that reconnects (or was reloaded) picks up where it was.

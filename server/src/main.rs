@@ -1,7 +1,7 @@
 //! `pushotp-server`: the command line of PushOTP's reference authentication server.
 //!
-//! Run with `cargo run -p pushotp-server -- serve` (a demo organization with a demo user in
-//! `pushotp.db` of the data folder, `~/.local/share/pushotp/`), or see `--help`.
+//! Run with `cargo run -p pushotp-server -- serve --demo` (a demo organization with a demo user
+//! in `pushotp.db` of the data folder, `~/.local/share/pushotp/`), or see `--help`.
 
 #![allow(clippy::print_stdout, reason = "a command-line program prints its results")]
 
@@ -106,9 +106,8 @@ struct ServeArgs {
     #[arg(long)]
     webpush_allow_loopback: bool,
     /// Create the demo user `alice` (password `alice-demo`) and a token ready to enroll, if
-    /// there are no users yet; without --geoip, place sign-ins from this machine at 81.2.69.142
-    /// (London) with the built-in GeoIP test database. On by default when no --database is
-    /// given.
+    /// there is no alice yet; without --geoip, place sign-ins from this machine at 81.2.69.142
+    /// (London) with the built-in GeoIP test database. Never on unless given.
     #[arg(long)]
     demo: bool,
 }
@@ -165,7 +164,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let demo_default = cli.database.is_none();
     let url = match cli.database.clone() {
         Some(url) => url,
         None => format!("sqlite://{}", data_dir()?.join("pushotp.db").display()),
@@ -181,7 +179,10 @@ async fn main() -> anyhow::Result<()> {
         (None, _) => anyhow::bail!("--key-file is required with {url}"),
     };
     match cli.command {
-        Command::Serve(args) => serve(db, key, args, demo_default).await,
+        Command::Serve(args) => {
+            let hint = database_hint(cli.database.as_deref());
+            serve(db, key, args, &hint).await
+        }
         Command::User(UserCommand::Add { username }) => {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
@@ -271,8 +272,20 @@ async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow:
     Ok(())
 }
 
-async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> anyhow::Result<()> {
-    let demo = args.demo || demo_default;
+/// The `--database …` to repeat in a command printed for the administrator: the SQLite URL as
+/// given, nothing for the default, and a placeholder for any other URL, which may hold a
+/// password.
+fn database_hint(database: Option<&str>) -> String {
+    match database {
+        None => String::new(),
+        Some(url) if url.starts_with("sqlite:") => format!("--database {url} "),
+        Some(_) => "--database URL ".to_owned(),
+    }
+}
+
+/// `database` is [`database_hint`]'s, for the commands printed when nobody can sign in yet.
+async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyhow::Result<()> {
+    let demo = args.demo;
     // The demo shows places without a GeoIP download: the built-in test database, with sign-ins
     // from this machine standing for an address it knows. An operator's database is never mixed
     // with that stand-in.
@@ -307,6 +320,23 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, demo_default: bool) -> a
             "Demo user: alice / alice-demo. Add this token to PushOTP (options page → Add a push token):"
         );
         print_enrollment(&state, user.id, "Demo Portal").await?;
+    } else if !users::any(&state.db).await? {
+        // A server that is not a demo starts empty: the administrator adds people and their
+        // tokens with the command line, which a database in memory cannot be reached by.
+        let public_url = &state.config.public_url;
+        if database.contains(":memory:") {
+            println!(
+                "No one can sign in: this database is kept in memory, where the command line \
+                 cannot add anyone. Start with --demo for a demo user, or give a database file."
+            );
+        } else {
+            println!(
+                "No one can sign in yet. Add a person (the password is read from standard input) and a push token:\n  \
+                 pushotp-server {database}user add NAME\n  \
+                 pushotp-server {database}token enroll NAME --public-url {public_url}\n\
+                 or start with --demo for a demo user."
+            );
+        }
     }
     pushotp_server::push::spawn_sweeper(state.clone(), std::time::Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -10,15 +10,19 @@ use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
 use crate::hub::LoginEvent;
-use crate::ids::random_id;
+use crate::ids::{random_id, stored_id};
 use crate::states::{LoginState, Reason, TokenState};
 use crate::store::logins::{Login, NewLogin};
+pub use crate::store::sessions::Session;
 use crate::{ended, store, tokens, users};
 
 /// A sign-in must get its second factor within this many seconds.
 pub const LOGIN_TTL: u64 = 600;
 /// A session lasts this many seconds.
 pub const SESSION_TTL: u64 = 8 * 3600;
+/// A session may add an authenticator for this many seconds after its second factor; later
+/// the person signs in again, so that a session taken over cannot mint a second factor.
+pub const STEP_UP_SECS: u64 = 300;
 
 /// Why a sign-in step was refused.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +55,9 @@ pub enum PasswordError {
     Internal(#[from] anyhow::Error),
 }
 
-/// The password step: a new login (its id for the browser's cookie) if the password is right,
-/// `None` if not. Both are audited. `address` is the client's (for the backoff per address);
+/// The password step: a new login (its id for the browser's cookie; the database keeps only
+/// its hash, which is the [`Login::id`] everything else uses) if the password is right, `None`
+/// if not. Both are audited. `address` is the client's (for the backoff per address);
 /// `client_ip` is the address as stored and shown.
 pub async fn check_password(
     state: &AppState,
@@ -83,7 +88,7 @@ pub async fn check_password(
     let id = random_id("lgn_", 18);
     let created = now();
     let login = NewLogin {
-        id: &id,
+        id: &stored_id(&id),
         user_id: user.id,
         app: &state.config.app_name,
         origin: &state.config.public_url,
@@ -96,9 +101,14 @@ pub async fn check_password(
     Ok(Some(id))
 }
 
-/// The login `id`, unless it is unknown or has expired.
-pub async fn current(state: &AppState, id: &str) -> anyhow::Result<Option<Login>> {
-    store::logins::get(&state.db, id, secs(now())?).await
+/// The login whose browser holds `cookie`, unless it is unknown or has expired.
+pub async fn current(state: &AppState, cookie: &str) -> anyhow::Result<Option<Login>> {
+    store::logins::get(&state.db, &login_id(cookie), secs(now())?).await
+}
+
+/// The [`Login::id`] of the login whose browser holds `cookie` (its hash).
+pub fn login_id(cookie: &str) -> String {
+    stored_id(cookie)
 }
 
 /// Moves a login to an outcome and tells its page.
@@ -192,7 +202,8 @@ pub async fn complete(state: &AppState, login: &Login) -> Result<String, SignInE
     open_session(state, login).await
 }
 
-/// Turns an approved login into a session and returns the session's id.
+/// Turns an approved login into a session and returns the session's id (for the browser's
+/// cookie; the database keeps only its hash).
 pub async fn open_session(state: &AppState, login: &Login) -> Result<String, SignInError> {
     // Only one session per approved login, even if two tabs race.
     if !store::logins::complete(&state.db, &login.id).await? {
@@ -200,11 +211,17 @@ pub async fn open_session(state: &AppState, login: &Login) -> Result<String, Sig
     }
     let id = random_id("ses_", 24);
     let created = now();
+    // The session starts at its second factor: the approval, or now for a passcode just typed
+    // (or a login read before its approval).
+    let verified = match (login.state, login.completed_at) {
+        (LoginState::Approved, Some(at)) => at,
+        _ => secs(created)?,
+    };
     store::sessions::insert(
         &state.db,
-        &id,
+        &stored_id(&id),
         login.user_id,
-        secs(created)?,
+        verified,
         secs(created + SESSION_TTL)?,
     )
     .await?;
@@ -215,12 +232,35 @@ pub async fn open_session(state: &AppState, login: &Login) -> Result<String, Sig
     Ok(id)
 }
 
-/// The id and name of the person signed in with session `id`, while it lasts.
-pub async fn session_user(state: &AppState, id: &str) -> anyhow::Result<Option<(i64, String)>> {
-    store::sessions::user_of(&state.db, id, secs(now())?).await
+/// The session whose browser holds `cookie`, while it lasts.
+pub async fn session(state: &AppState, cookie: &str) -> anyhow::Result<Option<Session>> {
+    store::sessions::get(&state.db, &stored_id(cookie), secs(now())?).await
 }
 
-/// Ends a session.
-pub async fn sign_out(state: &AppState, id: &str) -> anyhow::Result<()> {
-    store::sessions::delete(&state.db, id).await
+/// Whether `session` may add an authenticator now: its second factor is at most
+/// [`STEP_UP_SECS`] old, or the person has no token to give one with (no active or locked
+/// token: the first enrollment). A refusal is audited; the person signs in again.
+pub async fn may_add_authenticator(
+    state: &AppState,
+    session: &Session,
+    client_ip: &str,
+) -> anyhow::Result<bool> {
+    if secs(now())?.saturating_sub(session.created_at) <= secs(STEP_UP_SECS)? {
+        return Ok(true);
+    }
+    let tokens = store::tokens::list(&state.db, Some(session.user_id)).await?;
+    if !tokens.iter().any(|t| matches!(t.state, TokenState::Active | TokenState::Locked)) {
+        return Ok(true);
+    }
+    Audit::of_user(AuditEvent::StepUpRequired, &session.username)
+        .ip(client_ip)
+        .detail("adding an authenticator")
+        .record(&state.db)
+        .await?;
+    Ok(false)
+}
+
+/// Ends the session whose browser holds `cookie`.
+pub async fn sign_out(state: &AppState, cookie: &str) -> anyhow::Result<()> {
+    store::sessions::delete(&state.db, &stored_id(cookie)).await
 }

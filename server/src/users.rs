@@ -36,6 +36,11 @@ pub async fn find(db: &Db, username: &str) -> anyhow::Result<Option<User>> {
     store::users::find(db, username).await
 }
 
+/// Whether anyone can sign in at all.
+pub async fn any(db: &Db) -> anyhow::Result<bool> {
+    store::users::any(db).await
+}
+
 /// Password checks refused because every slot is taken and the queue is full.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {

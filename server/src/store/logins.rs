@@ -8,7 +8,7 @@ use crate::states::{LoginState, Reason};
 /// A sign-in in progress, with its person's name.
 #[derive(Debug, Clone)]
 pub struct Login {
-    /// `lgn_…`
+    /// The SHA-256 hash of the browser's `lgn_…` cookie, as `ids::stored_id` makes it.
     pub id: String,
     /// Who is signing in.
     pub user_id: i64,
@@ -26,12 +26,14 @@ pub struct Login {
     pub reason: Option<Reason>,
     /// The number the page shows while waiting, with number matching.
     pub number: Option<i64>,
+    /// When it reached its outcome (for an approved login, when it was approved).
+    pub completed_at: Option<i64>,
 }
 
 /// A sign-in to store after a right password.
 #[derive(Debug)]
 pub struct NewLogin<'a> {
-    /// `lgn_…`
+    /// The SHA-256 hash of the browser's `lgn_…` cookie, as `ids::stored_id` makes it.
     pub id: &'a str,
     /// Who is signing in.
     pub user_id: i64,
@@ -69,8 +71,8 @@ pub async fn insert(db: &Db, login: &NewLogin<'_>) -> anyhow::Result<()> {
 /// A sign-in by id, unless it has expired at `now`.
 pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
     let row = sqlx::query(
-        "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason, l.number \
-         FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
+        "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason, l.number, \
+         l.completed_at FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
     )
     .bind(id)
     .bind(now)
@@ -87,6 +89,7 @@ pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
         state: row.try_get::<String, _>("state")?.parse()?,
         reason: row.try_get::<Option<String>, _>("reason")?.map(|r| r.parse()).transpose()?,
         number: row.try_get("number")?,
+        completed_at: row.try_get("completed_at")?,
     }))
 }
 

@@ -1,10 +1,22 @@
-//! The `sessions` table: signed-in sessions of the demo app.
+//! The `sessions` table: signed-in sessions of the demo app, each under the SHA-256 hash of
+//! the browser's `ses_…` cookie (`ids::stored_id`), never the cookie itself.
 
 use sqlx::Row;
 
 use crate::db::Db;
 
-/// Opens a session.
+/// A signed-in session, with its person's name.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who is signed in.
+    pub user_id: i64,
+    /// Their login name.
+    pub username: String,
+    /// When its second factor was given (the approval or the typed passcode).
+    pub created_at: i64,
+}
+
+/// Opens a session; `created_at` is when its second factor was given.
 pub async fn insert(
     db: &Db,
     id: &str,
@@ -24,16 +36,25 @@ pub async fn insert(
     Ok(())
 }
 
-/// The id and name of the person signed in with session `id`, while it lasts.
-pub async fn user_of(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<(i64, String)>> {
+/// The session `id`, while it lasts.
+pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Session>> {
     let row = sqlx::query(
-        "SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2",
+        "SELECT u.id, u.username, s.created_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.expires_at > $2",
     )
     .bind(id)
     .bind(now)
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("username")?))).transpose()?)
+    Ok(row
+        .map(|r| {
+            Ok::<_, sqlx::Error>(Session {
+                user_id: r.try_get("id")?,
+                username: r.try_get("username")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()?)
 }
 
 /// Ends a session.

@@ -44,6 +44,14 @@ pub async fn find(db: &Db, username: &str) -> anyhow::Result<Option<User>> {
         .transpose()?)
 }
 
+/// Whether the table has anyone (a count of at most one row, the same type in both backends).
+pub async fn any(db: &Db) -> anyhow::Result<bool> {
+    let row = sqlx::query("SELECT COUNT(*) AS found FROM (SELECT 1 FROM users LIMIT 1) AS one")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.try_get::<i64, _>("found")? > 0)
+}
+
 /// The person named `username` and their password hash (a PHC string), if any.
 pub async fn with_password_hash(db: &Db, username: &str) -> anyhow::Result<Option<(User, String)>> {
     let row = sqlx::query("SELECT id, username, password_hash FROM users WHERE username = $1")

@@ -1,0 +1,121 @@
+//! `pushotp-server serve` as an administrator starts it: the demo only when asked for.
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// `pushotp-server <global> serve --bind 127.0.0.1:<free> <args>` with `HOME` in `home`, until
+/// it is dropped.
+struct Serving {
+    child: Child,
+    /// What it printed up to its "Demo app:" line.
+    output: String,
+}
+
+impl Serving {
+    fn start(home: &Path, global: &[&str], args: &[&str]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+            .current_dir(home)
+            .args(global)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env("HOME", home)
+            .env("RUST_LOG", "warn")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("PUSHOTP_DATABASE")
+            .env_remove("PUSHOTP_KEY_FILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut output = String::new();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        while !output.contains("Demo app:") {
+            let line = lines.next().expect("the server printed its address").unwrap();
+            output.push_str(&line);
+            output.push('\n');
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, output }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command of the administrator's command line with `HOME` in `home`; its output.
+fn run(home: &Path, args: &[&str], input: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+        .current_dir(home)
+        .args(args)
+        .env("HOME", home)
+        .env("RUST_LOG", "warn")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("PUSHOTP_DATABASE")
+        .env_remove("PUSHOTP_KEY_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A bare `serve`, with or without `--database`, makes no demo user and prints no activation
+/// link; with no one to sign in it says how to add a person and a token. `--demo` still does.
+#[test]
+fn serve_makes_the_demo_only_when_asked_and_says_how_to_add_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+
+    // No --database: the data folder's database, and no demo.
+    let bare = Serving::start(home, &[], &[]);
+    assert!(!bare.output.contains("pushotp://enroll"), "no activation link: {}", bare.output);
+    assert!(!bare.output.contains("alice"), "no demo user: {}", bare.output);
+    assert!(!bare.output.contains("Demo places"), "no made-up places: {}", bare.output);
+    assert!(
+        bare.output.contains("user add") && bare.output.contains("token enroll"),
+        "how to add a person and a token: {}",
+        bare.output
+    );
+    drop(bare);
+    assert!(home.join(".local/share/pushotp/pushotp.db").is_file());
+    assert_eq!(run(home, &["token", "list"], "").trim(), "", "no demo token");
+    let added = run(home, &["user", "add", "alice"], "a password\n");
+    assert!(added.starts_with("added alice"), "the name is free: {added}");
+
+    // A person now exists: nothing more to say.
+    let again = Serving::start(home, &[], &[]);
+    assert!(!again.output.contains("user add"), "{}", again.output);
+    drop(again);
+
+    // A database named on the command line: the hint names it too.
+    let db = format!("sqlite://{}", home.join("org.db").display());
+    let named = Serving::start(home, &["--database", &db], &[]);
+    assert!(!named.output.contains("pushotp://enroll"), "{}", named.output);
+    assert!(named.output.contains(&format!("--database {db} user add")), "{}", named.output);
+    drop(named);
+
+    // --demo: the demo user and her activation link, as before.
+    let demo_db = format!("sqlite://{}", home.join("demo.db").display());
+    let demo = Serving::start(home, &["--database", &demo_db], &["--demo"]);
+    assert!(demo.output.contains("alice / alice-demo"), "{}", demo.output);
+    assert!(demo.output.contains("pushotp://enroll?"), "{}", demo.output);
+    assert!(!demo.output.contains("user add"), "{}", demo.output);
+}
