@@ -62,9 +62,10 @@ async function onMessage(message, sender) {
     case Message.TOKEN_REMOVE: {
       const token = (await pushTokens())[message.tokenId];
       if (!token) return failure({ code: 'unknown_token', message: 'No such token.' });
-      const serverNotified = await channel.removeAtServer(token);
+      // A token restored in another browser lives on there: only this copy goes.
+      const told = token.restoredElsewhereAt ? 'restored_elsewhere' : await channel.removeAtServer(token);
       await pushTokenStore.forgetToken(message.tokenId);
-      return { ok: true, serverNotified };
+      return { ok: true, serverNotified: told === 'removed', restoredElsewhere: told === 'restored_elsewhere' };
     }
     case Message.REQUEST_ANSWER:
       return { ok: true, outcome: await inbox.answer(message) };
@@ -116,7 +117,7 @@ async function onMessage(message, sender) {
     case Message.VAULT_EXPORT:
       return { ok: true, file: await vault.exportFile(message.key, message.kdf) };
     case Message.VAULT_IMPORT:
-      return { ok: true, added: await vault.importFile(message.file, message.key) };
+      return { ok: true, ...(await vault.importFile(message.file, message.key)) };
     default:
       return failure({ code: 'unknown_message', message: `unknown message type ${/** @type {any} */ (message)?.type}` });
   }

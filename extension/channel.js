@@ -6,7 +6,8 @@
 // stopped the worker. The pending list is also polled over HTTP when the worker starts, so that
 // nothing sent while it slept is lost, and Web Push is registered where the browser offers it.
 import { channelAuthTag, ready, signedAt, webPushTag } from './core.js';
-import { end, receive } from './inbox.js';
+import { end, forget, receive } from './inbox.js';
+import { restoredElsewhere } from './restore.js';
 import { pushTokens, readLocal, readSession, settings, writeLocal, writeSession } from './store.js';
 
 /** Chrome stops a worker after 30 s without events; a ping every 20 s keeps it running. */
@@ -27,7 +28,7 @@ async function wanted() {
   const byServer = new Map();
   if (!prefs.pushEnabled) return byServer;
   for (const token of Object.values(tokens)) {
-    if (!token.enabled || refused[token.tokenId]) continue;
+    if (!token.enabled || refused[token.tokenId] || token.restoredElsewhereAt) continue;
     if (!byServer.has(token.server)) byServer.set(token.server, []);
     byServer.get(token.server).push(token);
   }
@@ -104,8 +105,17 @@ async function onMessage(server, channel, data) {
     case 'ended':
       await end('push', [message.ended], { via: 'socket' });
       break;
+    case 'restored':
+      // Another browser restored a token of this socket (protocol §8).
+      await gaveUp(message.tokenId, message.tag);
+      break;
     case 'error':
-      if (message.error === 'bad_auth' && message.tokenId) {
+      if (message.error === 'restored_elsewhere' && message.tokenId) {
+        if (await gaveUp(message.tokenId, message.tag)) {
+          close(server);
+          await sync();
+        }
+      } else if (message.error === 'bad_auth' && message.tokenId) {
         // The server no longer knows this token (revoked there): stop presenting it until the
         // tokens change, so that the server's other tokens keep their channel.
         const { refused = {} } = await readSession(['refused']);
@@ -119,6 +129,19 @@ async function onMessage(server, channel, data) {
     default:
       break;
   }
+}
+
+/**
+ * A server says that another browser restored `tokenId` (protocol §8): once `tag` proves it,
+ * the token's waiting requests go and the channels stop presenting it. Returns whether it was
+ * given up.
+ * @param {unknown} tokenId
+ * @param {unknown} tag
+ */
+async function gaveUp(tokenId, tag) {
+  if (typeof tokenId !== 'string' || !(await restoredElsewhere(tokenId, tag))) return false;
+  await forget('push', tokenId);
+  return true;
 }
 
 /** Asks every server for its pending requests, and what ended meanwhile, now (protocol §7, poll). */
@@ -138,8 +161,14 @@ export async function poll() {
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
         });
+        const json = await reply.json();
+        if (reply.status === 410 && json.error === 'restored_elsewhere') {
+          // The next poll goes without that token.
+          await gaveUp(json.tokenId, json.tag);
+          return;
+        }
         if (!reply.ok) return;
-        const { requests = [], ended = [] } = await reply.json();
+        const { requests = [], ended = [] } = json;
         await end('push', ended, { via: 'poll' });
         await receive('push', requests, { via: 'poll' });
       } catch {
@@ -156,7 +185,12 @@ export async function ensureWatchdog() {
   }
 }
 
-/** Drops a token from the channels and tells its server it is removed (protocol §7). */
+/**
+ * Tells a token's server that it is removed (protocol §7): `removed`, `unreachable` (or
+ * refused), or `restored_elsewhere` when another browser restored it (§8), which keeps it.
+ * @param {import('./store.js').PushToken} token
+ * @returns {Promise<'removed'|'unreachable'|'restored_elsewhere'>}
+ */
 export async function removeAtServer(token) {
   await ready;
   const at = Math.floor(Date.now() / 1000);
@@ -167,9 +201,11 @@ export async function removeAtServer(token) {
       body: JSON.stringify({ tokenId: token.tokenId, at, tag: signedAt('remove', token.keys.channel, token.tokenId, at) }),
       signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
     });
-    return reply.ok;
+    if (reply.ok) return 'removed';
+    const json = await reply.json().catch(() => ({}));
+    return reply.status === 410 && json.error === 'restored_elsewhere' ? 'restored_elsewhere' : 'unreachable';
   } catch {
-    return false;
+    return 'unreachable';
   }
 }
 
@@ -219,6 +255,10 @@ async function subscribeAndRegister(manager) {
         signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
       });
       if (reply.ok) webPush[token.tokenId] = endpoint;
+      else if (reply.status === 410) {
+        const json = await reply.json().catch(() => ({}));
+        if (json.error === 'restored_elsewhere') await gaveUp(token.tokenId, json.tag);
+      }
     }
     await writeLocal({ webPush });
   } catch {

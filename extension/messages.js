@@ -128,8 +128,10 @@ export const PageMessage = Object.freeze({
  */
 
 /**
- * Remove a token → `{ serverNotified }`. The server is told first; the token is forgotten even
- * when the server cannot be reached (`serverNotified: false`).
+ * Remove a token → `{ serverNotified, restoredElsewhere }`. The server is told first; the
+ * token is forgotten even when the server cannot be reached (`serverNotified: false`). A token
+ * that another browser restored (`restoredElsewhere: true`) is only forgotten here: its server
+ * keeps it for that browser.
  * @typedef {{type: 'token.remove', tokenId: string}} TokenRemove
  */
 
@@ -192,8 +194,12 @@ export const PageMessage = Object.freeze({
  * `{}`, or `wrong_password` changing nothing. `vault.lock` → `{}`. `vault.setPassword` (`kdf`
  * with the fresh salt `key` was derived with) → `{}`, leaving it unlocked. `vault.removePassword`
  * → `{}`. `vault.export` (the export password's key and a fresh salt) → `{ file }`.
- * `vault.import` → `{ added }`; tokens already here are skipped; `wrong_password`,
- * `invalid_file`. All but status, unlock and lock fail with `locked`.
+ * `vault.import` → `{ added, present, unreadable, unreachable, restoredElsewhere, refused }`:
+ * how many tokens were added, how many were skipped because they are already here, how many
+ * entries of the file could not be read, and how many push tokens were not added because their
+ * restore (docs/protocol.md §8) failed: their server could not be reached (importing again
+ * retries), another browser restored them after the file was made, or their server refused
+ * them; `wrong_password`, `invalid_file`. All but status, unlock and lock fail with `locked`.
  * @typedef {{type: 'vault.status'}} VaultStatus
  * @typedef {{type: 'vault.unlock', key: string}} VaultUnlock
  * @typedef {{type: 'vault.lock'}} VaultLock
@@ -260,7 +266,7 @@ export const PageMessage = Object.freeze({
  *   'token.enrollCancel': {},
  *   'token.enable': {},
  *   'token.rename': {},
- *   'token.remove': {serverNotified: boolean},
+ *   'token.remove': {serverNotified: boolean, restoredElsewhere: boolean},
  *   'request.answer': {outcome: Outcome},
  *   'requests.refresh': {},
  *   'outcome.dismiss': {},
@@ -272,7 +278,7 @@ export const PageMessage = Object.freeze({
  *   'vault.status': {protected: boolean, locked: boolean, autoLockMinutes: number, kdf: Kdf|null},
  *   'vault.unlock': {}, 'vault.lock': {}, 'vault.setPassword': {}, 'vault.removePassword': {},
  *   'vault.export': {file: object},
- *   'vault.import': {added: number},
+ *   'vault.import': import('./vault.js').ImportCounts,
  *   'pi.enroll': {token: PiToken},
  *   'pi.remove': {},
  *   'pi.fill': PiFillResult,

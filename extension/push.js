@@ -9,6 +9,7 @@ import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verify
 import { fillOrigin } from './fill.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
+import { restoredElsewhere } from './restore.js';
 import { pending, pushTokens, savePushToken } from './store.js';
 import { secrets, touch } from './vault.js';
 
@@ -49,6 +50,8 @@ export async function check(raws, { via }) {
       console.warn(`PushOTP: dropped a request for an unknown token (${via})`);
       continue;
     }
+    // Restored in another browser: its requests are that browser's.
+    if (token.restoredElsewhereAt) continue;
     try {
       verifyPushRequest(request, token.keys.request, Date.now());
     } catch (err) {
@@ -112,6 +115,10 @@ export async function ended(raws, { via }) {
 export async function answer(item, { decision, number = null, keys = null }) {
   const prepared = await serial(() => prepare(item.request.id, decision, /** @type {number|null} */ (number), keys));
   const verdict = await send(prepared.token.server, prepared.body);
+  if (verdict.reason === 'restored_elsewhere') {
+    const { tag } = verdict;
+    return { verdict: { status: 'rejected', reason: 'restored_elsewhere' }, after: () => restoredElsewhere(prepared.token.tokenId, tag).then(() => {}) };
+  }
   // Kept open after a wrong PIN: the next answer must say a later time than this one.
   if (verdict.pending) return { verdict: { ...verdict, answeredAt: prepared.at } };
   if (verdict.status !== 'approved') return { verdict };
@@ -181,7 +188,7 @@ const REFUSALS = /** @type {Record<number, string>} */ ({ 404: 'unknown_request'
 /**
  * @param {string} server
  * @param {object} body
- * @returns {Promise<Verdict>}
+ * @returns {Promise<Verdict & {tag?: unknown}>}
  */
 async function send(server, body) {
   let reply;
@@ -200,6 +207,8 @@ async function send(server, body) {
     // `pending`: a wrong PIN, counted; the request waits for the PIN again.
     return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null, ...(json.pending === true && { pending: true }) };
   }
+  // Another browser restored the token (protocol §8): `tag` proves it (restore.js checks).
+  if (reply.status === 410 && json.error === 'restored_elsewhere') return { status: 'rejected', reason: 'restored_elsewhere', tag: json.tag };
   const reason = REFUSALS[reply.status];
   if (reason) return { status: 'rejected', reason };
   return { status: 'failed', reason: json.error ?? `http_${reply.status}` };

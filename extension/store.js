@@ -14,6 +14,9 @@
 //   settings    Settings                   (only the changed ones; `settings()` adds defaults)
 //   webPush     { [tokenId]: endpoint }    tokens whose server has this browser's Web Push
 //                                          subscription (channel.js)
+//   restores    { [tokenId]: nonce }       restores of imported push tokens whose answer has
+//                                          not arrived yet, sent again with the same nonce
+//                                          (restore.js)
 // chrome.storage.session (memory only, cleared when the browser closes):
 //   pending     { [requestId]: Pending }   requests waiting for the person (inbox.js)
 //   seen        { [requestId]: expiresAt } ids already accepted (Unix seconds), so a replay is
@@ -44,6 +47,8 @@
  * @property {object} [masked]     the PIN-masked keys (§6), as `maskKeys` returns them
  * @property {boolean} enabled      push requests on for this token
  * @property {number} addedAt       ms
+ * @property {number} [restoredElsewhereAt]  ms: when its server said that another browser
+ *   restored the token from an export (§8); it receives and answers nothing here since
  */
 
 /**
@@ -201,6 +206,7 @@
  * @property {{[serial: string]: PiToken}} piTokens
  * @property {Partial<Settings>} settings
  * @property {{[tokenId: string]: string}} webPush
+ * @property {{[tokenId: string]: string}} restores
  */
 
 /**
@@ -215,7 +221,7 @@
  */
 
 /** @type {readonly (keyof Local)[]} */
-const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piTokens', 'settings', 'webPush']);
+const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piTokens', 'settings', 'webPush', 'restores']);
 /** @type {readonly (keyof Session)[]} */
 const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt']);
 

@@ -21,7 +21,10 @@
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { fromB64url, openJson, sealJson } from './sealing.js';
+import { forgetRestores, restoreToken } from './restore.js';
 import { otpTokens, pushTokens, readLocal, readSession, removeSession, settings, writeLocal, writeSession } from './store.js';
+
+/** @typedef {import('./store.js').PushToken} PushToken */
 
 export const LOCK_ALARM = 'vault-lock';
 const VAULT_AAD = 'pushotp-vault-v1';
@@ -214,45 +217,100 @@ export function exportFile(key, kdf) {
 const isObject = (v) => v != null && typeof v === 'object' && !Array.isArray(v);
 
 /**
- * Adds the tokens of an export file opened with `key`: those whose id (or tokenId) is already
- * here are skipped. A wrong key throws `wrong_password` and changes nothing. Returns how many
- * tokens were added.
+ * How an import went: tokens added, tokens already here, entries that could not be read, and
+ * push tokens not added because their restore failed (restore.js): server unreachable,
+ * restored in another browser after the file was made, or refused by their server.
+ * @typedef {{added: number, present: number, unreadable: number, unreachable: number, restoredElsewhere: number, refused: number}} ImportCounts
  */
-export function importFile(file, key) {
+
+/**
+ * Adds the tokens of an export file opened with `key`: those whose id (or tokenId) is already
+ * here are skipped. A wrong key throws `wrong_password` and changes nothing; so does a locked
+ * vault (`locked`), checked before any push token is restored.
+ *
+ * Each new push token is restored at its server first (restore.js, docs/protocol.md §8), one
+ * after another and outside the storage queue, and kept with the keys and counter the restore
+ * gave it; one that could not be restored is not added. Everything is written at the end, in
+ * one step of the queue.
+ * @param {any} file  the file as parsed from JSON; checked here
+ * @param {string} key
+ * @returns {Promise<ImportCounts>}
+ */
+export async function importFile(file, key) {
+  if (file?.format !== 'pushotp-export') throw coded('invalid_file', 'This is not a PushOTP export file.');
+  const content = await open(file, key, EXPORT_AAD);
+  await secrets();
+  const counts = { added: 0, present: 0, unreadable: 0, unreachable: 0, restoredElsewhere: 0, refused: 0 };
+  const here = await pushTokens();
+  /** @type {PushToken[]} */
+  const restored = [];
+  /** @type {string[]} */
+  const over = [];
+  for (const t of Array.isArray(content?.pushTokens) ? content.pushTokens : []) {
+    if (isObject(t) && typeof t.tokenId === 'string' && here[t.tokenId]) {
+      counts.present++;
+      continue;
+    }
+    if (!isObject(t) || typeof t.tokenId !== 'string' || !isObject(t.keys) || !KEY.test(t.keys.request ?? '') || !KEY.test(t.keys.channel ?? '')) {
+      counts.unreadable++;
+      continue;
+    }
+    if (t.pin?.required ? !isObject(t.masked) : typeof t.keys.otp !== 'string' || !KEY.test(t.keys.answer ?? '')) {
+      counts.unreadable++;
+      continue;
+    }
+    const result = await restoreToken(t);
+    if ('token' in result) {
+      restored.push(result.token);
+    } else if (result.refused === 'unreachable') {
+      counts.unreachable++;
+    } else {
+      counts[result.refused === 'restored_elsewhere' ? 'restoredElsewhere' : 'refused']++;
+      over.push(t.tokenId);
+    }
+  }
   return serial(async () => {
-    if (file?.format !== 'pushotp-export') throw coded('invalid_file', 'This is not a PushOTP export file.');
-    const content = await open(file, key, EXPORT_AAD);
     const all = await secrets();
     const otp = await otpTokens();
     const push = await pushTokens();
     let order = Math.max(0, ...Object.values(otp).map((t) => (t.order ?? 0) + 1));
-    let added = 0;
     for (const t of Array.isArray(content?.otpTokens) ? content.otpTokens : []) {
-      if (!isObject(t) || typeof t.id !== 'string' || typeof t.secret !== 'string' || otp[t.id]) continue;
+      if (!isObject(t) || typeof t.id !== 'string' || typeof t.secret !== 'string') {
+        counts.unreadable++;
+        continue;
+      }
+      if (otp[t.id]) {
+        counts.present++;
+        continue;
+      }
       const { secret, ...meta } = t;
       otp[t.id] = { ...meta, order: order++ };
       all.otp[t.id] = secret;
-      added++;
+      counts.added++;
     }
-    for (const t of Array.isArray(content?.pushTokens) ? content.pushTokens : []) {
-      if (!isObject(t) || typeof t.tokenId !== 'string' || !isObject(t.keys) || push[t.tokenId]) continue;
-      if (!KEY.test(t.keys.request ?? '') || !KEY.test(t.keys.channel ?? '')) continue;
-      const { otp: kOtp, answer: kAns, ...clear } = t.keys;
-      if (t.pin?.required) {
-        if (!isObject(t.masked)) continue;
-      } else {
-        if (typeof kOtp !== 'string' || !KEY.test(kAns ?? '')) continue;
-        all.push[t.tokenId] = { otp: kOtp, answer: kAns };
+    const { webPush = {} } = await readLocal(['webPush']);
+    for (const t of restored) {
+      // Added meanwhile (another import): that copy stays.
+      if (push[t.tokenId]) {
+        counts.present++;
+        continue;
       }
-      push[t.tokenId] = { ...t, keys: clear };
-      added++;
+      const { otp: kOtp, answer: kAns, ...clear } = t.keys;
+      if (!t.pin?.required) all.push[t.tokenId] = { otp: /** @type {string} */ (kOtp), answer: /** @type {string} */ (kAns) };
+      const { restoredElsewhereAt, ...kept } = t;
+      push[t.tokenId] = { ...kept, keys: clear };
+      // The server forgot the old browser's Web Push subscription: this one registers anew.
+      delete webPush[t.tokenId];
+      over.push(t.tokenId);
+      counts.added++;
     }
     // Secrets of tokens removed while locked go now.
     for (const id of Object.keys(all.otp)) if (!otp[id]) delete all.otp[id];
     for (const id of Object.keys(all.push)) if (!push[id]) delete all.push[id];
     // Secrets first: a token is never stored without its secret.
     await write(all);
-    await writeLocal({ otpTokens: otp, pushTokens: push });
-    return added;
+    await writeLocal({ otpTokens: otp, pushTokens: push, webPush });
+    await forgetRestores(over);
+    return counts;
   });
 }

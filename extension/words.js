@@ -98,6 +98,8 @@ function refusal(reason, triesLeft, pin) {
       return `The server did not accept this device's answer. ${AGAIN}${left}`;
     case 'bad_device_tag':
       return 'The server did not recognise this device. Remove the token and add it again.';
+    case 'restored_elsewhere':
+      return 'This token was restored in another browser: only that browser can answer its sign-in requests now. Nothing was approved here.';
     default:
       return `The server refused the answer${reason ? ` (${reason.replaceAll('_', ' ')})` : ''}.`;
   }

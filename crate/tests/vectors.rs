@@ -356,6 +356,30 @@ struct PushFile {
     webpush: ChannelVector,
     remove: ChannelVector,
     pin: PinVector,
+    restore: RestoreVector,
+    restored_keys: RestoredKeys,
+    restored: Tagged,
+    restored_elsewhere: ChannelVector,
+}
+
+#[derive(Deserialize)]
+struct RestoreVector {
+    inputs: RestoreInputs,
+    json: serde_json::Value,
+    canonical_hex: String,
+    tag_hex: String,
+}
+
+#[derive(Deserialize)]
+struct RestoreInputs {
+    nonce_hex: String,
+    counter: u64,
+}
+
+#[derive(Deserialize)]
+struct RestoredKeys {
+    request_hex: String,
+    channel_hex: String,
 }
 
 #[derive(Deserialize)]
@@ -441,9 +465,11 @@ fn push_protocol() {
     use pushotp::Error;
     use pushotp::push::{
         ActivationLink, Answer, Decision, EndReason, EnrollRequest, Enrolled, MaskedKeys,
-        PushEnded, PushRequest, TokenKeys, activation_key, channel_auth_input, channel_auth_tag,
-        poll_input, poll_tag, remove_input, remove_tag, verify_channel_auth, verify_poll,
-        verify_remove, verify_webpush, webpush_input, webpush_tag,
+        PushEnded, PushRequest, RestoreRequest, Restored, TokenKeys, activation_key,
+        channel_auth_input, channel_auth_tag, poll_input, poll_tag, remove_input, remove_tag,
+        restore_input, restored_elsewhere_input, restored_elsewhere_tag, restored_keys,
+        verify_channel_auth, verify_poll, verify_remove, verify_restored_elsewhere, verify_webpush,
+        webpush_input, webpush_tag,
     };
     let file: PushFile = serde_json::from_str(include_str!("vectors/push_protocol.json")).unwrap();
     let source = &file.source;
@@ -663,6 +689,43 @@ fn push_protocol() {
     assert_eq!(otp, secret(&p.wrong_otp_hex), "{source} wrong PIN K_otp");
     assert_eq!(answer, secret(&p.wrong_answer_hex), "{source} wrong PIN K_ans");
     count += 1;
+
+    // §8 restore: the device's request, the new keys, the server's answer, and the refusal of
+    // the copy that still holds the old keys.
+    let v = &file.restore;
+    let (k_req, k_chan) = (&keys.request, &keys.channel);
+    let nonce: [u8; 16] = array(&v.inputs.nonce_hex);
+    let request = RestoreRequest::new(token, nonce, k_chan).unwrap();
+    assert_eq!(request.canonical().as_bytes(), hex(&v.canonical_hex), "{source} restore");
+    assert_eq!(restore_input(token, &nonce).as_bytes(), hex(&v.canonical_hex), "{source} restore");
+    assert_eq!(request.tag.to_vec(), hex(&v.tag_hex), "{source} restore");
+    assert_eq!(serde_json::to_value(&request).unwrap(), v.json, "{source} restore JSON");
+    let sent: RestoreRequest = serde_json::from_value(v.json.clone()).unwrap();
+    check_tag("restore", &hex(&v.tag_hex), |tag| {
+        RestoreRequest { tag: tag.try_into().unwrap(), ..sent.clone() }.verify(k_chan).is_ok()
+    });
+    assert_eq!(sent.verify(k_req), Err(Error::BadTag));
+    let k = &file.restored_keys;
+    let (new_req, new_chan) = restored_keys(k_chan, &nonce);
+    assert_eq!(new_req, secret(&k.request_hex), "{source} restored K_req");
+    assert_eq!(new_chan, secret(&k.channel_hex), "{source} restored K_chan");
+    let v = &file.restored;
+    let answer = Restored::new(&request, file.restore.inputs.counter, &new_chan);
+    assert_eq!(answer.canonical().as_bytes(), hex(&v.canonical_hex), "{source} restored");
+    assert_eq!(answer.tag.to_vec(), hex(&v.tag_hex), "{source} restored");
+    assert_eq!(serde_json::to_value(&answer).unwrap(), v.json, "{source} restored JSON");
+    let got: Restored = serde_json::from_value(v.json.clone()).unwrap();
+    assert_eq!(got.verify(&request, k_chan).unwrap(), (new_req, new_chan.clone()));
+    check_tag("restored", &hex(&v.tag_hex), |tag| {
+        Restored { tag: tag.try_into().unwrap(), ..got.clone() }.verify(&request, k_chan).is_ok()
+    });
+    let v = &file.restored_elsewhere;
+    assert_eq!(restored_elsewhere_input(token).as_bytes(), hex(&v.canonical_hex), "elsewhere");
+    assert_eq!(restored_elsewhere_tag(k_req, token).to_vec(), hex(&v.tag_hex), "elsewhere");
+    check_tag("restored-elsewhere", &hex(&v.tag_hex), |tag| {
+        verify_restored_elsewhere(k_req, token, tag).is_ok()
+    });
+    count += 4;
 
     report!("vectors: {count} push protocol vectors passed");
 }

@@ -70,6 +70,14 @@ function tokenItem(token, twins) {
   /** @type {HTMLInputElement} */
   const toggle = find(item, '.token-enabled');
   if (!toggle.disabled) toggle.checked = token.enabled !== false;
+  // Restored in another browser (docs/protocol.md §8): nothing to turn on here any more.
+  const moved = find(item, '.token-moved');
+  moved.hidden = !token.restoredElsewhereAt;
+  find(item, '.switch-field').hidden = Boolean(token.restoredElsewhereAt);
+  if (token.restoredElsewhereAt) {
+    const when = new Date(token.restoredElsewhereAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    moved.textContent = `Restored in another browser (noticed ${when}): ${token.issuer} now sends this token's sign-in requests there, and this browser can no longer answer them. Remove it here.`;
+  }
   find(item, '.token-remove').setAttribute('aria-label', `Remove ${token.tokenName} (${token.user} at ${token.issuer})`);
   find(item, '.token-rename-start').setAttribute('aria-label', `Rename ${token.tokenName} (${token.user} at ${token.issuer})`);
   return item;
@@ -166,7 +174,9 @@ function confirmRemove(tokenId, opener) {
   const token = tokensById[tokenId];
   if (!token) return;
   $('remove-title').textContent = `Remove ${token.tokenName}?`;
-  $('remove-text').textContent = `You will no longer be able to approve sign-ins for ${token.user} at ${token.issuer} with this browser.`;
+  $('remove-text').textContent = token.restoredElsewhereAt
+    ? `Only this browser's copy goes: the token stays active in the browser it was restored in.`
+    : `You will no longer be able to approve sign-ins for ${token.user} at ${token.issuer} with this browser.`;
   const confirm = $button('remove-confirm');
   const cancel = $button('remove-cancel');
   const controller = new AbortController();
@@ -195,10 +205,14 @@ function confirmRemove(tokenId, opener) {
     let kind = 'ok';
     try {
       const reply = await ask({ type: Message.TOKEN_REMOVE, tokenId });
-      text = reply.serverNotified
-        ? `${token.tokenName} was removed, and its server ${hostOf(token.server)} revoked it.`
-        : `${token.tokenName} was removed from this browser, but its server ${hostOf(token.server)} could not be told. Ask ${token.issuer} to revoke the token for ${token.user}.`;
-      if (!reply.serverNotified) kind = 'error';
+      if (reply.restoredElsewhere) {
+        text = `${token.tokenName} was removed from this browser. It stays active in the browser it was restored in.`;
+      } else {
+        text = reply.serverNotified
+          ? `${token.tokenName} was removed, and its server ${hostOf(token.server)} revoked it.`
+          : `${token.tokenName} was removed from this browser, but its server ${hostOf(token.server)} could not be told. Ask ${token.issuer} to revoke the token for ${token.user}.`;
+        if (!reply.serverNotified) kind = 'error';
+      }
     } catch (err) {
       text = `${token.tokenName} could not be removed: ${err.message}`;
       kind = 'error';

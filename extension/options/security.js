@@ -130,6 +130,31 @@ $('export-form').addEventListener('submit', async (event) => {
   }
 });
 
+/** `n token(s)`. */
+const tokens = (/** @type {number} */ n) => (n === 1 ? '1 token' : `${n} tokens`);
+
+/**
+ * What an import did, and why it added fewer tokens than the file holds.
+ * @param {import('../vault.js').ImportCounts} counts
+ */
+function importSummary({ added, present, unreadable, unreachable, restoredElsewhere, refused }) {
+  const reasons = [];
+  if (present > 0) {
+    if (added === 0 && unreadable + unreachable + restoredElsewhere + refused === 0) {
+      reasons.push(present === 1 ? 'the one in the file is already here' : present === 2 ? 'both are already here' : `all ${present} are already here`);
+    } else {
+      reasons.push(`${present === 1 ? '1 was' : `${present} were`} already here`);
+    }
+  }
+  if (unreadable > 0) reasons.push(`${unreadable === 1 ? '1 entry' : `${unreadable} entries`} of the file could not be read`);
+  const push = (/** @type {number} */ n) => (n === 1 ? '1 push token was' : `${n} push tokens were`);
+  if (unreachable > 0) reasons.push(`${push(unreachable)} not added because its server could not be reached; import the file again when it can be`);
+  if (restoredElsewhere > 0) reasons.push(`${push(restoredElsewhere)} not added because another browser restored it after this file was made; use that browser, or export from it`);
+  if (refused > 0) reasons.push(`${push(refused)} not added because its server refused it (removed or revoked there)`);
+  if (added === 0 && reasons.length === 0) return 'Added 0 tokens: the file holds none.';
+  return `Added ${tokens(added)}${reasons.length ? `: ${reasons.join('; ')}` : ''}.`;
+}
+
 $('import-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const status = $('import-status');
@@ -148,9 +173,10 @@ $('import-form').addEventListener('submit', async (event) => {
   try {
     await tools.ready;
     const key = await keyFor(password, file.kdf);
-    const { added } = await ask({ type: Message.VAULT_IMPORT, file, key });
+    const counts = await ask({ type: Message.VAULT_IMPORT, file, key });
     $input('import-password').value = '';
-    return say(status, added === 1 ? 'Added 1 token.' : `Added ${added} tokens.`, 'ok');
+    const missing = counts.unreadable + counts.unreachable + counts.restoredElsewhere + counts.refused;
+    return say(status, importSummary(counts), missing === 0 ? 'ok' : 'error');
   } catch (err) {
     const text = {
       wrong_password: 'Wrong password for this file.',

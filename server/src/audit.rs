@@ -51,6 +51,8 @@ pub enum AuditEvent {
     SignedIn,
     /// An administrator unlocked a token.
     TokenUnlocked,
+    /// A device restored a token from an export; older copies are refused from now on.
+    TokenRestored,
     /// Another token of the same person was enrolled (recorded for each of their other tokens).
     TokenAddedElsewhere,
     /// A session's second factor was too old for what it asked (adding an authenticator).
@@ -81,6 +83,7 @@ impl AuditEvent {
             Self::PasscodeFailed => "passcode_failed",
             Self::SignedIn => "signed_in",
             Self::TokenUnlocked => "token_unlocked",
+            Self::TokenRestored => "token_restored",
             Self::TokenAddedElsewhere => "token_added_elsewhere",
             Self::StepUpRequired => "step_up_required",
         }

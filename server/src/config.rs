@@ -17,7 +17,8 @@ pub struct Config {
     pub request_ttl: u64,
     /// How long an activation link can be redeemed, in seconds.
     pub activation_ttl: u64,
-    /// Most pending push requests per person at once (no push bombing).
+    /// Most pushes per person within one request lifetime that did not end in an approved
+    /// sign-in (no push bombing); see [`crate::store::requests::PushHistory`].
     pub max_pending_per_user: i64,
     /// Seconds after a denied or reported request before the next push to that person.
     pub deny_cooldown: u64,

@@ -12,18 +12,18 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp::Secret;
-use pushotp::push::{Answer, EnrollRequest, Nonce, WebPushSubscription};
+use pushotp::push::{Answer, EnrollRequest, Nonce, RestoreRequest, WebPushSubscription};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::app_state::AppState;
-use crate::device_auth::{self, SignedByDevice, TagError, decode_tag};
+use crate::device_auth::{self, DeviceAuthError, SignedByDevice, TagError, decode_tag};
 use crate::enrollment::{self, EnrollError};
 use crate::error::{AppError, AppResult};
 use crate::extract::{JsonBody, Signed};
 use crate::push::{self, AnswerError, AnswerOutcome};
-use crate::tokens::{self, RegisterError};
+use crate::tokens::{self, RegisterError, RestoreError};
 
 /// Largest JSON body a device may send.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/devices/ws", get(websocket))
         .route("/api/v1/devices/pending", post(pending))
         .route("/api/v1/devices/remove", post(remove))
+        .route("/api/v1/devices/restore", post(restore))
         .route("/api/v1/devices/webpush", post(register_webpush))
         .route("/api/v1/webpush/key", get(vapid_key))
         .route("/api/v1/answers", post(answer))
@@ -68,6 +69,20 @@ impl From<AnswerError> for AppError {
             AnswerError::Device(err) => err.into(),
             AnswerError::AlreadyAnswered => Self::Conflict("this request was already answered"),
             AnswerError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<RestoreError> for AppError {
+    fn from(err: RestoreError) -> Self {
+        match err {
+            RestoreError::RestoredElsewhere { token_id, tag } => {
+                DeviceAuthError::RestoredElsewhere(token_id, tag).into()
+            }
+            RestoreError::UnknownToken => Self::Unauthorized("unknown token"),
+            RestoreError::BadTag => Self::Unauthorized("bad restore tag"),
+            RestoreError::Protocol(err) => err.into(),
+            RestoreError::Internal(err) => Self::Internal(err),
         }
     }
 }
@@ -217,6 +232,14 @@ async fn remove(
     Ok(Json(json!({ "removed": device.token.id })).into_response())
 }
 
+/// A device restores a token it imported (§8): the new keys' answer, with the next counter.
+async fn restore(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RestoreRequest>,
+) -> AppResult<Response> {
+    Ok(Json(tokens::restore(&state, &request).await?).into_response())
+}
+
 /// An answer (§5), and its outcome as the device shows it.
 async fn answer(
     State(state): State<AppState>,
@@ -323,14 +346,25 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
     let mut devices = Vec::new();
     for t in claimed.iter().take(32) {
         let entry = ChannelAuth { token: t, nonce: &nonce };
-        let Ok(device) = device_auth::authenticate(&state, &entry).await else {
-            socket
-                .send(Message::text(
-                    json!({ "type": "error", "error": ChannelAuth::REFUSAL, "tokenId": t.token_id })
-                        .to_string(),
-                ))
-                .await?;
-            return Ok(());
+        let device = match device_auth::authenticate(&state, &entry).await {
+            Ok(device) => device,
+            Err(err) => {
+                let refusal = match err {
+                    // The copy that still holds a restored token's old keys: told why, as the
+                    // HTTP routes tell it (§8).
+                    DeviceAuthError::RestoredElsewhere(token_id, tag) => json!({
+                        "type": "error",
+                        "error": "restored_elsewhere",
+                        "tokenId": token_id,
+                        "tag": Base64UrlUnpadded::encode_string(&tag),
+                    }),
+                    _ => {
+                        json!({ "type": "error", "error": ChannelAuth::REFUSAL, "tokenId": t.token_id })
+                    }
+                };
+                socket.send(Message::text(refusal.to_string())).await?;
+                return Ok(());
+            }
         };
         if !ids.contains(&t.token_id) {
             ids.push(t.token_id.clone());

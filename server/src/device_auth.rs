@@ -3,7 +3,7 @@
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp::Secret;
-use pushotp::push::TokenKeys;
+use pushotp::push::{Tag, TokenKeys};
 
 use crate::app_state::AppState;
 use crate::clock::now;
@@ -45,6 +45,10 @@ pub enum DeviceAuthError {
     /// The tag is wrong or stale; the message type's refusal.
     #[error("{0}")]
     BadTag(&'static str),
+    /// The tag is made with keys a restore retired (docs/protocol.md §8): another copy of the
+    /// token took over. Carries the token and the refusal's tag under the retired `K_req`.
+    #[error("this token was restored on another device")]
+    RestoredElsewhere(String, Tag),
     /// The token's keys could not be read.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -60,8 +64,9 @@ pub struct DeviceToken {
 
 /// Finds the message's token and checks its tag: a token that exists and may talk to the
 /// server (active, or locked: a locked token receives nothing new but may deny and be
-/// removed), and a tag made with its channel key. Nothing is written, so a forged message
-/// changes nothing and counts nothing.
+/// removed), and a tag made with its channel key. A tag made with a channel key that a restore
+/// retired is refused as [`DeviceAuthError::RestoredElsewhere`], so that the old copy can say
+/// why. Nothing is written, so a forged message changes nothing and counts nothing.
 pub async fn authenticate<M: SignedByDevice>(
     state: &AppState,
     message: &M,
@@ -73,11 +78,19 @@ pub async fn authenticate<M: SignedByDevice>(
         return Err(DeviceAuthError::UnknownToken);
     }
     let keys = tokens::open_keys(state, &token)?;
-    message.verify(&keys.channel, now()).map_err(|err| match err {
-        TagError::Encoding => DeviceAuthError::TagEncoding,
-        TagError::Bad => DeviceAuthError::BadTag(M::REFUSAL),
-    })?;
-    Ok(DeviceToken { token, keys })
+    match message.verify(&keys.channel, now()) {
+        Ok(()) => Ok(DeviceToken { token, keys }),
+        Err(TagError::Encoding) => Err(DeviceAuthError::TagEncoding),
+        Err(TagError::Bad) => {
+            for retired in tokens::retired_keys(state, &token).await? {
+                if message.verify(&retired.channel, now()).is_ok() {
+                    let tag = tokens::restored_elsewhere(&token.id, &retired);
+                    return Err(DeviceAuthError::RestoredElsewhere(token.id, tag));
+                }
+            }
+            Err(DeviceAuthError::BadTag(M::REFUSAL))
+        }
+    }
 }
 
 /// A tag as sent: unpadded base64url.

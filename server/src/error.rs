@@ -35,6 +35,15 @@ pub enum AppError {
     /// Too many attempts; try later.
     #[error("{0}")]
     TooManyRequests(&'static str),
+    /// A device's token was restored on another device (docs/protocol.md §8): 410 with the
+    /// token's id and the refusal's tag, base64url, so that the device can check it.
+    #[error("this token was restored on another device")]
+    RestoredElsewhere {
+        /// The token.
+        token_id: String,
+        /// `mac(K_req, "restored-elsewhere", str(tokenId))` under the retired `K_req`.
+        tag: String,
+    },
     /// Anything unexpected. Logged, never shown.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -61,6 +70,15 @@ impl From<pushotp::Error> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let Self::RestoredElsewhere { token_id, tag } = &self {
+            let body = json!({
+                "error": "restored_elsewhere",
+                "message": self.to_string(),
+                "tokenId": token_id,
+                "tag": tag,
+            });
+            return (StatusCode::GONE, Json(body)).into_response();
+        }
         let (status, code) = match &self {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -71,6 +89,7 @@ impl IntoResponse for AppError {
             }
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::RestoredElsewhere { .. } => (StatusCode::GONE, "restored_elsewhere"),
             Self::Internal(err) => {
                 tracing::error!(error = %err, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

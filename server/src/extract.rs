@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use base64ct::Encoding;
 use serde::de::DeserializeOwned;
 
 use crate::app_state::AppState;
@@ -64,6 +65,10 @@ impl From<DeviceAuthError> for AppError {
             DeviceAuthError::UnknownToken => Self::Unauthorized("unknown token"),
             DeviceAuthError::TagEncoding => Self::bad("bad_tag", "tag is not base64url"),
             DeviceAuthError::BadTag(refusal) => Self::Unauthorized(refusal),
+            DeviceAuthError::RestoredElsewhere(token_id, tag) => Self::RestoredElsewhere {
+                token_id,
+                tag: base64ct::Base64UrlUnpadded::encode_string(&tag),
+            },
             DeviceAuthError::Internal(err) => Self::Internal(err),
         }
     }

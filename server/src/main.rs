@@ -73,7 +73,8 @@ struct ServeArgs {
     /// Failed answers in a row before a token locks.
     #[arg(long, default_value_t = 5)]
     max_tries: i64,
-    /// Most pending push requests per person.
+    /// Most pushes per person within one request TTL that did not end in an approved sign-in
+    /// (waiting, replaced, expired, denied, reported or answered wrongly).
     #[arg(long, default_value_t = 3)]
     max_pending: i64,
     /// Seconds after a denial before the next push to the same person.
@@ -132,6 +133,13 @@ enum TokenCommand {
         /// The server URL the device will use.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         public_url: String,
+        /// Make the token PIN-protected: the device asks for a PIN at enrollment and for every
+        /// approval, and the token locks after --max-tries wrong ones.
+        #[arg(long, visible_alias = "pin")]
+        require_pin: bool,
+        /// Failed answers in a row before the token locks.
+        #[arg(long, default_value_t = 5)]
+        max_tries: i64,
     },
     /// List tokens.
     List,
@@ -182,10 +190,15 @@ async fn main() -> anyhow::Result<()> {
             println!("added {} (id {})", user.username, user.id);
             Ok(())
         }
-        Command::Token(TokenCommand::Enroll { username, name, public_url }) => {
-            let state =
-                AppState::new(db, key, Geo::none(), Config { public_url, ..Config::default() })
-                    .await?;
+        Command::Token(TokenCommand::Enroll {
+            username,
+            name,
+            public_url,
+            require_pin,
+            max_tries,
+        }) => {
+            let config = Config { public_url, require_pin, max_tries, ..Config::default() };
+            let state = AppState::new(db, key, Geo::none(), config).await?;
             let user = users::find(&state.db, &username)
                 .await?
                 .with_context(|| format!("no user {username}"))?;
@@ -194,12 +207,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Token(TokenCommand::List) => {
             for t in store::tokens::list(&db, None).await? {
                 println!(
-                    "{}  {:<12} {:<8} {:<20} device={} failed={}/{}",
+                    "{}  {:<12} {:<8} {:<20} device={} pin={} failed={}/{}",
                     t.id,
                     t.username,
                     t.state,
                     t.name,
                     t.device_name.as_deref().unwrap_or("-"),
+                    if t.pin_required { "yes" } else { "no" },
                     t.failed_tries,
                     t.max_tries
                 );

@@ -66,8 +66,8 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
     let now = now();
     let now_i = secs(now)?;
     // No push bombing: at most `max_pending_per_user` pushes per person within one request
-    // lifetime, whatever became of them (a push that replaced an earlier one counts too), and a
-    // pause after each refusal.
+    // lifetime, whatever became of them (a push that replaced an earlier one counts too) unless
+    // the person approved their sign-in, and a pause after each refusal.
     let since = now_i - secs(state.config.request_ttl)?;
     let history = store::requests::push_history(&state.db, login.user_id, since).await?;
     if history.pushes >= state.config.max_pending_per_user {

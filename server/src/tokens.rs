@@ -2,8 +2,13 @@
 //! refuse reuse, failed-try counting and locking. Their rows are [`store::tokens`]'.
 
 use anyhow::Context;
-use pushotp::push::{OtpParams, TokenKeys, WebPushSubscription};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use pushotp::push::{
+    Nonce, OtpParams, RestoreRequest, Restored, Tag, TokenKeys, WebPushSubscription,
+    restored_elsewhere_tag, restored_keys,
+};
 use pushotp::{Secret, TokenKind};
+use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::app_state::AppState;
@@ -14,7 +19,7 @@ use crate::ids::random_id;
 use crate::states::TokenState;
 use crate::store;
 use crate::store::requests::Ended;
-use crate::store::tokens::{NewToken, StoredSubscription, TokenRow};
+use crate::store::tokens::{NewToken, Restore, StoredSubscription, TokenRow};
 use crate::webpush::{Subscription, SubscriptionError};
 
 /// A new pending token for `user_id` and its activation secret (20 random bytes, sealed in the
@@ -142,6 +147,161 @@ pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<Vec<En
     let ended = store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
     Audit::of_token(AuditEvent::TokenRemoved, token).detail("by device").record(&state.db).await?;
     Ok(ended)
+}
+
+/// How many retired key pairs a token keeps (docs/protocol.md §8): a copy this many restores
+/// old is still told why it is refused; an older one is refused as a stranger. It also bounds
+/// the work a forged tag causes.
+pub const MAX_RETIRED: usize = 16;
+
+/// The request and channel keys a restore retired, and the nonce of that restore.
+pub struct RetiredKeys {
+    /// The restore's nonce.
+    pub nonce: Nonce,
+    /// The retired `K_req`: the refusal of the copy that holds it is tagged under it.
+    pub request: Secret,
+    /// The retired `K_chan`: what that copy's messages are tagged under.
+    pub channel: Secret,
+}
+
+/// One retired entry in the sealed list: nonce, `K_req`, `K_chan`.
+const RETIRED_LEN: usize = 16 + 32 + 32;
+
+/// The keys restores of `token` retired, the most recent first (one query; none for a token
+/// never restored).
+pub async fn retired_keys(state: &AppState, token: &TokenRow) -> anyhow::Result<Vec<RetiredKeys>> {
+    let Some(sealed) = store::tokens::retired(&state.db, &token.id).await? else {
+        return Ok(Vec::new());
+    };
+    let joined = state.key.open(&format!("tokens/{}/retired", token.id), &sealed)?;
+    joined
+        .chunks(RETIRED_LEN)
+        .map(|entry| {
+            anyhow::ensure!(entry.len() == RETIRED_LEN, "a retired entry is cut short");
+            let (nonce, keys) = entry.split_at(16);
+            let (request, channel) = keys.split_at(32);
+            Ok(RetiredKeys {
+                nonce: nonce.try_into()?,
+                request: Secret::from_bytes(request.to_vec())?,
+                channel: Secret::from_bytes(channel.to_vec())?,
+            })
+        })
+        .collect()
+}
+
+/// The server's refusal of a copy whose keys a restore retired: its tag under the retired
+/// `K_req`, which that copy can check (docs/protocol.md §8).
+pub fn restored_elsewhere(token_id: &str, retired: &RetiredKeys) -> Tag {
+    restored_elsewhere_tag(&retired.request, token_id)
+}
+
+/// Why a restore was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// No such token, or one that may not talk to the server (pending or revoked).
+    #[error("unknown token")]
+    UnknownToken,
+    /// The tag verifies under none of the token's keys.
+    #[error("bad restore tag")]
+    BadTag,
+    /// The keys are ones a later restore retired: another copy took over since.
+    #[error("this token was restored on another device")]
+    RestoredElsewhere {
+        /// The token.
+        token_id: String,
+        /// The refusal's tag under the retired `K_req`.
+        tag: Tag,
+    },
+    /// A field breaks the protocol's rules.
+    #[error(transparent)]
+    Protocol(#[from] pushotp::Error),
+    /// Storage or the server key failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A device restores a token from an export (docs/protocol.md §8): if its restore is tagged
+/// under the token's current channel key, the token moves to the restored request and channel
+/// keys, every older copy is refused from now on (its open sockets told at once), its pending
+/// requests end, its Web Push subscription (the old device's) is dropped, and the device
+/// learns the next HOTP counter. A retry of the last restore (its nonce, under the keys it
+/// retired), or a replay of it, gets the same answer again.
+pub async fn restore(state: &AppState, request: &RestoreRequest) -> Result<Restored, RestoreError> {
+    let token = store::tokens::get(&state.db, &request.token_id)
+        .await?
+        .ok_or(RestoreError::UnknownToken)?;
+    if !matches!(token.state, TokenState::Active | TokenState::Locked) {
+        return Err(RestoreError::UnknownToken);
+    }
+    let keys = open_keys(state, &token)?;
+    match request.verify(&keys.channel) {
+        Ok(()) => {}
+        Err(pushotp::Error::BadTag) => {
+            let retired = retired_keys(state, &token).await?;
+            for (i, old) in retired.iter().enumerate() {
+                if request.verify(&old.channel).is_ok() {
+                    if i == 0 && old.nonce == request.nonce {
+                        return Ok(Restored::new(request, next_counter(&token), &keys.channel));
+                    }
+                    let tag = restored_elsewhere(&token.id, old);
+                    return Err(RestoreError::RestoredElsewhere { token_id: token.id, tag });
+                }
+            }
+            return Err(RestoreError::BadTag);
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let (request_key, channel_key) = restored_keys(&keys.channel, &request.nonce);
+    let new_keys = TokenKeys {
+        otp: keys.otp.clone(),
+        request: request_key,
+        answer: keys.answer.clone(),
+        channel: channel_key,
+    };
+    let retiring = RetiredKeys {
+        nonce: request.nonce,
+        request: keys.request.clone(),
+        channel: keys.channel.clone(),
+    };
+    let mut retired = Zeroizing::new(Vec::with_capacity(RETIRED_LEN * MAX_RETIRED));
+    for entry in std::iter::once(&retiring)
+        .chain(retired_keys(state, &token).await?.iter())
+        .take(MAX_RETIRED)
+    {
+        retired.extend_from_slice(&entry.nonce);
+        retired.extend_from_slice(entry.request.expose());
+        retired.extend_from_slice(entry.channel.expose());
+    }
+    let old_keys = &token.sealed_keys.as_ref().context("no keys")?.0;
+    let stored = Restore {
+        id: &token.id,
+        old_keys,
+        new_keys: &seal_keys(state, &token.id, &new_keys)?,
+        retired: &state.key.seal(&format!("tokens/{}/retired", token.id), &retired)?,
+    };
+    if !store::tokens::restore(&state.db, &stored).await? {
+        // Another restore from the same keys won the race: these keys are retired now.
+        let tag = restored_elsewhere(&token.id, &retiring);
+        return Err(RestoreError::RestoredElsewhere { token_id: token.id, tag });
+    }
+    // What waited for the old copy can no longer be answered by anyone. That copy learns it
+    // from the notice below, which ends all of them there; the new copy never held them.
+    store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
+    let tag = Base64UrlUnpadded::encode_string(&restored_elsewhere(&token.id, &retiring));
+    let told = json!({ "type": "restored", "tokenId": token.id, "tag": tag }).to_string();
+    state.hub.publish_push(&token.id, &told).await;
+    Audit::of_token(AuditEvent::TokenRestored, &token).record(&state.db).await?;
+    Ok(Restored::new(request, next_counter(&token), &new_keys.channel))
+}
+
+/// The HOTP counter of the next passcode the server accepts (RFC 4226 §7.4: the device moves
+/// up to it); 0 for TOTP, which counts time instead.
+fn next_counter(token: &TokenRow) -> u64 {
+    if token.otp_type == "totp" {
+        return 0;
+    }
+    // The first counter of every push token is 0 (protocol §3, `otp.counter`).
+    u64::try_from(token.last_used.saturating_add(1)).unwrap_or(0)
 }
 
 /// Why a Web Push subscription was not stored.

@@ -13,9 +13,10 @@ mod support;
 
 use std::time::Duration;
 
+use pushotp::push::RestoreRequest;
 use pushotp_server::{Config, ServerKey};
 use serde_json::{Value, json};
-use support::{Browser, Device, Server, browser_keys, geoip_test_db, now, push_service};
+use support::{Browser, Device, Server, browser_keys, geoip_test_db, next_json, now, push_service};
 
 async fn memory_server(config: Config) -> Server {
     Server::start("sqlite::memory:", ServerKey::random(), config).await
@@ -343,6 +344,213 @@ async fn pending_pushes_per_person_are_limited() {
     }
     assert_eq!(statuses, [200, 200, 429]);
     assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await, 2);
+}
+
+#[tokio::test]
+async fn approved_sign_ins_do_not_count_toward_the_push_limit() {
+    // Two devices: an approval on one cancels the login's request on the other, and that
+    // cancelled copy belongs to a successful sign-in too.
+    let server = memory_server(Config::default()).await;
+    server.user("alice").await;
+    let mut laptop = Device::enroll(&server.link("alice").await, "laptop").await;
+    let desktop = Device::enroll(&server.link("alice").await, "desktop").await;
+    let (mut laptop_ws, mut desktop_ws) = (laptop.connect().await, desktop.connect().await);
+    // Three sign-ins within a request lifetime, each approved: the fourth may push too.
+    for _ in 0..4 {
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        let (status, body) = browser.push().await;
+        assert_eq!(status, 200, "{body}");
+        let number = u8::try_from(body["number"].as_u64().unwrap()).unwrap();
+        let request = laptop.next_push(&mut laptop_ws).await;
+        desktop.next_push(&mut desktop_ws).await;
+        let (_, reply) = laptop.approve_send(&request, Some(number), None).await;
+        assert_eq!(reply["status"], "approved", "{reply}");
+        browser.complete().await;
+    }
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'cancelled'").await,
+        4
+    );
+
+    // A bomber's pushes still count, whatever became of them: one answered wrongly, one
+    // replaced by a newer push of its login, that newer one left waiting; then the limit.
+    let bomber = Browser::new(&server.url);
+    bomber.sign_in("alice").await;
+    let number = bomber.push().await.1["number"].as_u64().unwrap();
+    let request = laptop.next_push(&mut laptop_ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number).unwrap();
+    let (_, reply) = laptop.approve_send(&request, Some(wrong), None).await;
+    assert_eq!(reply["reason"], "wrong_number", "{reply}");
+    assert_eq!(bomber.push().await.0, 200);
+    assert_eq!(bomber.push().await.0, 200);
+    let (status, body) = bomber.push().await;
+    assert_eq!(status, 429, "{body}");
+    // Also from a fresh login.
+    let other = Browser::new(&server.url);
+    other.sign_in("alice").await;
+    assert_eq!(other.push().await.0, 429);
+}
+
+#[tokio::test]
+async fn denied_and_reported_pushes_count_toward_the_push_limit() {
+    let config = Config { max_pending_per_user: 2, deny_cooldown: 0, ..Config::default() };
+    let (server, device, mut ws, browser) = alice(config).await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(device.send(&device.deny(&request)).await.1["status"], "denied");
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(device.send(&device.report(&request)).await.1["status"], "reported");
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    assert_eq!(browser.push().await.0, 429);
+}
+
+/// The refusal of a copy whose keys a restore retired: 410 `restored_elsewhere`, naming the
+/// token, with a tag under that copy's request key (docs/protocol.md §8).
+fn assert_restored_elsewhere(copy: &Device, status: u16, reply: &Value) {
+    assert_eq!((status, reply["error"].as_str()), (410, Some("restored_elsewhere")), "{reply}");
+    assert_eq!(reply["tokenId"], copy.token_id.as_str());
+    let tag = {
+        use base64ct::Encoding;
+        base64ct::Base64UrlUnpadded::decode_vec(reply["tag"].as_str().unwrap()).unwrap()
+    };
+    pushotp::push::verify_restored_elsewhere(&copy.keys.request, &copy.token_id, &tag).unwrap();
+}
+
+#[tokio::test]
+async fn a_restored_copy_takes_over_at_the_servers_counter_and_the_old_one_is_told_why() {
+    let config = Config {
+        require_pin: true,
+        max_tries: 3,
+        number_matching: false,
+        deny_cooldown: 0,
+        max_pending_per_user: 10,
+        ..Config::default()
+    };
+    let (server, mut laptop, mut laptop_ws, _) = alice(config).await;
+    laptop.protect_with_pin("4711");
+    // The export: the same keys, masked the same, at counter 0.
+    let export = laptop.clone();
+    // The laptop signs in twice after the export: the server's counter moves on.
+    for _ in 0..2 {
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        browser.push().await;
+        let request = laptop.next_push(&mut laptop_ws).await;
+        let (_, reply) = laptop.approve_send(&request, None, Some("4711")).await;
+        assert_eq!(reply["status"], "approved", "{reply}");
+    }
+    // A sign-in waits on the laptop when the export is restored elsewhere.
+    let waiting_login = Browser::new(&server.url);
+    waiting_login.sign_in("alice").await;
+    waiting_login.push().await;
+    let waiting = laptop.next_push(&mut laptop_ws).await;
+
+    // The restore: the copy proves it holds the keys and gets new ones and the counter.
+    let mut desktop = export.clone();
+    let request = desktop.restore_request();
+    let (status, reply) = desktop.restore_with(&request).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["counter"], 2, "the next counter the server accepts");
+    assert_eq!(desktop.counter, 2);
+    assert_ne!(desktop.keys.channel, export.keys.channel);
+    assert_ne!(desktop.keys.request, export.keys.request);
+    // The laptop's open socket is told at once, under its own request key.
+    let told = next_json(&mut laptop_ws).await;
+    assert_eq!(told["type"], "restored", "{told}");
+    assert_restored_elsewhere(
+        &laptop,
+        410,
+        &json!({ "error": "restored_elsewhere", "tokenId": told["tokenId"], "tag": told["tag"] }),
+    );
+    // The restore ended what waited: the old copy's answer, even with the right PIN, is
+    // refused with the reason and counts no try.
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'cancelled'").await,
+        1
+    );
+    let (status, reply) = laptop.approve_send(&waiting, None, Some("4711")).await;
+    assert_restored_elsewhere(&laptop, status, &reply);
+
+    // The restored copy signs in with the right PIN on the first try.
+    let mut desktop_ws = desktop.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await;
+    let request_now = desktop.next_push(&mut desktop_ws).await;
+    let (_, reply) = desktop.approve_send(&request_now, None, Some("4711")).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+
+    // Everything else the old copy sends is refused with the same reason, and changes nothing.
+    let (status, reply) = laptop.poll_raw().await;
+    assert_restored_elsewhere(&laptop, status, &reply);
+    let (_, first) = laptop.try_connect().await;
+    assert_eq!(
+        (first["type"].as_str(), first["error"].as_str()),
+        (Some("error"), Some("restored_elsewhere")),
+        "{first}"
+    );
+    assert_restored_elsewhere(&laptop, 410, &first);
+    let (status, reply) =
+        laptop.register_webpush("https://push.example.net/x", "BNcR", "tBHI").await;
+    assert_restored_elsewhere(&laptop, status, &reply);
+    let (status, reply) = laptop.remove().await;
+    assert_restored_elsewhere(&laptop, status, &reply);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+    // So is a second restore of the same export: it is older than the copy that took over.
+    let mut late = export.clone();
+    let (status, reply) = late.restore().await;
+    assert_restored_elsewhere(&export, status, &reply);
+
+    // A retry of the restore that took over (its answer lost) gets the same answer again.
+    let mut retry = export.clone();
+    let again = request.clone();
+    let (status, reply) = retry.restore_with(&again).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        (&retry.keys.request, &retry.keys.channel),
+        (&desktop.keys.request, &desktop.keys.channel)
+    );
+    assert_eq!(reply["counter"], 3);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_restored'").await, 1);
+    assert_eq!(
+        server
+            .count("SELECT COUNT(*) FROM tokens WHERE state = 'active' AND failed_tries = 0")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn restores_with_wrong_keys_or_for_unknown_tokens_change_nothing() {
+    let (server, device, _ws, _) = alice(Config::default()).await;
+    // Another token's keys.
+    let mut stranger = device.clone();
+    stranger.keys.channel = pushotp::Secret::from_bytes(vec![7; 32]).unwrap();
+    let (status, reply) = stranger.restore().await;
+    assert_eq!((status, reply["error"].as_str()), (401, Some("unauthorized")), "{reply}");
+    let mut unknown = device.clone();
+    unknown.token_id = "tok_nobody".into();
+    let (status, _) = unknown.restore().await;
+    assert_eq!(status, 401);
+    // A restore for another token, with this token's keys.
+    let mut mixed = device.clone();
+    let other = RestoreRequest::new("tok_other", [1; 16], &device.keys.channel).unwrap();
+    assert_eq!(mixed.restore_with(&other).await.0, 401);
+    // A malformed one is a 400.
+    let mut bad = device.clone();
+    let mut newer = device.restore_request();
+    newer.v = 2;
+    assert_eq!(bad.restore_with(&newer).await.0, 400);
+    // Nothing moved: the device still polls with its own keys.
+    assert_eq!(device.poll().await, vec![]);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_restored'").await, 0);
 }
 
 #[tokio::test]
@@ -686,6 +894,24 @@ async fn the_command_line_manages_people_tokens_and_reports() {
         ok && out.contains(parsed.token_id()) && out.contains("pending") && out.contains("Payroll"),
         "{out}"
     );
+    // A PIN-protected token, as `serve --require-pin` makes them (`--pin` for short).
+    let (ok, out, err) = run(
+        &["token", "enroll", "carol", "--name", "Vault", "--require-pin", "--max-tries", "3"],
+        "",
+    );
+    assert!(ok, "{err}");
+    let pin_link: pushotp::push::ActivationLink =
+        out.lines().find(|l| l.starts_with("pushotp://enroll?")).unwrap().parse().unwrap();
+    let (ok, _, err) = run(&["token", "enroll", "carol", "--pin"], "");
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["token", "list"], "");
+    assert!(ok, "{out}");
+    let line = |id: &str| out.lines().find(|l| l.starts_with(id)).unwrap().to_owned();
+    assert!(line(pin_link.token_id()).contains("pin=yes failed=0/3"), "{out}");
+    let (ok, _, err) = run(&["token", "enroll", "carol", "--max-tries", "0"], "");
+    assert!(!ok && err.contains("max tries must be 1 to 100"), "{err}");
+    assert!(line(parsed.token_id()).contains("pin=no"), "{out}");
+    assert_eq!(out.matches("pin=yes").count(), 2, "{out}");
     let (ok, out, _) = run(&["report", "list"], "");
     assert!(ok && out.trim().is_empty(), "{out}");
     let (ok, _, err) = run(&["token", "enroll", "nobody"], "");

@@ -214,3 +214,27 @@ async fn a_wrong_pin_keeps_the_request_open_on_postgresql() {
     assert_eq!(reply["status"], "approved", "{reply}");
     assert_eq!(browser.outcome().await["state"], "approved");
 }
+
+#[tokio::test]
+async fn a_restore_moves_the_token_on_postgresql() {
+    let Some(database) = fresh_database().await else { return };
+    let key = ServerKey::random();
+    // Two nodes: the restore on one, the old copy's socket on the other, which is told too.
+    let a = Server::start(&database, key.clone(), Config::default()).await;
+    let b = Server::start(&database, key, Config::default()).await;
+    a.user("alice").await;
+    let mut laptop = Device::enroll(&a.link("alice").await, "laptop").await;
+    let export = laptop.clone();
+    laptop.server = b.url.clone();
+    let mut laptop_ws = laptop.connect().await;
+    let mut desktop = export.clone();
+    let (status, reply) = desktop.restore().await;
+    assert_eq!((status, reply["counter"].as_u64()), (200, Some(0)), "{reply}");
+    let told = support::next_json(&mut laptop_ws).await;
+    assert_eq!(told["type"], "restored", "{told}");
+    // Only the restored copy talks to the server now, and the same export cannot restore again.
+    assert_eq!(desktop.poll().await, vec![]);
+    assert_eq!(laptop.poll_raw().await.0, 410);
+    assert_eq!(export.clone().restore().await.0, 410);
+    assert_eq!(a.count("SELECT COUNT(*) FROM tokens WHERE retired_sealed IS NOT NULL").await, 1);
+}

@@ -18,12 +18,13 @@ after(async () => {
   await server?.stop();
 });
 
-test('enroll in the options page, then approve a sign-in by picking the number the login page shows', async () => {
-  const options = await openExtensionPage(browser, 'options.html');
-  await options.getByLabel('Activation link').fill(server.link);
-  await options.getByRole('button', { name: 'Add', exact: true }).click();
-  await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).waitFor();
-
+/**
+ * The login page in a new tab: username, password, "Use my mobile to autosend a password", and
+ * the number it shows. Returns the page and the number.
+ */
+async function startSignIn() {
+  // Signed out: the demo app's session cookie goes.
+  await browser.context.clearCookies();
   const login = await browser.context.newPage();
   await login.goto(`${server.url}/app`);
   await login.waitForURL(`${server.url}/app/login`);
@@ -31,9 +32,23 @@ test('enroll in the options page, then approve a sign-in by picking the number t
   await login.getByLabel('Password').fill('alice-demo');
   await login.getByRole('button', { name: 'Sign in' }).click();
   await login.getByRole('button', { name: 'Use my mobile to autosend a password' }).click();
+  // The page says whether the push went out or why not.
+  const status = login.locator('#status');
+  await status.filter({ hasNotText: /^Sending/ }).filter({ hasText: /\S/ }).waitFor();
+  assert.equal(await status.textContent(), 'Waiting for your approval…');
   await login.getByTestId('match-number').filter({ hasText: /^\s*\d{2}\s*$/ }).waitFor();
   const number = (await login.getByTestId('match-number').textContent()).trim();
   assert.match(number, /^\d{2}$/);
+  return { login, number };
+}
+
+test('enroll in the options page, then approve a sign-in by picking the number the login page shows', async () => {
+  const options = await openExtensionPage(browser, 'options.html');
+  await options.getByLabel('Activation link').fill(server.link);
+  await options.getByRole('button', { name: 'Add', exact: true }).click();
+  await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).waitFor();
+
+  const { login, number } = await startSignIn();
 
   const popup = await openExtensionPage(browser, 'popup.html');
   await popup.getByText('Pick the number shown on the sign-in page').waitFor();
@@ -52,5 +67,21 @@ test('enroll in the options page, then approve a sign-in by picking the number t
   assert.match(await login.locator('body').textContent(), /signed in as\s*alice/);
   // Nothing is left waiting, and the badge is clear.
   assert.equal(await popup.evaluate(() => chrome.action.getBadgeText({})), '');
+  await Promise.all([login.close(), popup.close()]);
+  assert.deepEqual(browser.errors, []);
+});
+
+test('signing in again and again within a minute works: approved sign-ins do not count toward the push limit', async () => {
+  // The server's default limit is 3 pushes per person within a request lifetime (120 s); these
+  // sign-ins, one after the other, are more than that.
+  for (let round = 1; round <= 4; round++) {
+    const { login, number } = await startSignIn();
+    const popup = await openExtensionPage(browser, 'popup.html');
+    await popup.getByRole('button', { name: number, exact: true }).click();
+    await popup.getByRole('button', { name: 'Approve' }).click();
+    await login.waitForURL(`${server.url}/app`);
+    await login.getByText('You are signed in as').waitFor();
+    await Promise.all([login.close(), popup.close()]);
+  }
   assert.deepEqual(browser.errors, []);
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { enroll, serviceWorkerControl, waitForSession } from '../support/extension.mjs';
+import { enroll, serviceWorkerControl, session, waitForSession } from '../support/extension.mjs';
 import { signIn, startServer } from '../support/server.mjs';
 
 const PASSWORD = 'correct horse battery';
@@ -202,7 +202,7 @@ test('the options page says what the lock state is now: "Locked." goes once unlo
   assert.equal(await status.textContent(), 'Unlocked.');
 });
 
-test('export, then import into the emptied profile, gives back the same tokens and keys', async () => {
+test('export, then import into the emptied profile, gives back the same tokens, the push token restored at its server', async () => {
   const original = await exportedContent();
   const before = await local();
 
@@ -233,14 +233,25 @@ test('export, then import into the emptied profile, gives back the same tokens a
   await options.getByRole('button', { name: 'Import', exact: true }).click();
   await options.getByText('Added 2 tokens.').waitFor();
   const after = await local();
-  assert.deepEqual(after.pushTokens, before.pushTokens);
+  // The push token was restored at its server (docs/protocol.md §8): new request and channel
+  // keys, everything else as it was.
+  const [was, now] = [before.pushTokens[token.tokenId], after.pushTokens[token.tokenId]];
+  assert.notEqual(now.keys.request, was.keys.request);
+  assert.notEqual(now.keys.channel, was.keys.channel);
+  const withoutKeys = (t) => ({ ...t, keys: undefined });
+  assert.deepEqual(withoutKeys(now), withoutKeys(was));
+  assert.deepEqual(Object.keys(after.pushTokens), Object.keys(before.pushTokens));
   assert.deepEqual(after.otpTokens, before.otpTokens);
-  assert.deepEqual(await exportedContent(), original);
+  token = { ...token, keys: { ...token.keys, request: now.keys.request, channel: now.keys.channel } };
+  const again = await exportedContent();
+  assert.deepEqual(again.otpTokens, original.otpTokens);
+  assert.deepEqual(again.pushTokens.map(withoutKeys), original.pushTokens.map(withoutKeys));
+  assert.deepEqual(again.pushTokens[0].keys, { ...original.pushTokens[0].keys, request: now.keys.request, channel: now.keys.channel });
 
   // A second import adds nothing: every token is already here.
   await options.getByLabel("The file's password").fill('export secret');
   await options.getByRole('button', { name: 'Import', exact: true }).click();
-  await options.getByText('Added 0 tokens.').waitFor();
+  await options.getByText('Added 0 tokens: both are already here.').waitFor();
 
   // The imported push token approves.
   const requestId = await pushRequest();
@@ -275,6 +286,99 @@ test('approval keys that earlier versions kept in the token move into the vault 
   const stored = await local();
   assert.deepEqual(stored.secrets.push[token.tokenId], { otp: token.keys.otp, answer: token.keys.answer });
   assert.deepEqual(stored.pushTokens[token.tokenId].keys, { request: token.keys.request, channel: token.keys.channel });
+});
+
+/**
+ * Approves request `requestId` of PIN token `tokenId` in `page`'s extension as the popup does
+ * after the person typed `pin`: the tools module unmasks the keys, the worker answers.
+ */
+function approveWithPin(page, requestId, tokenId, pin) {
+  return page.evaluate(
+    async ({ requestId, tokenId, pin }) => {
+      const tools = await import('./tools.js');
+      await tools.ready;
+      const { pushTokens } = await chrome.storage.local.get('pushTokens');
+      const keys = tools.unmaskKeys(pushTokens[tokenId].masked, pin);
+      return chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'approve', keys });
+    },
+    { requestId, tokenId, pin },
+  );
+}
+
+/** Starts a sign-in at `url` and returns it and the id of its request once `page`'s extension holds it. */
+async function pushedTo(page, url) {
+  const login = await signIn(url, 'alice', 'alice-demo');
+  assert.equal((await login.push()).status, 200);
+  const s = await waitForSession(page, (x) => Object.values(x.pending ?? {}).length === 1);
+  return { login, requestId: Object.values(s.pending)[0].request.id };
+}
+
+test('a PIN push token imported into a fresh browser takes over: the right PIN approves there, the old copy says why it stopped', async () => {
+  const pinServer = await startServer(['--no-number-matching', '--require-pin', '--max-tries', '3', '--deny-cooldown', '0']);
+  const fresh = await launchWithExtension();
+  try {
+    const pinToken = await enroll(options, pinServer.link, { pin: '2468' });
+    const kdf = { salt: 'AAECAwQFBgcICQoLDA0ODw', memoryKib: 64, iterations: 1, parallelism: 1 };
+    const { file } = await ask({ type: 'vault.export', key: await keyFor('export password', kdf), kdf });
+    // Two sign-ins after the export: the server's HOTP counter moves on to 2, the file's stays 0.
+    for (let i = 0; i < 2; i++) {
+      const { login, requestId } = await pushedTo(options, pinServer.url);
+      const reply = await approveWithPin(options, requestId, pinToken.tokenId, '2468');
+      assert.equal(reply.outcome?.status, 'approved', JSON.stringify(reply));
+      assert.equal((await login.state()).state, 'approved');
+    }
+
+    // The export form says what becomes of push tokens on import, and of privacyIDEA tokens.
+    await options.getByText('Importing a push token moves it to the browser it is imported into').waitFor();
+    await options.getByText('privacyIDEA tokens are not in the file').waitFor();
+
+    // Import into a fresh browser, through its options page.
+    const freshOptions = await openExtensionPage(fresh, 'options.html');
+    await freshOptions.getByLabel('Export file').setInputFiles({ name: 'backup.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
+    await freshOptions.getByLabel("The file's password").fill('export password');
+    await freshOptions.getByRole('button', { name: 'Import', exact: true }).click();
+    const status = freshOptions.locator('#import-status');
+    await status.filter({ hasNotText: 'Checking…' }).filter({ hasText: /\S/ }).waitFor();
+    assert.equal(await status.textContent(), 'Added 3 tokens.');
+    const restored = (await freshOptions.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens[pinToken.tokenId];
+    assert.equal(restored.otp.counter, 2, "moved up to the server's counter");
+    assert.notEqual(restored.keys.channel, pinToken.keys.channel, 'new channel key');
+    assert.notEqual(restored.keys.request, pinToken.keys.request, 'new request key');
+    assert.deepEqual(restored.masked, pinToken.masked, 'the PIN-masked keys as they were');
+
+    // The old copy is told at once, and says so.
+    const moved = options.locator(`li[data-token-id="${pinToken.tokenId}"] .token-moved`);
+    await moved.waitFor();
+    assert.match(await moved.textContent(), /^Restored in another browser \(noticed .+\): Demo Org now sends this token's sign-in requests there, and this browser can no longer answer them\. Remove it here\.$/);
+    assert.ok((await local()).pushTokens[pinToken.tokenId].restoredElsewhereAt > 0);
+
+    // The fresh browser signs in with the right PIN at the first try; the old one gets nothing.
+    const { login, requestId } = await pushedTo(freshOptions, pinServer.url);
+    const reply = await approveWithPin(freshOptions, requestId, pinToken.tokenId, '2468');
+    assert.equal(reply.outcome?.status, 'approved', JSON.stringify(reply));
+    assert.equal((await login.state()).state, 'approved');
+    assert.deepEqual(Object.values((await session(options)).pending ?? {}), []);
+
+    // Removing the old copy forgets it here only: the server keeps the token for the new one.
+    assert.deepEqual(await ask({ type: 'token.remove', tokenId: pinToken.tokenId }), { ok: true, serverNotified: false, restoredElsewhere: true });
+    const again = await pushedTo(freshOptions, pinServer.url);
+    const second = await approveWithPin(freshOptions, again.requestId, pinToken.tokenId, '2468');
+    assert.equal(second.outcome?.status, 'approved', JSON.stringify(second));
+
+    // The same file again into the old browser, now older than the restore: refused, with the
+    // reason.
+    await options.getByLabel('Export file').setInputFiles({ name: 'backup.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
+    await options.getByLabel("The file's password").fill('export password');
+    await options.getByRole('button', { name: 'Import', exact: true }).click();
+    const oldStatus = options.locator('#import-status');
+    await oldStatus.filter({ hasText: 'another browser restored it' }).waitFor();
+    assert.equal(await oldStatus.textContent(), 'Added 0 tokens: 2 were already here; 1 push token was not added because another browser restored it after this file was made; use that browser, or export from it.');
+    await freshOptions.close();
+    assert.deepEqual(fresh.errors, []);
+  } finally {
+    await fresh.close();
+    await pinServer.stop();
+  }
 });
 
 test('no console errors', () => {

@@ -1,6 +1,7 @@
 // The push protocol through the WebAssembly packages, against the real reference server:
 // enroll from the activation link, receive a request by poll, check it, approve with the right
-// number, deny and report; and PIN masking. This is what the extension's pages and worker do.
+// number, deny and report; PIN masking; and the restore of an imported token. This is what the
+// extension's pages and worker do.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -112,4 +113,37 @@ test('channel tags match what the server checks', async () => {
   assert.equal(reply.status, 401);
   assert.equal(errorCode(() => worker.signedAt('other', token.keys.channel, token.tokenId, at)), 'invalid_parameter');
   assert.match(worker.channelAuthTag(token.keys.channel, token.tokenId, 'AAAAAAAAAAAAAAAAAAAAAA'), /^[A-Za-z0-9_-]{43}$/);
+});
+
+test('a restore gives the keys the server moved to and its counter; the old keys get a proven refusal', async () => {
+  const nonce = 'AAECAwQFBgcICQoLDA0ODw';
+  const tag = worker.restoreTag(token.keys.channel, token.tokenId, nonce);
+  const reply = await post('/api/v1/devices/restore', { v: 1, tokenId: token.tokenId, nonce, tag });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  assert.equal(reply.body.counter, counter, 'the next counter: one approval so far');
+  const { v, tokenId, counter: next, tag: answerTag } = reply.body;
+  // An answer changed on the way, or checked for another nonce, is refused.
+  assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, nonce, v, tokenId, next + 1, answerTag)), 'bad_tag');
+  assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, nonce, 2, tokenId, next, answerTag)), 'unsupported_version');
+  assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, 'AAAAAAAAAAAAAAAAAAAAAA', v, tokenId, next, answerTag)), 'bad_tag');
+  assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, nonce, v, 'tok_other', next, answerTag)), 'invalid_message');
+  const [request, channel] = worker.restoredKeys(token.keys.channel, tokenId, nonce, v, tokenId, next, answerTag);
+  assert.match(request, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(channel, token.keys.channel);
+  // The old keys are refused with a tag only the old request key verifies.
+  const at = Math.floor(Date.now() / 1000);
+  const old = await post('/api/v1/devices/pending', { tokens: [{ tokenId, at, tag: worker.signedAt('poll', token.keys.channel, tokenId, at) }] });
+  assert.equal(old.status, 410);
+  assert.equal(old.body.error, 'restored_elsewhere');
+  assert.equal(tools.isRestoredElsewhere(token.keys.request, tokenId, old.body.tag), true);
+  assert.equal(tools.isRestoredElsewhere(request, tokenId, old.body.tag), false);
+  assert.equal(tools.isRestoredElsewhere(token.keys.request, 'tok_other', old.body.tag), false);
+  assert.equal(tools.isRestoredElsewhere(token.keys.request, tokenId, 'not base64url!'), false);
+  // The new keys poll.
+  const fresh = await post('/api/v1/devices/pending', { tokens: [{ tokenId, at, tag: worker.signedAt('poll', channel, tokenId, at) }] });
+  assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+  // The tools module, which no page restores with, leaves the restore out; the worker's
+  // leaves the rarely needed check of the refusal out.
+  assert.equal(tools.restoreTag, undefined);
+  assert.equal(worker.isRestoredElsewhere, undefined);
 });

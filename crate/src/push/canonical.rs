@@ -27,15 +27,16 @@ impl Canonical {
     /// Starts the input of a MAC for `purpose` (such as `"push-request"`) under protocol
     /// version 1.
     #[must_use]
+    #[inline(never)]
     pub fn new(purpose: &str) -> Self {
         Self(Zeroizing::new(Vec::with_capacity(128))).frame(PROTOCOL_LABEL).str(purpose)
     }
 
     /// Appends `u32be(len(bytes)) || bytes` (§2 `frame`).
     ///
-    /// Never inlined: at the worker module's opt-level 3 each message's chain of fields got its
-    /// own copy of the copying and growing, kilobytes of the module per message type, while a
-    /// call per field costs nothing next to the HMAC that follows.
+    /// Never inlined (nor `new` and `verify`): at the worker module's opt-level 3 each message's
+    /// chain of fields got its own copy of the copying and growing, kilobytes of the module per
+    /// message type, while a call per field costs nothing next to the HMAC that follows.
     #[inline(never)]
     fn frame(mut self, bytes: &[u8]) -> Self {
         // Every field is bounded far below 4 GiB by the message checks, so the length fits;
@@ -107,6 +108,7 @@ impl Canonical {
     /// Whether `tag` is the MAC of these bytes under `key`, compared in constant time (a tag
     /// of the wrong length simply does not verify).
     #[must_use]
+    #[inline(never)]
     pub fn verify(&self, key: &Secret, tag: &[u8]) -> bool {
         self.mac(key).as_slice().ct_eq(tag).into()
     }

@@ -11,6 +11,7 @@
 //! | §5 answer | [`Answer`], [`Decision`], [`OtpParams::verify_passcode`] |
 //! | §6 PIN masking (RFC 9106 Argon2id) | [`MaskedKeys`], [`PinParams`] |
 //! | §7 device channel | [`channel_auth_tag`], [`SignedAt`] (poll, removal), [`webpush_tag`] and their `verify_*` |
+//! | §8 restore from an export | [`RestoreRequest`], [`Restored`], [`restored_keys`], [`restored_elsewhere_tag`] |
 //!
 //! Like the rest of the core it reads no clock and no random source: `now` (Unix seconds),
 //! nonces, salts and the random generator are parameters. Messages are plain structs with
@@ -28,6 +29,7 @@ mod link;
 mod number;
 mod pin;
 mod request;
+mod restore;
 mod wire;
 
 pub use answer::{Answer, Decision};
@@ -46,6 +48,10 @@ pub use link::{ActivationLink, MAX_LINK_LEN};
 pub use number::NumberMatch;
 pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
 pub use request::{Place, PushRequest};
+pub use restore::{
+    RestoreRequest, Restored, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
+    restored_keys, verify_restored, verify_restored_elsewhere,
+};
 
 /// The protocol version this core speaks: the `v` of every message.
 pub const VERSION: u32 = 1;
@@ -103,4 +109,10 @@ pub mod purpose {
     pub const WEBPUSH: &str = "webpush";
     /// A removal under `K_chan` (§7).
     pub const REMOVE: &str = "remove";
+    /// A device's restore of an imported token under its `K_chan` (§8).
+    pub const RESTORE: &str = "restore";
+    /// The server's answer to a restore under the new `K_chan'` (§8).
+    pub const RESTORED: &str = "restored";
+    /// The server's refusal of a copy whose keys a restore retired, under the old `K_req` (§8).
+    pub const RESTORED_ELSEWHERE: &str = "restored-elsewhere";
 }

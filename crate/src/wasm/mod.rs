@@ -13,10 +13,12 @@
 //! | `mod.rs` | the conversions and errors every area shares |
 //! | `codes.rs` | TOTP and HOTP codes of token objects |
 //! | `push.rs` | push requests and the notices of their end, answers, passcodes and channel tags (`crate::push`) |
+//! | `restore.rs` | the restore of an imported push token (`crate::push`, §8); not in the tools module |
 //! | `plain.rs` | the small `serde` deserializer those messages are read with |
 //!
 //! The tools module (feature `wasm-tools`, `extension/pkg/pushotp_tools.js`) adds everything
-//! under [`tools`], the only place that feature is named.
+//! under [`tools`] and leaves out `restore.rs`, which no page needs and for which its size
+//! budget has no room.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -27,6 +29,9 @@ use crate::{Error, Secret};
 mod codes;
 mod plain;
 mod push;
+// The worker's alone: no page restores a token, and the tools module has no room for it.
+#[cfg(not(feature = "wasm-tools"))]
+mod restore;
 #[cfg(feature = "wasm-tools")]
 pub mod tools;
 
@@ -35,6 +40,8 @@ pub use push::{
     SignedPurpose, approve_answer, channel_auth_tag, deny_answer, push_passcode, signed_at,
     verify_push_ended, verify_push_request, web_push_tag,
 };
+#[cfg(not(feature = "wasm-tools"))]
+pub use restore::{restore_tag, restored_keys};
 
 /// Converts a core error into a JavaScript `Error` with `name` `PushOtpError` and a `code`.
 fn js_error(err: Error) -> JsValue {

@@ -88,6 +88,14 @@ pub fn push_passcode(
     Ok(hotp.generate(&key_from_js(k_otp, "kOtp")?, whole(counter, "counter")?))
 }
 
+pub(super) fn nonce_from_js(nonce: &str) -> Result<crate::push::Nonce, JsValue> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    Base64UrlUnpadded::decode_vec(nonce)
+        .ok()
+        .and_then(|n| n.try_into().ok())
+        .ok_or_else(|| shape_error("nonce"))
+}
+
 fn tag_to_js(tag: &crate::push::Tag) -> String {
     use base64ct::{Base64UrlUnpadded, Encoding};
     Base64UrlUnpadded::encode_string(tag)
@@ -96,12 +104,20 @@ fn tag_to_js(tag: &crate::push::Tag) -> String {
 /// The channel log-in tag for the server's WebSocket challenge `nonce` (protocol §7).
 #[wasm_bindgen(js_name = channelAuthTag)]
 pub fn channel_auth_tag(k_chan: &str, token_id: &str, nonce: &str) -> Result<String, JsValue> {
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    let nonce: crate::push::Nonce = Base64UrlUnpadded::decode_vec(nonce)
-        .ok()
-        .and_then(|n| n.try_into().ok())
-        .ok_or_else(|| shape_error("nonce"))?;
-    Ok(tag_to_js(&crate::push::channel_auth_tag(&key_from_js(k_chan, "kChan")?, token_id, &nonce)))
+    nonce_tag(crate::push::channel_auth_input, k_chan, token_id, nonce)
+}
+
+/// A tag over `str(tokenId), bytes(nonce)` under `kChan`: the channel log-in and the restore
+/// share the shape, and this one function.
+#[inline(never)]
+pub(super) fn nonce_tag(
+    input: fn(&str, &crate::push::Nonce) -> crate::push::Canonical,
+    k_chan: &str,
+    token_id: &str,
+    nonce: &str,
+) -> Result<String, JsValue> {
+    let nonce = nonce_from_js(nonce)?;
+    Ok(tag_to_js(&input(token_id, &nonce).mac(&key_from_js(k_chan, "kChan")?)))
 }
 
 pub use purpose::SignedPurpose;

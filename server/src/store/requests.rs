@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::Db;
-use crate::states::RequestState;
+use crate::states::{LoginState, RequestState};
 
 /// A request as stored, for checking its answer.
 #[derive(Debug, Clone)]
@@ -85,8 +85,12 @@ pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<RequestRow>> {
 /// What the push limits of one person look at.
 #[derive(Debug, Clone, Copy)]
 pub struct PushHistory {
-    /// The most requests any one of the person's tokens got since the time asked about: every
-    /// push goes to each active token, so this is the number of pushes.
+    /// The most requests any one of the person's tokens got since the time asked about, leaving
+    /// out those of sign-ins that were approved: every push goes to each active token, so this
+    /// is the number of pushes that did not sign the person in. Whatever a push bomber causes
+    /// counts (waiting, replaced by a newer push, expired, denied, reported, answered wrongly);
+    /// the person's own successful sign-ins do not, and neither do the copies of their requests
+    /// that an approval on another device closed.
     pub pushes: i64,
     /// When a request of theirs was last denied or reported.
     pub last_refusal: Option<i64>,
@@ -94,9 +98,12 @@ pub struct PushHistory {
 
 /// The push history of a person since `since`. One query for both limits.
 pub async fn push_history(db: &Db, user_id: i64, since: i64) -> anyhow::Result<PushHistory> {
+    // A login is approved, or done once its session opened, only by the person's approval or
+    // a right passcode: its pushes are the person's own sign-in.
     let row = sqlx::query(
         "SELECT (SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM push_requests r \
-         JOIN tokens t ON t.id = r.token_id WHERE t.user_id = $1 AND r.created_at > $2 \
+         JOIN tokens t ON t.id = r.token_id JOIN logins l ON l.id = r.login_id \
+         WHERE t.user_id = $1 AND r.created_at > $2 AND l.state NOT IN ($5, $6) \
          GROUP BY r.token_id) AS per_token) AS n, \
          (SELECT MAX(r.answered_at) FROM push_requests r JOIN tokens t ON t.id = r.token_id \
          WHERE t.user_id = $1 AND r.state IN ($3, $4)) AS last",
@@ -105,6 +112,8 @@ pub async fn push_history(db: &Db, user_id: i64, since: i64) -> anyhow::Result<P
     .bind(since)
     .bind(RequestState::Denied.as_str())
     .bind(RequestState::Reported.as_str())
+    .bind(LoginState::Approved.as_str())
+    .bind(LoginState::Done.as_str())
     .fetch_one(&db.pool)
     .await?;
     Ok(PushHistory {

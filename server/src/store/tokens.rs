@@ -250,6 +250,51 @@ pub async fn set_state(db: &Db, id: &str, state: TokenState) -> anyhow::Result<(
     Ok(())
 }
 
+/// A restore to store (docs/protocol.md §8).
+#[derive(Debug)]
+pub struct Restore<'a> {
+    /// The token.
+    pub id: &'a str,
+    /// Its keys as read before the restore: the restore applies only if they are still the
+    /// token's.
+    pub old_keys: &'a [u8],
+    /// Its keys after the restore, sealed.
+    pub new_keys: &'a [u8],
+    /// The keys restores retired, the ones just retired first, sealed.
+    pub retired: &'a [u8],
+}
+
+/// Moves a token to the keys of a restore, in one statement: only if its keys are still the
+/// ones the restore was checked against, so that of two restores racing from the same keys one
+/// wins. The Web Push subscription, the old device's, is dropped. Returns whether this call won.
+pub async fn restore(db: &Db, restore: &Restore<'_>) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tokens SET keys_sealed = $1, retired_sealed = $2, \
+         webpush_endpoint = NULL, webpush_p256dh = NULL, webpush_auth = NULL \
+         WHERE id = $3 AND keys_sealed = $4",
+    )
+    .bind(restore.new_keys)
+    .bind(restore.retired)
+    .bind(restore.id)
+    .bind(restore.old_keys)
+    .execute(&db.writer)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The sealed keys restores of a token retired, if any (read only when a tag fails, so not
+/// with every row).
+pub async fn retired(db: &Db, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT retired_sealed FROM tokens WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("retired_sealed")?,
+        None => None,
+    })
+}
+
 /// Revokes a token: its keys and its Web Push endpoint are dropped.
 pub async fn revoke(db: &Db, id: &str) -> anyhow::Result<()> {
     sqlx::query(

@@ -17,8 +17,8 @@ use std::time::Duration;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use futures_util::{SinkExt, StreamExt};
 use pushotp::push::{
-    ActivationLink, Answer, EnrollRequest, Enrolled, MaskedKeys, PushEnded, PushRequest, TokenKeys,
-    channel_auth_tag, poll_tag, remove_tag,
+    ActivationLink, Answer, EnrollRequest, Enrolled, MaskedKeys, PushEnded, PushRequest,
+    RestoreRequest, Restored, TokenKeys, channel_auth_tag, poll_tag, remove_tag,
 };
 use pushotp::{Hotp, Secret};
 use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, users};
@@ -86,7 +86,9 @@ pub fn now() -> u64 {
     pushotp_server::now()
 }
 
-/// A device holding one token, as the extension would.
+/// A device holding one token, as the extension would. `Clone` is an export of it: the same
+/// keys and counter, as the extension's export file holds them.
+#[derive(Clone)]
 pub struct Device {
     pub server: String,
     pub http: reqwest::Client,
@@ -144,6 +146,13 @@ impl Device {
     }
 
     pub async fn connect(&self) -> Ws {
+        let (ws, ready) = self.try_connect().await;
+        assert_eq!(ready["type"], "ready", "{ready}");
+        ws
+    }
+
+    /// A socket log-in and the server's first word after it (`ready`, or an error).
+    pub async fn try_connect(&self) -> (Ws, Value) {
         let url = format!("{}/api/v1/devices/ws", self.server.replacen("http", "ws", 1));
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         let challenge = next_json(&mut ws).await;
@@ -155,9 +164,43 @@ impl Device {
         let tag = channel_auth_tag(&self.keys.channel, &self.token_id, &nonce);
         let auth = json!({ "type": "auth", "tokens": [{ "tokenId": self.token_id, "tag": Base64UrlUnpadded::encode_string(&tag) }] });
         ws.send(Message::text(auth.to_string())).await.unwrap();
-        let ready = next_json(&mut ws).await;
-        assert_eq!(ready["type"], "ready", "{ready}");
-        ws
+        let first = next_json(&mut ws).await;
+        (ws, first)
+    }
+
+    /// A restore of this copy (docs/protocol.md §8) with a fresh nonce.
+    pub fn restore_request(&self) -> RestoreRequest {
+        let mut nonce = [0u8; 16];
+        rand::fill(&mut nonce);
+        RestoreRequest::new(&self.token_id, nonce, &self.keys.channel).unwrap()
+    }
+
+    /// Sends `request`; on success takes the new keys and moves the counter up to the
+    /// server's, as the extension does after an import.
+    pub async fn restore_with(&mut self, request: &RestoreRequest) -> (u16, Value) {
+        let reply = self
+            .http
+            .post(format!("{}/api/v1/devices/restore", self.server))
+            .json(request)
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        let body: Value = reply.json().await.unwrap();
+        if status == 200 {
+            let restored: Restored = serde_json::from_value(body.clone()).unwrap();
+            let (request_key, channel_key) = restored.verify(request, &self.keys.channel).unwrap();
+            self.keys.request = request_key;
+            self.keys.channel = channel_key;
+            self.counter = self.counter.max(restored.counter);
+        }
+        (status, body)
+    }
+
+    /// Restores this copy with a fresh nonce.
+    pub async fn restore(&mut self) -> (u16, Value) {
+        let request = self.restore_request();
+        self.restore_with(&request).await
     }
 
     /// The next push request on the socket, verified as the extension verifies it (tag,
@@ -196,19 +239,8 @@ impl Device {
     /// A poll's pending requests and the notices of its recently ended ones, each notice
     /// checked as the extension checks it.
     pub async fn poll_all(&self) -> (Vec<PushRequest>, Vec<PushEnded>) {
-        let at = now();
-        let tag = poll_tag(&self.keys.channel, &self.token_id, at);
-        let body = json!({ "tokens": [{ "tokenId": self.token_id, "at": at, "tag": Base64UrlUnpadded::encode_string(&tag) }] });
-        let reply: Value = self
-            .http
-            .post(format!("{}/api/v1/devices/pending", self.server))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (status, reply) = self.poll_raw().await;
+        assert_eq!(status, 200, "{reply}");
         let requests = serde_json::from_value(reply["requests"].clone()).unwrap();
         let ended: Vec<PushEnded> =
             serde_json::from_value(reply.get("ended").cloned().unwrap_or_else(|| json!([])))
@@ -218,6 +250,21 @@ impl Device {
             notice.verify(&self.keys.request).unwrap();
         }
         (requests, ended)
+    }
+
+    /// A poll's status and body.
+    pub async fn poll_raw(&self) -> (u16, Value) {
+        let at = now();
+        let tag = poll_tag(&self.keys.channel, &self.token_id, at);
+        let body = json!({ "tokens": [{ "tokenId": self.token_id, "at": at, "tag": Base64UrlUnpadded::encode_string(&tag) }] });
+        let reply = self
+            .http
+            .post(format!("{}/api/v1/devices/pending", self.server))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.json().await.unwrap())
     }
 
     /// The next notice that a request ended on the socket (skipping pushes), checked as the

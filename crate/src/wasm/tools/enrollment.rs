@@ -123,3 +123,13 @@ pub fn unmask_keys(masked: JsValue, pin: &str) -> Result<JsValue, JsValue> {
     let (otp, answer) = masked.unmask(pin).map_err(js_error)?;
     to_js(&Unmasked { otp: key_to_js(&otp), answer: key_to_js(&answer) }, "keys")
 }
+
+/// Whether `tag` is the server's refusal "restored elsewhere" of token `tokenId` under its
+/// `kReq` (protocol §8): only then does the device give the token up. In this module because
+/// the worker needs it rarely, and its own module has no room.
+#[wasm_bindgen(js_name = isRestoredElsewhere)]
+pub fn is_restored_elsewhere(k_req: &str, token_id: &str, tag: &str) -> Result<bool, JsValue> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let Ok(tag) = Base64UrlUnpadded::decode_vec(tag) else { return Ok(false) };
+    Ok(crate::push::verify_restored_elsewhere(&key_from_js(k_req, "kReq")?, token_id, &tag).is_ok())
+}
