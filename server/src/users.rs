@@ -62,15 +62,21 @@ pub async fn check_password(
 ) -> Result<Option<User>, CheckError> {
     // Each check takes Argon2id's memory (19 MiB): a few at a time, a bounded queue waits its
     // turn, and the rest is refused at once rather than waiting behind a flood.
-    let _turn = slots.enter().await?;
+    let turn = slots.enter().await?;
     let (user, hash) = match store::users::with_password_hash(db, username).await? {
         Some((user, hash)) => (Some(user), hash),
         None => (None, dummy_hash().to_owned()),
     };
     let password = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-        .await
-        .map_err(anyhow::Error::from)?;
+    // The slot goes with the hash, not with this future: a client that hangs up drops the
+    // future, but the blocking hash runs on to its end and must keep holding its slot, or
+    // hanging up would start Argon2 runs (and their memory) without bound.
+    let ok = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        verify_password(&hash, &password)
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
     Ok(user.filter(|_| ok))
 }
 
@@ -80,7 +86,7 @@ const CHECKS: usize = 4;
 /// The slots for password checks: [`CHECKS`] run at once and at most `queue` wait.
 #[derive(Debug)]
 pub struct Slots {
-    running: tokio::sync::Semaphore,
+    running: std::sync::Arc<tokio::sync::Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
 }
@@ -88,15 +94,19 @@ pub struct Slots {
 impl Slots {
     /// [`CHECKS`] slots with room for `queue` checks waiting.
     pub fn new(queue: usize) -> Self {
-        Self { running: tokio::sync::Semaphore::new(CHECKS), waiting: AtomicUsize::new(0), queue }
+        Self {
+            running: std::sync::Arc::new(tokio::sync::Semaphore::new(CHECKS)),
+            waiting: AtomicUsize::new(0),
+            queue,
+        }
     }
 
-    async fn enter(&self) -> Result<tokio::sync::SemaphorePermit<'_>, CheckError> {
-        if let Ok(permit) = self.running.try_acquire() {
+    async fn enter(&self) -> Result<tokio::sync::OwnedSemaphorePermit, CheckError> {
+        if let Ok(permit) = self.running.clone().try_acquire_owned() {
             return Ok(permit);
         }
         let _place = Waiting::join(&self.waiting, self.queue).ok_or(CheckError::Busy)?;
-        self.running.acquire().await.map_err(|e| CheckError::Internal(e.into()))
+        self.running.clone().acquire_owned().await.map_err(|e| CheckError::Internal(e.into()))
     }
 }
 
@@ -164,7 +174,12 @@ fn verify_password(hash: &str, password: &str) -> bool {
     );
     // The memory held the password's derivation: wipe it before it goes back.
     memory.iter_mut().for_each(|block| *block = argon2::Block::default());
-    MEMORY.lock().unwrap_or_else(PoisonError::into_inner).push(memory);
+    // At most one buffer per slot is kept: more would only hold memory a burst once needed.
+    let mut kept = MEMORY.lock().unwrap_or_else(PoisonError::into_inner);
+    if kept.len() < CHECKS {
+        kept.push(memory);
+    }
+    drop(kept);
     hashed.is_ok() && bool::from(output.as_slice().ct_eq(expected.as_bytes()))
 }
 
@@ -189,6 +204,37 @@ mod tests {
     /// Whether `enter` is still waiting after a moment (rather than refused or let in).
     async fn waits(slots: &Slots) -> bool {
         tokio::time::timeout(Duration::from_millis(20), slots.enter()).await.is_err()
+    }
+
+    #[tokio::test]
+    async fn a_check_whose_client_went_away_keeps_its_slot_until_its_hash_ends() {
+        let db = crate::db::Db::connect("sqlite::memory:").await.unwrap();
+        let slots = std::sync::Arc::new(Slots::new(2));
+        // One hash first, so that one buffer waits in MEMORY: the check's hash takes it when it
+        // starts, which tells this test that the hash is running.
+        assert!(!verify_password(dummy_hash(), "warm-up"));
+        let kept = || MEMORY.lock().unwrap_or_else(PoisonError::into_inner).len();
+        assert!(kept() >= 1);
+        let check = {
+            let slots = slots.clone();
+            tokio::spawn(async move { check_password(&db, &slots, "nobody", "guess").await })
+        };
+        // Once the check's hash has started, its client hangs up.
+        while kept() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        check.abort();
+        assert!(check.await.unwrap_err().is_cancelled());
+        // Argon2 runs on (it cannot be stopped midway): it still holds its slot, or hanging up
+        // again and again would start hashes, and take their memory, without bound.
+        assert_eq!(slots.running.available_permits(), CHECKS - 1);
+        for _ in 0..1000 {
+            if slots.running.available_permits() == CHECKS {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the slot was not given back when the hash ended");
     }
 
     #[tokio::test]
