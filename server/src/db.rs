@@ -34,11 +34,14 @@ impl Db {
         install_default_drivers();
         let (pool, writer) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let memory = rest.contains(":memory:");
+            if !memory && !rest.contains("mode=memory") {
+                // Create the file on first start, for its owner only, whatever mode the URL asks
+                // SQLite for (SQLite itself would create it with the umask, often world-readable).
+                create_private(rest.trim_start_matches("//").split('?').next().unwrap_or(rest))?;
+            }
             let url = if memory || rest.contains("mode=") {
                 url.to_owned()
             } else {
-                // Create the file on first start, for its owner only.
-                create_private(rest.trim_start_matches("//").split('?').next().unwrap_or(rest))?;
                 format!("{url}{}mode=rwc", if rest.contains('?') { '&' } else { '?' })
             };
             if memory {

@@ -118,19 +118,21 @@ async fn session_and_login_ids_are_stored_only_as_hashes() {
 async fn the_sqlite_file_and_its_wal_and_shm_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("private.db");
-    let db = Db::connect(&format!("sqlite://{}", file.display())).await.unwrap();
-    pushotp_server::users::add(&db, "alice", "alice-pw").await.unwrap();
-    for name in ["private.db", "private.db-wal", "private.db-shm"] {
-        let path = dir.path().join(name);
-        let mode = std::fs::metadata(&path)
-            .unwrap_or_else(|err| panic!("{name}: {err}"))
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+    // Also when the URL names SQLite's open mode itself.
+    for (file, query) in [("private.db", ""), ("with-mode.db", "?mode=rwc")] {
+        let path = dir.path().join(file);
+        let db = Db::connect(&format!("sqlite://{}{query}", path.display())).await.unwrap();
+        pushotp_server::users::add(&db, "alice", "alice-pw").await.unwrap();
+        for name in [file.to_owned(), format!("{file}-wal"), format!("{file}-shm")] {
+            let mode = std::fs::metadata(dir.path().join(&name))
+                .unwrap_or_else(|err| panic!("{name}: {err}"))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+        }
+        db.pool.close().await;
+        db.writer.close().await;
     }
-    db.pool.close().await;
-    db.writer.close().await;
 }
 
 /// Signs `browser` in as alice with an approved push.
