@@ -196,17 +196,48 @@ fn ended(rows: &[AnyRow]) -> anyhow::Result<Vec<Ended>> {
 
 /// Expires a request if it is still pending. Returns it if this call expired it.
 pub async fn expire(db: &Db, id: &str) -> anyhow::Result<Option<Ended>> {
-    let rows = sqlx::query(
-        "UPDATE push_requests SET state = $1, ended_why = $2 WHERE id = $3 AND state = $4 \
-         RETURNING id, token_id",
-    )
-    .bind(RequestState::Expired.as_str())
-    .bind(EndReason::Expired.name())
-    .bind(id)
-    .bind(RequestState::Pending.as_str())
-    .fetch_all(&db.writer)
-    .await?;
-    Ok(ended(&rows)?.pop())
+    Ok(end_pending(db, Pending::Id, id, RequestState::Expired, EndReason::Expired).await?.pop())
+}
+
+/// Which pending requests [`end_pending`] ends: those of one id, one sign-in or one token.
+enum Pending {
+    Id,
+    OfLogin,
+    OfToken,
+}
+
+/// Ends the pending requests whose `which` column is `key`, in one statement, as `state` for
+/// `why`, and returns them (a request no longer pending is left as it is).
+async fn end_pending(
+    db: &Db,
+    which: Pending,
+    key: &str,
+    state: RequestState,
+    why: EndReason,
+) -> anyhow::Result<Vec<Ended>> {
+    // Whole statements, not a column pasted in: sqlx takes only static SQL.
+    let sql = match which {
+        Pending::Id => {
+            "UPDATE push_requests SET state = $1, ended_why = $2 WHERE id = $3 AND state = $4 \
+             RETURNING id, token_id"
+        }
+        Pending::OfLogin => {
+            "UPDATE push_requests SET state = $1, ended_why = $2 WHERE login_id = $3 \
+             AND state = $4 RETURNING id, token_id"
+        }
+        Pending::OfToken => {
+            "UPDATE push_requests SET state = $1, ended_why = $2 WHERE token_id = $3 \
+             AND state = $4 RETURNING id, token_id"
+        }
+    };
+    let rows = sqlx::query(sql)
+        .bind(state.as_str())
+        .bind(why.name())
+        .bind(key)
+        .bind(RequestState::Pending.as_str())
+        .fetch_all(&db.writer)
+        .await?;
+    ended(&rows)
 }
 
 /// How many requests of a sign-in are still pending.
@@ -227,32 +258,12 @@ pub async fn cancel_pending_of_login(
     login_id: &str,
     why: EndReason,
 ) -> anyhow::Result<Vec<Ended>> {
-    let rows = sqlx::query(
-        "UPDATE push_requests SET state = $1, ended_why = $2 WHERE login_id = $3 AND state = $4 \
-         RETURNING id, token_id",
-    )
-    .bind(RequestState::Cancelled.as_str())
-    .bind(why.name())
-    .bind(login_id)
-    .bind(RequestState::Pending.as_str())
-    .fetch_all(&db.writer)
-    .await?;
-    ended(&rows)
+    end_pending(db, Pending::OfLogin, login_id, RequestState::Cancelled, why).await
 }
 
 /// Cancels a removed token's pending requests and returns them.
 pub async fn cancel_pending_of_token(db: &Db, token_id: &str) -> anyhow::Result<Vec<Ended>> {
-    let rows = sqlx::query(
-        "UPDATE push_requests SET state = $1, ended_why = $2 WHERE token_id = $3 AND state = $4 \
-         RETURNING id, token_id",
-    )
-    .bind(RequestState::Cancelled.as_str())
-    .bind(EndReason::Removed.name())
-    .bind(token_id)
-    .bind(RequestState::Pending.as_str())
-    .fetch_all(&db.writer)
-    .await?;
-    ended(&rows)
+    end_pending(db, Pending::OfToken, token_id, RequestState::Cancelled, EndReason::Removed).await
 }
 
 /// The id and end reason of each request of a token that ended without its answer and whose
