@@ -17,12 +17,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT, launchWithExtension } from '../tests/support/browser.mjs';
-import { signIn } from '../tests/support/server.mjs';
+import { freePort, signIn } from '../tests/support/server.mjs';
 
 const OUT = path.join(ROOT, 'tests/artifacts/walkthrough');
 /** The everyday code the README suggests trying. */
@@ -37,17 +36,6 @@ let stepCount = 0;
 let shotCount = 0;
 /** What is cleaned up at the end, however it ends. */
 const open = { demo: null, browser: null, devtools: null, devtoolsPort: 0, dir: null };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Saves a screenshot of `page` as NN-name.png. */
 async function shot(page, name) {

@@ -10,7 +10,8 @@ import { ROOT } from './root.mjs';
 
 const BINARY = path.resolve(ROOT, process.env.PUSHOTP_SERVER ?? 'target/debug/pushotp-server');
 
-function freePort() {
+/** A port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.on('error', reject);
