@@ -39,7 +39,20 @@ function typedTwice(first, second) {
 /** @type {import('../messages.js').Replies['vault.status']|null} */
 let current = null;
 
-async function renderState() {
+/** The render in progress: renders run one after the other. */
+let rendering = Promise.resolve();
+
+/**
+ * Shows the vault's state. A lock and an unlock in quick succession (here and in the worker)
+ * start renders that overlap: run one after the other, so that the last one shows the state as
+ * it is now and the status line compares with what was last shown.
+ */
+function renderState() {
+  rendering = rendering.then(renderStateNow, renderStateNow);
+  return rendering;
+}
+
+async function renderStateNow() {
   const before = current;
   current = await ask({ type: Message.VAULT_STATUS });
   const { protected: isProtected, locked } = current;
