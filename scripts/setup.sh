@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing PushOTP needs, skipping whatever is already there:
-# the wasm32 target, wasm-bindgen-cli at the version Cargo.lock pins, Debian's Chromium,
-# chromedriver, PostgreSQL and Xvfb, and the npm packages of package-lock.json.
+# the wasm32 target, wasm-bindgen-cli at the version Cargo.lock pins, cargo-fuzz, Debian's
+# Chromium, chromedriver, PostgreSQL and Xvfb, and the npm packages of package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbv"; then
   step "cargo install wasm-bindgen-cli $wbv"
   # Not --locked: one of the CLI's locked dependencies is not offered by the registry mirror.
   cargo install wasm-bindgen-cli --version "$wbv"
+fi
+
+# The fuzzer driver (scripts/fuzz.sh): libFuzzer itself comes with the fuzz crate's
+# `libfuzzer-sys`, built with the C++ compiler.
+fuzz_version=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $fuzz_version"; then
+  step "cargo install cargo-fuzz $fuzz_version"
+  cargo install --locked cargo-fuzz --version "$fuzz_version"
 fi
 
 # Debian packages: Chromium for the browser tests, PostgreSQL for the server's shared backend,

@@ -40,6 +40,9 @@ step "cargo test (native)"
 cargo test --workspace --features pushotp/qr --locked -- --nocapture 2>&1 | tee "$TMPDIR/native.log"
 grep -h '^vectors:' "$TMPDIR/native.log" | sed 's/^/native /'
 
+step "fuzzing: every parser input from outside reaches, ${PUSHOTP_FUZZ_SECONDS:-20} s each (scripts/fuzz.sh)"
+scripts/fuzz.sh
+
 step "cargo test (WebAssembly in headless Chromium)"
 # No -q: cargo would pass --quiet on to the runner, which refuses it.
 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p pushotp --target wasm32-unknown-unknown \
