@@ -172,3 +172,25 @@ fn existing_files_others_may_read_are_named_and_a_readable_key_is_refused() {
     let mode = std::fs::metadata(&db_path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644, "an existing database file keeps its mode");
 }
+
+/// The demo's made-up place for sign-ins from this machine comes only with the built-in test
+/// database: a demo given `--geoip` shows addresses as received (`geo::shown_ip` with no
+/// stand-in), and says nothing of demo places.
+#[test]
+fn a_demo_given_geoip_uses_no_stand_in_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let mmdb = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/geoip/GeoIP2-City-Test.mmdb");
+    let made_up = Serving::start(home, &["--database", "sqlite::memory:"], &["--demo"]);
+    assert!(
+        made_up.output.contains("Demo places: sign-ins from this machine show as from 81.2.69.142"),
+        "{}",
+        made_up.output
+    );
+    drop(made_up);
+    let geoip = mmdb.display().to_string();
+    let real =
+        Serving::start(home, &["--database", "sqlite::memory:"], &["--demo", "--geoip", &geoip]);
+    assert!(!real.output.contains("Demo places"), "{}", real.output);
+    assert!(real.output.contains("alice / alice-demo"), "still the demo: {}", real.output);
+}
