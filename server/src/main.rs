@@ -148,6 +148,12 @@ enum TokenCommand {
         /// The token's id.
         token_id: String,
     },
+    /// Revoke a token for good (a lost device, a stolen export): no copy of it is accepted
+    /// again, and the person enrolls anew.
+    Revoke {
+        /// The token's id.
+        token_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -227,6 +233,12 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
             tokens::unlock(&state, &token_id).await?;
             println!("unlocked {token_id}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { token_id }) => {
+            let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
+            tokens::revoke(&state, &token_id).await?;
+            println!("revoked {token_id}");
             Ok(())
         }
         Command::Report(ReportCommand::List) => {

@@ -99,6 +99,11 @@ fn serve_makes_the_demo_only_when_asked_and_says_how_to_add_a_person() {
     assert_eq!(run(home, &["token", "list"], "").trim(), "", "no demo token");
     let added = run(home, &["user", "add", "alice"], "a password\n");
     assert!(added.starts_with("added alice"), "the name is free: {added}");
+    // An administrator can revoke a token for good.
+    let link = run(home, &["token", "enroll", "alice"], "");
+    let token = link.split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    assert_eq!(run(home, &["token", "revoke", &token], "").trim(), format!("revoked {token}"));
+    assert!(run(home, &["token", "list"], "").contains("revoked"));
 
     // A person now exists: nothing more to say.
     let again = Serving::start(home, &[], &[]);

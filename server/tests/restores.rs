@@ -85,3 +85,40 @@ async fn a_stale_copy_s_open_socket_still_receives_requests_after_a_restore() {
     assert_eq!(seen["request"]["tokenId"], stale.token_id.as_str(), "the known limit holds");
     server.stop().await;
 }
+
+/// When an export is in the wrong hands (or a thief restored it), the administrator revokes the
+/// token: its device is told that its pending request ended, and no copy of it, current or
+/// stale, polls, answers or types a passcode again.
+#[tokio::test]
+async fn an_administrator_revokes_a_token_and_no_copy_of_it_works_again() {
+    let (server, device) = alice().await;
+    let mut thief = device.clone();
+    assert_eq!(thief.restore().await.0, 200);
+    let mut ws = thief.connect().await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = thief.next_push(&mut ws).await;
+
+    pushotp_server::tokens::revoke(&server.state, &device.token_id).await.unwrap();
+    let notice = thief.next_ended(&mut ws, std::time::Duration::from_secs(2)).await;
+    assert_eq!((notice.id, notice.reason), (request.id, pushotp::push::EndReason::Removed));
+    for copy in [&device, &thief] {
+        let (status, reply) = copy.poll_raw().await;
+        assert_eq!(status, 401, "{reply}");
+    }
+    let (status, reply) = thief.approve_send(&request, Some(number), None).await;
+    assert_eq!(status, 401, "{reply}");
+    let typed = Browser::new(&server.url);
+    typed.sign_in("alice").await;
+    let otp = thief.keys.otp.clone();
+    let code = thief.next_passcode(&otp);
+    assert_ne!(typed.passcode(&code).await, 303, "a revoked token's passcode signs nobody in");
+    let err = pushotp_server::tokens::revoke(&server.state, &device.token_id).await.unwrap_err();
+    assert!(err.to_string().contains("already revoked"), "{err}");
+    let removed = server
+        .count("SELECT COUNT(*) FROM audit WHERE event = 'token_removed' AND detail = 'by administrator'")
+        .await;
+    assert_eq!(removed, 1);
+    server.stop().await;
+}
