@@ -15,10 +15,18 @@
 
 mod support;
 
-use pushotp::push::{ActivationLink, EnrollRequest};
+use futures_util::future::join_all;
+use pushotp::push::{ActivationLink, Answer, EnrollRequest, PushRequest};
 use pushotp_server::enrollment::{self, EnrollError};
-use pushotp_server::{Config, ServerKey};
-use support::{Device, Server, now};
+use pushotp_server::{Config, ServerKey, store};
+use support::{Browser, Device, Server, Ws, now};
+
+/// How many answers or passcodes race in the concurrency checks.
+const RACERS: usize = 10;
+
+/// How many times a race is run: each is won by whoever the scheduler lets through first, so
+/// a guard that is not atomic lets two through in most rounds, not in every one.
+const ROUNDS: usize = 5;
 
 /// Runs `check` as two tests, `$check::on_sqlite` and `$check::on_postgresql`, on a
 /// multi-threaded runtime so that racing requests really run at once.
@@ -40,7 +48,70 @@ macro_rules! on_both_backends {
     )+};
 }
 
-on_both_backends!(an_expired_activation_link_enrolls_nothing,);
+on_both_backends!(
+    an_expired_activation_link_enrolls_nothing,
+    a_passcode_at_or_below_the_last_one_used_is_refused,
+    one_typed_passcode_signs_in_once_however_many_race,
+    one_passcode_approves_one_request_however_many_race,
+);
+
+/// A server over `database` with alice enrolled on one device, connected.
+async fn alice(database: &str, config: Config) -> (Server, Device, Ws) {
+    let server = Server::start(database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    let device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let ws = device.connect().await;
+    (server, device, ws)
+}
+
+/// A login of alice's, past the password, and the push request its device got with the
+/// number its page shows.
+async fn pushed(server: &Server, device: &Device, ws: &mut Ws) -> (Browser, PushRequest, u8) {
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 200, "{body}");
+    let number = u8::try_from(body["number"].as_u64().unwrap()).unwrap();
+    (browser, device.next_push(ws).await, number)
+}
+
+/// Runs `go` on each of `items` in its own task, all let go at the same moment, and returns
+/// what each returned, in order: requests that race for real, not one after the other.
+async fn at_once<T, F, Fut, R>(items: Vec<T>, go: F) -> Vec<R>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = R> + Send,
+    R: Send + 'static,
+{
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(items.len()));
+    let go = std::sync::Arc::new(go);
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|item| {
+            let (start, go) = (start.clone(), go.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                go(item).await
+            })
+        })
+        .collect();
+    join_all(tasks).await.into_iter().map(Result::unwrap).collect()
+}
+
+/// Alice's HOTP passcode at `counter`.
+fn passcode_at(device: &Device, counter: u64) -> String {
+    let mut at = device.clone();
+    at.counter = counter;
+    at.next_passcode(&device.keys.otp)
+}
+
+/// Whether the login's page may open a session (`/auth/complete`).
+async fn completes(browser: &Browser) -> bool {
+    let reply =
+        browser.http.post(format!("{}/auth/complete", browser.server)).send().await.unwrap();
+    reply.status() == 200
+}
 
 /// An expired activation link is refused with [`EnrollError::Refused`] (401 over HTTP), both
 /// a second after its time and at the second itself, and enrolls nothing; the same link within
@@ -87,4 +158,110 @@ async fn an_expired_activation_link_enrolls_nothing(database: &str) {
     let device = Device::enroll(&link, "laptop").await;
     assert_eq!(device.token_id, parsed.token_id());
     assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+}
+
+/// A passcode at or below the last one used is refused, typed at the login page and at the
+/// statement that spends it. The core refuses it first, from the token row the server read;
+/// the statement's `last_used < $1` ([`store::tokens::use_counter`]) is what still refuses it
+/// when that row is stale, so it is checked here on its own.
+async fn a_passcode_at_or_below_the_last_one_used_is_refused(database: &str) {
+    let (server, device, _ws) = alice(database, Config::default()).await;
+    let typed = |counter: u64| {
+        let code = passcode_at(&device, counter);
+        let url = server.url.clone();
+        async move {
+            let browser = Browser::new(&url);
+            browser.sign_in("alice").await;
+            browser.passcode(&code).await
+        }
+    };
+    assert_eq!(typed(3).await, 303, "a passcode ahead of the counter, within the look-ahead");
+    assert_eq!(typed(4).await, 303);
+    assert_eq!(typed(4).await, 401, "the last one used");
+    assert_eq!(typed(2).await, 401, "one below it, never used");
+    assert_eq!(server.count("SELECT last_used FROM tokens").await, 4);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 2);
+
+    let db = &server.state.db;
+    let token = &device.token_id;
+    assert!(!store::tokens::use_counter(db, token, 4, true).await.unwrap(), "at the last used");
+    assert!(!store::tokens::use_counter(db, token, 1, true).await.unwrap(), "below it");
+    assert_eq!(server.count("SELECT last_used FROM tokens").await, 4);
+    assert!(store::tokens::use_counter(db, token, 5, true).await.unwrap(), "past it");
+    assert_eq!(server.count("SELECT last_used FROM tokens").await, 5);
+}
+
+/// The same typed passcode at [`RACERS`] logins of one person at once signs in one of them,
+/// [`ROUNDS`] times over: each login reads the token's last used counter first, and only the
+/// statement that spends it can tell who was first.
+async fn one_typed_passcode_signs_in_once_however_many_race(database: &str) {
+    // Enough tries that the losers' failures leave the token as it is.
+    let config = Config { max_tries: 100, ..Config::default() };
+    let (server, device, _ws) = alice(database, config).await;
+    for round in 0..ROUNDS {
+        let mut browsers = Vec::new();
+        for _ in 0..RACERS {
+            let browser = Browser::new(&server.url);
+            browser.sign_in("alice").await;
+            browsers.push(browser);
+        }
+        let code = passcode_at(&device, u64::try_from(round).unwrap());
+        let statuses = at_once(browsers, move |browser| {
+            let code = code.clone();
+            async move { browser.passcode(&code).await }
+        })
+        .await;
+        assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{round}: {statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 303 || *s == 401), "{statuses:?}");
+    }
+    let rounds = i64::try_from(ROUNDS).unwrap();
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, rounds);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM audit WHERE event = 'passcode_ok'").await,
+        rounds
+    );
+    assert_eq!(server.count("SELECT last_used FROM tokens").await, rounds - 1);
+}
+
+/// [`RACERS`] requests of one person answered at once with approvals that all carry the same
+/// passcode approve one of them, [`ROUNDS`] times over; the others are refused, since the
+/// passcode was spent.
+async fn one_passcode_approves_one_request_however_many_race(database: &str) {
+    let config = Config {
+        max_tries: 100,
+        max_pending_per_user: i64::try_from(RACERS * ROUNDS).unwrap(),
+        ..Config::default()
+    };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    let mut browsers = Vec::new();
+    for round in 0..ROUNDS {
+        let code = passcode_at(&device, u64::try_from(round).unwrap());
+        let mut answers = Vec::new();
+        for _ in 0..RACERS {
+            let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+            let at = device.next_answered_at();
+            let keys = &device.keys;
+            let answer =
+                Answer::approve(&request, Some(number), &code, at, &keys.channel, &keys.answer)
+                    .unwrap();
+            answers.push((device.clone(), answer));
+            browsers.push(browser);
+        }
+        let replies =
+            at_once(answers, |(device, answer)| async move { device.send(&answer).await }).await;
+        let approved = replies.iter().filter(|(_, r)| r["status"] == "approved").count();
+        assert_eq!(approved, 1, "{round}: {replies:?}");
+        for (status, reply) in &replies {
+            assert_eq!(*status, 200, "{reply}");
+            assert!(reply["status"] == "approved" || reply["status"] == "rejected", "{reply}");
+        }
+    }
+    let rounds = i64::try_from(ROUNDS).unwrap();
+    let approved = "SELECT COUNT(*) FROM push_requests WHERE state = 'approved'";
+    assert_eq!(server.count(approved).await, rounds);
+    let mut signed_in = 0;
+    for browser in &browsers {
+        signed_in += i64::from(completes(browser).await);
+    }
+    assert_eq!(signed_in, rounds);
 }
