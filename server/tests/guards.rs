@@ -53,6 +53,9 @@ on_both_backends!(
     a_passcode_at_or_below_the_last_one_used_is_refused,
     one_typed_passcode_signs_in_once_however_many_race,
     one_passcode_approves_one_request_however_many_race,
+    a_wrong_number_ends_the_request,
+    a_wrong_number_ends_the_request_whatever_the_pin,
+    an_approval_without_the_number_is_refused,
 );
 
 /// A server over `database` with alice enrolled on one device, connected.
@@ -264,4 +267,89 @@ async fn one_passcode_approves_one_request_however_many_race(database: &str) {
         signed_in += i64::from(completes(browser).await);
     }
     assert_eq!(signed_in, rounds);
+}
+
+/// Number matching: a wrong number is refused, the request ends (a right answer afterwards
+/// finds it answered), and the login is refused.
+async fn a_wrong_number_ends_the_request(database: &str) {
+    let (server, mut device, mut ws) = alice(database, Config::default()).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| *c != number).unwrap();
+    let (status, reply) = device.approve_send(&request, Some(wrong), None).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        (reply["status"].as_str(), reply["reason"].as_str()),
+        (Some("rejected"), Some("wrong_number")),
+        "{reply}"
+    );
+    refused_for_good(&server, &mut device, &browser, &request, number, None).await;
+}
+
+/// A wrong number with the right PIN ends the request too: a wrong PIN keeps a request open
+/// for another try, a wrong number never does.
+async fn a_wrong_number_ends_the_request_whatever_the_pin(database: &str) {
+    let config = Config { require_pin: true, ..Config::default() };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    device.protect_with_pin("4711");
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| *c != number).unwrap();
+    let (_, reply) = device.approve_send(&request, Some(wrong), Some("4711")).await;
+    assert_eq!(
+        (reply["status"].as_str(), reply["reason"].as_str(), reply.get("pending")),
+        (Some("rejected"), Some("wrong_number"), None),
+        "{reply}"
+    );
+    refused_for_good(&server, &mut device, &browser, &request, number, Some("4711")).await;
+}
+
+/// An approval that names no number, of a request that asks for one, is refused as a wrong
+/// number. The core does not build one; another client holding the token's keys could.
+async fn an_approval_without_the_number_is_refused(database: &str) {
+    let (server, mut device, mut ws) = alice(database, Config::default()).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    // The tags cover the request's id, not its choices: a copy without choices signs the same
+    // answer, with no number.
+    let without_choices = PushRequest { choices: None, ..request.clone() };
+    let code = device.next_passcode(&device.keys.otp.clone());
+    let at = device.next_answered_at();
+    let answer = Answer::approve(
+        &without_choices,
+        None,
+        &code,
+        at,
+        &device.keys.channel,
+        &device.keys.answer,
+    )
+    .unwrap();
+    let (status, reply) = device.send(&answer).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        (reply["status"].as_str(), reply["reason"].as_str()),
+        (Some("rejected"), Some("wrong_number")),
+        "{reply}"
+    );
+    refused_for_good(&server, &mut device, &browser, &request, number, None).await;
+}
+
+/// After a refused answer: the login was told it was a wrong number, the request takes no
+/// other answer (not even the right one), and nothing signs in.
+async fn refused_for_good(
+    server: &Server,
+    device: &mut Device,
+    browser: &Browser,
+    request: &PushRequest,
+    number: u8,
+    pin: Option<&str>,
+) {
+    let outcome = browser.outcome().await;
+    assert_eq!(
+        (outcome["state"].as_str(), outcome["reason"].as_str()),
+        (Some("rejected"), Some("wrong_number")),
+        "{outcome}"
+    );
+    let (status, reply) = device.approve_send(request, Some(number), pin).await;
+    assert_eq!((status, reply["error"].as_str()), (409, Some("conflict")), "{reply}");
+    assert!(!completes(browser).await);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_approved'").await, 0);
 }
