@@ -19,6 +19,7 @@ use futures_util::future::join_all;
 use pushotp::push::{ActivationLink, Answer, EnrollRequest, PushRequest};
 use pushotp_server::enrollment::{self, EnrollError};
 use pushotp_server::{Config, ServerKey, store};
+use serde_json::Value;
 use support::{Browser, Device, Server, Ws, now};
 
 /// How many answers or passcodes race in the concurrency checks.
@@ -56,6 +57,8 @@ on_both_backends!(
     a_wrong_number_ends_the_request,
     a_wrong_number_ends_the_request_whatever_the_pin,
     an_approval_without_the_number_is_refused,
+    concurrent_answers_to_one_request_approve_it_once,
+    a_replayed_answer_is_refused,
 );
 
 /// A server over `database` with alice enrolled on one device, connected.
@@ -352,4 +355,60 @@ async fn refused_for_good(
     assert!(!completes(browser).await);
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_approved'").await, 0);
+}
+
+/// [`RACERS`] approvals of one request, each with its own passcode, sent at once: one wins
+/// the claim and approves, every other is told the request was already answered.
+async fn concurrent_answers_to_one_request_approve_it_once(database: &str) {
+    let (server, mut device, mut ws) = alice(database, Config::default()).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let answers: Vec<Answer> =
+        (0..RACERS).map(|_| device.approve(&request, Some(number), None)).collect();
+    let sends = answers.into_iter().map(|answer| (device.clone(), answer)).collect();
+    let replies =
+        at_once(sends, |(device, answer)| async move { device.send(&answer).await }).await;
+    let approved: Vec<&(u16, Value)> =
+        replies.iter().filter(|(s, r)| *s == 200 && r["status"] == "approved").collect();
+    assert_eq!(approved.len(), 1, "{replies:?}");
+    for (status, reply) in replies.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!((*status, reply["error"].as_str()), (409, Some("conflict")), "{reply}");
+    }
+    assert_eq!(replies.iter().filter(|(s, _)| *s == 409).count(), RACERS - 1, "{replies:?}");
+    let replayed = "SELECT COUNT(*) FROM audit WHERE event = 'answer_replayed'";
+    assert_eq!(server.count(replayed).await, i64::try_from(RACERS - 1).unwrap());
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_approved'").await, 1);
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert!(completes(&browser).await);
+}
+
+/// An answer sent again is refused as already answered, whatever it was (approval or
+/// denial), and changes nothing: the approved login stays approved, the denied one denied.
+async fn a_replayed_answer_is_refused(database: &str) {
+    let config = Config { deny_cooldown: 0, ..Config::default() };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let approval = device.approve(&request, Some(number), None);
+    assert_eq!(device.send(&approval).await.1["status"], "approved");
+    let deny = device.deny(&request);
+    for replay in [&approval, &deny] {
+        let (status, reply) = device.send(replay).await;
+        assert_eq!((status, reply["error"].as_str()), (409, Some("conflict")), "{reply}");
+    }
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert!(completes(&browser).await);
+
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let deny = device.deny(&request);
+    assert_eq!(device.send(&deny).await.1["status"], "denied");
+    let approval = device.approve(&request, Some(number), None);
+    for replay in [&deny, &approval] {
+        let (status, reply) = device.send(replay).await;
+        assert_eq!((status, reply["error"].as_str()), (409, Some("conflict")), "{reply}");
+    }
+    assert_eq!(browser.outcome().await["state"], "denied");
+    assert!(!completes(&browser).await);
+    let replayed = "SELECT COUNT(*) FROM audit WHERE event = 'answer_replayed'";
+    assert_eq!(server.count(replayed).await, 4);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
 }
