@@ -5,6 +5,9 @@
 // answers content scripts only their page questions, web pages nothing.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { enroll, session, waitForSession } from '../support/extension.mjs';
@@ -14,15 +17,23 @@ import { signIn, startServer } from '../support/server.mjs';
 let browser;
 let server;
 let pages; // web pages on another origin, where the content scripts run
+let otherDir; // another extension, loaded beside PushOTP
 let options;
 let token;
 /** Everything the service worker writes to its console, whatever the level. */
 const workerConsole = [];
 
 before(async () => {
+  otherDir = await mkdtemp(path.join(tmpdir(), 'pushotp-other-extension-'));
+  await writeFile(
+    path.join(otherDir, 'manifest.json'),
+    JSON.stringify({ manifest_version: 3, name: 'Another extension', version: '1.0', background: { service_worker: 'worker.js' } }),
+  );
+  await writeFile(path.join(otherDir, 'worker.js'), '// Sends what a test has it send.\n');
   [browser, server, pages] = await Promise.all([
-    launchWithExtension(),
-    startServer(['--no-number-matching', '--deny-cooldown', '0']),
+    launchWithExtension({ others: [otherDir] }),
+    // Pushes are not limited: every test signs in again.
+    startServer(['--no-number-matching', '--deny-cooldown', '0', '--max-pending', '100']),
     servePages(),
   ]);
   browser.worker.on('console', (msg) => workerConsole.push(`${msg.type()}: ${msg.text()}`));
@@ -53,6 +64,7 @@ after(async () => {
   await server?.stop();
   // After the browser: it keeps its connections to the pages open until it closes.
   await pages?.stop();
+  if (otherDir) await rm(otherDir, { recursive: true, force: true });
 });
 
 const ask = (message) => options.evaluate((m) => chrome.runtime.sendMessage(m), message);
@@ -292,6 +304,38 @@ test('the worker answers content scripts only their page questions, and web page
   } finally {
     await tab.close();
   }
+});
+
+test('another extension gets no answer from the worker', async () => {
+  const ours = `chrome-extension://${browser.extensionId}/`;
+  const other =
+    browser.context.serviceWorkers().find((w) => !w.url().startsWith(ours)) ??
+    (await browser.context.waitForEvent('serviceworker', { predicate: (w) => !w.url().startsWith(ours), timeout: 15_000 }));
+  const { request } = await pushed();
+  for (const message of [
+    { type: 'request.answer', requestId: request.id, decision: 'approve' },
+    { type: 'vault.export', key: randomBytes(32).toString('base64url'), kdf: { salt: 'AAECAwQFBgcICQoLDA0ODw', memoryKib: 64, iterations: 1, parallelism: 1 } },
+    { type: 'page.tokens' },
+  ]) {
+    const result = await other.evaluate(
+      async ({ id, message }) => {
+        try {
+          return { reply: (await chrome.runtime.sendMessage(id, message)) ?? null };
+        } catch (err) {
+          return { refused: err.message };
+        }
+      },
+      { id: browser.extensionId, message },
+    );
+    // Nobody listens for other extensions' messages (no onMessageExternal, no
+    // externally_connectable): the browser refuses to deliver it. Were it delivered, the worker
+    // would refuse it as from another extension.
+    const refusedByBrowser = result.refused === 'Could not establish connection. Receiving end does not exist.';
+    const refusedByWorker = result.reply?.ok === false && result.reply.error?.code === 'forbidden';
+    assert.ok(refusedByBrowser || refusedByWorker, `${message.type}: ${JSON.stringify(result)}`);
+  }
+  assert.ok((await session(options)).pending[request.id], 'still waiting');
+  assert.equal((await ask({ type: 'request.answer', requestId: request.id, decision: 'deny' })).outcome?.status, 'denied');
 });
 
 test('no console errors', () => {
