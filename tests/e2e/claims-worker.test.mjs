@@ -73,9 +73,9 @@ const storedToken = async () => (await options.evaluate(() => chrome.storage.loc
 const forgedTag = () => randomBytes(32).toString('base64url');
 
 /** Signs in with the password and pushes; the login and its request once the worker keeps it. */
-async function pushed() {
+async function pushed(to = server) {
   const known = new Set(Object.keys((await session(options)).seen ?? {}));
-  const login = await signIn(server.url, 'alice', 'alice-demo');
+  const login = await signIn(to.url, 'alice', 'alice-demo');
   assert.equal((await login.push()).status, 200);
   const fresh = (x) => Object.values(x.pending ?? {}).filter((p) => !known.has(p.request.id));
   const s = await waitForSession(options, (x) => fresh(x).length === 1);
@@ -207,35 +207,61 @@ test('with "Approve from the notification" off, the notification has no Approve 
 });
 
 test('an approval leaves neither its passcode nor its answer tag in storage or the worker\'s console', async () => {
-  await browser.worker.evaluate(() => {
-    globalThis.__sent = [];
-  });
-  const { login, request } = await pushed();
-  const reply = await ask({ type: 'request.answer', requestId: request.id, decision: 'approve' });
-  assert.equal(reply.outcome?.status, 'approved', JSON.stringify(reply));
-  assert.equal((await login.state()).state, 'approved');
-  const [sent] = await browser.worker.evaluate(() => globalThis.__sent);
-  assert.equal(sent.requestId, request.id);
-  const { passcode, answerTag } = sent;
-  assert.match(passcode, /^\d{6}$/);
-  assert.match(answerTag, /^[A-Za-z0-9_-]{20,}$/);
-  // A passcode is six digits: it counts only where no other digit touches it (a timestamp may
-  // hold the same six digits by chance).
-  const holdsPasscode = (text) => new RegExp(`(?<![0-9])${passcode}(?![0-9])`).test(text);
+  // A PIN token's approval is what would let its PIN be guessed offline; one without PIN too.
+  const pinServer = await startServer(['--no-number-matching', '--require-pin']);
+  try {
+    const pinToken = await enroll(options, pinServer.link, { pin: '2468' });
+    await browser.worker.evaluate(() => {
+      globalThis.__sent = [];
+    });
+    const plain = await pushed();
+    const reply = await ask({ type: 'request.answer', requestId: plain.request.id, decision: 'approve' });
+    assert.equal(reply.outcome?.status, 'approved', JSON.stringify(reply));
+    assert.equal((await plain.login.state()).state, 'approved');
+    // As the popup approves after the person typed the PIN: the page unmasks the keys, the
+    // worker answers with them.
+    const pinned = await pushed(pinServer);
+    const { reply: pinReply, keys } = await options.evaluate(
+      async ({ requestId, masked }) => {
+        const tools = await import('./tools.js');
+        await tools.ready;
+        const keys = tools.unmaskKeys(masked, '2468');
+        return { keys, reply: await chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'approve', keys }) };
+      },
+      { requestId: pinned.request.id, masked: pinToken.masked },
+    );
+    assert.equal(pinReply.outcome?.status, 'approved', JSON.stringify(pinReply));
+    assert.equal((await pinned.login.state()).state, 'approved');
 
-  // Once the answer is settled and every step after it (the fill, the auto-lock) has run.
-  await waitForSession(options, (s) => s.outcomes?.[request.id]?.status === 'approved');
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const stores = await options.evaluate(async () => ({ local: await chrome.storage.local.get(), session: await chrome.storage.session.get() }));
-  for (const [area, value] of Object.entries(stores)) {
-    const json = JSON.stringify(value);
-    assert.ok(!holdsPasscode(json), `the passcode is in storage.${area}`);
-    assert.ok(!json.includes(answerTag), `the answer tag is in storage.${area}`);
-  }
-  assert.ok(workerConsole.length > 0, 'the worker console is heard (the earlier tests made it warn)');
-  for (const line of workerConsole) {
-    assert.ok(!holdsPasscode(line), `the passcode in the worker's console: ${line}`);
-    assert.ok(!line.includes(answerTag), `the answer tag in the worker's console: ${line}`);
+    const sent = await browser.worker.evaluate(() => globalThis.__sent);
+    assert.deepEqual(sent.map((a) => a.requestId), [plain.request.id, pinned.request.id]);
+    for (const { passcode, answerTag } of sent) {
+      assert.match(passcode, /^\d{6}$/);
+      assert.match(answerTag, /^[A-Za-z0-9_-]{20,}$/);
+    }
+    // A passcode is six digits: it counts only where no other digit touches it (a timestamp may
+    // hold the same six digits by chance).
+    const secrets = sent.flatMap(({ passcode, answerTag }) => [
+      { what: 'passcode', found: (text) => new RegExp(`(?<![0-9])${passcode}(?![0-9])`).test(text) },
+      { what: 'answer tag', found: (text) => text.includes(answerTag) },
+    ]);
+    // Nor the PIN token's unmasked keys, which the page handed the worker for this answer.
+    secrets.push({ what: "PIN token's K_otp", found: (text) => text.includes(keys.otp) }, { what: "PIN token's K_ans", found: (text) => text.includes(keys.answer) });
+
+    // Once the answers are settled and every step after them (the fill, the auto-lock) has run.
+    await waitForSession(options, (x) => x.outcomes?.[plain.request.id]?.status === 'approved' && x.outcomes?.[pinned.request.id]?.status === 'approved');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const stores = await options.evaluate(async () => ({ local: await chrome.storage.local.get(), session: await chrome.storage.session.get() }));
+    // The worker's console is heard here, whatever the level.
+    await browser.worker.evaluate(() => console.debug('the console is heard'));
+    for (let i = 0; i < 50 && !workerConsole.includes('debug: the console is heard'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(workerConsole.includes('debug: the console is heard'));
+    for (const { what, found } of secrets) {
+      for (const [area, value] of Object.entries(stores)) assert.ok(!found(JSON.stringify(value)), `the ${what} is in storage.${area}`);
+      for (const line of workerConsole) assert.ok(!found(line), `the ${what} is in the worker's console: ${line}`);
+    }
+  } finally {
+    await pinServer.stop();
   }
 });
 
