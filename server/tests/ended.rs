@@ -246,3 +246,24 @@ async fn a_request_that_ends_while_a_wrong_pin_answer_holds_it_stays_ended() {
     let notice = t.desktop.next_ended(&mut t.desktop_ws, AT_ONCE).await;
     assert_eq!(said(&notice), (on_desktop.id, EndReason::Answered));
 }
+
+/// The same when the request's token is removed while a wrong-PIN answer holds the request:
+/// it ends (its device removed the token itself, so nobody is left to tell), while the copy
+/// sent to the person's other token still waits.
+#[tokio::test]
+async fn a_request_whose_token_is_removed_while_a_wrong_pin_answer_holds_it_stays_ended() {
+    let mut t = two_devices(Config::default()).await;
+    let (_, on_laptop, on_desktop) = t.push().await;
+    let id = Base64UrlUnpadded::encode_string(&on_laptop.id);
+    let db = &t.server.state.db;
+    let device_time = i64::try_from(support::now()).unwrap();
+    assert!(store::requests::claim(db, &id, device_time, device_time).await.unwrap());
+    assert_eq!(t.laptop.remove().await.0, 200);
+    assert!(ended::hand_back(&t.server.state, &id, device_time).await.unwrap(), "it ended");
+    let pending = t
+        .server
+        .count("SELECT COUNT(*) FROM push_requests WHERE state IN ('pending', 'answering')")
+        .await;
+    assert_eq!(pending, 1, "only the desktop's copy waits");
+    assert_eq!(t.desktop.poll().await, vec![on_desktop]);
+}
