@@ -18,7 +18,7 @@ use crate::device_auth::{self, DeviceAuthError};
 use crate::states::{LoginState, Reason, RequestState, TokenState};
 use crate::store::logins::Login;
 use crate::store::reports::Report;
-use crate::store::requests::{NewRequest, RequestRow};
+use crate::store::requests::{NewPush, NewRequest, PushStored, RequestRow};
 use crate::store::tokens::TokenRow;
 use crate::{delivery, ended, signin, store, tokens};
 
@@ -65,22 +65,6 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
     }
     let now = now();
     let now_i = secs(now)?;
-    // No push bombing: at most `max_pending_per_user` pushes per person within one request
-    // lifetime, whatever became of them (a push that replaced an earlier one counts too) unless
-    // the person approved their sign-in, and a pause after each refusal.
-    let since = now_i - secs(state.config.request_ttl)?;
-    let history = store::requests::push_history(&state.db, login.user_id, since).await?;
-    if history.pushes >= state.config.max_pending_per_user {
-        return Err(rate_limited(state, login, "pending", StartError::TooMany).await);
-    }
-    let cooldown = secs(state.config.deny_cooldown)?;
-    if history.last_refusal.is_some_and(|last| last + cooldown > now_i) {
-        return Err(rate_limited(state, login, "cooldown", StartError::CoolingDown).await);
-    }
-    // A new push replaces the login's earlier ones (a login that never pushed has none).
-    if login.state != LoginState::PasswordOk {
-        ended::end_pending_of_login(state, &login.id, EndReason::Replaced).await?;
-    }
 
     let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
     let right_number = matching.as_ref().map(|m| i64::from(m.right()));
@@ -91,6 +75,7 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
         lon_e6: p.lon_e6,
     });
     let expires = now + state.config.request_ttl;
+    let mut signed = Vec::with_capacity(active.len());
     for token in active {
         let keys = tokens::open_keys(state, token)?;
         let mut id: Nonce = [0; 16];
@@ -113,17 +98,56 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
         };
         request.sign(&keys.request)?;
         let body = serde_json::to_string(&request).map_err(anyhow::Error::from)?;
-        let request_id = b64(&id);
-        let stored = NewRequest {
-            id: &request_id,
+        signed.push((token, b64(&id), body));
+    }
+    let expires_i = secs(expires)?;
+    let requests: Vec<NewRequest<'_>> = signed
+        .iter()
+        .map(|(token, id, body)| NewRequest {
+            id,
             token_id: &token.id,
             login_id: &login.id,
-            body: &body,
+            body,
             right_number,
             created_at: now_i,
-            expires_at: secs(expires)?,
-        };
-        store::requests::insert(&state.db, &stored).await?;
+            expires_at: expires_i,
+        })
+        .collect();
+
+    // No push bombing: at most `max_pending_per_user` pushes per person within one request
+    // lifetime, whatever became of them (a push that replaced an earlier one counts too) unless
+    // the person approved their sign-in, and a pause after each refusal, which holds a new
+    // sign-in of the person back too. Checked and stored for one person at a time, so that
+    // pushes racing from many sign-ins cannot all pass the check.
+    let cooldown = secs(state.config.deny_cooldown)?;
+    let push = NewPush {
+        user_id: login.user_id,
+        login_id: &login.id,
+        number: right_number,
+        // A new push replaces the login's earlier ones (a login that never pushed has none).
+        replaces: login.state != LoginState::PasswordOk,
+        since: now_i - secs(state.config.request_ttl)?,
+        requests: &requests,
+    };
+    let stored = store::requests::insert_push(&state.db, &push, |history| {
+        if history.pushes >= state.config.max_pending_per_user {
+            Err(("pending", StartError::TooMany))
+        } else if history.last_refusal.is_some_and(|last| last + cooldown > now_i) {
+            Err(("cooldown", StartError::CoolingDown))
+        } else {
+            Ok(())
+        }
+    })
+    .await?;
+    let replaced = match stored {
+        PushStored::Stored(replaced) => replaced,
+        PushStored::Refused((why, refusal)) => {
+            return Err(rate_limited(state, login, why, refusal).await);
+        }
+    };
+    ended::tell_ended(state, &replaced, EndReason::Replaced).await;
+
+    for (token, request_id, body) in signed {
         let message = push_message(&body);
         let delivered = state.hub.publish_push(&token.id, &message).await;
         if token.webpush {
@@ -136,7 +160,6 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
             .await?;
         spawn_expiry(state.clone(), request_id, login.id.clone(), state.config.request_ttl);
     }
-    store::logins::set_waiting(&state.db, &login.id, right_number).await?;
     Ok(matching.map(|m| m.right()))
 }
 

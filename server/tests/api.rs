@@ -346,6 +346,20 @@ async fn pending_pushes_per_person_are_limited() {
     assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await, 2);
 }
 
+/// Twelve logins of one person push at once against a limit of three: the check and the
+/// insert are one step per person, so exactly three go out (an SQLite file, as served: reads
+/// and writes on separate connections).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_push_limit_holds_for_pushes_at_the_same_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("server.db").display());
+    let config = Config { max_pending_per_user: 3, ..Config::default() };
+    let server = Server::start(&database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    Device::enroll(&server.link("alice").await, "laptop").await;
+    support::assert_the_push_limit_holds_at_once(&server, "alice", 12, 3).await;
+}
+
 #[tokio::test]
 async fn approved_sign_ins_do_not_count_toward_the_push_limit() {
     // Two devices: an approval on one cancels the login's request on the other, and that

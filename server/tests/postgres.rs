@@ -238,3 +238,16 @@ async fn a_restore_moves_the_token_on_postgresql() {
     assert_eq!(export.clone().restore().await.0, 410);
     assert_eq!(a.count("SELECT COUNT(*) FROM tokens WHERE retired_sealed IS NOT NULL").await, 1);
 }
+
+/// On PostgreSQL (READ COMMITTED) a count and an insert in one statement would not see each
+/// other's uncommitted rows: twelve logins of one person pushing at once against a limit of
+/// three must still send exactly three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_push_limit_holds_for_pushes_at_the_same_moment_on_postgresql() {
+    let Some(database) = fresh_database().await else { return };
+    let config = Config { max_pending_per_user: 3, ..Config::default() };
+    let server = Server::start(&database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    Device::enroll(&server.link("alice").await, "laptop").await;
+    support::assert_the_push_limit_holds_at_once(&server, "alice", 12, 3).await;
+}

@@ -1,6 +1,6 @@
 //! The `logins` table: sign-ins waiting for their second factor.
 
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 
 use crate::db::Db;
 use crate::states::{LoginState, Reason};
@@ -94,12 +94,16 @@ pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
 }
 
 /// Marks a sign-in as waiting for its pushes, with the number its page shows.
-pub async fn set_waiting(db: &Db, id: &str, number: Option<i64>) -> anyhow::Result<()> {
+pub async fn set_waiting<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    id: &str,
+    number: Option<i64>,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE logins SET state = $1, number = $2, reason = NULL WHERE id = $3")
         .bind(LoginState::Waiting.as_str())
         .bind(number)
         .bind(id)
-        .execute(&db.writer)
+        .execute(executor)
         .await?;
     Ok(())
 }
