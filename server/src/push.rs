@@ -40,6 +40,10 @@ pub enum StartError {
     /// A request of the person was denied or reported a moment ago.
     #[error("a request was just denied")]
     CoolingDown,
+    /// The login was denied, reported or locked: it is over for good, and the person starts
+    /// again with the password.
+    #[error("the sign-in is over")]
+    Over,
     /// The request could not be signed (a field breaks the protocol's rules).
     #[error(transparent)]
     Protocol(#[from] pushotp::Error),
@@ -53,6 +57,11 @@ pub enum StartError {
 pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartError> {
     if matches!(login.state, LoginState::Approved | LoginState::Done) {
         return Err(StartError::AlreadyApproved);
+    }
+    // Denied, reported or locked: over for good, whatever the cooldown; the person starts
+    // again with the password.
+    if !LoginState::OPEN.contains(&login.state) {
+        return Err(StartError::Over);
     }
     let all = store::tokens::list(&state.db, Some(login.user_id)).await?;
     let active: Vec<&TokenRow> = all.iter().filter(|t| t.state == TokenState::Active).collect();
@@ -143,6 +152,14 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
         PushStored::Stored(replaced) => replaced,
         PushStored::Refused((why, refusal)) => {
             return Err(rate_limited(state, login, why, refusal).await);
+        }
+        // Approved, denied or locked since the login was read.
+        PushStored::NotOpen => {
+            let now_state = store::logins::get(&state.db, &login.id, now_i).await?;
+            return Err(match now_state.map(|l| l.state) {
+                Some(LoginState::Approved | LoginState::Done) => StartError::AlreadyApproved,
+                _ => StartError::Over,
+            });
         }
     };
     ended::tell_ended(state, &replaced, EndReason::Replaced).await;

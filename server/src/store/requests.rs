@@ -154,6 +154,9 @@ pub enum PushStored<E> {
     Stored(Vec<Ended>),
     /// The push limits refused it, for this reason: nothing changed.
     Refused(E),
+    /// The sign-in is no longer open (approved, denied, locked or done meanwhile): nothing
+    /// changed.
+    NotOpen,
 }
 
 /// Stores a push if `allow` lets it through given the person's push history: the history is
@@ -191,7 +194,10 @@ pub async fn insert_push<E>(
         tx.rollback().await?;
         return Ok(PushStored::Refused(refusal));
     }
-    logins::set_waiting(&mut *tx, push.login_id, push.number).await?;
+    if !logins::set_waiting(&mut *tx, push.login_id, push.number).await? {
+        tx.rollback().await?;
+        return Ok(PushStored::NotOpen);
+    }
     let replaced = if push.replaces {
         let (state, why) = (RequestState::Cancelled, EndReason::Replaced);
         end_pending(&mut *tx, Pending::OfLogin, push.login_id, state, why).await?
