@@ -36,6 +36,22 @@ pub async fn tell_ended(state: &AppState, requests: &[Ended], why: EndReason) {
     }
 }
 
+/// Hands a request claimed by an answer with a wrong PIN back (pending again, answerable only
+/// by an answer newer than `device_time`), unless it ended while the answer held it.
+/// Returns whether it ended (its device is then told).
+pub async fn hand_back(
+    state: &AppState,
+    request_id: &str,
+    device_time: i64,
+) -> anyhow::Result<bool> {
+    let Some((request, why)) = store::requests::release(&state.db, request_id, device_time).await?
+    else {
+        return Ok(false);
+    };
+    tell_token_of(state, &request, why).await;
+    Ok(true)
+}
+
 /// Expires a request whose time is up, if it is still pending, and tells its device. Returns
 /// whether this call expired it.
 pub async fn expire(state: &AppState, request_id: &str) -> anyhow::Result<bool> {

@@ -67,9 +67,7 @@ pub async fn check_password(
     client_ip: &str,
 ) -> Result<Option<String>, PasswordError> {
     // Refused before the password is looked at, so that a throttled guess learns nothing.
-    if let Some(wait) = state.throttle.wait(username, address) {
-        return Err(PasswordError::Throttled(wait));
-    }
+    let attempt = state.throttle.begin(username, address).map_err(PasswordError::Throttled)?;
     let checked = users::check_password(&state.db, &state.password_slots, username, password)
         .await
         .map_err(|err| match err {
@@ -77,14 +75,14 @@ pub async fn check_password(
             users::CheckError::Internal(err) => PasswordError::Internal(err),
         })?;
     let Some(user) = checked else {
-        state.throttle.failed(username, address);
+        attempt.failed();
         Audit::of_user(AuditEvent::PasswordFailed, username)
             .ip(client_ip)
             .record(&state.db)
             .await?;
         return Ok(None);
     };
-    state.throttle.succeeded(username);
+    attempt.succeeded();
     let id = random_id("lgn_", 18);
     let created = now();
     let login = NewLogin {

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
+use crate::device_auth::DeviceToken;
 use crate::egress::EndpointRefused;
 use crate::ids::random_id;
 use crate::states::TokenState;
@@ -144,9 +145,31 @@ pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
 /// Push endpoint dropped) and cancels its pending requests, which it returns for the device to
 /// be told ([`crate::ended::tell_removed`]).
 pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<Vec<Ended>> {
+    revoke_row(state, token, "by device").await
+}
+
+/// An administrator revokes a token (a lost device, an export in the wrong hands, a copy
+/// restored by someone else): as a removal by its device, and the device holding it is told
+/// that its pending requests ended. Nothing tagged under its keys is accepted again, by any
+/// copy; the person enrolls anew. Fails if the token is already revoked.
+pub async fn revoke(state: &AppState, token_id: &str) -> anyhow::Result<()> {
+    let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
+    anyhow::ensure!(token.state != TokenState::Revoked, "token {token_id} is already revoked");
+    // A token whose activation link was never used has no keys, and no device to tell.
+    let keys = token.sealed_keys.is_some().then(|| open_keys(state, &token)).transpose()?;
+    let ended = revoke_row(state, &token, "by administrator").await?;
+    if let Some(keys) = keys {
+        crate::ended::tell_removed(state, &DeviceToken { token, keys }, &ended).await;
+    }
+    Ok(())
+}
+
+/// Revokes `token` (keys and Web Push endpoint dropped), cancels its pending requests and
+/// returns them, and audits who did it.
+async fn revoke_row(state: &AppState, token: &TokenRow, by: &str) -> anyhow::Result<Vec<Ended>> {
     store::tokens::revoke(&state.db, &token.id).await?;
     let ended = store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
-    Audit::of_token(AuditEvent::TokenRemoved, token).detail("by device").record(&state.db).await?;
+    Audit::of_token(AuditEvent::TokenRemoved, token).detail(by).record(&state.db).await?;
     Ok(ended)
 }
 

@@ -165,3 +165,51 @@ async fn every_audit_field_is_capped() {
     }
     server.stop().await;
 }
+
+/// Guesses sent all at once: the check and the count are one step, so no more than the free
+/// failures (and the one that earns the first wait) reach the password, however many arrive
+/// together.
+#[tokio::test]
+async fn concurrent_guesses_for_one_account_get_no_more_than_the_free_tries() {
+    let config = Config {
+        trusted_proxy: Some("127.0.0.1".parse().unwrap()),
+        // Room for every guess in the queue, so that only the throttle refuses.
+        password_queue: 100,
+        ..Config::default()
+    };
+    let server = Server::start("sqlite::memory:", ServerKey::random(), config).await;
+    server.user("alice").await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let url = server.url.clone();
+        tasks.push(tokio::spawn(async move {
+            sign_in(&url, "alice", "guess", &format!("198.51.100.{i}")).await
+        }));
+    }
+    let mut checked = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            401 => checked += 1,
+            429 => assert_throttled(&reply),
+            other => panic!("unexpected status {other}: {}", reply.body),
+        }
+    }
+    assert!(checked <= 6, "{checked} of 60 concurrent guesses were checked");
+    server.stop().await;
+}
+
+/// One IPv6 host holds a whole /64, so the addresses of one /64 count as one.
+#[tokio::test]
+async fn wrong_passwords_from_one_ipv6_network_back_off_together() {
+    let server = behind_proxy().await;
+    for i in 0..40 {
+        let from = format!("2001:db8:0:7::{:x}", i + 1);
+        let reply = sign_in(&server.url, &format!("guess{i}"), "guess", &from).await;
+        assert!([401, 429].contains(&reply.status), "{}", reply.status);
+    }
+    assert_throttled(&sign_in(&server.url, "alice", "alice-pw", "2001:db8:0:7::beef").await);
+    // The next /64 is another network.
+    assert_eq!(sign_in(&server.url, "alice", "alice-pw", "2001:db8:0:8::1").await.status, 303);
+    server.stop().await;
+}
