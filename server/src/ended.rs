@@ -70,6 +70,16 @@ pub async fn tell_removed(state: &AppState, device: &DeviceToken, ended: &[Ended
     }
 }
 
+/// An administrator revokes a token ([`tokens::revoke`]), and the device holding it is told that
+/// its pending requests ended.
+pub async fn revoke(state: &AppState, token_id: &str) -> anyhow::Result<()> {
+    let tokens::Revoked { token, keys, ended } = tokens::revoke(state, token_id).await?;
+    if let Some(keys) = keys {
+        tell_removed(state, &DeviceToken { token, keys }, &ended).await;
+    }
+    Ok(())
+}
+
 /// The notices of the device's requests that ended without its answer and that it may still
 /// show: those whose time was up less than a minute ago (§7; a device's clock is at most that
 /// far behind, after which it drops them by itself).

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, geo, store, tokens, users};
+use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, ended, geo, store, tokens, users};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -237,7 +237,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Revoke { token_id }) => {
             let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
-            tokens::revoke(&state, &token_id).await?;
+            ended::revoke(&state, &token_id).await?;
             println!("revoked {token_id}");
             Ok(())
         }
