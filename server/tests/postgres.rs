@@ -231,8 +231,9 @@ async fn a_restore_moves_the_token_on_postgresql() {
 /// other's uncommitted rows: twelve logins of one person pushing at once against a limit of
 /// three must still send exactly three.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
 async fn the_push_limit_holds_for_pushes_at_the_same_moment_on_postgresql() {
-    let Some(database) = fresh_database().await else { return };
+    let database = support::postgres_database().await;
     let config = Config { max_pending_per_user: 3, ..Config::default() };
     let server = Server::start(&database, ServerKey::random(), config).await;
     server.user("alice").await;
