@@ -377,6 +377,14 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     state.hub.register(&ids, &tx);
     let _registration = Registration { hub: &state.hub, ids: &ids, sender: &tx };
+    // A restore that took a token over between its log-in above and this registration told
+    // sockets that were registered then, not this one: look once more, now that the next
+    // message would reach it. The device logs in again and is told why.
+    for device in &devices {
+        if !tokens::still_current(&state, &device.token.id, &device.keys).await? {
+            return Ok(());
+        }
+    }
     socket.send(Message::text(json!({ "type": "ready", "tokens": ids }).to_string())).await?;
     for device in &devices {
         for body in push::pending_of(&state, &device.token.id).await? {
@@ -398,7 +406,25 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
                 return Ok(());
             }
             outgoing = rx.recv() => match outgoing {
-                Some(text) => socket.send(Message::text(text)).await?,
+                Some(text) => {
+                    let restored = tokens::restored_token(&text);
+                    socket.send(Message::text(text)).await?;
+                    // A restore elsewhere retired the keys this socket logged in with: it gets
+                    // nothing more of that token (a restored copy's own socket, logged in with
+                    // the new keys, keeps it). Without tokens left, it closes.
+                    if let Some(token_id) = restored
+                        && let Some(i) = devices.iter().position(|d| d.token.id == token_id)
+                        && let Some(device) = devices.get(i)
+                        && !tokens::still_current(&state, &token_id, &device.keys).await?
+                    {
+                        state.hub.unregister(std::slice::from_ref(&token_id), &tx);
+                        devices.remove(i);
+                        if devices.is_empty() {
+                            socket.send(Message::Close(None)).await?;
+                            return Ok(());
+                        }
+                    }
+                }
                 None => return Ok(()),
             },
             incoming = socket.recv() => match incoming {

@@ -67,9 +67,7 @@ pub async fn check_password(
     client_ip: &str,
 ) -> Result<Option<String>, PasswordError> {
     // Refused before the password is looked at, so that a throttled guess learns nothing.
-    if let Some(wait) = state.throttle.wait(username, address) {
-        return Err(PasswordError::Throttled(wait));
-    }
+    let attempt = state.throttle.begin(username, address).map_err(PasswordError::Throttled)?;
     let checked = users::check_password(&state.db, &state.password_slots, username, password)
         .await
         .map_err(|err| match err {
@@ -77,14 +75,14 @@ pub async fn check_password(
             users::CheckError::Internal(err) => PasswordError::Internal(err),
         })?;
     let Some(user) = checked else {
-        state.throttle.failed(username, address);
+        attempt.failed();
         Audit::of_user(AuditEvent::PasswordFailed, username)
             .ip(client_ip)
             .record(&state.db)
             .await?;
         return Ok(None);
     };
-    state.throttle.succeeded(username);
+    attempt.succeeded();
     let id = random_id("lgn_", 18);
     let created = now();
     let login = NewLogin {
@@ -157,7 +155,8 @@ pub async fn typed_passcode(
         // the approval already is the second factor, so the submission just completes it.
         return Ok(PasscodeOutcome::Approved);
     }
-    if matches!(login.state, LoginState::Done | LoginState::Denied | LoginState::Locked) {
+    // Denied, reported or locked (or its session opened): over for good, whatever the cooldown.
+    if !LoginState::OPEN.contains(&login.state) {
         return Err(SignInError::Over);
     }
     let code = passcode.trim();
@@ -172,8 +171,16 @@ pub async fn typed_passcode(
                     .ip(&login.client_ip)
                     .record(&state.db)
                     .await?;
-                finish(state, &login.id, LoginState::Approved, None).await?;
-                return Ok(PasscodeOutcome::Approved);
+                if finish(state, &login.id, LoginState::Approved, None).await? {
+                    return Ok(PasscodeOutcome::Approved);
+                }
+                // The login got its outcome while the passcode was checked: approved by a push
+                // (then this completes it), or denied, reported or locked (then it is over).
+                let now_state = store::logins::get(&state.db, &login.id, secs(now())?).await?;
+                return match now_state.map(|l| l.state) {
+                    Some(LoginState::Approved) => Ok(PasscodeOutcome::Approved),
+                    _ => Err(SignInError::Over),
+                };
             }
         }
     }

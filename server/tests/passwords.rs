@@ -165,3 +165,80 @@ async fn every_audit_field_is_capped() {
     }
     server.stop().await;
 }
+
+/// Guesses sent all at once: the check and the count are one step, so no more than the free
+/// failures (and the one that earns the first wait) reach the password, however many arrive
+/// together.
+#[tokio::test]
+async fn concurrent_guesses_for_one_account_get_no_more_than_the_free_tries() {
+    let config = Config {
+        trusted_proxy: Some("127.0.0.1".parse().unwrap()),
+        // Room for every guess in the queue, so that only the throttle refuses.
+        password_queue: 100,
+        ..Config::default()
+    };
+    let server = Server::start("sqlite::memory:", ServerKey::random(), config).await;
+    server.user("alice").await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let url = server.url.clone();
+        tasks.push(tokio::spawn(async move {
+            sign_in(&url, "alice", "guess", &format!("198.51.100.{i}")).await
+        }));
+    }
+    let mut checked = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            401 => checked += 1,
+            429 => assert_throttled(&reply),
+            other => panic!("unexpected status {other}: {}", reply.body),
+        }
+    }
+    assert_eq!(checked, 6, "of 60 concurrent guesses, the free ones and one more are checked");
+    server.stop().await;
+}
+
+/// One IPv6 host holds a whole /64, so the addresses of one /64 count as one.
+#[tokio::test]
+async fn wrong_passwords_from_one_ipv6_network_back_off_together() {
+    let server = behind_proxy().await;
+    for i in 0..40 {
+        let from = format!("2001:db8:0:7::{:x}", i + 1);
+        let reply = sign_in(&server.url, &format!("guess{i}"), "guess", &from).await;
+        assert!([401, 429].contains(&reply.status), "{}", reply.status);
+    }
+    assert_throttled(&sign_in(&server.url, "alice", "alice-pw", "2001:db8:0:7::beef").await);
+    // The next /64 is another network.
+    assert_eq!(sign_in(&server.url, "alice", "alice-pw", "2001:db8:0:8::1").await.status, 303);
+    server.stop().await;
+}
+
+/// The free failures are exactly 5 per account and 20 per address: one more, and the next
+/// check waits.
+#[tokio::test]
+async fn the_free_failures_are_five_per_account_and_twenty_per_address() {
+    let server = behind_proxy().await;
+    server.user("bob").await;
+    for i in 0..5 {
+        let reply = sign_in(&server.url, "alice", "guess", &format!("198.51.100.{i}")).await;
+        assert_eq!(reply.status, 401, "free failure {i}");
+    }
+    assert_eq!(sign_in(&server.url, "alice", "alice-pw", "198.51.100.10").await.status, 303);
+    for i in 0..6 {
+        let reply = sign_in(&server.url, "bob", "guess", &format!("198.51.100.{}", 20 + i)).await;
+        assert_eq!(reply.status, 401, "failure {i}");
+    }
+    assert_throttled(&sign_in(&server.url, "bob", "bob-pw", "198.51.100.30").await);
+
+    for i in 0..20 {
+        let reply = sign_in(&server.url, &format!("nobody{i}"), "guess", "203.0.113.9").await;
+        assert_eq!(reply.status, 401, "free failure {i} from one address");
+    }
+    server.user("carol").await;
+    assert_eq!(sign_in(&server.url, "carol", "carol-pw", "203.0.113.9").await.status, 303);
+    let reply = sign_in(&server.url, "nobody20", "guess", "203.0.113.9").await;
+    assert_eq!(reply.status, 401, "the 21st failure is still checked");
+    assert_throttled(&sign_in(&server.url, "carol", "carol-pw", "203.0.113.9").await);
+    server.stop().await;
+}

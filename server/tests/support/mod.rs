@@ -82,6 +82,43 @@ impl Server {
     }
 }
 
+/// A fresh SQLite file, as a server is given one, in a directory removed when it is dropped:
+/// a file has a writer beside its readers, where `sqlite::memory:` has one connection for all.
+pub fn sqlite_database() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pushotp.db").display());
+    (dir, url)
+}
+
+/// A fresh, empty database on the PostgreSQL cluster `PUSHOTP_TEST_POSTGRES` names.
+///
+/// The tests that call it are marked `#[ignore = "needs PUSHOTP_TEST_POSTGRES …"]` and named
+/// `…on_postgresql`: a plain `cargo test` reports them ignored instead of passing without a
+/// database, and `scripts/test.sh` starts a cluster and runs them with `--ignored
+/// on_postgresql`. Run without the variable, or with a cluster that cannot be reached, they
+/// fail: a test of the backend that never reached it has tested nothing.
+pub async fn postgres_database() -> String {
+    use sqlx::Executor;
+    let url = std::env::var("PUSHOTP_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "PUSHOTP_TEST_POSTGRES is not set: scripts/test.sh starts a cluster and sets it \
+             (or start one with scripts/postgres.sh start DIR)"
+        )
+    });
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .unwrap_or_else(|err| panic!("PUSHOTP_TEST_POSTGRES cannot be reached: {err}"));
+    let name = format!(
+        "pushotp_{}",
+        pushotp_server::random_id("", 6).to_lowercase().replace(['-', '_'], "x")
+    );
+    // The name is made here of letters and digits only, so the statement is safe to build.
+    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    admin.close().await;
+    let base = url.rsplit_once('/').unwrap().0;
+    format!("{base}/{name}")
+}
+
 pub fn now() -> u64 {
     pushotp_server::now()
 }
@@ -521,4 +558,31 @@ pub fn browser_keys() -> (p256::SecretKey, [u8; 16], String, String) {
             .as_bytes(),
     );
     (secret, auth, public, Base64UrlUnpadded::encode_string(&auth))
+}
+
+/// `logins` sign-ins of `user`, each in a browser of its own, whose pages all press "Use my
+/// mobile" at the same moment: the push limit (`cap` per person) must let exactly `cap` of
+/// them through, refuse the others with `429` `too_many_requests`, and store the requests of
+/// the accepted ones only (one per push: `user` has one token). Run it on a multi-threaded
+/// runtime, so that the pushes are handled in parallel.
+pub async fn assert_the_push_limit_holds_at_once(
+    server: &Server,
+    user: &str,
+    logins: usize,
+    cap: usize,
+) {
+    let mut browsers = Vec::new();
+    for _ in 0..logins {
+        let browser = Browser::new(&server.url);
+        assert_eq!(browser.sign_in_with(user, &format!("{user}-pw"), &[]).await, 303);
+        browsers.push(browser);
+    }
+    let replies = futures_util::future::join_all(browsers.iter().map(Browser::push)).await;
+    let accepted = replies.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(accepted, cap, "{replies:?}");
+    for (status, body) in replies.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!((*status, body["error"].as_str()), (429, Some("too_many_requests")), "{body}");
+    }
+    let stored = server.count("SELECT COUNT(*) FROM push_requests").await;
+    assert_eq!(stored, i64::try_from(cap).unwrap());
 }
