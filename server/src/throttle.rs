@@ -131,11 +131,17 @@ struct Failures {
 impl Failures {
     /// When the key may try again: `last` plus the wait its count has earned.
     fn until(self, free: u32) -> Instant {
-        let Some(beyond) = self.count.checked_sub(free).filter(|n| *n > 0) else {
-            return self.last;
-        };
-        let wait = FIRST_WAIT.saturating_mul(1 << (beyond - 1).min(20)).min(MAX_WAIT);
-        self.last + wait
+        self.last + wait_after(self.count, free)
+    }
+}
+
+/// The wait that `count` failures in a row earn when the first `free` of them are free:
+/// none up to `free`, then [`FIRST_WAIT`] doubled per failure beyond, up to [`MAX_WAIT`]. The
+/// password step and typed passcodes ([`crate::signin::typed_passcode`]) share it.
+pub fn wait_after(count: u32, free: u32) -> Duration {
+    match count.checked_sub(free).filter(|n| *n > 0) {
+        Some(beyond) => FIRST_WAIT.saturating_mul(1 << (beyond - 1).min(20)).min(MAX_WAIT),
+        None => Duration::ZERO,
     }
 }
 

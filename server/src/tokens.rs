@@ -123,8 +123,24 @@ pub async fn lock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     store::tokens::set_state(&state.db, token_id, TokenState::Locked).await
 }
 
-/// An administrator unlocks a token locked after failed tries: active again, with no failed
-/// tries. Fails if the token is not locked.
+/// An administrator locks an active token: no push goes to it and no passcode or answer of it
+/// is taken until [`unlock`]. Audited. Fails if the token is not active.
+pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<()> {
+    let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
+    anyhow::ensure!(
+        token.state == TokenState::Active,
+        "token {token_id} is {}, not active",
+        token.state
+    );
+    lock(state, token_id).await?;
+    Audit::of_token(AuditEvent::TokenLocked, &token)
+        .detail("by administrator")
+        .record(&state.db)
+        .await
+}
+
+/// An administrator unlocks a token locked after failed answers, a report or by an
+/// administrator: active again, with no failed tries. Fails if the token is not locked.
 pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
     anyhow::ensure!(

@@ -120,9 +120,22 @@ async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
         (Some("wrong_number"), Some(1))
     );
     assert_eq!(browser.outcome().await["reason"], "wrong_number");
-    // A wrong typed passcode is the last try: the token locks, and no push goes out.
+    // A wrong typed passcode is no failed answer: the person's wrong passcodes are counted
+    // apart, in a conditional statement, and never lock.
     assert_eq!(browser.passcode("000000").await, 401);
+    assert_eq!(server.count("SELECT passcode_failures FROM users").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 0);
+    // A second wrong number is the last try: the token locks, and no push goes out.
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = browser.push().await.1["number"].as_u64().unwrap();
+    let request = device.next_push(&mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number).unwrap();
+    let (_, reply) = device.approve_send(&request, Some(wrong), None).await;
+    assert_eq!(reply["reason"], "locked", "{reply}");
     assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
     assert_eq!(browser.push().await.0, 409);
     // The administrator unlocks it; a right typed passcode signs in and opens one session.
     pushotp_server::tokens::unlock(&server.state, &device.token_id).await.unwrap();

@@ -1,0 +1,183 @@
+//! Wrong typed passcodes back off instead of locking: someone who knows a person's password
+//! cannot lock their authenticators, only make typed passcodes wait, each wait audited. An
+//! administrator can still lock and unlock a token.
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use pushotp_server::{Config, ServerKey};
+use support::{Browser, Device, Server};
+
+/// Wrong typed passcodes before passcodes have to wait.
+const FREE: usize = 5;
+
+struct Reply {
+    status: u16,
+    retry_after: Option<u64>,
+    body: String,
+}
+
+async fn passcode(browser: &Browser, code: &str) -> Reply {
+    let reply = browser
+        .http
+        .post(format!("{}/auth/passcode", browser.server))
+        .form(&[("passcode", code)])
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    let retry_after = reply
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse::<u64>().expect("Retry-After in seconds"));
+    Reply { status, retry_after, body: reply.text().await.unwrap() }
+}
+
+/// A wait the page and `Retry-After` both state, in seconds.
+fn assert_waits(reply: &Reply, at_most: u64) -> u64 {
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    let seconds = reply.retry_after.expect("a Retry-After header");
+    assert!((1..=at_most).contains(&seconds), "Retry-After {seconds}");
+    assert!(reply.body.contains("Too many wrong passcodes"), "{}", reply.body);
+    assert!(reply.body.contains(&format!("{seconds} s")), "the page says how long: {}", reply.body);
+    seconds
+}
+
+async fn alice(server: &Server) -> (Device, Browser) {
+    server.user("alice").await;
+    let device = Device::enroll(&server.link("alice").await, "Chrome on laptop").await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    (device, browser)
+}
+
+#[tokio::test]
+async fn wrong_typed_passcodes_back_off_and_never_lock_the_token() {
+    let config = Config { max_tries: 3, ..Config::default() };
+    let server = Server::start("sqlite::memory:", ServerKey::random(), config).await;
+    let (mut device, browser) = alice(&server).await;
+    // More wrong passcodes than the token's tries: each one refused, none waits yet.
+    for _ in 0..FREE {
+        assert_eq!(passcode(&browser, "000000").await.status, 401);
+    }
+    // One more is still checked (and wrong); from then on passcodes wait, first a second.
+    assert_eq!(passcode(&browser, "000000").await.status, 401);
+    let first = assert_waits(&passcode(&browser, "000000").await, 2);
+    // The right passcode is refused too while the wait lasts, without being looked at.
+    let otp = device.keys.otp.clone();
+    let code = device.next_passcode(&otp);
+    assert_waits(&passcode(&browser, &code).await, 2);
+    // Nothing locked: the person can still sign in by push, whatever the guesser does.
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 0);
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+    assert_eq!(browser.push().await.0, 200);
+    // After the wait a wrong passcode is checked again, and the next wait is twice as long.
+    tokio::time::sleep(Duration::from_secs(first + 1)).await;
+    assert_eq!(passcode(&browser, "000000").await.status, 401);
+    let second = assert_waits(&passcode(&browser, "000000").await, 3);
+    assert!(second >= first, "{second} < {first}");
+    // After that wait the right passcode signs in, and the count starts again.
+    tokio::time::sleep(Duration::from_secs(second + 1)).await;
+    assert_eq!(passcode(&browser, &code).await.status, 303);
+    assert_eq!(server.count("SELECT passcode_failures FROM users").await, 0);
+    // Every wrong passcode is audited, and so is each wait it started.
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'passcode_failed'").await, 7);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM audit WHERE event = 'passcode_backoff'").await,
+        2
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_locked'").await, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn passcodes_sent_at_once_are_each_counted_before_they_are_checked() {
+    let server = Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await;
+    let (_device, browser) = alice(&server).await;
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let browser = Browser { server: browser.server.clone(), http: browser.http.clone() };
+        tasks.push(tokio::spawn(async move { passcode(&browser, "000000").await.status }));
+    }
+    let mut checked = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            401 => checked += 1,
+            429 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // However they race, no more are checked than the free ones and the one that starts the
+    // first wait.
+    assert!((1..=FREE + 1).contains(&checked), "{checked} passcodes were checked");
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM audit WHERE event = 'passcode_failed'").await,
+        i64::try_from(checked).unwrap()
+    );
+    server.stop().await;
+}
+
+/// Runs the administrator's command line on `database`; its exit status and output.
+fn admin(database: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+        .args(["--database", database])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn an_administrator_locks_and_unlocks_a_token_and_both_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.db");
+    let database = format!("sqlite://{}", file.display());
+    // The key file where the command line looks for it, beside the database.
+    let key = ServerKey::load_or_create(&dir.path().join("server.db.key")).unwrap();
+    let server = Server::start(&database, key, Config::default()).await;
+    let (mut device, browser) = alice(&server).await;
+    let id = device.token_id.clone();
+
+    let (ok, out) = admin(&database, &["token", "lock", &id]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("locked {id}")), "{out}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    // Locked: no push goes out and the right passcode does not sign in.
+    assert_eq!(browser.push().await.0, 409);
+    let otp = device.keys.otp.clone();
+    let code = device.next_passcode(&otp);
+    assert_eq!(passcode(&browser, &code).await.status, 401);
+    // Locking it again says so, and changes nothing.
+    let (ok, out) = admin(&database, &["token", "lock", &id]);
+    assert!(!ok && out.contains("not active"), "{out}");
+
+    let (ok, out) = admin(&database, &["token", "unlock", &id]);
+    assert!(ok, "{out}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+    let code = device.next_passcode(&otp);
+    assert_eq!(passcode(&browser, &code).await.status, 303);
+    assert_eq!(
+        server
+            .count(
+                "SELECT COUNT(*) FROM audit WHERE event = 'token_locked' \
+                 AND detail = 'by administrator'"
+            )
+            .await,
+        1
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_unlocked'").await, 1);
+    server.stop().await;
+}
