@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use pushotp::push::EndReason;
+use pushotp::push::{EndReason, NoticeKind};
 
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
@@ -14,7 +14,7 @@ use crate::ids::{random_id, stored_id};
 use crate::states::{LoginState, Reason, TokenState};
 use crate::store::logins::{Login, NewLogin};
 pub use crate::store::sessions::Session;
-use crate::{ended, store, throttle, tokens, users};
+use crate::{ended, notices, store, throttle, tokens, users};
 
 /// A sign-in must get its second factor within this many seconds.
 pub const LOGIN_TTL: u64 = 600;
@@ -206,6 +206,9 @@ pub async fn typed_passcode(
             ))
             .record(&state.db)
             .await?;
+        // Whoever types these knows the password: the person's devices say so, and that the
+        // person can still approve by push.
+        notices::tell_person(state, login.user_id, NoticeKind::WrongPasscodes, None).await;
     }
     Ok(PasscodeOutcome::Wrong)
 }

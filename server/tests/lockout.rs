@@ -1,6 +1,7 @@
 //! Wrong typed passcodes back off instead of locking: someone who knows a person's password
-//! cannot lock their authenticators, only make typed passcodes wait, each wait audited. An
-//! administrator can still lock and unlock a token.
+//! cannot lock their authenticators, only make typed passcodes wait, each wait audited and told
+//! to the person's devices. An administrator can still lock and unlock a token. A new
+//! authenticator is told to the person's other devices.
 
 #![allow(
     missing_docs,
@@ -15,8 +16,9 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
+use pushotp::push::{NoticeKind, TokenNotice};
 use pushotp_server::{Config, ServerKey};
-use support::{Browser, Device, Server};
+use support::{Browser, Device, Server, Ws, next_json, now, quiet};
 
 /// Wrong typed passcodes before passcodes have to wait.
 const FREE: usize = 5;
@@ -179,5 +181,64 @@ async fn an_administrator_locks_and_unlocks_a_token_and_both_are_audited() {
         1
     );
     assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_unlocked'").await, 1);
+    server.stop().await;
+}
+
+/// The next notice about a token on the socket (skipping anything else), checked as the
+/// extension checks it.
+async fn next_notice(device: &Device, ws: &mut Ws) -> TokenNotice {
+    let notice = loop {
+        let message = next_json(ws).await;
+        if message["type"] == "notice" {
+            break serde_json::from_value::<TokenNotice>(message["notice"].clone()).unwrap();
+        }
+    };
+    assert_eq!(notice.token_id, device.token_id);
+    notice.verify(&device.keys.request).unwrap();
+    notice
+}
+
+#[tokio::test]
+async fn each_wait_of_typed_passcodes_is_told_to_every_device_of_the_person() {
+    let server = Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await;
+    let (laptop, browser) = alice(&server).await;
+    let phone = Device::enroll(&server.link("alice").await, "phone").await;
+    let (mut laptop_ws, mut phone_ws) = (laptop.connect().await, phone.connect().await);
+    for _ in 0..FREE {
+        assert_eq!(passcode(&browser, "000000").await.status, 401);
+    }
+    // The free failures alarm nobody: typos happen.
+    quiet(&mut laptop_ws).await;
+    let before = now();
+    assert_eq!(passcode(&browser, "000000").await.status, 401);
+    for (device, ws) in [(&laptop, &mut laptop_ws), (&phone, &mut phone_ws)] {
+        let notice = next_notice(device, ws).await;
+        assert_eq!(notice.kind, NoticeKind::WrongPasscodes);
+        assert!((before..=now()).contains(&notice.at), "{}", notice.at);
+    }
+    // A passcode refused while it waits tells nothing new.
+    assert_eq!(passcode(&browser, "000000").await.status, 429);
+    quiet(&mut laptop_ws).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_authenticator_is_told_to_the_persons_other_devices() {
+    let server = Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await;
+    let (laptop, _browser) = alice(&server).await;
+    let mut laptop_ws = laptop.connect().await;
+    let before = now();
+    let phone = Device::enroll(&server.link("alice").await, "phone").await;
+    let notice = next_notice(&laptop, &mut laptop_ws).await;
+    assert_eq!(notice.kind, NoticeKind::AuthenticatorAdded);
+    assert!((before..=now()).contains(&notice.at), "{}", notice.at);
+    // Each later one is told to the devices enrolled before it; another person's hear nothing.
+    let mut phone_ws = phone.connect().await;
+    server.user("bob").await;
+    let bob = Device::enroll(&server.link("bob").await, "bob's laptop").await;
+    let mut bob_ws = bob.connect().await;
+    Device::enroll(&server.link("alice").await, "tablet").await;
+    assert_eq!(next_notice(&phone, &mut phone_ws).await.kind, NoticeKind::AuthenticatorAdded);
+    quiet(&mut bob_ws).await;
     server.stop().await;
 }
