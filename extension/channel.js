@@ -7,6 +7,7 @@
 // nothing sent while it slept is lost, and Web Push is registered where the browser offers it.
 import { channelAuthTag, ready, signedAt, webPushTag } from './core.js';
 import { end, forget, receive } from './inbox.js';
+import { receive as receiveNotices } from './notices.js';
 import { restoredElsewhere } from './restore.js';
 import { pushTokens, readLocal, readSession, settings, writeLocal, writeSession } from './store.js';
 
@@ -104,6 +105,10 @@ async function onMessage(server, channel, data) {
       break;
     case 'ended':
       await end('push', [message.ended], { via: 'socket' });
+      break;
+    case 'notice':
+      // Wrong passcodes typed for the account, or another authenticator added (protocol §4).
+      await receiveNotices([message.notice]);
       break;
     case 'restored':
       // Another browser restored a token of this socket (protocol §8).
