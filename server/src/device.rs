@@ -398,7 +398,25 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
                 return Ok(());
             }
             outgoing = rx.recv() => match outgoing {
-                Some(text) => socket.send(Message::text(text)).await?,
+                Some(text) => {
+                    let restored = tokens::restored_token(&text);
+                    socket.send(Message::text(text)).await?;
+                    // A restore elsewhere retired the keys this socket logged in with: it gets
+                    // nothing more of that token (a restored copy's own socket, logged in with
+                    // the new keys, keeps it). Without tokens left, it closes.
+                    if let Some(token_id) = restored
+                        && let Some(i) = devices.iter().position(|d| d.token.id == token_id)
+                        && let Some(device) = devices.get(i)
+                        && !tokens::still_current(&state, &token_id, &device.keys).await?
+                    {
+                        state.hub.unregister(std::slice::from_ref(&token_id), &tx);
+                        devices.remove(i);
+                        if devices.is_empty() {
+                            socket.send(Message::Close(None)).await?;
+                            return Ok(());
+                        }
+                    }
+                }
                 None => return Ok(()),
             },
             incoming = socket.recv() => match incoming {

@@ -30,6 +30,22 @@ pub async fn end_pending_of_login(
     Ok(())
 }
 
+/// Hands a request claimed by an answer with a wrong PIN back (pending again, answerable only
+/// by an answer newer than `device_time`), unless it ended while the answer held it.
+/// Returns whether it ended (its device is then told).
+pub async fn hand_back(
+    state: &AppState,
+    request_id: &str,
+    device_time: i64,
+) -> anyhow::Result<bool> {
+    let Some((request, why)) = store::requests::release(&state.db, request_id, device_time).await?
+    else {
+        return Ok(false);
+    };
+    tell_token_of(state, &request, why).await;
+    Ok(true)
+}
+
 /// Expires a request whose time is up, if it is still pending, and tells its device. Returns
 /// whether this call expired it.
 pub async fn expire(state: &AppState, request_id: &str) -> anyhow::Result<bool> {
@@ -46,6 +62,16 @@ pub async fn tell_removed(state: &AppState, device: &DeviceToken, ended: &[Ended
     for request in ended {
         tell(state, &device.token, &device.keys, &request.id, EndReason::Removed).await;
     }
+}
+
+/// An administrator revokes a token ([`tokens::revoke`]), and the device holding it is told that
+/// its pending requests ended.
+pub async fn revoke(state: &AppState, token_id: &str) -> anyhow::Result<()> {
+    let tokens::Revoked { token, keys, ended } = tokens::revoke(state, token_id).await?;
+    if let Some(keys) = keys {
+        tell_removed(state, &DeviceToken { token, keys }, &ended).await;
+    }
+    Ok(())
 }
 
 /// The notices of the device's requests that ended without its answer and that it may still

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, geo, store, tokens, users};
+use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, ended, geo, store, tokens, users};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -153,6 +153,12 @@ enum TokenCommand {
         /// The token's id.
         token_id: String,
     },
+    /// Revoke a token for good (a lost device, a stolen export): no copy of it is accepted
+    /// again, and the person enrolls anew.
+    Revoke {
+        /// The token's id.
+        token_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -167,13 +173,15 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Logs go to stderr, so that what a command prints (a link, a list) is its own output.
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let url = match cli.database.clone() {
         Some(url) => url,
         None => format!("sqlite://{}", data_dir()?.join("pushotp.db").display()),
     };
-    let db = Db::connect(&url).await?;
+    // The key first: a key file that is refused leaves the database untouched.
     let key = match (&cli.key_file, url.strip_prefix("sqlite://")) {
         (Some(path), _) => ServerKey::load_or_create(path)?,
         (None, Some(file)) if !file.contains(":memory:") => {
@@ -183,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
         (None, _) if url.contains(":memory:") => ServerKey::random(),
         (None, _) => anyhow::bail!("--key-file is required with {url}"),
     };
+    let db = Db::connect(&url).await?;
     match cli.command {
         Command::Serve(args) => {
             let hint = database_hint(cli.database.as_deref());
@@ -235,6 +244,12 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
             tokens::unlock(&state, &token_id).await?;
             println!("unlocked {token_id}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { token_id }) => {
+            let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
+            ended::revoke(&state, &token_id).await?;
+            println!("revoked {token_id}");
             Ok(())
         }
         Command::Report(ReportCommand::List) => {

@@ -323,7 +323,10 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                     // The login keeps waiting: the person types the PIN again on the same
                     // request. A wrong PIN unmasks wrong keys, so this answer's passcode used no
                     // counter, and the next try's passcode verifies.
-                    store::requests::release(&state.db, &request_id, device_time).await?;
+                    if ended::hand_back(&state, &request_id, device_time).await? {
+                        // Its sign-in or token was cancelled while the PIN was checked.
+                        return rejected(Reason::Cancelled, None);
+                    }
                     if request.expires_at <= secs(now())? {
                         // Its expiry fell while it was claimed, and skipped it.
                         expire(&state, &request_id, login_id).await?;

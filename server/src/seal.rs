@@ -24,6 +24,20 @@ impl ServerKey {
     /// Reads the key file, or creates it (mode 0600) with a fresh random key.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
         if let Ok(bytes) = std::fs::read(path) {
+            // The key opens every sealed secret: like an SSH private key, one that other local
+            // users may read is refused rather than used.
+            #[cfg(unix)]
+            {
+                let mode = std::os::unix::fs::PermissionsExt::mode(
+                    &std::fs::metadata(path)?.permissions(),
+                );
+                anyhow::ensure!(
+                    mode & 0o077 == 0,
+                    "the server key file {} is open to other users (mode {:o}); chmod 600 it",
+                    path.display(),
+                    mode & 0o777
+                );
+            }
             let key: [u8; 32] =
                 bytes.as_slice().try_into().context("the server key file must hold 32 bytes")?;
             return Ok(Self(Zeroizing::new(key)));

@@ -160,9 +160,38 @@ pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
 /// Push endpoint dropped) and cancels its pending requests, which it returns for the device to
 /// be told ([`crate::ended::tell_removed`]).
 pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<Vec<Ended>> {
+    revoke_row(state, token, "by device").await
+}
+
+/// What an administrator's revocation ended: the token as it was, its keys (none if its
+/// activation link was never used), and its requests that were pending.
+pub struct Revoked {
+    /// The token's row before the revocation.
+    pub token: TokenRow,
+    /// Its keys, which the notices to its device are tagged under.
+    pub keys: Option<TokenKeys>,
+    /// Its requests that were pending.
+    pub ended: Vec<Ended>,
+}
+
+/// An administrator revokes a token (a lost device, an export in the wrong hands, a copy
+/// restored by someone else): as a removal by its device. Nothing tagged under its keys is
+/// accepted again, by any copy; the person enrolls anew. Fails if the token is already
+/// revoked. [`crate::ended::revoke`] also tells its device.
+pub async fn revoke(state: &AppState, token_id: &str) -> anyhow::Result<Revoked> {
+    let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
+    anyhow::ensure!(token.state != TokenState::Revoked, "token {token_id} is already revoked");
+    let keys = token.sealed_keys.is_some().then(|| open_keys(state, &token)).transpose()?;
+    let ended = revoke_row(state, &token, "by administrator").await?;
+    Ok(Revoked { token, keys, ended })
+}
+
+/// Revokes `token` (keys and Web Push endpoint dropped), cancels its pending requests and
+/// returns them, and audits who did it.
+async fn revoke_row(state: &AppState, token: &TokenRow, by: &str) -> anyhow::Result<Vec<Ended>> {
     store::tokens::revoke(&state.db, &token.id).await?;
     let ended = store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
-    Audit::of_token(AuditEvent::TokenRemoved, token).detail("by device").record(&state.db).await?;
+    Audit::of_token(AuditEvent::TokenRemoved, token).detail(by).record(&state.db).await?;
     Ok(ended)
 }
 
@@ -170,6 +199,37 @@ pub async fn remove(state: &AppState, token: &TokenRow) -> anyhow::Result<Vec<En
 /// old is still told why it is refused; an older one is refused as a stranger. It also bounds
 /// the work a forged tag causes.
 pub const MAX_RETIRED: usize = 16;
+
+/// The `type` of the message that tells a copy's sockets that another copy was restored (§8).
+const RESTORED: &str = "restored";
+
+/// The token a socket message says was restored elsewhere, if it is that message. Only such
+/// messages are parsed: every other one goes out as it is.
+pub fn restored_token(message: &str) -> Option<String> {
+    if !message.contains(r#""type":"restored""#) {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(message).ok()?;
+    if value.get("type")? != RESTORED {
+        return None;
+    }
+    value.get("tokenId")?.as_str().map(str::to_owned)
+}
+
+/// Whether the copy that logged in with `keys` still holds `token_id`'s current channel key,
+/// read again from storage (false once a restore moved the token, or it is gone).
+pub async fn still_current(
+    state: &AppState,
+    token_id: &str,
+    keys: &TokenKeys,
+) -> anyhow::Result<bool> {
+    let Some(token) = store::tokens::get(&state.db, token_id).await? else { return Ok(false) };
+    if token.sealed_keys.is_none() {
+        return Ok(false);
+    }
+    let current = open_keys(state, &token)?;
+    Ok(bool::from(current.channel.expose().ct_eq(keys.channel.expose())))
+}
 
 /// The request and channel keys a restore retired, and the nonce of that restore.
 pub struct RetiredKeys {
@@ -307,7 +367,7 @@ pub async fn restore(state: &AppState, request: &RestoreRequest) -> Result<Resto
     // from the notice below, which ends all of them there; the new copy never held them.
     store::requests::cancel_pending_of_token(&state.db, &token.id).await?;
     let tag = Base64UrlUnpadded::encode_string(&restored_elsewhere(&token.id, &retiring));
-    let told = json!({ "type": "restored", "tokenId": token.id, "tag": tag }).to_string();
+    let told = json!({ "type": RESTORED, "tokenId": token.id, "tag": tag }).to_string();
     state.hub.publish_push(&token.id, &told).await;
     Audit::of_token(AuditEvent::TokenRestored, &token).record(&state.db).await?;
     Ok(Restored::new(request, next_counter(&token), &new_keys.channel))

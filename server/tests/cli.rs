@@ -99,6 +99,11 @@ fn serve_makes_the_demo_only_when_asked_and_says_how_to_add_a_person() {
     assert_eq!(run(home, &["token", "list"], "").trim(), "", "no demo token");
     let added = run(home, &["user", "add", "alice"], "a password\n");
     assert!(added.starts_with("added alice"), "the name is free: {added}");
+    // An administrator can revoke a token for good.
+    let link = run(home, &["token", "enroll", "alice"], "");
+    let token = link.split("token=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    assert_eq!(run(home, &["token", "revoke", &token], "").trim(), format!("revoked {token}"));
+    assert!(run(home, &["token", "list"], "").contains("revoked"));
 
     // A person now exists: nothing more to say.
     let again = Serving::start(home, &[], &[]);
@@ -118,4 +123,79 @@ fn serve_makes_the_demo_only_when_asked_and_says_how_to_add_a_person() {
     assert!(demo.output.contains("alice / alice-demo"), "{}", demo.output);
     assert!(demo.output.contains("pushotp://enroll?"), "{}", demo.output);
     assert!(!demo.output.contains("user add"), "{}", demo.output);
+}
+
+/// Runs the administrator's command line like [`run`]; whether it succeeded, and its stderr.
+fn try_run(home: &Path, args: &[&str], input: &str) -> (bool, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+        .current_dir(home)
+        .args(args)
+        .env("HOME", home)
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("PUSHOTP_DATABASE")
+        .env_remove("PUSHOTP_KEY_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Files that already exist are left as they are: a database file that other users may read
+/// is used, with a warning that says how to close it; a server key file that others may read
+/// is refused, since it opens every sealed secret, and nothing is written.
+#[test]
+fn existing_files_others_may_read_are_named_and_a_readable_key_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db_path = home.join("open.db");
+    std::fs::write(&db_path, b"").unwrap();
+    std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let key_path = home.join("open.key");
+    std::fs::write(&key_path, [7u8; 32]).unwrap();
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let db = format!("sqlite://{}", db_path.display());
+    let key = key_path.display().to_string();
+    let args = ["--database", &db, "--key-file", &key, "user", "add", "alice"];
+
+    let (ok, stderr) = try_run(home, &args, "a password\n");
+    assert!(!ok, "a key file others may read is refused");
+    assert!(stderr.contains("open.key") && stderr.contains("chmod 600"), "{stderr}");
+    assert_eq!(std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777, 0o644);
+    assert_eq!(std::fs::read(&key_path).unwrap(), [7u8; 32], "the key is left as it is");
+
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (ok, stderr) = try_run(home, &args, "a password\n");
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("open to other users") && stderr.contains("chmod 600"), "{stderr}");
+    let mode = std::fs::metadata(&db_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "an existing database file keeps its mode");
+}
+
+/// The demo's made-up place for sign-ins from this machine comes only with the built-in test
+/// database: a demo given `--geoip` shows addresses as received (`geo::shown_ip` with no
+/// stand-in), and says nothing of demo places.
+#[test]
+fn a_demo_given_geoip_uses_no_stand_in_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let mmdb = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/geoip/GeoIP2-City-Test.mmdb");
+    let made_up = Serving::start(home, &["--database", "sqlite::memory:"], &["--demo"]);
+    assert!(
+        made_up.output.contains("Demo places: sign-ins from this machine show as from 81.2.69.142"),
+        "{}",
+        made_up.output
+    );
+    drop(made_up);
+    let geoip = mmdb.display().to_string();
+    let real =
+        Serving::start(home, &["--database", "sqlite::memory:"], &["--demo", "--geoip", &geoip]);
+    assert!(!real.output.contains("Demo places"), "{}", real.output);
+    assert!(real.output.contains("alice / alice-demo"), "still the demo: {}", real.output);
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp::push::{EndReason, PushEnded, PushRequest};
-use pushotp_server::{Config, ServerKey};
+use pushotp_server::{Config, ServerKey, ended, store};
 use serde_json::Value;
 use support::{Browser, Device, Server, Ws, browser_keys, push_service, quiet};
 
@@ -223,4 +223,47 @@ async fn a_notice_for_another_token_s_key_does_not_verify() {
     let mut moved = notice.clone();
     moved.token_id.clone_from(&t.laptop.token_id);
     assert_eq!(moved.verify(&t.laptop.keys.request), Err(pushotp::Error::BadTag));
+}
+
+/// An answer with a wrong PIN holds its request while the PIN is checked; if the sign-in ends
+/// in those moments (here a typed passcode), handing the request back must not make it pending
+/// again: it ends, and both devices are told.
+#[tokio::test]
+async fn a_request_that_ends_while_a_wrong_pin_answer_holds_it_stays_ended() {
+    let mut t = two_devices(Config::default()).await;
+    let (_, on_laptop, on_desktop) = t.push().await;
+    let id = Base64UrlUnpadded::encode_string(&on_laptop.id);
+    let db = &t.server.state.db;
+    let device_time = i64::try_from(support::now()).unwrap();
+    assert!(store::requests::claim(db, &id, device_time, device_time).await.unwrap());
+    let otp = t.laptop.keys.otp.clone();
+    let code = t.laptop.next_passcode(&otp);
+    assert_eq!(t.browser.passcode(&code).await, 303);
+    ended::hand_back(&t.server.state, &id, device_time).await.unwrap();
+    assert_eq!(t.laptop.poll().await, vec![], "the request is pending again");
+    let notice = t.laptop.next_ended(&mut t.laptop_ws, AT_ONCE).await;
+    assert_eq!(said(&notice), (on_laptop.id, EndReason::Answered));
+    let notice = t.desktop.next_ended(&mut t.desktop_ws, AT_ONCE).await;
+    assert_eq!(said(&notice), (on_desktop.id, EndReason::Answered));
+}
+
+/// The same when the request's token is removed while a wrong-PIN answer holds the request:
+/// it ends (its device removed the token itself, so nobody is left to tell), while the copy
+/// sent to the person's other token still waits.
+#[tokio::test]
+async fn a_request_whose_token_is_removed_while_a_wrong_pin_answer_holds_it_stays_ended() {
+    let mut t = two_devices(Config::default()).await;
+    let (_, on_laptop, on_desktop) = t.push().await;
+    let id = Base64UrlUnpadded::encode_string(&on_laptop.id);
+    let db = &t.server.state.db;
+    let device_time = i64::try_from(support::now()).unwrap();
+    assert!(store::requests::claim(db, &id, device_time, device_time).await.unwrap());
+    assert_eq!(t.laptop.remove().await.0, 200);
+    assert!(ended::hand_back(&t.server.state, &id, device_time).await.unwrap(), "it ended");
+    let pending = t
+        .server
+        .count("SELECT COUNT(*) FROM push_requests WHERE state IN ('pending', 'answering')")
+        .await;
+    assert_eq!(pending, 1, "only the desktop's copy waits");
+    assert_eq!(t.desktop.poll().await, vec![on_desktop]);
 }

@@ -213,3 +213,32 @@ async fn wrong_passwords_from_one_ipv6_network_back_off_together() {
     assert_eq!(sign_in(&server.url, "alice", "alice-pw", "2001:db8:0:8::1").await.status, 303);
     server.stop().await;
 }
+
+/// The free failures are exactly 5 per account and 20 per address: one more, and the next
+/// check waits.
+#[tokio::test]
+async fn the_free_failures_are_five_per_account_and_twenty_per_address() {
+    let server = behind_proxy().await;
+    server.user("bob").await;
+    for i in 0..5 {
+        let reply = sign_in(&server.url, "alice", "guess", &format!("198.51.100.{i}")).await;
+        assert_eq!(reply.status, 401, "free failure {i}");
+    }
+    assert_eq!(sign_in(&server.url, "alice", "alice-pw", "198.51.100.10").await.status, 303);
+    for i in 0..6 {
+        let reply = sign_in(&server.url, "bob", "guess", &format!("198.51.100.{}", 20 + i)).await;
+        assert_eq!(reply.status, 401, "failure {i}");
+    }
+    assert_throttled(&sign_in(&server.url, "bob", "bob-pw", "198.51.100.30").await);
+
+    for i in 0..20 {
+        let reply = sign_in(&server.url, &format!("nobody{i}"), "guess", "203.0.113.9").await;
+        assert_eq!(reply.status, 401, "free failure {i} from one address");
+    }
+    server.user("carol").await;
+    assert_eq!(sign_in(&server.url, "carol", "carol-pw", "203.0.113.9").await.status, 303);
+    let reply = sign_in(&server.url, "nobody20", "guess", "203.0.113.9").await;
+    assert_eq!(reply.status, 401, "the 21st failure is still checked");
+    assert_throttled(&sign_in(&server.url, "carol", "carol-pw", "203.0.113.9").await);
+    server.stop().await;
+}

@@ -23,8 +23,8 @@ export function freePort() {
 }
 
 /**
- * `log` is the server's `RUST_LOG`; `onOutput` gets everything it prints (with its own
- * timestamps on each log line), for scripts that time the server's steps. `database` is an
+ * `log` is the server's `RUST_LOG`; `onOutput` gets everything it prints, its output and its
+ * log lines (with their own timestamps), for scripts that time the server's steps. `database` is an
  * SQLite file to keep the data in (its key file goes beside it), so that the server can be
  * restarted with it (`port` the same as before) and `enrollLink` can make more tokens; without
  * it nothing outlives the process.
@@ -47,7 +47,13 @@ export async function startServer(extraArgs = [], { log = 'warn', onOutput = nul
       output += chunk;
       if (output.includes('Demo app:')) resolve();
     });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+    // Its log lines, on stderr: read always, so that the pipe never fills and stalls it.
+    let logged = '';
+    child.stderr.on('data', (chunk) => {
+      onOutput?.(String(chunk));
+      logged = (logged + chunk).slice(-4000);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}${logged}`)));
   });
   await ready;
   // Only a new database prints the demo user's activation link.

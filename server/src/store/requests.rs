@@ -143,19 +143,30 @@ pub async fn claim(db: &Db, id: &str, answered_at: i64, device_time: i64) -> any
 
 /// Hands a claimed request back after a wrong PIN, in one statement: pending again, so that
 /// the person can type the PIN again, and answerable only by an answer newer than this one's
-/// `device_time`. Only the claim's holder calls it, so no other answer ran meanwhile.
-pub async fn release(db: &Db, id: &str, device_time: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE push_requests SET state = $1, answered_at = NULL, tried_at = $2 \
-         WHERE id = $3 AND state = $4",
+/// `device_time`. Only the claim's holder calls it, so no other answer ran meanwhile. A
+/// request whose sign-in or token was cancelled while it was claimed (see [`end_pending`]) is
+/// cancelled instead, and returned with the reason, so that its device is told.
+pub async fn release(
+    db: &Db,
+    id: &str,
+    device_time: i64,
+) -> anyhow::Result<Option<(Ended, EndReason)>> {
+    let row = sqlx::query(
+        "UPDATE push_requests SET state = CASE WHEN ended_why IS NULL THEN $1 ELSE $2 END, \
+         answered_at = NULL, tried_at = $3 WHERE id = $4 AND state = $5 \
+         RETURNING id, token_id, ended_why",
     )
     .bind(RequestState::Pending.as_str())
+    .bind(RequestState::Cancelled.as_str())
     .bind(device_time)
     .bind(id)
     .bind(RequestState::Answering.as_str())
-    .execute(&db.writer)
+    .fetch_optional(&db.writer)
     .await?;
-    Ok(())
+    let Some(row) = row else { return Ok(None) };
+    let Some(why) = row.try_get::<Option<String>, _>("ended_why")? else { return Ok(None) };
+    let ended = Ended { id: row.try_get("id")?, token_id: row.try_get("token_id")? };
+    Ok(Some((ended, why.parse()?)))
 }
 
 /// Records a claimed request's outcome.
@@ -208,6 +219,10 @@ enum Pending {
 
 /// Ends the pending requests whose `which` column is `key`, in one statement, as `state` for
 /// `why`, and returns them (a request no longer pending is left as it is).
+///
+/// A cancelled sign-in or token also marks, in the same statement, the requests an answer holds
+/// at that moment (`answering`) with `why`: their answer decides them, and one handed back by
+/// [`release`] after a wrong PIN then ends instead of waiting again.
 async fn end_pending(
     db: &Db,
     which: Pending,
@@ -219,15 +234,17 @@ async fn end_pending(
     let sql = match which {
         Pending::Id => {
             "UPDATE push_requests SET state = $1, ended_why = $2 WHERE id = $3 AND state = $4 \
-             RETURNING id, token_id"
+             RETURNING id, token_id, state"
         }
         Pending::OfLogin => {
-            "UPDATE push_requests SET state = $1, ended_why = $2 WHERE login_id = $3 \
-             AND state = $4 RETURNING id, token_id"
+            "UPDATE push_requests SET state = CASE WHEN state = $4 THEN $1 ELSE state END, \
+             ended_why = $2 WHERE login_id = $3 AND state IN ($4, $5) \
+             RETURNING id, token_id, state"
         }
         Pending::OfToken => {
-            "UPDATE push_requests SET state = $1, ended_why = $2 WHERE token_id = $3 \
-             AND state = $4 RETURNING id, token_id"
+            "UPDATE push_requests SET state = CASE WHEN state = $4 THEN $1 ELSE state END, \
+             ended_why = $2 WHERE token_id = $3 AND state IN ($4, $5) \
+             RETURNING id, token_id, state"
         }
     };
     let rows = sqlx::query(sql)
@@ -235,9 +252,14 @@ async fn end_pending(
         .bind(why.name())
         .bind(key)
         .bind(RequestState::Pending.as_str())
+        .bind(RequestState::Answering.as_str())
         .fetch_all(&db.writer)
         .await?;
-    ended(&rows)
+    let ended_now: Vec<AnyRow> = rows
+        .into_iter()
+        .filter(|r| r.try_get::<String, _>("state").is_ok_and(|s| s == state.as_str()))
+        .collect();
+    ended(&ended_now)
 }
 
 /// How many requests of a sign-in are still pending.

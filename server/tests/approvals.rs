@@ -1,0 +1,80 @@
+//! An approval counts only with everything right: both tags (`K_chan`, `K_ans`) are not enough
+//! without the right passcode (docs/protocol.md §5).
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use pushotp::push::Answer;
+use pushotp_server::{Config, ServerKey};
+use support::{Browser, Device, Server};
+
+/// A passcode that is not `code`: the next one in the 6-digit space.
+fn other_than(code: &str) -> String {
+    format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
+}
+
+#[tokio::test]
+async fn an_approval_with_valid_tags_but_a_wrong_or_spent_passcode_approves_nothing() {
+    let server = Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut ws = device.connect().await;
+
+    // A wrong passcode, tagged with the device's real keys.
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    let otp = device.keys.otp.clone();
+    let wrong = other_than(&device.next_passcode(&otp));
+    let at = device.next_answered_at();
+    let answer = Answer::approve(
+        &request,
+        Some(number),
+        &wrong,
+        at,
+        &device.keys.channel,
+        &device.keys.answer,
+    )
+    .unwrap();
+    let (status, reply) = device.send(&answer).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("rejected")), "{reply}");
+    assert_eq!(reply["reason"], "bad_answer", "{reply}");
+    assert_ne!(browser.outcome().await["state"], "approved");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
+
+    // A passcode that was already used (typed on another sign-in), with valid tags.
+    let typed = Browser::new(&server.url);
+    typed.sign_in("alice").await;
+    let spent = device.next_passcode(&otp);
+    assert_eq!(typed.passcode(&spent).await, 303);
+    let sessions = server.count("SELECT COUNT(*) FROM sessions").await;
+    let third = Browser::new(&server.url);
+    third.sign_in("alice").await;
+    let number = u8::try_from(third.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    let at = device.next_answered_at();
+    let answer = Answer::approve(
+        &request,
+        Some(number),
+        &spent,
+        at,
+        &device.keys.channel,
+        &device.keys.answer,
+    )
+    .unwrap();
+    let (status, reply) = device.send(&answer).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("rejected")), "{reply}");
+    assert_eq!(reply["reason"], "bad_answer", "{reply}");
+    assert_ne!(third.outcome().await["state"], "approved");
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, sessions);
+    server.stop().await;
+}
