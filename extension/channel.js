@@ -149,7 +149,10 @@ async function gaveUp(tokenId, tag) {
   return true;
 }
 
-/** Asks every server for its pending requests, and what ended meanwhile, now (protocol §7, poll). */
+/**
+ * Asks every server for its pending requests, what ended meanwhile and its notices about the
+ * tokens, now (protocol §7, poll).
+ */
 export async function poll() {
   await ready;
   const want = await wanted();
@@ -173,9 +176,10 @@ export async function poll() {
           return;
         }
         if (!reply.ok) return;
-        const { requests = [], ended = [] } = json;
+        const { requests = [], ended = [], notices = [] } = json;
         await end('push', ended, { via: 'poll' });
         await receive('push', requests, { via: 'poll' });
+        await receiveNotices(notices);
       } catch {
         // Unreachable now; the socket's reconnection and the next watchdog round try again.
       }

@@ -19,8 +19,17 @@ const NOTIFICATION_PREFIX = 'notice:';
  * @param {unknown[]} raws
  */
 export async function receive(raws) {
+  // Polls and socket log-ins hand over the notices of the last week each time: those already
+  // shown are passed over before the tools module is loaded for them.
+  const tokens = await pushTokens();
+  const fresh = raws.filter((raw) => {
+    const { tokenId, kind, at } = /** @type {{tokenId?: unknown, kind?: unknown, at?: unknown}} */ (raw ?? {});
+    const token = typeof tokenId === 'string' ? tokens[tokenId] : undefined;
+    return token && typeof at === 'number' && !((token.notices?.[/** @type {'wrong_passcodes'} */ (kind)] ?? 0) >= at * 1000);
+  });
+  if (!fresh.length) return;
   await toolsReady();
-  for (const raw of raws) {
+  for (const raw of fresh) {
     const kept = await serial(() => keep(raw));
     if (!kept) continue;
     const { token, kind, at } = kept;

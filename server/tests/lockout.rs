@@ -204,6 +204,9 @@ async fn each_wait_of_typed_passcodes_is_told_to_every_device_of_the_person() {
     let (laptop, browser) = alice(&server).await;
     let phone = Device::enroll(&server.link("alice").await, "phone").await;
     let (mut laptop_ws, mut phone_ws) = (laptop.connect().await, phone.connect().await);
+    // The laptop's log-in hands it the phone's enrollment, made while it was away.
+    let added = next_notice(&laptop, &mut laptop_ws).await;
+    assert_eq!(added.kind, NoticeKind::AuthenticatorAdded);
     for _ in 0..FREE {
         assert_eq!(passcode(&browser, "000000").await.status, 401);
     }
@@ -240,5 +243,40 @@ async fn a_new_authenticator_is_told_to_the_persons_other_devices() {
     Device::enroll(&server.link("alice").await, "tablet").await;
     assert_eq!(next_notice(&phone, &mut phone_ws).await.kind, NoticeKind::AuthenticatorAdded);
     quiet(&mut bob_ws).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_device_that_was_away_gets_the_notices_when_it_polls_or_logs_in() {
+    let server = Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await;
+    // The laptop is away (no socket, no Web Push) while both happen.
+    let (laptop, browser) = alice(&server).await;
+    for _ in 0..=FREE {
+        assert_eq!(passcode(&browser, "000000").await.status, 401);
+    }
+    let phone = Device::enroll(&server.link("alice").await, "phone").await;
+    let (status, reply) = laptop.poll_raw().await;
+    assert_eq!(status, 200, "{reply}");
+    let notices: Vec<TokenNotice> = serde_json::from_value(reply["notices"].clone()).unwrap();
+    let mut kinds: Vec<&str> = notices
+        .iter()
+        .map(|n| {
+            assert_eq!(n.token_id, laptop.token_id);
+            n.verify(&laptop.keys.request).unwrap();
+            n.kind.name()
+        })
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["authenticator_added", "wrong_passcodes"]);
+    // The same at a socket log-in.
+    let mut ws = laptop.connect().await;
+    let mut kinds =
+        [next_notice(&laptop, &mut ws).await.kind, next_notice(&laptop, &mut ws).await.kind]
+            .map(NoticeKind::name);
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["authenticator_added", "wrong_passcodes"]);
+    // The new device was not there for either: it is told of neither.
+    let (_, reply) = phone.poll_raw().await;
+    assert_eq!(reply["notices"], serde_json::json!([]), "{reply}");
     server.stop().await;
 }

@@ -1,8 +1,8 @@
 // What a token's server says about the person's account reaches them at once: wrong passcodes
 // typed at the sign-in page past the free ones (someone who knows the password is guessing),
 // and another authenticator added. The real extension in Chromium against the real server: a
-// notification, and a line on the token in the options page. A notice that does not verify
-// shows nothing.
+// notification, and a line on the token in the options page, also for a notice made while the
+// worker was stopped. A notice that does not verify shows nothing.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -117,6 +117,22 @@ test('a notice that does not verify shows nothing', async () => {
   const ids = Object.keys(await helper.evaluate(() => chrome.notifications.getAll()));
   assert.deepEqual(ids.filter((id) => id.startsWith('notice:')), []);
   assert.deepEqual((await local()).pushTokens[token.tokenId].notices, before);
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a notice made while the worker was stopped shows once it starts again', async () => {
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  const worker = await serviceWorkerControl(browser, helper);
+  await worker.stop();
+  // A second later than the last one of its kind, which the token keeps.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  await otherDevice(await server.enrollLink('alice'), 'Tablet');
+  // Any page's message starts the worker, which polls and logs in again.
+  const options = await openExtensionPage(browser, 'options.html');
+  await untilNotification(`notice:${token.tokenId}:authenticator_added`, 10_000);
+  const kept = (await local()).pushTokens[token.tokenId].notices.authenticator_added;
+  assert.ok(Date.now() - kept < 10_000, `kept ${new Date(kept).toISOString()}`);
+  await options.close();
   assert.deepEqual(browser.errors, []);
 });
 
