@@ -379,6 +379,14 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     state.hub.register(&ids, &tx);
     let _registration = Registration { hub: &state.hub, ids: &ids, sender: &tx };
+    // A restore that took a token over between its log-in above and this registration told
+    // sockets that were registered then, not this one: look once more, now that the next
+    // message would reach it. The device logs in again and is told why.
+    for device in &devices {
+        if !tokens::still_current(&state, &device.token.id, &device.keys).await? {
+            return Ok(());
+        }
+    }
     socket.send(Message::text(json!({ "type": "ready", "tokens": ids }).to_string())).await?;
     for device in &devices {
         for body in push::pending_of(&state, &device.token.id).await? {

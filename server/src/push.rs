@@ -337,9 +337,12 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                 signin::finish(&state, login_id, LoginState::Rejected, Some(reason)).await?;
                 return rejected(reason, Some(left));
             }
-            // The login may have ended meanwhile (denied or reported on another device, or
-            // expired): then this approval approves nothing.
-            if !signin::finish(&state, login_id, LoginState::Approved, None).await? {
+            // The token may have been removed, revoked or restored elsewhere, or the login
+            // ended (denied or reported on another device, or expired), while this answer held
+            // the request: then it approves nothing.
+            let approved = store::requests::approve(&state.db, &request_id).await?
+                && signin::finish(&state, login_id, LoginState::Approved, None).await?;
+            if !approved {
                 settle(RequestState::Cancelled).await?;
                 Audit::of_token(AuditEvent::PushTooLate, token)
                     .detail(&request_id)
@@ -347,7 +350,6 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                     .await?;
                 return rejected(Reason::Cancelled, None);
             }
-            settle(RequestState::Approved).await?;
             Audit::of_token(AuditEvent::PushApproved, token)
                 .detail(&request_id)
                 .record(&state.db)

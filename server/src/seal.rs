@@ -23,14 +23,13 @@ impl std::fmt::Debug for ServerKey {
 impl ServerKey {
     /// Reads the key file, or creates it (mode 0600) with a fresh random key.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
-        if let Ok(bytes) = std::fs::read(path) {
+        if let Ok(mut file) = std::fs::File::open(path) {
             // The key opens every sealed secret: like an SSH private key, one that other local
-            // users may read is refused rather than used.
+            // users may read is refused rather than used (the mode of the file opened, not of
+            // whatever the path names a moment later).
             #[cfg(unix)]
             {
-                let mode = std::os::unix::fs::PermissionsExt::mode(
-                    &std::fs::metadata(path)?.permissions(),
-                );
+                let mode = std::os::unix::fs::PermissionsExt::mode(&file.metadata()?.permissions());
                 anyhow::ensure!(
                     mode & 0o077 == 0,
                     "the server key file {} is open to other users (mode {:o}); chmod 600 it",
@@ -38,6 +37,8 @@ impl ServerKey {
                     mode & 0o777
                 );
             }
+            let mut bytes = Zeroizing::new(Vec::new());
+            std::io::Read::read_to_end(&mut file, &mut bytes)?;
             let key: [u8; 32] =
                 bytes.as_slice().try_into().context("the server key file must hold 32 bytes")?;
             return Ok(Self(Zeroizing::new(key)));

@@ -42,16 +42,19 @@ impl Throttle {
     /// Starts a password check for `account` from `address`, or says how long it must still
     /// wait. A check that waits is refused without looking at the password.
     ///
-    /// The check is counted as a failure in the same step, before the password is looked at:
-    /// guesses sent all at once are counted one after the other, so no more of them reach the
-    /// password than the free failures allow. [`Attempt::succeeded`] gives the count back.
+    /// For the account, a check counts as a failure from the moment it starts until its outcome
+    /// is known: guesses sent all at once are admitted one after the other, so no more of them
+    /// reach the password than the free failures allow. The address counts finished failures
+    /// only, so that many people behind one address signing in at once are not refused; a burst
+    /// from one address can therefore get the running and queued checks past its free ones
+    /// before it waits (docs/threat-model.md, "Known limits").
     pub fn begin(&self, account: &str, address: IpAddr) -> Result<Attempt<'_>, Duration> {
         let now = Instant::now();
         let address = network(address);
-        // Both tables are locked (always in this order) so that a check refused by one is not
-        // counted by the other.
+        // Both tables are locked (always in this order), so that a check refused by one is not
+        // started in the other.
         let mut accounts = self.accounts.lock();
-        let mut addresses = self.addresses.lock();
+        let addresses = self.addresses.lock();
         let wait = self
             .accounts
             .wait(&accounts, account, now)
@@ -59,16 +62,16 @@ impl Throttle {
         if let Some(wait) = wait {
             return Err(wait);
         }
-        self.accounts.failed(&mut accounts, account.to_owned(), now);
-        self.addresses.failed(&mut addresses, address, now);
+        self.accounts.start(&mut accounts, account.to_owned(), now);
         Ok(Attempt { throttle: self, account: account.to_owned(), address, done: false })
     }
 }
 
-/// A password check under way, counted as a failure until it says otherwise. Dropped without
-/// an outcome (the check could not run: no slot, a storage error), it gives its count back.
+/// A password check under way, which holds back the account's next checks until it says how it
+/// went. Dropped without an outcome (the check could not run: no slot, a storage error), it
+/// counts nothing.
 #[derive(Debug)]
-#[must_use = "an attempt gives its count back when dropped"]
+#[must_use = "an attempt counts nothing unless it says how it went"]
 pub struct Attempt<'a> {
     throttle: &'a Throttle,
     account: String,
@@ -77,25 +80,27 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    /// A wrong password: the count stays.
+    /// A wrong password: a failure for the account and for the address.
     pub fn failed(mut self) {
         self.done = true;
+        let now = Instant::now();
+        self.throttle.accounts.finish(&self.account, Outcome::Failed, now);
+        self.throttle.addresses.failed(&mut self.throttle.addresses.lock(), self.address, now);
     }
 
-    /// The right password: the account's count starts again. The address keeps its earlier
-    /// failures, so that an attacker's own account cannot clear the address it guesses from.
+    /// The right password: the account's failures are forgotten. The address keeps its
+    /// failures (an attacker's own account cannot clear the address it guesses from), and its
+    /// wait is not moved.
     pub fn succeeded(mut self) {
         self.done = true;
-        self.throttle.accounts.forget(&self.account);
-        self.throttle.addresses.give_back(&self.address);
+        self.throttle.accounts.finish(&self.account, Outcome::Succeeded, Instant::now());
     }
 }
 
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.throttle.accounts.give_back(self.account.as_str());
-            self.throttle.addresses.give_back(&self.address);
+            self.throttle.accounts.finish(&self.account, Outcome::NotRun, Instant::now());
         }
     }
 }
@@ -113,6 +118,14 @@ fn network(address: IpAddr) -> IpAddr {
     }
 }
 
+/// How a started check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Failed,
+    Succeeded,
+    NotRun,
+}
+
 /// Exponential backoff per key: after `free` failures, each failure makes the key wait
 /// [`FIRST_WAIT`] doubled per failure beyond those, up to [`MAX_WAIT`].
 #[derive(Debug)]
@@ -124,19 +137,40 @@ struct Backoff<K> {
 
 #[derive(Debug, Clone, Copy)]
 struct Failures {
+    /// Finished failures.
     count: u32,
+    /// When the last of them was.
     last: Instant,
+    /// Checks started and not yet finished, each counted as a failure at `started`.
+    running: u32,
+    /// When the newest of them started.
+    started: Instant,
 }
 
 impl Failures {
-    /// When the key may try again: `last` plus the wait its count has earned.
-    fn until(self, free: u32) -> Instant {
-        self.last + wait_after(self.count, free)
+    fn new(now: Instant) -> Self {
+        Self { count: 0, last: now, running: 0, started: now }
+    }
+
+    /// The finished failures that still count: none once the last is [`MAX_WAIT`] old.
+    fn counting(self, now: Instant) -> u32 {
+        if now.saturating_duration_since(self.last) >= MAX_WAIT { 0 } else { self.count }
+    }
+
+    /// When the key may try again: the wait its finished failures earned after the last of
+    /// them, or, while checks run, the wait they would earn as failures from the newest start.
+    fn until(self, free: u32, now: Instant) -> Instant {
+        let count = self.counting(now);
+        let settled = self.last + wait_after(count, free);
+        if self.running == 0 {
+            return settled;
+        }
+        settled.max(self.started + wait_after(count.saturating_add(self.running), free))
     }
 }
 
-/// The wait that `count` failures in a row earn when the first `free` of them are free:
-/// none up to `free`, then [`FIRST_WAIT`] doubled per failure beyond, up to [`MAX_WAIT`]. The
+/// The wait that `count` failures in a row earn when the first `free` of them are free: none
+/// up to `free`, then [`FIRST_WAIT`] doubled per failure beyond, up to [`MAX_WAIT`]. The
 /// password step and typed passcodes ([`crate::signin::typed_passcode`]) share it.
 pub fn wait_after(count: u32, free: u32) -> Duration {
     match count.checked_sub(free).filter(|n| *n > 0) {
@@ -161,54 +195,66 @@ impl<K: Hash + Eq + Clone> Backoff<K> {
         K: std::borrow::Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let until = keys.get(key)?.until(self.free);
+        let until = keys.get(key)?.until(self.free, now);
         (until > now).then(|| until - now)
     }
 
-    fn failed(&self, keys: &mut Keys<K>, key: K, now: Instant) {
+    /// The entry of `key`, made room for if the table is full.
+    fn entry<'k>(&self, keys: &'k mut Keys<K>, key: K, now: Instant) -> &'k mut Failures {
         if !keys.contains_key(&key) && keys.len() >= self.capacity {
             // Forget what is over first; if the table is still full, the key with the fewest
             // failures goes, so that a flood of one-off names cannot push out an account
             // under attack.
-            keys.retain(|_, f| now.saturating_duration_since(f.last) < MAX_WAIT);
+            keys.retain(|_, f| f.running > 0 || f.counting(now) > 0);
             if keys.len() >= self.capacity {
-                let least =
-                    keys.iter().min_by_key(|(_, f)| (f.count, f.last)).map(|(k, _)| k.clone());
+                let least = keys
+                    .iter()
+                    .min_by_key(|(_, f)| (f.counting(now), f.running, f.last))
+                    .map(|(k, _)| k.clone());
                 if let Some(least) = least {
                     keys.remove(&least);
                 }
             }
         }
-        let entry = keys.entry(key).or_insert(Failures { count: 0, last: now });
-        // A key whose last failure is long past starts again.
-        if now.saturating_duration_since(entry.last) >= MAX_WAIT {
-            entry.count = 0;
-        }
-        entry.count = entry.count.saturating_add(1);
+        keys.entry(key).or_insert_with(|| Failures::new(now))
+    }
+
+    /// A check of `key` starts.
+    fn start(&self, keys: &mut Keys<K>, key: K, now: Instant) {
+        let entry = self.entry(keys, key, now);
+        entry.running = entry.running.saturating_add(1);
+        entry.started = now;
+    }
+
+    /// A finished failure of `key`.
+    fn failed(&self, keys: &mut Keys<K>, key: K, now: Instant) {
+        let entry = self.entry(keys, key, now);
+        entry.count = entry.counting(now).saturating_add(1);
         entry.last = now;
     }
 
-    /// Takes back one failure counted for a check that turned out not to be one.
-    fn give_back<Q>(&self, key: &Q)
+    /// A check of `key` started with [`start`](Self::start) ends.
+    fn finish<Q>(&self, key: &Q, outcome: Outcome, now: Instant)
     where
         K: std::borrow::Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         let mut keys = self.lock();
         if let Some(entry) = keys.get_mut(key) {
-            entry.count = entry.count.saturating_sub(1);
-            if entry.count == 0 {
-                keys.remove(key);
-            }
+            entry.running = entry.running.saturating_sub(1);
         }
-    }
-
-    fn forget<Q>(&self, key: &Q)
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.lock().remove(key);
+        match outcome {
+            Outcome::Failed => self.failed(&mut keys, key.to_owned(), now),
+            Outcome::Succeeded => {
+                if let Some(entry) = keys.get_mut(key) {
+                    entry.count = 0;
+                }
+            }
+            Outcome::NotRun => {}
+        }
+        if keys.get(key).is_some_and(|f| f.running == 0 && f.counting(now) == 0) {
+            keys.remove(key);
+        }
     }
 
     #[cfg(test)]
@@ -240,15 +286,14 @@ mod tests {
         assert_eq!(wait(&backoff, 1, t0), Some(FIRST_WAIT));
         fail(&backoff, 1, t0);
         assert_eq!(wait(&backoff, 1, t0), Some(FIRST_WAIT * 2));
-        backoff.give_back(&1);
-        assert_eq!(wait(&backoff, 1, t0), Some(FIRST_WAIT), "one failure given back");
         for _ in 0..100 {
             fail(&backoff, 1, t0);
         }
         assert_eq!(wait(&backoff, 1, t0), Some(MAX_WAIT));
         assert_eq!(wait(&backoff, 1, t0 + MAX_WAIT), None);
-        backoff.forget(&1);
-        assert_eq!(wait(&backoff, 1, t0), None);
+        // A failure long after the last starts the count again.
+        fail(&backoff, 1, t0 + MAX_WAIT);
+        assert_eq!(wait(&backoff, 1, t0 + MAX_WAIT), None);
     }
 
     #[test]
@@ -266,13 +311,15 @@ mod tests {
     }
 
     #[test]
-    fn an_attempt_without_an_outcome_gives_its_count_back() {
+    fn running_checks_hold_back_the_account_and_leave_nothing_without_an_outcome() {
         let throttle = Throttle::default();
         let address: IpAddr = "192.0.2.1".parse().unwrap();
-        for _ in 0..100 {
-            drop(throttle.begin("alice", address).unwrap());
-        }
-        assert_eq!(throttle.accounts.len() + throttle.addresses.len(), 0);
+        let running: Vec<_> =
+            (0..=ACCOUNT_FREE).map(|_| throttle.begin("alice", address).unwrap()).collect();
+        assert!(throttle.begin("alice", address).is_err(), "the free ones and one more run");
+        assert!(throttle.begin("bob", address).is_ok(), "another account is not held back");
+        drop(running);
+        assert_eq!(throttle.accounts.len() + throttle.addresses.len(), 0, "nothing counted");
         for _ in 0..ACCOUNT_FREE {
             throttle.begin("alice", address).unwrap().failed();
         }
@@ -288,5 +335,33 @@ mod tests {
         assert_ne!(key("2001:db8:0:7::1"), key("2001:db8:0:8::1"));
         assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
         assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+    }
+
+    #[test]
+    fn a_right_password_does_not_restart_the_addresss_wait() {
+        let throttle = Throttle::default();
+        let address: IpAddr = "192.0.2.1".parse().unwrap();
+        let t0 = Instant::now() - MAX_WAIT / 2;
+        {
+            let mut addresses = throttle.addresses.lock();
+            for _ in 0..ADDRESS_FREE + 1 {
+                throttle.addresses.failed(&mut addresses, network(address), t0);
+            }
+        }
+        // The address's wait (1 s after t0) is long over: a right password goes through...
+        throttle.begin("alice", address).unwrap().succeeded();
+        // ...and does not make the others behind that address wait again.
+        assert!(throttle.begin("bob", address).is_ok(), "a success restarted the wait");
+    }
+
+    #[test]
+    fn many_right_passwords_at_once_from_one_address_all_run() {
+        let throttle = Throttle::default();
+        let address: IpAddr = "192.0.2.1".parse().unwrap();
+        let running: Vec<_> = (0..100)
+            .map(|i| throttle.begin(&format!("person{i}"), address))
+            .collect::<Result<_, _>>()
+            .expect("no one behind the address is refused");
+        running.into_iter().for_each(Attempt::succeeded);
     }
 }

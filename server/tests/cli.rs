@@ -169,6 +169,7 @@ fn existing_files_others_may_read_are_named_and_a_readable_key_is_refused() {
     assert!(stderr.contains("open.key") && stderr.contains("chmod 600"), "{stderr}");
     assert_eq!(std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777, 0o644);
     assert_eq!(std::fs::read(&key_path).unwrap(), [7u8; 32], "the key is left as it is");
+    assert_eq!(std::fs::metadata(&db_path).unwrap().len(), 0, "the database is not opened");
 
     std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let (ok, stderr) = try_run(home, &args, "a password\n");

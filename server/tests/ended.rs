@@ -239,7 +239,7 @@ async fn a_request_that_ends_while_a_wrong_pin_answer_holds_it_stays_ended() {
     let otp = t.laptop.keys.otp.clone();
     let code = t.laptop.next_passcode(&otp);
     assert_eq!(t.browser.passcode(&code).await, 303);
-    ended::hand_back(&t.server.state, &id, device_time).await.unwrap();
+    assert!(ended::hand_back(&t.server.state, &id, device_time).await.unwrap(), "it ended");
     assert_eq!(t.laptop.poll().await, vec![], "the request is pending again");
     let notice = t.laptop.next_ended(&mut t.laptop_ws, AT_ONCE).await;
     assert_eq!(said(&notice), (on_laptop.id, EndReason::Answered));
@@ -266,4 +266,31 @@ async fn a_request_whose_token_is_removed_while_a_wrong_pin_answer_holds_it_stay
         .await;
     assert_eq!(pending, 1, "only the desktop's copy waits");
     assert_eq!(t.desktop.poll().await, vec![on_desktop]);
+}
+
+/// An approval in flight when its token is removed (or revoked, or restored elsewhere) approves
+/// nothing: the removal marks the request it holds, and the approval's own step refuses it.
+/// Settled outcomes keep no end reason, so no device is told of an end it answered itself.
+#[tokio::test]
+async fn an_approval_in_flight_when_its_token_is_removed_approves_nothing() {
+    let mut t = two_devices(Config::default()).await;
+    let (_, on_laptop, on_desktop) = t.push().await;
+    let db = &t.server.state.db;
+    let device_time = i64::try_from(support::now()).unwrap();
+    let desktop_id = Base64UrlUnpadded::encode_string(&on_desktop.id);
+    assert!(store::requests::claim(db, &desktop_id, device_time, device_time).await.unwrap());
+    assert_eq!(t.desktop.remove().await.0, 200);
+    assert!(!store::requests::approve(db, &desktop_id).await.unwrap(), "a removed token approved");
+
+    // Without a removal the same step approves, and leaves no end reason behind.
+    let laptop_id = Base64UrlUnpadded::encode_string(&on_laptop.id);
+    assert!(store::requests::claim(db, &laptop_id, device_time, device_time).await.unwrap());
+    assert!(store::requests::approve(db, &laptop_id).await.unwrap());
+    let marked = t
+        .server
+        .count(
+            "SELECT COUNT(*) FROM push_requests WHERE state = 'approved' AND ended_why IS NOT NULL",
+        )
+        .await;
+    assert_eq!(marked, 0);
 }

@@ -1,9 +1,9 @@
 //! The server on PostgreSQL, and two server nodes sharing one database: a device connected to
 //! one node answers a login started on the other.
 //!
-//! Needs `PUSHOTP_TEST_POSTGRES` (a database URL; `scripts/test.sh` starts a throwaway cluster
-//! with `scripts/postgres.sh`). Without it the tests say so and pass, except under CI, where
-//! they fail: there the backend must be tested.
+//! Each needs `PUSHOTP_TEST_POSTGRES` (a database URL): a plain `cargo test` reports them
+//! ignored, and `scripts/test.sh` starts a throwaway cluster and runs them, failing if it
+//! cannot (see [`support::postgres_database`]).
 
 #![allow(
     missing_docs,
@@ -16,30 +16,12 @@
 mod support;
 
 use pushotp_server::{Config, ServerKey};
-use sqlx::Executor;
 use support::{Browser, Device, Server};
 
-/// A fresh, empty database on the test cluster, or `None` when there is no cluster.
-async fn fresh_database() -> Option<String> {
-    let Ok(url) = std::env::var("PUSHOTP_TEST_POSTGRES") else {
-        assert!(std::env::var_os("CI").is_none(), "CI must set PUSHOTP_TEST_POSTGRES");
-        eprintln!("PUSHOTP_TEST_POSTGRES is not set: PostgreSQL tests not run");
-        return None;
-    };
-    let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    let name = format!(
-        "pushotp_{}",
-        pushotp_server::random_id("", 6).to_lowercase().replace(['-', '_'], "x")
-    );
-    // The name is made here of letters and digits only, so the statement is safe to build.
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-    let base = url.rsplit_once('/').unwrap().0;
-    Some(format!("{base}/{name}"))
-}
-
 #[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
 async fn the_whole_flow_works_on_postgresql() {
-    let Some(database) = fresh_database().await else { return };
+    let database = support::postgres_database().await;
     let server = Server::start(
         &database,
         ServerKey::random(),
@@ -68,8 +50,9 @@ async fn the_whole_flow_works_on_postgresql() {
 }
 
 #[tokio::test]
-async fn two_nodes_share_one_database() {
-    let Some(database) = fresh_database().await else { return };
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn two_nodes_share_one_database_on_postgresql() {
+    let database = support::postgres_database().await;
     let key = ServerKey::random();
     let a = Server::start(&database, key.clone(), Config::default()).await;
     let b = Server::start(&database, key, Config::default()).await;
@@ -100,8 +83,9 @@ async fn two_nodes_share_one_database() {
 /// statement: in a `CASE` that locks a token, in the `IN` list of open login states, in the
 /// single-use claims. Every such statement runs here once.
 #[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
 async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
-    let Some(database) = fresh_database().await else { return };
+    let database = support::postgres_database().await;
     let config =
         Config { max_tries: 2, deny_cooldown: 0, max_pending_per_user: 10, ..Config::default() };
     let server = Server::start(&database, ServerKey::random(), config).await;
@@ -153,7 +137,7 @@ async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
     assert_eq!(browser.push().await.1["error"], "no_authenticator");
 
     // Unanswered requests expire, and their login with them.
-    let Some(database) = fresh_database().await else { return };
+    let database = support::postgres_database().await;
     let server = Server::start(
         &database,
         ServerKey::random(),
@@ -174,9 +158,10 @@ async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
 /// A request ended through one node is ended on a device connected to the other, and the
 /// statements that end requests (`RETURNING` the ended ones) and list them run on PostgreSQL.
 #[tokio::test]
-async fn the_end_of_a_request_reaches_a_device_on_another_node() {
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn the_end_of_a_request_reaches_a_device_on_another_node_on_postgresql() {
     use pushotp::push::EndReason;
-    let Some(database) = fresh_database().await else { return };
+    let database = support::postgres_database().await;
     let key = ServerKey::random();
     let a = Server::start(&database, key.clone(), Config::default()).await;
     let b = Server::start(&database, key, Config::default()).await;
@@ -204,8 +189,9 @@ async fn the_end_of_a_request_reaches_a_device_on_another_node() {
 /// A wrong PIN hands its request back (the claim's release, and the replay check on the next
 /// claim): statements that run only here and on SQLite.
 #[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
 async fn a_wrong_pin_keeps_the_request_open_on_postgresql() {
-    let Some(database) = fresh_database().await else { return };
+    let database = support::postgres_database().await;
     let config = Config { require_pin: true, number_matching: false, ..Config::default() };
     let server = Server::start(&database, ServerKey::random(), config).await;
     server.user("alice").await;
@@ -229,8 +215,9 @@ async fn a_wrong_pin_keeps_the_request_open_on_postgresql() {
 }
 
 #[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
 async fn a_restore_moves_the_token_on_postgresql() {
-    let Some(database) = fresh_database().await else { return };
+    let database = support::postgres_database().await;
     let key = ServerKey::random();
     // Two nodes: the restore on one, the old copy's socket on the other, which is told too.
     let a = Server::start(&database, key.clone(), Config::default()).await;

@@ -17,13 +17,14 @@ let staging = null;
 
 /**
  * `headless: false` shows the browser window (on a display, or Xvfb's); `args` are further
- * Chromium switches, `viewport` the pages' size (Playwright's 1280×720 otherwise).
- * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}}} [options]
+ * Chromium switches, `viewport` the pages' size (Playwright's 1280×720 otherwise), `others` the
+ * folders of further unpacked extensions to load beside this one.
+ * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}, others?: string[]}} [options]
  * @returns {Promise<{context: import('playwright-core').BrowserContext,
  *   extensionId: string, worker: import('playwright-core').Worker,
  *   errors: string[], close: () => Promise<void>}>}
  */
-export async function launchWithExtension({ headless = true, args = [], viewport } = {}) {
+export async function launchWithExtension({ headless = true, args = [], viewport, others = [] } = {}) {
   // Once per test process: every browser it launches loads the same staged files.
   staging ??= stageExtension();
   const { dir } = await staging;
@@ -33,8 +34,8 @@ export async function launchWithExtension({ headless = true, args = [], viewport
     headless,
     ...(viewport && { viewport }),
     args: [
-      `--disable-extensions-except=${dir}`,
-      `--load-extension=${dir}`,
+      `--disable-extensions-except=${[dir, ...others].join(',')}`,
+      `--load-extension=${[dir, ...others].join(',')}`,
       '--no-first-run',
       '--disable-gpu',
       // The network here is closed: without these Chromium retries background connections.
@@ -44,9 +45,9 @@ export async function launchWithExtension({ headless = true, args = [], viewport
       ...args,
     ],
   });
+  const ours = (w) => w.url().startsWith('chrome-extension://') && w.url().endsWith('/extension/background.js');
   const worker =
-    context.serviceWorkers().find((w) => w.url().startsWith('chrome-extension://')) ??
-    (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+    context.serviceWorkers().find(ours) ?? (await context.waitForEvent('serviceworker', { predicate: ours, timeout: 15_000 }));
   const extensionId = new URL(worker.url()).host;
 
   // Console errors anywhere in the extension are failures: a test checks this list at its end.

@@ -505,6 +505,7 @@ mod tests {
         assert_eq!(hotp.verify_passcode(&key, "287082", Some(1), 0), Ok(None));
         assert_eq!(hotp.verify_passcode(&key, "755224", None, 0), Ok(Some(0)));
         assert_eq!(hotp.verify_passcode(&key, "755224", Some(0), 0), Ok(None));
+        assert_eq!(hotp.verify_passcode(&key, "755224", Some(1), 0), Ok(None), "below");
         assert_eq!(hotp.verify_passcode(&key, "287082", Some(u64::MAX), 0), Ok(None));
         assert_eq!(hotp.verify_passcode(&key, "28708a", None, 0), Err(Error::MalformedCode));
         let later = OtpParams::new(TokenKind::Hotp { counter: 2 }, Algorithm::Sha1, 6).unwrap();
@@ -518,6 +519,7 @@ mod tests {
         assert_eq!(totp.verify_passcode(&key, "94287082", None, 75), Ok(Some(1)));
         assert_eq!(totp.verify_passcode(&key, "94287082", Some(0), 89), Ok(Some(1)));
         assert_eq!(totp.verify_passcode(&key, "94287082", Some(1), 75), Ok(None));
+        assert_eq!(totp.verify_passcode(&key, "94287082", Some(2), 75), Ok(None), "below");
         assert_eq!(totp.verify_passcode(&key, "94287082", None, 120), Ok(None));
         assert!(totp.hotp().is_none() && hotp.totp().is_none());
     }

@@ -169,14 +169,32 @@ pub async fn release(
     Ok(Some((ended, why.parse()?)))
 }
 
-/// Records a claimed request's outcome.
+/// Records a claimed request's outcome. Its answer told its device, so any end reason
+/// [`end_pending`] marked it with meanwhile is dropped: nothing more is said of it.
 pub async fn settle(db: &Db, id: &str, state: RequestState) -> anyhow::Result<()> {
-    sqlx::query("UPDATE push_requests SET state = $1 WHERE id = $2")
+    sqlx::query("UPDATE push_requests SET state = $1, ended_why = NULL WHERE id = $2")
         .bind(state.as_str())
         .bind(id)
         .execute(&db.writer)
         .await?;
     Ok(())
+}
+
+/// Records a claimed request as approved, in one statement, unless its token was removed,
+/// revoked or restored elsewhere while the answer held it (marked by [`end_pending`]): then it
+/// approves nothing. Returns whether it was approved.
+pub async fn approve(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let approved = sqlx::query(
+        "UPDATE push_requests SET state = $1, ended_why = NULL \
+         WHERE id = $2 AND state = $3 AND (ended_why IS NULL OR ended_why <> $4)",
+    )
+    .bind(RequestState::Approved.as_str())
+    .bind(id)
+    .bind(RequestState::Answering.as_str())
+    .bind(EndReason::Removed.name())
+    .execute(&db.writer)
+    .await?;
+    Ok(approved.rows_affected() == 1)
 }
 
 /// Whether a request is still pending (a read, beside the writer).

@@ -82,6 +82,43 @@ impl Server {
     }
 }
 
+/// A fresh SQLite file, as a server is given one, in a directory removed when it is dropped:
+/// a file has a writer beside its readers, where `sqlite::memory:` has one connection for all.
+pub fn sqlite_database() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pushotp.db").display());
+    (dir, url)
+}
+
+/// A fresh, empty database on the PostgreSQL cluster `PUSHOTP_TEST_POSTGRES` names.
+///
+/// The tests that call it are marked `#[ignore = "needs PUSHOTP_TEST_POSTGRES …"]` and named
+/// `…on_postgresql`: a plain `cargo test` reports them ignored instead of passing without a
+/// database, and `scripts/test.sh` starts a cluster and runs them with `--ignored
+/// on_postgresql`. Run without the variable, or with a cluster that cannot be reached, they
+/// fail: a test of the backend that never reached it has tested nothing.
+pub async fn postgres_database() -> String {
+    use sqlx::Executor;
+    let url = std::env::var("PUSHOTP_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "PUSHOTP_TEST_POSTGRES is not set: scripts/test.sh starts a cluster and sets it \
+             (or start one with scripts/postgres.sh start DIR)"
+        )
+    });
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .unwrap_or_else(|err| panic!("PUSHOTP_TEST_POSTGRES cannot be reached: {err}"));
+    let name = format!(
+        "pushotp_{}",
+        pushotp_server::random_id("", 6).to_lowercase().replace(['-', '_'], "x")
+    );
+    // The name is made here of letters and digits only, so the statement is safe to build.
+    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    admin.close().await;
+    let base = url.rsplit_once('/').unwrap().0;
+    format!("{base}/{name}")
+}
+
 pub fn now() -> u64 {
     pushotp_server::now()
 }

@@ -1,0 +1,417 @@
+//! The server's single-use and expiry guards, each on SQLite and on PostgreSQL, and the races
+//! they exist for: an activation link's expiry, a passcode's reuse refusal (one statement, so
+//! that of two uses racing one wins), number matching, and the single claim of a request.
+//!
+//! Every check is one function over a database URL, run by `on_sqlite` and `on_postgresql`
+//! tests of the same name (see [`support::postgres_database`] for the latter).
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use futures_util::future::join_all;
+use pushotp::push::{ActivationLink, Answer, EnrollRequest, PushRequest};
+use pushotp_server::enrollment::{self, EnrollError};
+use pushotp_server::{Config, ServerKey, store};
+use serde_json::Value;
+use support::{Browser, Device, Server, Ws, now};
+
+/// How many answers or passcodes race in the concurrency checks.
+const RACERS: usize = 10;
+
+/// How many times a race is run: each is won by whoever the scheduler lets through first, so
+/// a guard that is not atomic lets two through in most rounds, not in every one.
+const ROUNDS: usize = 5;
+
+/// Runs `check` as two tests, `$check::on_sqlite` and `$check::on_postgresql`, on a
+/// multi-threaded runtime so that racing requests really run at once.
+macro_rules! on_both_backends {
+    ($($check:ident),+ $(,)?) => {$(
+        mod $check {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                let (_dir, database) = crate::support::sqlite_database();
+                super::$check(&database).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            #[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+            async fn on_postgresql() {
+                super::$check(&crate::support::postgres_database().await).await;
+            }
+        }
+    )+};
+}
+
+on_both_backends!(
+    an_expired_activation_link_enrolls_nothing,
+    a_passcode_at_or_below_the_last_one_used_is_refused,
+    one_typed_passcode_signs_in_once_however_many_race,
+    one_passcode_approves_one_request_however_many_race,
+    a_wrong_number_ends_the_request,
+    a_wrong_number_ends_the_request_whatever_the_pin,
+    an_approval_without_the_number_is_refused,
+    concurrent_answers_to_one_request_approve_it_once,
+    a_replayed_answer_is_refused,
+);
+
+/// A server over `database` with alice enrolled on one device, connected.
+async fn alice(database: &str, config: Config) -> (Server, Device, Ws) {
+    let server = Server::start(database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    let device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let ws = device.connect().await;
+    (server, device, ws)
+}
+
+/// A login of alice's, past the password, and the push request its device got with the
+/// number its page shows.
+async fn pushed(server: &Server, device: &Device, ws: &mut Ws) -> (Browser, PushRequest, u8) {
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 200, "{body}");
+    let number = u8::try_from(body["number"].as_u64().unwrap()).unwrap();
+    (browser, device.next_push(ws).await, number)
+}
+
+/// Runs `go` on each of `items` in its own task, all let go at the same moment, and returns
+/// what each returned, in order: requests that race for real, not one after the other.
+async fn at_once<T, F, Fut, R>(items: Vec<T>, go: F) -> Vec<R>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = R> + Send,
+    R: Send + 'static,
+{
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(items.len()));
+    let go = std::sync::Arc::new(go);
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|item| {
+            let (start, go) = (start.clone(), go.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                go(item).await
+            })
+        })
+        .collect();
+    join_all(tasks).await.into_iter().map(Result::unwrap).collect()
+}
+
+/// Alice's HOTP passcode at `counter`.
+fn passcode_at(device: &Device, counter: u64) -> String {
+    let mut at = device.clone();
+    at.counter = counter;
+    at.next_passcode(&device.keys.otp)
+}
+
+/// Whether the login's page may open a session (`/auth/complete`).
+async fn completes(browser: &Browser) -> bool {
+    let reply =
+        browser.http.post(format!("{}/auth/complete", browser.server)).send().await.unwrap();
+    reply.status() == 200
+}
+
+/// An expired activation link is refused with [`EnrollError::Refused`] (401 over HTTP), both
+/// a second after its time and at the second itself, and enrolls nothing; the same link within
+/// its time enrolls, so the refusal was its time alone. The stored expiry is moved rather than
+/// waited for: the server takes no clock but the system's, and links live at least 60 s.
+async fn an_expired_activation_link_enrolls_nothing(database: &str) {
+    let server = Server::start(database, ServerKey::random(), Config::default()).await;
+    server.user("alice").await;
+    let link = server.link("alice").await;
+    let parsed: ActivationLink = link.parse().unwrap();
+    let expire_at = |at: u64| {
+        let db = server.state.db.clone();
+        let token = parsed.token_id().to_owned();
+        async move {
+            sqlx::query("UPDATE tokens SET activation_expires_at = $1 WHERE id = $2")
+                .bind(i64::try_from(at).unwrap())
+                .bind(token)
+                .execute(&db.writer)
+                .await
+                .unwrap();
+        }
+    };
+    for at in [now() - 1, now()] {
+        expire_at(at).await;
+        let request = EnrollRequest::new(&parsed, "laptop", [7; 16]).unwrap();
+        let refused = enrollment::enroll(&server.state, &request).await;
+        assert!(matches!(refused, Err(EnrollError::Refused)), "expiring at {at}: {refused:?}");
+        let (status, body) = Device::try_enroll(&link, "laptop").await.err().unwrap();
+        assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+    }
+    // Nothing enrolled: still pending, no keys, no device, the activation secret kept.
+    assert_eq!(
+        server
+            .count(
+                "SELECT COUNT(*) FROM tokens WHERE state = 'pending' AND keys_sealed IS NULL \
+                 AND device_name IS NULL AND activation_sealed IS NOT NULL"
+            )
+            .await,
+        1
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_enrolled'").await, 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'enroll_refused'").await, 4);
+    expire_at(now() + 60).await;
+    let device = Device::enroll(&link, "laptop").await;
+    assert_eq!(device.token_id, parsed.token_id());
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+}
+
+/// A passcode at or below the last one used is refused, typed at the login page and at the
+/// statement that spends it. The core refuses it first, from the token row the server read;
+/// the statement's `last_used < $1` ([`store::tokens::use_counter`]) is what still refuses it
+/// when that row is stale, so it is checked here on its own.
+async fn a_passcode_at_or_below_the_last_one_used_is_refused(database: &str) {
+    let (server, device, _ws) = alice(database, Config::default()).await;
+    let typed = |counter: u64| {
+        let code = passcode_at(&device, counter);
+        let url = server.url.clone();
+        async move {
+            let browser = Browser::new(&url);
+            browser.sign_in("alice").await;
+            browser.passcode(&code).await
+        }
+    };
+    assert_eq!(typed(3).await, 303, "a passcode ahead of the counter, within the look-ahead");
+    assert_eq!(typed(4).await, 303);
+    assert_eq!(typed(4).await, 401, "the last one used");
+    assert_eq!(typed(2).await, 401, "one below it, never used");
+    assert_eq!(server.count("SELECT last_used FROM tokens").await, 4);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 2);
+
+    let db = &server.state.db;
+    let token = &device.token_id;
+    assert!(!store::tokens::use_counter(db, token, 4, true).await.unwrap(), "at the last used");
+    assert!(!store::tokens::use_counter(db, token, 1, true).await.unwrap(), "below it");
+    assert_eq!(server.count("SELECT last_used FROM tokens").await, 4);
+    assert!(store::tokens::use_counter(db, token, 5, true).await.unwrap(), "past it");
+    assert_eq!(server.count("SELECT last_used FROM tokens").await, 5);
+}
+
+/// The same typed passcode at [`RACERS`] logins of one person at once signs in one of them,
+/// [`ROUNDS`] times over: each login reads the token's last used counter first, and only the
+/// statement that spends it can tell who was first. The others are wrong (`401`), or refused
+/// unchecked (`429`) as typed passcodes of the person wait or race for their count
+/// (`server/tests/lockout.rs`).
+async fn one_typed_passcode_signs_in_once_however_many_race(database: &str) {
+    let (server, device, _ws) = alice(database, Config::default()).await;
+    let alice = pushotp_server::users::find(&server.state.db, "alice").await.unwrap().unwrap();
+    for round in 0..ROUNDS {
+        // The last round's losers counted as wrong passcodes: each round starts without a wait.
+        store::users::reset_passcode_failures(&server.state.db, alice.id).await.unwrap();
+        let mut browsers = Vec::new();
+        for _ in 0..RACERS {
+            let browser = Browser::new(&server.url);
+            browser.sign_in("alice").await;
+            browsers.push(browser);
+        }
+        let code = passcode_at(&device, u64::try_from(round).unwrap());
+        let statuses = at_once(browsers, move |browser| {
+            let code = code.clone();
+            async move { browser.passcode(&code).await }
+        })
+        .await;
+        assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{round}: {statuses:?}");
+        assert!(statuses.iter().all(|s| [303, 401, 429].contains(s)), "{statuses:?}");
+    }
+    let rounds = i64::try_from(ROUNDS).unwrap();
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, rounds);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM audit WHERE event = 'passcode_ok'").await,
+        rounds
+    );
+    assert_eq!(server.count("SELECT last_used FROM tokens").await, rounds - 1);
+}
+
+/// [`RACERS`] requests of one person answered at once with approvals that all carry the same
+/// passcode approve one of them, [`ROUNDS`] times over; the others are refused, since the
+/// passcode was spent.
+async fn one_passcode_approves_one_request_however_many_race(database: &str) {
+    let config = Config {
+        max_tries: 100,
+        max_pending_per_user: i64::try_from(RACERS * ROUNDS).unwrap(),
+        ..Config::default()
+    };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    let mut browsers = Vec::new();
+    for round in 0..ROUNDS {
+        let code = passcode_at(&device, u64::try_from(round).unwrap());
+        let mut answers = Vec::new();
+        for _ in 0..RACERS {
+            let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+            let at = device.next_answered_at();
+            let keys = &device.keys;
+            let answer =
+                Answer::approve(&request, Some(number), &code, at, &keys.channel, &keys.answer)
+                    .unwrap();
+            answers.push((device.clone(), answer));
+            browsers.push(browser);
+        }
+        let replies =
+            at_once(answers, |(device, answer)| async move { device.send(&answer).await }).await;
+        let approved = replies.iter().filter(|(_, r)| r["status"] == "approved").count();
+        assert_eq!(approved, 1, "{round}: {replies:?}");
+        for (status, reply) in &replies {
+            assert_eq!(*status, 200, "{reply}");
+            assert!(reply["status"] == "approved" || reply["status"] == "rejected", "{reply}");
+        }
+    }
+    let rounds = i64::try_from(ROUNDS).unwrap();
+    let approved = "SELECT COUNT(*) FROM push_requests WHERE state = 'approved'";
+    assert_eq!(server.count(approved).await, rounds);
+    let mut signed_in = 0;
+    for browser in &browsers {
+        signed_in += i64::from(completes(browser).await);
+    }
+    assert_eq!(signed_in, rounds);
+}
+
+/// Number matching: a wrong number is refused, the request ends (a right answer afterwards
+/// finds it answered), and the login is refused.
+async fn a_wrong_number_ends_the_request(database: &str) {
+    let (server, mut device, mut ws) = alice(database, Config::default()).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| *c != number).unwrap();
+    let (status, reply) = device.approve_send(&request, Some(wrong), None).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        (reply["status"].as_str(), reply["reason"].as_str()),
+        (Some("rejected"), Some("wrong_number")),
+        "{reply}"
+    );
+    refused_for_good(&server, &mut device, &browser, &request, number, None).await;
+}
+
+/// A wrong number with the right PIN ends the request too: a wrong PIN keeps a request open
+/// for another try, a wrong number never does.
+async fn a_wrong_number_ends_the_request_whatever_the_pin(database: &str) {
+    let config = Config { require_pin: true, ..Config::default() };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    device.protect_with_pin("4711");
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| *c != number).unwrap();
+    let (_, reply) = device.approve_send(&request, Some(wrong), Some("4711")).await;
+    assert_eq!(
+        (reply["status"].as_str(), reply["reason"].as_str(), reply.get("pending")),
+        (Some("rejected"), Some("wrong_number"), None),
+        "{reply}"
+    );
+    refused_for_good(&server, &mut device, &browser, &request, number, Some("4711")).await;
+}
+
+/// An approval that names no number, of a request that asks for one, is refused as a wrong
+/// number. The core does not build one; another client holding the token's keys could.
+async fn an_approval_without_the_number_is_refused(database: &str) {
+    let (server, mut device, mut ws) = alice(database, Config::default()).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    // The tags cover the request's id, not its choices: a copy without choices signs the same
+    // answer, with no number.
+    let without_choices = PushRequest { choices: None, ..request.clone() };
+    let code = device.next_passcode(&device.keys.otp.clone());
+    let at = device.next_answered_at();
+    let answer = Answer::approve(
+        &without_choices,
+        None,
+        &code,
+        at,
+        &device.keys.channel,
+        &device.keys.answer,
+    )
+    .unwrap();
+    let (status, reply) = device.send(&answer).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        (reply["status"].as_str(), reply["reason"].as_str()),
+        (Some("rejected"), Some("wrong_number")),
+        "{reply}"
+    );
+    refused_for_good(&server, &mut device, &browser, &request, number, None).await;
+}
+
+/// After a refused answer: the login was told it was a wrong number, the request takes no
+/// other answer (not even the right one), and nothing signs in.
+async fn refused_for_good(
+    server: &Server,
+    device: &mut Device,
+    browser: &Browser,
+    request: &PushRequest,
+    number: u8,
+    pin: Option<&str>,
+) {
+    let outcome = browser.outcome().await;
+    assert_eq!(
+        (outcome["state"].as_str(), outcome["reason"].as_str()),
+        (Some("rejected"), Some("wrong_number")),
+        "{outcome}"
+    );
+    let (status, reply) = device.approve_send(request, Some(number), pin).await;
+    assert_eq!((status, reply["error"].as_str()), (409, Some("conflict")), "{reply}");
+    assert!(!completes(browser).await);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_approved'").await, 0);
+}
+
+/// [`RACERS`] approvals of one request, each with its own passcode, sent at once: one wins
+/// the claim and approves, every other is told the request was already answered.
+async fn concurrent_answers_to_one_request_approve_it_once(database: &str) {
+    let (server, mut device, mut ws) = alice(database, Config::default()).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let answers: Vec<Answer> =
+        (0..RACERS).map(|_| device.approve(&request, Some(number), None)).collect();
+    let sends = answers.into_iter().map(|answer| (device.clone(), answer)).collect();
+    let replies =
+        at_once(sends, |(device, answer)| async move { device.send(&answer).await }).await;
+    let approved: Vec<&(u16, Value)> =
+        replies.iter().filter(|(s, r)| *s == 200 && r["status"] == "approved").collect();
+    assert_eq!(approved.len(), 1, "{replies:?}");
+    for (status, reply) in replies.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!((*status, reply["error"].as_str()), (409, Some("conflict")), "{reply}");
+    }
+    assert_eq!(replies.iter().filter(|(s, _)| *s == 409).count(), RACERS - 1, "{replies:?}");
+    let replayed = "SELECT COUNT(*) FROM audit WHERE event = 'answer_replayed'";
+    assert_eq!(server.count(replayed).await, i64::try_from(RACERS - 1).unwrap());
+    assert_eq!(server.count("SELECT COUNT(*) FROM audit WHERE event = 'push_approved'").await, 1);
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert!(completes(&browser).await);
+}
+
+/// An answer sent again is refused as already answered, whatever it was (approval or
+/// denial), and changes nothing: the approved login stays approved, the denied one denied.
+async fn a_replayed_answer_is_refused(database: &str) {
+    let config = Config { deny_cooldown: 0, ..Config::default() };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let approval = device.approve(&request, Some(number), None);
+    assert_eq!(device.send(&approval).await.1["status"], "approved");
+    let deny = device.deny(&request);
+    for replay in [&approval, &deny] {
+        let (status, reply) = device.send(replay).await;
+        assert_eq!((status, reply["error"].as_str()), (409, Some("conflict")), "{reply}");
+    }
+    assert_eq!(browser.outcome().await["state"], "approved");
+    assert!(completes(&browser).await);
+
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let deny = device.deny(&request);
+    assert_eq!(device.send(&deny).await.1["status"], "denied");
+    let approval = device.approve(&request, Some(number), None);
+    for replay in [&deny, &approval] {
+        let (status, reply) = device.send(replay).await;
+        assert_eq!((status, reply["error"].as_str()), (409, Some("conflict")), "{reply}");
+    }
+    assert_eq!(browser.outcome().await["state"], "denied");
+    assert!(!completes(&browser).await);
+    let replayed = "SELECT COUNT(*) FROM audit WHERE event = 'answer_replayed'";
+    assert_eq!(server.count(replayed).await, 4);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
+}
