@@ -8,11 +8,17 @@ function say(text, kind = '') {
   $('status').className = `status ${kind}`;
 }
 
+/** Outcomes after which the person may push again or type a passcode. */
 const OUTCOMES = {
-  denied: 'The request was denied on your authenticator.',
   expired: 'The request expired. Try again.',
-  locked: 'Your authenticator is locked after too many failed attempts. Contact your administrator.',
   rejected: 'The answer was refused',
+};
+
+/** Outcomes that end the sign-in for good: the person starts again with the password. */
+const ENDINGS = {
+  denied: 'The request was denied on your authenticator.',
+  reported: 'The request was reported on your authenticator.',
+  locked: 'Your authenticator is locked after too many failed attempts. Contact your administrator.',
 };
 
 /** How long the page waits before asking again when the server answered with an error. */
@@ -36,6 +42,9 @@ function follow() {
       const reply = await fetch('/auth/complete', { method: 'POST' });
       if (reply.ok) location.assign((await reply.json()).redirect);
       else say('Could not complete the sign-in. Try again.', 'error');
+    } else if (event.state in ENDINGS) {
+      events.close();
+      ended(ENDINGS[event.reason === 'reported' ? 'reported' : event.state]);
     } else if (event.state in OUTCOMES) {
       events.close();
       $('waiting').hidden = true;
@@ -67,15 +76,25 @@ async function resume() {
     follow();
   } else if (reply.status === 401) {
     // The sign-in itself is gone (it expired meanwhile): a new one must start.
-    $('waiting').hidden = true;
-    say('This sign-in has ended. ', 'error');
-    const again = document.createElement('a');
-    again.href = '/app/login';
-    again.textContent = 'Sign in again';
-    $('status').append(again, '.');
+    ended();
   } else {
     setTimeout(resume, RETRY_MS);
   }
+}
+
+/**
+ * The sign-in is over (denied, reported, locked or gone): no more pushes or passcodes on it;
+ * the page says why, if it knows, and offers to start again with the password.
+ */
+function ended(why = '') {
+  $('choose').hidden = true;
+  $('waiting').hidden = true;
+  $('type-passcode').hidden = true;
+  say(`${why ? `${why} ` : ''}This sign-in has ended. `, 'error');
+  const again = document.createElement('a');
+  again.href = '/app/login';
+  again.textContent = 'Sign in again';
+  $('status').append(again, '.');
 }
 
 $('push').addEventListener('click', async () => {
@@ -84,6 +103,10 @@ $('push').addEventListener('click', async () => {
   try {
     const reply = await fetch('/auth/push', { method: 'POST' });
     const body = await reply.json();
+    if (body.error === 'sign_in_over') {
+      ended();
+      return;
+    }
     if (!reply.ok) {
       say(body.message, 'error');
       return;

@@ -20,7 +20,8 @@ pub struct Config {
     /// Most pushes per person within one request lifetime that did not end in an approved
     /// sign-in (no push bombing); see [`crate::store::requests::PushHistory`].
     pub max_pending_per_user: i64,
-    /// Seconds after a denied or reported request before the next push to that person.
+    /// Seconds after a denied or reported request before a new sign-in of that person may push
+    /// (the refused sign-in itself is over for good).
     pub deny_cooldown: u64,
     /// Failed answers (wrong number, wrong PIN) in a row before a token locks.
     pub max_tries: i64,

@@ -24,10 +24,16 @@ pub async fn end_pending_of_login(
     login_id: &str,
     why: EndReason,
 ) -> anyhow::Result<()> {
-    for request in store::requests::cancel_pending_of_login(&state.db, login_id, why).await? {
-        tell_token_of(state, &request, why).await;
-    }
+    let ended = store::requests::cancel_pending_of_login(&state.db, login_id, why).await?;
+    tell_ended(state, &ended, why).await;
     Ok(())
+}
+
+/// Tells the device holding each of `requests` (ended for `why`) that it ended.
+pub async fn tell_ended(state: &AppState, requests: &[Ended], why: EndReason) {
+    for request in requests {
+        tell_token_of(state, request, why).await;
+    }
 }
 
 /// Hands a request claimed by an answer with a wrong PIN back (pending again, answerable only

@@ -26,6 +26,10 @@ pub enum AppError {
     /// The request conflicts with the current state (already answered, already redeemed).
     #[error("{0}")]
     Conflict(&'static str),
+    /// The sign-in ended for good (denied, reported, locked or already used): a new one starts
+    /// with the password.
+    #[error("{0}")]
+    SignInOver(&'static str),
     /// The body is not JSON where JSON is expected.
     #[error("expected a JSON body (Content-Type: application/json)")]
     UnsupportedMediaType,
@@ -84,6 +88,7 @@ impl IntoResponse for AppError {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::SignInOver(_) => (StatusCode::CONFLICT, "sign_in_over"),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }

@@ -252,6 +252,9 @@ async fn auth_page(State(state): State<AppState>, headers: HeaderMap) -> AppResu
     let Ok(login) = current_login(&state, &headers).await else {
         return Ok(Redirect::to("/app/login").into_response());
     };
+    if is_over(&login) {
+        return Ok(sign_in_over(&state, &login, StatusCode::OK));
+    }
     Ok(page(
         include_str!("../assets/auth.html"),
         &[
@@ -263,6 +266,9 @@ async fn auth_page(State(state): State<AppState>, headers: HeaderMap) -> AppResu
     )
     .into_response())
 }
+
+/// A sign-in that was denied, reported or locked (or already used) takes nothing more.
+const SIGN_IN_OVER: &str = "this sign-in has ended; sign in again with your password";
 
 impl From<StartError> for AppError {
     fn from(err: StartError) -> Self {
@@ -280,6 +286,7 @@ impl From<StartError> for AppError {
             StartError::CoolingDown => Self::TooManyRequests(
                 "a request was just denied; wait a minute before trying again",
             ),
+            StartError::Over => Self::SignInOver(SIGN_IN_OVER),
             StartError::Protocol(err) => err.into(),
             StartError::Internal(err) => Self::Internal(err),
         }
@@ -289,7 +296,7 @@ impl From<StartError> for AppError {
 impl From<SignInError> for AppError {
     fn from(err: SignInError) -> Self {
         match err {
-            SignInError::Over => Self::Conflict("this sign-in is over; start again"),
+            SignInError::Over => Self::SignInOver(SIGN_IN_OVER),
             SignInError::NotApproved => Self::Unauthorized("this sign-in is not approved"),
             SignInError::AlreadyCompleted => Self::Conflict("this sign-in was already completed"),
             SignInError::Internal(err) => Self::Internal(err),
@@ -346,7 +353,11 @@ async fn passcode(
     Form(form): Form<Passcode>,
 ) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
-    match signin::typed_passcode(&state, &login, &form.passcode).await? {
+    let typed = match signin::typed_passcode(&state, &login, &form.passcode).await {
+        Err(SignInError::Over) => return Ok(sign_in_over(&state, &login, StatusCode::CONFLICT)),
+        typed => typed?,
+    };
+    match typed {
         PasscodeOutcome::Approved => {
             let session = signin::open_session(&state, &login).await?;
             Ok((
@@ -390,6 +401,34 @@ async fn passcode(
             Ok(response)
         }
     }
+}
+
+/// Whether `login` is over for good: denied, reported or locked, or its session opened.
+fn is_over(login: &Login) -> bool {
+    !LoginState::OPEN.contains(&login.state) && login.state != LoginState::Approved
+}
+
+/// The password form again, saying why the sign-in ended, and the ended sign-in's cookie gone:
+/// the person starts again with the password.
+fn sign_in_over(state: &AppState, login: &Login, status: StatusCode) -> Response {
+    let why = match (login.state, login.reason) {
+        (LoginState::Denied, Some(Reason::Reported)) => {
+            "This sign-in has ended: it was reported on your authenticator. Sign in again to continue."
+        }
+        (LoginState::Denied, _) => {
+            "This sign-in has ended: it was denied on your authenticator. Sign in again to continue."
+        }
+        (LoginState::Locked, _) => {
+            "This sign-in has ended: your authenticator is locked after too many failed attempts. \
+             Sign in again to continue, or contact your administrator."
+        }
+        _ => "This sign-in has ended. Sign in again to continue.",
+    };
+    let html = page(
+        include_str!("../assets/app-login.html"),
+        &[("APP", &state.config.app_name), ("ERROR", why)],
+    );
+    (status, [set_cookie(state, LOGIN_COOKIE, "", 0)], html).into_response()
 }
 
 /// After the page saw "approved": turns the approved login into a session, once.

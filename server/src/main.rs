@@ -77,7 +77,7 @@ struct ServeArgs {
     /// (waiting, replaced, expired, denied, reported or answered wrongly).
     #[arg(long, default_value_t = 3)]
     max_pending: i64,
-    /// Seconds after a denial before the next push to the same person.
+    /// Seconds after a denial before a new sign-in of the same person may push.
     #[arg(long, default_value_t = 60)]
     deny_cooldown: u64,
     /// Send push requests without number matching.

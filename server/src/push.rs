@@ -18,7 +18,7 @@ use crate::device_auth::{self, DeviceAuthError};
 use crate::states::{LoginState, Reason, RequestState, TokenState};
 use crate::store::logins::Login;
 use crate::store::reports::Report;
-use crate::store::requests::{NewRequest, RequestRow};
+use crate::store::requests::{NewPush, NewRequest, PushStored, RequestRow};
 use crate::store::tokens::TokenRow;
 use crate::{delivery, ended, signin, store, tokens};
 
@@ -40,6 +40,10 @@ pub enum StartError {
     /// A request of the person was denied or reported a moment ago.
     #[error("a request was just denied")]
     CoolingDown,
+    /// The login was denied, reported or locked: it is over for good, and the person starts
+    /// again with the password.
+    #[error("the sign-in is over")]
+    Over,
     /// The request could not be signed (a field breaks the protocol's rules).
     #[error(transparent)]
     Protocol(#[from] pushotp::Error),
@@ -54,6 +58,11 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
     if matches!(login.state, LoginState::Approved | LoginState::Done) {
         return Err(StartError::AlreadyApproved);
     }
+    // Denied, reported or locked: over for good, whatever the cooldown; the person starts
+    // again with the password.
+    if !LoginState::OPEN.contains(&login.state) {
+        return Err(StartError::Over);
+    }
     let all = store::tokens::list(&state.db, Some(login.user_id)).await?;
     let active: Vec<&TokenRow> = all.iter().filter(|t| t.state == TokenState::Active).collect();
     if active.is_empty() {
@@ -65,22 +74,6 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
     }
     let now = now();
     let now_i = secs(now)?;
-    // No push bombing: at most `max_pending_per_user` pushes per person within one request
-    // lifetime, whatever became of them (a push that replaced an earlier one counts too) unless
-    // the person approved their sign-in, and a pause after each refusal.
-    let since = now_i - secs(state.config.request_ttl)?;
-    let history = store::requests::push_history(&state.db, login.user_id, since).await?;
-    if history.pushes >= state.config.max_pending_per_user {
-        return Err(rate_limited(state, login, "pending", StartError::TooMany).await);
-    }
-    let cooldown = secs(state.config.deny_cooldown)?;
-    if history.last_refusal.is_some_and(|last| last + cooldown > now_i) {
-        return Err(rate_limited(state, login, "cooldown", StartError::CoolingDown).await);
-    }
-    // A new push replaces the login's earlier ones (a login that never pushed has none).
-    if login.state != LoginState::PasswordOk {
-        ended::end_pending_of_login(state, &login.id, EndReason::Replaced).await?;
-    }
 
     let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
     let right_number = matching.as_ref().map(|m| i64::from(m.right()));
@@ -91,6 +84,7 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
         lon_e6: p.lon_e6,
     });
     let expires = now + state.config.request_ttl;
+    let mut signed = Vec::with_capacity(active.len());
     for token in active {
         let keys = tokens::open_keys(state, token)?;
         let mut id: Nonce = [0; 16];
@@ -113,17 +107,64 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
         };
         request.sign(&keys.request)?;
         let body = serde_json::to_string(&request).map_err(anyhow::Error::from)?;
-        let request_id = b64(&id);
-        let stored = NewRequest {
-            id: &request_id,
+        signed.push((token, b64(&id), body));
+    }
+    let expires_i = secs(expires)?;
+    let requests: Vec<NewRequest<'_>> = signed
+        .iter()
+        .map(|(token, id, body)| NewRequest {
+            id,
             token_id: &token.id,
             login_id: &login.id,
-            body: &body,
+            body,
             right_number,
             created_at: now_i,
-            expires_at: secs(expires)?,
-        };
-        store::requests::insert(&state.db, &stored).await?;
+            expires_at: expires_i,
+        })
+        .collect();
+
+    // No push bombing: at most `max_pending_per_user` pushes per person within one request
+    // lifetime, whatever became of them (a push that replaced an earlier one counts too) unless
+    // the person approved their sign-in, and a pause after each refusal, which holds a new
+    // sign-in of the person back too. Checked and stored for one person at a time, so that
+    // pushes racing from many sign-ins cannot all pass the check.
+    let cooldown = secs(state.config.deny_cooldown)?;
+    let push = NewPush {
+        user_id: login.user_id,
+        login_id: &login.id,
+        number: right_number,
+        // A new push replaces the login's earlier ones (a login that never pushed has none).
+        replaces: login.state != LoginState::PasswordOk,
+        since: now_i - secs(state.config.request_ttl)?,
+        requests: &requests,
+    };
+    let stored = store::requests::insert_push(&state.db, &push, |history| {
+        if history.pushes >= state.config.max_pending_per_user {
+            Err(("pending", StartError::TooMany))
+        } else if history.last_refusal.is_some_and(|last| last + cooldown > now_i) {
+            Err(("cooldown", StartError::CoolingDown))
+        } else {
+            Ok(())
+        }
+    })
+    .await?;
+    let replaced = match stored {
+        PushStored::Stored(replaced) => replaced,
+        PushStored::Refused((why, refusal)) => {
+            return Err(rate_limited(state, login, why, refusal).await);
+        }
+        // Approved, denied or locked since the login was read.
+        PushStored::NotOpen => {
+            let now_state = store::logins::get(&state.db, &login.id, now_i).await?;
+            return Err(match now_state.map(|l| l.state) {
+                Some(LoginState::Approved | LoginState::Done) => StartError::AlreadyApproved,
+                _ => StartError::Over,
+            });
+        }
+    };
+    ended::tell_ended(state, &replaced, EndReason::Replaced).await;
+
+    for (token, request_id, body) in signed {
         let message = push_message(&body);
         let delivered = state.hub.publish_push(&token.id, &message).await;
         if token.webpush {
@@ -136,7 +177,6 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
             .await?;
         spawn_expiry(state.clone(), request_id, login.id.clone(), state.config.request_ttl);
     }
-    store::logins::set_waiting(&state.db, &login.id, right_number).await?;
     Ok(matching.map(|m| m.right()))
 }
 

@@ -167,7 +167,8 @@ pub async fn typed_passcode(
         // the approval already is the second factor, so the submission just completes it.
         return Ok(PasscodeOutcome::Approved);
     }
-    if matches!(login.state, LoginState::Done | LoginState::Denied | LoginState::Locked) {
+    // Denied, reported or locked (or its session opened): over for good, whatever the cooldown.
+    if !LoginState::OPEN.contains(&login.state) {
         return Err(SignInError::Over);
     }
     let failures = match count_passcode(state, login.user_id).await? {
@@ -187,8 +188,16 @@ pub async fn typed_passcode(
                     .ip(&login.client_ip)
                     .record(&state.db)
                     .await?;
-                finish(state, &login.id, LoginState::Approved, None).await?;
-                return Ok(PasscodeOutcome::Approved);
+                if finish(state, &login.id, LoginState::Approved, None).await? {
+                    return Ok(PasscodeOutcome::Approved);
+                }
+                // The login got its outcome while the passcode was checked: approved by a push
+                // (then this completes it), or denied, reported or locked (then it is over).
+                let now_state = store::logins::get(&state.db, &login.id, secs(now())?).await?;
+                return match now_state.map(|l| l.state) {
+                    Some(LoginState::Approved) => Ok(PasscodeOutcome::Approved),
+                    _ => Err(SignInError::Over),
+                };
             }
         }
     }

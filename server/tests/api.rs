@@ -16,7 +16,9 @@ use std::time::Duration;
 use pushotp::push::RestoreRequest;
 use pushotp_server::{Config, ServerKey};
 use serde_json::{Value, json};
-use support::{Browser, Device, Server, browser_keys, geoip_test_db, next_json, now, push_service};
+use support::{
+    Browser, Device, Server, browser_keys, geoip_test_db, next_json, now, push_service, quiet,
+};
 
 async fn memory_server(config: Config) -> Server {
     Server::start("sqlite::memory:", ServerKey::random(), config).await
@@ -89,9 +91,88 @@ async fn deny_tells_the_login_page() {
     assert_eq!((status, reply["status"].as_str()), (200, Some("denied")));
     assert_eq!(browser.outcome().await["state"], "denied");
     assert_eq!(server.count("SELECT COUNT(*) FROM reports").await, 0);
-    // A denial starts the cooldown: no new push right away (no push bombing).
+    // The denied sign-in is over; a new one (the password again) waits for the cooldown: no
+    // new push right away (no push bombing).
     let (status, body) = browser.push().await;
-    assert_eq!(status, 429, "{body}");
+    assert_eq!((status, body["error"].as_str()), (409, Some("sign_in_over")), "{body}");
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let (status, body) = browser.push().await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_requests")), "{body}");
+}
+
+/// How [`a_denied_reported_or_locked_login_is_over_for_good`] ends a sign-in.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Deny,
+    Report,
+    /// The token answering is locked (by an administrator) when the person approves.
+    Locked,
+}
+
+/// A denied, reported or locked sign-in stays so: once the cooldown is over (none here), the
+/// same login sends no push, even to the person's other device, and takes no passcode, not
+/// even a right one; the person starts again with the password.
+#[tokio::test]
+async fn a_denied_reported_or_locked_login_is_over_for_good() {
+    let config = Config { deny_cooldown: 0, max_pending_per_user: 10, ..Config::default() };
+    let server = memory_server(config).await;
+    server.user("alice").await;
+    let mut laptop = Device::enroll(&server.link("alice").await, "laptop").await;
+    let mut phone = Device::enroll(&server.link("alice").await, "phone").await;
+    let (mut laptop_ws, mut phone_ws) = (laptop.connect().await, phone.connect().await);
+    for (ending, state) in
+        [(Ending::Deny, "denied"), (Ending::Report, "denied"), (Ending::Locked, "locked")]
+    {
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        let (status, body) = browser.push().await;
+        assert_eq!(status, 200, "{ending:?}: {body}");
+        let number = u8::try_from(body["number"].as_u64().unwrap()).unwrap();
+        let request = laptop.next_push(&mut laptop_ws).await;
+        phone.next_push(&mut phone_ws).await;
+        let answer = match ending {
+            Ending::Deny => laptop.deny(&request),
+            Ending::Report => laptop.report(&request),
+            Ending::Locked => {
+                pushotp_server::tokens::lock(&server.state, &laptop.token_id).await.unwrap();
+                laptop.approve(&request, Some(number), None)
+            }
+        };
+        assert_eq!(laptop.send(&answer).await.0, 200, "{ending:?}");
+        assert_eq!(browser.outcome().await["state"], state, "{ending:?}");
+        // The phone's copy ended with the sign-in.
+        phone.next_ended(&mut phone_ws, Duration::from_secs(5)).await;
+
+        let (status, body) = browser.push().await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("sign_in_over")),
+            "{ending:?}: {body}"
+        );
+        quiet(&mut phone_ws).await;
+        assert_eq!(browser.outcome().await["state"], state, "{ending:?}");
+        let otp = phone.keys.otp.clone();
+        let code = phone.next_passcode(&otp);
+        let reply = browser
+            .http
+            .post(format!("{}/auth/passcode", server.url))
+            .form(&[("passcode", code.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 409, "{ending:?}");
+        let page = reply.text().await.unwrap();
+        assert!(page.contains("This sign-in has ended"), "{ending:?}: {page}");
+        assert!(page.contains(r#"action="/app/login""#), "{ending:?}: {page}");
+        // The page dropped the ended sign-in's cookie: nothing more goes with it.
+        assert_eq!(browser.push().await.0, 401, "{ending:?}");
+        // The person signs in again with the password; the passcode refused above was right
+        // and is still unused.
+        let again = Browser::new(&server.url);
+        again.sign_in("alice").await;
+        assert_eq!(again.passcode(&code).await, 303, "{ending:?}");
+    }
 }
 
 #[tokio::test]
@@ -344,6 +425,20 @@ async fn pending_pushes_per_person_are_limited() {
     }
     assert_eq!(statuses, [200, 200, 429]);
     assert_eq!(server.count("SELECT COUNT(*) FROM push_requests WHERE state = 'pending'").await, 2);
+}
+
+/// Twelve logins of one person push at once against a limit of three: the check and the
+/// insert are one step per person, so exactly three go out (an SQLite file, as served: reads
+/// and writes on separate connections).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_push_limit_holds_for_pushes_at_the_same_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("server.db").display());
+    let config = Config { max_pending_per_user: 3, ..Config::default() };
+    let server = Server::start(&database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    Device::enroll(&server.link("alice").await, "laptop").await;
+    support::assert_the_push_limit_holds_at_once(&server, "alice", 12, 3).await;
 }
 
 #[tokio::test]

@@ -85,3 +85,28 @@ test('signing in again and again within a minute works: approved sign-ins do not
   }
   assert.deepEqual(browser.errors, []);
 });
+
+test('a denied sign-in is over: the login page says so and offers to sign in again with the password', async () => {
+  const { login } = await startSignIn();
+  const popup = await openExtensionPage(browser, 'popup.html');
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.getByRole('button', { name: 'No' }).click();
+  await popup.getByText('Denied. The sign-in to Demo Portal was refused.').waitFor();
+
+  // Neither another push nor a passcode is offered for this sign-in.
+  const status = login.locator('#status');
+  await status.getByRole('link', { name: 'Sign in again' }).waitFor();
+  assert.equal(await status.textContent(), 'The request was denied on your authenticator. This sign-in has ended. Sign in again.');
+  assert.ok(await login.getByRole('button', { name: 'Use my mobile to autosend a password' }).isHidden());
+  assert.ok(await login.getByLabel('Or enter a passcode').isHidden());
+  await status.getByRole('link', { name: 'Sign in again' }).click();
+  await login.waitForURL(`${server.url}/app/login`);
+  // Coming back to it later says the same, on the password form, once.
+  await login.goto(`${server.url}/auth`);
+  await login.getByText('This sign-in has ended: it was denied on your authenticator. Sign in again to continue.').waitFor();
+  await login.getByLabel('Password').waitFor();
+  await login.goto(`${server.url}/auth`);
+  await login.waitForURL(`${server.url}/app/login`);
+  await Promise.all([login.close(), popup.close()]);
+  assert.deepEqual(browser.errors, []);
+});

@@ -1,6 +1,6 @@
 //! The `logins` table: sign-ins waiting for their second factor.
 
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 
 use crate::db::Db;
 use crate::states::{LoginState, Reason};
@@ -93,15 +93,29 @@ pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
     }))
 }
 
-/// Marks a sign-in as waiting for its pushes, with the number its page shows.
-pub async fn set_waiting(db: &Db, id: &str, number: Option<i64>) -> anyhow::Result<()> {
-    sqlx::query("UPDATE logins SET state = $1, number = $2, reason = NULL WHERE id = $3")
-        .bind(LoginState::Waiting.as_str())
-        .bind(number)
-        .bind(id)
-        .execute(&db.writer)
-        .await?;
-    Ok(())
+/// Marks a sign-in as waiting for its pushes, with the number its page shows, only while it
+/// is open ([`LoginState::OPEN`]): an approved, denied or locked sign-in stays so. Returns
+/// whether it is waiting now.
+pub async fn set_waiting<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    id: &str,
+    number: Option<i64>,
+) -> anyhow::Result<bool> {
+    let [a, b, c, d] = LoginState::OPEN.map(LoginState::as_str);
+    let waiting = sqlx::query(
+        "UPDATE logins SET state = $1, number = $2, reason = NULL \
+         WHERE id = $3 AND state IN ($4, $5, $6, $7)",
+    )
+    .bind(LoginState::Waiting.as_str())
+    .bind(number)
+    .bind(id)
+    .bind(a)
+    .bind(b)
+    .bind(c)
+    .bind(d)
+    .execute(executor)
+    .await?;
+    Ok(waiting.rows_affected() == 1)
 }
 
 /// Moves a sign-in to an outcome, only while it is open ([`LoginState::OPEN`]). Returns

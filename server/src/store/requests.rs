@@ -2,11 +2,12 @@
 //! once.
 
 use pushotp::push::EndReason;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
 use crate::db::Db;
 use crate::states::{LoginState, RequestState};
+use crate::store::logins;
 
 /// A request as stored, for checking its answer.
 #[derive(Debug, Clone)]
@@ -45,7 +46,10 @@ pub struct NewRequest<'a> {
 }
 
 /// Stores a request as sent.
-pub async fn insert(db: &Db, request: &NewRequest<'_>) -> anyhow::Result<()> {
+async fn insert<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    request: &NewRequest<'_>,
+) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO push_requests (id, token_id, login_id, body, right_number, state, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -58,7 +62,7 @@ pub async fn insert(db: &Db, request: &NewRequest<'_>) -> anyhow::Result<()> {
     .bind(RequestState::Pending.as_str())
     .bind(request.created_at)
     .bind(request.expires_at)
-    .execute(&db.writer)
+    .execute(executor)
     .await?;
     Ok(())
 }
@@ -97,7 +101,11 @@ pub struct PushHistory {
 }
 
 /// The push history of a person since `since`. One query for both limits.
-pub async fn push_history(db: &Db, user_id: i64, since: i64) -> anyhow::Result<PushHistory> {
+async fn push_history<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    user_id: i64,
+    since: i64,
+) -> anyhow::Result<PushHistory> {
     // A login is approved, or done once its session opened, only by the person's approval or
     // a right passcode: its pushes are the person's own sign-in.
     let row = sqlx::query(
@@ -114,12 +122,93 @@ pub async fn push_history(db: &Db, user_id: i64, since: i64) -> anyhow::Result<P
     .bind(RequestState::Reported.as_str())
     .bind(LoginState::Approved.as_str())
     .bind(LoginState::Done.as_str())
-    .fetch_one(&db.pool)
+    .fetch_one(executor)
     .await?;
     Ok(PushHistory {
         pushes: row.try_get::<Option<i64>, _>("n")?.unwrap_or(0),
         last_refusal: row.try_get("last")?,
     })
+}
+
+/// A push of one sign-in: its requests, one per active token of the person.
+#[derive(Debug)]
+pub struct NewPush<'a> {
+    /// The person signing in.
+    pub user_id: i64,
+    /// The sign-in.
+    pub login_id: &'a str,
+    /// The number its page shows, with number matching.
+    pub number: Option<i64>,
+    /// Whether the sign-in's earlier requests are still to be replaced (it pushed before).
+    pub replaces: bool,
+    /// The push limits look at the person's pushes since this time.
+    pub since: i64,
+    /// The requests.
+    pub requests: &'a [NewRequest<'a>],
+}
+
+/// What became of a [`NewPush`].
+#[derive(Debug)]
+pub enum PushStored<E> {
+    /// Stored and the sign-in waiting: the earlier requests it replaced (to tell their devices).
+    Stored(Vec<Ended>),
+    /// The push limits refused it, for this reason: nothing changed.
+    Refused(E),
+    /// The sign-in is no longer open (approved, denied, locked or done meanwhile): nothing
+    /// changed.
+    NotOpen,
+}
+
+/// Stores a push if `allow` lets it through given the person's push history: the history is
+/// read, the sign-in set waiting, its earlier requests replaced and the new ones stored in one
+/// transaction that runs for one person at a time, so that pushes racing from any number of
+/// the person's sign-ins (on any number of server nodes) see each other and the limits hold.
+///
+/// A count and an insert in one statement (`INSERT … SELECT … WHERE (SELECT COUNT(*) …) < N`)
+/// would not do on PostgreSQL: under READ COMMITTED two such statements each count without the
+/// other's uncommitted rows, and both insert. So each push first locks its person's `users`
+/// row (`FOR NO KEY UPDATE`: pushes of one person queue, while sign-ins and tokens, whose
+/// foreign keys only take a key-share lock on that row, go on), and under READ COMMITTED each
+/// statement after the lock sees what the push before it committed. SQLite has no row locks:
+/// the transaction starts with `BEGIN IMMEDIATE`, which takes the database's write lock before
+/// the history is read, so no other writer (of this process or another, such as an
+/// administrator's command) comes between the read and the insert, and the read cannot fail
+/// to upgrade to a write the way a deferred transaction's can.
+pub async fn insert_push<E>(
+    db: &Db,
+    push: &NewPush<'_>,
+    allow: impl FnOnce(PushHistory) -> Result<(), E>,
+) -> anyhow::Result<PushStored<E>> {
+    let mut tx = if db.postgres_url.is_some() {
+        let mut tx = db.writer.begin().await?;
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(push.user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx
+    } else {
+        db.writer.begin_with("BEGIN IMMEDIATE").await?
+    };
+    let history = push_history(&mut *tx, push.user_id, push.since).await?;
+    if let Err(refusal) = allow(history) {
+        tx.rollback().await?;
+        return Ok(PushStored::Refused(refusal));
+    }
+    if !logins::set_waiting(&mut *tx, push.login_id, push.number).await? {
+        tx.rollback().await?;
+        return Ok(PushStored::NotOpen);
+    }
+    let replaced = if push.replaces {
+        let (state, why) = (RequestState::Cancelled, EndReason::Replaced);
+        end_pending(&mut *tx, Pending::OfLogin, push.login_id, state, why).await?
+    } else {
+        Vec::new()
+    };
+    for request in push.requests {
+        insert(&mut *tx, request).await?;
+    }
+    tx.commit().await?;
+    Ok(PushStored::Stored(replaced))
 }
 
 /// Claims a pending request for its answer, in one statement: whatever races, one answer
@@ -225,7 +314,9 @@ fn ended(rows: &[AnyRow]) -> anyhow::Result<Vec<Ended>> {
 
 /// Expires a request if it is still pending. Returns it if this call expired it.
 pub async fn expire(db: &Db, id: &str) -> anyhow::Result<Option<Ended>> {
-    Ok(end_pending(db, Pending::Id, id, RequestState::Expired, EndReason::Expired).await?.pop())
+    Ok(end_pending(&db.writer, Pending::Id, id, RequestState::Expired, EndReason::Expired)
+        .await?
+        .pop())
 }
 
 /// Which pending requests [`end_pending`] ends: those of one id, one sign-in or one token.
@@ -241,8 +332,8 @@ enum Pending {
 /// A cancelled sign-in or token also marks, in the same statement, the requests an answer holds
 /// at that moment (`answering`) with `why`: their answer decides them, and one handed back by
 /// [`release`] after a wrong PIN then ends instead of waiting again.
-async fn end_pending(
-    db: &Db,
+async fn end_pending<'e>(
+    executor: impl Executor<'e, Database = Any>,
     which: Pending,
     key: &str,
     state: RequestState,
@@ -271,7 +362,7 @@ async fn end_pending(
         .bind(key)
         .bind(RequestState::Pending.as_str())
         .bind(RequestState::Answering.as_str())
-        .fetch_all(&db.writer)
+        .fetch_all(executor)
         .await?;
     let ended_now: Vec<AnyRow> = rows
         .into_iter()
@@ -298,12 +389,13 @@ pub async fn cancel_pending_of_login(
     login_id: &str,
     why: EndReason,
 ) -> anyhow::Result<Vec<Ended>> {
-    end_pending(db, Pending::OfLogin, login_id, RequestState::Cancelled, why).await
+    end_pending(&db.writer, Pending::OfLogin, login_id, RequestState::Cancelled, why).await
 }
 
 /// Cancels a removed token's pending requests and returns them.
 pub async fn cancel_pending_of_token(db: &Db, token_id: &str) -> anyhow::Result<Vec<Ended>> {
-    end_pending(db, Pending::OfToken, token_id, RequestState::Cancelled, EndReason::Removed).await
+    end_pending(&db.writer, Pending::OfToken, token_id, RequestState::Cancelled, EndReason::Removed)
+        .await
 }
 
 /// The id and end reason of each request of a token that ended without its answer and whose

@@ -559,3 +559,30 @@ pub fn browser_keys() -> (p256::SecretKey, [u8; 16], String, String) {
     );
     (secret, auth, public, Base64UrlUnpadded::encode_string(&auth))
 }
+
+/// `logins` sign-ins of `user`, each in a browser of its own, whose pages all press "Use my
+/// mobile" at the same moment: the push limit (`cap` per person) must let exactly `cap` of
+/// them through, refuse the others with `429` `too_many_requests`, and store the requests of
+/// the accepted ones only (one per push: `user` has one token). Run it on a multi-threaded
+/// runtime, so that the pushes are handled in parallel.
+pub async fn assert_the_push_limit_holds_at_once(
+    server: &Server,
+    user: &str,
+    logins: usize,
+    cap: usize,
+) {
+    let mut browsers = Vec::new();
+    for _ in 0..logins {
+        let browser = Browser::new(&server.url);
+        assert_eq!(browser.sign_in_with(user, &format!("{user}-pw"), &[]).await, 303);
+        browsers.push(browser);
+    }
+    let replies = futures_util::future::join_all(browsers.iter().map(Browser::push)).await;
+    let accepted = replies.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(accepted, cap, "{replies:?}");
+    for (status, body) in replies.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!((*status, body["error"].as_str()), (429, Some("too_many_requests")), "{body}");
+    }
+    let stored = server.count("SELECT COUNT(*) FROM push_requests").await;
+    assert_eq!(stored, i64::try_from(cap).unwrap());
+}
