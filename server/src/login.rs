@@ -209,7 +209,8 @@ async fn app_login(
 fn minutes(seconds: u64) -> String {
     match seconds.div_ceil(60) {
         0 | 1 => "under a minute".into(),
-        n => format!("about {n} minutes"),
+        n if n < 120 => format!("about {n} minutes"),
+        n => format!("about {} hours", n.div_ceil(60)),
     }
 }
 

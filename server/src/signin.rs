@@ -147,14 +147,20 @@ pub enum PasscodeOutcome {
 }
 
 /// Wrong typed passcodes of a person before typed passcodes have to wait
-/// ([`throttle::wait_after`]: 1 s, doubling with each further one, up to 15 min): room for
-/// typos, and nothing like what guessing a code needs. They never lock a token, so that
-/// someone who knows the password cannot lock the person out.
+/// ([`throttle::wait_after`]: 1 s, doubling with each further one, up to
+/// [`PASSCODE_MAX_WAIT`]): room for typos, and nothing like what guessing a code needs. They
+/// never lock a token, so that someone who knows the password cannot lock the person out.
 pub const PASSCODE_FREE: u32 = 5;
 
-/// Wrong typed passcodes lapse after this long without another one: a guesser who pauses
-/// does not get the free ones back any sooner.
-const PASSCODE_LAPSE: u64 = 24 * 3600;
+/// The longest wait of typed passcodes: a day. Longer than the password step's, since a thief
+/// of a copied PIN token who knows the password tests PIN guesses here (one per wait); the
+/// person still signs in by push meanwhile.
+pub const PASSCODE_MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// Wrong typed passcodes lapse after this long without another one: longer than the longest
+/// wait, so that a guesser who paces the guesses never gets the free ones back, and one who
+/// pauses gets them back only after a month.
+const PASSCODE_LAPSE: u64 = 30 * 24 * 3600;
 
 /// A typed (or autofilled) passcode of any of the person's active tokens.
 pub async fn typed_passcode(
@@ -205,7 +211,7 @@ pub async fn typed_passcode(
         .ip(&login.client_ip)
         .record(&state.db)
         .await?;
-    let wait = throttle::wait_after(failures, PASSCODE_FREE);
+    let wait = throttle::wait_after(failures, PASSCODE_FREE, PASSCODE_MAX_WAIT);
     if !wait.is_zero() {
         Audit::of_user(AuditEvent::PasscodeBackoff, &login.username)
             .ip(&login.client_ip)
@@ -232,7 +238,7 @@ async fn count_passcode(state: &AppState, user_id: i64) -> anyhow::Result<Result
         let at = secs(now())?;
         let seen = store::users::passcode_failures(&state.db, user_id).await?;
         let count = u32::try_from(seen.count).unwrap_or(u32::MAX);
-        let wait = secs(throttle::wait_after(count, PASSCODE_FREE).as_secs())?;
+        let wait = secs(throttle::wait_after(count, PASSCODE_FREE, PASSCODE_MAX_WAIT).as_secs())?;
         let left = seen.last.saturating_add(wait).saturating_sub(at);
         if left > 0 {
             return Ok(Err(Duration::from_secs(u64::try_from(left)?)));

@@ -280,3 +280,46 @@ async fn a_device_that_was_away_gets_the_notices_when_it_polls_or_logs_in() {
     assert_eq!(reply["notices"], serde_json::json!([]), "{reply}");
     server.stop().await;
 }
+
+/// Typed passcodes are also how a thief of a copied PIN token who knows the password would test
+/// PIN guesses, so their wait grows well past the password step's 15 minutes, up to a day, and
+/// the count lapses only after 30 days without a wrong one: a few dozen guesses at first, then
+/// about one a day.
+#[tokio::test]
+async fn the_wait_of_typed_passcodes_grows_to_a_day_and_lapses_only_after_a_month() {
+    let server = Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await;
+    let (_device, browser) = alice(&server).await;
+    let set = |failures: i64, ago: u64| {
+        let db = server.state.db.clone();
+        async move {
+            let at = i64::try_from(now() - ago).unwrap();
+            sqlx::query("UPDATE users SET passcode_failures = $1, passcode_failed_at = $2")
+                .bind(failures)
+                .bind(at)
+                .execute(&db.writer)
+                .await
+                .unwrap();
+        }
+    };
+    // Sixteen wrong ones just now: 2^10 s, past 15 minutes.
+    set(16, 0).await;
+    let waited = assert_waits(&passcode(&browser, "000000").await, 86_400);
+    assert!(waited > 900, "the wait stopped at {waited} s");
+    // Forty: a whole day, no more.
+    set(40, 0).await;
+    let reply = passcode(&browser, "000000").await;
+    let waited = assert_waits(&reply, 86_400);
+    assert!(waited > 86_000, "the wait stopped at {waited} s");
+    assert!(reply.body.contains("about 24 hours"), "{}", reply.body);
+    // Three weeks later the wait is over, but the count has not lapsed: the next wrong one
+    // makes passcodes wait a day again.
+    set(40, 21 * 86_400).await;
+    assert_eq!(passcode(&browser, "000000").await.status, 401);
+    let waited = assert_waits(&passcode(&browser, "000000").await, 86_400);
+    assert!(waited > 86_000, "the count lapsed after three weeks: {waited} s");
+    // After 31 days it has: the free ones are back.
+    set(40, 31 * 86_400).await;
+    assert_eq!(passcode(&browser, "000000").await.status, 401);
+    assert_eq!(passcode(&browser, "000000").await.status, 401);
+    server.stop().await;
+}
