@@ -112,10 +112,12 @@ pub async fn use_passcode(
     store::tokens::use_counter(&state.db, &token.id, i64::try_from(used)?, success).await
 }
 
-/// Counts a failed try; locks the token when it reaches its limit. Returns tries left.
-pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<i64> {
+/// Counts a failed try; locks the token when it reaches its limit. Returns the tries left,
+/// and whether this try is the one that locked it: of tries counted at once, exactly one
+/// reaches the limit, so the lock is recorded once.
+pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<(i64, bool)> {
     let (failed, max) = store::tokens::fail_try(&state.db, &token.id).await?;
-    Ok((max - failed).max(0))
+    Ok(((max - failed).max(0), failed == max))
 }
 
 /// Locks a token (a reported request, with `lock_on_report`).

@@ -222,11 +222,13 @@ pub async fn use_counter(db: &Db, id: &str, used: i64, reset_tries: bool) -> any
 pub async fn fail_try(db: &Db, id: &str) -> anyhow::Result<(i64, i64)> {
     let row = sqlx::query(
         "UPDATE tokens SET failed_tries = failed_tries + 1, \
-         state = CASE WHEN failed_tries + 1 >= max_tries THEN $2 ELSE state END \
+         state = CASE WHEN state = $3 AND failed_tries + 1 >= max_tries THEN $2 ELSE state END \
          WHERE id = $1 RETURNING failed_tries, max_tries",
     )
     .bind(id)
     .bind(TokenState::Locked.as_str())
+    // Only an active token locks: one revoked meanwhile stays revoked.
+    .bind(TokenState::Active.as_str())
     .fetch_one(&db.writer)
     .await?;
     Ok((row.try_get("failed_tries")?, row.try_get("max_tries")?))
