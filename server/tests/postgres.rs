@@ -253,3 +253,24 @@ async fn the_push_limit_holds_for_pushes_at_the_same_moment_on_postgresql() {
     Device::enroll(&server.link("alice").await, "laptop").await;
     support::assert_the_push_limit_holds_at_once(&server, "alice", 12, 3).await;
 }
+
+/// Wrong typed passcodes are counted in the database: after the free ones on node A, a
+/// passcode typed on node B waits too.
+#[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn wrong_typed_passcodes_on_one_node_make_the_other_wait_on_postgresql() {
+    let database = support::postgres_database().await;
+    let key = ServerKey::random();
+    let a = Server::start(&database, key.clone(), Config::default()).await;
+    let b = Server::start(&database, key, Config::default()).await;
+    a.user("alice").await;
+    let _device = Device::enroll(&a.link("alice").await, "laptop").await;
+    let on_a = Browser::new(&a.url);
+    on_a.sign_in("alice").await;
+    for _ in 0..6 {
+        assert_eq!(on_a.passcode("000000").await, 401);
+    }
+    let on_b = Browser::new(&b.url);
+    on_b.sign_in("alice").await;
+    assert_eq!(on_b.passcode("000000").await, 429, "node B did not see node A's count");
+}
