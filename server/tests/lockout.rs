@@ -323,3 +323,28 @@ async fn the_wait_of_typed_passcodes_grows_to_a_day_and_lapses_only_after_a_mont
     assert_eq!(passcode(&browser, "000000").await.status, 401);
     server.stop().await;
 }
+
+/// A device away for more than a week is not told what happened before that week, and of
+/// several notices of one kind it gets only the newest.
+#[tokio::test]
+async fn a_device_away_for_over_a_week_gets_only_that_weeks_newest_notices() {
+    let server = Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await;
+    let (laptop, browser) = alice(&server).await;
+    for _ in 0..FREE + 3 {
+        passcode(&browser, "000000").await;
+    }
+    let notices = |reply: &serde_json::Value| -> Vec<TokenNotice> {
+        serde_json::from_value(reply["notices"].clone()).unwrap()
+    };
+    let (_, reply) = laptop.poll_raw().await;
+    assert_eq!(notices(&reply).len(), 1, "three waits, one notice: {reply}");
+    let eight_days_ago = i64::try_from(now() - 8 * 24 * 3600).unwrap();
+    sqlx::query("UPDATE tokens SET wrong_passcodes_at = $1")
+        .bind(eight_days_ago)
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    let (_, reply) = laptop.poll_raw().await;
+    assert!(notices(&reply).is_empty(), "a notice older than a week: {reply}");
+    server.stop().await;
+}
