@@ -10,6 +10,7 @@ import * as enrollment from './enroll.js';
 import * as otp from './otp.js';
 import { onPageMessage } from './page.js';
 import * as inbox from './inbox.js';
+import * as notices from './notices.js';
 import * as privacyidea from './privacyidea.js';
 import * as pushTokenStore from './push-tokens.js';
 import { onChanged, pushTokens } from './store.js';
@@ -160,6 +161,7 @@ chrome.notifications.onButtonClicked.addListener((id, index) => {
 });
 chrome.notifications.onClicked.addListener((id) => {
   inbox.onNotificationClicked(id).catch(warn);
+  notices.onNotificationClicked(id).catch(warn);
 });
 
 onChanged((changes, area) => {
@@ -175,8 +177,8 @@ onChanged((changes, area) => {
   if (change && change.newValue?.autoLockMinutes !== change.oldValue?.autoLockMinutes) vault.touch().catch(warn);
 });
 
-// A Web Push message carries the same `{ type: 'push', request }` or `{ type: 'ended', ended }`
-// as the socket.
+// A Web Push message carries the same `{ type: 'push', request }`, `{ type: 'ended', ended }` or
+// `{ type: 'notice', notice }` as the socket.
 self.addEventListener('push', (/** @type {any} */ event) => {
   let message = null;
   try {
@@ -186,6 +188,7 @@ self.addEventListener('push', (/** @type {any} */ event) => {
   }
   if (message?.type === 'push') event.waitUntil(inbox.receive('push', [message.request], { via: 'webpush' }));
   if (message?.type === 'ended') event.waitUntil(inbox.end('push', [message.ended], { via: 'webpush' }));
+  if (message?.type === 'notice') event.waitUntil(notices.receive([message.notice]));
 });
 
 // Everything the notification buttons do, reachable from the worker's console (and tests):

@@ -7,6 +7,7 @@
 // nothing sent while it slept is lost, and Web Push is registered where the browser offers it.
 import { channelAuthTag, ready, signedAt, webPushTag } from './core.js';
 import { end, forget, receive } from './inbox.js';
+import { receive as receiveNotices } from './notices.js';
 import { restoredElsewhere } from './restore.js';
 import { pushTokens, readLocal, readSession, settings, writeLocal, writeSession } from './store.js';
 
@@ -105,6 +106,10 @@ async function onMessage(server, channel, data) {
     case 'ended':
       await end('push', [message.ended], { via: 'socket' });
       break;
+    case 'notice':
+      // Wrong passcodes typed for the account, or another authenticator added (protocol §4).
+      await receiveNotices([message.notice]);
+      break;
     case 'restored':
       // Another browser restored a token of this socket (protocol §8).
       await gaveUp(message.tokenId, message.tag);
@@ -144,7 +149,10 @@ async function gaveUp(tokenId, tag) {
   return true;
 }
 
-/** Asks every server for its pending requests, and what ended meanwhile, now (protocol §7, poll). */
+/**
+ * Asks every server for its pending requests, what ended meanwhile and its notices about the
+ * tokens, now (protocol §7, poll).
+ */
 export async function poll() {
   await ready;
   const want = await wanted();
@@ -168,9 +176,10 @@ export async function poll() {
           return;
         }
         if (!reply.ok) return;
-        const { requests = [], ended = [] } = json;
+        const { requests = [], ended = [], notices = [] } = json;
         await end('push', ended, { via: 'poll' });
         await receive('push', requests, { via: 'poll' });
+        await receiveNotices(notices);
       } catch {
         // Unreachable now; the socket's reconnection and the next watchdog round try again.
       }

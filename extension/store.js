@@ -49,6 +49,8 @@
  * @property {number} addedAt       ms
  * @property {number} [restoredElsewhereAt]  ms: when its server said that another browser
  *   restored the token from an export (§8); it receives and answers nothing here since
+ * @property {{wrong_passcodes?: number, authenticator_added?: number}} [notices]  ms: when the
+ *   newest notice of each kind about the token happened (§4, "Notices about a token")
  */
 
 /**

@@ -174,3 +174,25 @@ export function outcomeMessage(outcome, { pin = false } = {}) {
       return { text: failure(outcome.reason), tone: 'bad' };
   }
 }
+
+/**
+ * What the person is told about a notice from a push token's server (docs/protocol.md §4,
+ * "Notices about a token"): the notification's title and the message, which the token's line in
+ * the options page repeats.
+ * @param {'wrong_passcodes'|'authenticator_added'} kind
+ * @param {{user: string, issuer: string}} token
+ * @param {string} when  when it happened, as the page shows times
+ */
+export function noticeText(kind, { user, issuer }, when) {
+  const account = `${user} at ${issuer}`;
+  if (kind === 'wrong_passcodes') {
+    return {
+      title: 'Someone is guessing your passcodes',
+      message: `Wrong passcodes were typed for ${account} on ${when}. Whoever typed them knows your password: change it. Typed passcodes wait for now; sign-ins you approve here still work.`,
+    };
+  }
+  return {
+    title: 'A new authenticator was added',
+    message: `A new authenticator was added to ${account} on ${when}. If this was not you, change your password and tell ${issuer}.`,
+  };
+}

@@ -350,6 +350,7 @@ struct PushFile {
     enrolled: Tagged,
     requests: Vec<Tagged>,
     ended: Vec<Tagged>,
+    notices: Vec<Tagged>,
     answers: Vec<AnswerVector>,
     channel_auth: ChannelVector,
     poll: ChannelVector,
@@ -465,11 +466,11 @@ fn push_protocol() {
     use pushotp::Error;
     use pushotp::push::{
         ActivationLink, Answer, Decision, EndReason, EnrollRequest, Enrolled, MaskedKeys,
-        PushEnded, PushRequest, RestoreRequest, Restored, TokenKeys, activation_key,
-        channel_auth_input, channel_auth_tag, poll_input, poll_tag, remove_input, remove_tag,
-        restore_input, restored_elsewhere_input, restored_elsewhere_tag, restored_keys,
-        verify_channel_auth, verify_poll, verify_remove, verify_restored_elsewhere, verify_webpush,
-        webpush_input, webpush_tag,
+        NoticeKind, PushEnded, PushRequest, RestoreRequest, Restored, TokenKeys, TokenNotice,
+        activation_key, channel_auth_input, channel_auth_tag, poll_input, poll_tag, remove_input,
+        remove_tag, restore_input, restored_elsewhere_input, restored_elsewhere_tag, restored_keys,
+        verify_channel_auth, verify_poll, verify_remove, verify_restored_elsewhere,
+        verify_token_notice, verify_webpush, webpush_input, webpush_tag,
     };
     let file: PushFile = serde_json::from_str(include_str!("vectors/push_protocol.json")).unwrap();
     let source = &file.source;
@@ -598,6 +599,30 @@ fn push_protocol() {
             other.reason = reason;
             assert_eq!(other.verify(&keys.request), Err(Error::BadTag), "{what}: {reason}");
         }
+        count += 1;
+    }
+
+    // §4 notices about a token: built by the server, checked by the device, also field by field.
+    for v in &file.notices {
+        let what = format!("{source} notice {}", v.name);
+        let notice: TokenNotice = serde_json::from_value(v.json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&notice).unwrap(), v.json, "{what}");
+        assert_eq!(notice.canonical().as_bytes(), hex(&v.canonical_hex), "{what}");
+        assert_eq!(notice.tag.to_vec(), hex(&v.tag_hex), "{what}");
+        let built = TokenNotice::new(&notice.token_id, notice.kind, notice.at, &keys.request);
+        assert_eq!(built.as_ref(), Ok(&notice), "{what}: new");
+        check_tag(&what, &notice.tag, |tag| {
+            let fields = (notice.v, notice.token_id.as_str(), notice.kind.name(), notice.at, tag);
+            verify_token_notice(fields, &keys.request).is_ok()
+        });
+        assert_eq!(notice.verify(&keys.channel), Err(Error::BadTag), "{what}: K_chan");
+        let other = match notice.kind {
+            NoticeKind::WrongPasscodes => NoticeKind::AuthenticatorAdded,
+            NoticeKind::AuthenticatorAdded => NoticeKind::WrongPasscodes,
+        };
+        let mut changed = notice.clone();
+        changed.kind = other;
+        assert_eq!(changed.verify(&keys.request), Err(Error::BadTag), "{what}: {}", other.name());
         count += 1;
     }
 

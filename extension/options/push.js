@@ -5,7 +5,7 @@
 // server too). Tokens are added in push-add.js.
 import { Message, ask } from '../messages.js';
 import { dateTime } from '../time.js';
-import { twinNotes } from '../words.js';
+import { noticeText, twinNotes } from '../words.js';
 import { $, $button, $dialog, find, fromTemplate, hostOf, itemKey, say } from './common.js';
 
 /** @typedef {import('../store.js').PushToken} PushToken */
@@ -77,6 +77,13 @@ function tokenItem(token, twins) {
   if (token.restoredElsewhereAt) {
     const when = new Date(token.restoredElsewhereAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
     moved.textContent = `Restored in another browser (noticed ${when}): ${token.issuer} now sends this token's sign-in requests there, and this browser can no longer answer them. Remove it here.`;
+  }
+  // What its server said about the account (docs/protocol.md §4, "Notices about a token").
+  for (const kind of /** @type {const} */ (['wrong_passcodes', 'authenticator_added'])) {
+    const line = find(item, `.token-notice[data-kind="${kind}"]`);
+    const at = token.notices?.[kind];
+    line.hidden = !at;
+    if (at) line.textContent = noticeText(kind, token, dateTime(at)).message;
   }
   find(item, '.token-remove').setAttribute('aria-label', `Remove ${token.tokenName} (${token.user} at ${token.issuer})`);
   find(item, '.token-rename-start').setAttribute('aria-label', `Rename ${token.tokenName} (${token.user} at ${token.issuer})`);

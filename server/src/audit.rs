@@ -31,7 +31,7 @@ pub enum AuditEvent {
     PushDenied,
     /// The person reported a request as fraud.
     PushReported,
-    /// A token locked (failed tries, or a report).
+    /// A token locked (failed answers, a report, or an administrator).
     TokenLocked,
     /// An approval was wrong (number, PIN, passcode).
     PushRejected,
@@ -47,6 +47,8 @@ pub enum AuditEvent {
     PasscodeOk,
     /// A typed passcode was wrong.
     PasscodeFailed,
+    /// Wrong typed passcodes in a row made typed passcodes wait (the detail says how long).
+    PasscodeBackoff,
     /// A session was opened.
     SignedIn,
     /// An administrator unlocked a token.
@@ -81,6 +83,7 @@ impl AuditEvent {
             Self::PasswordOk => "password_ok",
             Self::PasscodeOk => "passcode_ok",
             Self::PasscodeFailed => "passcode_failed",
+            Self::PasscodeBackoff => "passcode_backoff",
             Self::SignedIn => "signed_in",
             Self::TokenUnlocked => "token_unlocked",
             Self::TokenRestored => "token_restored",

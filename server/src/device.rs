@@ -201,8 +201,8 @@ struct PollBody {
     tokens: Vec<SignedToken>,
 }
 
-/// Poll fallback (§7): all pending requests of the named tokens, and the notices of their
-/// recently ended ones.
+/// Poll fallback (§7): all pending requests of the named tokens, the notices of their
+/// recently ended ones, and their notices of the last week (§4).
 async fn pending(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PollBody>,
@@ -212,14 +212,16 @@ async fn pending(
     }
     let mut requests: Vec<Value> = Vec::new();
     let mut ended = Vec::new();
+    let mut notices = Vec::new();
     for signed in &body.tokens {
         let device = device_auth::authenticate(&state, &PollEntry(signed)).await?;
         for body in push::pending_of(&state, &signed.token_id).await? {
             requests.push(serde_json::from_str(&body).map_err(anyhow::Error::from)?);
         }
         ended.extend(crate::ended::recent_of(&state, &device).await?);
+        notices.extend(crate::notices::recent_of(&state, &device).await?);
     }
-    Ok(Json(json!({ "requests": requests, "ended": ended })).into_response())
+    Ok(Json(json!({ "requests": requests, "ended": ended, "notices": notices })).into_response())
 }
 
 /// Removal (§7): the device forgets the token and the server revokes it.
@@ -392,6 +394,9 @@ async fn channel(state: AppState, mut socket: WebSocket) -> anyhow::Result<()> {
         }
         for notice in crate::ended::recent_of(&state, device).await? {
             socket.send(Message::text(crate::ended::ended_message(&notice)?)).await?;
+        }
+        for notice in crate::notices::recent_of(&state, device).await? {
+            socket.send(Message::text(crate::notices::notice_message(&notice)?)).await?;
         }
     }
     let closed = state.hub.closed();

@@ -3,7 +3,7 @@
 
 use pushotp::Secret;
 use pushotp::push::{
-    ActivationLink, EnrollRequest, Enrolled, Nonce, PinPolicy, TokenKeys, VERSION,
+    ActivationLink, EnrollRequest, Enrolled, Nonce, NoticeKind, PinPolicy, TokenKeys, VERSION,
 };
 
 use crate::app_state::AppState;
@@ -11,7 +11,7 @@ use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
 use crate::states::TokenState;
 use crate::store::tokens::TokenRow;
-use crate::{store, tokens};
+use crate::{notices, store, tokens};
 
 /// A pending token for `user_id` and its activation link (§3).
 pub async fn new_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow::Result<String> {
@@ -92,9 +92,8 @@ pub async fn enroll(state: &AppState, request: &EnrollRequest) -> Result<Enrolle
 }
 
 /// Records, for each of the person's other tokens that can sign in (active or locked), that a
-/// new authenticator was added: the trail an administrator, or a notice to those devices, reads
-/// "someone added an authenticator to your account" from. The protocol has no message that
-/// tells a device about another token yet.
+/// new authenticator was added, and tells their devices (protocol §4, "Notices about a
+/// token"), so that a person who did not add it learns at once.
 async fn tell_other_tokens(
     state: &AppState,
     token: &TokenRow,
@@ -109,6 +108,8 @@ async fn tell_other_tokens(
                 .await?;
         }
     }
+    notices::tell_person(state, token.user_id, NoticeKind::AuthenticatorAdded, Some(&token.id))
+        .await;
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub mod headers;
 pub mod hub;
 pub mod ids;
 pub mod login;
+pub mod notices;
 pub mod push;
 pub mod seal;
 pub mod signin;

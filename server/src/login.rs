@@ -209,7 +209,8 @@ async fn app_login(
 fn minutes(seconds: u64) -> String {
     match seconds.div_ceil(60) {
         0 | 1 => "under a minute".into(),
-        n => format!("about {n} minutes"),
+        n if n < 120 => format!("about {n} minutes"),
+        n => format!("about {} hours", n.div_ceil(60)),
     }
 }
 
@@ -274,9 +275,9 @@ impl From<StartError> for AppError {
     fn from(err: StartError) -> Self {
         match err {
             StartError::AlreadyApproved => Self::Conflict("this sign-in is already approved"),
-            StartError::Locked => Self::Conflict(
-                "your authenticator is locked after too many failed attempts; contact your administrator",
-            ),
+            StartError::Locked => {
+                Self::Conflict("your authenticator is locked; contact your administrator")
+            }
             StartError::NoAuthenticator => {
                 Self::bad("no_authenticator", "no authenticator is enrolled for this account")
             }
@@ -345,7 +346,8 @@ struct Passcode {
     passcode: String,
 }
 
-/// A typed (or autofilled) passcode of any of the person's active tokens.
+/// A typed (or autofilled) passcode of any of the person's active tokens; `429` with
+/// `Retry-After` (RFC 6585 §4, RFC 9110 §10.2.3) while wrong ones make passcodes wait.
 async fn passcode(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -379,6 +381,25 @@ async fn passcode(
                 ],
             );
             Ok((StatusCode::UNAUTHORIZED, html).into_response())
+        }
+        PasscodeOutcome::Wait(wait) => {
+            let seconds = wait.as_secs().max(1);
+            let message = format!(
+                "Too many wrong passcodes. Try again in {seconds} s ({}), or approve the sign-in on your device.",
+                minutes(seconds)
+            );
+            let html = page(
+                include_str!("../assets/auth.html"),
+                &[
+                    ("ORG", &state.config.org_name),
+                    ("APP", &login.app),
+                    ("USER", &login.username),
+                    ("ERROR", &message),
+                ],
+            );
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, html).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            Ok(response)
         }
     }
 }

@@ -143,7 +143,12 @@ enum TokenCommand {
     },
     /// List tokens.
     List,
-    /// Unlock a token locked after failed tries.
+    /// Lock an active token: no pushes, passcodes or answers of it until it is unlocked.
+    Lock {
+        /// The token's id.
+        token_id: String,
+    },
+    /// Unlock a locked token (after failed answers, a report, or `token lock`).
     Unlock {
         /// The token's id.
         token_id: String,
@@ -227,6 +232,12 @@ async fn main() -> anyhow::Result<()> {
                     t.max_tries
                 );
             }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Lock { token_id }) => {
+            let state = AppState::new(db, key, Geo::none(), Config::default()).await?;
+            tokens::lock_by_admin(&state, &token_id).await?;
+            println!("locked {token_id}");
             Ok(())
         }
         Command::Token(TokenCommand::Unlock { token_id }) => {

@@ -345,17 +345,19 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
             if let Some(reason) = failure {
                 // Counted (and the token locked at its limit) in one statement, while this
                 // answer holds the claim.
-                let left = tokens::fail_try(&state, token).await?;
+                let (left, locked_now) = tokens::fail_try(&state, token).await?;
                 Audit::of_token(AuditEvent::PushRejected, token)
                     .detail(reason.as_str())
                     .record(&state.db)
                     .await?;
                 if left == 0 {
                     settle(RequestState::Rejected).await?;
-                    Audit::of_token(AuditEvent::TokenLocked, token)
-                        .detail("too many failed tries")
-                        .record(&state.db)
-                        .await?;
+                    if locked_now {
+                        Audit::of_token(AuditEvent::TokenLocked, token)
+                            .detail("too many failed tries")
+                            .record(&state.db)
+                            .await?;
+                    }
                     signin::finish(&state, login_id, LoginState::Locked, Some(reason)).await?;
                     return rejected(Reason::Locked, Some(0));
                 }

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use pushotp::push::EndReason;
+use pushotp::push::{EndReason, NoticeKind};
 
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
@@ -14,7 +14,7 @@ use crate::ids::{random_id, stored_id};
 use crate::states::{LoginState, Reason, TokenState};
 use crate::store::logins::{Login, NewLogin};
 pub use crate::store::sessions::Session;
-use crate::{ended, store, tokens, users};
+use crate::{ended, notices, store, throttle, tokens, users};
 
 /// A sign-in must get its second factor within this many seconds.
 pub const LOGIN_TTL: u64 = 600;
@@ -140,9 +140,27 @@ pub async fn finish(
 pub enum PasscodeOutcome {
     /// The login is approved (by this passcode, or by a push just before it): open its session.
     Approved,
-    /// The passcode is wrong; each of the person's active tokens counted a failed try.
+    /// The passcode is wrong; it counted as one of the person's wrong passcodes in a row.
     Wrong,
+    /// Earlier wrong passcodes make typed passcodes wait this long: this one was not looked at.
+    Wait(Duration),
 }
+
+/// Wrong typed passcodes of a person before typed passcodes have to wait
+/// ([`throttle::wait_after`]: 1 s, doubling with each further one, up to
+/// [`PASSCODE_MAX_WAIT`]): room for typos, and nothing like what guessing a code needs. They
+/// never lock a token, so that someone who knows the password cannot lock the person out.
+pub const PASSCODE_FREE: u32 = 5;
+
+/// The longest wait of typed passcodes: a day. Longer than the password step's, since a thief
+/// of a copied PIN token who knows the password tests PIN guesses here (one per wait); the
+/// person still signs in by push meanwhile.
+pub const PASSCODE_MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// Wrong typed passcodes lapse after this long without another one: longer than the longest
+/// wait, so that a guesser who paces the guesses never gets the free ones back, and one who
+/// pauses gets them back only after a month.
+const PASSCODE_LAPSE: u64 = 30 * 24 * 3600;
 
 /// A typed (or autofilled) passcode of any of the person's active tokens.
 pub async fn typed_passcode(
@@ -159,6 +177,10 @@ pub async fn typed_passcode(
     if !LoginState::OPEN.contains(&login.state) {
         return Err(SignInError::Over);
     }
+    let failures = match count_passcode(state, login.user_id).await? {
+        Ok(failures) => failures,
+        Err(wait) => return Ok(PasscodeOutcome::Wait(wait)),
+    };
     let code = passcode.trim();
     if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
         for token in store::tokens::list(&state.db, Some(login.user_id)).await? {
@@ -167,6 +189,7 @@ pub async fn typed_passcode(
             }
             let keys = tokens::open_keys(state, &token)?;
             if tokens::use_passcode(state, &token, &keys.otp, code, true).await? {
+                store::users::reset_passcode_failures(&state.db, login.user_id).await?;
                 Audit::of_token(AuditEvent::PasscodeOk, &token)
                     .ip(&login.client_ip)
                     .record(&state.db)
@@ -188,17 +211,46 @@ pub async fn typed_passcode(
         .ip(&login.client_ip)
         .record(&state.db)
         .await?;
-    // A wrong passcode is a failed try of every active token of the person: otherwise codes
-    // could be guessed without limit, and a copied profile's PIN guesses tested here.
-    for token in store::tokens::list(&state.db, Some(login.user_id)).await? {
-        if token.state == TokenState::Active && tokens::fail_try(state, &token).await? == 0 {
-            Audit::of_token(AuditEvent::TokenLocked, &token)
-                .detail("too many wrong passcodes")
-                .record(&state.db)
-                .await?;
-        }
+    let wait = throttle::wait_after(failures, PASSCODE_FREE, PASSCODE_MAX_WAIT);
+    if !wait.is_zero() {
+        Audit::of_user(AuditEvent::PasscodeBackoff, &login.username)
+            .ip(&login.client_ip)
+            .detail(format!(
+                "{failures} wrong passcodes in a row; passcodes wait {} s",
+                wait.as_secs()
+            ))
+            .record(&state.db)
+            .await?;
+        // Whoever types these knows the password: the person's devices say so, and that the
+        // person can still approve by push.
+        notices::tell_person(state, login.user_id, NoticeKind::WrongPasscodes, None).await;
     }
     Ok(PasscodeOutcome::Wrong)
+}
+
+/// Counts a typed passcode of `user_id` as wrong before it is checked (a right one resets the
+/// count afterwards) and returns the count, unless the person's earlier wrong passcodes make it
+/// wait: then the wait, and nothing is counted. Counting before checking, in one conditional
+/// statement, means that passcodes sent at once get no more checks than one after another.
+async fn count_passcode(state: &AppState, user_id: i64) -> anyhow::Result<Result<u32, Duration>> {
+    // A try that loses the race to others a few times waits, rather than go unchecked.
+    for _ in 0..3 {
+        let at = secs(now())?;
+        let seen = store::users::passcode_failures(&state.db, user_id).await?;
+        let count = u32::try_from(seen.count).unwrap_or(u32::MAX);
+        let wait = secs(throttle::wait_after(count, PASSCODE_FREE, PASSCODE_MAX_WAIT).as_secs())?;
+        let left = seen.last.saturating_add(wait).saturating_sub(at);
+        if left > 0 {
+            return Ok(Err(Duration::from_secs(u64::try_from(left)?)));
+        }
+        let count = if at.saturating_sub(seen.last) >= secs(PASSCODE_LAPSE)? { 0 } else { count };
+        let next =
+            store::users::PasscodeFailures { count: i64::from(count.saturating_add(1)), last: at };
+        if store::users::swap_passcode_failures(&state.db, user_id, seen, next).await? {
+            return Ok(Ok(count.saturating_add(1)));
+        }
+    }
+    Ok(Err(Duration::from_secs(1)))
 }
 
 /// After the page saw "approved": turns the approved login into a session (its id), once.

@@ -161,19 +161,20 @@ impl Failures {
     /// them, or, while checks run, the wait they would earn as failures from the newest start.
     fn until(self, free: u32, now: Instant) -> Instant {
         let count = self.counting(now);
-        let settled = self.last + wait_after(count, free);
+        let settled = self.last + wait_after(count, free, MAX_WAIT);
         if self.running == 0 {
             return settled;
         }
-        settled.max(self.started + wait_after(count.saturating_add(self.running), free))
+        settled.max(self.started + wait_after(count.saturating_add(self.running), free, MAX_WAIT))
     }
 }
 
 /// The wait that `count` failures in a row earn when the first `free` of them are free: none
-/// up to `free`, then [`FIRST_WAIT`] doubled per failure beyond, up to [`MAX_WAIT`].
-fn wait_after(count: u32, free: u32) -> Duration {
+/// up to `free`, then [`FIRST_WAIT`] doubled per failure beyond, up to `longest`. The password
+/// step ([`MAX_WAIT`]) and typed passcodes ([`crate::signin::typed_passcode`]) share it.
+pub fn wait_after(count: u32, free: u32, longest: Duration) -> Duration {
     match count.checked_sub(free).filter(|n| *n > 0) {
-        Some(beyond) => FIRST_WAIT.saturating_mul(1 << (beyond - 1).min(20)).min(MAX_WAIT),
+        Some(beyond) => FIRST_WAIT.saturating_mul(1 << (beyond - 1).min(30)).min(longest),
         None => Duration::ZERO,
     }
 }

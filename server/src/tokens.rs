@@ -112,10 +112,12 @@ pub async fn use_passcode(
     store::tokens::use_counter(&state.db, &token.id, i64::try_from(used)?, success).await
 }
 
-/// Counts a failed try; locks the token when it reaches its limit. Returns tries left.
-pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<i64> {
+/// Counts a failed try; locks the token when it reaches its limit. Returns the tries left,
+/// and whether this try is the one that locked it: of tries counted at once, exactly one
+/// reaches the limit, so the lock is recorded once.
+pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<(i64, bool)> {
     let (failed, max) = store::tokens::fail_try(&state.db, &token.id).await?;
-    Ok((max - failed).max(0))
+    Ok(((max - failed).max(0), failed == max))
 }
 
 /// Locks a token (a reported request, with `lock_on_report`).
@@ -123,8 +125,24 @@ pub async fn lock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     store::tokens::set_state(&state.db, token_id, TokenState::Locked).await
 }
 
-/// An administrator unlocks a token locked after failed tries: active again, with no failed
-/// tries. Fails if the token is not locked.
+/// An administrator locks an active token: no push goes to it and no passcode or answer of it
+/// is taken until [`unlock`]. Audited. Fails if the token is not active.
+pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<()> {
+    let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
+    anyhow::ensure!(
+        token.state == TokenState::Active,
+        "token {token_id} is {}, not active",
+        token.state
+    );
+    lock(state, token_id).await?;
+    Audit::of_token(AuditEvent::TokenLocked, &token)
+        .detail("by administrator")
+        .record(&state.db)
+        .await
+}
+
+/// An administrator unlocks a token locked after failed answers, a report or by an
+/// administrator: active again, with no failed tries. Fails if the token is not locked.
 pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
     anyhow::ensure!(

@@ -1179,20 +1179,6 @@ async fn a_report_on_one_device_ends_the_login_on_all() {
 }
 
 #[tokio::test]
-async fn wrong_typed_passcodes_count_toward_the_lockout() {
-    let (server, mut device, _ws, browser) =
-        alice(Config { max_tries: 3, ..Config::default() }).await;
-    for _ in 0..3 {
-        assert_eq!(browser.passcode("000000").await, 401);
-    }
-    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
-    // Locked: even the right passcode no longer signs in.
-    let otp = device.keys.otp.clone();
-    let code = device.next_passcode(&otp);
-    assert_eq!(browser.passcode(&code).await, 401);
-}
-
-#[tokio::test]
 async fn a_closed_socket_leaves_the_hub() {
     let (server, device, ws, _browser) = alice(Config::default()).await;
     assert_eq!(server.state.hub.sockets(&device.token_id), 1);

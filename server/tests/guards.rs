@@ -59,6 +59,7 @@ on_both_backends!(
     an_approval_without_the_number_is_refused,
     concurrent_answers_to_one_request_approve_it_once,
     a_replayed_answer_is_refused,
+    wrong_pins_at_once_lock_the_token_once_at_its_limit,
 );
 
 /// A server over `database` with alice enrolled on one device, connected.
@@ -199,12 +200,15 @@ async fn a_passcode_at_or_below_the_last_one_used_is_refused(database: &str) {
 
 /// The same typed passcode at [`RACERS`] logins of one person at once signs in one of them,
 /// [`ROUNDS`] times over: each login reads the token's last used counter first, and only the
-/// statement that spends it can tell who was first.
+/// statement that spends it can tell who was first. The others are wrong (`401`), or refused
+/// unchecked (`429`) as typed passcodes of the person wait or race for their count
+/// (`server/tests/lockout.rs`).
 async fn one_typed_passcode_signs_in_once_however_many_race(database: &str) {
-    // Enough tries that the losers' failures leave the token as it is.
-    let config = Config { max_tries: 100, ..Config::default() };
-    let (server, device, _ws) = alice(database, config).await;
+    let (server, device, _ws) = alice(database, Config::default()).await;
+    let alice = pushotp_server::users::find(&server.state.db, "alice").await.unwrap().unwrap();
     for round in 0..ROUNDS {
+        // The last round's losers counted as wrong passcodes: each round starts without a wait.
+        store::users::reset_passcode_failures(&server.state.db, alice.id).await.unwrap();
         let mut browsers = Vec::new();
         for _ in 0..RACERS {
             let browser = Browser::new(&server.url);
@@ -218,7 +222,7 @@ async fn one_typed_passcode_signs_in_once_however_many_race(database: &str) {
         })
         .await;
         assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{round}: {statuses:?}");
-        assert!(statuses.iter().all(|s| *s == 303 || *s == 401), "{statuses:?}");
+        assert!(statuses.iter().all(|s| [303, 401, 429].contains(s)), "{statuses:?}");
     }
     let rounds = i64::try_from(ROUNDS).unwrap();
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, rounds);
@@ -411,4 +415,46 @@ async fn a_replayed_answer_is_refused(database: &str) {
     let replayed = "SELECT COUNT(*) FROM audit WHERE event = 'answer_replayed'";
     assert_eq!(server.count(replayed).await, 4);
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
+}
+
+/// Wrong PINs sent at once, each on its own request: the token locks once, at its limit, since
+/// the count and the lock are one statement. The tries before the limit are each told how many
+/// are left, once; the rest find the token locked; the lock is audited once.
+async fn wrong_pins_at_once_lock_the_token_once_at_its_limit(database: &str) {
+    let config = Config {
+        require_pin: true,
+        max_tries: 3,
+        number_matching: false,
+        max_pending_per_user: i64::try_from(RACERS).unwrap(),
+        ..Config::default()
+    };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    device.protect_with_pin("4711");
+    let mut answers = Vec::new();
+    let mut browsers = Vec::new();
+    for _ in 0..RACERS {
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        assert_eq!(browser.push().await.0, 200);
+        let request = device.next_push(&mut ws).await;
+        // A wrong PIN unmasks wrong keys: the answer's tag and passcode are wrong, as a guess's.
+        let answer = device.approve(&request, None, Some("0000"));
+        answers.push((device.clone(), answer));
+        browsers.push(browser);
+    }
+    let replies =
+        at_once(answers, |(device, answer)| async move { device.send(&answer).await }).await;
+    // The try that reaches the limit and every one after it are told the token is locked.
+    let locked = replies.iter().filter(|(_, r)| r["reason"] == "locked").count();
+    assert_eq!(locked, RACERS - 2, "{replies:?}");
+    let mut left: Vec<i64> =
+        replies.iter().filter_map(|(_, r)| r["triesLeft"].as_i64()).filter(|n| *n > 0).collect();
+    left.sort_unstable();
+    assert_eq!(left, vec![1, 2], "each try counted once: {replies:?}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    let audited = "SELECT COUNT(*) FROM audit WHERE event = 'token_locked'";
+    assert_eq!(server.count(audited).await, 1);
+    for browser in &browsers {
+        assert!(!completes(browser).await, "a wrong PIN signed someone in");
+    }
 }

@@ -104,9 +104,22 @@ async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
         (Some("wrong_number"), Some(1))
     );
     assert_eq!(browser.outcome().await["reason"], "wrong_number");
-    // A wrong typed passcode is the last try: the token locks, and no push goes out.
+    // A wrong typed passcode is no failed answer: the person's wrong passcodes are counted
+    // apart, in a conditional statement, and never lock.
     assert_eq!(browser.passcode("000000").await, 401);
+    assert_eq!(server.count("SELECT passcode_failures FROM users").await, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 0);
+    // A second wrong number is the last try: the token locks, and no push goes out.
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let number = browser.push().await.1["number"].as_u64().unwrap();
+    let request = device.next_push(&mut ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number).unwrap();
+    let (_, reply) = device.approve_send(&request, Some(wrong), None).await;
+    assert_eq!(reply["reason"], "locked", "{reply}");
     assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
     assert_eq!(browser.push().await.0, 409);
     // The administrator unlocks it; a right typed passcode signs in and opens one session.
     pushotp_server::tokens::unlock(&server.state, &device.token_id).await.unwrap();
@@ -239,4 +252,25 @@ async fn the_push_limit_holds_for_pushes_at_the_same_moment_on_postgresql() {
     server.user("alice").await;
     Device::enroll(&server.link("alice").await, "laptop").await;
     support::assert_the_push_limit_holds_at_once(&server, "alice", 12, 3).await;
+}
+
+/// Wrong typed passcodes are counted in the database: after the free ones on node A, a
+/// passcode typed on node B waits too.
+#[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn wrong_typed_passcodes_on_one_node_make_the_other_wait_on_postgresql() {
+    let database = support::postgres_database().await;
+    let key = ServerKey::random();
+    let a = Server::start(&database, key.clone(), Config::default()).await;
+    let b = Server::start(&database, key, Config::default()).await;
+    a.user("alice").await;
+    let _device = Device::enroll(&a.link("alice").await, "laptop").await;
+    let on_a = Browser::new(&a.url);
+    on_a.sign_in("alice").await;
+    for _ in 0..6 {
+        assert_eq!(on_a.passcode("000000").await, 401);
+    }
+    let on_b = Browser::new(&b.url);
+    on_b.sign_in("alice").await;
+    assert_eq!(on_b.passcode("000000").await, 429, "node B did not see node A's count");
 }

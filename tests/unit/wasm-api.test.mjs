@@ -222,6 +222,30 @@ test('push requests and Web Push subscriptions are read by the wire rules', asyn
   }
 });
 
+test('a notice about a token verifies, field by field, only under its K_req and as sent', async () => {
+  const file = await vectors('push_protocol.json');
+  const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');
+  const kChan = Buffer.from(file.keys.channel_hex, 'hex').toString('base64url');
+  const check = (key, n) => tools.isTokenNotice(key, n.v, n.tokenId, n.kind, n.at, n.tag);
+  for (const { json } of file.notices) assert.equal(check(kReq, json), true, json.kind);
+  const good = file.notices[0].json;
+  for (const [what, key, bad] of [
+    ['under K_chan', kChan, good],
+    ['another kind', kReq, { ...good, kind: file.notices[1].json.kind }],
+    ['a later time', kReq, { ...good, at: good.at + 1 }],
+    ['another token', kReq, { ...good, tokenId: 'tok_other' }],
+    ['another version', kReq, { ...good, v: 2 }],
+    ['an unknown kind', kReq, { ...good, kind: 'locked' }],
+    ['a time that is no whole number', kReq, { ...good, at: good.at + 0.5 }],
+    ['a tag that is no base64url', kReq, { ...good, tag: 'not base64url!' }],
+    ['the tag of the end of a request', kReq, { ...good, tag: file.ended[0].json.tag }],
+  ]) {
+    assert.equal(check(key, bad), false, what);
+  }
+  // Only the worker's rare path needs it: the worker's own module leaves it out.
+  assert.equal(worker.isTokenNotice, undefined);
+});
+
 test('the notice that a request ended verifies under its K_req and says why', async () => {
   const file = await vectors('push_protocol.json');
   const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');

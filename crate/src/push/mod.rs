@@ -8,6 +8,7 @@
 //! | §3 enrollment | [`ActivationLink`], [`EnrollRequest`], [`Enrolled`], [`OtpParams`], [`PinPolicy`] |
 //! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
 //! | §4 the end of a request | [`PushEnded`], [`EndReason`] |
+//! | §4 notices about a token | [`TokenNotice`], [`NoticeKind`], [`verify_token_notice`] |
 //! | §5 answer | [`Answer`], [`Decision`], [`OtpParams::verify_passcode`] |
 //! | §6 PIN masking (RFC 9106 Argon2id) | [`MaskedKeys`], [`PinParams`] |
 //! | §7 device channel | [`channel_auth_tag`], [`SignedAt`] (poll, removal), [`webpush_tag`] and their `verify_*` |
@@ -26,6 +27,7 @@ mod ended;
 mod enroll;
 mod keys;
 mod link;
+mod notice;
 mod number;
 mod pin;
 mod request;
@@ -45,6 +47,7 @@ pub use enroll::{
 };
 pub use keys::{MAC_KEY_LEN, TokenKeys, activation_key};
 pub use link::{ActivationLink, MAX_LINK_LEN};
+pub use notice::{NoticeKind, TokenNotice, verify_token_notice};
 pub use number::NumberMatch;
 pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
 pub use request::{Place, PushRequest};
@@ -97,6 +100,8 @@ pub mod purpose {
     pub const PUSH_REQUEST: &str = "push-request";
     /// The notice that a push login request ended, under `K_req` (§4).
     pub const PUSH_ENDED: &str = "push-ended";
+    /// A notice about a token (wrong passcodes, an authenticator added), under `K_req` (§4).
+    pub const TOKEN_NOTICE: &str = "token-notice";
     /// An answer's device tag under `K_chan` (§5).
     pub const ANSWER_DEVICE: &str = "answer-device";
     /// An approval's answer tag under `K_ans` (§5).

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use crate::db::Db;
 use crate::states::TokenState;
 use pushotp::Algorithm;
+use pushotp::push::NoticeKind;
 
 /// A token's row, without its secrets.
 #[derive(Debug, Clone)]
@@ -221,11 +222,13 @@ pub async fn use_counter(db: &Db, id: &str, used: i64, reset_tries: bool) -> any
 pub async fn fail_try(db: &Db, id: &str) -> anyhow::Result<(i64, i64)> {
     let row = sqlx::query(
         "UPDATE tokens SET failed_tries = failed_tries + 1, \
-         state = CASE WHEN failed_tries + 1 >= max_tries THEN $2 ELSE state END \
+         state = CASE WHEN state = $3 AND failed_tries + 1 >= max_tries THEN $2 ELSE state END \
          WHERE id = $1 RETURNING failed_tries, max_tries",
     )
     .bind(id)
     .bind(TokenState::Locked.as_str())
+    // Only an active token locks: one revoked meanwhile stays revoked.
+    .bind(TokenState::Active.as_str())
     .fetch_one(&db.writer)
     .await?;
     Ok((row.try_get("failed_tries")?, row.try_get("max_tries")?))
@@ -359,4 +362,48 @@ pub async fn forget_webpush(db: &Db, id: &str) -> anyhow::Result<()> {
         .execute(&db.writer)
         .await?;
     Ok(())
+}
+
+/// The column that keeps when the newest notice of `kind` about a token happened.
+fn notice_column(kind: NoticeKind) -> &'static str {
+    match kind {
+        NoticeKind::WrongPasscodes => "wrong_passcodes_at",
+        NoticeKind::AuthenticatorAdded => "authenticator_added_at",
+    }
+}
+
+/// Records that a notice of `kind` about each of `ids` happened `at`.
+pub async fn set_notice_at(db: &Db, ids: &[&str], kind: NoticeKind, at: i64) -> anyhow::Result<()> {
+    let sql = match kind {
+        NoticeKind::WrongPasscodes => "UPDATE tokens SET wrong_passcodes_at = $1 WHERE id = $2",
+        NoticeKind::AuthenticatorAdded => {
+            "UPDATE tokens SET authenticator_added_at = $1 WHERE id = $2"
+        }
+    };
+    for id in ids {
+        sqlx::query(sql).bind(at).bind(*id).execute(&db.writer).await?;
+    }
+    Ok(())
+}
+
+/// When the newest notice of each kind about a token happened, for those at or after `since`.
+pub async fn notices_since(
+    db: &Db,
+    id: &str,
+    since: i64,
+) -> anyhow::Result<Vec<(NoticeKind, i64)>> {
+    let row =
+        sqlx::query("SELECT wrong_passcodes_at, authenticator_added_at FROM tokens WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await?;
+    let mut found = Vec::new();
+    for kind in [NoticeKind::WrongPasscodes, NoticeKind::AuthenticatorAdded] {
+        if let Some(at) =
+            row.try_get::<Option<i64>, _>(notice_column(kind))?.filter(|at| *at >= since)
+        {
+            found.push((kind, at));
+        }
+    }
+    Ok(found)
 }

@@ -67,3 +67,56 @@ pub async fn with_password_hash(db: &Db, username: &str) -> anyhow::Result<Optio
         })
         .transpose()?)
 }
+
+/// Wrong typed passcodes of a person in a row, and when the last one came (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasscodeFailures {
+    /// How many, since the last right one (or since they lapsed).
+    pub count: i64,
+    /// When the last one came; 0 for none.
+    pub last: i64,
+}
+
+/// A person's wrong typed passcodes so far.
+pub async fn passcode_failures(db: &Db, user_id: i64) -> anyhow::Result<PasscodeFailures> {
+    let row = sqlx::query("SELECT passcode_failures, passcode_failed_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&db.writer)
+        .await?;
+    Ok(PasscodeFailures {
+        count: row.try_get("passcode_failures")?,
+        last: row.try_get("passcode_failed_at")?,
+    })
+}
+
+/// Moves a person's failures from `seen` to `next`, only if they are still `seen`: of two
+/// tries racing, one moves them and the other sees that it lost. Returns whether this call
+/// moved them.
+pub async fn swap_passcode_failures(
+    db: &Db,
+    user_id: i64,
+    seen: PasscodeFailures,
+    next: PasscodeFailures,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET passcode_failures = $1, passcode_failed_at = $2 \
+         WHERE id = $3 AND passcode_failures = $4 AND passcode_failed_at = $5",
+    )
+    .bind(next.count)
+    .bind(next.last)
+    .bind(user_id)
+    .bind(seen.count)
+    .bind(seen.last)
+    .execute(&db.writer)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A right passcode: the person's count of wrong ones starts again.
+pub async fn reset_passcode_failures(db: &Db, user_id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET passcode_failures = 0, passcode_failed_at = 0 WHERE id = $1")
+        .bind(user_id)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
+}

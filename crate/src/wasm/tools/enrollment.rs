@@ -1,9 +1,10 @@
-//! Push enrollment (protocol §3) and PIN masking of a token's keys (protocol §6).
+//! Push enrollment (protocol §3), PIN masking of a token's keys (protocol §6), and the checks of
+//! the server's word about a token: restored elsewhere (§8), notices (§4).
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::wasm::{js_error, key_from_js, shape_error, to_js, unix_secs};
+use crate::wasm::{js_error, key_from_js, shape_error, to_js, unix_secs, whole};
 use crate::{Error, Secret};
 
 fn key_to_js(key: &Secret) -> String {
@@ -132,4 +133,25 @@ pub fn is_restored_elsewhere(k_req: &str, token_id: &str, tag: &str) -> Result<b
     use base64ct::{Base64UrlUnpadded, Encoding};
     let Ok(tag) = Base64UrlUnpadded::decode_vec(tag) else { return Ok(false) };
     Ok(crate::push::verify_restored_elsewhere(&key_from_js(k_req, "kReq")?, token_id, &tag).is_ok())
+}
+
+/// Whether the fields of a notice about a token (protocol §4, "Notices about a token"), as its
+/// server sent them, verify under the token's `kReq`: only then does the device show it. The
+/// fields come one by one, so that this module holds no deserializer for the notice; in it,
+/// beside the proof of a restore elsewhere, for the same reason.
+#[wasm_bindgen(js_name = isTokenNotice)]
+pub fn is_token_notice(
+    k_req: &str,
+    v: u32,
+    token_id: &str,
+    kind: &str,
+    at: f64,
+    tag: &str,
+) -> Result<bool, JsValue> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let (Ok(at), Ok(tag)) = (whole(at, "at"), Base64UrlUnpadded::decode_vec(tag)) else {
+        return Ok(false);
+    };
+    let fields = (v, token_id, kind, at, tag.as_slice());
+    Ok(crate::push::verify_token_notice(fields, &key_from_js(k_req, "kReq")?).is_ok())
 }

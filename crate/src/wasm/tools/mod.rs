@@ -8,7 +8,7 @@
 //! | `mod.rs` | token objects as full Key URIs (labels included); JavaScript values for the core's rules |
 //! | `codes.rs` | verification, seconds left, new secrets, OCRA |
 //! | `uri.rs` | `otpauth://` links, Google Authenticator export links, QR codes |
-//! | `enrollment.rs` | push enrollment, PIN masking, and the proof that a token was restored elsewhere (`crate::push`) |
+//! | `enrollment.rs` | push enrollment, PIN masking, the proof that a token was restored elsewhere and notices about a token (`crate::push`) |
 //! | `vault.rs` | the vault key and its salt (`crate::vault`) |
 //! | `privacyidea.rs` | privacyIDEA push tokens (`crate::privacyidea`) |
 //! | `tokens.rs` | the checks of a token before the worker stores it (`crate::tokens`) |
@@ -30,7 +30,8 @@ mod vault;
 
 pub use codes::{ocra, random_secret, seconds_left, verify_hotp, verify_totp};
 pub use enrollment::{
-    complete_enrollment, enroll_request, is_restored_elsewhere, mask_keys, unmask_keys,
+    complete_enrollment, enroll_request, is_restored_elsewhere, is_token_notice, mask_keys,
+    unmask_keys,
 };
 pub use privacyidea::{
     pi_answer_message, pi_capabilities_message, pi_challenge_message, pi_check_challenge,

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
+// Notices about a push token (docs/protocol.md §4, "Notices about a token"): its server says
+// that wrong passcodes are being typed for the person's account, or that another authenticator
+// was added to it. Each is checked in the core (the tools module: rare, like the proof of a
+// restore elsewhere), kept on its token (the newest of each kind, so that a replayed one shows
+// nothing), and shown as a notification and on the token's line in the options page.
+import { serial } from './queue.js';
+import { pushTokens, savePushToken } from './store.js';
+import { dateTime } from './time.js';
+import { noticeText } from './words.js';
+import { isTokenNotice, toolsReady } from './worker-tools.js';
+
+const NOTIFICATION_PREFIX = 'notice:';
+
+/**
+ * Checks and keeps the notices `raws` (as a server sent them) and tells the person of each new
+ * one; a notice that does not verify under its token's request key changes nothing.
+ * @param {unknown[]} raws
+ */
+export async function receive(raws) {
+  // Polls and socket log-ins hand over the notices of the last week each time: those already
+  // shown are passed over before the tools module is loaded for them.
+  const tokens = await pushTokens();
+  const fresh = raws.filter((raw) => {
+    const { tokenId, kind, at } = /** @type {{tokenId?: unknown, kind?: unknown, at?: unknown}} */ (raw ?? {});
+    const token = typeof tokenId === 'string' ? tokens[tokenId] : undefined;
+    return token && typeof at === 'number' && !((token.notices?.[/** @type {'wrong_passcodes'} */ (kind)] ?? 0) >= at * 1000);
+  });
+  if (!fresh.length) return;
+  await toolsReady();
+  for (const raw of fresh) {
+    const kept = await serial(() => keep(raw));
+    if (!kept) continue;
+    const { token, kind, at } = kept;
+    const { title, message } = noticeText(kind, token, dateTime(at));
+    // One notification per token and kind: a newer notice replaces the older one.
+    await chrome.notifications.create(`${NOTIFICATION_PREFIX}${token.tokenId}:${kind}`, {
+      type: 'basic',
+      iconUrl: chrome.runtime.getURL('extension/icons/icon-128.png'),
+      title,
+      message,
+      contextMessage: token.tokenName,
+      priority: 2,
+      requireInteraction: true,
+    });
+  }
+}
+
+/**
+ * Keeps `raw` on its token if it verifies and is newer than the one of its kind kept before.
+ * Runs inside the storage queue.
+ * @param {unknown} raw
+ */
+async function keep(raw) {
+  const tokenId = /** @type {{tokenId?: unknown}} */ (raw)?.tokenId;
+  const token = typeof tokenId === 'string' ? (await pushTokens())[tokenId] : undefined;
+  if (!token || token.restoredElsewhereAt) return null;
+  const notice = /** @type {{v: number, kind: 'wrong_passcodes'|'authenticator_added', at: number, tag: string}} */ (raw);
+  if (!verified(token.keys.request, token.tokenId, notice)) {
+    console.warn(`PushOTP: ignored a notice about token ${token.tokenId} that does not verify`);
+    return null;
+  }
+  const at = notice.at * 1000;
+  if ((token.notices?.[notice.kind] ?? 0) >= at) return null;
+  await savePushToken({ ...token, notices: { ...token.notices, [notice.kind]: at } });
+  return { token, kind: notice.kind, at };
+}
+
+/**
+ * Whether `notice` about `tokenId` verifies under its request key, in the core. Its fields go
+ * one by one; one that is not even of the right type fails.
+ * @param {string} kReq
+ * @param {string} tokenId
+ * @param {{v: number, kind: string, at: number, tag: string}} notice
+ */
+function verified(kReq, tokenId, { v, kind, at, tag }) {
+  if (typeof v !== 'number' || typeof kind !== 'string' || typeof at !== 'number' || typeof tag !== 'string') return false;
+  return isTokenNotice(kReq, v, tokenId, kind, at, tag);
+}
+
+/**
+ * A click on a notice's notification opens the options page, where the token's line says it.
+ * @param {string} id
+ */
+export async function onNotificationClicked(id) {
+  if (!id.startsWith(NOTIFICATION_PREFIX)) return;
+  await chrome.notifications.clear(id);
+  await chrome.runtime.openOptionsPage();
+}

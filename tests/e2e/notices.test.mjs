@@ -1,0 +1,142 @@
+// What a token's server says about the person's account reaches them at once: wrong passcodes
+// typed at the sign-in page past the free ones (someone who knows the password is guessing),
+// and another authenticator added. The real extension in Chromium against the real server: a
+// notification, and a line on the token in the options page, also for a notice made while the
+// worker was stopped. A notice that does not verify shows nothing.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { otherDevice } from '../support/device.mjs';
+import { enroll, serviceWorkerControl, waitForSession } from '../support/extension.mjs';
+import { signIn, startServer } from '../support/server.mjs';
+
+// What "at once" allows: the notice is sent in the step that causes it.
+const AT_ONCE = 5_000;
+// Wrong typed passcodes before passcodes wait (server/src/signin.rs, PASSCODE_FREE).
+const FREE = 5;
+
+let browser;
+let dataDir;
+let server;
+let helper; // an extension page for enrollment and storage reads
+let token; // the extension's token
+
+before(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'pushotp-notices-'));
+  [browser, server] = await Promise.all([
+    launchWithExtension(),
+    startServer([], { database: path.join(dataDir, 'server.db') }),
+  ]);
+  helper = await openExtensionPage(browser, 'popup.html');
+  token = await enroll(helper, server.link);
+  // Notices are told only as they happen: wait until the extension's socket is up, which a
+  // request that arrives over it shows.
+  const login = await signIn(server.url, 'alice', 'alice-demo');
+  assert.equal((await login.push()).status, 200);
+  await waitForSession(helper, (s) => Object.values(s.pending ?? {}).some((p) => p.via === 'socket'));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Waits until the worker shows notification `id`. */
+async function untilNotification(id, timeout = AT_ONCE) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const ids = Object.keys(await helper.evaluate(() => chrome.notifications.getAll()));
+    if (ids.includes(id)) return;
+    if (Date.now() > end) throw new Error(`timed out; notifications: ${JSON.stringify(ids)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The options page's line on the token for notices of `kind`, once it shows. */
+async function line(kind) {
+  const options = await openExtensionPage(browser, 'options.html');
+  const found = options.locator(`li[data-token-id="${token.tokenId}"] .token-notice[data-kind="${kind}"]`);
+  await found.waitFor();
+  return { options, text: await found.textContent() };
+}
+
+/** A typed passcode at the organization's login page; the status of the answer. */
+async function typePasscode(login, passcode) {
+  const reply = await fetch(`${server.url}/auth/passcode`, {
+    method: 'POST',
+    headers: { cookie: login.cookie },
+    body: new URLSearchParams({ passcode }),
+    redirect: 'manual',
+  });
+  return reply.status;
+}
+
+test('wrong passcodes typed for the account: a notification and a line on the token', async () => {
+  const login = await signIn(server.url, 'alice', 'alice-demo');
+  for (let i = 0; i < FREE; i++) assert.equal(await typePasscode(login, '000000'), 401);
+  // Typos alarm nobody.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const ids = Object.keys(await helper.evaluate(() => chrome.notifications.getAll()));
+  assert.ok(!ids.some((id) => id.startsWith('notice:')), JSON.stringify(ids));
+  // One more, and passcodes wait: the person is told.
+  assert.equal(await typePasscode(login, '000000'), 401);
+  await untilNotification(`notice:${token.tokenId}:wrong_passcodes`);
+  const { options, text } = await line('wrong_passcodes');
+  assert.match(
+    text,
+    /^Wrong passcodes were typed for alice at Demo Org on .+\. Whoever typed them knows your password: change it\. Typed passcodes wait for now; sign-ins you approve here still work\.$/,
+  );
+  await options.close();
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a new authenticator added to the account: a notification and a line on the token', async () => {
+  await otherDevice(await server.enrollLink('alice'));
+  await untilNotification(`notice:${token.tokenId}:authenticator_added`);
+  const { options, text } = await line('authenticator_added');
+  assert.match(
+    text,
+    /^A new authenticator was added to alice at Demo Org on .+\. If this was not you, change your password and tell Demo Org\.$/,
+  );
+  await options.close();
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a notice that does not verify shows nothing', async () => {
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  const before = (await local()).pushTokens[token.tokenId].notices;
+  // A notice of a later time, tagged under a key that is not the token's, by Web Push.
+  const forged = { v: 1, tokenId: token.tokenId, kind: 'authenticator_added', at: Math.floor(Date.now() / 1000) + 60, tag: 'A'.repeat(43) };
+  const worker = await serviceWorkerControl(browser, helper);
+  await worker.push(JSON.stringify({ type: 'notice', notice: forged }));
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const ids = Object.keys(await helper.evaluate(() => chrome.notifications.getAll()));
+  assert.deepEqual(ids.filter((id) => id.startsWith('notice:')), []);
+  assert.deepEqual((await local()).pushTokens[token.tokenId].notices, before);
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a notice made while the worker was stopped shows once it starts again', async () => {
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  const worker = await serviceWorkerControl(browser, helper);
+  await worker.stop();
+  // A second later than the last one of its kind, which the token keeps.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  await otherDevice(await server.enrollLink('alice'), 'Tablet');
+  // Any page's message starts the worker, which polls and logs in again.
+  const options = await openExtensionPage(browser, 'options.html');
+  await untilNotification(`notice:${token.tokenId}:authenticator_added`, 10_000);
+  const kept = (await local()).pushTokens[token.tokenId].notices.authenticator_added;
+  assert.ok(Date.now() - kept < 10_000, `kept ${new Date(kept).toISOString()}`);
+  await options.close();
+  assert.deepEqual(browser.errors, []);
+});
+
+/** The extension's local storage. */
+function local() {
+  return helper.evaluate(() => chrome.storage.local.get('pushTokens'));
+}
