@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use pushotp::push::{
     Answer, EnrollRequest, Enrolled, MaskedKeys, NumberMatch, OtpParams, PinParams, PushEnded,
-    PushRequest, RestoreRequest, Restored, WebPushSubscription,
+    PushRequest, RestoreRequest, Restored, TokenNotice, WebPushSubscription,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -40,6 +40,14 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(ended) = parse::<PushEnded>(data) {
         let _ = ended.verify(&key);
+    }
+    if let Some(notice) = parse::<TokenNotice>(data) {
+        let verdict = notice.verify(&key);
+        // What the server tags, the device accepts.
+        match TokenNotice::new(&notice.token_id, notice.kind, notice.at, &key) {
+            Ok(signed) => assert!(signed.verify(&key).is_ok(), "{signed:?}"),
+            Err(_) => assert!(verdict.is_err(), "a notice the server cannot tag verified"),
+        }
     }
     if let Some(answer) = parse::<Answer>(data) {
         let _ = answer.verify_device_tag(&key);
