@@ -22,6 +22,24 @@ const KEEP_MS = 30 * 60_000;
 /** The PIN a person chooses for a PIN-protected token (the options page asks for the same). */
 const PIN = /^\d{4,8}$/;
 
+/** When this worker sent its recent enrollments to their servers (ms, server URL, token). */
+const sent = /** @type {{at: number, server: string, tokenId: string}[]} */ ([]);
+
+/**
+ * Whether this browser sent an enrollment of another token than `tokenId` to `server` within
+ * `windowMs` of `atMs`: its server then tells the person's other tokens (`tokenId`) that an
+ * authenticator was added, and that one is this browser's own (notices.js). Kept in memory,
+ * since the notice comes at once, before the new token is saved (a PIN token waits for its
+ * PIN).
+ * @param {string} server
+ * @param {string} tokenId
+ * @param {number} atMs
+ * @param {number} windowMs
+ */
+export function sentEnrollmentNear(server, tokenId, atMs, windowMs) {
+  return sent.some((e) => e.server === server && e.tokenId !== tokenId && Math.abs(e.at - atMs) <= windowMs);
+}
+
 /**
  * @typedef {import('./store.js').PushToken} PushToken
  * @typedef {import('./messages.js').EnrolledToken} EnrolledToken
@@ -191,6 +209,8 @@ export async function start(link, deviceName, keep) {
     throw coded('already_enrolled', 'The token of this link is already here.', { tokenName: known.tokenName, user: known.user, issuer: known.issuer });
   }
   const host = new URL(started.server).host;
+  sent.push({ at: Date.now(), server: started.server, tokenId: started.tokenId });
+  sent.splice(0, Math.max(0, sent.length - 16));
   const reply = await redeem(started);
   let done;
   try {

@@ -5,6 +5,7 @@
 // was added to it. Each is checked in the core (the tools module: rare, like the proof of a
 // restore elsewhere), kept on its token (the newest of each kind, so that a replayed one shows
 // nothing), and shown as a notification and on the token's line in the options page.
+import { sentEnrollmentNear } from './enroll.js';
 import { serial } from './queue.js';
 import { pushTokens, savePushToken } from './store.js';
 import { dateTime } from './time.js';
@@ -12,6 +13,12 @@ import { noticeText } from './words.js';
 import { isTokenNotice, toolsReady } from './worker-tools.js';
 
 const NOTIFICATION_PREFIX = 'notice:';
+
+/**
+ * How near a token this browser added itself must be to an "authenticator added" notice for
+ * the notice to be about it: the server's clock may be this far off (§7's window, doubled).
+ */
+const OWN_WINDOW_MS = 120_000;
 
 /**
  * Checks and keeps the notices `raws` (as a server sent them) and tells the person of each new
@@ -63,8 +70,28 @@ async function keep(raw) {
   }
   const at = notice.at * 1000;
   if ((token.notices?.[notice.kind] ?? 0) >= at) return null;
-  await savePushToken({ ...token, notices: { ...token.notices, [notice.kind]: at } });
-  return { token, kind: notice.kind, at };
+  // The authenticator this browser just added (a second token of the same account here) is no
+  // news: kept, so that a later poll does not show it either, but not shown.
+  const own = notice.kind === 'authenticator_added' && (await addedHere(token, at));
+  await savePushToken({
+    ...token,
+    notices: { ...token.notices, [notice.kind]: at },
+    ...(own ? { ownNotices: { ...token.ownNotices, [notice.kind]: at } } : {}),
+  });
+  return own ? null : { token, kind: notice.kind, at };
+}
+
+/**
+ * Whether this browser added a token of `token`'s server near `at` (ms): sent its enrollment
+ * then, or holds another token of the same account added then.
+ * @param {import('./store.js').PushToken} token
+ * @param {number} at
+ */
+async function addedHere(token, at) {
+  if (sentEnrollmentNear(token.server, token.tokenId, at, OWN_WINDOW_MS)) return true;
+  return Object.values(await pushTokens()).some(
+    (other) => other.tokenId !== token.tokenId && other.server === token.server && other.user === token.user && Math.abs(other.addedAt - at) <= OWN_WINDOW_MS,
+  );
 }
 
 /**

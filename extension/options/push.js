@@ -82,8 +82,9 @@ function tokenItem(token, twins) {
   for (const kind of /** @type {const} */ (['wrong_passcodes', 'authenticator_added'])) {
     const line = find(item, `.token-notice[data-kind="${kind}"]`);
     const at = token.notices?.[kind];
-    line.hidden = !at;
-    if (at) line.textContent = noticeText(kind, token, dateTime(at)).message;
+    const shown = Boolean(at) && token.ownNotices?.[kind] !== at;
+    line.hidden = !shown;
+    if (at && shown) line.textContent = noticeText(kind, token, dateTime(at)).message;
   }
   find(item, '.token-remove').setAttribute('aria-label', `Remove ${token.tokenName} (${token.user} at ${token.issuer})`);
   find(item, '.token-rename-start').setAttribute('aria-label', `Rename ${token.tokenName} (${token.user} at ${token.issuer})`);

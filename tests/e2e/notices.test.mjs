@@ -136,6 +136,29 @@ test('a notice made while the worker was stopped shows once it starts again', as
   assert.deepEqual(browser.errors, []);
 });
 
+test('an authenticator this browser adds itself is no news: kept, not shown', async () => {
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  // A second push token of the same account, added here: the server tells the first one.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const before = (await local()).pushTokens[token.tokenId].notices.authenticator_added;
+  await enroll(helper, await server.enrollLink('alice'));
+  const end = Date.now() + AT_ONCE;
+  while ((await local()).pushTokens[token.tokenId].notices.authenticator_added === before) {
+    assert.ok(Date.now() < end, 'the notice never came');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const kept = (await local()).pushTokens[token.tokenId];
+  assert.equal(kept.ownNotices?.authenticator_added, kept.notices.authenticator_added);
+  const ids = Object.keys(await helper.evaluate(() => chrome.notifications.getAll()));
+  assert.deepEqual(ids.filter((id) => id.startsWith('notice:')), []);
+  const options = await openExtensionPage(browser, 'options.html');
+  await options.locator('body[data-ready]').waitFor();
+  const shown = options.locator(`li[data-token-id="${token.tokenId}"] .token-notice[data-kind="authenticator_added"]`);
+  assert.equal(await shown.isVisible(), false);
+  await options.close();
+  assert.deepEqual(browser.errors, []);
+});
+
 /** The extension's local storage. */
 function local() {
   return helper.evaluate(() => chrome.storage.local.get('pushTokens'));
