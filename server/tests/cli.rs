@@ -23,16 +23,10 @@ struct Serving {
 impl Serving {
     fn start(home: &Path, global: &[&str], args: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
-            .current_dir(home)
+        let mut child = server_command(home)
             .args(global)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(args)
-            .env("HOME", home)
-            .env("RUST_LOG", "warn")
-            .env_remove("XDG_DATA_HOME")
-            .env_remove("PUSHOTP_DATABASE")
-            .env_remove("PUSHOTP_KEY_FILE")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -56,23 +50,38 @@ impl Drop for Serving {
     }
 }
 
-/// Runs a command of the administrator's command line with `HOME` in `home`; its output.
-fn run(home: &Path, args: &[&str], input: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
+/// `pushotp-server` with `HOME` in `home` and nothing of the caller's environment that names
+/// a database or key file.
+fn server_command(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pushotp-server"));
+    command
         .current_dir(home)
-        .args(args)
         .env("HOME", home)
         .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
         .env_remove("XDG_DATA_HOME")
         .env_remove("PUSHOTP_DATABASE")
-        .env_remove("PUSHOTP_KEY_FILE")
+        .env_remove("PUSHOTP_KEY_FILE");
+    command
+}
+
+/// Runs a command of the administrator's command line with `input` on its stdin; what it
+/// exited with and printed.
+fn admin(home: &Path, args: &[&str], input: &str) -> std::process::Output {
+    let mut child = server_command(home)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs a command of the administrator's command line that must succeed; its output.
+fn run(home: &Path, args: &[&str], input: &str) -> String {
+    let out = admin(home, args, input);
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -127,22 +136,7 @@ fn serve_makes_the_demo_only_when_asked_and_says_how_to_add_a_person() {
 
 /// Runs the administrator's command line like [`run`]; whether it succeeded, and its stderr.
 fn try_run(home: &Path, args: &[&str], input: &str) -> (bool, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pushotp-server"))
-        .current_dir(home)
-        .args(args)
-        .env("HOME", home)
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
-        .env_remove("XDG_DATA_HOME")
-        .env_remove("PUSHOTP_DATABASE")
-        .env_remove("PUSHOTP_KEY_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = admin(home, args, input);
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

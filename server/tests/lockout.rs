@@ -18,16 +18,10 @@ use std::time::Duration;
 
 use pushotp::push::{NoticeKind, TokenNotice};
 use pushotp_server::{Config, ServerKey};
-use support::{Browser, Device, Server, Ws, next_json, now, quiet};
+use support::{Browser, Device, Reply, Server, Ws, next_json, now, quiet};
 
 /// Wrong typed passcodes before passcodes have to wait.
 const FREE: usize = 5;
-
-struct Reply {
-    status: u16,
-    retry_after: Option<u64>,
-    body: String,
-}
 
 async fn passcode(browser: &Browser, code: &str) -> Reply {
     let reply = browser
@@ -37,12 +31,7 @@ async fn passcode(browser: &Browser, code: &str) -> Reply {
         .send()
         .await
         .unwrap();
-    let status = reply.status().as_u16();
-    let retry_after = reply
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().parse::<u64>().expect("Retry-After in seconds"));
-    Reply { status, retry_after, body: reply.text().await.unwrap() }
+    Reply::read(reply).await
 }
 
 /// A wait the page and `Retry-After` both state, in seconds.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use pushotp_server::audit::{Audit, AuditEvent};
 use pushotp_server::{Config, ServerKey};
-use support::Server;
+use support::{Reply, Server};
 
 /// A server that believes the `X-Forwarded-For` header of 127.0.0.1, so that each test can
 /// sign in from the addresses it chooses.
@@ -25,12 +25,6 @@ async fn behind_proxy() -> Server {
     let server = Server::start("sqlite::memory:", ServerKey::random(), config).await;
     server.user("alice").await;
     server
-}
-
-struct Reply {
-    status: u16,
-    retry_after: Option<u64>,
-    body: String,
 }
 
 async fn sign_in(server: &str, user: &str, password: &str, from: &str) -> Reply {
@@ -43,12 +37,7 @@ async fn sign_in(server: &str, user: &str, password: &str, from: &str) -> Reply 
         .send()
         .await
         .unwrap();
-    let status = reply.status().as_u16();
-    let retry_after = reply
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().parse::<u64>().expect("Retry-After in seconds"));
-    Reply { status, retry_after, body: reply.text().await.unwrap() }
+    Reply::read(reply).await
 }
 
 fn assert_throttled(reply: &Reply) {

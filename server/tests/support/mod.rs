@@ -586,3 +586,22 @@ pub async fn assert_the_push_limit_holds_at_once(
     let stored = server.count("SELECT COUNT(*) FROM push_requests").await;
     assert_eq!(stored, i64::try_from(cap).unwrap());
 }
+
+/// An answer of the sign-in pages as a test reads it: its status, its `Retry-After` (RFC 9110
+/// §10.2.3) in seconds, and its page.
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub body: String,
+}
+
+impl Reply {
+    pub async fn read(reply: reqwest::Response) -> Self {
+        let status = reply.status().as_u16();
+        let retry_after = reply
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse::<u64>().expect("Retry-After in seconds"));
+        Self { status, retry_after, body: reply.text().await.unwrap() }
+    }
+}
