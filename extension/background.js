@@ -186,9 +186,11 @@ self.addEventListener('push', (/** @type {any} */ event) => {
   } catch {
     console.warn('PushOTP: dropped a push message that is not JSON');
   }
-  if (message?.type === 'push') event.waitUntil(inbox.receive('push', [message.request], { via: 'webpush' }));
-  if (message?.type === 'ended') event.waitUntil(inbox.end('push', [message.ended], { via: 'webpush' }));
-  if (message?.type === 'notice') event.waitUntil(notices.receive([message.notice]));
+  // Whose it is, only its tag shows (channel.js `webPushServers`).
+  const from = channel.webPushServers();
+  if (message?.type === 'push') event.waitUntil(from.then((servers) => inbox.receive('push', [message.request], { via: 'webpush', servers })));
+  if (message?.type === 'ended') event.waitUntil(from.then((servers) => inbox.end('push', [message.ended], { via: 'webpush', servers })));
+  if (message?.type === 'notice') event.waitUntil(from.then((servers) => notices.receive([message.notice], servers)));
 });
 
 // Everything the notification buttons do, reachable from the worker's console (and tests):

@@ -30,6 +30,9 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @property {Via} via
  * @property {string} [from]  the token whose server sent them as its complete list (privacyIDEA
  *   polls): its pending requests that are not in the list are gone (answered elsewhere, expired)
+ * @property {string[]} [servers]  the servers they may have come from (push: the socket's or
+ *   poll's server, or those holding the Web Push subscription); they act only on those
+ *   servers' tokens
  */
 
 /**

@@ -32,22 +32,35 @@ function hostOf(origin) {
 }
 
 /**
- * The requests that are for a known token and pass the core's check of their tag and times
- * (`verifyPushRequest`); the others are dropped with a warning.
+ * The token `tokenId` when it is one of the servers `servers` (those the message came from):
+ * a server speaks only for its own tokens.
+ * @param {{[tokenId: string]: PushToken}} tokens
+ * @param {unknown} tokenId
+ * @param {string[]|undefined} servers
+ * @returns {PushToken|undefined}
+ */
+function ownToken(tokens, tokenId, servers) {
+  const token = typeof tokenId === 'string' ? tokens[tokenId] : undefined;
+  return token && servers?.includes(token.server) ? token : undefined;
+}
+
+/**
+ * The requests that are for a known token of the server that sent them and pass the core's
+ * check of their tag and times (`verifyPushRequest`); the others are dropped with a warning.
  * @param {unknown[]} raws
  * @param {import('./inbox.js').Delivery} delivery
  * @returns {Promise<Checked[]>}
  */
-export async function check(raws, { via }) {
+export async function check(raws, { via, servers }) {
   await ready;
   const tokens = await pushTokens();
   /** @type {Checked[]} */
   const checked = [];
   for (const raw of raws) {
     const request = /** @type {PushRequest} */ (raw);
-    const token = tokens[request?.tokenId];
+    const token = ownToken(tokens, request?.tokenId, servers);
     if (!token) {
-      console.warn(`PushOTP: dropped a request for an unknown token (${via})`);
+      console.warn(`PushOTP: dropped a request for a token its sender does not hold (${via})`);
       continue;
     }
     // Restored in another browser: its requests are that browser's.
@@ -78,21 +91,22 @@ export async function check(raws, { via }) {
 
 /**
  * The notices that a request ended (protocol §4, "The end of a request") that are for a known
- * token and whose tag verifies under its `K_req` (`verifyPushEnded`); the others are dropped, with
- * a warning when their token is known. A notice for a token this device no longer holds is
- * expected (the server tells a removed token's socket) and dropped quietly.
+ * token of the server that sent them and whose tag verifies under its `K_req`
+ * (`verifyPushEnded`); the others are dropped, with a warning when their token is known. A
+ * notice for a token this device no longer holds is expected (the server tells a removed
+ * token's socket) and dropped quietly.
  * @param {unknown[]} raws
  * @param {import('./inbox.js').Delivery} delivery
  * @returns {Promise<import('./inbox.js').Ended[]>}
  */
-export async function ended(raws, { via }) {
+export async function ended(raws, { via, servers }) {
   await ready;
   const tokens = await pushTokens();
   /** @type {import('./inbox.js').Ended[]} */
   const checked = [];
   for (const raw of raws) {
     const notice = /** @type {{id: string, tokenId: string}} */ (raw);
-    const token = tokens[notice?.tokenId];
+    const token = ownToken(tokens, notice?.tokenId, servers);
     if (!token) continue;
     try {
       const reason = verifyPushEnded(notice, token.keys.request);
@@ -117,7 +131,7 @@ export async function answer(item, { decision, number = null, keys = null }) {
   const verdict = await send(prepared.token.server, prepared.body);
   if (verdict.reason === 'restored_elsewhere') {
     const { tag } = verdict;
-    return { verdict: { status: 'rejected', reason: 'restored_elsewhere' }, after: () => restoredElsewhere(prepared.token.tokenId, tag).then(() => {}) };
+    return { verdict: { status: 'rejected', reason: 'restored_elsewhere' }, after: () => restoredElsewhere(prepared.token.server, prepared.token.tokenId, tag).then(() => {}) };
   }
   // Kept open after a wrong PIN: the next answer must say a later time than this one.
   if (verdict.pending) return { verdict: { ...verdict, answeredAt: prepared.at } };

@@ -22,8 +22,9 @@
 //   seen        { [requestId]: expiresAt } ids already accepted (Unix seconds), so a replay is
 //                                          never shown twice
 //   outcomes    { [requestId]: Outcome }   how recent answers ended, for the popup's messages
-//   refused     { [tokenId]: ms }          tokens a server refused on the socket; not presented
-//                                          again until the tokens change (channel.js)
+//   refused     { [server]: { [tokenId]: ms } }  the tokens each server refused on its socket;
+//                                          not presented again until the tokens change
+//                                          (channel.js)
 //   enrollments { [id]: Enrollment }       push tokens a server accepted that wait for their PIN
 //                                          or another try at saving (enroll.js)
 //   vaultKey    string                     the key of the password-protected secrets while
@@ -218,7 +219,7 @@
  * @property {{[requestId: string]: Pending}} pending
  * @property {{[requestId: string]: number}} seen
  * @property {{[requestId: string]: Outcome}} outcomes
- * @property {{[tokenId: string]: number}} refused
+ * @property {{[server: string]: {[tokenId: string]: number}}} refused
  * @property {{[id: string]: Enrollment}} enrollments
  * @property {string} vaultKey
  * @property {number} lockAt
