@@ -368,6 +368,19 @@ async function keepTrying(requestId, { reason, triesLeft, at, answeredAt = at })
 }
 
 /**
+ * Notes `fields` on a request that is still waiting (the HOTP counter its approval took,
+ * push.js). Runs inside the storage queue.
+ * @param {string} requestId
+ * @param {Partial<Pending>} fields
+ */
+export async function note(requestId, fields) {
+  const waiting = await pending();
+  if (!waiting[requestId]) return;
+  waiting[requestId] = { ...waiting[requestId], ...fields };
+  await writeSession({ pending: waiting });
+}
+
+/**
  * Changes a kept outcome (a display code filled later), in the storage queue.
  * @param {string} requestId
  * @param {(outcome: Outcome) => Outcome} change

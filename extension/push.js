@@ -7,6 +7,7 @@
 // `check` with them and `answer` when the person decides.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verifyPushRequest } from './core.js';
 import { fillOrigin } from './fill.js';
+import { note } from './inbox.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
@@ -172,10 +173,17 @@ async function prepare(requestId, decision, number, keys) {
   if (!secret?.otp || !secret?.answer) throw coded('pin_required', 'This token needs its PIN to approve.');
   const { otp } = token;
   let counter;
-  if (otp.type === 'hotp') {
-    // The counter is saved before the passcode leaves, so that no passcode is ever sent twice.
+  if (otp.type === 'hotp' && waiting.counter !== undefined) {
+    // A retry of an answer that may not have arrived: the same counter, so the same passcode
+    // for the same request. Were each try to take a new one, tries that never reach the
+    // server would run the counter past its look-ahead (RFC 4226 §7.4) and lock the person out.
+    counter = waiting.counter;
+  } else if (otp.type === 'hotp') {
+    // The token's counter moves on, and the request keeps the one it took, before the passcode
+    // leaves: no passcode ever goes with two requests.
     counter = /** @type {number} */ (otp.counter);
     await savePushToken({ ...token, otp: { ...otp, counter: counter + 1 } });
+    await note(requestId, { counter });
   } else {
     counter = Math.floor(Date.now() / 1000 / /** @type {number} */ (otp.period));
   }

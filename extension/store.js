@@ -154,6 +154,8 @@
  * @property {Via} via
  * @property {boolean} pin         approving needs the token's PIN
  * @property {Tried} [tried]       its last answer failed and left it waiting (a wrong PIN)
+ * @property {number} [counter]     HOTP: the counter its first approval took; every retry
+ *   sends that one's passcode, so that answers that never arrived spend no more (push.js)
  */
 
 /**
