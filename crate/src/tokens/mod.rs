@@ -16,7 +16,7 @@ mod push;
 
 pub use origin::is_web_origin;
 pub use otp::{OtpToken, check_otp_names, check_otp_token};
-pub use push::check_push_token;
+pub use push::{check_push_token, push_token_may_fill};
 
 #[cfg(doc)]
 use crate::value::Value;

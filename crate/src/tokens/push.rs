@@ -1,6 +1,9 @@
 //! The shape check of an enrolled push token before the extension stores it.
 
+use super::MAX_SITES;
+use super::origin::origin_list;
 use crate::error::{Error, Result};
+use crate::push::MAX_LOGIN_ORIGINS;
 use crate::value::{Value, is_js_space};
 
 /// Checks the shape of a push token the extension is asked to keep: what the options page made
@@ -12,7 +15,9 @@ use crate::value::{Value, is_js_space};
 /// - `server` is an `http://` or `https://` address with a host and no query or fragment;
 /// - `keys.request` and `keys.channel` are 32-byte keys (43 characters of unpadded base64url);
 /// - with a PIN (`pin.required`), `masked` is an object and `keys.otp` and `keys.answer` are
-///   absent (held only masked); without one, `keys.answer` is a 32-byte key.
+///   absent (held only masked); without one, `keys.answer` is a 32-byte key;
+/// - `loginOrigins` (the login pages its server declared, protocol §3) and `sites` (those the
+///   person confirmed) are left out, `null`, or arrays of web origins, at most 16 and 64.
 ///
 /// Other properties are kept by the caller as they are.
 ///
@@ -40,7 +45,28 @@ pub fn check_push_token(token: &Value) -> Result<()> {
     } else if !is_key(keys.get("answer")) {
         return Err(Error::InvalidToken("keys.answer must be a 32-byte key"));
     }
+    if origin_list(token.get("loginOrigins"), MAX_LOGIN_ORIGINS).is_none()
+        || origin_list(token.get("sites"), MAX_SITES).is_none()
+    {
+        return Err(Error::InvalidToken("loginOrigins and sites must be lists of web origins"));
+    }
     Ok(())
+}
+
+/// Whether the passcode of an approved request naming `origin` may be filled there for the
+/// stored push `token` ([`crate::push::may_fill`] over its `server`, `loginOrigins` and
+/// `sites`; [`check_push_token`] checked both lists before the token was stored).
+#[must_use]
+pub fn push_token_may_fill(token: &Value, origin: &str) -> bool {
+    let listed = |name| match token.get(name) {
+        Value::Array(list) => list.as_slice(),
+        _ => &[],
+    };
+    let allowed = listed("loginOrigins").iter().chain(listed("sites")).filter_map(Value::as_str);
+    token
+        .get("server")
+        .as_str()
+        .is_some_and(|server| crate::push::may_fill(server, allowed, origin))
 }
 
 /// A 32-byte key as unpadded base64url: 43 characters of `A-Z a-z 0-9 - _`.
@@ -143,6 +169,41 @@ mod tests {
             check_push_token(&token("https://a", empty, Some(true), Some(Value::Null))),
             Ok(())
         );
+    }
+
+    fn with(token: &Value, name: &str, value: Value) -> Value {
+        let Value::Object(mut fields) = token.clone() else { unreachable!() };
+        fields.push((name.into(), value));
+        Value::Object(fields)
+    }
+
+    fn origins(list: &[&str]) -> Value {
+        Value::Array(list.iter().map(|o| text(o)).collect())
+    }
+
+    #[test]
+    fn declared_and_confirmed_origins_are_checked_and_filled() {
+        let plain = token("https://auth.example.com/pushotp", all_keys(), Some(false), None);
+        let declared = with(&plain, "loginOrigins", origins(&["https://portal.example.com"]));
+        let confirmed = with(&declared, "sites", origins(&["https://intranet.example.org"]));
+        assert_eq!(check_push_token(&confirmed), Ok(()));
+        assert!(push_token_may_fill(&plain, "https://auth.example.com"));
+        assert!(!push_token_may_fill(&plain, "https://portal.example.com"));
+        assert!(push_token_may_fill(&declared, "https://portal.example.com"));
+        assert!(push_token_may_fill(&confirmed, "https://intranet.example.org"));
+        assert!(!push_token_may_fill(&confirmed, "https://bank.example"));
+        for (name, bad) in [
+            ("loginOrigins", origins(&["https://portal.example.com/"])),
+            ("loginOrigins", text("https://portal.example.com")),
+            ("loginOrigins", origins(&["https://a.example"; 17])),
+            ("sites", origins(&["bank.example"])),
+        ] {
+            let token = with(&plain, name, bad);
+            assert_eq!(code(&token), "invalid_token", "{name}");
+            // Such a token is never stored; its server's own origin stays its own.
+            assert!(!push_token_may_fill(&token, "https://portal.example.com"));
+            assert!(push_token_may_fill(&token, "https://auth.example.com"));
+        }
     }
 
     #[test]
