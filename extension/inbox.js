@@ -47,6 +47,8 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @property {import('./store.js').PushRequest|import('./store.js').PiChallenge} request
  * @property {boolean} enabled   its token takes requests
  * @property {boolean} pin       approving it needs the token's PIN
+ * @property {boolean} [foreign] a push request naming a site its token does not serve: an
+ *   approval's passcode is filled nowhere
  * @property {{title: string, message: string, contextMessage: string, buttons: boolean, approve?: string}} notice
  *   its notification; `buttons`: Approve and Deny on it (when the settings allow them);
  *   `approve`: the first button's words where it only opens the popup ("Choose the number…")
@@ -148,7 +150,7 @@ async function keep(kind, checked, { via, from }) {
     seen[request.id] = request.expiresAt;
     seenChanged = true;
     if (!prefs.pushEnabled || !item.enabled) continue;
-    waiting[request.id] = { kind, request, receivedAt: now, via, pin: item.pin };
+    waiting[request.id] = { kind, request, receivedAt: now, via, pin: item.pin, ...(item.foreign && { foreign: true }) };
     fresh.push(item);
     changed = true;
   }

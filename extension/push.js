@@ -3,7 +3,7 @@
 // The inbox's adapter for PushOTP push requests (docs/protocol.md §4, §5): the core's check of
 // each request before it is kept and of each notice that one ended, and the answer to a
 // decision, computed here and sent to the request's server. An approval's passcode then goes to the login page of the request's origin
-// (fill.js). channel.js and Web Push deliver the requests to the inbox (inbox.js), which calls
+// (fill.js), when its token serves that origin (the core's `mayFill`). channel.js and Web Push deliver the requests to the inbox (inbox.js), which calls
 // `check` with them and `answer` when the person decides.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verifyPushRequest } from './core.js';
 import { fillOrigin } from './fill.js';
@@ -13,6 +13,7 @@ import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
 import { pending, pushTokens, savePushToken } from './store.js';
 import { secrets, touch } from './vault.js';
+import { mayFill, toolsReady } from './worker-tools.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
 
@@ -53,7 +54,8 @@ function ownToken(tokens, tokenId, servers) {
  * @returns {Promise<Checked[]>}
  */
 export async function check(raws, { via, servers }) {
-  await ready;
+  // The core's rule of where a passcode may be filled (`mayFill`) is in the tools module.
+  await Promise.all([ready, toolsReady()]);
   const tokens = await pushTokens();
   /** @type {Checked[]} */
   const checked = [];
@@ -77,6 +79,9 @@ export async function check(raws, { via, servers }) {
       request,
       enabled: token.enabled,
       pin: token.pin.required,
+      // Named a site its token does not serve: shown, so that it can be denied or reported,
+      // but its passcode is filled nowhere.
+      ...(!mayFill(token, request.origin) && { foreign: true }),
       notice: {
         title: `Sign-in to ${request.app}`,
         message: `${token.user} at ${token.issuer} · from ${where}`,
@@ -139,10 +144,14 @@ export async function answer(item, { decision, number = null, keys = null }) {
   if (verdict.status !== 'approved') return { verdict };
   const { origin } = prepared.request;
   const { passcode } = prepared;
+  // Only at a login page the token serves: its server's origin, one the server declared at
+  // enrollment, or one the person confirmed (protocol §4, "Where the passcode goes").
+  await toolsReady();
+  const fills = mayFill(prepared.token, origin);
   return {
     verdict,
     after: async () => {
-      await fillOrigin(origin, /** @type {string} */ (passcode));
+      if (fills) await fillOrigin(origin, /** @type {string} */ (passcode));
       await touch();
     },
   };

@@ -46,6 +46,9 @@
  *   base64url. `K_otp` and `K_ans` are in the vault (vault.js), or, when the token is
  *   PIN-protected, in `masked`; tokens of earlier versions had them here (moved once at start).
  * @property {object} [masked]     the PIN-masked keys (§6), as `maskKeys` returns them
+ * @property {string[]} [loginOrigins]  the login pages' origins its server declared at
+ *   enrollment (§3): with the server's own origin, where its approvals' passcodes are filled
+ * @property {string[]} [sites]    origins the person confirmed for filling its passcodes
  * @property {boolean} enabled      push requests on for this token
  * @property {number} addedAt       ms
  * @property {number} [restoredElsewhereAt]  ms: when its server said that another browser
@@ -154,6 +157,8 @@
  * @property {Via} via
  * @property {boolean} pin         approving needs the token's PIN
  * @property {Tried} [tried]       its last answer failed and left it waiting (a wrong PIN)
+ * @property {boolean} [foreign]    push: it names a site its token does not serve (the core's
+ *   `mayFill`), so an approval's passcode is filled nowhere; the popup says so
  * @property {number} [counter]     HOTP: the counter its first approval took; every retry
  *   sends that one's passcode, so that answers that never arrived spend no more (push.js)
  */

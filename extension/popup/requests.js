@@ -106,20 +106,27 @@ export function render({ focus = false } = {}) {
 }
 
 /** @param {Pending & {id: string}} shown */
-function showRequest({ id, request, kind }) {
+function showRequest({ id, request, kind, foreign }) {
+  $('site-warning').hidden = !foreign;
   if (kind === 'privacyidea') return showPiRequest(id, /** @type {PiChallenge} */ (request));
-  return showPushRequest(id, /** @type {PushRequest} */ (request));
+  return showPushRequest(id, /** @type {PushRequest} */ (request), Boolean(foreign));
 }
 
 /**
  * A push request (push.js): the sign-in page, IP address and place it came from, the account,
- * and its numbers to pick from when it has them.
+ * and its numbers to pick from when it has them. `foreign`: it names a site its token does not
+ * serve, where an approval fills nothing, and the popup says so.
  * @param {string} id
  * @param {PushRequest} request
+ * @param {boolean} foreign
  */
-function showPushRequest(id, request) {
+function showPushRequest(id, request, foreign) {
   showWebFacts(true);
   const token = state.tokens[request.tokenId];
+  if (foreign) {
+    const server = token ? hostOf(token.server) : 'its server';
+    $('site-warning').textContent = `Approving will not type the code at ${hostOf(request.origin)}: ${server} never named that site as one of its sign-in pages. If you did not start this sign-in there, deny it.`;
+  }
   $('request').dataset.id = id;
   delete $('request').dataset.kind;
   $('pick').textContent = 'Pick the number shown on the sign-in page';

@@ -1,11 +1,16 @@
-// What docs/threat-model.md promises of a hostile server the person enrolled a token on, in real
+// What docs/threat-model.md promises of a server the person enrolled a token on, in real
 // Chromium with the real extension: whatever it says acts only on its own tokens, so that it
-// cannot silence the person's other servers.
+// cannot silence the person's other servers; and an approval's passcode is typed only at the
+// login pages its token serves, whatever origin a request names.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { enroll, session, waitForSession } from '../support/extension.mjs';
 import { startHostile } from '../support/hostile.mjs';
+import { servePages } from '../support/pages.mjs';
 import { signIn, startServer } from '../support/server.mjs';
 
 let browser;
@@ -57,5 +62,83 @@ test('a server that refuses another server\'s token on its own socket does not s
   } finally {
     await page.evaluate((tokenId) => chrome.runtime.sendMessage({ type: 'token.remove', tokenId }), hostile.tokenId);
     await hostile.stop();
+  }
+});
+
+test('a request naming a site its token does not serve is shown and can be approved, but its passcode is typed nowhere', async () => {
+  const pages = await servePages();
+  const dir = await mkdtemp(path.join(tmpdir(), 'pushotp-origins-'));
+  const database = path.join(dir, 'server.db');
+  const flags = ['--no-number-matching', '--deny-cooldown', '0', '--max-pending', '100'];
+  let server = await startServer(flags, { database });
+  const port = Number(new URL(server.url).port);
+  const ask = (message) => page.evaluate((m) => chrome.runtime.sendMessage(m), message);
+  let older = null;
+  let newer = null;
+  try {
+    // Enrolled while the server names no login page but its own.
+    older = await enroll(page, server.link);
+    assert.equal(older.loginOrigins, undefined);
+    // The server now pushes the sign-ins of a login page elsewhere, and declares it to the
+    // tokens enrolled from now on (protocol §3 `loginOrigins`), not to the one before.
+    await server.stop();
+    server = await startServer([...flags, '--login-origin', pages.url], { database, port });
+    newer = await enroll(page, await server.enrollLink('alice'));
+    assert.deepEqual(newer.loginOrigins, [pages.url]);
+
+    const tab = await browser.context.newPage();
+    await tab.goto(`${pages.url}/pages/plain.html`);
+    const code = tab.locator('#code');
+    const enable = (token, enabled) => ask({ type: 'token.enable', tokenId: token.tokenId, enabled });
+    /** One sign-in pushed to `token` alone (the other is off), approved from the popup's message. */
+    const approve = async (token) => {
+      const login = await signIn(server.url, 'alice', 'alice-demo');
+      assert.equal((await login.push()).status, 200);
+      const s = await waitForSession(page, (x) => Object.values(x.pending ?? {}).some((p) => p.request.tokenId === token.tokenId));
+      const item = Object.values(s.pending).find((p) => p.request.tokenId === token.tokenId);
+      assert.equal(item.request.origin, pages.url);
+      // The popup shows it, and says whether approving types the code there.
+      await page.locator('#request').waitFor();
+      const warning = page.locator('#site-warning');
+      if (item.foreign) await warning.waitFor();
+      const shown = item.foreign ? await warning.textContent() : null;
+      if (!item.foreign) assert.equal(await warning.isHidden(), true);
+      const reply = await ask({ type: 'request.answer', requestId: item.request.id, decision: 'approve' });
+      assert.equal(reply.outcome?.status, 'approved', JSON.stringify(reply));
+      assert.equal((await login.state()).state, 'approved');
+      return { item, shown };
+    };
+
+    // The token the server declared the page to: the code is typed there. This also shows that
+    // the page's content script is listening.
+    await enable(older, false);
+    const declared = await approve(newer);
+    assert.equal(declared.item.foreign, undefined);
+    const stored = (await page.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens[newer.tokenId];
+    assert.match(await code.inputValue(), /^\d{6}$/);
+    assert.equal(stored.otp.counter, newer.otp.counter + 1);
+    await code.fill('');
+    await tab.evaluate(() => {
+      window.seen = {};
+    });
+
+    // The token enrolled before: shown with a warning, approved at the server, typed nowhere.
+    // The answer's reply comes after its fill would have been sent.
+    await enable(older, true);
+    await enable(newer, false);
+    const foreign = await approve(older);
+    assert.equal(foreign.item.foreign, true);
+    assert.equal(
+      foreign.shown,
+      `Approving will not type the code at ${new URL(pages.url).host}: ${new URL(server.url).host} never named that site as one of its sign-in pages. If you did not start this sign-in there, deny it.`,
+    );
+    assert.equal(await code.inputValue(), '');
+    assert.equal(await tab.evaluate(() => window.seen.code ?? null), null, 'nothing was typed into the field');
+    await tab.close();
+  } finally {
+    for (const token of [older, newer]) if (token) await ask({ type: 'token.remove', tokenId: token.tokenId });
+    await server.stop();
+    await pages.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
