@@ -229,6 +229,34 @@ const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piToken
 /** @type {readonly (keyof Session)[]} */
 const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt']);
 
+/**
+ * Closes both storage areas to content scripts, where the browser offers it
+ * (`StorageArea.setAccessLevel`; Chromium offers it for both areas, Firefox only for session,
+ * which it keeps closed anyway): from then on only the extension's pages and its worker read or
+ * write them, and a page that took over its renderer, with the content scripts' powers, reaches
+ * neither secrets nor tokens. The browser keeps the level in memory only, so the worker calls
+ * this at each start, before anything else. Resolves to the areas that stay open.
+ * @returns {Promise<('local'|'session')[]>}
+ */
+export async function closeToContentScripts() {
+  /** @type {('local'|'session')[]} */
+  const areas = ['local', 'session'];
+  const closed = await Promise.all(
+    areas.map(async (area) => {
+      const storage = /** @type {any} */ (chrome.storage[area]);
+      if (typeof storage?.setAccessLevel !== 'function') return false;
+      try {
+        await storage.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' });
+        return true;
+      } catch {
+        // Offered but refused for this area (Firefox's local storage).
+        return false;
+      }
+    }),
+  );
+  return areas.filter((_, i) => !closed[i]);
+}
+
 /** Refuses a key this module does not list, so that nothing unlisted is ever stored. */
 function listed(keys, allowed) {
   for (const key of keys) if (!allowed.includes(key)) throw new Error(`PushOTP: unlisted storage key ${key}`);
