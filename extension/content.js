@@ -169,8 +169,9 @@
     const isTop = window === window.top;
     const { origin, passcode, submit } = message;
     const valid = typeof passcode === 'string' && (message.display === true ? DISPLAY_CODE : PASSCODE).test(passcode);
-    // The worker asks every frame of the tab. Only the top frame answers a refusal, so that
-    // the answer of a frame that filled is the one the worker gets.
+    // The worker asks each frame of the origin on its own (fill.js). A message sent to every
+    // frame at once gets one answer: only the top frame answers a refusal, so that the answer
+    // of a frame that filled is the one its sender gets.
     if (!valid || !inOrigin(origin)) {
       if (isTop) sendResponse({ filled: false });
       return false;

@@ -5,7 +5,7 @@
 // frame, and that the page waits for a privacyIDEA push. The origin is the one the browser
 // reports for the sender, never one the page claims, and nothing else a content script sends is
 // answered.
-import { admit, fillTab } from './fill.js';
+import { admit, fillTab, framesOf } from './fill.js';
 import { FromPage } from './messages.js';
 import { pageWaiting } from './privacyidea.js';
 import { byOrder, otpTokens } from './store.js';
@@ -38,7 +38,8 @@ export async function onPageMessage(message, sender, codeOf) {
       const token = typeof message.id === 'string' && Object.hasOwn(tokens, message.id) ? tokens[message.id] : null;
       admit(origin, token?.sites ?? [], [], false);
       const passcode = await codeOf(message.id);
-      return { ok: true, filled: await fillTab(tab.id, origin, passcode, { frameId: sender.frameId }) };
+      const frames = (await framesOf(tab.id, origin)).filter((f) => f.frameId === sender.frameId);
+      return { ok: true, filled: await fillTab(tab.id, origin, passcode, { frames }) };
     }
     default:
       return { ok: false, error: { code: 'forbidden', message: 'not an extension page' } };

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { contentWorld } from '../support/content-world.mjs';
 import { servePages } from '../support/pages.mjs';
 
 let browser;
@@ -218,6 +219,46 @@ test('frames of another origin, and frames inside them, are never filled', async
   assert.equal(await tab.frameLocator('#cross').locator('#otp').inputValue(), '');
   assert.equal(await tab.frameLocator('#same').locator('#otp').inputValue(), '121212');
   await tab.close();
+});
+
+/** Records every message the content scripts' world of `frame` receives, from now on. */
+async function recorder(frame) {
+  const world = await contentWorld(browser, frame);
+  await world.evaluate(`(chrome.runtime.onMessage.addListener((m) => { (globalThis.received ??= []).push(m); }), true)`);
+  return { received: () => world.evaluate('globalThis.received ?? []'), detach: () => world.detach() };
+}
+
+test('the worker sends a code only to the frames of its origin: no other frame ever receives it', async () => {
+  const helper = await openExtensionPage(browser, 'options.html');
+  const ask = (message) => helper.evaluate((m) => chrome.runtime.sendMessage(m), message);
+  const added = await ask({ type: 'otp.add', tokens: [{ issuer: 'Framed', account: 'ann', type: 'totp', secret: 'JBSWY3DPEHPK3PXP', sites: [pages.url] }] });
+  assert.ok(added.ok, JSON.stringify(added));
+  const [id] = added.ids;
+  try {
+    const tab = await open(`cross.html?other=${encodeURIComponent(pages.other)}`);
+    await tab.frameLocator('#nested').frameLocator('#inner').locator('#otp').waitFor();
+    await tab.frameLocator('#cross').locator('#otp').waitFor();
+    const cross = await (await tab.locator('#cross').elementHandle()).contentFrame();
+    const nested = await (await tab.locator('#nested').elementHandle()).contentFrame();
+    const inner = await (await nested.locator('#inner').elementHandle()).contentFrame();
+    // A frame of another origin, and a frame of the code's origin inside it.
+    const watching = [await recorder(cross), await recorder(inner)];
+    const tabId = await helper.evaluate(async (url) => (await chrome.tabs.query({ url })).at(0)?.id, tab.url());
+    const reply = await ask({ type: 'otp.fill', id, tabId });
+    assert.equal(reply.ok, true, JSON.stringify(reply));
+    // The frame of the origin filled it: the code went out.
+    assert.equal(reply.filled, true);
+    assert.equal(await tab.frameLocator('#same').locator('#otp').inputValue(), reply.code);
+    for (const frame of watching) {
+      assert.deepEqual(await frame.received(), []);
+      await frame.detach();
+    }
+    assert.equal(await tab.frameLocator('#cross').locator('#otp').inputValue(), '');
+    await tab.close();
+  } finally {
+    await ask({ type: 'otp.delete', id });
+    await helper.close();
+  }
 });
 
 test('a sandboxed frame, whose document has an opaque origin, is never filled', async () => {
