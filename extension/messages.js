@@ -240,7 +240,8 @@ export const PageMessage = Object.freeze({
 /**
  * `page.tokens` → `{ tokens }`, the ordinary tokens confirmed for the sender's origin;
  * `page.fill` → `{ filled }`, one of them filled into the sending frame (`unconfirmed_site` for
- * any other); `page.piWaiting` → `{ polling }`: the page waits for a privacyIDEA push, heeded
+ * any other; `framed`, with no code made, when a frame above the sender has another origin);
+ * `page.piWaiting` → `{ polling }`: the page waits for a privacyIDEA push, heeded
  * only from a privacyIDEA server of an enrolled token or a site confirmed for one (the worker
  * then polls every few seconds for a short while).
  * @typedef {{type: 'page.tokens'}|{type: 'page.fill', id: string}|{type: 'page.piWaiting'}} FromContent

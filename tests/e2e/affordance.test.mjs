@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { contentWorld } from '../support/content-world.mjs';
 import { servePages } from '../support/pages.mjs';
 
 // RFC 6238's SHA-1 seed, "12345678901234567890", in base32.
@@ -82,6 +83,42 @@ test('a code field that appears later gets the button', async () => {
   await page.getByRole('button', { name: 'Continue' }).click();
   await host(page).waitFor({ timeout: 10_000 });
   await page.close();
+});
+
+test('a confirmed site framed by another site gets no button, and a fill asked from there moves no HOTP counter', async () => {
+  const ask = (message) => helper.evaluate((m) => chrome.runtime.sendMessage(m), message);
+  const added = await ask({ type: 'otp.add', tokens: [{ issuer: 'Counter', account: 'bob', type: 'hotp', counter: 0, secret: SECRET, sites: [pages.url] }] });
+  assert.ok(added.ok, JSON.stringify(added));
+  const [id] = added.ids;
+  const counter = async () => (await helper.evaluate(() => chrome.storage.local.get('otpTokens'))).otpTokens[id].counter;
+  try {
+    // The site in a frame of its own origin shows its button: framing as such is fine.
+    const own = await browser.context.newPage();
+    await own.goto(`${pages.url}/pages/iframe.html`);
+    await own.frameLocator('#same').locator('pushotp-fill').waitFor();
+    await own.close();
+    // Another site frames it, as a clickjacking page would.
+    const hostile = await browser.context.newPage();
+    await hostile.goto(`${pages.other}/pages/cross.html?other=${encodeURIComponent(pages.url)}`);
+    await hostile.frameLocator('#cross').locator('#otp').waitFor();
+    const framed = await (await hostile.locator('#cross').elementHandle()).contentFrame();
+    // The content scripts ran in the framed site and see its code field…
+    const world = await contentWorld(browser, framed);
+    assert.equal(await world.evaluate('globalThis.pushotpDetect.candidates(document).length'), 1);
+    // …and, with as long as the same page took for its button above, show none there.
+    await hostile.waitForTimeout(500);
+    assert.equal(await hostile.frameLocator('#cross').locator('pushotp-fill').count(), 0);
+    // A content script that asks anyway (a compromised one) is refused before a code is made.
+    const reply = await world.evaluate(`chrome.runtime.sendMessage({ type: 'page.fill', id: ${JSON.stringify(id)} })`);
+    assert.equal(reply.ok, false, JSON.stringify(reply));
+    assert.equal(reply.error.code, 'framed');
+    assert.equal(await counter(), 0, 'the HOTP counter did not move');
+    assert.equal(await hostile.frameLocator('#cross').locator('#otp').inputValue(), '');
+    await world.detach();
+    await hostile.close();
+  } finally {
+    await ask({ type: 'otp.delete', id });
+  }
 });
 
 test('no console errors', () => {
