@@ -88,7 +88,9 @@ function frameOfOrigin(origin) {
  * ancestor's document have that origin (`frameOfOrigin`), and only while the tab's top document,
  * as the browser reports it, has it too. A code is sent to these and to no other frame, so that
  * a frame of another origin (an advertisement, a widget, a page that frames the site) never
- * receives it, not even to refuse it.
+ * receives it, not even to refuse it. The top's origin is the browser's word; the ancestors are
+ * read in each frame's own isolated world, which a page of another site, in another process,
+ * cannot reach.
  * @param {number} tabId
  * @param {string} origin
  * @returns {Promise<Frame[]>}

@@ -40,8 +40,10 @@ export async function onPageMessage(message, sender, codeOf) {
       admit(origin, token?.sites ?? [], [], false);
       // The asking frame, and every frame above it, must be of its origin before a code is
       // made: a confirmed site framed by another page (which may have lured the click) gets
-      // none, and no HOTP counter moves for it. Checked here, not only in the content script,
-      // whose word is not proof. The document id pins the frame until the code is sent.
+      // none, and no HOTP counter moves for it. Checked anew here, not taken from the asking
+      // script, whose word is not proof: the tab's top origin as the browser reports it, the
+      // frame's ancestors read in the frame itself. The document id pins the frame until the
+      // code is sent.
       const frames = (await framesOf(tab.id, origin)).filter(
         (f) => f.frameId === sender.frameId && (sender.documentId === undefined || f.documentId === sender.documentId),
       );
