@@ -235,8 +235,8 @@ const text = (v) => (typeof v === 'string' ? v : '');
  */
 
 /**
- * Runs `check` on a token of the file: null when it passes, else the refusal `refusal` makes of
- * the core's error.
+ * Runs `check` on a token of the file: `{ ok }` with what it returns when the token passes,
+ * else `{ refused }`, the refusal `refusal` makes of the core's error.
  * @template T
  * @param {() => T} check
  * @param {(code: string, reason: string) => ImportRefusal} refusal
@@ -322,7 +322,8 @@ export async function importFile(file, key) {
       counts.invalid.push(checked.refused);
       continue;
     }
-    // The approval key the core's check leaves to the vault (a PIN token has it masked).
+    // `keys.otp`, which the core's check does not look at: without it (or, with a PIN, its
+    // masked form) the token could make no passcode.
     if (!t.pin?.required && typeof t.keys.otp !== 'string') {
       counts.unreadable++;
       continue;
