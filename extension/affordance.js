@@ -156,8 +156,22 @@
     if (list.length && field?.isConnected && !host) show(list);
   }
 
-  if (!detect || !document.body || !ownFraming()) return;
-  look();
+  /**
+   * Counts a finished look in the isolated world's marks (content.js), which the page cannot
+   * see: DevTools (and the end-to-end tests) read it, so that "no button" is known to be the
+   * scan's answer, not a scan that never ran.
+   */
+  const looked = () => {
+    (globalThis.pushotpMarks ??= { ready: false, scans: 0 }).scans++;
+  };
+
+  if (!detect || !document.body) return;
+  if (!ownFraming()) {
+    // Inside a page of another origin: no button, nothing asked, and that is the look's answer.
+    looked();
+    return;
+  }
+  look().finally(looked);
   observer = new MutationObserver((records) => {
     // Only changes that bring inputs in (or take ours away) are worth a look.
     const relevant = records.some((r) =>
@@ -167,7 +181,7 @@
         return element.tagName === 'INPUT' || element.querySelector?.('input');
       }),
     );
-    if (relevant && !rescan) rescan = setTimeout(look, RESCAN_MS);
+    if (relevant && !rescan) rescan = setTimeout(() => look().finally(looked), RESCAN_MS);
   });
   observer.observe(document.body, { childList: true, subtree: true });
   setTimeout(() => {

@@ -192,4 +192,9 @@
     setTimeout(() => sendResponse({ filled: false }), FRAMES_ANSWER_MS);
     return true;
   });
+
+  // In the content scripts' isolated world, which the page cannot see: the fill listener is in
+  // place. DevTools (and the end-to-end tests) read it, so that a frame left unfilled is known
+  // to have refused, not to have lacked the script.
+  (globalThis.pushotpMarks ??= { ready: false, scans: 0 }).ready = true;
 })();

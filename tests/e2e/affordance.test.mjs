@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { contentWorld } from '../support/content-world.mjs';
+import { contentScriptOf } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 
 // RFC 6238's SHA-1 seed, "12345678901234567890", in base32.
@@ -49,14 +49,14 @@ test('on a confirmed site a real click on the button fills the code', async () =
   // Page script cannot press it: its root is closed and untrusted clicks are ignored.
   assert.equal(await page.evaluate(() => document.querySelector('pushotp-fill').shadowRoot), null);
   await page.evaluate(() => document.querySelector('pushotp-fill').click());
-  await page.waitForTimeout(300);
-  assert.equal(await page.locator('#code').inputValue(), '');
   // A person's click (trusted) fills the current code.
   await page.mouse.click(button.x + button.width / 2, button.y + button.height / 2);
-  await page.waitForFunction(() => document.getElementById('code').value.length === 6);
+  await page.waitForFunction(() => document.getElementById('code').value.length === 6 && window.seen?.code?.change >= 1);
   const before = Date.now() - 1000;
   const value = await page.locator('#code').inputValue();
   assert.ok([totp(before), totp(Date.now())].includes(value), value);
+  // Filled once, by the person's click: the page's click, asked first, typed nothing.
+  assert.deepEqual(await page.evaluate(() => window.seen.code), { keydown: 6, input: 6, keyup: 6, change: 1 });
   await page.close();
 });
 
@@ -64,11 +64,12 @@ test('no button on a site the token is not confirmed for, nor on pages without a
   const other = await browser.context.newPage();
   await other.goto(`${pages.other}/pages/plain.html`);
   await other.locator('#code').waitFor();
-  await other.waitForTimeout(500);
+  // The scan found the field and asked the worker, which named no token for this site.
+  await (await contentScriptOf(browser, other.mainFrame())).scanned();
   assert.equal(await host(other).count(), 0);
   const recovery = await browser.context.newPage();
   await recovery.goto(`${pages.url}/pages/recovery.html`);
-  await recovery.waitForTimeout(500);
+  await (await contentScriptOf(browser, recovery.mainFrame())).scanned();
   assert.equal(await host(recovery).count(), 0);
   // A content script cannot ask for another site's tokens: the worker uses the browser's origin.
   await other.close();
@@ -78,7 +79,7 @@ test('no button on a site the token is not confirmed for, nor on pages without a
 test('a code field that appears later gets the button', async () => {
   const page = await browser.context.newPage();
   await page.goto(`${pages.url}/pages/later.html`);
-  await page.waitForTimeout(300);
+  await (await contentScriptOf(browser, page.mainFrame())).scanned();
   assert.equal(await host(page).count(), 0);
   await page.getByRole('button', { name: 'Continue' }).click();
   await host(page).waitFor({ timeout: 10_000 });
@@ -102,14 +103,14 @@ test('a confirmed site framed by another site gets no button, and a fill asked f
     await hostile.goto(`${pages.other}/pages/cross.html?other=${encodeURIComponent(pages.url)}`);
     await hostile.frameLocator('#cross').locator('#otp').waitFor();
     const framed = await (await hostile.locator('#cross').elementHandle()).contentFrame();
-    // The content scripts ran in the framed site and see its code field…
-    const world = await contentWorld(browser, framed);
+    // The content scripts ran in the framed site, see its code field, and finished their look…
+    const world = await contentScriptOf(browser, framed);
     assert.equal(await world.evaluate('globalThis.pushotpDetect.candidates(document).length'), 1);
-    // …and, with as long as the same page took for its button above, show none there.
-    await hostile.waitForTimeout(500);
+    await world.scanned();
+    // …which shows no button there.
     assert.equal(await hostile.frameLocator('#cross').locator('pushotp-fill').count(), 0);
     // A content script that asks anyway (a compromised one) is refused before a code is made.
-    const reply = await world.evaluate(`chrome.runtime.sendMessage({ type: 'page.fill', id: ${JSON.stringify(id)} })`);
+    const reply = await world.send({ type: 'page.fill', id });
     assert.equal(reply.ok, false, JSON.stringify(reply));
     assert.equal(reply.error.code, 'framed');
     assert.equal(await counter(), 0, 'the HOTP counter did not move');

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { contentWorld } from '../support/content-world.mjs';
-import { serviceWorkerControl } from '../support/extension.mjs';
+import { contentScriptOf, serviceWorkerControl } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 
 let browser;
@@ -60,8 +59,9 @@ async function refusedAll(world) {
 test('a content script can neither read nor change the extension\'s storage', async () => {
   const page = await browser.context.newPage();
   await page.goto(`${pages.url}/pages/plain.html`);
-  // The content scripts ran (their world exists) and work: the fill button of the token shows.
-  const world = await contentWorld(browser, page);
+  // The content scripts ran and work: the fill button of the token shows.
+  const world = await contentScriptOf(browser, page.mainFrame());
+  await world.ready();
   await page.locator('pushotp-fill').waitFor();
   await refusedAll(world);
   await world.detach();
@@ -73,7 +73,8 @@ test('storage stays closed to content scripts after the service worker restarts'
   await control.stop();
   const page = await browser.context.newPage();
   await page.goto(`${pages.url}/pages/plain.html`);
-  const world = await contentWorld(browser, page);
+  const world = await contentScriptOf(browser, page.mainFrame());
+  await world.ready();
   // The button needs the worker: it started again.
   await page.locator('pushotp-fill').waitFor();
   await refusedAll(world);
