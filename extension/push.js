@@ -61,9 +61,13 @@ export async function check(raws, { via, servers }) {
   const checked = [];
   for (const raw of raws) {
     const request = /** @type {PushRequest} */ (raw);
-    const token = ownToken(tokens, request?.tokenId, servers);
+    const token = tokens[request?.tokenId];
     if (!token) {
-      console.warn(`PushOTP: dropped a request for a token its sender does not hold (${via})`);
+      console.warn(`PushOTP: dropped a request for an unknown token (${via})`);
+      continue;
+    }
+    if (!ownToken(tokens, request.tokenId, servers)) {
+      console.warn(`PushOTP: dropped a request for a token of another server (${via})`);
       continue;
     }
     // Restored in another browser: its requests are that browser's.
