@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { enroll, session, waitForSession } from '../support/extension.mjs';
+import { poll } from '../support/device.mjs';
+import { enroll, session, waitForSession, workerConsole } from '../support/extension.mjs';
 import { startHostile } from '../support/hostile.mjs';
 import { servePages } from '../support/pages.mjs';
 import { signIn, startServer } from '../support/server.mjs';
@@ -60,6 +61,31 @@ test('a server that refuses another server\'s token on its own socket does not s
     // The honest server's token is refused nowhere.
     assert.equal(JSON.stringify((await session(page)).refused ?? {}).includes(honestToken.tokenId), false);
   } finally {
+    await page.evaluate((tokenId) => chrome.runtime.sendMessage({ type: 'token.remove', tokenId }), hostile.tokenId);
+    await hostile.stop();
+  }
+});
+
+test('a server that relays another server\'s genuine request on its own socket has it dropped', async () => {
+  const login = await signIn(honest.url, 'alice', 'alice-demo');
+  assert.equal((await login.push()).status, 200);
+  const s = await waitForSession(page, (x) => Object.values(x.pending ?? {}).some((p) => p.request.tokenId === honestToken.tokenId));
+  const [held] = Object.values(s.pending).filter((p) => p.request.tokenId === honestToken.tokenId);
+  // The request exactly as its server sends it, tag and all: as if the hostile server had
+  // learnt it.
+  const [genuine] = (await poll(honestToken, honest.url)).requests;
+  assert.equal(genuine.id, held.request.id);
+  const heard = workerConsole(browser);
+  const hostile = await startHostile({ script: (n) => (n === 1 ? [{ type: 'push', request: genuine }] : []) });
+  try {
+    await enroll(page, hostile.link);
+    await heard.until(/^warning: PushOTP: dropped a request for a token of another server \(socket\)$/);
+    const after = await session(page);
+    assert.equal(after.pending[genuine.id].via, 'socket');
+    assert.equal(after.pending[genuine.id].receivedAt, held.receivedAt);
+  } finally {
+    heard.stop();
+    await page.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'deny' }), genuine.id);
     await page.evaluate((tokenId) => chrome.runtime.sendMessage({ type: 'token.remove', tokenId }), hostile.tokenId);
     await hostile.stop();
   }
@@ -134,6 +160,7 @@ test('a request naming a site its token does not serve is shown and can be appro
     );
     assert.equal(await code.inputValue(), '');
     assert.equal(await tab.evaluate(() => window.seen.code ?? null), null, 'nothing was typed into the field');
+
     await tab.close();
   } finally {
     for (const token of [older, newer]) if (token) await ask({ type: 'token.remove', tokenId: token.tokenId });
