@@ -64,6 +64,9 @@ async function onMessage(message, sender) {
       await pushTokenStore.updateToken(message.tokenId, (t) => ({ ...t, tokenName: name }));
       return { ok: true };
     }
+    case Message.TOKEN_CONFIRM_SITE:
+      await pushTokenStore.confirmSite(message.tokenId, message.origin);
+      return { ok: true };
     case Message.TOKEN_REMOVE: {
       const token = (await pushTokens())[message.tokenId];
       if (!token) return failure({ code: 'unknown_token', message: 'No such token.' });

@@ -90,6 +90,8 @@ export function render({ focus = false } = {}) {
   renderTabWarning(shown?.request ?? null);
   if (shown) {
     if (changed) showRequest(shown);
+    // A site the person just confirmed for the token takes the warning away in place.
+    else if (!shown.foreign) $('site-warning').hidden = true;
     $('pager').hidden = list.length < 2;
     $('position').textContent = list.length > 1 ? `${position + 1} of ${list.length}` : '';
     $button('prev').disabled = position === 0;
@@ -125,7 +127,8 @@ function showPushRequest(id, request, foreign) {
   const token = state.tokens[request.tokenId];
   if (foreign) {
     const server = token ? hostOf(token.server) : 'its server';
-    $('site-warning').textContent = `Approving will not type the code at ${hostOf(request.origin)}: ${server} never named that site as one of its sign-in pages. If you did not start this sign-in there, deny it.`;
+    $('site-warning-text').textContent = `Approving will not type the code at ${hostOf(request.origin)}: ${server} never named that site as one of its sign-in pages. If you did not start this sign-in there, deny it.`;
+    $('confirm-site').textContent = `Type this token's codes at ${hostOf(request.origin)} from now on`;
   }
   $('request').dataset.id = id;
   delete $('request').dataset.kind;
@@ -436,6 +439,14 @@ function move(step) {
   render();
 }
 
+// The person vouches for the site a request of the token named: its codes are typed there from
+// now on (the worker checks that a waiting request of the token names it).
+$('confirm-site').addEventListener('click', () => {
+  const item = state.pending[/** @type {string} */ ($('request').dataset.id)];
+  if (!item) return;
+  const { tokenId, origin } = /** @type {PushRequest} */ (item.request);
+  ask({ type: Message.TOKEN_CONFIRM_SITE, tokenId, origin }).catch(() => {});
+});
 $('prev').addEventListener('click', () => move(-1));
 $('next').addEventListener('click', () => move(1));
 

@@ -91,7 +91,7 @@ test('a server that relays another server\'s genuine request on its own socket h
   }
 });
 
-test('a request naming a site its token does not serve is shown and can be approved, but its passcode is typed nowhere', async () => {
+test('a request naming a site its token does not serve is shown and can be approved, but its passcode is typed nowhere until the person confirms the site', async () => {
   const pages = await servePages();
   const dir = await mkdtemp(path.join(tmpdir(), 'pushotp-origins-'));
   const database = path.join(dir, 'server.db');
@@ -127,7 +127,7 @@ test('a request naming a site its token does not serve is shown and can be appro
       await page.locator('#request').waitFor();
       const warning = page.locator('#site-warning');
       if (item.foreign) await warning.waitFor();
-      const shown = item.foreign ? await warning.textContent() : null;
+      const shown = item.foreign ? await page.locator('#site-warning-text').textContent() : null;
       if (!item.foreign) assert.equal(await warning.isHidden(), true);
       const reply = await ask({ type: 'request.answer', requestId: item.request.id, decision: 'approve' });
       assert.equal(reply.outcome?.status, 'approved', JSON.stringify(reply));
@@ -161,6 +161,23 @@ test('a request naming a site its token does not serve is shown and can be appro
     assert.equal(await code.inputValue(), '');
     assert.equal(await tab.evaluate(() => window.seen.code ?? null), null, 'nothing was typed into the field');
 
+    // The person vouches for the site from the popup's warning: the token's codes go there now.
+    const next = await signIn(server.url, 'alice', 'alice-demo');
+    assert.equal((await next.push()).status, 200);
+    const s = await waitForSession(page, (x) => Object.values(x.pending ?? {}).some((p) => p.request.tokenId === older.tokenId && p.foreign));
+    const waiting = Object.values(s.pending).find((p) => p.request.tokenId === older.tokenId);
+    await page.locator('#site-warning').waitFor();
+    await page.getByRole('button', { name: `Type this token's codes at ${new URL(pages.url).host} from now on` }).click();
+    await waitForSession(page, (x) => x.pending?.[waiting.request.id]?.foreign === false);
+    await page.locator('#site-warning').waitFor({ state: 'hidden' });
+    const sites = (await page.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens[older.tokenId].sites;
+    assert.deepEqual(sites, [pages.url]);
+    const confirmed = await ask({ type: 'request.answer', requestId: waiting.request.id, decision: 'approve' });
+    assert.equal(confirmed.outcome?.status, 'approved', JSON.stringify(confirmed));
+    assert.match(await code.inputValue(), /^\d{6}$/);
+    // A site no waiting request of the token names is refused.
+    const refused = await ask({ type: 'token.confirmSite', tokenId: older.tokenId, origin: 'https://bank.example' });
+    assert.equal(refused.error?.code, 'invalid_parameter');
     await tab.close();
   } finally {
     for (const token of [older, newer]) if (token) await ask({ type: 'token.remove', tokenId: token.tokenId });
