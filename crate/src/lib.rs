@@ -11,6 +11,7 @@ pub mod push;
 #[cfg(feature = "qr")]
 mod qr;
 mod secret;
+mod text;
 pub mod tokens;
 mod totp;
 mod uri;

@@ -10,7 +10,7 @@
 // says how each step went.
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
-import { $, $button, $input, Problem, say } from './common.js';
+import { $, $button, $input, Problem, insecureServer, say } from './common.js';
 import { choosePin } from './push-pin.js';
 import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
 import { saveSetting } from './settings.js';
@@ -50,6 +50,8 @@ function linkProblem(err) {
     case 'invalid_parameter':
     case 'invalid_base32':
       return 'This activation link is damaged: part of it is not as PushOTP expects. Copy the whole link again.';
+    case 'insecure_server':
+      return insecureServer(linkInput.value, 'server');
     default:
       return `This activation link cannot be used (${err?.message ?? err}).`;
   }
