@@ -147,6 +147,15 @@ test('links that cannot be used are refused with a clear reason and nothing is s
   await name.fill('  ');
   assert.match(await paste(server.link), /Give this browser a name/);
   assert.equal(await name.getAttribute('aria-invalid'), 'true');
+  // The core's text rule, with the link: a control or format character (here a right-to-left
+  // override, a C1 control) in the name is the name's problem, not the link's. (The field takes
+  // no more than 64 characters, which the rule's 256 bytes always hold.)
+  for (const bad of ['Chrome \u202Exunil', 'Chrome\u0085']) {
+    await name.fill(bad);
+    assert.match(await paste(server.link), /^The name of this browser holds characters that do not show \(control or formatting characters\)\. Type it again\.$/, bad);
+    assert.equal(await name.getAttribute('aria-invalid'), 'true');
+    assert.equal(await options.getByLabel('Activation link').getAttribute('aria-invalid'), null);
+  }
   await name.fill('Chrome on Linux');
   assert.deepEqual((await stored()).pushTokens ?? {}, {});
   expectFailedRequests(errors);
