@@ -47,7 +47,7 @@ fn is_format(c: char) -> bool {
 /// character (Cf), so that what a screen shows is every character there is, in its order.
 // Not inlined: it is called for many fields, and the WebAssembly modules are small.
 #[inline(never)]
-pub(crate) fn reads_as_is(text: &str) -> bool {
+pub fn reads_as_is(text: &str) -> bool {
     !text.chars().any(|c| c.is_control() || is_format(c))
 }
 
@@ -55,7 +55,7 @@ pub(crate) fn reads_as_is(text: &str) -> bool {
 /// always; `http://` only to this computer (`127.0.0.0/8`, `[::1]`, `localhost`), where no one
 /// on the network can read or change it. Anything that cannot be shown to be one of those, such
 /// as a user name before the host, is not.
-pub(crate) fn is_secure_server(url: &str) -> bool {
+pub fn is_secure_server(url: &str) -> bool {
     // Bytes, not `str` patterns: this runs in the service worker, whose WebAssembly is small.
     let url = url.as_bytes();
     let strip = |scheme: &[u8]| {
