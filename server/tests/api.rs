@@ -75,7 +75,12 @@ async fn enrollment_declares_the_login_origins_and_sign_ins_name_the_first() {
     let request = device.next_push(&mut ws).await;
     assert_eq!(request.origin, "https://portal.example.com");
 
-    for bad in ["https://portal.example.com/", "portal.example.com", "https://Portal.example.com"] {
+    for bad in [
+        "https://portal.example.com/",
+        "portal.example.com",
+        "https://Portal.example.com",
+        "http://portal.example.com",
+    ] {
         let config = Config { login_origins: vec![bad.to_owned()], ..Config::default() };
         assert!(config.check().is_err(), "{bad}");
     }
@@ -1220,6 +1225,18 @@ async fn a_closed_socket_leaves_the_hub() {
 #[test]
 fn settings_the_protocol_cannot_honour_are_refused() {
     assert!(Config::default().check().is_ok());
+    for url in ["https://auth.example.org", "http://localhost:8080", "http://[::1]:8080"] {
+        assert!(Config { public_url: url.into(), ..Config::default() }.check().is_ok(), "{url}");
+    }
+    for bad in [
+        // Devices would refuse every activation link, and the server every push.
+        Config { public_url: "http://auth.example.org".into(), ..Config::default() },
+        Config { public_url: "http://0.0.0.0:8080".into(), ..Config::default() },
+        Config { app_name: "Payroll \u{202e}moc.knab".into(), ..Config::default() },
+        Config { org_name: "Org\u{200b}".into(), ..Config::default() },
+    ] {
+        assert!(bad.check().is_err(), "{bad:?}");
+    }
     for bad in [
         Config { max_tries: 0, ..Config::default() },
         Config { max_tries: 100_000, ..Config::default() },

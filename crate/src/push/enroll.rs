@@ -214,7 +214,7 @@ pub struct EnrollRequest {
 impl EnrollRequest {
     /// The device's request for the token of `link`, with its proof. `device_nonce` must be 16
     /// fresh random bytes. Fails with [`Error::InvalidMessage`] on a device name that is
-    /// longer than 256 bytes or holds control characters.
+    /// longer than 256 bytes or holds control or format characters.
     pub fn new(link: &ActivationLink, device_name: &str, device_nonce: Nonce) -> Result<Self> {
         let mut request = Self {
             v: VERSION,
@@ -253,7 +253,10 @@ impl EnrollRequest {
     fn check(&self) -> Result<()> {
         check_version(self.v)?;
         check_token_id(&self.token_id)?;
-        check_text(&self.device_name, "deviceName must be at most 256 bytes, no control characters")
+        check_text(
+            &self.device_name,
+            "deviceName must be at most 256 bytes, no control or format characters",
+        )
     }
 }
 
@@ -357,14 +360,18 @@ impl Enrolled {
         if self.token_id != request.token_id {
             return Err(Error::InvalidMessage("tokenId must be the enrollment request's"));
         }
-        let rule = "tokenName, user and issuer must be at most 256 bytes, no control characters";
+        let rule =
+            "tokenName, user and issuer must be at most 256 bytes, no control or format characters";
         for text in [&self.token_name, &self.user, &self.issuer] {
             check_text(text, rule)?;
         }
         if let Some(origins) = &self.login_origins {
-            if origins.len() > MAX_LOGIN_ORIGINS || !origins.iter().all(|o| is_web_origin(o)) {
+            // A passcode typed into a plain-http page elsewhere could be read on the way, as
+            // an enrollment could (the server's address follows the same rule).
+            let fits = |o: &String| is_web_origin(o) && crate::is_secure_server(o);
+            if origins.len() > MAX_LOGIN_ORIGINS || !origins.iter().all(fits) {
                 return Err(Error::InvalidMessage(
-                    "loginOrigins must be at most 16 web origins as browsers write them",
+                    "loginOrigins must be at most 16 https web origins as browsers write them",
                 ));
             }
         }
@@ -445,6 +452,7 @@ mod tests {
             vec!["https://portal.example.com/login".to_owned()],
             vec!["HTTPS://portal.example.com".to_owned()],
             vec!["javascript:alert(1)".to_owned()],
+            vec!["http://portal.example.com".to_owned()],
             vec![String::new()],
             vec!["https://a.example".to_owned(); MAX_LOGIN_ORIGINS + 1],
         ] {
