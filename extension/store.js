@@ -10,7 +10,7 @@
 //   secrets     Secrets                    the tokens' secrets, read and written only by the
 //                                          worker (vault.js)
 //   piTokens    { [serial]: PiToken }      privacyIDEA push tokens (privacyidea.js); their
-//                                          device keys are in IndexedDB `pushotp-privacyidea`
+//                                          device seeds are in `secrets` (`pi`)
 //   settings    Settings                   (only the changed ones; `settings()` adds defaults)
 //   webPush     { [tokenId]: endpoint }    tokens whose server has this browser's Web Push
 //                                          subscription (channel.js)
@@ -29,6 +29,9 @@
 //   vaultKey    string                     the key of the password-protected secrets while
 //                                          unlocked (vault.js)
 //   lockAt      ms                         when the auto-lock removes `vaultKey`
+//   piSeeds     { [serial]: seed }         the seeds of privacyIDEA PIN tokens whose PIN was
+//                                          used in this session, for polling only
+//                                          (privacyidea-keys.js); the lock removes them
 
 /**
  * @typedef {object} PushToken  A token enrolled from an activation link (docs/protocol.md §3).
@@ -82,9 +85,8 @@
  * @property {string} serverKey    the server's public key, base64 SPKI
  * @property {boolean} pin          the server asks for a PIN before answering
  * @property {string|null} appForceUnlock
- * @property {{masked: object, digest: string}} [pinCheck]  present when the server asks for an
- *   unlock before answers: random keys masked with the person's PIN (Argon2id, `maskKeys`) and
- *   the SHA-256 of the first, so that only the right PIN unmasks them
+ * @property {object} [pinCheck]  only in tokens stored by an earlier version (a PIN check that
+ *   confirmed PINs offline); such a token must be enrolled again (`enroll_again`)
  * @property {boolean} enabled
  * @property {number} addedAt      ms
  * @property {string[]} [sites]    origins the person confirmed for filling this token's
@@ -92,7 +94,9 @@
  */
 
 /**
- * @typedef {{otp: {[id: string]: string}, push: {[tokenId: string]: {otp: string, answer: string}}}} PlainSecrets
+ * @typedef {{otp: {[id: string]: string}, push: {[tokenId: string]: {otp: string, answer: string}}, pi: {[serial: string]: {seed?: string, masked?: object}}}} PlainSecrets
+ *   `pi`: each privacyIDEA token's device seed, plain (`seed`) or masked with its PIN (`masked`,
+ *   docs/privacyidea.md)
  * @typedef {{v: 1, kdf: Kdf, iv: string, data: string}} Sealed  AES-256-GCM of JSON (vault.js)
  * @typedef {{salt: string, memoryKib: number, iterations: number, parallelism: number}} Kdf
  * @typedef {Partial<PlainSecrets> & {sealed?: Sealed}} Secrets  plain (`otp`, `push`) without a
@@ -222,12 +226,13 @@
  * @property {{[id: string]: Enrollment}} enrollments
  * @property {string} vaultKey
  * @property {number} lockAt
+ * @property {{[serial: string]: string}} piSeeds
  */
 
 /** @type {readonly (keyof Local)[]} */
 const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piTokens', 'settings', 'webPush', 'restores']);
 /** @type {readonly (keyof Session)[]} */
-const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt']);
+const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt', 'piSeeds']);
 
 /** Refuses a key this module does not list, so that nothing unlisted is ever stored. */
 function listed(keys, allowed) {
