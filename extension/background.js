@@ -79,6 +79,9 @@ async function onMessage(message, sender) {
     case Message.PI_REMOVE:
       await privacyidea.remove(message.serial);
       return { ok: true };
+    case Message.PI_RESUME:
+      await privacyidea.resume(message.serial, message.pin);
+      return { ok: true };
     case Message.PI_FILL:
       return { ok: true, ...(await privacyidea.fill(message)) };
     case Message.OUTCOME_DISMISS:

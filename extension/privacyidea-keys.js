@@ -39,7 +39,10 @@ export async function deviceSecret(token) {
   return secret;
 }
 
-/** Keys derived in this worker's life, by seed: deriving one takes a noticeable moment. */
+/**
+ * Keys derived in this worker's life, by seed: deriving one takes about half a second. Only the
+ * seed, which the vault (or, for a PIN token, this session's memory) gives, finds one.
+ */
 const derived = new Map();
 
 /**
@@ -54,12 +57,6 @@ export function keyOf(seed) {
     derived.set(seed, key);
   }
   return key;
-}
-
-/** Forgets every derived key (the vault locked, a token went). */
-export function forgetKeys() {
-  for (const key of derived.values()) key.free();
-  derived.clear();
 }
 
 /**

@@ -8,12 +8,12 @@
 import { admit, fillTrusted, tabOrigin } from './fill.js';
 import { forget, receive, updateOutcome } from './inbox.js';
 import { coded } from './messages.js';
-import { RSA, base64, call, dropSeed, keepSeed, sessionSeed, sign, trustedOrigins, unbase64 } from './privacyidea-keys.js';
+import { RSA, base64, call, deviceSecret, dropSeed, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, unbase64 } from './privacyidea-keys.js';
 import { DISPLAY_CODE } from './privacyidea-requests.js';
 import { serial as queued } from './queue.js';
 import { outcomes, piTokens, savePiTokens } from './store.js';
 import { secrets, updateSecrets } from './vault.js';
-import { piNewDevice, piParseEnrollLink, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
+import { piDeviceSeed, piNewDevice, piParseEnrollLink, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
 
 /** Polls this often for a while after the popup opened, or while a sign-in page waits. */
 const FAST_POLL_MS = 3_000;
@@ -122,13 +122,46 @@ export async function remove(serial) {
 async function pollToken(token) {
   const seed = await sessionSeed(token);
   // A PIN token whose PIN was not used in this session has no key to poll with.
-  if (!seed) return;
+  if (seed) await pollWith(token, seed, sign);
+}
+
+/**
+ * A poll of `token` signed by `signer` with the key of `seed`.
+ * @param {PiToken} token
+ * @param {string} seed
+ * @param {(seed: string, message: string) => string} signer
+ */
+async function pollWith(token, seed, signer) {
   const timestamp = new Date().toISOString();
-  const signature = sign(seed, piPollMessage(token.serial, timestamp));
+  const signature = signer(seed, piPollMessage(token.serial, timestamp));
   const query = new URLSearchParams({ serial: token.serial, timestamp, signature, capabilities: JSON.stringify(['decline_reason']) });
   const json = await call(`${token.url}?${query}`, { method: 'GET' });
   const list = Array.isArray(json.result.value) ? json.result.value : [];
   await receive('privacyidea', list, { via: 'poll', from: token.serial });
+}
+
+/**
+ * Lets a PIN token poll again in this session (after a browser restart, or a lock): a poll signed
+ * with the key its seed gives under `pin`, whose seed is kept for polling when privacyIDEA
+ * accepts it. privacyIDEA's refusal is the only sign of a wrong PIN (`pin_refused`).
+ * @param {string} serial
+ * @param {unknown} pin
+ */
+export async function resume(serial, pin) {
+  await toolsReady();
+  const token = (await piTokens())[serial];
+  if (!token?.enabled) throw coded('unknown_token', 'There is no such privacyIDEA token here.');
+  const secret = await deviceSecret(token);
+  // `pin_required` from the core unless the PIN is digits.
+  const seed = secret.masked ? piDeviceSeed(secret, typeof pin === 'string' ? pin : null) : null;
+  if (!seed) return void poll().catch(() => {});
+  try {
+    await pollWith(token, seed, signOnce);
+  } catch (err) {
+    if (err?.code === 'refused') throw coded('pin_refused', 'privacyIDEA did not accept the key of this PIN: the PIN may be wrong.');
+    throw err;
+  }
+  await keepSeed(serial, seed);
 }
 
 /** @type {Promise<void>|null} */

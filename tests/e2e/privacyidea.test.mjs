@@ -266,6 +266,11 @@ test('a token whose server asks for a PIN: chosen at enrollment, asked before ea
   const bare = await helper.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'approve' }), id);
   assert.equal(bare.error?.code, 'pin_required', JSON.stringify(bare));
   assert.deepEqual(await pi.pollTransaction(tx), { status: 'pending', value: false });
+  await helper.evaluate(async (serial) => {
+    const { piTokens } = await chrome.storage.local.get('piTokens');
+    piTokens[serial] = { ...piTokens[serial], pin: true };
+    await chrome.storage.local.set({ piTokens });
+  }, serial);
   const right = await helper.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'approve', pin: '2468' }), id);
   assert.equal(right.outcome?.status, 'approved', JSON.stringify(right));
   assert.deepEqual(await pi.pollTransaction(tx), { status: 'accept', value: true });
@@ -302,6 +307,37 @@ test('a privacyIDEA approval while the vault is locked fails with `locked`', asy
   } finally {
     await ask({ type: 'vault.removePassword' });
   }
+});
+
+test('a PIN token polls again once its PIN is entered: a browser restart forgets the key', async (t) => {
+  if (skip) return t.skip(skip);
+  const serial = tokens.bob;
+  // What a browser restart leaves: no seed in session memory.
+  await helper.evaluate(() => chrome.storage.session.remove('piSeeds'));
+  const { transaction_id: tx } = await trigger('bob');
+  const before = await pi.polls(serial);
+  await helper.evaluate(() => chrome.runtime.sendMessage({ type: 'requests.refresh' }));
+  assert.equal(await pi.polls(serial), before, 'a PIN token without its key polled');
+  assert.deepEqual(piPending(await session(helper), serial), []);
+
+  const popup = await openPopup();
+  const form = popup.locator(`#pi-resume li[data-serial="${serial}"]`);
+  await form.waitFor();
+  // A wrong PIN's key: privacyIDEA refuses the poll.
+  await form.getByLabel(`PIN of ${serial}`, { exact: false }).fill('1357');
+  await form.getByRole('button', { name: 'Look for sign-ins' }).click();
+  await form.getByText('privacyIDEA did not accept the key of this PIN: the PIN may be wrong.').waitFor({ timeout: 15_000 });
+  assert.deepEqual(await helper.evaluate(() => chrome.storage.session.get('piSeeds')), {});
+  // The right one: the challenge arrives, the form goes, and polling goes on with that key.
+  await form.getByLabel(`PIN of ${serial}`, { exact: false }).fill('2468');
+  await form.getByRole('button', { name: 'Look for sign-ins' }).click();
+  await form.waitFor({ state: 'detached', timeout: 15_000 });
+  assert.ok(await popup.locator('#pi-resume').isHidden());
+  const [item] = piPending(await arrived(serial), serial);
+  const right = await helper.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'approve', pin: '2468' }), item.request.id);
+  assert.equal(right.outcome?.status, 'approved', JSON.stringify(right));
+  assert.deepEqual(await pi.pollTransaction(tx), { status: 'accept', value: true });
+  await popup.close();
 });
 
 /**
