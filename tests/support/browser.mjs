@@ -20,9 +20,11 @@ let staging = null;
  * Chromium switches, `viewport` the pages' size (Playwright's 1280×720 otherwise), `others` the
  * folders of further unpacked extensions to load beside this one.
  * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}, others?: string[]}} [options]
+ * `close({ keepProfile: true })` leaves the profile folder (`profile`) on disk for the caller to
+ * read and remove.
  * @returns {Promise<{context: import('playwright-core').BrowserContext,
- *   extensionId: string, worker: import('playwright-core').Worker,
- *   errors: string[], close: () => Promise<void>}>}
+ *   extensionId: string, worker: import('playwright-core').Worker, profile: string,
+ *   errors: string[], close: (options?: {keepProfile?: boolean}) => Promise<void>}>}
  */
 export async function launchWithExtension({ headless = true, args = [], viewport, others = [] } = {}) {
   // Once per test process: every browser it launches loads the same staged files.
@@ -66,10 +68,11 @@ export async function launchWithExtension({ headless = true, args = [], viewport
     context,
     extensionId,
     worker,
+    profile,
     errors,
-    async close() {
+    async close({ keepProfile = false } = {}) {
       await context.close();
-      await rm(profile, { recursive: true, force: true });
+      if (!keepProfile) await rm(profile, { recursive: true, force: true });
     },
   };
 }
