@@ -3,7 +3,10 @@
 // A small PushOTP button at the end of the one-time-code field detect.js finds, shown only when
 // the person keeps a token confirmed for this page's origin. A click (a real one: page scripts
 // cannot click it) asks the service worker to fill that token's code into this frame. The button
-// lives in a closed shadow root, so the page can neither style nor read it.
+// lives in a closed shadow root, so the page can neither style nor read it. A frame with an
+// ancestor of another origin (a site framed by another page, which could lure the person into
+// clicking) shows no button and asks nothing: a click there would spend an HOTP code for a fill
+// that is refused. The worker checks the frames again itself (page.js).
 (() => {
   /** The messages this script sends: the same names and values as messages.js `FromPage`. */
   const FromPage = Object.freeze({
@@ -28,6 +31,27 @@
   let host = null;
   let rescan = 0;
   let observer = null;
+
+  /**
+   * Whether every frame above this one has this frame's document origin (content.js `inOrigin`
+   * holds fills to the same rule). A sandboxed document (opaque origin) is no site's.
+   */
+  function ownFraming() {
+    const origin = window.origin;
+    if (origin !== location.origin) return false;
+    const ancestors = location.ancestorOrigins;
+    if (ancestors) return [...ancestors].every((o) => o === origin);
+    // Without ancestorOrigins (Firefox), walk up: a frame of another origin cannot be read.
+    try {
+      for (let view = /** @type {Window} */ (window); view !== view.top; ) {
+        view = view.parent;
+        if (view.location.origin !== origin || view.origin !== origin) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   async function tokensHere() {
     if (!tokens) {
@@ -132,8 +156,22 @@
     if (list.length && field?.isConnected && !host) show(list);
   }
 
+  /**
+   * Counts a finished look in the isolated world's marks (content.js), which the page cannot
+   * see: DevTools (and the end-to-end tests) read it, so that "no button" is known to be the
+   * scan's answer, not a scan that never ran.
+   */
+  const looked = () => {
+    (globalThis.pushotpMarks ??= { ready: false, scans: 0 }).scans++;
+  };
+
   if (!detect || !document.body) return;
-  look();
+  if (!ownFraming()) {
+    // Inside a page of another origin: no button, nothing asked, and that is the look's answer.
+    looked();
+    return;
+  }
+  look().finally(looked);
   observer = new MutationObserver((records) => {
     // Only changes that bring inputs in (or take ours away) are worth a look.
     const relevant = records.some((r) =>
@@ -143,7 +181,7 @@
         return element.tagName === 'INPUT' || element.querySelector?.('input');
       }),
     );
-    if (relevant && !rescan) rescan = setTimeout(look, RESCAN_MS);
+    if (relevant && !rescan) rescan = setTimeout(() => look().finally(looked), RESCAN_MS);
   });
   observer.observe(document.body, { childList: true, subtree: true });
   setTimeout(() => {

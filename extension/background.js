@@ -13,11 +13,15 @@ import * as inbox from './inbox.js';
 import * as notices from './notices.js';
 import * as privacyidea from './privacyidea.js';
 import * as pushTokenStore from './push-tokens.js';
-import { onChanged, pushTokens } from './store.js';
+import { closeToContentScripts, onChanged, pushTokens } from './store.js';
 import * as vault from './vault.js';
 import { checkPushToken, toolsReady } from './worker-tools.js';
 
 const warn = (err) => console.warn(`PushOTP: ${err.message}`);
+
+// First of all, storage is closed to the content scripts of web pages (store.js): the browser
+// forgets that at each restart, and the worker starts with the browser (`onStartup` below).
+closeToContentScripts().catch(warn);
 
 /**
  * Answers one message. The extension's own pages may ask anything below; content scripts only
@@ -148,6 +152,10 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   // Keeps the channel open for the asynchronous reply.
   return true;
 });
+
+// Its only purpose: the browser starts the worker when it starts, so that the storage is closed
+// to content scripts from then on, not only after the first message or alarm.
+chrome.runtime.onStartup.addListener(() => {});
 
 chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === channel.WATCHDOG_ALARM) {

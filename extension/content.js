@@ -169,8 +169,9 @@
     const isTop = window === window.top;
     const { origin, passcode, submit } = message;
     const valid = typeof passcode === 'string' && (message.display === true ? DISPLAY_CODE : PASSCODE).test(passcode);
-    // The worker asks every frame of the tab. Only the top frame answers a refusal, so that
-    // the answer of a frame that filled is the one the worker gets.
+    // The worker asks each frame of the origin on its own (fill.js). A message sent to every
+    // frame at once gets one answer: only the top frame answers a refusal, so that the answer
+    // of a frame that filled is the one its sender gets.
     if (!valid || !inOrigin(origin)) {
       if (isTop) sendResponse({ filled: false });
       return false;
@@ -191,4 +192,9 @@
     setTimeout(() => sendResponse({ filled: false }), FRAMES_ANSWER_MS);
     return true;
   });
+
+  // In the content scripts' isolated world, which the page cannot see: the fill listener is in
+  // place. DevTools (and the end-to-end tests) read it, so that a frame left unfilled is known
+  // to have refused, not to have lacked the script.
+  (globalThis.pushotpMarks ??= { ready: false, scans: 0 }).ready = true;
 })();

@@ -4,8 +4,9 @@
 // rule for which site may receive which code. Push passcodes go to the tabs of the request's
 // origin; everyday codes and privacyIDEA's code-to-phone codes go to one tab, whose origin, as
 // the browser reports it, must be one the token trusts or one the person confirms for it now.
-// The content script checks its frame's origin, and every frame's above it, again before it
-// types (content.js).
+// Every code goes only to the frames whose document, and every document above it, has the
+// target origin (`framesOf`), never to the tab's other frames; the content script checks its
+// frame's origin, and every frame's above it, again before it types (content.js).
 import { PageMessage, coded } from './messages.js';
 import { originOf } from './sites.js';
 import { settings } from './store.js';
@@ -53,28 +54,88 @@ export function admit(origin, trusted, sites, confirmSite) {
 }
 
 /**
- * Sends `passcode` to the frames of tab `tabId` (or to the one frame `frameId`), to be filled
- * where the frame's origin is `origin`. `display` marks privacyIDEA's short display codes.
- * @param {number} tabId
+ * Whether the frame this runs in, and every frame above it, has the document origin `origin`:
+ * the rule of content.js `inOrigin`, run by the worker in each frame (`chrome.scripting`, the
+ * content scripts' isolated world) before a code is made or sent. Self-contained: the browser
+ * runs it as source in the frame.
  * @param {string} origin
- * @param {string} passcode
- * @param {{display?: boolean, frameId?: number}} [options]
- * @returns {Promise<boolean>} whether a frame filled it
+ * @returns {boolean}
  */
-export async function fillTab(tabId, origin, passcode, { display = false, frameId } = {}) {
-  const { autoSubmit } = await settings();
-  const message = { type: PageMessage.FILL_PASSCODE, origin, passcode, submit: autoSubmit, ...(display && { display }) };
-  const reply = await chrome.tabs
-    .sendMessage(tabId, message, frameId === undefined ? {} : { frameId })
-    // A page without the content script (opened before the extension) cannot be filled.
-    .catch(() => null);
-  return reply?.filled === true;
+function frameOfOrigin(origin) {
+  if (location.origin !== origin || window.origin !== origin) return false;
+  const ancestors = location.ancestorOrigins;
+  if (ancestors) return [...ancestors].every((o) => o === origin);
+  try {
+    for (let view = /** @type {Window} */ (window); view !== view.top; ) {
+      view = view.parent;
+      if (view.location.origin !== origin || view.origin !== origin) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
- * Hands an approved push request's passcode to every frame of every tab showing the request's
- * origin. The content script checks the origin again, since a tab may have navigated since the
- * query.
+ * @typedef {object} Frame  One document in a tab, as the browser names it.
+ * @property {number} frameId
+ * @property {string} [documentId]  pins the document: a frame that navigated since is not it
+ *   (Firefox has none)
+ */
+
+/**
+ * The frames of tab `tabId` that may receive a code for `origin`: each whose document and every
+ * ancestor's document have that origin (`frameOfOrigin`), and only while the tab's top document,
+ * as the browser reports it, has it too. A code is sent to these and to no other frame, so that
+ * a frame of another origin (an advertisement, a widget, a page that frames the site) never
+ * receives it, not even to refuse it. The top's origin is the browser's word; the ancestors are
+ * read in each frame's own isolated world, which a page of another site, in another process,
+ * cannot reach.
+ * @param {number} tabId
+ * @param {string} origin
+ * @returns {Promise<Frame[]>}
+ */
+export async function framesOf(tabId, origin) {
+  const tab = await chrome.tabs.get(tabId).catch(() => null);
+  if (originOf(tab?.url) !== origin) return [];
+  const results = await chrome.scripting
+    .executeScript({ target: { tabId, allFrames: true }, func: frameOfOrigin, args: [origin], injectImmediately: true })
+    // A tab the extension may not script (closed since, or no web page) has no frame to fill.
+    .catch(() => []);
+  return results
+    .filter((r) => r.result === true)
+    .map(({ frameId, documentId }) => ({ frameId, ...(typeof documentId === 'string' && { documentId }) }));
+}
+
+/**
+ * Sends `passcode` to the frames of tab `tabId` whose origin is `origin` (`framesOf`), or to
+ * `frames` when the caller found them already, each on its own, to be filled there.
+ * `display` marks privacyIDEA's short display codes.
+ * @param {number} tabId
+ * @param {string} origin
+ * @param {string} passcode
+ * @param {{display?: boolean, frames?: Frame[]}} [options]
+ * @returns {Promise<boolean>} whether a frame filled it
+ */
+export async function fillTab(tabId, origin, passcode, { display = false, frames } = {}) {
+  const { autoSubmit } = await settings();
+  const message = { type: PageMessage.FILL_PASSCODE, origin, passcode, submit: autoSubmit, ...(display && { display }) };
+  const replies = await Promise.all(
+    (frames ?? (await framesOf(tabId, origin))).map((frame) =>
+      chrome.tabs
+        .sendMessage(tabId, message, frame)
+        // A frame without the content script (loaded before the extension) cannot be filled,
+        // and one that found no field answers nothing.
+        .catch(() => null),
+    ),
+  );
+  return replies.some((reply) => reply?.filled === true);
+}
+
+/**
+ * Hands an approved push request's passcode to the frames of the request's origin in every tab
+ * showing it. The content script checks the origin again, since a frame may have navigated
+ * since.
  * @param {string} origin
  * @param {string} passcode
  */

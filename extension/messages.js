@@ -195,9 +195,11 @@ export const PageMessage = Object.freeze({
  * `{}`, or `wrong_password` changing nothing. `vault.lock` → `{}`. `vault.setPassword` (`kdf`
  * with the fresh salt `key` was derived with) → `{}`, leaving it unlocked. `vault.removePassword`
  * → `{}`. `vault.export` (the export password's key and a fresh salt) → `{ file }`.
- * `vault.import` → `{ added, present, unreadable, unreachable, restoredElsewhere, refused }`:
- * how many tokens were added, how many were skipped because they are already here, how many
- * entries of the file could not be read, and how many push tokens were not added because their
+ * `vault.import` → `{ added, present, unreadable, invalid, unreachable, restoredElsewhere,
+ * refused }`: how many tokens were added, how many were skipped because they are already here,
+ * how many entries of the file could not be read, which tokens break a rule every new token
+ * meets (`invalid`, vault.js `ImportRefusal`: each named, with the core's error code and
+ * message; not added, the others are), and how many push tokens were not added because their
  * restore (docs/protocol.md §8) failed: their server could not be reached (importing again
  * retries), another browser restored them after the file was made, or their server refused
  * them; `wrong_password`, `invalid_file`. All but status, unlock and lock fail with `locked`.
@@ -249,7 +251,8 @@ export const PageMessage = Object.freeze({
 /**
  * `page.tokens` → `{ tokens }`, the ordinary tokens confirmed for the sender's origin;
  * `page.fill` → `{ filled }`, one of them filled into the sending frame (`unconfirmed_site` for
- * any other); `page.piWaiting` → `{ polling }`: the page waits for a privacyIDEA push, heeded
+ * any other; `framed`, with no code made, when a frame above the sender has another origin);
+ * `page.piWaiting` → `{ polling }`: the page waits for a privacyIDEA push, heeded
  * only from a privacyIDEA server of an enrolled token or a site confirmed for one (the worker
  * then polls every few seconds for a short while).
  * @typedef {{type: 'page.tokens'}|{type: 'page.fill', id: string}|{type: 'page.piWaiting'}} FromContent

@@ -44,7 +44,7 @@ export async function add(tokens) {
     const keys = await secrets();
     const key = (issuer, account, secret) => JSON.stringify([issuer, account, secret]);
     // Kept secrets compare as they are: each was stored as `checked` normalised it (an import
-    // restores an export of them unchanged).
+    // checks and normalises them the same way).
     const known = new Set(Object.values(stored).map((t) => key(t.issuer, t.account, keys.otp[t.id] ?? '')));
     let order = Math.max(-1, ...Object.values(stored).map((t) => t.order)) + 1;
     const ids = [];

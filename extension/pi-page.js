@@ -70,6 +70,11 @@
     }
     if (now - since < MAX_WAIT_MS && now - lastHint >= HINT_EVERY_MS) {
       lastHint = now;
+      // Counted in the isolated world's marks (content.js), which the page cannot see: DevTools
+      // (and the end-to-end tests) read it, so that a hint that changed nothing is known to
+      // have been given.
+      const marks = (globalThis.pushotpMarks ??= { ready: false, scans: 0 });
+      marks.piHints = (marks.piHints ?? 0) + 1;
       // The worker may be asleep: the message wakes it. Nothing comes back that the page needs.
       try {
         send({ type: FromPage.PI_WAITING }).catch(() => {});

@@ -17,6 +17,9 @@
 //   restores    { [tokenId]: nonce }       restores of imported push tokens whose answer has
 //                                          not arrived yet, sent again with the same nonce
 //                                          (restore.js)
+//   pushTokensTag, otpTokensTag, piTokensTag  base64 HMAC-SHA-256 of the item, only where the
+//                                          browser cannot close local storage to content
+//                                          scripts (see "Tags" below); kept by this module alone
 // chrome.storage.session (memory only, cleared when the browser closes):
 //   pending     { [requestId]: Pending }   requests waiting for the person (inbox.js)
 //   seen        { [requestId]: expiresAt } ids already accepted (Unix seconds), so a replay is
@@ -234,6 +237,165 @@ const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piToken
 /** @type {readonly (keyof Session)[]} */
 const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt', 'piSeeds']);
 
+/** @type {Promise<('local'|'session')[]>|null} */
+let closing = null;
+
+/**
+ * Closes both storage areas to content scripts, where the browser offers it
+ * (`StorageArea.setAccessLevel`; Chromium offers it for both areas, Firefox only for session,
+ * which it keeps closed anyway): from then on only the extension's pages and its worker read or
+ * write them, and a page that took over its renderer, with the content scripts' powers, reaches
+ * neither secrets nor tokens. The browser keeps the level in memory only, so the worker calls
+ * this first at each start; every read and write below waits for it, so nothing is stored
+ * before it is done. Once per page or worker; resolves to the areas that stay open, where the
+ * guarded items carry tags (below).
+ * @returns {Promise<('local'|'session')[]>}
+ */
+export function closeToContentScripts() {
+  closing ??= (async () => {
+    /** @type {('local'|'session')[]} */
+    const areas = ['local', 'session'];
+    const closed = await Promise.all(
+      areas.map(async (area) => {
+        const storage = /** @type {any} */ (chrome.storage[area]);
+        if (typeof storage?.setAccessLevel !== 'function') return false;
+        try {
+          await storage.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' });
+          return true;
+        } catch {
+          // Offered but refused for this area.
+          return false;
+        }
+      }),
+    );
+    return areas.filter((_, i) => !closed[i]);
+  })();
+  return closing;
+}
+
+// Tags where content scripts reach local storage -----------------------------------------------
+// Where local storage stays open to content scripts (Firefox), the items a page must never
+// change carry an HMAC-SHA-256 tag (`<item>Tag`, beside the item, written in the same step):
+// the token lists, and with them the confirmed sites, the tokens' servers and privacyIDEA's
+// server keys. Every read checks the tag before the item is used, and refuses the item
+// (`storage_tampered`) when it does not verify. The key is a non-extractable WebCrypto key in
+// the extension's own IndexedDB (`pushotp-store`), which a content script cannot open: its
+// IndexedDB is the page's. It is made at the first start of the extension, when the items as
+// they are then are tagged; made anew (and everything tagged again) only if that database is
+// lost. A tag proves that the extension wrote the item, not that it is the newest the
+// extension wrote: a page that read an item and its tag earlier can put that older pair back.
+
+/** The items whose tags are checked. */
+const GUARDED = Object.freeze(/** @type {(keyof Local)[]} */ (['pushTokens', 'otpTokens', 'piTokens']));
+/** @param {string} item */
+const tagKey = (item) => `${item}Tag`;
+const TAG_CONTEXT = 'pushotp-store-tag-v1';
+
+/** Whether local storage needs the tags: content scripts can reach it. */
+const tagging = async () => (await closeToContentScripts()).includes('local');
+
+/**
+ * JSON with every object's keys sorted, so that an item tags the same however the browser
+ * orders its keys when it gives it back.
+ * @param {unknown} value
+ */
+function canonicalJson(value) {
+  return JSON.stringify(value ?? null, (_, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+/** The bytes a tag covers: the item's name and its value, so that a tag fits one item only. */
+const tagged = (item, value) => new TextEncoder().encode(`${TAG_CONTEXT}\0${item}\0${canonicalJson(value)}`);
+
+/** @param {CryptoKey} key @param {string} item @param {unknown} value */
+async function tagOf(key, item, value) {
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, tagged(item, value)));
+  return btoa(String.fromCharCode(...mac));
+}
+
+/** @param {CryptoKey} key @param {string} item @param {unknown} value @param {unknown} tag */
+async function verifies(key, item, value, tag) {
+  if (typeof tag !== 'string') return false;
+  let mac;
+  try {
+    mac = Uint8Array.from(atob(tag), (c) => c.charCodeAt(0));
+  } catch {
+    return false;
+  }
+  return crypto.subtle.verify('HMAC', key, mac, tagged(item, value));
+}
+
+/** @param {IDBTransactionMode} mode @param {(store: IDBObjectStore) => IDBRequest} step */
+async function keyStore(mode, step) {
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open('pushotp-store', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction('keys', mode);
+      const request = step(tx.objectStore('keys'));
+      tx.oncomplete = () => resolve(request.result);
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** @type {Promise<CryptoKey>|null} */
+let tagKeyPromise = null;
+
+/**
+ * The tag key, made on first use. Pages and the worker may ask at once: a lock shared by all of
+ * the extension's contexts lets one make it, and it is kept only once the items carry tags, so
+ * that no reader ever finds the key with the items untagged.
+ * @returns {Promise<CryptoKey>}
+ */
+function tagKeyOfExtension() {
+  tagKeyPromise ??= navigator.locks
+    .request('pushotp-store-tag-key', async () => {
+      const kept = await keyStore('readonly', (store) => store.get('tag'));
+      if (kept) return /** @type {CryptoKey} */ (kept);
+      const key = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+      const current = await chrome.storage.local.get([...GUARDED]);
+      const tags = await Promise.all(GUARDED.map(async (item) => [tagKey(item), await tagOf(key, item, current[item])]));
+      await chrome.storage.local.set(Object.fromEntries(tags));
+      await keyStore('readwrite', (store) => store.put(key, 'tag'));
+      return key;
+    })
+    .catch((err) => {
+      tagKeyPromise = null;
+      throw err;
+    });
+  return tagKeyPromise;
+}
+
+/** @param {string} item */
+function tampered(item) {
+  return Object.assign(new Error(`PushOTP: the stored ${item} were changed outside the extension; they are not used.`), {
+    code: 'storage_tampered',
+  });
+}
+
+/**
+ * The guarded items of `values` (with their tags, read in the same step), checked; their tags
+ * taken out. Throws `storage_tampered` for an item whose tag does not verify.
+ * @param {{[key: string]: any}} values
+ * @param {string[]} items
+ */
+async function checked(values, items) {
+  const key = await tagKeyOfExtension();
+  for (const item of items) {
+    if (!(await verifies(key, item, values[item], values[tagKey(item)]))) throw tampered(item);
+    delete values[tagKey(item)];
+  }
+  return values;
+}
+
 /** Refuses a key this module does not list, so that nothing unlisted is ever stored. */
 function listed(keys, allowed) {
   for (const key of keys) if (!allowed.includes(key)) throw new Error(`PushOTP: unlisted storage key ${key}`);
@@ -246,13 +408,25 @@ function listed(keys, allowed) {
  * @returns {Promise<Partial<Pick<Local, K>>>}
  */
 export async function readLocal(keys) {
-  return chrome.storage.local.get(listed(keys, LOCAL_KEYS));
+  listed(keys, LOCAL_KEYS);
+  if (!(await tagging())) return chrome.storage.local.get(keys);
+  const items = GUARDED.filter((item) => /** @type {string[]} */ (keys).includes(item));
+  // Key first: making it tags the items, which the read below must see.
+  if (items.length) await tagKeyOfExtension();
+  return /** @type {Partial<Pick<Local, K>>} */ (await checked(await chrome.storage.local.get([...keys, ...items.map(tagKey)]), items));
 }
 
 /** @param {Partial<Local>} values */
 export async function writeLocal(values) {
-  listed(Object.keys(values), LOCAL_KEYS);
-  await chrome.storage.local.set(values);
+  const keys = listed(Object.keys(values), LOCAL_KEYS);
+  /** @type {{[key: string]: unknown}} */
+  const stored = { ...values };
+  if (await tagging()) {
+    const items = GUARDED.filter((item) => keys.includes(item));
+    const key = items.length ? await tagKeyOfExtension() : null;
+    for (const item of items) stored[tagKey(item)] = await tagOf(/** @type {CryptoKey} */ (key), item, values[item]);
+  }
+  await chrome.storage.local.set(stored);
 }
 
 /**
@@ -261,18 +435,23 @@ export async function writeLocal(values) {
  * @returns {Promise<Partial<Pick<Session, K>>>}
  */
 export async function readSession(keys) {
-  return chrome.storage.session.get(listed(keys, SESSION_KEYS));
+  listed(keys, SESSION_KEYS);
+  await closeToContentScripts();
+  return chrome.storage.session.get(keys);
 }
 
 /** @param {Partial<Session>} values */
 export async function writeSession(values) {
   listed(Object.keys(values), SESSION_KEYS);
+  await closeToContentScripts();
   await chrome.storage.session.set(values);
 }
 
 /** @param {(keyof Session)[]} keys */
 export async function removeSession(keys) {
-  await chrome.storage.session.remove(listed(keys, SESSION_KEYS));
+  listed(keys, SESSION_KEYS);
+  await closeToContentScripts();
+  await chrome.storage.session.remove(keys);
 }
 
 /**
@@ -286,7 +465,33 @@ export async function removeSession(keys) {
  */
 export function onChanged(listener) {
   chrome.storage.onChanged.addListener((changes, area) => {
-    if (area === 'local' || area === 'session') listener(changes, area);
+    if (area !== 'local' && area !== 'session') return;
+    const items = area === 'local' ? GUARDED.filter((item) => changes[item] || changes[tagKey(item)]) : [];
+    if (!items.length) {
+      listener(changes, area);
+      return;
+    }
+    tagging()
+      .then(async (on) => {
+        if (!on) return listener(changes, area);
+        // Where items carry tags, a changed item is passed on only when its new value verifies:
+        // with the tag written in the same step, or else the one stored. A change made without
+        // the key is left out (and a read refuses it).
+        const key = await tagKeyOfExtension();
+        const untagged = items.filter((item) => changes[item] && !changes[tagKey(item)]);
+        const stored = untagged.length ? await chrome.storage.local.get(untagged.map(tagKey)) : {};
+        const passed = { ...changes };
+        for (const item of GUARDED) delete passed[tagKey(item)];
+        for (const item of items) {
+          if (!changes[item]) continue;
+          const tag = changes[tagKey(item)]?.newValue ?? stored[tagKey(item)];
+          if (await verifies(key, item, changes[item].newValue, tag)) continue;
+          delete passed[item];
+          console.warn(tampered(item).message);
+        }
+        if (Object.keys(passed).length) listener(passed, area);
+      })
+      .catch((err) => console.warn(err.message));
   });
 }
 

@@ -25,6 +25,7 @@ import { serial } from './queue.js';
 import { fromB64url, openJson, sealJson } from './sealing.js';
 import { forgetRestores, restoreToken } from './restore.js';
 import { otpTokens, piTokens, pushTokens, readLocal, readSession, removeSession, settings, writeLocal, writeSession } from './store.js';
+import { checkOtpToken, checkPushToken, toolsReady } from './worker-tools.js';
 
 /** @typedef {import('./store.js').PushToken} PushToken */
 
@@ -220,18 +221,49 @@ export function exportFile(key, kdf) {
 }
 
 const isObject = (v) => v != null && typeof v === 'object' && !Array.isArray(v);
+const text = (v) => (typeof v === 'string' ? v : '');
 
 /**
- * How an import went: tokens added, tokens already here, entries that could not be read, and
- * push tokens not added because their restore failed (restore.js): server unreachable,
- * restored in another browser after the file was made, or refused by their server.
- * @typedef {{added: number, present: number, unreadable: number, unreachable: number, restoredElsewhere: number, refused: number}} ImportCounts
+ * A token of the file that breaks a rule every new token meets (the core's checks of a token
+ * before it is stored: `checkOtpToken`, `checkPushToken`), with the first rule it breaks: an
+ * everyday code named by its issuer and account, a push token by its name, as the file has them.
+ * @typedef {{kind: 'otp', issuer: string, account: string, code: string, reason: string}
+ *   | {kind: 'push', tokenName: string, code: string, reason: string}} ImportRefusal
  */
+
+/**
+ * How an import went: tokens added, tokens already here, entries that could not be read (no
+ * token id), tokens refused by the checks a new token passes (`invalid`, each named), and push
+ * tokens not added because their restore failed (restore.js): server unreachable, restored in
+ * another browser after the file was made, or refused by their server.
+ * @typedef {{added: number, present: number, unreadable: number, invalid: ImportRefusal[], unreachable: number, restoredElsewhere: number, refused: number}} ImportCounts
+ */
+
+/**
+ * Runs `check` on a token of the file: `{ ok }` with what it returns when the token passes,
+ * else `{ refused }`, the refusal `refusal` makes of the core's error.
+ * @template T
+ * @param {() => T} check
+ * @param {(code: string, reason: string) => ImportRefusal} refusal
+ * @returns {{ok: T}|{refused: ImportRefusal}}
+ */
+function checking(check, refusal) {
+  try {
+    return { ok: check() };
+  } catch (err) {
+    return { refused: refusal(text(err?.code) || 'invalid_token', text(err?.message) || String(err)) };
+  }
+}
 
 /**
  * Adds the tokens of an export file opened with `key`: those whose id (or tokenId) is already
  * here are skipped. A wrong key throws `wrong_password` and changes nothing; so does a locked
  * vault (`locked`), checked before any push token is restored.
+ *
+ * Every token of the file goes through the checks that adding it would make (the core's, as
+ * for a scanned code or an enrollment): one that breaks a rule is not added and is named in
+ * `invalid` with the rule, and its server is never asked; the others are added, each on its
+ * own, as the file is a list of tokens rather than one whole.
  *
  * Each new push token is restored at its server first (restore.js, docs/protocol.md §8), one
  * after another and outside the storage queue, and kept with the keys and counter the restore
@@ -245,22 +277,59 @@ export async function importFile(file, key) {
   if (file?.format !== 'pushotp-export') throw coded('invalid_file', 'This is not a PushOTP export file.');
   const content = await open(file, key, EXPORT_AAD);
   await secrets();
-  const counts = { added: 0, present: 0, unreadable: 0, unreachable: 0, restoredElsewhere: 0, refused: 0 };
+  await toolsReady();
+  /** @type {ImportCounts} */
+  const counts = { added: 0, present: 0, unreadable: 0, invalid: [], unreachable: 0, restoredElsewhere: 0, refused: 0 };
+  /** @type {{id: string, addedAt: unknown, meta: Omit<import('./store.js').OtpToken, 'id'|'order'|'addedAt'>, secret: string}[]} */
+  const codes = [];
+  const codesHere = await otpTokens();
+  for (const t of Array.isArray(content?.otpTokens) ? content.otpTokens : []) {
+    if (!isObject(t) || typeof t.id !== 'string') {
+      counts.unreadable++;
+      continue;
+    }
+    if (codesHere[t.id]) {
+      counts.present++;
+      continue;
+    }
+    // The file's token as an everyday code to add: normalised, and only what a code has kept.
+    const checked = checking(
+      () => checkOtpToken(t),
+      (code, reason) => ({ kind: 'otp', issuer: text(t.issuer), account: text(t.account), code, reason }),
+    );
+    if ('refused' in checked) {
+      counts.invalid.push(checked.refused);
+      continue;
+    }
+    const { secret, ...meta } = checked.ok;
+    codes.push({ id: t.id, addedAt: t.addedAt, meta, secret });
+  }
   const here = await pushTokens();
   /** @type {PushToken[]} */
   const restored = [];
   /** @type {string[]} */
   const over = [];
   for (const t of Array.isArray(content?.pushTokens) ? content.pushTokens : []) {
-    if (isObject(t) && typeof t.tokenId === 'string' && here[t.tokenId]) {
-      counts.present++;
-      continue;
-    }
-    if (!isObject(t) || typeof t.tokenId !== 'string' || !isObject(t.keys) || !KEY.test(t.keys.request ?? '') || !KEY.test(t.keys.channel ?? '')) {
+    if (!isObject(t) || typeof t.tokenId !== 'string') {
       counts.unreadable++;
       continue;
     }
-    if (t.pin?.required ? !isObject(t.masked) : typeof t.keys.otp !== 'string' || !KEY.test(t.keys.answer ?? '')) {
+    if (here[t.tokenId]) {
+      counts.present++;
+      continue;
+    }
+    // Checked before its server is asked: a token that could not be enrolled is not restored.
+    const checked = checking(
+      () => checkPushToken(t),
+      (code, reason) => ({ kind: 'push', tokenName: text(t.tokenName), code, reason }),
+    );
+    if ('refused' in checked) {
+      counts.invalid.push(checked.refused);
+      continue;
+    }
+    // `keys.otp`, which the core's check does not look at: without it (or, with a PIN, its
+    // masked form) the token could make no passcode.
+    if (!t.pin?.required && typeof t.keys.otp !== 'string') {
       counts.unreadable++;
       continue;
     }
@@ -279,18 +348,15 @@ export async function importFile(file, key) {
     const otp = await otpTokens();
     const push = await pushTokens();
     let order = Math.max(0, ...Object.values(otp).map((t) => (t.order ?? 0) + 1));
-    for (const t of Array.isArray(content?.otpTokens) ? content.otpTokens : []) {
-      if (!isObject(t) || typeof t.id !== 'string' || typeof t.secret !== 'string') {
-        counts.unreadable++;
-        continue;
-      }
-      if (otp[t.id]) {
+    for (const { id, addedAt, meta, secret } of codes) {
+      // Added meanwhile (another import): that copy stays.
+      if (otp[id]) {
         counts.present++;
         continue;
       }
-      const { secret, ...meta } = t;
-      otp[t.id] = { ...meta, order: order++ };
-      all.otp[t.id] = secret;
+      const when = typeof addedAt === 'number' && Number.isFinite(addedAt) ? addedAt : Date.now();
+      otp[id] = /** @type {import('./store.js').OtpToken} */ ({ id, ...meta, order: order++, addedAt: when });
+      all.otp[id] = secret;
       counts.added++;
     }
     const { webPush = {} } = await readLocal(['webPush']);

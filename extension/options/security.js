@@ -7,6 +7,7 @@ import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
 import { onChanged, saveSettings } from '../store.js';
 import { keyFor, renderUnlock } from '../unlock.js';
+import { otpName } from './codes.js';
 import { $, $input, $select, say } from './common.js';
 
 /** @typedef {import('../store.js').Kdf} Kdf */
@@ -147,19 +148,39 @@ $('export-form').addEventListener('submit', async (event) => {
 const tokens = (/** @type {number} */ n) => (n === 1 ? '1 token' : `${n} tokens`);
 
 /**
+ * A name from the file, shown as text: what the rules refused in it (control and format
+ * characters) shows as U+FFFD, and a long one is cut.
+ * @param {string} name
+ */
+const shownName = (name) => {
+  const visible = name.replace(/[\p{Cc}\p{Cf}]/gu, '\uFFFD');
+  return visible.length > 64 ? `${visible.slice(0, 63)}…` : visible;
+};
+
+/**
+ * A token the import refused, named as the page names tokens, with the rule it broke.
+ * @param {import('../vault.js').ImportRefusal} t
+ */
+const refusal = (t) => `${shownName(t.kind === 'otp' ? otpName(t) : t.tokenName || 'Unnamed push token')} (${t.reason})`;
+
+/**
  * What an import did, and why it added fewer tokens than the file holds.
  * @param {import('../vault.js').ImportCounts} counts
  */
-function importSummary({ added, present, unreadable, unreachable, restoredElsewhere, refused }) {
+function importSummary({ added, present, unreadable, invalid, unreachable, restoredElsewhere, refused }) {
   const reasons = [];
   if (present > 0) {
-    if (added === 0 && unreadable + unreachable + restoredElsewhere + refused === 0) {
+    if (added === 0 && unreadable + invalid.length + unreachable + restoredElsewhere + refused === 0) {
       reasons.push(present === 1 ? 'the one in the file is already here' : present === 2 ? 'both are already here' : `all ${present} are already here`);
     } else {
       reasons.push(`${present === 1 ? '1 was' : `${present} were`} already here`);
     }
   }
   if (unreadable > 0) reasons.push(`${unreadable === 1 ? '1 entry' : `${unreadable} entries`} of the file could not be read`);
+  if (invalid.length > 0) {
+    const which = invalid.map(refusal).join('; ');
+    reasons.push(`${invalid.length === 1 ? '1 was not added because it breaks' : `${invalid.length} were not added because they break`} the rules every new token meets: ${which}`);
+  }
   const push = (/** @type {number} */ n) => (n === 1 ? '1 push token was' : `${n} push tokens were`);
   if (unreachable > 0) reasons.push(`${push(unreachable)} not added because its server could not be reached; import the file again when it can be`);
   if (restoredElsewhere > 0) reasons.push(`${push(restoredElsewhere)} not added because another browser restored it after this file was made; use that browser, or export from it`);
@@ -188,7 +209,7 @@ $('import-form').addEventListener('submit', async (event) => {
     const key = await keyFor(password, file.kdf);
     const counts = await ask({ type: Message.VAULT_IMPORT, file, key });
     $input('import-password').value = '';
-    const missing = counts.unreadable + counts.unreachable + counts.restoredElsewhere + counts.refused;
+    const missing = counts.unreadable + counts.invalid.length + counts.unreachable + counts.restoredElsewhere + counts.refused;
     return say(status, importSummary(counts), missing === 0 ? 'ok' : 'error');
   } catch (err) {
     const text = {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { contentScriptOf } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 
 // RFC 6238's SHA-1 seed, "12345678901234567890", in base32.
@@ -48,14 +49,14 @@ test('on a confirmed site a real click on the button fills the code', async () =
   // Page script cannot press it: its root is closed and untrusted clicks are ignored.
   assert.equal(await page.evaluate(() => document.querySelector('pushotp-fill').shadowRoot), null);
   await page.evaluate(() => document.querySelector('pushotp-fill').click());
-  await page.waitForTimeout(300);
-  assert.equal(await page.locator('#code').inputValue(), '');
   // A person's click (trusted) fills the current code.
   await page.mouse.click(button.x + button.width / 2, button.y + button.height / 2);
-  await page.waitForFunction(() => document.getElementById('code').value.length === 6);
+  await page.waitForFunction(() => document.getElementById('code').value.length === 6 && window.seen?.code?.change >= 1);
   const before = Date.now() - 1000;
   const value = await page.locator('#code').inputValue();
   assert.ok([totp(before), totp(Date.now())].includes(value), value);
+  // Filled once, by the person's click: the page's click, asked first, typed nothing.
+  assert.deepEqual(await page.evaluate(() => window.seen.code), { keydown: 6, input: 6, keyup: 6, change: 1 });
   await page.close();
 });
 
@@ -63,11 +64,12 @@ test('no button on a site the token is not confirmed for, nor on pages without a
   const other = await browser.context.newPage();
   await other.goto(`${pages.other}/pages/plain.html`);
   await other.locator('#code').waitFor();
-  await other.waitForTimeout(500);
+  // The scan found the field and asked the worker, which named no token for this site.
+  await (await contentScriptOf(browser, other.mainFrame())).scanned();
   assert.equal(await host(other).count(), 0);
   const recovery = await browser.context.newPage();
   await recovery.goto(`${pages.url}/pages/recovery.html`);
-  await recovery.waitForTimeout(500);
+  await (await contentScriptOf(browser, recovery.mainFrame())).scanned();
   assert.equal(await host(recovery).count(), 0);
   // A content script cannot ask for another site's tokens: the worker uses the browser's origin.
   await other.close();
@@ -77,11 +79,47 @@ test('no button on a site the token is not confirmed for, nor on pages without a
 test('a code field that appears later gets the button', async () => {
   const page = await browser.context.newPage();
   await page.goto(`${pages.url}/pages/later.html`);
-  await page.waitForTimeout(300);
+  await (await contentScriptOf(browser, page.mainFrame())).scanned();
   assert.equal(await host(page).count(), 0);
   await page.getByRole('button', { name: 'Continue' }).click();
   await host(page).waitFor({ timeout: 10_000 });
   await page.close();
+});
+
+test('a confirmed site framed by another site gets no button, and a fill asked from there moves no HOTP counter', async () => {
+  const ask = (message) => helper.evaluate((m) => chrome.runtime.sendMessage(m), message);
+  const added = await ask({ type: 'otp.add', tokens: [{ issuer: 'Counter', account: 'bob', type: 'hotp', counter: 0, secret: SECRET, sites: [pages.url] }] });
+  assert.ok(added.ok, JSON.stringify(added));
+  const [id] = added.ids;
+  const counter = async () => (await helper.evaluate(() => chrome.storage.local.get('otpTokens'))).otpTokens[id].counter;
+  try {
+    // The site in a frame of its own origin shows its button: framing as such is fine.
+    const own = await browser.context.newPage();
+    await own.goto(`${pages.url}/pages/iframe.html`);
+    await own.frameLocator('#same').locator('pushotp-fill').waitFor();
+    await own.close();
+    // Another site frames it, as a clickjacking page would.
+    const hostile = await browser.context.newPage();
+    await hostile.goto(`${pages.other}/pages/cross.html?other=${encodeURIComponent(pages.url)}`);
+    await hostile.frameLocator('#cross').locator('#otp').waitFor();
+    const framed = await (await hostile.locator('#cross').elementHandle()).contentFrame();
+    // The content scripts ran in the framed site, see its code field, and finished their look…
+    const world = await contentScriptOf(browser, framed);
+    assert.equal(await world.evaluate('globalThis.pushotpDetect.candidates(document).length'), 1);
+    await world.scanned();
+    // …which shows no button there.
+    assert.equal(await hostile.frameLocator('#cross').locator('pushotp-fill').count(), 0);
+    // A content script that asks anyway (a compromised one) is refused before a code is made.
+    const reply = await world.send({ type: 'page.fill', id });
+    assert.equal(reply.ok, false, JSON.stringify(reply));
+    assert.equal(reply.error.code, 'framed');
+    assert.equal(await counter(), 0, 'the HOTP counter did not move');
+    assert.equal(await hostile.frameLocator('#cross').locator('#otp').inputValue(), '');
+    await world.detach();
+    await hostile.close();
+  } finally {
+    await ask({ type: 'otp.delete', id });
+  }
 });
 
 test('no console errors', () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { poll } from '../support/device.mjs';
-import { enroll, serviceWorkerControl, session, waitForSession } from '../support/extension.mjs';
+import { enroll, serviceWorkerControl, session, waitForSession, workerConsole } from '../support/extension.mjs';
 import { freePort, signIn, startRelay, startServer } from '../support/server.mjs';
 import * as core from '../../extension/pkg/pushotp.js';
 
@@ -137,9 +137,14 @@ test('a replayed notice that a request ended leaves the request waiting now in p
   assert.ok(notice, 'the server reports the end');
   assert.equal(core.verifyPushEnded(notice, token.keys.request), 'replaced');
 
-  // Replayed, by Web Push, while the second request waits.
+  // Replayed, by Web Push, while the second request waits. A forged notice follows it: the
+  // worker handles end notices one after another, in the order they come (inbox.js `end`, in
+  // the storage queue), so its word that it dropped the forged one says the replay is done.
+  const heard = workerConsole(browser);
   await control.push(JSON.stringify({ type: 'ended', ended: notice }));
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await control.push(JSON.stringify({ type: 'ended', ended: { ...notice, tag: notice.tag.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) } }));
+  await heard.until(/^warning: PushOTP: dropped an end notice that failed its check: .* \(webpush\)$/);
+  heard.stop();
   const s = await session(page);
   assert.ok(s.pending[second.request.id], 'the waiting request is still there');
   assert.equal(s.outcomes[second.request.id], undefined);

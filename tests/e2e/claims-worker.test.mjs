@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { enroll, session, waitForSession } from '../support/extension.mjs';
+import { contentScriptOf, enroll, session, waitForSession } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 import { signIn, startServer } from '../support/server.mjs';
 
@@ -265,43 +265,13 @@ test('an approval leaves neither its passcode nor its answer tag in storage or t
   }
 });
 
-/**
- * A sender of messages from the extension's content script in `page`'s main frame: its
- * isolated world, found through the DevTools protocol, runs `chrome.runtime.sendMessage`, so
- * that the worker sees a message from a content script, with the page's tab and origin.
- */
-async function contentScriptOf(page) {
-  const cdp = await browser.context.newCDPSession(page);
-  const contexts = [];
-  cdp.on('Runtime.executionContextCreated', ({ context }) => contexts.push(context));
-  await cdp.send('Runtime.enable');
-  const frameId = (await cdp.send('Page.getFrameTree')).frameTree.frame.id;
-  let context;
-  for (let i = 0; i < 50 && !context; i++) {
-    if (i) await new Promise((resolve) => setTimeout(resolve, 100));
-    context = contexts.find((c) => c.auxData?.type === 'isolated' && c.auxData?.frameId === frameId && c.name === 'PushOTP');
-  }
-  assert.ok(context, `no content script context in ${page.url()}: ${JSON.stringify(contexts.map((c) => [c.name, c.auxData]))}`);
-  return {
-    async send(message) {
-      const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', {
-        expression: `chrome.runtime.sendMessage(${JSON.stringify(message)})`,
-        contextId: context.id,
-        awaitPromise: true,
-        returnByValue: true,
-      });
-      assert.equal(exceptionDetails, undefined, JSON.stringify(exceptionDetails));
-      return result.value;
-    },
-    detach: () => cdp.detach(),
-  };
-}
-
 test('the worker answers content scripts only their page questions, and web pages nothing', async () => {
   const tab = await browser.context.newPage();
   try {
     await tab.goto(`${pages.url}/pages/plain.html`);
-    const content = await contentScriptOf(tab);
+    // The content scripts' isolated world in the page's main frame: the worker sees these
+    // messages as from a content script, with the page's tab and origin.
+    const content = await contentScriptOf(browser, tab.mainFrame());
     const { send } = content;
     // The content script is heard: its page question is answered (no token is confirmed here).
     assert.deepEqual(await send({ type: 'page.tokens' }), { ok: true, tokens: [] });

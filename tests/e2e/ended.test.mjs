@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { otherDevice, poll } from '../support/device.mjs';
-import { badge, enroll, serviceWorkerControl, session, waitForSession } from '../support/extension.mjs';
+import { badge, enroll, serviceWorkerControl, session, waitForSession, workerConsole } from '../support/extension.mjs';
 import { signIn, startRelay, startServer } from '../support/server.mjs';
 
 // What "at once" allows: the notice is sent in the step that ends the request.
@@ -193,11 +193,13 @@ test('by Web Push and after the network was away; a notice that does not verify 
     const [notice] = (await poll(mine, away.url)).ended;
     assert.equal(notice.id, id);
     const deliver = (ended) => control.push(JSON.stringify({ type: 'ended', ended }));
-    // Forged or misdirected notices are dropped.
+    // Forged or misdirected notices are dropped: the worker says so of each.
+    const heard = workerConsole(browser);
     await deliver({ ...notice, reason: 'expired' });
     await deliver({ ...notice, tokenId: token.tokenId });
     await deliver({ ...notice, tag: notice.tag.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await heard.until(/^warning: PushOTP: dropped an end notice that failed its check: .* \(webpush\)$/, 3);
+    heard.stop();
     assert.deepEqual(kept(await session(helper), mine), [id]);
     assert.equal(await badge(helper), '1');
     await deliver(notice);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { contentScriptOf, framesReady } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 
 let browser;
@@ -47,8 +48,11 @@ async function deliver(tab, { passcode, origin = new URL(tab.url()).origin, subm
   }
 }
 
-/** Waits for the frames' content scripts, which Chromium adds once a frame has loaded. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 500));
+/**
+ * Waits for the content scripts of every frame of `tab`, which Chromium adds once a frame has
+ * loaded: a frame that then stays unfilled refused the passcode.
+ */
+const settle = (tab) => framesReady(browser, tab);
 
 const value = (tab, selector) => tab.locator(selector).inputValue();
 const seen = (tab, key) => tab.evaluate((k) => window.seen[k] ?? null, key);
@@ -198,7 +202,7 @@ test('a passcode that arrives before its field waits for it: added to the page, 
 
 test('a field in a frame of the same origin is filled by that frame', async () => {
   const tab = await open('iframe.html');
-  await settle();
+  await settle(tab);
   assert.deepEqual(await deliver(tab, { passcode: '808080' }), { filled: true });
   assert.equal(await tab.frameLocator('#same').locator('#otp').inputValue(), '808080');
   await tab.close();
@@ -207,7 +211,7 @@ test('a field in a frame of the same origin is filled by that frame', async () =
 test('frames of another origin, and frames inside them, are never filled', async () => {
   const tab = await open(`cross.html?other=${encodeURIComponent(pages.other)}`);
   await tab.frameLocator('#nested').frameLocator('#inner').locator('#otp').waitFor();
-  await settle();
+  await settle(tab);
   assert.deepEqual(await deliver(tab, { passcode: '121212' }), { filled: true });
   assert.equal(await tab.frameLocator('#same').locator('#otp').inputValue(), '121212');
   assert.equal(await tab.frameLocator('#cross').locator('#otp').inputValue(), '');
@@ -220,10 +224,51 @@ test('frames of another origin, and frames inside them, are never filled', async
   await tab.close();
 });
 
+/** Records every message the content scripts' world of `frame` receives, from now on. */
+async function recorder(frame) {
+  const world = await contentScriptOf(browser, frame);
+  await world.ready();
+  await world.evaluate(`(chrome.runtime.onMessage.addListener((m) => { (globalThis.received ??= []).push(m); }), true)`);
+  return { received: () => world.evaluate('globalThis.received ?? []'), detach: () => world.detach() };
+}
+
+test('the worker sends a code only to the frames of its origin: no other frame ever receives it', async () => {
+  const helper = await openExtensionPage(browser, 'options.html');
+  const ask = (message) => helper.evaluate((m) => chrome.runtime.sendMessage(m), message);
+  const added = await ask({ type: 'otp.add', tokens: [{ issuer: 'Framed', account: 'ann', type: 'totp', secret: 'JBSWY3DPEHPK3PXP', sites: [pages.url] }] });
+  assert.ok(added.ok, JSON.stringify(added));
+  const [id] = added.ids;
+  try {
+    const tab = await open(`cross.html?other=${encodeURIComponent(pages.other)}`);
+    await tab.frameLocator('#nested').frameLocator('#inner').locator('#otp').waitFor();
+    await tab.frameLocator('#cross').locator('#otp').waitFor();
+    const cross = await (await tab.locator('#cross').elementHandle()).contentFrame();
+    const nested = await (await tab.locator('#nested').elementHandle()).contentFrame();
+    const inner = await (await nested.locator('#inner').elementHandle()).contentFrame();
+    // A frame of another origin, and a frame of the code's origin inside it.
+    const watching = [await recorder(cross), await recorder(inner)];
+    const tabId = await helper.evaluate(async (url) => (await chrome.tabs.query({ url })).at(0)?.id, tab.url());
+    const reply = await ask({ type: 'otp.fill', id, tabId });
+    assert.equal(reply.ok, true, JSON.stringify(reply));
+    // The frame of the origin filled it: the code went out.
+    assert.equal(reply.filled, true);
+    assert.equal(await tab.frameLocator('#same').locator('#otp').inputValue(), reply.code);
+    for (const frame of watching) {
+      assert.deepEqual(await frame.received(), []);
+      await frame.detach();
+    }
+    assert.equal(await tab.frameLocator('#cross').locator('#otp').inputValue(), '');
+    await tab.close();
+  } finally {
+    await ask({ type: 'otp.delete', id });
+    await helper.close();
+  }
+});
+
 test('a sandboxed frame, whose document has an opaque origin, is never filled', async () => {
   const tab = await open('sandboxed.html');
   for (const id of ['#sandboxed', '#same']) await tab.frameLocator(id).locator('#otp').waitFor();
-  await settle();
+  await settle(tab);
   assert.deepEqual(await deliver(tab, { passcode: '565656' }), { filled: true });
   assert.equal(await tab.frameLocator('#same').locator('#otp').inputValue(), '565656');
   assert.equal(await tab.frameLocator('#sandboxed').locator('#otp').inputValue(), '');
@@ -309,8 +354,10 @@ test('an everyday code: a tab that navigates while the person confirms its site 
     await tab.locator('#code').waitFor();
     await question.getByRole('button', { name: 'Fill' }).click();
     const status = popup.locator('#codes-status');
-    for (let i = 0; i < 50 && !(await status.textContent()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The worker's refusal, given before any code would be sent, to a tab whose content script
+    // is there to take one.
+    await status.filter({ hasText: 'Nothing was filled' }).waitFor();
+    await (await contentScriptOf(browser, tab.mainFrame())).ready();
     assert.equal(await value(tab, '#code'), '');
     const sites = (await helper.evaluate(() => chrome.storage.local.get('otpTokens'))).otpTokens[id].sites;
     assert.deepEqual(sites, []);

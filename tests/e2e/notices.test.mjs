@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { otherDevice } from '../support/device.mjs';
-import { enroll, serviceWorkerControl, waitForSession } from '../support/extension.mjs';
+import { enroll, serviceWorkerControl, waitForSession, workerConsole } from '../support/extension.mjs';
 import { signIn, startServer } from '../support/server.mjs';
 
 // What "at once" allows: the notice is sent in the step that causes it.
@@ -112,8 +112,11 @@ test('a notice that does not verify shows nothing', async () => {
   // A notice of a later time, tagged under a key that is not the token's, by Web Push.
   const forged = { v: 1, tokenId: token.tokenId, kind: 'authenticator_added', at: Math.floor(Date.now() / 1000) + 60, tag: 'A'.repeat(43) };
   const worker = await serviceWorkerControl(browser, helper);
+  const heard = workerConsole(browser);
   await worker.push(JSON.stringify({ type: 'notice', notice: forged }));
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // The worker says it ignored the notice; then nothing shows.
+  await heard.until(new RegExp(`^warning: PushOTP: ignored a notice about token ${token.tokenId} that does not verify$`));
+  heard.stop();
   const ids = Object.keys(await helper.evaluate(() => chrome.notifications.getAll()));
   assert.deepEqual(ids.filter((id) => id.startsWith('notice:')), []);
   assert.deepEqual((await local()).pushTokens[token.tokenId].notices, before);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { session, waitForSession } from '../support/extension.mjs';
+import { contentScriptOf, session, waitForSession } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 import { startPrivacyIdea } from '../support/privacyidea.mjs';
 
@@ -485,7 +485,11 @@ test('a page polling privacyIDEA speeds polling up only at the server\'s origin,
   await other.goto(`${pi.url.replace('127.0.0.1', 'localhost')}/`);
   await other.locator('#username').waitFor({ timeout: 15_000 });
   let before = await pi.polls(serial);
-  await pollTransaction(other, 9_000);
+  const polling = pollTransaction(other, 9_000);
+  // The page's content script saw the polling and gave the worker its hint, which is not heeded.
+  const scripts = await contentScriptOf(web.browser, other.mainFrame());
+  await polling;
+  assert.ok((await scripts.evaluate('globalThis.pushotpMarks?.piHints ?? 0')) >= 1, 'the page hinted');
   assert.ok((await pi.polls(serial)) - before <= 1, 'no fast polling for a page of another origin');
   await other.close();
   // The same page at the server's origin (its login form, no challenge shown: only the polling
@@ -660,7 +664,8 @@ test('code to phone: a tab that moves to another site while the person is asked 
     await popup.locator('#site-confirm').click();
     // Whatever the worker did, the popup's note changes once it is done.
     for (let i = 0; i < 100 && (await note.textContent()) === asked; i++) await sleep(100);
-    await sleep(500);
+    // Refused before any code would be sent, to a tab whose content script is there to take one.
+    await (await contentScriptOf(web.browser, tab.mainFrame())).ready();
     assert.equal(await tab.locator('#code').inputValue(), '');
     const stored = (await helper.evaluate(() => chrome.storage.local.get('piTokens'))).piTokens[serial];
     assert.ok(!(stored.sites ?? []).includes(elsewhereOrigin), `sites: ${stored.sites}`);

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { badge, enroll, serviceWorkerControl, session, waitForSession } from '../support/extension.mjs';
+import { badge, enroll, serviceWorkerControl, session, waitForSession, workerConsole } from '../support/extension.mjs';
 import { signIn, startRelay, startServer } from '../support/server.mjs';
 import * as core from '../../extension/pkg/pushotp.js';
 
@@ -186,12 +186,16 @@ test('forged, unknown and replayed requests never show', async () => {
   await waitForSession(page, onlyRequest);
   const genuine = await requestOf();
   const deliver = (request) => control.push(JSON.stringify({ type: 'push', request }));
+  const heard = workerConsole(browser);
   await deliver({ ...genuine, id: 'AAAAAAAAAAAAAAAAAAAAAA', app: 'Payroll' });
   await deliver({ ...genuine, id: 'BBBBBBBBBBBBBBBBBBBBBA', tokenId: 'tok_unknown' });
   await deliver(genuine);
   await control.push('not json');
-  // Give the worker time to handle all four, then check nothing new was kept.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // The worker says it dropped each of the three, then nothing new is kept.
+  await heard.until(/^warning: PushOTP: dropped a request that failed its check: .* \(webpush\)$/);
+  await heard.until(/^warning: PushOTP: dropped a request for an unknown token \(webpush\)$/);
+  await heard.until(/^warning: PushOTP: dropped a push message that is not JSON$/);
+  heard.stop();
   const s = await session(page);
   assert.deepEqual(Object.keys(s.pending), [genuine.id]);
   assert.equal(await badge(page), '1');

@@ -4,6 +4,7 @@
 // imports back to the same tokens and keys.
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
+import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { enroll, serviceWorkerControl, session, waitForSession } from '../support/extension.mjs';
@@ -158,15 +159,27 @@ test('the popup asks for the password, refuses a wrong one, and approves after t
 test('auto-lock removes the key when its time has passed', async () => {
   const { lockAt } = await options.evaluate(() => chrome.storage.session.get('lockAt'));
   assert.ok(lockAt > Date.now() + 14 * 60_000, 'default: 15 minutes from the last approval');
-  // A second: shorter than the select offers, for the test only.
+  // A second: shorter than the select offers, for the test only. The worker re-arms the
+  // browser's alarm for the new time; nothing here locks: the alarm, when the browser fires
+  // it, must.
   await options.evaluate(async () => {
     const { settings } = await chrome.storage.local.get('settings');
     await chrome.storage.local.set({ settings: { ...settings, autoLockMinutes: 0.02 } });
   });
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  // The alarm has fired by now; the handler is run again in case the browser delayed it.
-  await browser.worker.evaluate(() => globalThis.pushotp.lockIfDue());
-  assert.equal((await status()).locked, true);
+  let alarm = null;
+  for (let i = 0; i < 50 && !(alarm?.scheduledTime < lockAt); i++) {
+    if (i) await new Promise((resolve) => setTimeout(resolve, 20));
+    alarm = await options.evaluate(() => chrome.alarms.get('vault-lock'));
+  }
+  assert.ok(alarm?.scheduledTime < lockAt, `the alarm is set for the new time: ${JSON.stringify(alarm)}`);
+  assert.equal((await status()).locked, false, 'not locked before the alarm');
+  let locked = false;
+  for (let i = 0; i < 100 && !locked; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    locked = (await status()).locked;
+  }
+  assert.equal(locked, true, 'locked by the alarm');
+  assert.equal(await options.evaluate(() => chrome.alarms.get('vault-lock')), undefined, 'the alarm is spent');
   await options.evaluate(async () => {
     const { settings } = await chrome.storage.local.get('settings');
     await chrome.storage.local.set({ settings: { ...settings, autoLockMinutes: 15 } });
@@ -378,6 +391,117 @@ test('a PIN push token imported into a fresh browser takes over: the right PIN a
   } finally {
     await fresh.close();
     await pinServer.stop();
+  }
+});
+
+/**
+ * An export file of `content`, sealed in the options page with the extension's own sealing
+ * (sealing.js) under the key of `password`, as `vault.export` writes one.
+ */
+async function craftedExport(content, password) {
+  const kdf = { salt: 'DwAODQwLCgkIBwYFBAMCAQ', memoryKib: 64, iterations: 1, parallelism: 1 };
+  const key = await keyFor(password, kdf);
+  const sealed = await options.evaluate(
+    async ({ content, key }) => {
+      const { fromB64url, sealJson } = await import('./sealing.js');
+      return sealJson(content, fromB64url(key), 'pushotp-export-v1');
+    },
+    { content, key },
+  );
+  return { format: 'pushotp-export', v: 1, kdf, ...sealed };
+}
+
+test('an import checks every token as adding one does: those that break a rule are not added, and the page names them and why', async () => {
+  // A server that no token may have: were its restore sent, it would be heard here.
+  const heard = [];
+  const trap = createServer((req, res) => {
+    heard.push(req.url);
+    res.writeHead(500).end();
+  });
+  await new Promise((resolve) => trap.listen(0, '127.0.0.1', resolve));
+  try {
+    const key32 = (byte) => Buffer.alloc(32, byte).toString('base64url');
+    const keys = { otp: key32(1), request: key32(2), answer: key32(3), channel: key32(4) };
+    const push = (tokenId, tokenName, server) => ({
+      tokenId,
+      tokenName,
+      user: 'alice',
+      issuer: 'Demo Org',
+      deviceName: 'Test browser',
+      server,
+      otp: { type: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+      pin: { required: false, maxTries: 5 },
+      keys,
+      enabled: true,
+      addedAt: 1,
+    });
+    const code = (id, fields) => ({ id, issuer: 'Import', account: id, type: 'totp', algorithm: 'SHA1', digits: 6, period: 30, sites: [], order: 0, addedAt: 1, secret: 'JBSWY3DPEHPK3PXP', ...fields });
+    const file = await craftedExport(
+      {
+        otpTokens: [
+          code('import-good', { sites: ['https://good.example'] }),
+          code('import-path', { issuer: 'Bank', account: 'path', sites: ['https://bank.example/login'] }),
+          code('import-script', { issuer: 'Bank', account: 'script', sites: ['javascript:alert(1)'] }),
+          code('import-bell', { issuer: 'Bank\u0007\u001b[2K', account: 'bell' }),
+        ],
+        pushTokens: [
+          push('import-javascript', 'Script server', 'javascript:alert(document.domain)'),
+          push('import-query', 'Query server', `http://127.0.0.1:${trap.address().port}/x?evil`),
+        ],
+      },
+      'crafted file',
+    );
+    const before = await local();
+
+    const status = options.locator('#import-status');
+    // What an earlier import said goes first, so that only this import's summary is read.
+    await status.evaluate((element) => {
+      element.textContent = '';
+    });
+    await options.getByLabel('Export file').setInputFiles({ name: 'crafted.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
+    await options.getByLabel("The file's password").fill('crafted file');
+    await options.getByRole('button', { name: 'Import', exact: true }).click();
+    await status.filter({ hasNotText: 'Checking…' }).filter({ hasText: /\S/ }).waitFor();
+    assert.equal(
+      await status.textContent(),
+      'Added 1 token: 5 were not added because they break the rules every new token meets: ' +
+        'Bank · path (the parameter sites is invalid); ' +
+        'Bank · script (the parameter sites is invalid); ' +
+        'Bank\uFFFD\uFFFD[2K · bell (the parameter issuer is invalid); ' +
+        'Script server (the token is incomplete: server must be an http(s) address); ' +
+        'Query server (the token is incomplete: server must be an http(s) address).',
+    );
+
+    // Only the good token was added; nothing else changed, and no refused server was asked.
+    const after = await local();
+    assert.deepEqual(Object.keys(after.otpTokens).sort(), [...Object.keys(before.otpTokens), 'import-good'].sort());
+    assert.deepEqual(after.otpTokens['import-good'].sites, ['https://good.example']);
+    const { 'import-good': added, ...rest } = after.otpTokens;
+    assert.ok(added);
+    assert.deepEqual(rest, before.otpTokens);
+    assert.deepEqual(after.pushTokens, before.pushTokens);
+    assert.deepEqual(after.restores ?? {}, before.restores ?? {});
+    assert.deepEqual(heard, []);
+
+    // The worker's reply names each refused token and the core's reason.
+    const reply = await ask({ type: 'vault.import', file, key: await keyFor('crafted file', file.kdf) });
+    assert.equal(reply.ok, true, JSON.stringify(reply));
+    assert.equal(reply.added, 0);
+    assert.equal(reply.present, 1);
+    assert.deepEqual(
+      reply.invalid.map((t) => [t.kind, t.kind === 'otp' ? t.account : t.tokenName, t.code]),
+      [
+        ['otp', 'path', 'invalid_parameter'],
+        ['otp', 'script', 'invalid_parameter'],
+        ['otp', 'bell', 'invalid_parameter'],
+        ['push', 'Script server', 'invalid_token'],
+        ['push', 'Query server', 'invalid_token'],
+      ],
+    );
+    assert.deepEqual(heard, []);
+    assert.deepEqual(await ask({ type: 'otp.delete', id: 'import-good' }), { ok: true });
+  } finally {
+    await new Promise((resolve) => trap.close(resolve));
   }
 });
 

@@ -11,8 +11,15 @@ const run = promisify(execFile);
 const SCRIPT = path.join(ROOT, 'scripts', 'privacyidea.sh');
 
 /**
- * Starts a fresh privacyIDEA. Resolves to null (with the reason in `skipped`) when python3 is
- * missing, so that tests can skip.
+ * Set to `1` by scripts/test.sh (and so in CI): there the privacyIDEA tests must run, so a
+ * missing prerequisite fails them instead of skipping them.
+ */
+export const REQUIRE_PRIVACYIDEA = 'PUSHOTP_REQUIRE_PRIVACYIDEA';
+
+/**
+ * Starts a fresh privacyIDEA. Resolves to `{ skipped }` with the reason when python3 is
+ * missing, so that a plain local run can skip the tests; throws instead when
+ * `PUSHOTP_REQUIRE_PRIVACYIDEA=1`.
  */
 export async function startPrivacyIdea() {
   const data = await mkdtemp(path.join(tmpdir(), 'pushotp-privacyidea-'));
@@ -21,7 +28,12 @@ export async function startPrivacyIdea() {
     ({ stdout } = await run(SCRIPT, ['start', data], { timeout: 900_000 }));
   } catch (err) {
     await rm(data, { recursive: true, force: true });
-    if (err.code === 3) return { skipped: 'python3 is missing' };
+    if (err.code === 3) {
+      if (process.env[REQUIRE_PRIVACYIDEA] === '1') {
+        throw new Error(`privacyIDEA cannot start: python3 is missing, and ${REQUIRE_PRIVACYIDEA}=1 (scripts/test.sh) requires its tests to run`);
+      }
+      return { skipped: `python3 is missing (${REQUIRE_PRIVACYIDEA}=1 makes this a failure, as scripts/test.sh does)` };
+    }
     throw new Error(`privacyIDEA did not start: ${err.stderr || err.message}`);
   }
   const [url] = stdout.trim().split('\n').at(-1).split(' ');
