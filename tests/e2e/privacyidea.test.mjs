@@ -66,6 +66,9 @@ async function outcome(popup, requestId) {
 
 const shown = (popup) => popup.locator('#request').getAttribute('data-id');
 
+/** The failed tries privacyIDEA counts for `serial`. */
+const failcount = async (serial) => (await pi.admin('GET', `/token/?serial=${serial}`)).result.value.tokens[0].failcount;
+
 test('enrolls from the privacyIDEA link in the options page', async (t) => {
   if (skip) return t.skip(skip);
   const { serial, link } = await pi.initPushToken('alice');
@@ -257,6 +260,9 @@ test('a token whose server asks for a PIN: chosen at enrollment, asked before ea
   await popup.locator('#pin-ok').click();
   assert.equal(await outcome(popup, id), 'privacyIDEA did not accept the approval: the PIN may be wrong. Try again.');
   assert.deepEqual(await pi.pollTransaction(tx), { status: 'pending', value: false });
+  // privacyIDEA 3.14 does not count the refused signature against the token
+  // (docs/threat-model.md, Known limits).
+  assert.equal(await failcount(serial), 0);
   // Without a PIN, no approval, whatever the token's stored fields say: the seed needs it.
   await helper.evaluate(async (serial) => {
     const { piTokens } = await chrome.storage.local.get('piTokens');
@@ -327,6 +333,7 @@ test('a PIN token polls again once its PIN is entered: a browser restart forgets
   await form.getByLabel(`PIN of ${serial}`, { exact: false }).fill('1357');
   await form.getByRole('button', { name: 'Look for sign-ins' }).click();
   await form.getByText('privacyIDEA did not accept the key of this PIN: the PIN may be wrong.').waitFor({ timeout: 15_000 });
+  assert.equal(await failcount(serial), 0, 'privacyIDEA counts a refused poll');
   assert.deepEqual(await helper.evaluate(() => chrome.storage.session.get('piSeeds')), {});
   // The right one: the challenge arrives, the form goes, and polling goes on with that key.
   await form.getByLabel(`PIN of ${serial}`, { exact: false }).fill('2468');
