@@ -240,10 +240,13 @@ let closing = null;
  * (`StorageArea.setAccessLevel`; Chromium offers it for both areas, Firefox only for session,
  * which it keeps closed anyway): from then on only the extension's pages and its worker read or
  * write them, and a page that took over its renderer, with the content scripts' powers, reaches
- * neither secrets nor tokens. The browser keeps the level in memory only, so the worker calls
- * this first at each start; every read and write below waits for it, so nothing is stored
- * before it is done. Once per page or worker; resolves to the areas that stay open, where the
- * guarded items carry tags (below).
+ * neither secrets nor tokens. Chromium keeps the level in the profile's preferences
+ * (`extensions.settings.<id>.storage_local_access_level`), so once set it holds from the next
+ * browser start on; the worker sets it again first at each start all the same, and every read
+ * and write below waits for it. The window it leaves is the install: until the worker first
+ * ran, a content script in a page open at that moment could write local storage, which is why
+ * the worker clears it then (`settleInstall`). Once per page or worker; resolves to the areas
+ * that stay open, where the guarded items carry tags (below).
  * @returns {Promise<('local'|'session')[]>}
  */
 export function closeToContentScripts() {
@@ -257,8 +260,9 @@ export function closeToContentScripts() {
         try {
           await storage.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' });
           return true;
-        } catch {
-          // Offered but refused for this area.
+        } catch (err) {
+          // Offered but refused for this area: it stays open, and the tags below guard it.
+          console.warn(`PushOTP: the browser did not close ${area} storage to content scripts (${err?.message ?? err}); what a page must not change is checked with tags instead.`);
           return false;
         }
       }),
@@ -266,6 +270,48 @@ export function closeToContentScripts() {
     return areas.filter((_, i) => !closed[i]);
   })();
   return closing;
+}
+
+// The install ---------------------------------------------------------------------------------
+// Before the worker first closed storage, a content script could write local storage: in a
+// page that was open when the extension was installed, or when the browser started with it
+// loaded. Nothing the extension keeps exists before its install, so the worker clears local
+// storage then, after closing it, and every read and write of local storage in the worker waits
+// until that is done: nothing the worker writes at install is cleared, and nothing it reads
+// was planted. Whether a start is the install comes from `runtime.onInstalled`, which arrives
+// after the worker's first lines ran; a mark in the extension's own IndexedDB (`pushotp-store`,
+// out of a content script's reach) says that this was settled before, so that later starts do
+// not wait for an event that never comes.
+
+/** How long a start without the mark waits for `runtime.onInstalled` (ms). */
+const INSTALL_WAIT_MS = 5000;
+
+/** @type {Promise<void>} */
+let installed = Promise.resolve();
+
+/**
+ * Worker only, first thing at its top level: `reason` resolves to the reason of
+ * `runtime.onInstalled` when it arrives. At the install (`install`), local storage is closed,
+ * then cleared; local reads and writes wait until this is settled.
+ * @param {Promise<string>} reason
+ */
+export function settleInstall(reason) {
+  installed = (async () => {
+    if (await keyStore('readonly', (store) => store.get('installed'))) return;
+    // An update from a version without the mark says `update`; a lost mark, nothing.
+    const why = await Promise.race([reason, new Promise((resolve) => setTimeout(resolve, INSTALL_WAIT_MS, null))]);
+    if (why === 'install') {
+      await closeToContentScripts();
+      await chrome.storage.local.clear();
+    }
+    await keyStore('readwrite', (store) => store.put(Date.now(), 'installed'));
+  })().catch((err) => console.warn(`PushOTP: the install steps failed: ${err?.message ?? err}`));
+}
+
+/** Local storage may be used: the install is settled and storage closed where it can be. */
+async function localReady() {
+  await installed;
+  return tagging();
 }
 
 // Tags where content scripts reach local storage -----------------------------------------------
@@ -404,7 +450,7 @@ function listed(keys, allowed) {
  */
 export async function readLocal(keys) {
   listed(keys, LOCAL_KEYS);
-  if (!(await tagging())) return chrome.storage.local.get(keys);
+  if (!(await localReady())) return chrome.storage.local.get(keys);
   const items = GUARDED.filter((item) => /** @type {string[]} */ (keys).includes(item));
   // Key first: making it tags the items, which the read below must see.
   if (items.length) await tagKeyOfExtension();
@@ -416,7 +462,7 @@ export async function writeLocal(values) {
   const keys = listed(Object.keys(values), LOCAL_KEYS);
   /** @type {{[key: string]: unknown}} */
   const stored = { ...values };
-  if (await tagging()) {
+  if (await localReady()) {
     const items = GUARDED.filter((item) => keys.includes(item));
     const key = items.length ? await tagKeyOfExtension() : null;
     for (const item of items) stored[tagKey(item)] = await tagOf(/** @type {CryptoKey} */ (key), item, values[item]);
@@ -466,7 +512,7 @@ export function onChanged(listener) {
       listener(changes, area);
       return;
     }
-    tagging()
+    localReady()
       .then(async (on) => {
         if (!on) return listener(changes, area);
         // Where items carry tags, a changed item is passed on only when its new value verifies:

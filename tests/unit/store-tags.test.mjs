@@ -30,6 +30,9 @@ function area(closable, levels) {
     async remove(keys) {
       for (const key of [keys].flat()) data.delete(key);
     },
+    async clear() {
+      data.clear();
+    },
   };
   if (closable) {
     it.setAccessLevel = async ({ accessLevel }) => {
@@ -235,4 +238,51 @@ test('where the browser closes local storage, both areas are closed and nothing 
   assert.deepEqual(levels, ['TRUSTED_CONTEXTS', 'TRUSTED_CONTEXTS']);
   assert.deepEqual([...local.data.keys()], ['otpTokens']);
   assert.deepEqual(await store.closeToContentScripts(), []);
+});
+
+test('at the install, what was planted before storage was closed is cleared, and the worker\'s own writes wait for that', async () => {
+  const { store, local, levels } = await start({ closable: true });
+  await local.set({ settings: { autoSubmit: true, autoLockMinutes: 0 }, otpTokens: { a: TOKEN } });
+  let installed;
+  store.settleInstall(new Promise((resolve) => (installed = resolve)));
+  // The worker's first lines read and write before `runtime.onInstalled` arrives.
+  const wrote = store.writeLocal({ webPush: { t1: 'https://push.example/sub' } });
+  const read = store.settings();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(local.data.get('webPush'), undefined, 'the write waits');
+  installed('install');
+  await wrote;
+  assert.deepEqual(await read, store.DEFAULT_SETTINGS);
+  assert.deepEqual(Object.fromEntries(local.data), { webPush: { t1: 'https://push.example/sub' } });
+  assert.ok(levels.length >= 2, 'closed before it was cleared');
+});
+
+test('an update keeps what is stored, and a later start does not wait for the install', async () => {
+  const first = await start({ closable: true });
+  await first.local.set({ otpTokens: { a: TOKEN } });
+  first.store.settleInstall(Promise.resolve('update'));
+  assert.deepEqual(await first.store.otpTokens(), { a: TOKEN });
+  const again = await start({ closable: true, keep: { local: first.local, indexedDB: first.indexedDB } });
+  // No `runtime.onInstalled` at a later start: the mark says it was settled.
+  again.store.settleInstall(new Promise(() => {}));
+  assert.deepEqual(await again.store.otpTokens(), { a: TOKEN });
+});
+
+test('a browser that refuses to close local storage is told of once, and the tags guard it', async () => {
+  const { store, local } = await start({ closable: true });
+  local.setAccessLevel = async () => {
+    throw new Error('Access level not supported for this area.');
+  };
+  const warned = console.warn;
+  const warnings = [];
+  console.warn = (m) => warnings.push(String(m));
+  try {
+    await store.saveOtpTokens({ a: TOKEN });
+    assert.deepEqual(await store.otpTokens(), { a: TOKEN });
+  } finally {
+    console.warn = warned;
+  }
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(warnings[0], /did not close local storage .*Access level not supported/);
+  assert.ok(local.data.has('otpTokensTag'));
 });
