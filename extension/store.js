@@ -17,8 +17,8 @@
 //   restores    { [tokenId]: nonce }       restores of imported push tokens whose answer has
 //                                          not arrived yet, sent again with the same nonce
 //                                          (restore.js)
-//   pushTokensTag, otpTokensTag, piTokensTag  base64 HMAC-SHA-256 of the item, only where the
-//                                          browser cannot close local storage to content
+//   <item>Tag   string                     base64 HMAC-SHA-256 of each item above, only where
+//                                          the browser cannot close local storage to content
 //                                          scripts (see "Tags" below); kept by this module alone
 // chrome.storage.session (memory only, cleared when the browser closes):
 //   pending     { [requestId]: Pending }   requests waiting for the person (inbox.js)
@@ -315,19 +315,23 @@ async function localReady() {
 }
 
 // Tags where content scripts reach local storage -----------------------------------------------
-// Where local storage stays open to content scripts (Firefox), the items a page must never
-// change carry an HMAC-SHA-256 tag (`<item>Tag`, beside the item, written in the same step):
-// the token lists, and with them the confirmed sites, the tokens' servers and privacyIDEA's
-// server keys. Every read checks the tag before the item is used, and refuses the item
-// (`storage_tampered`) when it does not verify. The key is a non-extractable WebCrypto key in
-// the extension's own IndexedDB (`pushotp-store`), which a content script cannot open: its
-// IndexedDB is the page's. It is made at the first start of the extension, when the items as
-// they are then are tagged; made anew (and everything tagged again) only if that database is
-// lost. A tag proves that the extension wrote the item, not that it is the newest the
-// extension wrote: a page that read an item and its tag earlier can put that older pair back.
+// Where local storage stays open to content scripts (Firefox), every item carries an
+// HMAC-SHA-256 tag (`<item>Tag`, beside the item, written in the same step), since a page must
+// change none of them: the token lists (and with them the confirmed sites, the tokens' servers
+// and privacyIDEA's server keys), the secrets, the settings (auto-submit, auto-lock, approving
+// from the notification), the Web Push subscriptions and the restores. Every read checks the tag
+// before the item is used, and refuses the item (`storage_tampered`) when it does not verify.
+// The key is a non-extractable WebCrypto key in the extension's own IndexedDB (`pushotp-store`),
+// which a content script cannot open: its IndexedDB is the page's. It is made at the first
+// start of the extension, when the items as they are then are tagged. Tags found without the
+// key mean that the key was lost or the tags were not the extension's: everything is refused
+// then rather than tagged again as it is. A tag proves that the extension wrote the item, not
+// that it is the newest the extension wrote: a page that read an item and its tag earlier can
+// put that older pair back, and a page reads every item (the secrets too, sealed only with a
+// password).
 
-/** The items whose tags are checked. */
-const GUARDED = Object.freeze(/** @type {(keyof Local)[]} */ (['pushTokens', 'otpTokens', 'piTokens']));
+/** The items whose tags are checked: all of them. */
+const GUARDED = LOCAL_KEYS;
 /** @param {string} item */
 const tagKey = (item) => `${item}Tag`;
 const TAG_CONTEXT = 'pushotp-store-tag-v1';
@@ -401,8 +405,11 @@ function tagKeyOfExtension() {
     .request('pushotp-store-tag-key', async () => {
       const kept = await keyStore('readonly', (store) => store.get('tag'));
       if (kept) return /** @type {CryptoKey} */ (kept);
+      const current = await chrome.storage.local.get([...GUARDED, ...GUARDED.map(tagKey)]);
+      // Tags without a key are no first start: tagging what is there would bless what a page put.
+      const orphan = GUARDED.find((item) => current[tagKey(item)] !== undefined);
+      if (orphan) throw tampered(orphan);
       const key = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-      const current = await chrome.storage.local.get([...GUARDED]);
       const tags = await Promise.all(GUARDED.map(async (item) => [tagKey(item), await tagOf(key, item, current[item])]));
       await chrome.storage.local.set(Object.fromEntries(tags));
       await keyStore('readwrite', (store) => store.put(key, 'tag'));

@@ -147,10 +147,10 @@ test('where local storage stays open, the token lists carry tags and read back a
   assert.deepEqual(await store.pushTokens(), PUSH);
   assert.deepEqual(await store.piTokens(), PI);
   for (const item of ['otpTokens', 'pushTokens', 'piTokens']) assert.match(local.data.get(`${item}Tag`), /^[A-Za-z0-9+/]{43}=$/, item);
-  // Settings carry none: a page that changes them changes nothing a check relies on.
+  // Settings carry one too.
   await store.saveSettings({ autoSubmit: true });
   assert.equal((await store.settings()).autoSubmit, true);
-  assert.equal(local.data.has('settingsTag'), false);
+  assert.match(local.data.get('settingsTag'), /^[A-Za-z0-9+/]{43}=$/);
   // Session storage was closed; local storage could not be.
   assert.deepEqual(levels, ['TRUSTED_CONTEXTS']);
 });
@@ -195,6 +195,39 @@ test('a change made without the key is refused before use: a site, a server, a s
   }
   assert.deepEqual(seen.map((c) => Object.keys(c)), [["pushTokens"]], JSON.stringify(warnings));
   assert.deepEqual(seen[0].pushTokens.newValue, {});
+});
+
+test('settings, Web Push subscriptions, restores and secrets are guarded as the lists are', async () => {
+  const { store, local } = await start();
+  await store.saveSettings({ autoLockMinutes: 5 });
+  await store.writeLocal({ webPush: { t1: 'https://push.example/sub' }, restores: { t1: 'nonce' }, secrets: { otp: { a: 'JBSWY3DP' } } });
+  const changed = {
+    settings: { autoSubmit: true, autoLockMinutes: 0, approveFromNotification: true },
+    webPush: { t1: 'https://evil.example/sub' },
+    restores: { t1: 'other' },
+    secrets: { otp: { a: 'EVILEVIL' } },
+  };
+  for (const [item, value] of Object.entries(changed)) {
+    const before = local.data.get(item);
+    await local.set({ [item]: value });
+    assert.equal(await failure(store.readLocal([item])), 'storage_tampered', item);
+    await local.set({ [item]: before });
+  }
+  // Not there before: planted, not taken.
+  await local.remove(['settings']);
+  assert.equal(await failure(store.settings()), 'storage_tampered');
+});
+
+test('tags without their key are tampering (or loss), not a first start: refused, and no key is made', async () => {
+  const first = await start();
+  await first.store.saveOtpTokens({ a: TOKEN });
+  // The key's database is gone (or was never this extension's), the tags are still there.
+  const lost = indexedDbStandIn();
+  const again = await start({ keep: { local: first.local, indexedDB: lost } });
+  await again.local.set({ otpTokens: { a: { ...TOKEN, sites: ['https://evil.example'] } } });
+  assert.equal(await failure(again.store.otpTokens()), 'storage_tampered');
+  assert.equal(await failure(again.store.settings()), 'storage_tampered');
+  assert.equal(lost.databases.get('pushotp-store')?.has('tag') ?? false, false, 'no key made');
 });
 
 test('the key lives in the extension\'s IndexedDB; a new start checks with the same key', async () => {
