@@ -371,6 +371,15 @@ async function verifies(key, item, value, tag) {
   return crypto.subtle.verify('HMAC', key, mac, tagged(item, value));
 }
 
+/**
+ * What a tag covers of `value`, as a value: its canonical JSON read back. The browser keeps
+ * structured clones (Firefox), where `Infinity` or `NaN` stay numbers and keys whose value is
+ * `undefined` stay keys, all of which JSON makes `null` or drops: a value changed only in those
+ * verifies, and it is this, not the value as stored, that is used.
+ * @param {unknown} value
+ */
+const asVerified = (value) => (value === undefined ? undefined : JSON.parse(canonicalJson(value)));
+
 /** @param {IDBTransactionMode} mode @param {(store: IDBObjectStore) => IDBRequest} step */
 async function keyStore(mode, step) {
   const db = await new Promise((resolve, reject) => {
@@ -440,6 +449,7 @@ async function checked(values, items) {
   for (const item of items) {
     if (!(await verifies(key, item, values[item], values[tagKey(item)]))) throw tampered(item);
     delete values[tagKey(item)];
+    values[item] = asVerified(values[item]);
   }
   return values;
 }
@@ -533,7 +543,10 @@ export function onChanged(listener) {
         for (const item of items) {
           if (!changes[item]) continue;
           const tag = changes[tagKey(item)]?.newValue ?? stored[tagKey(item)];
-          if (await verifies(key, item, changes[item].newValue, tag)) continue;
+          if (await verifies(key, item, changes[item].newValue, tag)) {
+            passed[item] = { ...changes[item], newValue: asVerified(changes[item].newValue) };
+            continue;
+          }
           delete passed[item];
           console.warn(tampered(item).message);
         }

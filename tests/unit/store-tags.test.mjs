@@ -8,10 +8,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-/** A storage area as chrome.storage gives it: JSON values, `closable` with setAccessLevel. */
+/**
+ * A storage area as Firefox keeps it: structured clones (`Infinity`, `NaN` and keys whose value
+ * is `undefined` survive, where JSON would drop them); `closable` with setAccessLevel.
+ */
 function area(closable, levels) {
   const data = new Map();
-  const clone = (v) => JSON.parse(JSON.stringify(v));
+  const clone = (v) => structuredClone(v);
   const it = {
     data,
     async get(keys) {
@@ -216,6 +219,21 @@ test('settings, Web Push subscriptions, restores and secrets are guarded as the 
   // Not there before: planted, not taken.
   await local.remove(['settings']);
   assert.equal(await failure(store.settings()), 'storage_tampered');
+});
+
+test('what a read gives is what the tag covers: values JSON cannot hold do not come back', async () => {
+  const { store, local } = await start();
+  await store.saveOtpTokens({ a: { ...TOKEN, period: null } });
+  await store.writeLocal({ settings: { autoLockMinutes: 15 } });
+  // The same canonical JSON as what was tagged, so the tags verify; the values are others.
+  await local.set({ otpTokens: { a: { ...TOKEN, period: Infinity, counter: 3, extra: undefined } } });
+  await local.set({ settings: { ...(await local.get(['settings'])).settings, notifications: undefined } });
+  const { a } = await store.otpTokens();
+  assert.equal(a.period, null);
+  assert.equal('extra' in a, false);
+  assert.deepEqual(a, { ...TOKEN, period: null });
+  const { settings } = await store.readLocal(['settings']);
+  assert.equal('notifications' in settings, false);
 });
 
 test('tags without their key are tampering (or loss), not a first start: refused, and no key is made', async () => {
