@@ -12,6 +12,35 @@ export function hostOf(origin) {
   }
 }
 
+/**
+ * A sign-in page's host as the popup shows it, in three parts so that it cannot be taken for
+ * another: what comes before the registrable domain (`login.bank.com.`), the registrable domain
+ * that the popup emphasises (`evil.example`: who owns the page), and the port. The host is the
+ * ASCII form that the URL parser gives, punycode (`xn--…`) for any Unicode label: a name mixing
+ * scripts (a Cyrillic "а" in "paypal") or made wholly of look-alikes cannot pass for another
+ * that way, and a security prompt is no place to guess which Unicode names are safe. An address
+ * or a single name (`127.0.0.1`, `localhost`) has no registrable domain and is emphasised whole;
+ * text that is no URL is shown as it is.
+ * @param {string} origin
+ * @param {(host: string) => string|null} registrable  the registrable domain (eTLD+1) of a host
+ *   by the Public Suffix List, or null
+ * @returns {{before: string, domain: string, after: string}}
+ */
+export function hostParts(origin, registrable) {
+  let url;
+  try {
+    url = new URL(origin);
+  } catch {
+    return { before: origin, domain: '', after: '' };
+  }
+  const host = url.hostname;
+  if (!host) return { before: origin, domain: '', after: '' };
+  const after = url.port ? `:${url.port}` : '';
+  const domain = registrable(host);
+  if (!domain || !host.endsWith(`.${domain}`)) return { before: '', domain: host, after };
+  return { before: host.slice(0, -domain.length), domain, after };
+}
+
 /** "London, GB", "GB" when only the country is known, "Location unknown" without a place. */
 export function placeName(place) {
   const names = [place?.city, place?.country].filter((name) => typeof name === 'string' && name.trim());

@@ -1,5 +1,5 @@
 // Stages the extension into dist/extension/: manifest.json, extension/ with the generated
-// WebAssembly package, and the licenses, nothing else. This folder is what Chromium loads
+// WebAssembly package, the vendored npm modules (VENDORED), and the licenses, nothing else. This folder is what Chromium loads
 // unpacked (the demo, the end-to-end tests, "Load unpacked" in the README) and what
 // `web-ext lint` and `web-ext build` check and pack (web-ext-config.js), so each of them sees
 // the same files. The repository root would drag target/ and node_modules/ (gigabytes) along.
@@ -26,7 +26,17 @@ const FOLDER = 'extension';
  * What the browser never reads: the icon's drawing (the PNGs are made from it), the
  * WebAssembly package's TypeScript declarations (for the type check), hidden files.
  */
-const LEFT_OUT = [/^extension\/icons\/icon\.svg$/, /^extension\/pkg\/.*\.d\.ts$/, /(^|\/)\./];
+const LEFT_OUT = [/^extension\/icons\/icon\.svg$/, /^extension\/(pkg|vendor)\/.*\.d\.ts$/, /(^|\/)\./];
+/**
+ * Modules of npm packages (pinned in package.json) that the extension ships, staged path →
+ * path in the repository, with their licenses; extension/vendor/*.d.ts declare them for the type
+ * check. tldts holds the Public Suffix List: the popup emphasises the registrable domain of a
+ * sign-in page's host with it.
+ */
+const VENDORED = {
+  'extension/vendor/tldts.js': 'node_modules/tldts/dist/index.esm.min.js',
+  'extension/vendor/tldts-LICENSE': 'node_modules/tldts/LICENSE',
+};
 /** Files the extension cannot start without; missing ones mean a build step was skipped. */
 const REQUIRED = ['manifest.json', 'extension/pkg/pushotp_bg.wasm', 'extension/pkg/pushotp_tools_bg.wasm'];
 
@@ -46,7 +56,12 @@ export async function extensionFiles(root = ROOT) {
       throw new Error(`${file} is missing: build the WebAssembly package first (scripts/build-wasm.sh)`);
     }
   }
-  return files.sort();
+  for (const source of Object.values(VENDORED)) {
+    if ((await contentOf(path.join(root, source))) === null) {
+      throw new Error(`${source} is missing: install the npm packages first (npm ci)`);
+    }
+  }
+  return [...files, ...Object.keys(VENDORED)].sort();
 }
 
 /** @param {string} file */
@@ -68,7 +83,11 @@ export async function stageExtension({ root = ROOT, to = STAGED } = {}) {
   let bytes = 0;
   let changed = 0;
   for (const file of files) {
-    const source = await readFile(path.join(root, file));
+    let source = await readFile(path.join(root, VENDORED[file] ?? file));
+    // A vendored module's source map is not shipped, so nothing may point at it.
+    if (VENDORED[file]?.endsWith('.js')) {
+      source = Buffer.from(source.toString('utf8').replace(/\/\/# sourceMappingURL=\S*\s*$/, ''));
+    }
     bytes += source.length;
     const target = path.join(to, file);
     const staged = await contentOf(target);

@@ -108,6 +108,14 @@ pub enum Error {
     /// (protocol §4, §7).
     #[error("the message is not valid yet")]
     NotYetValid,
+    /// A server address of plain `http://` to another computer (protocol §3): on the way,
+    /// anyone could read or change what enrolls the token. `http://` is for servers on this
+    /// computer only.
+    #[error("the server {name} must use https:// (http:// only to this computer)")]
+    InsecureServer {
+        /// The parameter that holds the address.
+        name: &'static str,
+    },
     /// A PIN that is empty or longer than 64 bytes (protocol §6).
     #[error("the PIN must be 1 to 64 bytes")]
     InvalidPin,
@@ -157,6 +165,7 @@ impl Error {
             Self::BadTag => "bad_tag",
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
+            Self::InsecureServer { .. } => "insecure_server",
             Self::InvalidPin => "invalid_pin",
             Self::PinRequired => "pin_required",
             Self::InvalidToken(_) => "invalid_token",

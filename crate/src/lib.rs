@@ -11,6 +11,7 @@ pub mod push;
 #[cfg(feature = "qr")]
 mod qr;
 mod secret;
+mod text;
 pub mod tokens;
 mod totp;
 mod uri;
@@ -28,5 +29,6 @@ pub use ocra::{MAX_OCRA_SUITE_LEN, OcraInput, OcraSuite, QuestionFormat, TimeSte
 #[cfg(feature = "qr")]
 pub use qr::{MAX_IMAGE_SIDE, decode_qr, decode_qr_luma};
 pub use secret::{MAX_SECRET_LEN, Secret};
+pub use text::{is_secure_server, reads_as_is};
 pub use totp::{DEFAULT_PERIOD, KeyedTotp, MAX_PERIOD, Totp, Window};
 pub use uri::{MAX_URI_LEN, TokenKind, TokenUri};

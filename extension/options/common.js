@@ -16,6 +16,23 @@ export function say(element, text, kind = '') {
   element.className = kind ? `status ${kind}` : 'status';
 }
 
+/**
+ * Why a link whose server the core refused as `insecure_server` (plain http:// to another
+ * computer) cannot be used, naming that server's host as the link gives it in `param`.
+ * @param {string} link
+ * @param {string} param  `server` (PushOTP) or `url` (privacyIDEA)
+ */
+export function insecureServer(link, param) {
+  let server = 'its server';
+  try {
+    const host = new URL(new URL(link.trim()).searchParams.get(param) ?? '').host;
+    if (host) server = `the server ${host}`;
+  } catch {
+    // The core parsed the link; one the browser cannot read is told without the host.
+  }
+  return `This link names ${server} over plain http://, which anyone on the network could read and change. Ask your organization for a link whose server address starts with https://.`;
+}
+
 /** An error whose message is written for the person, not for developers. */
 export class Problem extends Error {}
 

@@ -5,7 +5,7 @@
 // lists the tokens. The worker makes the key pair and talks to the server
 // (extension/privacyidea.js).
 import { Message, ask } from '../messages.js';
-import { $, $button, $input, say as sayIn } from './common.js';
+import { $, $button, $input, insecureServer, say as sayIn } from './common.js';
 import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
 import { onChanged, piTokens } from '../store.js';
 
@@ -48,6 +48,8 @@ function problem(err) {
       return `This privacyIDEA link is damaged (${err.message}). Copy or scan it again.`;
     case 'unsupported_version':
       return 'This privacyIDEA link is for a newer version of the protocol.';
+    case 'insecure_server':
+      return insecureServer($input('pi-link').value, 'url');
     case 'unreachable':
       return 'The privacyIDEA server could not be reached. Check the connection and try again.';
     case 'refused':

@@ -10,7 +10,7 @@
 // says how each step went.
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
-import { $, $button, $input, Problem, say } from './common.js';
+import { $, $button, $input, Problem, insecureServer, say } from './common.js';
 import { choosePin } from './push-pin.js';
 import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
 import { saveSetting } from './settings.js';
@@ -50,20 +50,21 @@ function linkProblem(err) {
     case 'invalid_parameter':
     case 'invalid_base32':
       return 'This activation link is damaged: part of it is not as PushOTP expects. Copy the whole link again.';
+    case 'insecure_server':
+      return insecureServer(linkInput.value, 'server');
     default:
       return `This activation link cannot be used (${err?.message ?? err}).`;
   }
 }
 
 /**
- * Whether a device name fits the protocol's text rule (§ field rules).
+ * Whether the person gave this browser a name. The protocol's text rule for it (§ field rules:
+ * no control or format characters; the field's `maxlength` keeps it within 256 bytes) is the
+ * core's, which checks it with the link.
  * @param {string} name
  */
 function deviceNameProblem(name) {
   if (name === '') return 'Give this browser a name, such as "Chrome on my laptop".';
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'The browser name cannot contain control characters.';
-  if (new TextEncoder().encode(name).length > 256) return 'The browser name is too long.';
   return null;
 }
 
@@ -108,6 +109,12 @@ function enrollProblem(err) {
   const { host } = detail;
   switch (err?.code) {
     case 'invalid_link':
+      // The link itself is parsed first; what the core then refuses as a message is the only
+      // other thing it checks, the browser's name.
+      if (detail.reason === 'invalid_message') {
+        deviceInput.setAttribute('aria-invalid', 'true');
+        return new Problem('The name of this browser holds characters that do not show (control or formatting characters). Type it again.');
+      }
       linkInput.setAttribute('aria-invalid', 'true');
       return new Problem(linkProblem({ code: detail.reason, message: err.message }));
     case 'already_enrolled':

@@ -8,7 +8,8 @@ import { createMap } from '../map.js';
 import { Message, ask } from '../messages.js';
 import { inOrder } from '../store.js';
 import { ago, dateTime, expiresIn, secondsLeft } from '../time.js';
-import { hostOf, outcomeMessage, placeName, triedMessage, twinNotes } from '../words.js';
+import { getDomain } from '../vendor/tldts.js';
+import { hostOf, hostParts, outcomeMessage, placeName, triedMessage, twinNotes } from '../words.js';
 import { closeDialogsFor, loadTools } from './answer.js';
 import { $, $button, find, tabOf, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
@@ -125,7 +126,7 @@ function showPushRequest(id, request) {
   $('pick').textContent = 'Pick the number shown on the sign-in page';
   $('app').textContent = request.app;
   $('lead').textContent = `Sign-in to ${request.app}`;
-  $('origin').textContent = hostOf(request.origin);
+  showHost(request.origin);
   $('origin').title = request.origin;
   $('ip').textContent = request.clientIp;
   $('place').textContent = placeName(request.place);
@@ -139,6 +140,19 @@ function showPushRequest(id, request) {
   showWhere(id, request);
   $('request-unlock').hidden = true;
   if (token?.pin?.required) loadTools();
+}
+
+/**
+ * The sign-in page's host, its registrable domain emphasised (words.js `hostParts`); the
+ * private section of the Public Suffix List counts, so that `evil.github.io` stands out whole.
+ * @param {string} origin
+ */
+function showHost(origin) {
+  const { before, domain, after } = hostParts(origin, (host) => getDomain(host, { allowPrivateDomains: true }));
+  const strong = document.createElement('strong');
+  strong.className = 'domain';
+  strong.textContent = domain;
+  $('origin').replaceChildren(before, ...(domain ? [strong] : []), after);
 }
 
 /** The page, IP address and place rows: a privacyIDEA challenge has none of them. */

@@ -86,10 +86,17 @@ impl Config {
             "the request TTL must be 1 to 3600 s"
         );
         anyhow::ensure!(self.activation_ttl >= 60, "activation links must live at least 60 s");
+        // The protocol's rules (docs/protocol.md §3, field rules), which devices hold the
+        // server to: a server that breaks them could enroll no one or push nothing.
+        anyhow::ensure!(
+            pushotp::is_secure_server(&self.public_url),
+            "the public URL must start with https:// (http:// only on this computer: 127.0.0.1, \
+             [::1] or localhost); put a TLS proxy in front and give its URL with --public-url"
+        );
         for (name, text) in [("org", &self.org_name), ("app", &self.app_name)] {
             anyhow::ensure!(
-                !text.is_empty() && text.len() <= 256 && !text.chars().any(char::is_control),
-                "the {name} name must be 1 to 256 characters without control characters"
+                !text.is_empty() && text.len() <= 256 && pushotp::reads_as_is(text),
+                "the {name} name must be 1 to 256 bytes without control or format characters"
             );
         }
         Ok(())

@@ -1198,6 +1198,18 @@ async fn a_closed_socket_leaves_the_hub() {
 #[test]
 fn settings_the_protocol_cannot_honour_are_refused() {
     assert!(Config::default().check().is_ok());
+    for url in ["https://auth.example.org", "http://localhost:8080", "http://[::1]:8080"] {
+        assert!(Config { public_url: url.into(), ..Config::default() }.check().is_ok(), "{url}");
+    }
+    for bad in [
+        // Devices would refuse every activation link, and the server every push.
+        Config { public_url: "http://auth.example.org".into(), ..Config::default() },
+        Config { public_url: "http://0.0.0.0:8080".into(), ..Config::default() },
+        Config { app_name: "Payroll \u{202e}moc.knab".into(), ..Config::default() },
+        Config { org_name: "Org\u{200b}".into(), ..Config::default() },
+    ] {
+        assert!(bad.check().is_err(), "{bad:?}");
+    }
     for bad in [
         Config { max_tries: 0, ..Config::default() },
         Config { max_tries: 100_000, ..Config::default() },

@@ -147,8 +147,35 @@ test('links that cannot be used are refused with a clear reason and nothing is s
   await name.fill('  ');
   assert.match(await paste(server.link), /Give this browser a name/);
   assert.equal(await name.getAttribute('aria-invalid'), 'true');
+  // The core's text rule, with the link: a control or format character (here a right-to-left
+  // override, a C1 control) in the name is the name's problem, not the link's. (The field takes
+  // no more than 64 characters, which the rule's 256 bytes always hold.)
+  for (const bad of ['Chrome \u202Exunil', 'Chrome\u0085']) {
+    await name.fill(bad);
+    assert.match(await paste(server.link), /^The name of this browser holds characters that do not show \(control or formatting characters\)\. Type it again\.$/, bad);
+    assert.equal(await name.getAttribute('aria-invalid'), 'true');
+    assert.equal(await options.getByLabel('Activation link').getAttribute('aria-invalid'), null);
+  }
   await name.fill('Chrome on Linux');
   assert.deepEqual((await stored()).pushTokens ?? {}, {});
+  expectFailedRequests(errors);
+});
+
+test('plain http to another computer is refused, for push and privacyIDEA links, and nothing is sent', async () => {
+  const errors = browser.errors.length;
+  const insecure = /^This link names the server pushotp\.example over plain http:\/\/, which anyone on the network could read and change\. Ask your organization for a link whose server address starts with https:\/\//;
+  assert.match(await paste(unknownLink('http://pushotp.example')), insecure);
+  assert.equal(await options.getByLabel('Activation link').getAttribute('aria-invalid'), 'true');
+  // The tests' own servers are on this computer, where http:// is allowed.
+  assert.match(await paste(unknownLink('http://localhost:1')), /^Could not reach the server localhost:1\./);
+  const serial = 'PIPU0000D04D';
+  const pi = (url) => `otpauth://pipush/${serial}?url=${encodeURIComponent(url)}&ttl=10&issuer=privacyIDEA&enrollment_credential=${'b8'.repeat(20)}&v=1&serial=${serial}&sslverify=1&poll_only=True`;
+  await options.getByLabel('privacyIDEA enrollment link').fill(pi('http://pi.example/ttype/push'));
+  await options.getByRole('button', { name: 'Add privacyIDEA token' }).click();
+  await options.locator('#pi-status.error').waitFor();
+  assert.match(await options.locator('#pi-status').textContent(), /^This link names the server pi\.example over plain http:\/\/, which anyone on the network could read and change\. Ask your organization for a link whose server address starts with https:\/\//);
+  assert.deepEqual((await stored()).pushTokens ?? {}, {});
+  assert.deepEqual((await stored()).piTokens ?? {}, {});
   expectFailedRequests(errors);
 });
 

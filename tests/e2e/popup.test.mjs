@@ -6,13 +6,14 @@
 // scripts/screenshots.sh copies them into docs/screenshots/ for the README.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { enroll, session, waitForSession } from '../support/extension.mjs';
+import { enroll, serviceWorkerControl, session, waitForSession } from '../support/extension.mjs';
 import { signIn, startRelay, startServer } from '../support/server.mjs';
 
 const GEOIP = path.join(ROOT, 'server/testdata/geoip/GeoIP2-City-Test.mmdb');
@@ -86,6 +87,32 @@ async function outcome(popup, requestId) {
 }
 
 const text = (popup, id) => popup.locator(`#${id}`).textContent();
+
+/**
+ * A push request without place or numbers, tagged under `kReq` (base64url) as the protocol says
+ * (docs/protocol.md §2, §4): what a server could send that the reference server never would.
+ */
+function signedRequest(fields, kReq) {
+  const request = { v: 1, id: randomBytes(16).toString('base64url'), place: null, choices: null, nonce: randomBytes(16).toString('base64url'), ...fields };
+  const frame = (bytes) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+  };
+  const str = (value) => frame(Buffer.from(value, 'utf8'));
+  const u64 = (value) => {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64BE(BigInt(value));
+    return frame(bytes);
+  };
+  const none = frame(Buffer.from([0]));
+  const input = Buffer.concat([
+    str('pushotp/1'), str('push-request'), frame(Buffer.from(request.id, 'base64url')), str(request.tokenId),
+    str(request.app), str(request.origin), str(request.clientIp), none, u64(request.createdAt), u64(request.expiresAt),
+    none, frame(Buffer.from(request.nonce, 'base64url')),
+  ]);
+  return { ...request, tag: createHmac('sha256', Buffer.from(kReq, 'base64url')).update(input).digest('base64url') };
+}
 const focused = (popup) => popup.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
 
 test('a request shows live: app, page, IP, place on the map, token and times; Approve signs in once', async () => {
@@ -598,6 +625,57 @@ test('an answer that cannot reach the server is said so, and the request can be 
     await server.stop();
     await relay.close();
   }
+});
+
+test('a request that arrives while the popup is open takes no stray key press as an answer', async () => {
+  const first = await push(plain, LONDON);
+  await arrived(tokens.plain);
+  const popup = await openPopup();
+  await popup.locator('#request[data-id]').waitFor();
+  const active = () => popup.evaluate(() => document.activeElement.id);
+  assert.equal(await active(), 'app');
+  const second = await push(plain, LINKOPING);
+  await arrived(tokens.plain, 2);
+  // The popup shows that it came (the pager) before the keys are pressed.
+  await popup.locator('#pager:not([hidden])').waitFor();
+  assert.equal(await active(), 'app');
+  for (const key of ['Enter', 'Space', 'Enter']) await popup.keyboard.press(key);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal((await first.login.state()).state, 'waiting');
+  assert.equal((await second.login.state()).state, 'waiting');
+  const pending = Object.keys((await session(helper)).pending);
+  assert.equal(pending.length, 2);
+  for (const requestId of pending) {
+    assert.equal(await popup.locator(`#outcomes .outcome[data-id="${requestId}"]`).count(), 0);
+  }
+  for (const requestId of pending) {
+    await helper.evaluate((id) => chrome.runtime.sendMessage({ type: 'request.answer', requestId: id, decision: 'deny' }), requestId);
+  }
+  await waitForSession(helper, (s) => Object.keys(s.pending ?? {}).length === 0);
+  await popup.close();
+});
+
+test('text that hides characters never shows; the registrable domain of the page stands out', async () => {
+  const control = await serviceWorkerControl(browser, helper);
+  const now = Math.floor(Date.now() / 1000);
+  // Tagged under the token's key, so that only the text rule can refuse them; gone in 8 s.
+  const forge = (app, origin) => signedRequest({ tokenId: tokens.plain.tokenId, app, origin, clientIp: LONDON, createdAt: now, expiresAt: now + 8 }, tokens.plain.keys.request);
+  // A right-to-left override: "Payroll \u202Emoc.knab" reads "Payroll bank.com".
+  const spoofed = forge('Payroll \u202Emoc.knab', 'https://payroll.example');
+  const lookalike = forge('Bank', 'https://login.bank.com.evil.example');
+  await control.push(JSON.stringify({ type: 'push', request: spoofed }));
+  await control.push(JSON.stringify({ type: 'push', request: lookalike }));
+  await waitForSession(helper, (s) => s.pending?.[lookalike.id]);
+  const popup = await openPopup();
+  await popup.getByRole('heading', { name: 'Bank', level: 2 }).waitFor();
+  assert.equal(await text(popup, 'origin'), 'login.bank.com.evil.example');
+  assert.deepEqual(await popup.locator('#origin strong').allTextContents(), ['evil.example']);
+  const s = await session(helper);
+  assert.deepEqual(Object.keys(s.pending), [lookalike.id]);
+  assert.equal(s.outcomes?.[spoofed.id], undefined);
+  assert.ok(await popup.locator('#pager').isHidden());
+  await waitForSession(helper, (x) => !x.pending?.[lookalike.id], 15_000);
+  await popup.close();
 });
 
 test('no console errors, apart from the worker\'s connections refused while the relay was cut', () => {

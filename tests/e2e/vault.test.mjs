@@ -447,6 +447,7 @@ test('an import checks every token as adding one does: those that break a rule a
         pushTokens: [
           push('import-javascript', 'Script server', 'javascript:alert(document.domain)'),
           push('import-query', 'Query server', `http://127.0.0.1:${trap.address().port}/x?evil`),
+          push('import-plain', 'Plain server', 'http://push.example'),
         ],
       },
       'crafted file',
@@ -464,12 +465,13 @@ test('an import checks every token as adding one does: those that break a rule a
     await status.filter({ hasNotText: 'Checking…' }).filter({ hasText: /\S/ }).waitFor();
     assert.equal(
       await status.textContent(),
-      'Added 1 token: 5 were not added because they break the rules every new token meets: ' +
+      'Added 1 token: 6 were not added because they break the rules every new token meets: ' +
         'Bank · path (the parameter sites is invalid); ' +
         'Bank · script (the parameter sites is invalid); ' +
         'Bank\uFFFD\uFFFD[2K · bell (the parameter issuer is invalid); ' +
         'Script server (the token is incomplete: server must be an http(s) address); ' +
-        'Query server (the token is incomplete: server must be an http(s) address).',
+        'Query server (the token is incomplete: server must be an http(s) address); ' +
+        'Plain server (the token is incomplete: server must use https (http only to this computer)).',
     );
 
     // Only the good token was added; nothing else changed, and no refused server was asked.
@@ -496,6 +498,7 @@ test('an import checks every token as adding one does: those that break a rule a
         ['otp', 'bell', 'invalid_parameter'],
         ['push', 'Script server', 'invalid_token'],
         ['push', 'Query server', 'invalid_token'],
+        ['push', 'Plain server', 'invalid_token'],
       ],
     );
     assert.deepEqual(heard, []);

@@ -3,7 +3,28 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ago, clock, dateTime, expiresIn, secondsLeft } from '../../extension/time.js';
-import { hostOf, outcomeMessage, placeName, triedMessage, twinNotes } from '../../extension/words.js';
+import { getDomain } from 'tldts';
+import { hostOf, hostParts, outcomeMessage, placeName, triedMessage, twinNotes } from '../../extension/words.js';
+
+test('a sign-in page\'s host: ASCII only, its registrable domain apart', () => {
+  // The popup passes the vendored copy of the same module (extension/vendor/tldts.js).
+  const registrable = (host) => getDomain(host, { allowPrivateDomains: true });
+  const parts = (origin) => hostParts(origin, registrable);
+  assert.deepEqual(parts('https://login.bank.com.evil.example'), { before: 'login.bank.com.', domain: 'evil.example', after: '' });
+  assert.deepEqual(parts('https://portal.example.co.uk:8443'), { before: 'portal.', domain: 'example.co.uk', after: ':8443' });
+  // A suffix under which anyone may register (github.io) is no one's domain.
+  assert.deepEqual(parts('https://evil.github.io'), { before: '', domain: 'evil.github.io', after: '' });
+  // Unicode hosts show in the ASCII form the URL parser gives: a Cyrillic "а" in "paypal",
+  // mixed into Latin, cannot pass for the real one.
+  assert.deepEqual(parts('https://login.p\u0430ypal.com'), { before: 'login.', domain: 'xn--pypal-4ve.com', after: '' });
+  assert.deepEqual(parts('https://b\u00fccher.de'), { before: '', domain: 'xn--bcher-kva.de', after: '' });
+  // Addresses and single names have no registrable domain: all of it stands out.
+  assert.deepEqual(parts('http://127.0.0.1:8080'), { before: '', domain: '127.0.0.1', after: ':8080' });
+  assert.deepEqual(parts('http://[::1]:8080'), { before: '', domain: '[::1]', after: ':8080' });
+  assert.deepEqual(parts('http://localhost:3000'), { before: '', domain: 'localhost', after: ':3000' });
+  // Text that is no URL is shown as it is, nothing emphasised.
+  assert.deepEqual(parts('bank.com'), { before: 'bank.com', domain: '', after: '' });
+});
 
 test('time since arrival', () => {
   const now = 1_764_000_000_000;

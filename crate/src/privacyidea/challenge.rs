@@ -5,6 +5,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::{Challenge, capabilities_message, offers_decline_reason};
+use crate::text::reads_as_is;
 use crate::value::Value;
 use crate::{Error, Result};
 
@@ -67,8 +68,9 @@ impl CheckedChallenge {
 /// Checks one challenge of the token `serial` (one element of the poll's `result.value`, as
 /// parsed JSON) before its signatures are verified:
 ///
-/// - `nonce`, `url`, `serial`, `question`, `title` and `sslverify` are text (their length and
-///   content are the server's; all of them are signed);
+/// - `nonce`, `url`, `serial`, `question`, `title` and `sslverify` are text (their length is
+///   the server's; all of them are signed) without control or format characters (Cc, Cf), as
+///   is `require_presence`, so that what the person reads is what was sent;
 /// - `serial` is the polling token's;
 /// - `require_presence`, when it is text, is part of the signed string; otherwise it is left
 ///   out;
@@ -81,9 +83,9 @@ impl CheckedChallenge {
 /// [`CheckedChallenge::capabilities_message`]. Only then is the challenge shown.
 ///
 /// # Errors
-/// [`Error::InvalidMessage`] for a field that is missing or not text, or a challenge of
-/// another token; [`Error::InvalidMessage`] or [`Error::TooLong`] for capabilities that
-/// [`capabilities_message`] refuses.
+/// [`Error::InvalidMessage`] for a field that is missing or not text or that has a control or
+/// format character, or a challenge of another token; [`Error::InvalidMessage`] or
+/// [`Error::TooLong`] for capabilities that [`capabilities_message`] refuses.
 pub fn check_challenge(challenge: &Value, serial: &str) -> Result<CheckedChallenge> {
     let text = |name: &str| challenge.get(name).as_str().map(String::from);
     let (Some(nonce), Some(url), Some(sent_serial), Some(question), Some(title), Some(sslverify)) = (
@@ -101,6 +103,16 @@ pub fn check_challenge(challenge: &Value, serial: &str) -> Result<CheckedChallen
     if sent_serial != serial {
         return Err(Error::InvalidMessage("the challenge is for another token"));
     }
+    let require_presence = text("require_presence");
+    // What is shown (question, title, presence options) or goes into an address must read as
+    // it is; the rest is held to the same rule, since no honest server needs more.
+    let presence = require_presence.as_deref().unwrap_or_default();
+    let fields = [&nonce, &url, &question, &title, &sslverify, presence];
+    if !fields.iter().all(|field| reads_as_is(field)) {
+        return Err(Error::InvalidMessage(
+            "a challenge's text must have no control or format characters",
+        ));
+    }
     let (capabilities_message, decline_reason) = if challenge.get("capabilities").is_nullish()
         && challenge.get("capabilities_signature").is_nullish()
     {
@@ -113,7 +125,7 @@ pub fn check_challenge(challenge: &Value, serial: &str) -> Result<CheckedChallen
         (Some(capabilities_message(capabilities, &nonce)?), offers_decline_reason(capabilities)?)
     };
     Ok(CheckedChallenge {
-        require_presence: text("require_presence"),
+        require_presence,
         nonce,
         url,
         serial: sent_serial,
@@ -220,6 +232,31 @@ mod tests {
         .unwrap();
         assert!(without.capabilities_message.is_some());
         assert!(!without.decline_reason);
+    }
+
+    #[test]
+    fn text_that_hides_characters_is_refused() {
+        // A bidi override, isolate, zero-width space, soft hyphen, BOM, tag (Cf), and C0 and C1
+        // controls: the text would not read as it is.
+        for hidden in [
+            '\u{202e}',
+            '\u{2066}',
+            '\u{200b}',
+            '\u{ad}',
+            '\u{feff}',
+            '\u{e0041}',
+            '\u{7}',
+            '\u{85}',
+        ] {
+            for field in ["question", "title", "require_presence", "url", "nonce", "sslverify"] {
+                let bad = challenge(&[(field, text(&format!("moc.{hidden}knab")))]);
+                assert_eq!(
+                    check_challenge(&bad, SERIAL).map(drop).unwrap_err().code(),
+                    "invalid_message",
+                    "{field} {hidden:?}"
+                );
+            }
+        }
     }
 
     #[test]

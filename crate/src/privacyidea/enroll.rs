@@ -5,6 +5,7 @@ use std::string::{String, ToString};
 
 use serde::Serialize;
 
+use crate::text::{is_secure_server, reads_as_is};
 use crate::uri::{decode_text, key_is, query_pairs};
 use crate::{Error, Result};
 
@@ -17,7 +18,8 @@ pub const MAX_ENROLL_LINK_LEN: usize = 4096;
 pub struct EnrollLink {
     /// The label (the path), percent-decoded; often the serial.
     pub label: String,
-    /// Where enrollment step 2, polls and answers go: normally `https://<server>/ttype/push`.
+    /// Where enrollment step 2, polls and answers go: normally `https://<server>/ttype/push`;
+    /// `http://` only to this computer.
     pub url: String,
     /// Minutes the server allows for step 2 (advisory; privacyIDEA does not enforce it).
     pub ttl_minutes: u32,
@@ -54,9 +56,10 @@ fn flag(value: &str, name: &'static str) -> Result<bool> {
     }
 }
 
-/// Text that can go into a `|`-joined signed string unchanged and into storage safely.
+/// Text that can go into a `|`-joined signed string unchanged, into storage safely, and on a
+/// screen as it is (no control or format characters).
 fn plain(value: &str) -> bool {
-    !value.is_empty() && value.len() <= 256 && !value.chars().any(|c| c == '|' || c.is_control())
+    !value.is_empty() && value.len() <= 256 && !value.contains('|') && reads_as_is(value)
 }
 
 impl core::str::FromStr for EnrollLink {
@@ -86,6 +89,9 @@ impl core::str::FromStr for EnrollLink {
         let (path, query) = rest.split_once('?').ok_or(Error::MalformedUri("no parameters"))?;
         let label =
             decode_text(path, false).ok_or(Error::MalformedUri("the label is not UTF-8"))?;
+        if !reads_as_is(&label) {
+            return Err(invalid("label"));
+        }
 
         let get = |name: &'static str| -> Result<Option<String>> {
             query_pairs(query)
@@ -104,6 +110,11 @@ impl core::str::FromStr for EnrollLink {
             .any(|s| url.get(..s.len()).is_some_and(|h| h.eq_ignore_ascii_case(s)));
         if !scheme_ok || !plain(&url) || url.contains(char::is_whitespace) {
             return Err(invalid("url"));
+        }
+        // Enrollment step 2 has no MAC: over plain http anyone on the way could swap the
+        // device's or the server's key.
+        if !is_secure_server(&url) {
+            return Err(Error::InsecureServer { name: "url" });
         }
         let serial = required("serial")?;
         if !plain(&serial)
@@ -196,6 +207,35 @@ mod tests {
         let labelled: EnrollLink =
             LOCAL.replace("pipush/PIPU0000D04D", "pipush/alice%40realm1").parse().unwrap();
         assert_eq!(labelled.label, "alice@realm1");
+    }
+
+    #[test]
+    fn plain_http_only_for_this_computer() {
+        let at = |url: &str| LOCAL.replace("http%3A//127.0.0.1%3A5001/ttype/push", url);
+        for ok in ["http%3A//localhost%3A5001/ttype/push", "http%3A//%5B%3A%3A1%5D/ttype/push"] {
+            assert!(at(ok).parse::<EnrollLink>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "http%3A//pi.example.test/ttype/push",
+            "HTTP%3A//pi.example.test/ttype/push",
+            "http%3A//127.0.0.1.evil.example/ttype/push",
+            "http%3A//127.0.0.1%40evil.example/ttype/push",
+            "http%3A//127.0.0.1%3A5001%40evil.example/ttype/push",
+            "http%3A//user%3Apass%40localhost/ttype/push",
+        ] {
+            let err = at(bad).parse::<EnrollLink>().map(drop).unwrap_err();
+            assert_eq!(err.code(), "insecure_server", "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_names_that_hide_characters() {
+        for hidden in ["%E2%80%AE", "%E2%81%A6", "%E2%80%8B", "%C2%AD", "%EF%BB%BF", "%C2%85"] {
+            let issuer = LOCAL.replace("issuer=privacyIDEA", &format!("issuer=moc.{hidden}knab"));
+            assert_eq!(issuer.parse::<EnrollLink>(), Err(invalid("issuer")), "{hidden}");
+            let label = LOCAL.replace("pipush/PIPU0000D04D", &format!("pipush/moc.{hidden}knab"));
+            assert_eq!(label.parse::<EnrollLink>(), Err(invalid("label")), "{hidden}");
+        }
     }
 
     #[test]

@@ -211,7 +211,7 @@ pub struct EnrollRequest {
 impl EnrollRequest {
     /// The device's request for the token of `link`, with its proof. `device_nonce` must be 16
     /// fresh random bytes. Fails with [`Error::InvalidMessage`] on a device name that is
-    /// longer than 256 bytes or holds control characters.
+    /// longer than 256 bytes or holds control or format characters.
     pub fn new(link: &ActivationLink, device_name: &str, device_nonce: Nonce) -> Result<Self> {
         let mut request = Self {
             v: VERSION,
@@ -250,7 +250,10 @@ impl EnrollRequest {
     fn check(&self) -> Result<()> {
         check_version(self.v)?;
         check_token_id(&self.token_id)?;
-        check_text(&self.device_name, "deviceName must be at most 256 bytes, no control characters")
+        check_text(
+            &self.device_name,
+            "deviceName must be at most 256 bytes, no control or format characters",
+        )
     }
 }
 
@@ -335,7 +338,8 @@ impl Enrolled {
         if self.token_id != request.token_id {
             return Err(Error::InvalidMessage("tokenId must be the enrollment request's"));
         }
-        let rule = "tokenName, user and issuer must be at most 256 bytes, no control characters";
+        let rule =
+            "tokenName, user and issuer must be at most 256 bytes, no control or format characters";
         for text in [&self.token_name, &self.user, &self.issuer] {
             check_text(text, rule)?;
         }

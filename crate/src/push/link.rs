@@ -9,6 +9,7 @@ use super::wire::check_token_id;
 use super::{ACTIVATION_SECRET_LEN, MAX_TEXT_LEN, VERSION};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::text::is_secure_server;
 use crate::uri::{COMPONENT, decode_bytes, query_pairs, strip_scheme};
 
 /// The longest activation link accepted, in bytes. Real links are about 150 bytes; the bound
@@ -21,7 +22,8 @@ const PATH: &str = "enroll";
 /// An activation link (protocol §3):
 /// `pushotp://enroll?v=1&server=<base URL>&token=<tokenId>&secret=<base32 A>&exp=<unix>`.
 ///
-/// Values are always valid: a base URL of `http://` or `https://` and a host, with no path
+/// Values are always valid: a base URL of `https://` (or `http://` to this computer: a
+/// loopback address or `localhost`) and a host, with no path
 /// ending in `/`, no query, no fragment, spaces or control characters, and at most 256 bytes; a
 /// token id of 1 to 64 of `A-Z a-z 0-9 _ -`; a 20-byte activation secret. So
 /// `link.to_string().parse() == link`.
@@ -95,7 +97,8 @@ impl ActivationLink {
 }
 
 /// A base URL a device may post its enrollment to: a scheme and a host, and nothing that would
-/// make `{server}/api/v1/…` point somewhere unexpected.
+/// make `{server}/api/v1/…` point somewhere unexpected; [`Error::InsecureServer`] for
+/// `http://` to another computer.
 fn check_server(server: &str) -> Result<()> {
     let bad = Error::InvalidParameter { name: "server" };
     if server.len() > MAX_TEXT_LEN {
@@ -109,6 +112,9 @@ fn check_server(server: &str) -> Result<()> {
     let clean = |c: char| !c.is_control() && !c.is_whitespace() && !matches!(c, '?' | '#' | '\\');
     if host.is_empty() || host.contains('@') || rest.ends_with('/') || !rest.chars().all(clean) {
         return Err(bad);
+    }
+    if !is_secure_server(server) {
+        return Err(Error::InsecureServer { name: "server" });
     }
     Ok(())
 }
@@ -240,6 +246,42 @@ mod tests {
         assert_eq!(shuffled.parse::<ActivationLink>().unwrap(), parsed);
         assert_eq!(parsed.check_expiry(98), Ok(()));
         assert_eq!(parsed.check_expiry(99), Err(Error::Expired));
+    }
+
+    #[test]
+    fn plain_http_only_for_this_computer() {
+        let secret = Secret::from_base32(SECRET).unwrap();
+        let make = |server: &str| ActivationLink::new(server, "tok_1", secret.clone(), 0);
+        for ok in [
+            "https://auth.example.com",
+            "http://127.0.0.1:8080",
+            "http://127.255.0.1",
+            "http://[::1]:8080",
+            "http://localhost:3000",
+            "http://LocalHost",
+        ] {
+            assert!(make(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://auth.example.com",
+            "http://10.0.0.1:8080",
+            "http://128.0.0.1",
+            "http://127.0.0.1.evil.example",
+            "http://127.evil.example",
+            "http://localhost.evil.example",
+            "http://evil-localhost",
+            "http://[::2]",
+            "http://[::1].evil.example",
+            "http://2130706433",
+            "http://127.0.0.1:8080.evil.example",
+        ] {
+            assert_eq!(make(bad).map(drop).unwrap_err().code(), "insecure_server", "{bad}");
+            let query = good().replace(
+                "https%3A%2F%2Fauth.example.com",
+                &utf8_percent_encode(bad, COMPONENT).to_string(),
+            );
+            assert_eq!(link(&query).map(drop).unwrap_err().code(), "insecure_server", "{bad}");
+        }
     }
 
     #[test]

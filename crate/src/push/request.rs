@@ -28,7 +28,7 @@ pub struct Place {
 
 impl Place {
     fn check(&self) -> Result<()> {
-        let rule = "city and country must be at most 256 bytes, no control characters";
+        let rule = "city and country must be at most 256 bytes, no control or format characters";
         check_text(&self.city, rule)?;
         check_text(&self.country, rule)?;
         if !(-90_000_000..=90_000_000).contains(&self.lat_e6)
@@ -115,10 +115,10 @@ impl PushRequest {
 
     /// The device's check before it shows the request (§4), in this order:
     /// [`Error::UnsupportedVersion`]; [`Error::InvalidMessage`] for a field that breaks a rule
-    /// (lengths, control characters, coordinates, choices that are not three distinct numbers
-    /// from 10 to 99, `createdAt` not before `expiresAt`); [`Error::BadTag`] when the tag does
-    /// not verify under `K_req`; then, for an authentic request, [`Error::NotYetValid`] when
-    /// `createdAt` is more than 30 s after `now` and [`Error::Expired`] from `expiresAt` on.
+    /// (lengths, control or format characters, coordinates, choices that are not three distinct
+    /// numbers from 10 to 99, `createdAt` not before `expiresAt`); [`Error::BadTag`] when the tag
+    /// does not verify under `K_req`; then, for an authentic request, [`Error::NotYetValid`]
+    /// when `createdAt` is more than 30 s after `now` and [`Error::Expired`] from `expiresAt` on.
     ///
     /// The device must still refuse an `id` it has seen before and a `tokenId` it does not
     /// hold: that needs its storage.
@@ -133,7 +133,8 @@ impl PushRequest {
     fn check(&self) -> Result<()> {
         check_version(self.v)?;
         check_token_id(&self.token_id)?;
-        let rule = "app, origin and clientIp must be at most 256 bytes, no control characters";
+        let rule =
+            "app, origin and clientIp must be at most 256 bytes, no control or format characters";
         for text in [&self.app, &self.origin, &self.client_ip] {
             check_text(text, rule)?;
         }

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::hotp::{MAX_DIGITS, MIN_DIGITS};
+use crate::text::reads_as_is;
 
 /// Refuses any version but 1 (protocol §2: every MAC input starts with `pushotp/1`).
 pub(crate) fn check_version(v: u32) -> Result<()> {
@@ -26,10 +27,11 @@ pub(crate) fn check_token_id(token_id: &str) -> Result<()> {
     }
 }
 
-/// Text that people read: bounded, since devices show and store it, and free of control
-/// characters, which only serve to confuse the screen that shows them.
+/// Text that people read: bounded, since devices show and store it, and free of control and
+/// format characters (Cc, Cf), which only serve to make the screen show something else than
+/// what is there.
 pub(crate) fn check_text(text: &str, rule: &'static str) -> Result<()> {
-    if text.len() <= MAX_TEXT_LEN && !text.chars().any(char::is_control) {
+    if text.len() <= MAX_TEXT_LEN && reads_as_is(text) {
         Ok(())
     } else {
         Err(Error::InvalidMessage(rule))
@@ -250,7 +252,14 @@ mod tests {
         assert!(check_text(&"é".repeat(128), "r").is_ok());
         assert_eq!(check_text(&"a".repeat(257), "r"), Err(Error::InvalidMessage("r")));
         assert_eq!(check_text("a\nb", "r"), Err(Error::InvalidMessage("r")));
-        assert_eq!(check_text("a\u{202e}b\u{7}", "r"), Err(Error::InvalidMessage("r")));
+        // Each hidden character on its own, so that no other one refuses the text for it: a
+        // bidi override, isolate, zero-width space, soft hyphen, BOM, tag (Cf) and a C1 control.
+        for hidden in
+            ['\u{202e}', '\u{2066}', '\u{200b}', '\u{00ad}', '\u{feff}', '\u{e0041}', '\u{85}']
+        {
+            let text = format!("moc.{hidden}knab");
+            assert_eq!(check_text(&text, "r"), Err(Error::InvalidMessage("r")), "{hidden:?}");
+        }
         for ok in ["123456", "0123456789"] {
             assert!(check_passcode(ok).is_ok(), "{ok}");
         }

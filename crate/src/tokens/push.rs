@@ -1,6 +1,7 @@
 //! The shape check of an enrolled push token before the extension stores it.
 
 use crate::error::{Error, Result};
+use crate::text::is_secure_server;
 use crate::value::{Value, is_js_space};
 
 /// Checks the shape of a push token the extension is asked to keep: what the options page made
@@ -9,7 +10,8 @@ use crate::value::{Value, is_js_space};
 /// what the service worker needs to use them:
 ///
 /// - `tokenId` is text;
-/// - `server` is an `http://` or `https://` address with a host and no query or fragment;
+/// - `server` is an `https://` address (`http://` only to this computer, as
+///   [`is_secure_server`] says) with a host and no query or fragment;
 /// - `keys.request` and `keys.channel` are 32-byte keys (43 characters of unpadded base64url);
 /// - with a PIN (`pin.required`), `masked` is an object and `keys.otp` and `keys.answer` are
 ///   absent (held only masked); without one, `keys.answer` is a 32-byte key.
@@ -22,8 +24,14 @@ pub fn check_push_token(token: &Value) -> Result<()> {
     if token.get("tokenId").as_str().is_none() {
         return Err(Error::InvalidToken("tokenId must be text"));
     }
-    if !token.get("server").as_str().is_some_and(is_server) {
+    let server = token.get("server").as_str().filter(|server| is_server(server));
+    let Some(server) = server else {
         return Err(Error::InvalidToken("server must be an http(s) address"));
+    };
+    // As at enrollment: a token imported with a plain http:// server elsewhere would talk to it
+    // where anyone on the way can read and change what is said.
+    if !is_secure_server(server) {
+        return Err(Error::InvalidToken("server must use https (http only to this computer)"));
     }
     let keys = token.get("keys");
     if !is_key(keys.get("request")) || !is_key(keys.get("channel")) {
@@ -143,6 +151,20 @@ mod tests {
             check_push_token(&token("https://a", empty, Some(true), Some(Value::Null))),
             Ok(())
         );
+    }
+
+    #[test]
+    fn plain_http_only_for_this_computer() {
+        for ok in ["http://localhost:8080", "http://[::1]/pushotp", "http://127.0.0.2"] {
+            assert_eq!(check_push_token(&token(ok, all_keys(), None, None)), Ok(()), "{ok}");
+        }
+        for bad in ["http://push.example.net", "http://10.0.0.1:8080", "http://127.0.0.1.nip.io"] {
+            assert_eq!(
+                check_push_token(&token(bad, all_keys(), None, None)),
+                Err(Error::InvalidToken("server must use https (http only to this computer)")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

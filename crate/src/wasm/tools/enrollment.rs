@@ -14,7 +14,8 @@ fn key_to_js(key: &Secret) -> String {
 
 /// Starts enrollment from an activation link (protocol §3): checks it has not expired at
 /// `nowMs` and returns `{ server, tokenId, request }`, `request` being the body to POST to
-/// `{server}/api/v1/enroll` (with a fresh random device nonce).
+/// `{server}/api/v1/enroll` (with a fresh random device nonce). Throws the link's errors first,
+/// then `invalid_message` for a device name that breaks the protocol's text rule.
 #[wasm_bindgen(js_name = enrollRequest)]
 pub fn enroll_request(link: &str, device_name: &str, now_ms: f64) -> Result<JsValue, JsValue> {
     #[derive(Serialize)]
