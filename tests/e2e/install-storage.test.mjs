@@ -4,7 +4,9 @@
 // storage and clears local storage when it is installed: what a page planted is gone, and the
 // settings are the defaults. A probe content script (document_start, every frame, added to a
 // copy of the extension) plants settings that would weaken it, over and over until the browser
-// refuses, in a page that Chromium opens as it starts on a fresh profile.
+// refuses, in a page that Chromium opens as it starts on a fresh profile. The copy's worker
+// starts a little late (`slow-start.js`, evaluated before its first line), as on a busy
+// computer, so that the probe gets in first however the machine running the test is loaded.
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,6 +49,9 @@ before(async () => {
   manifest.content_scripts.push({ matches: ['http://*/*'], js: ['probe.js'], run_at: 'document_start', all_frames: true });
   await writeFile(path.join(copy, 'manifest.json'), JSON.stringify(manifest));
   await writeFile(path.join(copy, 'probe.js'), PROBE);
+  await writeFile(path.join(copy, 'extension/slow-start.js'), 'for (const end = Date.now() + 2000; Date.now() < end; );\n');
+  const worker = path.join(copy, 'extension/background.js');
+  await writeFile(worker, `import './slow-start.js';\n${await readFile(worker, 'utf8')}`);
   browser = await launchWithExtension({ extension: copy, startPage: `${pages.url}/pages/plain.html` });
 });
 after(async () => {
