@@ -13,15 +13,20 @@ import * as inbox from './inbox.js';
 import * as notices from './notices.js';
 import * as privacyidea from './privacyidea.js';
 import * as pushTokenStore from './push-tokens.js';
-import { closeToContentScripts, onChanged, pushTokens } from './store.js';
+import { closeToContentScripts, onChanged, pushTokens, settleInstall } from './store.js';
 import * as vault from './vault.js';
 import { checkPushToken, toolsReady } from './worker-tools.js';
 
 const warn = (err) => console.warn(`PushOTP: ${err.message}`);
 
-// First of all, storage is closed to the content scripts of web pages (store.js): the browser
-// forgets that at each restart, and the worker starts with the browser (`onStartup` below).
+// First of all, storage is closed to the content scripts of web pages (store.js). Chromium keeps
+// that in the profile, but not before the worker first ran: at the install, what a page wrote
+// until then is cleared before the worker reads or writes local storage (`settleInstall`).
 closeToContentScripts().catch(warn);
+/** @type {(reason: string) => void} */
+let installReason = () => {};
+settleInstall(new Promise((resolve) => (installReason = resolve)));
+chrome.runtime.onInstalled.addListener(({ reason }) => installReason(reason));
 
 /**
  * Answers one message. The extension's own pages may ask anything below; content scripts only
@@ -85,6 +90,9 @@ async function onMessage(message, sender) {
       return { ok: true, token: await privacyidea.enroll(message.link, message.pin) };
     case Message.PI_REMOVE:
       await privacyidea.remove(message.serial);
+      return { ok: true };
+    case Message.PI_RESUME:
+      await privacyidea.resume(message.serial, message.pin);
       return { ok: true };
     case Message.PI_FILL:
       return { ok: true, ...(await privacyidea.fill(message)) };
@@ -153,8 +161,8 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   return true;
 });
 
-// Its only purpose: the browser starts the worker when it starts, so that the storage is closed
-// to content scripts from then on, not only after the first message or alarm.
+// With this listener the browser starts the worker when it starts: the channels revive (below)
+// and storage is closed to content scripts again, in case the profile lost the level it kept.
 chrome.runtime.onStartup.addListener(() => {});
 
 chrome.alarms.onAlarm.addListener((alarm) => {

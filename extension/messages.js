@@ -38,6 +38,7 @@ export const Message = Object.freeze({
   VAULT_IMPORT: 'vault.import',
   PI_ENROLL: 'pi.enroll',
   PI_REMOVE: 'pi.remove',
+  PI_RESUME: 'pi.resume',
   PI_FILL: 'pi.fill',
 });
 
@@ -235,6 +236,14 @@ export const PageMessage = Object.freeze({
  */
 
 /**
+ * Let a privacyIDEA token with a PIN poll again in this browser session → `{}`: its seed
+ * unmasked with `pin` signs a poll, and is kept for polling (memory only) when privacyIDEA
+ * accepts it. `pin_refused` when privacyIDEA refuses the key (a wrong PIN), `locked`,
+ * `pin_required`.
+ * @typedef {{type: 'pi.resume', serial: string, pin: string}} PiResume
+ */
+
+/**
  * Fill the code-to-phone code of an approved privacyIDEA challenge into a tab → `{ origin,
  * result }`. The same site rule as `otp.fill`, with the token's privacyIDEA server trusted too;
  * only an outcome still marked `fillableUntil` is filled (`expired` otherwise).
@@ -243,7 +252,7 @@ export const PageMessage = Object.freeze({
 
 /**
  * Every message the worker answers from the extension's pages.
- * @typedef {CodeRequest|TokenAdd|TokenEnroll|TokenEnrollFinish|TokenEnrollCancel|TokenEnable|TokenRename|TokenConfirmSite|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiFill} ToWorker
+ * @typedef {CodeRequest|TokenAdd|TokenEnroll|TokenEnrollFinish|TokenEnrollCancel|TokenEnable|TokenRename|TokenConfirmSite|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiResume|PiFill} ToWorker
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -295,6 +304,7 @@ export const PageMessage = Object.freeze({
  *   'vault.import': import('./vault.js').ImportCounts,
  *   'pi.enroll': {token: PiToken},
  *   'pi.remove': {},
+ *   'pi.resume': {},
  *   'pi.fill': PiFillResult,
  *   'page.tokens': {tokens: {id: string, issuer: string, account: string}[]},
  *   'page.fill': {filled: boolean},

@@ -2,7 +2,8 @@
 // @ts-check
 // The toolbar popup: pending sign-in requests, one at a time, and how recent answers ended
 // (popup/requests.js; answering in popup/answer.js; privacyIDEA's code-to-phone codes in
-// popup/pi-codes.js), and the everyday (TOTP/HOTP) codes with copy and fill (popup/codes.js).
+// popup/pi-codes.js; privacyIDEA PIN tokens that wait for their PIN to poll, popup/pi-resume.js),
+// and the everyday (TOTP/HOTP) codes with copy and fill (popup/codes.js).
 // This entry reads storage, follows its changes and starts the clock.
 // It only reads storage (store.js); the service worker checks, keeps and answers requests, so
 // every answer here is a message to it.
@@ -10,6 +11,7 @@ import { Message, ask } from './messages.js';
 import { closeDialogsFor } from './popup/answer.js';
 import { codes, codesTick, refreshCodes, renderCodes } from './popup/codes.js';
 import { findTarget } from './popup/common.js';
+import { renderPiResume, resumeState } from './popup/pi-resume.js';
 import { render, state, tick } from './popup/requests.js';
 import { onChanged, readLocal, readSession } from './store.js';
 
@@ -24,6 +26,11 @@ onChanged((changes, area) => {
   if (area === 'session' && changes.outcomes) state.outcomes = changes.outcomes.newValue ?? {};
   if (area === 'local' && changes.pushTokens) state.tokens = changes.pushTokens.newValue ?? {};
   if (area === 'local' && changes.piTokens) state.piTokens = changes.piTokens.newValue ?? {};
+  if (area === 'session' && changes.piSeeds) resumeState.awake = Object.keys(changes.piSeeds.newValue ?? {});
+  if (changes.piTokens || changes.piSeeds) {
+    resumeState.piTokens = state.piTokens;
+    renderPiResume();
+  }
   if (changes.pending || changes.outcomes || changes.pushTokens || changes.piTokens) render();
   if (area === 'local' && changes.otpTokens) {
     codes.tokens = changes.otpTokens.newValue ?? {};
@@ -35,7 +42,7 @@ onChanged((changes, area) => {
 
 async function start() {
   const [session, local] = await Promise.all([
-    readSession(['pending', 'outcomes']),
+    readSession(['pending', 'outcomes', 'piSeeds']),
     readLocal(['pushTokens', 'otpTokens', 'piTokens']),
     findTarget().catch(() => {}),
   ]);
@@ -44,6 +51,9 @@ async function start() {
   state.tokens = local.pushTokens ?? {};
   codes.tokens = local.otpTokens ?? {};
   state.piTokens = local.piTokens ?? {};
+  resumeState.piTokens = state.piTokens;
+  resumeState.awake = Object.keys(session.piSeeds ?? {});
+  renderPiResume();
   render({ focus: true });
   renderCodes();
   await refreshCodes();

@@ -3,74 +3,121 @@
 // What privacyIDEA tokens share in the service worker (docs/privacyidea.md): the device keys,
 // signatures, the trusted origins of a token and calls to the server.
 //
-// WebCrypto holds the keys: the device's RSA-4096 pair is made with a non-extractable private
-// key and kept in IndexedDB by serial; the server's public key is stored as SPKI. The core
-// (tools package) builds every signed string, encodes and decodes privacyIDEA's base32
-// signatures, and makes and checks a token's PIN check (`piPinCheck`, `piPinMatches`).
+// A token's device key is an RSA key the core derives from the token's random 32-byte seed
+// (tools package, `PiDeviceKey`), and signs with; it is never stored. The seed lives in the
+// vault's secrets (vault.js, `pi`): plain, or masked with the token's PIN when its server asks
+// for one, so that a copied profile yields no key without the vault password and, for a PIN
+// token, the PIN, and nothing stored tells a right PIN from a wrong one. A PIN token's seed,
+// once its PIN was used, is kept in session memory (`piSeeds`) for polling only; approving
+// always asks for the PIN again. The server's public key is stored as SPKI and verified with
+// WebCrypto.
 import { coded } from './messages.js';
 import { originOf } from './sites.js';
-import { piSignatureFromBase32, piSignatureToBase32 } from './worker-tools.js';
+import { readSession, removeSession, writeSession } from './store.js';
+import { secrets } from './vault.js';
+import { PiDeviceKey, piDeviceSeed, piSignatureFromBase32 } from './worker-tools.js';
 
 export const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
 const TIMEOUT_MS = 15_000;
 
-// Device keys in IndexedDB (CryptoKey objects are stored by structured clone) ----------------
+// Device keys --------------------------------------------------------------------------------
 
-/** @returns {Promise<IDBDatabase>} */
-function database() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open('pushotp-privacyidea', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('keys');
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
+/** @typedef {{seed?: string, masked?: object}} DeviceSecret  a token's seed as the vault keeps it */
+
+const enrollAgain = () =>
+  coded('enroll_again', 'This privacyIDEA token was added by an earlier version of PushOTP. Remove it and enroll it again.');
+
+/**
+ * The stored seed of `token`. Throws `locked` while the vault is locked, and `enroll_again`
+ * for a token stored in an earlier form (a PIN check, a key in IndexedDB).
+ * @param {import('./store.js').PiToken} token
+ * @returns {Promise<DeviceSecret>}
+ */
+export async function deviceSecret(token) {
+  const secret = (await secrets()).pi[token.serial];
+  if ('pinCheck' in token || secret == null || typeof secret !== 'object') throw enrollAgain();
+  return secret;
 }
 
 /**
- * @param {IDBTransactionMode} mode
- * @param {(store: IDBObjectStore) => IDBRequest} step
+ * Keys derived in this worker's life, by seed: deriving one takes about half a second. Only the
+ * seed, which the vault (or, for a PIN token, this session's memory) gives, finds one.
  */
-async function keyStore(mode, step) {
-  const db = await database();
+const derived = new Map();
+
+/**
+ * The device key of a seed (base64url), derived once per worker life.
+ * @param {string} seed
+ * @returns {PiDeviceKey}
+ */
+export function keyOf(seed) {
+  let key = derived.get(seed);
+  if (!key) {
+    key = new PiDeviceKey(seed);
+    derived.set(seed, key);
+  }
+  return key;
+}
+
+/**
+ * The seed that signs `token`'s polls and declines, or null when there is none now: a token
+ * without a PIN has it in the vault (`locked` while locked); a PIN token only once its PIN was
+ * used in this browser session.
+ * @param {import('./store.js').PiToken} token
+ * @returns {Promise<string|null>}
+ */
+export async function sessionSeed(token) {
+  const secret = await deviceSecret(token);
+  if (secret.masked) return (await readSession(['piSeeds'])).piSeeds?.[token.serial] ?? null;
+  return piDeviceSeed(secret, null);
+}
+
+/**
+ * Keeps a PIN token's seed for this session's polls (memory only; `vault.lock` drops it).
+ * @param {string} serial
+ * @param {string} seed
+ */
+export async function keepSeed(serial, seed) {
+  const { piSeeds = {} } = await readSession(['piSeeds']);
+  await writeSession({ piSeeds: { ...piSeeds, [serial]: seed } });
+}
+
+/** @param {string} serial */
+export async function dropSeed(serial) {
+  const { piSeeds } = await readSession(['piSeeds']);
+  if (!piSeeds?.[serial]) return;
+  delete piSeeds[serial];
+  await (Object.keys(piSeeds).length ? writeSession({ piSeeds }) : removeSession(['piSeeds']));
+}
+
+/**
+ * privacyIDEA's base32 RSA signature of `message` under the key of `seed`.
+ * @param {string} seed
+ * @param {string} message
+ */
+export const sign = (seed, message) => keyOf(seed).sign(message);
+
+/**
+ * The same, under a key derived for this signature only and not kept: a PIN's, which may be
+ * wrong.
+ * @param {string} seed
+ * @param {string} message
+ */
+export function signOnce(seed, message) {
+  const key = new PiDeviceKey(seed);
   try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction('keys', mode);
-      const request = step(tx.objectStore('keys'));
-      tx.oncomplete = () => resolve(request.result);
-      tx.onerror = () => reject(tx.error);
-    });
+    return key.sign(message);
   } finally {
-    db.close();
+    key.free();
   }
 }
 
-/**
- * @typedef {{privateKey: CryptoKey, publicKey: CryptoKey}} DeviceKeys
- */
-
-/** @param {string} serial @returns {Promise<DeviceKeys|undefined>} */
-export const loadKey = (serial) => keyStore('readonly', (store) => store.get(serial));
-/** @param {string} serial @param {DeviceKeys} keys */
-export const saveKey = (serial, keys) => keyStore('readwrite', (store) => store.put(keys, serial));
-/** @param {string} serial */
-export const deleteKey = (serial) => keyStore('readwrite', (store) => store.delete(serial));
-
-// Encodings and signatures -------------------------------------------------------------------
+// Server keys --------------------------------------------------------------------------------
 
 /** @param {ArrayBuffer|Uint8Array} bytes */
 export const base64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
 /** @param {string} text */
 export const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-
-/**
- * privacyIDEA's base32 RSA signature of `message`.
- * @param {CryptoKey} privateKey
- * @param {string} message
- */
-export async function sign(privateKey, message) {
-  const signature = await crypto.subtle.sign(RSA, privateKey, new TextEncoder().encode(message));
-  return piSignatureToBase32(new Uint8Array(signature));
-}
 
 /**
  * Whether `signatureB32` is the server's signature of `message`.

@@ -6,9 +6,9 @@
 // calls `check` with it and `answer` when the person decides.
 import { fillTrusted } from './fill.js';
 import { coded } from './messages.js';
-import { call, importServerKey, loadKey, sign, trustedOrigins, verify } from './privacyidea-keys.js';
+import { call, deviceSecret, importServerKey, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, verify } from './privacyidea-keys.js';
 import { piTokens } from './store.js';
-import { piAnswerMessage, piCheckChallenge, piPinMatches, toolsReady } from './worker-tools.js';
+import { piAnswerMessage, piCheckChallenge, piDeviceSeed, toolsReady } from './worker-tools.js';
 
 /** How long a challenge is offered after it arrived (privacyIDEA's own app: 2 minutes). */
 const SHOW_SECONDS = 120;
@@ -81,7 +81,7 @@ export async function check(raws, { from }) {
     checked.push({
       request: { ...challenge, expiresAt },
       enabled: token.enabled,
-      pin: Boolean(token.pinCheck),
+      pin: Boolean(token.pin || token.appForceUnlock),
       notice: { title: challenge.app, message: challenge.question, contextMessage: `${challenge.issuer} · ${challenge.serial}`, buttons: false },
     });
   }
@@ -90,10 +90,16 @@ export async function check(raws, { from }) {
 
 /**
  * Answers a pending challenge: `decision` 'approve' (with `number`, the presence option, when
- * the challenge asks for one, and `pin` when the token has a PIN check), 'deny' (decline) or
- * 'report' (decline with `unknown_trigger` when the challenge's signed capabilities offer
- * reasons). A code-to-phone approval's display code is filled into tab `tabId` when that tab is
- * one of the token's trusted origins.
+ * the challenge asks for one, and `pin` when the token's seed is masked with a PIN), 'deny'
+ * (decline) or 'report' (decline with `unknown_trigger` when the challenge's signed
+ * capabilities offer reasons). A code-to-phone approval's display code is filled into tab
+ * `tabId` when that tab is one of the token's trusted origins.
+ *
+ * The key signs as the core derives it from the token's seed (docs/privacyidea.md): read from
+ * the vault (`locked` while it is locked) and, for an approval of a PIN token, unmasked with the
+ * PIN given now, never with a seed kept earlier. A wrong PIN gives another valid key, which
+ * privacyIDEA refuses: nothing here can tell. A decline of a PIN token signs with the seed this
+ * session polled with, or the PIN when one is given.
  * @param {import('./store.js').Pending} item
  * @param {import('./messages.js').RequestAnswer} answer
  * @returns {Promise<{verdict: import('./inbox.js').Verdict}>}
@@ -101,20 +107,21 @@ export async function check(raws, { from }) {
 export async function answer(item, { decision, number = null, pin = null, tabId = null }) {
   const request = /** @type {PiChallenge} */ (item.request);
   const token = (await piTokens())[request.tokenId];
-  const keys = token && (await loadKey(token.serial));
-  if (!keys?.privateKey) throw coded('unknown_token', 'The token of this request was removed.');
+  if (!token) throw coded('unknown_token', 'The token of this request was removed.');
   if (decision === 'approve' && request.choices?.length && !request.choices.includes(String(number))) {
     throw coded('invalid_parameter', 'Pick one of the options shown.');
   }
   await toolsReady();
-  if (token.pinCheck && decision === 'approve') {
-    if (!pin) throw coded('pin_required', 'This token needs its PIN to approve.');
-    if (!piPinMatches(token.pinCheck, pin)) return { verdict: { status: 'failed', reason: 'wrong_pin' } };
-  }
+  const secret = await deviceSecret(token);
+  const withPin = Boolean(secret.masked) && (decision === 'approve' || pin != null);
+  // `pin_required` from the core when a masked seed gets no PIN of digits.
+  const seed = withPin ? piDeviceSeed(secret, pin) : await sessionSeed(token);
+  if (!seed) throw coded('pin_required', 'This token needs its PIN to answer.');
   const decline = decision !== 'approve';
   const reason = decision === 'report' && request.declineReason ? 'unknown_trigger' : undefined;
   const presence = !decline && request.choices?.length ? String(number) : undefined;
-  const signature = await sign(keys.privateKey, piAnswerMessage(request.nonce, request.serial, presence, decline, reason));
+  const message = piAnswerMessage(request.nonce, request.serial, presence, decline, reason);
+  const signature = withPin ? signOnce(seed, message) : sign(seed, message);
   /** @type {Record<string, string>} */
   const form = { serial: request.serial, nonce: request.nonce, signature };
   if (decline) form.decline = '1';
@@ -131,9 +138,13 @@ export async function answer(item, { decision, number = null, pin = null, tabId 
     return { verdict: { status: 'failed', reason: err.code === 'unreachable' ? 'unreachable' : err.code } };
   }
   if (json.result.value !== true) {
-    // A wrong presence option leaves the challenge open on the server: the person may retry.
+    // A wrong presence option, or a signature from a wrong PIN's key, leaves the challenge open
+    // on the server: the person may retry.
+    if (withPin) return { verdict: { status: 'failed', reason: 'pin_refused' } };
     return { verdict: { status: 'failed', reason: presence ? 'wrong_choice' : 'refused' } };
   }
+  // privacyIDEA accepted the key this PIN gave: this session may poll with it.
+  if (withPin) await keepSeed(token.serial, seed);
   /** @type {import('./inbox.js').Verdict} */
   const verdict = { status: decision === 'approve' ? 'approved' : decision === 'report' ? 'reported' : 'denied' };
   // code_to_phone: the server hands a code to type at the sign-in page. It is filled into the

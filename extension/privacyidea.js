@@ -8,11 +8,12 @@
 import { admit, fillTrusted, tabOrigin } from './fill.js';
 import { forget, receive, updateOutcome } from './inbox.js';
 import { coded } from './messages.js';
-import { RSA, base64, call, deleteKey, loadKey, saveKey, sign, trustedOrigins, unbase64 } from './privacyidea-keys.js';
+import { RSA, base64, call, deviceSecret, dropSeed, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, unbase64 } from './privacyidea-keys.js';
 import { DISPLAY_CODE } from './privacyidea-requests.js';
 import { serial as queued } from './queue.js';
 import { outcomes, piTokens, savePiTokens } from './store.js';
-import { piParseEnrollLink, piPinCheck, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
+import { secrets, updateSecrets } from './vault.js';
+import { piDeviceSeed, piNewDevice, piParseEnrollLink, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
 
 /** Polls this often for a while after the popup opened, or while a sign-in page waits. */
 const FAST_POLL_MS = 3_000;
@@ -28,9 +29,11 @@ const PAGE_HINT_MS = 20_000;
 // Enrollment ---------------------------------------------------------------------------------
 
 /**
- * Enrolls from a privacyIDEA link (`otpauth://pipush/…` or `pia://pipush/…`): a new RSA-4096
- * key pair (private key not extractable), enrollment step 2 with the link's credential, and the
- * server's key. Returns the stored token.
+ * Enrolls from a privacyIDEA link (`otpauth://pipush/…` or `pia://pipush/…`): a new device
+ * seed and the RSA key it derives (the core's, docs/privacyidea.md), enrollment step 2 with the
+ * link's credential and the public key, and the server's key. The seed goes into the vault,
+ * masked with `pin` when the server asks for one; the public key is not kept. Returns the
+ * stored token. Fails with `locked` while the vault is locked, before privacyIDEA is asked.
  * @param {unknown} link
  * @param {unknown} [pin]
  * @returns {Promise<PiToken>}
@@ -38,15 +41,12 @@ const PAGE_HINT_MS = 20_000;
 export async function enroll(link, pin = null) {
   await toolsReady();
   const parsed = piParseEnrollLink(String(link ?? ''));
+  // The seed must be storable before privacyIDEA enrolls the key.
+  await secrets();
   // The server asks for an unlock (`pin=True` or `app_force_unlock`): a PIN before each approval.
   // The core refuses anything but 4 to 64 digits with `pin_required`, whatever the page sent.
-  const check = parsed.pin || parsed.appForceUnlock ? piPinCheck(/** @type {string} */ (pin)) : null;
-  const keys = await crypto.subtle.generateKey(
-    { ...RSA, modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]) },
-    false,
-    ['sign', 'verify'],
-  );
-  const pubkey = base64(await crypto.subtle.exportKey('spki', keys.publicKey));
+  const needsPin = Boolean(parsed.pin || parsed.appForceUnlock);
+  const device = piNewDevice(needsPin ? String(pin ?? '') : null);
   const json = await call(parsed.url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -54,7 +54,7 @@ export async function enroll(link, pin = null) {
       enrollment_credential: parsed.enrollmentCredential,
       serial: parsed.serial,
       fbtoken: 'no_firebase_token',
-      pubkey,
+      pubkey: device.publicKey,
       capabilities: JSON.stringify(['decline_reason']),
     }),
   });
@@ -64,7 +64,6 @@ export async function enroll(link, pin = null) {
   const serverKey = base64(piServerKeySpki(String(json.detail.public_key ?? '')));
   // Importing it now refuses a key WebCrypto cannot use before anything is stored.
   await crypto.subtle.importKey('spki', unbase64(serverKey), RSA, false, ['verify']);
-  await saveKey(parsed.serial, { privateKey: keys.privateKey, publicKey: keys.publicKey });
   /** @type {PiToken} */
   const token = {
     serial: parsed.serial,
@@ -76,17 +75,24 @@ export async function enroll(link, pin = null) {
     serverKey,
     pin: parsed.pin,
     appForceUnlock: parsed.appForceUnlock ?? null,
-    ...(check && { pinCheck: check }),
     enabled: true,
     addedAt: Date.now(),
   };
-  await queued(async () => savePiTokens({ ...(await piTokens()), [token.serial]: token }));
+  await queued(async () => {
+    // Secrets first: a token is never stored without its seed.
+    await updateSecrets((all) => ({ ...all, pi: { ...all.pi, [token.serial]: device.secret } }));
+    await savePiTokens({ ...(await piTokens()), [token.serial]: token });
+  });
+  // The PIN was just chosen: this session may poll with its seed.
+  if (needsPin) await keepSeed(token.serial, device.seed);
   poll().catch(() => {});
   return token;
 }
 
 /**
- * Forgets a token, its key and its pending challenges (privacyIDEA has no removal call).
+ * Forgets a token, its seed and its pending challenges (privacyIDEA has no removal call).
+ * While the vault is locked the seed stays sealed, unusable without its token, and goes at
+ * the vault's next write.
  * @param {string} serial
  */
 export async function remove(serial) {
@@ -94,8 +100,14 @@ export async function remove(serial) {
     const tokens = await piTokens();
     delete tokens[serial];
     await savePiTokens(tokens);
-    await deleteKey(serial);
+    await updateSecrets((all) => {
+      delete all.pi[serial];
+      return all;
+    }).catch((err) => {
+      if (err?.code !== 'locked') throw err;
+    });
   });
+  await dropSeed(serial);
   // After the token: a poll under way finds no token and keeps nothing.
   await forget('privacyidea', serial);
 }
@@ -103,18 +115,53 @@ export async function remove(serial) {
 // Polling ------------------------------------------------------------------------------------
 
 /**
- * One signed poll of a token; the inbox checks and keeps what it lists.
+ * One signed poll of a token; the inbox checks and keeps what it lists. Nothing while the
+ * vault is locked (`locked`): the device seeds are sealed.
  * @param {PiToken} token
  */
 async function pollToken(token) {
-  const keys = await loadKey(token.serial);
-  if (!keys?.privateKey) throw coded('unknown_token', `no device key for ${token.serial}`);
+  const seed = await sessionSeed(token);
+  // A PIN token whose PIN was not used in this session has no key to poll with.
+  if (seed) await pollWith(token, seed, sign);
+}
+
+/**
+ * A poll of `token` signed by `signer` with the key of `seed`.
+ * @param {PiToken} token
+ * @param {string} seed
+ * @param {(seed: string, message: string) => string} signer
+ */
+async function pollWith(token, seed, signer) {
   const timestamp = new Date().toISOString();
-  const signature = await sign(keys.privateKey, piPollMessage(token.serial, timestamp));
+  const signature = signer(seed, piPollMessage(token.serial, timestamp));
   const query = new URLSearchParams({ serial: token.serial, timestamp, signature, capabilities: JSON.stringify(['decline_reason']) });
   const json = await call(`${token.url}?${query}`, { method: 'GET' });
   const list = Array.isArray(json.result.value) ? json.result.value : [];
   await receive('privacyidea', list, { via: 'poll', from: token.serial });
+}
+
+/**
+ * Lets a PIN token poll again in this session (after a browser restart, or a lock): a poll signed
+ * with the key its seed gives under `pin`, whose seed is kept for polling when privacyIDEA
+ * accepts it. privacyIDEA's refusal is the only sign of a wrong PIN (`pin_refused`).
+ * @param {string} serial
+ * @param {unknown} pin
+ */
+export async function resume(serial, pin) {
+  await toolsReady();
+  const token = (await piTokens())[serial];
+  if (!token?.enabled) throw coded('unknown_token', 'There is no such privacyIDEA token here.');
+  const secret = await deviceSecret(token);
+  // `pin_required` from the core unless the PIN is digits.
+  const seed = secret.masked ? piDeviceSeed(secret, typeof pin === 'string' ? pin : null) : null;
+  if (!seed) return void poll().catch(() => {});
+  try {
+    await pollWith(token, seed, signOnce);
+  } catch (err) {
+    if (err?.code === 'refused') throw coded('pin_refused', 'privacyIDEA did not accept the key of this PIN: the PIN may be wrong.');
+    throw err;
+  }
+  await keepSeed(serial, seed);
 }
 
 /** @type {Promise<void>|null} */
@@ -130,7 +177,9 @@ export function poll() {
       if (tokens.length === 0) return;
       await toolsReady();
       const results = await Promise.allSettled(tokens.map(pollToken));
-      for (const r of results) if (r.status === 'rejected') console.warn(`PushOTP: privacyIDEA poll: ${r.reason?.message}`);
+      for (const r of results) {
+        if (r.status === 'rejected' && r.reason?.code !== 'locked') console.warn(`PushOTP: privacyIDEA poll: ${r.reason?.message}`);
+      }
     } finally {
       polling = null;
     }

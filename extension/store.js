@@ -10,15 +10,15 @@
 //   secrets     Secrets                    the tokens' secrets, read and written only by the
 //                                          worker (vault.js)
 //   piTokens    { [serial]: PiToken }      privacyIDEA push tokens (privacyidea.js); their
-//                                          device keys are in IndexedDB `pushotp-privacyidea`
+//                                          device seeds are in `secrets` (`pi`)
 //   settings    Settings                   (only the changed ones; `settings()` adds defaults)
 //   webPush     { [tokenId]: endpoint }    tokens whose server has this browser's Web Push
 //                                          subscription (channel.js)
 //   restores    { [tokenId]: nonce }       restores of imported push tokens whose answer has
 //                                          not arrived yet, sent again with the same nonce
 //                                          (restore.js)
-//   pushTokensTag, otpTokensTag, piTokensTag  base64 HMAC-SHA-256 of the item, only where the
-//                                          browser cannot close local storage to content
+//   <item>Tag   string                     base64 HMAC-SHA-256 of each item above, only where
+//                                          the browser cannot close local storage to content
 //                                          scripts (see "Tags" below); kept by this module alone
 // chrome.storage.session (memory only, cleared when the browser closes):
 //   pending     { [requestId]: Pending }   requests waiting for the person (inbox.js)
@@ -33,6 +33,9 @@
 //   vaultKey    string                     the key of the password-protected secrets while
 //                                          unlocked (vault.js)
 //   lockAt      ms                         when the auto-lock removes `vaultKey`
+//   piSeeds     { [serial]: seed }         the seeds of privacyIDEA PIN tokens whose PIN was
+//                                          used in this session, for polling only
+//                                          (privacyidea-keys.js); the lock removes them
 
 /**
  * @typedef {object} PushToken  A token enrolled from an activation link (docs/protocol.md §3).
@@ -89,9 +92,8 @@
  * @property {string} serverKey    the server's public key, base64 SPKI
  * @property {boolean} pin          the server asks for a PIN before answering
  * @property {string|null} appForceUnlock
- * @property {{masked: object, digest: string}} [pinCheck]  present when the server asks for an
- *   unlock before answers: random keys masked with the person's PIN (Argon2id, `maskKeys`) and
- *   the SHA-256 of the first, so that only the right PIN unmasks them
+ * @property {object} [pinCheck]  only in tokens stored by an earlier version (a PIN check that
+ *   confirmed PINs offline); such a token must be enrolled again (`enroll_again`)
  * @property {boolean} enabled
  * @property {number} addedAt      ms
  * @property {string[]} [sites]    origins the person confirmed for filling this token's
@@ -99,7 +101,9 @@
  */
 
 /**
- * @typedef {{otp: {[id: string]: string}, push: {[tokenId: string]: {otp: string, answer: string}}}} PlainSecrets
+ * @typedef {{otp: {[id: string]: string}, push: {[tokenId: string]: {otp: string, answer: string}}, pi: {[serial: string]: {seed?: string, masked?: object}}}} PlainSecrets
+ *   `pi`: each privacyIDEA token's device seed, plain (`seed`) or masked with its PIN (`masked`,
+ *   docs/privacyidea.md)
  * @typedef {{v: 1, kdf: Kdf, iv: string, data: string}} Sealed  AES-256-GCM of JSON (vault.js)
  * @typedef {{salt: string, memoryKib: number, iterations: number, parallelism: number}} Kdf
  * @typedef {Partial<PlainSecrets> & {sealed?: Sealed}} Secrets  plain (`otp`, `push`) without a
@@ -233,12 +237,13 @@
  * @property {{[id: string]: Enrollment}} enrollments
  * @property {string} vaultKey
  * @property {number} lockAt
+ * @property {{[serial: string]: string}} piSeeds
  */
 
 /** @type {readonly (keyof Local)[]} */
 const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piTokens', 'settings', 'webPush', 'restores']);
 /** @type {readonly (keyof Session)[]} */
-const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt']);
+const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt', 'piSeeds']);
 
 /** @type {Promise<('local'|'session')[]>|null} */
 let closing = null;
@@ -248,10 +253,13 @@ let closing = null;
  * (`StorageArea.setAccessLevel`; Chromium offers it for both areas, Firefox only for session,
  * which it keeps closed anyway): from then on only the extension's pages and its worker read or
  * write them, and a page that took over its renderer, with the content scripts' powers, reaches
- * neither secrets nor tokens. The browser keeps the level in memory only, so the worker calls
- * this first at each start; every read and write below waits for it, so nothing is stored
- * before it is done. Once per page or worker; resolves to the areas that stay open, where the
- * guarded items carry tags (below).
+ * neither secrets nor tokens. Chromium keeps the level in the profile's preferences
+ * (`extensions.settings.<id>.storage_local_access_level`), so once set it holds from the next
+ * browser start on; the worker sets it again first at each start all the same, and every read
+ * and write below waits for it. The window it leaves is the install: until the worker first
+ * ran, a content script in a page open at that moment could write local storage, which is why
+ * the worker clears it then (`settleInstall`). Once per page or worker; resolves to the areas
+ * that stay open, where the guarded items carry tags (below).
  * @returns {Promise<('local'|'session')[]>}
  */
 export function closeToContentScripts() {
@@ -265,8 +273,9 @@ export function closeToContentScripts() {
         try {
           await storage.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' });
           return true;
-        } catch {
-          // Offered but refused for this area.
+        } catch (err) {
+          // Offered but refused for this area: it stays open, and the tags below guard it.
+          console.warn(`PushOTP: the browser did not close ${area} storage to content scripts (${err?.message ?? err}); what a page must not change is checked with tags instead.`);
           return false;
         }
       }),
@@ -276,20 +285,66 @@ export function closeToContentScripts() {
   return closing;
 }
 
-// Tags where content scripts reach local storage -----------------------------------------------
-// Where local storage stays open to content scripts (Firefox), the items a page must never
-// change carry an HMAC-SHA-256 tag (`<item>Tag`, beside the item, written in the same step):
-// the token lists, and with them the confirmed sites, the tokens' servers and privacyIDEA's
-// server keys. Every read checks the tag before the item is used, and refuses the item
-// (`storage_tampered`) when it does not verify. The key is a non-extractable WebCrypto key in
-// the extension's own IndexedDB (`pushotp-store`), which a content script cannot open: its
-// IndexedDB is the page's. It is made at the first start of the extension, when the items as
-// they are then are tagged; made anew (and everything tagged again) only if that database is
-// lost. A tag proves that the extension wrote the item, not that it is the newest the
-// extension wrote: a page that read an item and its tag earlier can put that older pair back.
+// The install ---------------------------------------------------------------------------------
+// Before the worker first closed storage, a content script could write local storage: in a
+// page that was open when the extension was installed, or when the browser started with it
+// loaded. Nothing the extension keeps exists before its install, so the worker clears local
+// storage then, after closing it, and every read and write of local storage in the worker waits
+// until that is done: nothing the worker writes at install is cleared, and nothing it reads
+// was planted. Whether a start is the install comes from `runtime.onInstalled`, which arrives
+// after the worker's first lines ran; a mark in the extension's own IndexedDB (`pushotp-store`,
+// out of a content script's reach) says that this was settled before, so that later starts do
+// not wait for an event that never comes.
 
-/** The items whose tags are checked. */
-const GUARDED = Object.freeze(/** @type {(keyof Local)[]} */ (['pushTokens', 'otpTokens', 'piTokens']));
+/** How long a start without the mark waits for `runtime.onInstalled` (ms). */
+const INSTALL_WAIT_MS = 5000;
+
+/** @type {Promise<void>} */
+let installed = Promise.resolve();
+
+/**
+ * Worker only, first thing at its top level: `reason` resolves to the reason of
+ * `runtime.onInstalled` when it arrives. At the install (`install`), local storage is closed,
+ * then cleared; local reads and writes wait until this is settled.
+ * @param {Promise<string>} reason
+ */
+export function settleInstall(reason) {
+  installed = (async () => {
+    if (await keyStore('readonly', (store) => store.get('installed'))) return;
+    // An update from a version without the mark says `update`; a lost mark, nothing.
+    const why = await Promise.race([reason, new Promise((resolve) => setTimeout(resolve, INSTALL_WAIT_MS, null))]);
+    if (why === 'install') {
+      await closeToContentScripts();
+      await chrome.storage.local.clear();
+    }
+    await keyStore('readwrite', (store) => store.put(Date.now(), 'installed'));
+  })().catch((err) => console.warn(`PushOTP: the install steps failed: ${err?.message ?? err}`));
+}
+
+/** Local storage may be used: the install is settled and storage closed where it can be. */
+async function localReady() {
+  await installed;
+  return tagging();
+}
+
+// Tags where content scripts reach local storage -----------------------------------------------
+// Where local storage stays open to content scripts (Firefox), every item carries an
+// HMAC-SHA-256 tag (`<item>Tag`, beside the item, written in the same step), since a page must
+// change none of them: the token lists (and with them the confirmed sites, the tokens' servers
+// and privacyIDEA's server keys), the secrets, the settings (auto-submit, auto-lock, approving
+// from the notification), the Web Push subscriptions and the restores. Every read checks the tag
+// before the item is used, and refuses the item (`storage_tampered`) when it does not verify.
+// The key is a non-extractable WebCrypto key in the extension's own IndexedDB (`pushotp-store`),
+// which a content script cannot open: its IndexedDB is the page's. It is made at the first
+// start of the extension, when the items as they are then are tagged. Tags found without the
+// key mean that the key was lost or the tags were not the extension's: everything is refused
+// then rather than tagged again as it is. A tag proves that the extension wrote the item, not
+// that it is the newest the extension wrote: a page that read an item and its tag earlier can
+// put that older pair back, and a page reads every item (the secrets too, sealed only with a
+// password).
+
+/** The items whose tags are checked: all of them. */
+const GUARDED = LOCAL_KEYS;
 /** @param {string} item */
 const tagKey = (item) => `${item}Tag`;
 const TAG_CONTEXT = 'pushotp-store-tag-v1';
@@ -329,6 +384,15 @@ async function verifies(key, item, value, tag) {
   return crypto.subtle.verify('HMAC', key, mac, tagged(item, value));
 }
 
+/**
+ * What a tag covers of `value`, as a value: its canonical JSON read back. The browser keeps
+ * structured clones (Firefox), where `Infinity` or `NaN` stay numbers and keys whose value is
+ * `undefined` stay keys, all of which JSON makes `null` or drops: a value changed only in those
+ * verifies, and it is this, not the value as stored, that is used.
+ * @param {unknown} value
+ */
+const asVerified = (value) => (value === undefined ? undefined : JSON.parse(canonicalJson(value)));
+
 /** @param {IDBTransactionMode} mode @param {(store: IDBObjectStore) => IDBRequest} step */
 async function keyStore(mode, step) {
   const db = await new Promise((resolve, reject) => {
@@ -363,8 +427,11 @@ function tagKeyOfExtension() {
     .request('pushotp-store-tag-key', async () => {
       const kept = await keyStore('readonly', (store) => store.get('tag'));
       if (kept) return /** @type {CryptoKey} */ (kept);
+      const current = await chrome.storage.local.get([...GUARDED, ...GUARDED.map(tagKey)]);
+      // Tags without a key are no first start: tagging what is there would bless what a page put.
+      const orphan = GUARDED.find((item) => current[tagKey(item)] !== undefined);
+      if (orphan) throw tampered(orphan);
       const key = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-      const current = await chrome.storage.local.get([...GUARDED]);
       const tags = await Promise.all(GUARDED.map(async (item) => [tagKey(item), await tagOf(key, item, current[item])]));
       await chrome.storage.local.set(Object.fromEntries(tags));
       await keyStore('readwrite', (store) => store.put(key, 'tag'));
@@ -395,6 +462,7 @@ async function checked(values, items) {
   for (const item of items) {
     if (!(await verifies(key, item, values[item], values[tagKey(item)]))) throw tampered(item);
     delete values[tagKey(item)];
+    values[item] = asVerified(values[item]);
   }
   return values;
 }
@@ -412,7 +480,7 @@ function listed(keys, allowed) {
  */
 export async function readLocal(keys) {
   listed(keys, LOCAL_KEYS);
-  if (!(await tagging())) return chrome.storage.local.get(keys);
+  if (!(await localReady())) return chrome.storage.local.get(keys);
   const items = GUARDED.filter((item) => /** @type {string[]} */ (keys).includes(item));
   // Key first: making it tags the items, which the read below must see.
   if (items.length) await tagKeyOfExtension();
@@ -424,7 +492,7 @@ export async function writeLocal(values) {
   const keys = listed(Object.keys(values), LOCAL_KEYS);
   /** @type {{[key: string]: unknown}} */
   const stored = { ...values };
-  if (await tagging()) {
+  if (await localReady()) {
     const items = GUARDED.filter((item) => keys.includes(item));
     const key = items.length ? await tagKeyOfExtension() : null;
     for (const item of items) stored[tagKey(item)] = await tagOf(/** @type {CryptoKey} */ (key), item, values[item]);
@@ -474,7 +542,7 @@ export function onChanged(listener) {
       listener(changes, area);
       return;
     }
-    tagging()
+    localReady()
       .then(async (on) => {
         if (!on) return listener(changes, area);
         // Where items carry tags, a changed item is passed on only when its new value verifies:
@@ -488,7 +556,10 @@ export function onChanged(listener) {
         for (const item of items) {
           if (!changes[item]) continue;
           const tag = changes[tagKey(item)]?.newValue ?? stored[tagKey(item)];
-          if (await verifies(key, item, changes[item].newValue, tag)) continue;
+          if (await verifies(key, item, changes[item].newValue, tag)) {
+            passed[item] = { ...changes[item], newValue: asVerified(changes[item].newValue) };
+            continue;
+          }
           delete passed[item];
           console.warn(tampered(item).message);
         }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // @ts-check
 // The secrets of every token, for the service worker only: the secret of each ordinary
-// (otpauth) token and the approval keys (`K_otp`, `K_ans`) of each push token that has no PIN.
+// (otpauth) token, the approval keys (`K_otp`, `K_ans`) of each push token that has no PIN, and
+// the device seed of each privacyIDEA token (masked with its PIN when it has one).
 // Everything else about a token (names, issuer, counters, sites) lives beside it in clear, so
 // that the popup can list tokens and the worker can receive and check push requests (with
 // `K_req` and `K_chan`) while the secrets are locked away.
 //
 // Stored in local storage as `secrets` (store.js), either plain (no password set):
-//   { otp: { [id]: base32 secret }, push: { [tokenId]: { otp, answer } } }
+//   { otp: { [id]: base32 secret }, push: { [tokenId]: { otp, answer } },
+//     pi: { [serial]: { seed } | { masked: { salt, params, masked } } } }
 // or sealed with the person's password:
 //   { sealed: { v: 1, kdf: { salt, memoryKib, iterations, parallelism }, iv, data } }
 // where `data` is AES-256-GCM (12-byte `iv`, additional data "pushotp-vault-v1") of the plain
@@ -22,7 +24,7 @@ import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { fromB64url, openJson, sealJson } from './sealing.js';
 import { forgetRestores, restoreToken } from './restore.js';
-import { otpTokens, pushTokens, readLocal, readSession, removeSession, settings, writeLocal, writeSession } from './store.js';
+import { otpTokens, piTokens, pushTokens, readLocal, readSession, removeSession, settings, writeLocal, writeSession } from './store.js';
 import { checkOtpToken, checkPushToken, toolsReady } from './worker-tools.js';
 
 /** @typedef {import('./store.js').PushToken} PushToken */
@@ -74,12 +76,12 @@ async function sessionKey() {
   return (await readSession(['vaultKey'])).vaultKey ?? null;
 }
 
-const shaped = (value) => ({ otp: { ...value?.otp }, push: { ...value?.push } });
+const shaped = (value) => ({ otp: { ...value?.otp }, push: { ...value?.push }, pi: { ...value?.pi } });
 
 /**
  * All secrets. Throws `locked` when the person protected them with a password and has not
  * unlocked them.
- * @returns {Promise<{otp: {[id: string]: string}, push: {[tokenId: string]: {otp: string, answer: string}}}>}
+ * @returns {Promise<import('./store.js').PlainSecrets>}
  */
 export async function secrets() {
   const value = await stored();
@@ -153,10 +155,13 @@ export function unlock(key) {
   });
 }
 
-/** Forgets the key: the secrets stay sealed until the next unlock. */
+/**
+ * Forgets the key, and the seeds of privacyIDEA PIN tokens kept for polling: the secrets stay
+ * sealed until the next unlock.
+ */
 export function lock() {
   return serial(async () => {
-    await removeSession(['vaultKey', 'lockAt']);
+    await removeSession(['vaultKey', 'lockAt', 'piSeeds']);
     await chrome.alarms.clear(LOCK_ALARM);
   });
 }
@@ -373,6 +378,8 @@ export async function importFile(file, key) {
     // Secrets of tokens removed while locked go now.
     for (const id of Object.keys(all.otp)) if (!otp[id]) delete all.otp[id];
     for (const id of Object.keys(all.push)) if (!push[id]) delete all.push[id];
+    const pi = await piTokens();
+    for (const serial of Object.keys(all.pi)) if (!pi[serial]) delete all.pi[serial];
     // Secrets first: a token is never stored without its secret.
     await write(all);
     await writeLocal({ otpTokens: otp, pushTokens: push, webPush });

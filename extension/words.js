@@ -152,6 +152,10 @@ function failure(reason) {
       return 'This token needs its PIN to approve.';
     case 'wrong_pin':
       return 'Wrong PIN. Nothing was sent; try again.';
+    case 'pin_refused':
+      return 'privacyIDEA did not accept the approval: the PIN may be wrong. Try again.';
+    case 'enroll_again':
+      return 'This privacyIDEA token was added by an earlier version of PushOTP. Remove it and enroll it again.';
     case 'wrong_choice':
       return 'That was not the option shown on the sign-in page. Pick again.';
     case 'already_answering':

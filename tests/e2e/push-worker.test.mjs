@@ -202,6 +202,45 @@ test('forged, unknown and replayed requests never show', async () => {
   await page.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'deny' }), genuine.id);
 });
 
+test('a request replayed after it was answered, or after it expired, never shows again', async () => {
+  const control = await serviceWorkerControl(browser, page);
+  const deliver = (request) => control.push(JSON.stringify({ type: 'push', request }));
+  const heard = workerConsole(browser);
+  // Answered: denied here, then the same signed request comes again.
+  const login = await signIn(plain.url, 'alice', 'alice-demo');
+  await login.push();
+  await waitForSession(page, onlyRequest);
+  const answered = await requestOf();
+  await page.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'deny' }), answered.id);
+  await waitForSession(page, (s) => !Object.keys(s.pending ?? {}).length);
+  await deliver(answered);
+  // Messages are handled in order: once a forged one after it is dropped, the replay was handled.
+  await deliver({ ...answered, id: 'CCCCCCCCCCCCCCCCCCCCCA', app: 'Payroll' });
+  await heard.until(/^warning: PushOTP: dropped a request that failed its check: .* \(webpush\)$/);
+  assert.deepEqual(Object.keys((await session(page)).pending), []);
+  assert.equal(await badge(page), '');
+  // Expired: kept until its time ran out, then the same request comes again.
+  const short = await startServer(['--no-number-matching', '--request-ttl', '2']);
+  try {
+    await enroll(page, short.link);
+    const late = await signIn(short.url, 'alice', 'alice-demo');
+    await late.push();
+    await waitForSession(page, onlyRequest);
+    const expired = await requestOf();
+    await waitForSession(page, (x) => x.outcomes?.[expired.id]?.status === 'expired', 6_000);
+    await deliver(expired);
+    await deliver({ ...expired, id: 'DDDDDDDDDDDDDDDDDDDDDA', app: 'Payroll' });
+    await heard.until(/^warning: PushOTP: dropped a request that failed its check: .* \(webpush\)$/, 3);
+    const s = await session(page);
+    assert.deepEqual(Object.keys(s.pending), []);
+    assert.equal(s.outcomes[expired.id].status, 'expired');
+    assert.equal(await badge(page), '');
+  } finally {
+    heard.stop();
+    await short.stop();
+  }
+});
+
 test('an expired request is removed', async () => {
   const short = await startServer(['--no-number-matching', '--request-ttl', '2']);
   try {

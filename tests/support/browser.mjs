@@ -2,7 +2,7 @@
 // extension's id and its service worker. The extension is loaded from dist/extension/, staged
 // afresh from the working tree before each launch (scripts/stage-extension.mjs), as the demo
 // and a person's "Load unpacked" load it.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -18,20 +18,33 @@ let staging = null;
 /**
  * `headless: false` shows the browser window (on a display, or Xvfb's); `args` are further
  * Chromium switches, `viewport` the pages' size (Playwright's 1280×720 otherwise), `others` the
- * folders of further unpacked extensions to load beside this one.
- * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}, others?: string[]}} [options]
+ * folders of further unpacked extensions to load beside this one, `extension` a folder staged
+ * elsewhere to load instead of dist/extension/ (a copy with something added), `startPage` a
+ * page the browser opens as it starts (from the profile's start-up pages, as a person's browser
+ * opens them), before the extension's worker first ran.
+ * `close({ keepProfile: true })` leaves the profile folder (`profile`) on disk for the caller to
+ * read and remove.
+ * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}, others?: string[], extension?: string, startPage?: string}} [options]
  * @returns {Promise<{context: import('playwright-core').BrowserContext,
- *   extensionId: string, worker: import('playwright-core').Worker,
- *   errors: string[], close: () => Promise<void>}>}
+ *   extensionId: string, worker: import('playwright-core').Worker, profile: string,
+ *   errors: string[], close: (options?: {keepProfile?: boolean}) => Promise<void>}>}
  */
-export async function launchWithExtension({ headless = true, args = [], viewport, others = [] } = {}) {
+export async function launchWithExtension({ headless = true, args = [], viewport, others = [], extension, startPage } = {}) {
   // Once per test process: every browser it launches loads the same staged files.
-  staging ??= stageExtension();
-  const { dir } = await staging;
+  staging ??= extension ? null : stageExtension();
+  const dir = extension ?? (await /** @type {ReturnType<typeof stageExtension>} */ (staging)).dir;
   const profile = await mkdtemp(path.join(tmpdir(), 'pushotp-profile-'));
+  if (startPage) {
+    await mkdir(path.join(profile, 'Default'));
+    // 4: open the listed pages at start.
+    const preferences = { session: { restore_on_startup: 4, startup_urls: [startPage] } };
+    await writeFile(path.join(profile, 'Default', 'Preferences'), JSON.stringify(preferences));
+  }
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless,
+    // Playwright opens about:blank in place of the start-up pages otherwise.
+    ...(startPage && { ignoreDefaultArgs: ['about:blank'] }),
     ...(viewport && { viewport }),
     args: [
       `--disable-extensions-except=${[dir, ...others].join(',')}`,
@@ -66,10 +79,11 @@ export async function launchWithExtension({ headless = true, args = [], viewport
     context,
     extensionId,
     worker,
+    profile,
     errors,
-    async close() {
+    async close({ keepProfile = false } = {}) {
       await context.close();
-      await rm(profile, { recursive: true, force: true });
+      if (!keepProfile) await rm(profile, { recursive: true, force: true });
     },
   };
 }

@@ -8,10 +8,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-/** A storage area as chrome.storage gives it: JSON values, `closable` with setAccessLevel. */
+/**
+ * A storage area as Firefox keeps it: structured clones (`Infinity`, `NaN` and keys whose value
+ * is `undefined` survive, where JSON would drop them); `closable` with setAccessLevel.
+ */
 function area(closable, levels) {
   const data = new Map();
-  const clone = (v) => JSON.parse(JSON.stringify(v));
+  const clone = (v) => structuredClone(v);
   const it = {
     data,
     async get(keys) {
@@ -29,6 +32,9 @@ function area(closable, levels) {
     },
     async remove(keys) {
       for (const key of [keys].flat()) data.delete(key);
+    },
+    async clear() {
+      data.clear();
     },
   };
   if (closable) {
@@ -144,10 +150,10 @@ test('where local storage stays open, the token lists carry tags and read back a
   assert.deepEqual(await store.pushTokens(), PUSH);
   assert.deepEqual(await store.piTokens(), PI);
   for (const item of ['otpTokens', 'pushTokens', 'piTokens']) assert.match(local.data.get(`${item}Tag`), /^[A-Za-z0-9+/]{43}=$/, item);
-  // Settings carry none: a page that changes them changes nothing a check relies on.
+  // Settings carry one too.
   await store.saveSettings({ autoSubmit: true });
   assert.equal((await store.settings()).autoSubmit, true);
-  assert.equal(local.data.has('settingsTag'), false);
+  assert.match(local.data.get('settingsTag'), /^[A-Za-z0-9+/]{43}=$/);
   // Session storage was closed; local storage could not be.
   assert.deepEqual(levels, ['TRUSTED_CONTEXTS']);
 });
@@ -194,6 +200,54 @@ test('a change made without the key is refused before use: a site, a server, a s
   assert.deepEqual(seen[0].pushTokens.newValue, {});
 });
 
+test('settings, Web Push subscriptions, restores and secrets are guarded as the lists are', async () => {
+  const { store, local } = await start();
+  await store.saveSettings({ autoLockMinutes: 5 });
+  await store.writeLocal({ webPush: { t1: 'https://push.example/sub' }, restores: { t1: 'nonce' }, secrets: { otp: { a: 'JBSWY3DP' } } });
+  const changed = {
+    settings: { autoSubmit: true, autoLockMinutes: 0, approveFromNotification: true },
+    webPush: { t1: 'https://evil.example/sub' },
+    restores: { t1: 'other' },
+    secrets: { otp: { a: 'EVILEVIL' } },
+  };
+  for (const [item, value] of Object.entries(changed)) {
+    const before = local.data.get(item);
+    await local.set({ [item]: value });
+    assert.equal(await failure(store.readLocal([item])), 'storage_tampered', item);
+    await local.set({ [item]: before });
+  }
+  // Not there before: planted, not taken.
+  await local.remove(['settings']);
+  assert.equal(await failure(store.settings()), 'storage_tampered');
+});
+
+test('what a read gives is what the tag covers: values JSON cannot hold do not come back', async () => {
+  const { store, local } = await start();
+  await store.saveOtpTokens({ a: { ...TOKEN, period: null } });
+  await store.writeLocal({ settings: { autoLockMinutes: 15 } });
+  // The same canonical JSON as what was tagged, so the tags verify; the values are others.
+  await local.set({ otpTokens: { a: { ...TOKEN, period: Infinity, counter: 3, extra: undefined } } });
+  await local.set({ settings: { ...(await local.get(['settings'])).settings, notifications: undefined } });
+  const { a } = await store.otpTokens();
+  assert.equal(a.period, null);
+  assert.equal('extra' in a, false);
+  assert.deepEqual(a, { ...TOKEN, period: null });
+  const { settings } = await store.readLocal(['settings']);
+  assert.equal('notifications' in settings, false);
+});
+
+test('tags without their key are tampering (or loss), not a first start: refused, and no key is made', async () => {
+  const first = await start();
+  await first.store.saveOtpTokens({ a: TOKEN });
+  // The key's database is gone (or was never this extension's), the tags are still there.
+  const lost = indexedDbStandIn();
+  const again = await start({ keep: { local: first.local, indexedDB: lost } });
+  await again.local.set({ otpTokens: { a: { ...TOKEN, sites: ['https://evil.example'] } } });
+  assert.equal(await failure(again.store.otpTokens()), 'storage_tampered');
+  assert.equal(await failure(again.store.settings()), 'storage_tampered');
+  assert.equal(lost.databases.get('pushotp-store')?.has('tag') ?? false, false, 'no key made');
+});
+
 test('the key lives in the extension\'s IndexedDB; a new start checks with the same key', async () => {
   const first = await start();
   await first.store.saveOtpTokens({ a: TOKEN });
@@ -235,4 +289,51 @@ test('where the browser closes local storage, both areas are closed and nothing 
   assert.deepEqual(levels, ['TRUSTED_CONTEXTS', 'TRUSTED_CONTEXTS']);
   assert.deepEqual([...local.data.keys()], ['otpTokens']);
   assert.deepEqual(await store.closeToContentScripts(), []);
+});
+
+test('at the install, what was planted before storage was closed is cleared, and the worker\'s own writes wait for that', async () => {
+  const { store, local, levels } = await start({ closable: true });
+  await local.set({ settings: { autoSubmit: true, autoLockMinutes: 0 }, otpTokens: { a: TOKEN } });
+  let installed;
+  store.settleInstall(new Promise((resolve) => (installed = resolve)));
+  // The worker's first lines read and write before `runtime.onInstalled` arrives.
+  const wrote = store.writeLocal({ webPush: { t1: 'https://push.example/sub' } });
+  const read = store.settings();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(local.data.get('webPush'), undefined, 'the write waits');
+  installed('install');
+  await wrote;
+  assert.deepEqual(await read, store.DEFAULT_SETTINGS);
+  assert.deepEqual(Object.fromEntries(local.data), { webPush: { t1: 'https://push.example/sub' } });
+  assert.ok(levels.length >= 2, 'closed before it was cleared');
+});
+
+test('an update keeps what is stored, and a later start does not wait for the install', async () => {
+  const first = await start({ closable: true });
+  await first.local.set({ otpTokens: { a: TOKEN } });
+  first.store.settleInstall(Promise.resolve('update'));
+  assert.deepEqual(await first.store.otpTokens(), { a: TOKEN });
+  const again = await start({ closable: true, keep: { local: first.local, indexedDB: first.indexedDB } });
+  // No `runtime.onInstalled` at a later start: the mark says it was settled.
+  again.store.settleInstall(new Promise(() => {}));
+  assert.deepEqual(await again.store.otpTokens(), { a: TOKEN });
+});
+
+test('a browser that refuses to close local storage is told of once, and the tags guard it', async () => {
+  const { store, local } = await start({ closable: true });
+  local.setAccessLevel = async () => {
+    throw new Error('Access level not supported for this area.');
+  };
+  const warned = console.warn;
+  const warnings = [];
+  console.warn = (m) => warnings.push(String(m));
+  try {
+    await store.saveOtpTokens({ a: TOKEN });
+    assert.deepEqual(await store.otpTokens(), { a: TOKEN });
+  } finally {
+    console.warn = warned;
+  }
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(warnings[0], /did not close local storage .*Access level not supported/);
+  assert.ok(local.data.has('otpTokensTag'));
 });

@@ -1,6 +1,6 @@
 // The rules the core keeps for the extension's worker, through the packages as built into
 // extension/pkg/ and loaded in Node: the checks of a token before it is stored, the typed
-// purpose of the channel tags, privacyIDEA challenges and privacyIDEA PIN checks. Each binding's
+// purpose of the channel tags, privacyIDEA challenges and privacyIDEA device keys. Each binding's
 // result, and its error codes, which are the ones the extension reported before the core held
 // these rules.
 import assert from 'node:assert/strict';
@@ -232,35 +232,52 @@ test('piCheckChallenge refuses incomplete, foreign or badly capable challenges',
   }
 });
 
-/** SHA-256 of a text, as padded base64: the digest of a PIN check. */
-const sha256 = async (text) => Buffer.from(await crypto.subtle.digest('SHA-256', utf8(text))).toString('base64');
+/** Whether `signatureB32` (privacyIDEA's base32) verifies `message` under a base64 SPKI key. */
+async function piVerifies(spkiB64, message, signatureB32) {
+  const key = await crypto.subtle.importKey('spki', Buffer.from(spkiB64, 'base64'), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
+  return crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, tools.piSignatureFromBase32(signatureB32), utf8(message));
+}
 
-test('piPinCheck and piPinMatches keep the stored format of PIN checks', async () => {
-  // A check made as the extension first made them: two random keys masked with the PIN, and
-  // the SHA-256 of the first key's base64url text.
-  const first = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const second = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const stored = { masked: tools.maskKeys(first, second, '2468'), digest: await sha256(first) };
-  assert.equal(tools.piPinMatches(stored, '2468'), true);
-  for (const wrong of ['2469', '246', '24680', 'abcd', '', '2'.repeat(65)]) assert.equal(tools.piPinMatches(stored, wrong), false, wrong);
+test('privacyIDEA devices: a seed derives the key, a PIN masks the seed and nothing confirms it', async () => {
+  // A token without a PIN: its seed plain; the key it derives signs what its public key verifies.
+  const plain = tools.piNewDevice(null);
+  assert.deepEqual(Object.keys(plain).sort(), ['publicKey', 'secret', 'seed']);
+  assert.deepEqual(Object.keys(plain.secret), ['seed']);
+  assert.equal(plain.secret.seed, plain.seed);
+  assert.match(plain.publicKey, /^MIIBIjANBgkqhkiG9w0BAQEF/);
+  assert.equal(tools.piDeviceSeed(plain.secret, null), plain.seed);
+  const key = new tools.PiDeviceKey(plain.seed);
+  assert.ok(await piVerifies(plain.publicKey, 'PIPU0001|2026-01-01T00:00:00.000Z', key.sign('PIPU0001|2026-01-01T00:00:00.000Z')));
+  key.free();
 
-  // A new one reads back the same way.
-  const made = tools.piPinCheck('13579');
-  assert.deepEqual(Object.keys(made), ['masked', 'digest']);
-  assert.deepEqual(Object.keys(made.masked), ['salt', 'params', 'masked']);
-  const { otp } = tools.unmaskKeys(made.masked, '13579');
-  assert.equal(await sha256(otp), made.digest);
-  assert.equal(tools.piPinMatches(made, '13579'), true);
-  assert.equal(tools.piPinMatches(made, '13578'), false);
-  // Fresh random keys and salt every time.
-  assert.notEqual(tools.piPinCheck('13579').digest, made.digest);
-
-  for (const pin of ['', '123', '12a4', ' 1234', '١٢٣٤', '1'.repeat(65), null, undefined, 1234]) {
-    assert.equal(errorCode(() => tools.piPinCheck(pin)), 'pin_required', String(pin));
+  // A PIN token: the seed masked, no digest, no key; the right PIN unmasks it, every other PIN
+  // gives another seed whose key privacyIDEA would refuse.
+  const pinned = tools.piNewDevice('13579');
+  assert.deepEqual(Object.keys(pinned.secret), ['masked']);
+  assert.deepEqual(Object.keys(pinned.secret.masked).sort(), ['masked', 'params', 'salt']);
+  assert.ok(!JSON.stringify(pinned.secret).includes(pinned.seed));
+  assert.equal(tools.piDeviceSeed(pinned.secret, '13579'), pinned.seed);
+  for (const wrong of ['13578', '1357', '0000']) {
+    const other = tools.piDeviceSeed(pinned.secret, wrong);
+    assert.notEqual(other, pinned.seed, wrong);
+    const wrongKey = new tools.PiDeviceKey(other);
+    assert.equal(await piVerifies(pinned.publicKey, 'n|s', wrongKey.sign('n|s')), false, wrong);
+    wrongKey.free();
   }
-  // Only a string is a PIN: other values are refused, not misread.
-  for (const pin of [null, undefined, 13579, ['13579']]) assert.equal(tools.piPinMatches(made, pin), false, String(pin));
-  assert.equal(errorCode(() => tools.piPinMatches({ digest: made.digest }, '13579')), 'invalid_parameter');
+  // Fresh seeds every time.
+  assert.notEqual(tools.piNewDevice(null).seed, plain.seed);
+
+  // A PIN token never gives its seed without a PIN of digits; new PINs are 4 to 64 digits.
+  for (const pin of [null, undefined, '', 'abcd', 1234, ['13579']]) {
+    assert.equal(errorCode(() => tools.piDeviceSeed(pinned.secret, pin)), 'pin_required', String(pin));
+  }
+  for (const pin of ['', '123', '12a4', ' 1234', '١٢٣٤', '1'.repeat(65), 1234]) {
+    assert.equal(errorCode(() => tools.piNewDevice(pin)), 'pin_required', String(pin));
+  }
+  // The PIN check of earlier versions is no device secret: such tokens are enrolled again.
+  const old = { masked: tools.maskKeys(base64url(new Uint8Array(32)), base64url(new Uint8Array(32)), '2468'), digest: 'x' };
+  assert.equal(errorCode(() => tools.piDeviceSeed(old, '2468')), 'invalid_message');
+  assert.equal(errorCode(() => new tools.PiDeviceKey('AAAA')), 'invalid_message');
 });
 
 test('a token confirmed for as many sites as the worker lets the person confirm is still one the core takes', async () => {

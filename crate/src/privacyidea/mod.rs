@@ -3,9 +3,9 @@
 //! enrollment link and the server key's wrapping.
 //!
 //! privacyIDEA signs with RSASSA-PKCS1-v1_5 and SHA-256 over the UTF-8 bytes of `|`-joined
-//! strings; the keys live in WebCrypto and never enter the core. What the core owns is every
-//! byte that is signed or verified, so that the extension and its tests cannot drift from
-//! the server:
+//! strings. The server's key lives in WebCrypto; the device's key is derived here from the
+//! token's seed and signs here ([`DeviceKey`]). What the core owns is every byte that is
+//! signed or verified, so that the extension and its tests cannot drift from the server:
 //!
 //! | what | here |
 //! |---|---|
@@ -17,22 +17,28 @@
 //! | signatures: RFC 4648 base32, upper case, padded | [`signature_to_base32`], [`signature_from_base32`] |
 //! | the `otpauth://pipush/` and `pia://pipush/` link | [`EnrollLink`] |
 //! | the server key: PKCS#1 `RSAPublicKey` to SPKI | [`server_key_spki`], [`pkcs1_to_spki`] |
-//! | the device's PIN check before answers (`app_force_unlock`, `pin=True`) | [`PinCheck`] |
+//! | the device key, derived from a seed, and its signatures | [`DeviceKey`] |
+//! | the seed as stored, masked with the PIN when the server asks for one (`app_force_unlock`, `pin=True`) | [`DeviceSecret`], [`MaskedSeed`] |
 
 mod challenge;
+mod device;
 mod enroll;
 mod jcs;
 mod key;
-mod pin;
 
 use std::string::String;
 use std::vec::Vec;
 
 pub use challenge::{CheckedChallenge, check_challenge};
+pub use device::{
+    DEVICE_KEY_BITS, DEVICE_SEED_LEN, DeviceKey, DeviceSecret, MaskedSeed, seed_from_text,
+};
 pub use enroll::{EnrollLink, MAX_ENROLL_LINK_LEN};
 pub use jcs::{MAX_JSON_LEN, canonical_json};
 pub use key::{pkcs1_to_spki, server_key_spki};
-pub use pin::{MIN_PIN_DIGITS, PIN_CHECK_KEY_LEN, PinCheck};
+
+/// The fewest digits of a new PIN.
+pub const MIN_PIN_DIGITS: usize = 4;
 
 use crate::{Error, Result};
 

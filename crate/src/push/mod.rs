@@ -53,12 +53,14 @@ pub use link::{ActivationLink, MAX_LINK_LEN};
 pub use notice::{NoticeKind, TokenNotice, verify_token_notice};
 pub use number::NumberMatch;
 pub use origins::may_fill;
+pub(crate) use pin::pad as pin_pad;
 pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
 pub use request::{Place, PushRequest};
 pub use restore::{
     RestoreRequest, Restored, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
     restored_keys, verify_restored, verify_restored_elsewhere,
 };
+pub(crate) use wire::{b64, b64_opt, b64_vec};
 
 /// The protocol version this core speaks: the `v` of every message.
 pub const VERSION: u32 = 1;

@@ -124,7 +124,12 @@ impl MaskedKeys {
 }
 
 /// `W = Argon2id(PIN, salt, m, t, p, L = len)`, version 0x13, no secret, no associated data.
-fn pad(pin: &str, salt: &PinSalt, params: &PinParams, len: usize) -> Result<Zeroizing<Vec<u8>>> {
+pub(crate) fn pad(
+    pin: &str,
+    salt: &PinSalt,
+    params: &PinParams,
+    len: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
     if pin.is_empty() || pin.len() > MAX_PIN_LEN {
         return Err(Error::InvalidPin);
     }

@@ -34,9 +34,9 @@ pub use enrollment::{
     unmask_keys,
 };
 pub use privacyidea::{
-    pi_answer_message, pi_capabilities_message, pi_challenge_message, pi_check_challenge,
-    pi_parse_enroll_link, pi_pin_check, pi_pin_matches, pi_poll_message, pi_server_key_spki,
-    pi_signature_from_base32, pi_signature_to_base32,
+    PiDeviceKey, pi_answer_message, pi_capabilities_message, pi_challenge_message,
+    pi_check_challenge, pi_device_seed, pi_new_device, pi_parse_enroll_link, pi_poll_message,
+    pi_server_key_spki, pi_signature_from_base32, pi_signature_to_base32,
 };
 pub use tokens::{check_otp_names, check_otp_token, check_push_token, may_fill};
 pub use uri::{decode_qr, format_uri, import_migration, parse_uri};

@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use zeroize::Zeroize;
 
 use super::value_from_js;
 use crate::wasm::{js_error, shape_error, to_js};
@@ -154,38 +153,85 @@ pub fn pi_check_challenge(
     )
 }
 
-/// A new PIN check for a token whose server asks for an unlock before each answer: two fresh
-/// random keys masked with `pin` (Argon2id) and the digest of the first, `{ masked, digest }`,
-/// stored with the token. Throws `pin_required` unless `pin` is a string of 4 to 64 digits.
-#[wasm_bindgen(js_name = piPinCheck)]
-pub fn pi_pin_check(
-    #[wasm_bindgen(unchecked_param_type = "string")] pin: JsValue,
+/// A new token's device: a fresh random seed, stored plain or, when `pin` is a string, masked
+/// with it (Argon2id), and the public key of the key it derives. Returns `{ secret, seed,
+/// publicKey }`: `secret` (`{ seed }` or `{ masked }`) for the vault, `seed` (base64url) for
+/// the session's polls, `publicKey` the base64 SPKI DER for privacyIDEA's enrollment; nothing of it
+/// may be stored but `secret`. Throws `pin_required` when `pin` is given and is not 4 to 64
+/// digits.
+#[wasm_bindgen(js_name = piNewDevice)]
+pub fn pi_new_device(
+    #[wasm_bindgen(unchecked_param_type = "string | null | undefined")] pin: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let pin = pin_text(&pin);
-    let mut first = [0u8; crate::privacyidea::PIN_CHECK_KEY_LEN];
-    let mut second = [0u8; crate::privacyidea::PIN_CHECK_KEY_LEN];
+    let pin = (!pin.is_null() && !pin.is_undefined()).then(|| pin_text(&pin));
+    let mut seed = zeroize::Zeroizing::new([0u8; crate::privacyidea::DEVICE_SEED_LEN]);
     let mut salt: crate::push::PinSalt = [0; 16];
-    for buf in [&mut first[..], &mut second[..], &mut salt[..]] {
+    for buf in [&mut seed[..], &mut salt[..]] {
         getrandom::fill(buf).map_err(|_| shape_error("random"))?;
     }
-    let check = crate::privacyidea::PinCheck::new(&pin, &first, &second, salt).map_err(js_error);
-    first.zeroize();
-    second.zeroize();
-    to_js(&check?, "pinCheck")
+    let seed = crate::Secret::from_bytes(seed.to_vec()).map_err(js_error)?;
+    let secret =
+        crate::privacyidea::DeviceSecret::new(&seed, pin.as_deref().map(|p| p.as_str()), salt)
+            .map_err(js_error)?;
+    let key = crate::privacyidea::DeviceKey::derive(&seed).map_err(js_error)?;
+    let seed_text = zeroize::Zeroizing::new(
+        <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(seed.expose()),
+    );
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NewDevice<'a> {
+        secret: &'a crate::privacyidea::DeviceSecret,
+        seed: &'a str,
+        public_key: String,
+    }
+    to_js(
+        &NewDevice {
+            secret: &secret,
+            seed: seed_text.as_str(),
+            public_key: <base64ct::Base64 as base64ct::Encoding>::encode_string(
+                &key.public_key_spki(),
+            ),
+        },
+        "device",
+    )
 }
 
-/// Whether `pin` is the PIN the token's stored check (`{ masked, digest }`, from `piPinCheck`)
-/// was made with; anything but a string of 1 to 64 digits is not. Takes an Argon2id
-/// computation. Throws `invalid_parameter` for a check of another shape and `invalid_message`
-/// for a damaged one.
-#[wasm_bindgen(js_name = piPinMatches)]
-pub fn pi_pin_matches(
-    check: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] pin: JsValue,
-) -> Result<bool, JsValue> {
-    let check: crate::privacyidea::PinCheck =
-        serde_wasm_bindgen::from_value(check).map_err(|_| shape_error("pinCheck"))?;
-    check.matches(&pin_text(&pin)).map_err(js_error)
+/// The seed (base64url) of a token's stored `secret` (`{ seed }`, or `{ masked }` with `pin`).
+/// A wrong PIN gives another seed, never an error. Throws `pin_required` for a masked seed
+/// without a PIN of digits, `invalid_message` for a secret of another shape (a token stored
+/// in an earlier form) or a damaged one.
+#[wasm_bindgen(js_name = piDeviceSeed)]
+pub fn pi_device_seed(
+    secret: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | null | undefined")] pin: JsValue,
+) -> Result<String, JsValue> {
+    let secret: crate::privacyidea::DeviceSecret =
+        serde_wasm_bindgen::from_value(secret).map_err(|_| shape_error("secret"))?;
+    let pin = (!pin.is_null() && !pin.is_undefined()).then(|| pin_text(&pin));
+    let seed = secret.seed(pin.as_deref().map(|p| p.as_str())).map_err(js_error)?;
+    // The text crosses to JavaScript, which keeps it only in memory.
+    Ok(<base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(seed.expose()))
+}
+
+/// A token's device key, derived from its seed (`crate::privacyidea::DeviceKey`); the worker
+/// keeps it in memory only, for as long as it may sign.
+#[wasm_bindgen(js_name = PiDeviceKey)]
+pub struct PiDeviceKey(crate::privacyidea::DeviceKey);
+
+#[wasm_bindgen(js_class = PiDeviceKey)]
+impl PiDeviceKey {
+    /// Derives the key of `seed` (base64url, 32 bytes). Throws `invalid_message` otherwise.
+    #[wasm_bindgen(constructor)]
+    pub fn new(seed: &str) -> Result<PiDeviceKey, JsValue> {
+        let seed = crate::privacyidea::seed_from_text(seed).map_err(js_error)?;
+        crate::privacyidea::DeviceKey::derive(&seed).map(PiDeviceKey).map_err(js_error)
+    }
+
+    /// privacyIDEA's signature of `message` (RSASSA-PKCS1-v1_5, SHA-256), in its base32.
+    pub fn sign(&self, message: &str) -> Result<String, JsValue> {
+        let signature = self.0.sign(message.as_bytes()).map_err(js_error)?;
+        Ok(crate::privacyidea::signature_to_base32(&signature))
+    }
 }
 
 /// A PIN as the caller passed it. It is read as a JavaScript value rather than a `&str`, whose
