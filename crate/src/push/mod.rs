@@ -60,7 +60,7 @@ pub use restore::{
     RestoreRequest, Restored, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
     restored_keys, verify_restored, verify_restored_elsewhere,
 };
-pub(crate) use wire::{b64, b64_opt, b64_vec};
+pub(crate) use wire::{b64, b64_opt, b64_vec, check_text, check_token_id};
 
 /// The protocol version this core speaks: the `v` of every message.
 pub const VERSION: u32 = 1;

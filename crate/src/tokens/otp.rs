@@ -198,9 +198,7 @@ fn whole_or(value: &Value, default: u64, min: f64, max: f64) -> Option<u64> {
     if value.is_nullish() {
         return Some(default);
     }
-    // Checked: whole and within `min..=max`, which are at most 2^53 - 1.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    value.as_integer().filter(|n| (min..=max).contains(n)).map(|n| n as u64)
+    super::whole(value, min, max)
 }
 
 /// The sites: left out or `null` is none; otherwise an array of at most [`MAX_SITES`] web
