@@ -33,9 +33,13 @@ export function hostParts(origin, registrable) {
   } catch {
     return { before: origin, domain: '', after: '' };
   }
-  const host = url.hostname;
-  if (!host) return { before: origin, domain: '', after: '' };
-  const after = url.port ? `:${url.port}` : '';
+  const full = url.hostname;
+  if (!full) return { before: origin, domain: '', after: '' };
+  // A fully qualified host ends in one dot ("evil.com.") and names the same site; the Public
+  // Suffix List gives its domain without the dot, so match without it and show the dot after.
+  const dot = full.endsWith('.') ? '.' : '';
+  const host = dot ? full.slice(0, -1) : full;
+  const after = `${dot}${url.port ? `:${url.port}` : ''}`;
   const domain = registrable(host);
   if (!domain || !host.endsWith(`.${domain}`)) return { before: '', domain: host, after };
   return { before: host.slice(0, -domain.length), domain, after };

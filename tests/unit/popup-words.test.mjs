@@ -22,6 +22,10 @@ test('a sign-in page\'s host: ASCII only, its registrable domain apart', () => {
   assert.deepEqual(parts('http://127.0.0.1:8080'), { before: '', domain: '127.0.0.1', after: ':8080' });
   assert.deepEqual(parts('http://[::1]:8080'), { before: '', domain: '[::1]', after: ':8080' });
   assert.deepEqual(parts('http://localhost:3000'), { before: '', domain: 'localhost', after: ':3000' });
+  // A fully qualified host ends in a dot, which names the same site: the registrable domain
+  // still stands out, and the dot stays on screen after it.
+  assert.deepEqual(parts('https://www.bank.com.evil.com.'), { before: 'www.bank.com.', domain: 'evil.com', after: '.' });
+  assert.deepEqual(parts('https://login.evil.example.:8443'), { before: 'login.', domain: 'evil.example', after: '.:8443' });
   // Text that is no URL is shown as it is, nothing emphasised.
   assert.deepEqual(parts('bank.com'), { before: 'bank.com', domain: '', after: '' });
 });
