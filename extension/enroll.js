@@ -51,8 +51,10 @@ export function sentEnrollmentNear(server, tokenId, atMs, windowMs) {
  * @param {Accepted} token
  * @returns {EnrolledToken}
  */
-function shown({ tokenId, tokenName, user, issuer, server, pin }) {
-  return { tokenId, tokenName, user, issuer, server, pin: { required: pin.required, maxTries: pin.maxTries } };
+function shown({ tokenId, tokenName, user, issuer, server, pin, loginOrigins }) {
+  const token = { tokenId, tokenName, user, issuer, server, pin: { required: pin.required, maxTries: pin.maxTries } };
+  // The page names the login pages where its codes will be typed (§3).
+  return loginOrigins?.length ? { ...token, loginOrigins: [...loginOrigins] } : token;
 }
 
 /**

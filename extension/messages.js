@@ -115,7 +115,7 @@ export const PageMessage = Object.freeze({
 
 /**
  * What the page may show of an enrolled push token.
- * @typedef {{tokenId: string, tokenName: string, user: string, issuer: string, server: string, pin: {required: boolean, maxTries: number}}} EnrolledToken
+ * @typedef {{tokenId: string, tokenName: string, user: string, issuer: string, server: string, pin: {required: boolean, maxTries: number}, loginOrigins?: string[]}} EnrolledToken
  */
 
 /**

@@ -45,6 +45,30 @@ export function hostParts(origin, registrable) {
   return { before: host.slice(0, -domain.length), domain, after };
 }
 
+/**
+ * The hosts where PushOTP types a push token's passcodes, as the options page lists them: the
+ * login pages its server declared at enrollment (docs/protocol.md §3, `loginOrigins`), those
+ * the person confirmed (`sites`), then the server itself; each once.
+ * @param {{server: string, loginOrigins?: string[], sites?: string[]}} token
+ * @returns {string[]}
+ */
+export function fillHosts({ server, loginOrigins = [], sites = [] }) {
+  return [...new Set([...loginOrigins, ...sites, server].map(hostOf))];
+}
+
+/**
+ * The sentence the options page adds when a token is added whose server declared login pages
+ * of its own (docs/protocol.md §3): codes are typed there, so the person hears where. Empty
+ * when it declared none, since then codes are typed at the server alone.
+ * @param {{server: string, loginOrigins?: string[]}} token
+ */
+export function fillSentence({ server, loginOrigins = [] }) {
+  const own = hostOf(server);
+  const pages = [...new Set(loginOrigins.map(hostOf))].filter((host) => host !== own);
+  if (!pages.length) return '';
+  return `PushOTP will type this token's codes at ${pages.join(', at ')} and at its server, ${own}.`;
+}
+
 /** "London, GB", "GB" when only the country is known, "Location unknown" without a place. */
 export function placeName(place) {
   const names = [place?.city, place?.country].filter((name) => typeof name === 'string' && name.trim());

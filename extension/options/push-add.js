@@ -10,6 +10,7 @@
 // says how each step went.
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
+import { fillSentence } from '../words.js';
 import { $, $button, $input, Problem, insecureServer, say } from './common.js';
 import { choosePin } from './push-pin.js';
 import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
@@ -178,7 +179,9 @@ function added(token) {
   releaseUnsaved();
   retryButton.hidden = true;
   const pin = token.pin.required ? ' It is protected by your PIN.' : '';
-  say(addStatus, `Added ${token.tokenName} for ${token.user} at ${token.issuer}.${pin}`, 'ok');
+  // Where its server declared login pages of its own, codes are typed there too: say where.
+  const sites = fillSentence(token);
+  say(addStatus, `Added ${token.tokenName} for ${token.user} at ${token.issuer}.${pin}${sites ? ` ${sites}` : ''}`, 'ok');
 }
 
 /**

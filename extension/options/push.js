@@ -5,7 +5,7 @@
 // server too). Tokens are added in push-add.js.
 import { Message, ask } from '../messages.js';
 import { dateTime } from '../time.js';
-import { noticeText, twinNotes } from '../words.js';
+import { fillHosts, noticeText, twinNotes } from '../words.js';
 import { $, $button, $dialog, find, fromTemplate, hostOf, itemKey, say } from './common.js';
 
 /** @typedef {import('../store.js').PushToken} PushToken */
@@ -64,6 +64,7 @@ function tokenItem(token, twins) {
   find(item, '.token-issuer').textContent = token.issuer;
   find(item, '.token-server').textContent = token.server;
   find(item, '.token-device').textContent = token.deviceName;
+  find(item, '.token-sites').textContent = fillHosts(token).join(', ');
   // To the second where another token of the same account was added the same minute.
   find(item, '.token-added').textContent = token.addedAt ? dateTime(token.addedAt, twins[token.tokenId]?.seconds) : 'Unknown';
   find(item, '.token-for').textContent = ` for ${token.tokenName} (${token.user} at ${token.issuer})`;

@@ -621,6 +621,30 @@ test('a push token is renamed in this browser; an empty name is refused, Escape 
   assert.equal(focused, 'Rename Work VPN (alice at Demo Org)');
 });
 
+test('the login pages a server declares are named when its token is added, and in the token list', async () => {
+  // A server may have codes typed at sign-in pages other than its own (docs/protocol.md §3,
+  // `loginOrigins`); the person learns which before any code is typed there.
+  const portal = await startServer(['--login-origin', 'https://portal.example.com', '--login-origin', 'https://sso.example.net:8443']);
+  const serverHost = new URL(portal.url).host;
+  try {
+    assert.equal(
+      await paste(portal.link),
+      `Added Demo Portal for alice at Demo Org. PushOTP will type this token's codes at portal.example.com, at sso.example.net:8443 and at its server, ${serverHost}.`,
+    );
+    const added = Object.values((await stored()).pushTokens).find((t) => t.server === portal.url);
+    assert.deepEqual(added.loginOrigins, ['https://portal.example.com', 'https://sso.example.net:8443']);
+    const item = options.locator(`#tokens > li[data-token-id="${added.tokenId}"]`);
+    await item.waitFor();
+    assert.equal(await item.locator('.token-sites').textContent(), `portal.example.com, sso.example.net:8443, ${serverHost}`);
+    // A token whose server declared none types codes at its server alone.
+    const plain = Object.values((await stored()).pushTokens).find((t) => !t.loginOrigins);
+    assert.equal(await options.locator(`#tokens > li[data-token-id="${plain.tokenId}"] .token-sites`).textContent(), new URL(plain.server).host);
+    await options.evaluate((tokenId) => chrome.runtime.sendMessage({ type: 'token.remove', tokenId }), added.tokenId);
+  } finally {
+    await portal.stop();
+  }
+});
+
 test('the page made no console errors', () => {
   assert.deepEqual(browser.errors, []);
 });
