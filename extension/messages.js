@@ -226,7 +226,9 @@ export const PageMessage = Object.freeze({
  * Enroll a privacyIDEA push token from its link (`otpauth://pipush/…` or `pia://pipush/…`) →
  * `{ token }`. The worker makes the key pair and completes the enrollment with the server. `pin`
  * (digits, at least 4) is required when the link asks for an unlock; approvals of that token
- * then need it (`pin` in `request.answer`).
+ * then need it (`pin` in `request.answer`). Fails with `already_enrolled` (`detail`: the kept
+ * token's `serial`, `label`, `issuer`) when the link names a serial already held or being
+ * enrolled, before privacyIDEA is asked.
  * @typedef {{type: 'pi.enroll', link: string, pin?: string|null}} PiEnroll
  */
 

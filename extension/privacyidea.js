@@ -29,11 +29,27 @@ const PAGE_HINT_MS = 20_000;
 // Enrollment ---------------------------------------------------------------------------------
 
 /**
+ * Serials whose enrollment is under way, so that a second link for one is refused while
+ * privacyIDEA is being asked for the first.
+ * @type {Set<string>}
+ */
+const enrolling = new Set();
+
+/**
+ * The refusal of a link naming a serial this browser already holds or is enrolling.
+ * @param {{serial: string, label: string, issuer: string}} kept
+ */
+function alreadyEnrolled({ serial, label, issuer }) {
+  return coded('already_enrolled', `The privacyIDEA token ${serial} is already here.`, { serial, label, issuer });
+}
+
+/**
  * Enrolls from a privacyIDEA link (`otpauth://pipush/…` or `pia://pipush/…`): a new device
  * seed and the RSA key it derives (the core's, docs/privacyidea.md), enrollment step 2 with the
  * link's credential and the public key, and the server's key. The seed goes into the vault,
  * masked with `pin` when the server asks for one; the public key is not kept. Returns the
- * stored token. Fails with `locked` while the vault is locked, before privacyIDEA is asked.
+ * stored token. Fails with `locked` while the vault is locked, and with `already_enrolled` when
+ * the link names a serial already held or being enrolled, both before privacyIDEA is asked.
  * @param {unknown} link
  * @param {unknown} [pin]
  * @returns {Promise<PiToken>}
@@ -43,6 +59,29 @@ export async function enroll(link, pin = null) {
   const parsed = piParseEnrollLink(String(link ?? ''));
   // The seed must be storable before privacyIDEA enrolls the key.
   await secrets();
+  // A second link for a serial held here, from any server that knows the serial (the popup
+  // shows serials), would replace that token and its device key: refused, and checked in the
+  // storage queue so that two enrollments of one serial cannot both pass.
+  await queued(async () => {
+    const kept = (await piTokens())[parsed.serial];
+    if (kept) throw alreadyEnrolled(kept);
+    if (enrolling.has(parsed.serial)) throw alreadyEnrolled(parsed);
+    enrolling.add(parsed.serial);
+  });
+  try {
+    return await enrollHeld(parsed, pin);
+  } finally {
+    enrolling.delete(parsed.serial);
+  }
+}
+
+/**
+ * Enrollment step 2 and the token's storage, for a serial `enroll` holds for it.
+ * @param {ReturnType<typeof piParseEnrollLink>} parsed
+ * @param {unknown} pin
+ * @returns {Promise<PiToken>}
+ */
+async function enrollHeld(parsed, pin) {
   // The server asks for an unlock (`pin=True` or `app_force_unlock`): a PIN before each approval.
   // The core refuses anything but 4 to 64 digits with `pin_required`, whatever the page sent.
   const needsPin = Boolean(parsed.pin || parsed.appForceUnlock);
@@ -79,6 +118,9 @@ export async function enroll(link, pin = null) {
     addedAt: Date.now(),
   };
   await queued(async () => {
+    // The serial was held while privacyIDEA was asked; a token under it is refused all the same.
+    const kept = (await piTokens())[token.serial];
+    if (kept) throw alreadyEnrolled(kept);
     // Secrets first: a token is never stored without its seed.
     await updateSecrets((all) => ({ ...all, pi: { ...all.pi, [token.serial]: device.secret } }));
     await savePiTokens({ ...(await piTokens()), [token.serial]: token });

@@ -36,7 +36,7 @@ function busy(on) {
 
 /**
  * What a failed enrollment means for the person.
- * @param {{code?: string, message?: string}} err  the worker's coded error, or what else was thrown
+ * @param {{code?: string, message?: string, detail?: any}} err  the worker's coded error, or what else was thrown
  */
 function problem(err) {
   switch (err?.code) {
@@ -52,6 +52,8 @@ function problem(err) {
       return insecureServer($input('pi-link').value, 'url');
     case 'unreachable':
       return 'The privacyIDEA server could not be reached. Check the connection and try again.';
+    case 'already_enrolled':
+      return `${nameOf(err.detail)} is already in this browser: PushOTP keeps it as it is. Remove it first to enroll it again.`;
     case 'refused':
       return `privacyIDEA refused the enrollment (${err.message}). The link may be used up: ask for a new QR code.`;
     default:

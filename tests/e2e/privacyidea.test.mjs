@@ -93,10 +93,10 @@ test('enrolls from the privacyIDEA link in the options page', async (t) => {
   // privacyIDEA has the RSA-2048 key the seed derives (SPKI DER, base64).
   const info = (await pi.admin('GET', `/token/?serial=${serial}`)).result.value.tokens[0].info;
   assert.match(info.public_key_smartphone.replace(/\s/g, ''), /MIIBIjANBgkqhkiG9w0BAQEF/);
-  // privacyIDEA has the token enrolled: a second use of the link is refused.
+  // The token is here: a second use of the link is refused before privacyIDEA is asked.
   await options.locator('#pi-link').fill(link);
   await options.locator('#pi-add').click();
-  await options.getByText(/privacyIDEA refused the enrollment/).waitFor({ timeout: 30_000 });
+  await options.getByText(`${serial} is already in this browser: PushOTP keeps it as it is. Remove it first to enroll it again.`).waitFor({ timeout: 30_000 });
   await options.close();
   tokens.alice = serial;
 });
@@ -718,6 +718,35 @@ test('a challenge that privacyIDEA no longer lists leaves the open popup, which 
   assert.equal(await outcome(popup, request.id), 'No longer waiting. The sign-in to privacyIDEA test was answered elsewhere or expired.');
   assert.equal(await popup.evaluate(() => chrome.action.getBadgeText({})), '');
   await popup.close();
+});
+
+test('a link naming a serial already held is refused before privacyIDEA is asked, and the token stays as it was', async (t) => {
+  if (skip) return t.skip(skip);
+  const { serial, link } = await pi.initPushToken('bob');
+  const options = await openExtensionPage(browser, 'options.html');
+  await options.locator('#pi-link').fill(link);
+  await options.locator('#pi-add').click();
+  await options.getByText(`Added ${serial} from privacyIDEA.`).waitFor({ timeout: 30_000 });
+  const held = async () => {
+    const { piTokens, secrets } = await helper.evaluate(() => chrome.storage.local.get(['piTokens', 'secrets']));
+    return { token: piTokens[serial], secret: secrets.pi[serial] };
+  };
+  const before = await held();
+  // A server, privacyIDEA here, hands out a second enrollment link for the same serial, as a
+  // hostile one would to take over the entry of a token the person holds.
+  const again = await pi.admin('POST', '/token/init', { type: 'push', genkey: '1', serial, user: 'bob', realm: 'realm1', pin: '1234' });
+  assert.equal(again.detail.serial, serial);
+  const second = again.detail.pushurl.value;
+  const reply = await helper.evaluate((l) => chrome.runtime.sendMessage({ type: 'pi.enroll', link: l }), second);
+  assert.equal(reply.error?.code, 'already_enrolled', JSON.stringify(reply));
+  await options.locator('#pi-link').fill(second);
+  await options.locator('#pi-add').click();
+  await options.getByText(`${serial} is already in this browser: PushOTP keeps it as it is. Remove it first to enroll it again.`).waitFor({ timeout: 30_000 });
+  assert.deepEqual(await held(), before);
+  // privacyIDEA was not asked: the token still waits for its device there.
+  const info = (await pi.admin('GET', `/token/?serial=${serial}`)).result.value.tokens[0];
+  assert.equal(info.rollout_state, 'clientwait');
+  await options.close();
 });
 
 test('no console errors in the extension', (t) => {
