@@ -160,7 +160,8 @@ export function trustedOrigins(token) {
 export async function call(url, init) {
   let reply;
   try {
-    reply = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    // `no-store`: a poll's URL holds a signature that, on disk, would confirm PIN guesses.
+    reply = await fetch(url, { ...init, cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch {
     throw coded('unreachable', 'The privacyIDEA server could not be reached.');
   }
