@@ -8,7 +8,7 @@
 import { admit, fillTrusted, tabOrigin } from './fill.js';
 import { forget, receive, updateOutcome } from './inbox.js';
 import { coded } from './messages.js';
-import { RSA, base64, call, deviceSecret, dropSeed, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, unbase64 } from './privacyidea-keys.js';
+import { RSA, base64, call, deviceSecret, dropSeed, forgetKeys, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, unbase64 } from './privacyidea-keys.js';
 import { DISPLAY_CODE } from './privacyidea-requests.js';
 import { serial as queued } from './queue.js';
 import { outcomes, piTokens, savePiTokens } from './store.js';
@@ -104,6 +104,8 @@ export async function remove(serial) {
     delete tokens[serial];
     await savePiTokens(tokens);
     await updateSecrets((all) => {
+      // A PIN token's key goes with its seed from session memory (dropSeed).
+      if (typeof all.pi[serial]?.seed === 'string') forgetKeys([all.pi[serial].seed]);
       delete all.pi[serial];
       return all;
     }).catch((err) => {
