@@ -69,6 +69,9 @@ async function onMessage(message, sender) {
       await pushTokenStore.updateToken(message.tokenId, (t) => ({ ...t, tokenName: name }));
       return { ok: true };
     }
+    case Message.TOKEN_CONFIRM_SITE:
+      await pushTokenStore.confirmSite(message.tokenId, message.origin);
+      return { ok: true };
     case Message.TOKEN_REMOVE: {
       const token = (await pushTokens())[message.tokenId];
       if (!token) return failure({ code: 'unknown_token', message: 'No such token.' });
@@ -202,9 +205,11 @@ self.addEventListener('push', (/** @type {any} */ event) => {
   } catch {
     console.warn('PushOTP: dropped a push message that is not JSON');
   }
-  if (message?.type === 'push') event.waitUntil(inbox.receive('push', [message.request], { via: 'webpush' }));
-  if (message?.type === 'ended') event.waitUntil(inbox.end('push', [message.ended], { via: 'webpush' }));
-  if (message?.type === 'notice') event.waitUntil(notices.receive([message.notice]));
+  // Whose it is, only its tag shows (channel.js `webPushServers`).
+  const from = channel.webPushServers();
+  if (message?.type === 'push') event.waitUntil(from.then((servers) => inbox.receive('push', [message.request], { via: 'webpush', servers })));
+  if (message?.type === 'ended') event.waitUntil(from.then((servers) => inbox.end('push', [message.ended], { via: 'webpush', servers })));
+  if (message?.type === 'notice') event.waitUntil(from.then((servers) => notices.receive([message.notice], servers)));
 });
 
 // Everything the notification buttons do, reachable from the worker's console (and tests):

@@ -9,6 +9,7 @@ import { channelAuthTag, ready, signedAt, webPushTag } from './core.js';
 import { end, forget, receive } from './inbox.js';
 import { receive as receiveNotices } from './notices.js';
 import { restoredElsewhere } from './restore.js';
+import { serial } from './queue.js';
 import { pushTokens, readLocal, readSession, settings, writeLocal, writeSession } from './store.js';
 
 /** Chrome stops a worker after 30 s without events; a ping every 20 s keeps it running. */
@@ -29,7 +30,7 @@ async function wanted() {
   const byServer = new Map();
   if (!prefs.pushEnabled) return byServer;
   for (const token of Object.values(tokens)) {
-    if (!token.enabled || refused[token.tokenId] || token.restoredElsewhereAt) continue;
+    if (!token.enabled || refused[token.server]?.[token.tokenId] || token.restoredElsewhereAt) continue;
     if (!byServer.has(token.server)) byServer.set(token.server, []);
     byServer.get(token.server).push(token);
   }
@@ -101,31 +102,31 @@ async function onMessage(server, channel, data) {
       channel.pinger = setInterval(() => channel.socket.send('{"type":"ping"}'), PING_MS);
       break;
     case 'push':
-      await receive('push', [message.request], { via: 'socket' });
+      await receive('push', [message.request], { via: 'socket', servers: [server] });
       break;
     case 'ended':
-      await end('push', [message.ended], { via: 'socket' });
+      await end('push', [message.ended], { via: 'socket', servers: [server] });
       break;
     case 'notice':
       // Wrong passcodes typed for the account, or another authenticator added (protocol §4).
-      await receiveNotices([message.notice]);
+      await receiveNotices([message.notice], [server]);
       break;
     case 'restored':
       // Another browser restored a token of this socket (protocol §8).
-      await gaveUp(message.tokenId, message.tag);
+      await gaveUp(server, message.tokenId, message.tag);
       break;
     case 'error':
       if (message.error === 'restored_elsewhere' && message.tokenId) {
-        if (await gaveUp(message.tokenId, message.tag)) {
+        if (await gaveUp(server, message.tokenId, message.tag)) {
           close(server);
           await sync();
         }
-      } else if (message.error === 'bad_auth' && message.tokenId) {
-        // The server no longer knows this token (revoked there): stop presenting it until the
-        // tokens change, so that the server's other tokens keep their channel.
-        const { refused = {} } = await readSession(['refused']);
-        refused[message.tokenId] = Date.now();
-        await writeSession({ refused });
+      } else if (message.error === 'bad_auth' && channel.tokenIds.includes(message.tokenId)) {
+        // The server no longer knows this token (revoked there): stop presenting it to this
+        // server until the tokens change, so that the server's other tokens keep their channel.
+        // A server can refuse only the tokens this socket presented to it, its own: what it
+        // says of another server's token changes nothing.
+        await refuse(server, message.tokenId);
         console.warn(`PushOTP: ${server} refused token ${message.tokenId}`);
         close(server);
         await sync();
@@ -137,14 +138,29 @@ async function onMessage(server, channel, data) {
 }
 
 /**
- * A server says that another browser restored `tokenId` (protocol §8): once `tag` proves it,
- * the token's waiting requests go and the channels stop presenting it. Returns whether it was
- * given up.
+ * Notes that `server` refused its token `tokenId` on the socket, in the storage queue: the
+ * entry is the server's, so that no server's word reaches another server's tokens.
+ * @param {string} server
+ * @param {string} tokenId
+ */
+function refuse(server, tokenId) {
+  return serial(async () => {
+    const { refused = {} } = await readSession(['refused']);
+    refused[server] = { ...refused[server], [tokenId]: Date.now() };
+    await writeSession({ refused });
+  });
+}
+
+/**
+ * `server` says that another browser restored its token `tokenId` (protocol §8): once `tag`
+ * proves it, the token's waiting requests go and the channels stop presenting it. Returns
+ * whether it was given up.
+ * @param {string} server
  * @param {unknown} tokenId
  * @param {unknown} tag
  */
-async function gaveUp(tokenId, tag) {
-  if (typeof tokenId !== 'string' || !(await restoredElsewhere(tokenId, tag))) return false;
+async function gaveUp(server, tokenId, tag) {
+  if (typeof tokenId !== 'string' || !(await restoredElsewhere(server, tokenId, tag))) return false;
   await forget('push', tokenId);
   return true;
 }
@@ -173,14 +189,14 @@ export async function poll() {
         const json = await reply.json();
         if (reply.status === 410 && json.error === 'restored_elsewhere') {
           // The next poll goes without that token.
-          await gaveUp(json.tokenId, json.tag);
+          await gaveUp(server, json.tokenId, json.tag);
           return;
         }
         if (!reply.ok) return;
         const { requests = [], ended = [], notices = [] } = json;
-        await end('push', ended, { via: 'poll' });
-        await receive('push', requests, { via: 'poll' });
-        await receiveNotices(notices);
+        await end('push', ended, { via: 'poll', servers: [server] });
+        await receive('push', requests, { via: 'poll', servers: [server] });
+        await receiveNotices(notices, [server]);
       } catch {
         // Unreachable now; the socket's reconnection and the next watchdog round try again.
       }
@@ -218,6 +234,17 @@ export async function removeAtServer(token) {
   } catch {
     return 'unreachable';
   }
+}
+
+/**
+ * The servers a Web Push message may speak for. The browser cannot see which server sent one,
+ * only that a push service delivered it; every Web Push message is tagged under the request
+ * key of the token it names (a request, the end of one, a notice: protocol §4), which only
+ * that token's server holds, so the tag alone shows whose it is.
+ * @returns {Promise<string[]>}
+ */
+export async function webPushServers() {
+  return [...new Set(Object.values(await pushTokens()).map((token) => token.server))];
 }
 
 /**
@@ -269,7 +296,7 @@ async function subscribeAndRegister(manager) {
       if (reply.ok) webPush[token.tokenId] = endpoint;
       else if (reply.status === 410) {
         const json = await reply.json().catch(() => ({}));
-        if (json.error === 'restored_elsewhere') await gaveUp(token.tokenId, json.tag);
+        if (json.error === 'restored_elsewhere') await gaveUp(server, token.tokenId, json.tag);
       }
     }
     await writeLocal({ webPush });

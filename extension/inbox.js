@@ -30,6 +30,9 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @property {Via} via
  * @property {string} [from]  the token whose server sent them as its complete list (privacyIDEA
  *   polls): its pending requests that are not in the list are gone (answered elsewhere, expired)
+ * @property {string[]} [servers]  the servers they may have come from (push: the socket's or
+ *   poll's server, or those holding the Web Push subscription); they act only on those
+ *   servers' tokens
  */
 
 /**
@@ -44,6 +47,8 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @property {import('./store.js').PushRequest|import('./store.js').PiChallenge} request
  * @property {boolean} enabled   its token takes requests
  * @property {boolean} pin       approving it needs the token's PIN
+ * @property {boolean} [foreign] a push request naming a site its token does not serve: an
+ *   approval's passcode is filled nowhere
  * @property {{title: string, message: string, contextMessage: string, buttons: boolean, approve?: string}} notice
  *   its notification; `buttons`: Approve and Deny on it (when the settings allow them);
  *   `approve`: the first button's words where it only opens the popup ("Choose the number…")
@@ -145,7 +150,7 @@ async function keep(kind, checked, { via, from }) {
     seen[request.id] = request.expiresAt;
     seenChanged = true;
     if (!prefs.pushEnabled || !item.enabled) continue;
-    waiting[request.id] = { kind, request, receivedAt: now, via, pin: item.pin };
+    waiting[request.id] = { kind, request, receivedAt: now, via, pin: item.pin, ...(item.foreign && { foreign: true }) };
     fresh.push(item);
     changed = true;
   }
@@ -361,6 +366,19 @@ async function keepTrying(requestId, { reason, triesLeft, at, answeredAt = at })
   const waiting = await pending();
   if (!waiting[requestId]) return;
   waiting[requestId] = { ...waiting[requestId], tried: { reason: reason ?? 'wrong_pin', triesLeft, at: answeredAt } };
+  await writeSession({ pending: waiting });
+}
+
+/**
+ * Notes `fields` on a request that is still waiting (the HOTP counter its approval took,
+ * push.js). Runs inside the storage queue.
+ * @param {string} requestId
+ * @param {Partial<Pending>} fields
+ */
+export async function note(requestId, fields) {
+  const waiting = await pending();
+  if (!waiting[requestId]) return;
+  waiting[requestId] = { ...waiting[requestId], ...fields };
   await writeSession({ pending: waiting });
 }
 

@@ -17,6 +17,7 @@ export const Message = Object.freeze({
   TOKEN_ENROLL_CANCEL: 'token.enrollCancel',
   TOKEN_ENABLE: 'token.enable',
   TOKEN_RENAME: 'token.rename',
+  TOKEN_CONFIRM_SITE: 'token.confirmSite',
   TOKEN_REMOVE: 'token.remove',
   REQUEST_ANSWER: 'request.answer',
   REQUESTS_REFRESH: 'requests.refresh',
@@ -126,6 +127,15 @@ export const PageMessage = Object.freeze({
  * Give a push token another name in this browser → `{}`. Trimmed, 1 to 64 characters
  * (`invalid_name` otherwise); the server keeps its own.
  * @typedef {{type: 'token.rename', tokenId: string, name: string}} TokenRename
+ */
+
+/**
+ * Confirm `origin` as a site where a push token's approvals are typed → `{}`: the person saw a
+ * request of the token name it (the popup's warning) and vouches for it. Refused with
+ * `invalid_parameter` unless a request of that token waiting now names `origin`, `origin` is a
+ * web origin and the token has fewer than 64 sites. Its waiting requests naming `origin` lose
+ * their `foreign` mark.
+ * @typedef {{type: 'token.confirmSite', tokenId: string, origin: string}} TokenConfirmSite
  */
 
 /**
@@ -242,7 +252,7 @@ export const PageMessage = Object.freeze({
 
 /**
  * Every message the worker answers from the extension's pages.
- * @typedef {CodeRequest|TokenAdd|TokenEnroll|TokenEnrollFinish|TokenEnrollCancel|TokenEnable|TokenRename|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiResume|PiFill} ToWorker
+ * @typedef {CodeRequest|TokenAdd|TokenEnroll|TokenEnrollFinish|TokenEnrollCancel|TokenEnable|TokenRename|TokenConfirmSite|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiResume|PiFill} ToWorker
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -278,6 +288,7 @@ export const PageMessage = Object.freeze({
  *   'token.enrollCancel': {},
  *   'token.enable': {},
  *   'token.rename': {},
+ *   'token.confirmSite': {},
  *   'token.remove': {serverNotified: boolean, restoredElsewhere: boolean},
  *   'request.answer': {outcome: Outcome},
  *   'requests.refresh': {},

@@ -21,23 +21,25 @@ const NOTIFICATION_PREFIX = 'notice:';
 const OWN_WINDOW_MS = 120_000;
 
 /**
- * Checks and keeps the notices `raws` (as a server sent them) and tells the person of each new
- * one; a notice that does not verify under its token's request key changes nothing.
+ * Checks and keeps the notices `raws` (as one of `servers` sent them) and tells the person of
+ * each new one; a notice that does not verify under its token's request key, or that names a
+ * token of another server, changes nothing.
  * @param {unknown[]} raws
+ * @param {string[]} servers
  */
-export async function receive(raws) {
+export async function receive(raws, servers) {
   // Polls and socket log-ins hand over the notices of the last week each time: those already
   // shown are passed over before the tools module is loaded for them.
   const tokens = await pushTokens();
   const fresh = raws.filter((raw) => {
     const { tokenId, kind, at } = /** @type {{tokenId?: unknown, kind?: unknown, at?: unknown}} */ (raw ?? {});
     const token = typeof tokenId === 'string' ? tokens[tokenId] : undefined;
-    return token && typeof at === 'number' && !((token.notices?.[/** @type {'wrong_passcodes'} */ (kind)] ?? 0) >= at * 1000);
+    return token && servers.includes(token.server) && typeof at === 'number' && !((token.notices?.[/** @type {'wrong_passcodes'} */ (kind)] ?? 0) >= at * 1000);
   });
   if (!fresh.length) return;
   await toolsReady();
   for (const raw of fresh) {
-    const kept = await serial(() => keep(raw));
+    const kept = await serial(() => keep(raw, servers));
     if (!kept) continue;
     const { token, kind, at } = kept;
     const { title, message } = noticeText(kind, token, dateTime(at));
@@ -55,14 +57,15 @@ export async function receive(raws) {
 }
 
 /**
- * Keeps `raw` on its token if it verifies and is newer than the one of its kind kept before.
- * Runs inside the storage queue.
+ * Keeps `raw` on its token if it is a token of `servers`, verifies and is newer than the one
+ * of its kind kept before. Runs inside the storage queue.
  * @param {unknown} raw
+ * @param {string[]} servers
  */
-async function keep(raw) {
+async function keep(raw, servers) {
   const tokenId = /** @type {{tokenId?: unknown}} */ (raw)?.tokenId;
   const token = typeof tokenId === 'string' ? (await pushTokens())[tokenId] : undefined;
-  if (!token || token.restoredElsewhereAt) return null;
+  if (!token || !servers.includes(token.server) || token.restoredElsewhereAt) return null;
   const notice = /** @type {{v: number, kind: 'wrong_passcodes'|'authenticator_added', at: number, tag: string}} */ (raw);
   if (!verified(token.keys.request, token.tokenId, notice)) {
     console.warn(`PushOTP: ignored a notice about token ${token.tokenId} that does not verify`);

@@ -3,11 +3,13 @@
 // Keeping push tokens in the service worker: adding one (its approval keys into the vault),
 // changing, forgetting, and moving the keys of tokens from earlier versions into the vault.
 // Every step runs in the worker's storage queue.
-import { forget } from './inbox.js';
+import { forget, note } from './inbox.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
-import { deletePushToken, pushTokens, savePushToken, savePushTokens } from './store.js';
+import { deletePushToken, pending, pushTokens, savePushToken, savePushTokens } from './store.js';
 import { updateSecrets } from './vault.js';
+import { mayFill, toolsReady } from './worker-tools.js';
+import { MAX_SITES } from './fill.js';
 
 /** @typedef {import('./store.js').PushToken} PushToken */
 
@@ -21,6 +23,34 @@ export function updateToken(tokenId, change) {
     const token = (await pushTokens())[tokenId];
     if (!token) throw coded('unknown_token', 'No such token.');
     await savePushToken(change(token));
+  });
+}
+
+/**
+ * The person confirms `origin`, named by a request of token `tokenId` waiting now, as a site
+ * where the token's approvals are typed (protocol §4, "Where the passcode goes"): it joins the
+ * token's `sites` (at most MAX_SITES, web origins only), and the token's waiting requests
+ * naming it lose their `foreign` mark.
+ * @param {unknown} tokenId
+ * @param {unknown} origin
+ */
+export async function confirmSite(tokenId, origin) {
+  await toolsReady();
+  return serial(async () => {
+    const token = typeof tokenId === 'string' ? (await pushTokens())[tokenId] : undefined;
+    if (!token) throw coded('unknown_token', 'No such token.');
+    // Only a site the person was shown, in a request of this token.
+    const named = Object.entries(await pending()).filter(
+      ([, p]) => p.kind === 'push' && p.request.tokenId === tokenId && /** @type {import('./store.js').PushRequest} */ (p.request).origin === origin,
+    );
+    if (!named.length || typeof origin !== 'string') throw coded('invalid_parameter', 'No request of this token waiting now names that site.');
+    const sites = token.sites ?? [];
+    if (sites.length >= MAX_SITES) throw coded('invalid_parameter', 'This token has too many sites.');
+    const changed = sites.includes(origin) ? token : { ...token, sites: [...sites, origin] };
+    // Listed now, it fills unless it is no web origin as browsers write one (the core's rule).
+    if (!mayFill(changed, origin)) throw coded('invalid_parameter', 'That is not a web site.');
+    await savePushToken(changed);
+    for (const [id] of named) await note(id, { foreign: false });
   });
 }
 

@@ -3,15 +3,17 @@
 // The inbox's adapter for PushOTP push requests (docs/protocol.md §4, §5): the core's check of
 // each request before it is kept and of each notice that one ended, and the answer to a
 // decision, computed here and sent to the request's server. An approval's passcode then goes to the login page of the request's origin
-// (fill.js). channel.js and Web Push deliver the requests to the inbox (inbox.js), which calls
+// (fill.js), when its token serves that origin (the core's `mayFill`). channel.js and Web Push deliver the requests to the inbox (inbox.js), which calls
 // `check` with them and `answer` when the person decides.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verifyPushRequest } from './core.js';
 import { fillOrigin } from './fill.js';
+import { note } from './inbox.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
 import { pending, pushTokens, savePushToken } from './store.js';
 import { secrets, touch } from './vault.js';
+import { mayFill, toolsReady } from './worker-tools.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
 
@@ -32,14 +34,28 @@ function hostOf(origin) {
 }
 
 /**
- * The requests that are for a known token and pass the core's check of their tag and times
- * (`verifyPushRequest`); the others are dropped with a warning.
+ * The token `tokenId` when it is one of the servers `servers` (those the message came from):
+ * a server speaks only for its own tokens.
+ * @param {{[tokenId: string]: PushToken}} tokens
+ * @param {unknown} tokenId
+ * @param {string[]|undefined} servers
+ * @returns {PushToken|undefined}
+ */
+function ownToken(tokens, tokenId, servers) {
+  const token = typeof tokenId === 'string' ? tokens[tokenId] : undefined;
+  return token && servers?.includes(token.server) ? token : undefined;
+}
+
+/**
+ * The requests that are for a known token of the server that sent them and pass the core's
+ * check of their tag and times (`verifyPushRequest`); the others are dropped with a warning.
  * @param {unknown[]} raws
  * @param {import('./inbox.js').Delivery} delivery
  * @returns {Promise<Checked[]>}
  */
-export async function check(raws, { via }) {
-  await ready;
+export async function check(raws, { via, servers }) {
+  // The core's rule of where a passcode may be filled (`mayFill`) is in the tools module.
+  await Promise.all([ready, toolsReady()]);
   const tokens = await pushTokens();
   /** @type {Checked[]} */
   const checked = [];
@@ -48,6 +64,10 @@ export async function check(raws, { via }) {
     const token = tokens[request?.tokenId];
     if (!token) {
       console.warn(`PushOTP: dropped a request for an unknown token (${via})`);
+      continue;
+    }
+    if (!ownToken(tokens, request.tokenId, servers)) {
+      console.warn(`PushOTP: dropped a request for a token of another server (${via})`);
       continue;
     }
     // Restored in another browser: its requests are that browser's.
@@ -63,6 +83,9 @@ export async function check(raws, { via }) {
       request,
       enabled: token.enabled,
       pin: token.pin.required,
+      // Named a site its token does not serve: shown, so that it can be denied or reported,
+      // but its passcode is filled nowhere.
+      ...(!mayFill(token, request.origin) && { foreign: true }),
       notice: {
         title: `Sign-in to ${request.app}`,
         message: `${token.user} at ${token.issuer} · from ${where}`,
@@ -78,21 +101,22 @@ export async function check(raws, { via }) {
 
 /**
  * The notices that a request ended (protocol §4, "The end of a request") that are for a known
- * token and whose tag verifies under its `K_req` (`verifyPushEnded`); the others are dropped, with
- * a warning when their token is known. A notice for a token this device no longer holds is
- * expected (the server tells a removed token's socket) and dropped quietly.
+ * token of the server that sent them and whose tag verifies under its `K_req`
+ * (`verifyPushEnded`); the others are dropped, with a warning when their token is known. A
+ * notice for a token this device no longer holds is expected (the server tells a removed
+ * token's socket) and dropped quietly.
  * @param {unknown[]} raws
  * @param {import('./inbox.js').Delivery} delivery
  * @returns {Promise<import('./inbox.js').Ended[]>}
  */
-export async function ended(raws, { via }) {
+export async function ended(raws, { via, servers }) {
   await ready;
   const tokens = await pushTokens();
   /** @type {import('./inbox.js').Ended[]} */
   const checked = [];
   for (const raw of raws) {
     const notice = /** @type {{id: string, tokenId: string}} */ (raw);
-    const token = tokens[notice?.tokenId];
+    const token = ownToken(tokens, notice?.tokenId, servers);
     if (!token) continue;
     try {
       const reason = verifyPushEnded(notice, token.keys.request);
@@ -117,17 +141,21 @@ export async function answer(item, { decision, number = null, keys = null }) {
   const verdict = await send(prepared.token.server, prepared.body);
   if (verdict.reason === 'restored_elsewhere') {
     const { tag } = verdict;
-    return { verdict: { status: 'rejected', reason: 'restored_elsewhere' }, after: () => restoredElsewhere(prepared.token.tokenId, tag).then(() => {}) };
+    return { verdict: { status: 'rejected', reason: 'restored_elsewhere' }, after: () => restoredElsewhere(prepared.token.server, prepared.token.tokenId, tag).then(() => {}) };
   }
   // Kept open after a wrong PIN: the next answer must say a later time than this one.
   if (verdict.pending) return { verdict: { ...verdict, answeredAt: prepared.at } };
   if (verdict.status !== 'approved') return { verdict };
   const { origin } = prepared.request;
   const { passcode } = prepared;
+  // Only at a login page the token serves: its server's origin, one the server declared at
+  // enrollment, or one the person confirmed (protocol §4, "Where the passcode goes").
+  await toolsReady();
+  const fills = mayFill(prepared.token, origin);
   return {
     verdict,
     after: async () => {
-      await fillOrigin(origin, /** @type {string} */ (passcode));
+      if (fills) await fillOrigin(origin, /** @type {string} */ (passcode));
       await touch();
     },
   };
@@ -158,10 +186,17 @@ async function prepare(requestId, decision, number, keys) {
   if (!secret?.otp || !secret?.answer) throw coded('pin_required', 'This token needs its PIN to approve.');
   const { otp } = token;
   let counter;
-  if (otp.type === 'hotp') {
-    // The counter is saved before the passcode leaves, so that no passcode is ever sent twice.
+  if (otp.type === 'hotp' && waiting.counter !== undefined) {
+    // A retry of an answer that may not have arrived: the same counter, so the same passcode
+    // for the same request. Were each try to take a new one, tries that never reach the
+    // server would run the counter past its look-ahead (RFC 4226 §7.4) and lock the person out.
+    counter = waiting.counter;
+  } else if (otp.type === 'hotp') {
+    // The token's counter moves on, and the request keeps the one it took, before the passcode
+    // leaves: no passcode ever goes with two requests.
     counter = /** @type {number} */ (otp.counter);
     await savePushToken({ ...token, otp: { ...otp, counter: counter + 1 } });
+    await note(requestId, { counter });
   } else {
     counter = Math.floor(Date.now() / 1000 / /** @type {number} */ (otp.period));
   }

@@ -92,18 +92,21 @@ export async function restoreToken(token) {
 }
 
 /**
- * The server refused token `tokenId` because another browser restored it (protocol §8). If
+ * `server` refused its token `tokenId` because another browser restored it (protocol §8). If
  * `tag` proves that under the token's request key, the token is marked: it receives and
- * answers nothing more here, and the options page says why. Returns whether it was marked.
+ * answers nothing more here, and the options page says why. Returns whether it was marked. A
+ * server speaks only for its own tokens: about another server's token it changes nothing.
+ * @param {string} server
  * @param {string} tokenId
  * @param {unknown} tag
  */
-export async function restoredElsewhere(tokenId, tag) {
+export async function restoredElsewhere(server, tokenId, tag) {
   // A rare event: its check is in the larger module, loaded now if it is not yet.
   await toolsReady();
   return serial(async () => {
     const token = (await pushTokens())[tokenId];
-    if (!token || token.restoredElsewhereAt) return Boolean(token);
+    if (!token || token.server !== server) return false;
+    if (token.restoredElsewhereAt) return true;
     if (typeof tag !== 'string' || !isRestoredElsewhere(token.keys.request, tokenId, tag)) {
       console.warn(`PushOTP: ignored an unproven "restored elsewhere" for token ${tokenId}`);
       return false;

@@ -25,8 +25,9 @@
 //   seen        { [requestId]: expiresAt } ids already accepted (Unix seconds), so a replay is
 //                                          never shown twice
 //   outcomes    { [requestId]: Outcome }   how recent answers ended, for the popup's messages
-//   refused     { [tokenId]: ms }          tokens a server refused on the socket; not presented
-//                                          again until the tokens change (channel.js)
+//   refused     { [server]: { [tokenId]: ms } }  the tokens each server refused on its socket;
+//                                          not presented again until the tokens change
+//                                          (channel.js)
 //   enrollments { [id]: Enrollment }       push tokens a server accepted that wait for their PIN
 //                                          or another try at saving (enroll.js)
 //   vaultKey    string                     the key of the password-protected secrets while
@@ -51,6 +52,9 @@
  *   base64url. `K_otp` and `K_ans` are in the vault (vault.js), or, when the token is
  *   PIN-protected, in `masked`; tokens of earlier versions had them here (moved once at start).
  * @property {object} [masked]     the PIN-masked keys (§6), as `maskKeys` returns them
+ * @property {string[]} [loginOrigins]  the login pages' origins its server declared at
+ *   enrollment (§3): with the server's own origin, where its approvals' passcodes are filled
+ * @property {string[]} [sites]    origins the person confirmed for filling its passcodes
  * @property {boolean} enabled      push requests on for this token
  * @property {number} addedAt       ms
  * @property {number} [restoredElsewhereAt]  ms: when its server said that another browser
@@ -161,6 +165,10 @@
  * @property {Via} via
  * @property {boolean} pin         approving needs the token's PIN
  * @property {Tried} [tried]       its last answer failed and left it waiting (a wrong PIN)
+ * @property {boolean} [foreign]    push: it names a site its token does not serve (the core's
+ *   `mayFill`), so an approval's passcode is filled nowhere; the popup says so
+ * @property {number} [counter]     HOTP: the counter its first approval took; every retry
+ *   sends that one's passcode, so that answers that never arrived spend no more (push.js)
  */
 
 /**
@@ -226,7 +234,7 @@
  * @property {{[requestId: string]: Pending}} pending
  * @property {{[requestId: string]: number}} seen
  * @property {{[requestId: string]: Outcome}} outcomes
- * @property {{[tokenId: string]: number}} refused
+ * @property {{[server: string]: {[tokenId: string]: number}}} refused
  * @property {{[id: string]: Enrollment}} enrollments
  * @property {string} vaultKey
  * @property {number} lockAt

@@ -256,6 +256,25 @@ function checking(check, refusal) {
 }
 
 /**
+ * The fields of an exported push token that a token has (store.js `PushToken`), and no
+ * others: what the file adds beside them (a mark of this browser's past, a field a later
+ * version reads) is not kept. The core checked each of them (`checkPushToken`).
+ * @param {any} t
+ * @returns {PushToken}
+ */
+function kept(t) {
+  const { tokenId, server, tokenName, user, issuer, deviceName, otp, pin, keys, masked, loginOrigins, sites, enabled, addedAt } = t;
+  const when = typeof addedAt === 'number' && Number.isFinite(addedAt) ? addedAt : Date.now();
+  return /** @type {PushToken} */ (
+    Object.fromEntries(
+      Object.entries({ tokenId, server, tokenName, user, issuer, deviceName, otp, pin, keys, masked, loginOrigins, sites, enabled: enabled !== false, addedAt: when }).filter(
+        ([, value]) => value !== undefined,
+      ),
+    )
+  );
+}
+
+/**
  * Adds the tokens of an export file opened with `key`: those whose id (or tokenId) is already
  * here are skipped. A wrong key throws `wrong_password` and changes nothing; so does a locked
  * vault (`locked`), checked before any push token is restored.
@@ -327,13 +346,7 @@ export async function importFile(file, key) {
       counts.invalid.push(checked.refused);
       continue;
     }
-    // `keys.otp`, which the core's check does not look at: without it (or, with a PIN, its
-    // masked form) the token could make no passcode.
-    if (!t.pin?.required && typeof t.keys.otp !== 'string') {
-      counts.unreadable++;
-      continue;
-    }
-    const result = await restoreToken(t);
+    const result = await restoreToken(kept(t));
     if ('token' in result) {
       restored.push(result.token);
     } else if (result.refused === 'unreachable') {
@@ -368,8 +381,7 @@ export async function importFile(file, key) {
       }
       const { otp: kOtp, answer: kAns, ...clear } = t.keys;
       if (!t.pin?.required) all.push[t.tokenId] = { otp: /** @type {string} */ (kOtp), answer: /** @type {string} */ (kAns) };
-      const { restoredElsewhereAt, ...kept } = t;
-      push[t.tokenId] = { ...kept, keys: clear };
+      push[t.tokenId] = { ...t, keys: clear };
       // The server forgot the old browser's Web Push subscription: this one registers anew.
       delete webPush[t.tokenId];
       over.push(t.tokenId);

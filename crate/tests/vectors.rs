@@ -348,6 +348,7 @@ struct PushFile {
     passcodes: std::collections::BTreeMap<u64, String>,
     enroll: Tagged,
     enrolled: Tagged,
+    enrolled_login_origins: Tagged,
     requests: Vec<Tagged>,
     ended: Vec<Tagged>,
     notices: Vec<Tagged>,
@@ -548,6 +549,30 @@ fn push_protocol() {
     let mut bad = enrolled.clone();
     bad.server_nonce[0] ^= 1;
     assert_eq!(bad.verify(&a, &request), Err(Error::BadTag), "{what}: other nonce");
+    count += 1;
+
+    // §3 the same answer declaring login-page origins: they follow in the tag's input.
+    let what = format!("{source} enrolled with login origins");
+    let declaring: Enrolled =
+        serde_json::from_value(file.enrolled_login_origins.json.clone()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&declaring).unwrap(),
+        file.enrolled_login_origins.json,
+        "{what}"
+    );
+    assert!(declaring.login_origins.as_ref().is_some_and(|o| !o.is_empty()), "{what}");
+    let input = declaring.canonical(&device_nonce);
+    assert_eq!(input.as_bytes(), hex(&file.enrolled_login_origins.canonical_hex), "{what}");
+    assert!(input.as_bytes().starts_with(enrolled.canonical(&device_nonce).as_bytes()), "{what}");
+    assert_eq!(declaring.tag.to_vec(), hex(&file.enrolled_login_origins.tag_hex), "{what}");
+    assert_eq!(declaring.verify(&a, &request).unwrap(), keys, "{what}");
+    let mut resigned = declaring.clone();
+    resigned.tag = [0; 32];
+    resigned.sign(&a, &request).unwrap();
+    assert_eq!(resigned, declaring, "{what}: sign");
+    let mut stripped = declaring.clone();
+    stripped.login_origins = None;
+    assert_eq!(stripped.verify(&a, &request), Err(Error::BadTag), "{what}: stripped");
     count += 1;
 
     // §4 push login requests.

@@ -91,6 +91,8 @@ export function render({ focus = false } = {}) {
   renderTabWarning(shown?.request ?? null);
   if (shown) {
     if (changed) showRequest(shown);
+    // A site the person just confirmed for the token takes the warning away in place.
+    else if (!shown.foreign) $('site-warning').hidden = true;
     $('pager').hidden = list.length < 2;
     $('position').textContent = list.length > 1 ? `${position + 1} of ${list.length}` : '';
     $button('prev').disabled = position === 0;
@@ -107,20 +109,28 @@ export function render({ focus = false } = {}) {
 }
 
 /** @param {Pending & {id: string}} shown */
-function showRequest({ id, request, kind }) {
+function showRequest({ id, request, kind, foreign }) {
+  $('site-warning').hidden = !foreign;
   if (kind === 'privacyidea') return showPiRequest(id, /** @type {PiChallenge} */ (request));
-  return showPushRequest(id, /** @type {PushRequest} */ (request));
+  return showPushRequest(id, /** @type {PushRequest} */ (request), Boolean(foreign));
 }
 
 /**
  * A push request (push.js): the sign-in page, IP address and place it came from, the account,
- * and its numbers to pick from when it has them.
+ * and its numbers to pick from when it has them. `foreign`: it names a site its token does not
+ * serve, where an approval fills nothing, and the popup says so.
  * @param {string} id
  * @param {PushRequest} request
+ * @param {boolean} foreign
  */
-function showPushRequest(id, request) {
+function showPushRequest(id, request, foreign) {
   showWebFacts(true);
   const token = state.tokens[request.tokenId];
+  if (foreign) {
+    const server = token ? hostOf(token.server) : 'its server';
+    $('site-warning-text').textContent = `Approving will not type the code at ${hostOf(request.origin)}: ${server} never named that site as one of its sign-in pages. If you did not start this sign-in there, deny it.`;
+    $('confirm-site').textContent = `Type this token's codes at ${hostOf(request.origin)} from now on`;
+  }
   $('request').dataset.id = id;
   delete $('request').dataset.kind;
   $('pick').textContent = 'Pick the number shown on the sign-in page';
@@ -443,6 +453,14 @@ function move(step) {
   render();
 }
 
+// The person vouches for the site a request of the token named: its codes are typed there from
+// now on (the worker checks that a waiting request of the token names it).
+$('confirm-site').addEventListener('click', () => {
+  const item = state.pending[/** @type {string} */ ($('request').dataset.id)];
+  if (!item) return;
+  const { tokenId, origin } = /** @type {PushRequest} */ (item.request);
+  ask({ type: Message.TOKEN_CONFIRM_SITE, tokenId, origin }).catch(() => {});
+});
 $('prev').addEventListener('click', () => move(-1));
 $('next').addEventListener('click', () => move(1));
 

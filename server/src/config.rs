@@ -11,6 +11,11 @@ pub struct Config {
     pub org_name: String,
     /// The protected app's name, shown in push requests.
     pub app_name: String,
+    /// The origins of the login pages whose sign-ins this server pushes, besides its own
+    /// (protocol §3 `loginOrigins`): declared to each device at enrollment, the only sites
+    /// besides the server's own where devices fill an approval's passcode. The demo app's
+    /// sign-ins name the first (the demo app served at that origin by a reverse proxy).
+    pub login_origins: Vec<String>,
     /// The reverse proxy whose `X-Forwarded-For` header is believed.
     pub trusted_proxy: Option<IpAddr>,
     /// How long a push login request can be answered, in seconds.
@@ -53,6 +58,7 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             org_name: "Demo Org".into(),
             app_name: "Demo Portal".into(),
+            login_origins: Vec::new(),
             trusted_proxy: None,
             request_ttl: 120,
             activation_ttl: 24 * 3600,
@@ -92,6 +98,16 @@ impl Config {
             pushotp::is_secure_server(&self.public_url),
             "the public URL must start with https:// (http:// only on this computer: 127.0.0.1, \
              [::1] or localhost); put a TLS proxy in front and give its URL with --public-url"
+        );
+        anyhow::ensure!(
+            self.login_origins.len() <= pushotp::push::MAX_LOGIN_ORIGINS
+                && self
+                    .login_origins
+                    .iter()
+                    .all(|o| pushotp::tokens::is_web_origin(o) && pushotp::is_secure_server(o)),
+            "login origins must be at most {} https origins as browsers write them, such as \
+             https://portal.example.com (no path, no trailing /; http:// only on this computer)",
+            pushotp::push::MAX_LOGIN_ORIGINS
         );
         for (name, text) in [("org", &self.org_name), ("app", &self.app_name)] {
             anyhow::ensure!(

@@ -69,6 +69,10 @@ pub async fn enroll(state: &AppState, request: &EnrollRequest) -> Result<Enrolle
         server_nonce,
         otp,
         pin: PinPolicy { required: token.pin_required, max_tries },
+        // Sent only when there are some: a device from before the field refuses an answer
+        // that carries it.
+        login_origins: (!state.config.login_origins.is_empty())
+            .then(|| state.config.login_origins.clone()),
         tag: [0; 32],
     };
     enrolled.sign(&activation, request)?;

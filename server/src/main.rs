@@ -67,6 +67,12 @@ struct ServeArgs {
     /// The protected app's name, shown in push requests.
     #[arg(long, default_value = "Demo Portal")]
     app: String,
+    /// The origin of a login page whose sign-ins this server pushes, when it is not the public
+    /// URL's (repeatable or comma-separated, at most 16), such as https://portal.example.com:
+    /// devices fill an approval's passcode only there and at the server's own origin. The demo
+    /// app's sign-ins name the first.
+    #[arg(long, value_delimiter = ',')]
+    login_origin: Vec<String>,
     /// Seconds a push request can be answered.
     #[arg(long, default_value_t = 120)]
     request_ttl: u64,
@@ -324,6 +330,7 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyho
         public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.bind)),
         org_name: args.org,
         app_name: args.app,
+        login_origins: args.login_origin,
         trusted_proxy: args.trusted_proxy,
         request_ttl: args.request_ttl,
         max_tries: args.max_tries,

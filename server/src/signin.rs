@@ -89,7 +89,7 @@ pub async fn check_password(
         id: &stored_id(&id),
         user_id: user.id,
         app: &state.config.app_name,
-        origin: &state.config.public_url,
+        origin: state.config.login_origins.first().unwrap_or(&state.config.public_url),
         client_ip,
         created_at: secs(created)?,
         expires_at: secs(created + LOGIN_TTL)?,

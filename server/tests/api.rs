@@ -60,6 +60,33 @@ async fn approve_with_the_right_number_signs_the_person_in() {
 }
 
 #[tokio::test]
+async fn enrollment_declares_the_login_origins_and_sign_ins_name_the_first() {
+    // Without any, the answer has no `loginOrigins` (devices from before the field refuse
+    // one that has it) and requests name the server's own origin (above).
+    let (_server, device, _ws, _browser) = alice(Config::default()).await;
+    assert_eq!(device.enrolled.login_origins, None);
+
+    let origins = vec!["https://portal.example.com".to_owned(), "http://127.0.0.1:5173".to_owned()];
+    let config = Config { login_origins: origins.clone(), ..Config::default() };
+    let (_server, device, mut ws, browser) = alice(config).await;
+    // Verified under the activation key with the rest of the answer (Device::enroll).
+    assert_eq!(device.enrolled.login_origins.as_ref(), Some(&origins));
+    browser.push().await;
+    let request = device.next_push(&mut ws).await;
+    assert_eq!(request.origin, "https://portal.example.com");
+
+    for bad in [
+        "https://portal.example.com/",
+        "portal.example.com",
+        "https://Portal.example.com",
+        "http://portal.example.com",
+    ] {
+        let config = Config { login_origins: vec![bad.to_owned()], ..Config::default() };
+        assert!(config.check().is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn a_wrong_number_is_refused_and_counted() {
     let (server, mut device, mut ws, browser) = alice(Config::default()).await;
     let number = browser.push().await.1["number"].as_u64().unwrap();

@@ -12,6 +12,7 @@ use crate::algorithm::Algorithm;
 use crate::error::{Error, Result};
 use crate::hotp::{Hotp, check_digits};
 use crate::secret::Secret;
+use crate::tokens::is_web_origin;
 use crate::totp::{Totp, Window};
 use crate::uri::TokenKind;
 
@@ -22,6 +23,8 @@ pub const TOTP_WINDOW: Window = Window::ONE_STEP;
 /// The largest `maxTries` a PIN policy may set (protocol conventions): with more, guessing a
 /// four-digit PIN online becomes too likely before the token locks.
 pub const MAX_TRIES_LIMIT: u32 = 100;
+/// The most login-page origins an enrollment answer may declare (protocol §3).
+pub const MAX_LOGIN_ORIGINS: usize = 16;
 
 /// How the token makes passcodes (protocol §3 `otp`): HOTP with its next counter or TOTP with
 /// its period, the hash, and the number of digits.
@@ -279,6 +282,12 @@ pub struct Enrolled {
     pub otp: OtpParams,
     /// Whether the device asks for a PIN, and the lockout threshold.
     pub pin: PinPolicy,
+    /// The origins of the login pages whose sign-ins this server sends requests for, besides
+    /// its own origin: the only sites (with those the person confirms) where the device fills
+    /// an approval's passcode ([`crate::push::may_fill`]). Absent when the server declares
+    /// none; each is a web origin as browsers write it, at most [`MAX_LOGIN_ORIGINS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_origins: Option<Vec<String>>,
     /// `mac(K_act, "enrolled", …)`, set by [`sign`](Self::sign).
     #[serde(with = "b64")]
     pub tag: Tag,
@@ -286,9 +295,22 @@ pub struct Enrolled {
 
 impl Enrolled {
     /// The MAC input of `tag` (§3): it binds the device's nonce too, so that an answer made for
-    /// one redemption attempt cannot be passed off as the answer to another.
+    /// one redemption attempt cannot be passed off as the answer to another. `loginOrigins`,
+    /// when present, follows as `u64(count) || str(each)`; an answer without it has the input
+    /// it had before the field existed.
     #[must_use]
     pub fn canonical(&self, device_nonce: &Nonce) -> Canonical {
+        let input = self.canonical_fields(device_nonce);
+        match &self.login_origins {
+            None => input,
+            Some(origins) => origins.iter().fold(
+                input.u64(u64::try_from(origins.len()).unwrap_or(u64::MAX)),
+                |input, origin| input.str(origin),
+            ),
+        }
+    }
+
+    fn canonical_fields(&self, device_nonce: &Nonce) -> Canonical {
         Canonical::new(purpose::ENROLLED)
             .str(&self.token_id)
             .str(&self.token_name)
@@ -343,6 +365,16 @@ impl Enrolled {
         for text in [&self.token_name, &self.user, &self.issuer] {
             check_text(text, rule)?;
         }
+        if let Some(origins) = &self.login_origins {
+            // A passcode typed into a plain-http page elsewhere could be read on the way, as
+            // an enrollment could (the server's address follows the same rule).
+            let fits = |o: &String| is_web_origin(o) && crate::is_secure_server(o);
+            if origins.len() > MAX_LOGIN_ORIGINS || !origins.iter().all(fits) {
+                return Err(Error::InvalidMessage(
+                    "loginOrigins must be at most 16 https web origins as browsers write them",
+                ));
+            }
+        }
         self.pin.check()
     }
 }
@@ -373,10 +405,68 @@ mod tests {
             server_nonce: [0x5a; 16],
             otp: OtpParams::new(TokenKind::Hotp { counter: 0 }, Algorithm::Sha1, 6).unwrap(),
             pin: PinPolicy { required: true, max_tries: 5 },
+            login_origins: None,
             tag: [0; 32],
         };
         answer.sign(&secret(), request).unwrap();
         answer
+    }
+
+    #[test]
+    fn declared_login_origins_are_tagged_and_checked() {
+        let request = EnrollRequest::new(&link(), "Chrome on laptop", [0xa5; 16]).unwrap();
+        let without = enrolled(&request);
+        let mut answer = without.clone();
+        answer.login_origins = Some(vec!["https://portal.example.com".into()]);
+        answer.sign(&secret(), &request).unwrap();
+        assert_ne!(answer.tag, without.tag);
+        let json = serde_json::to_string(&answer).unwrap();
+        assert!(json.contains(r#""loginOrigins":["https://portal.example.com"],"tag""#), "{json}");
+        let answer: Enrolled = serde_json::from_str(&json).unwrap();
+        answer.verify(&secret(), &request).unwrap();
+        // Without the field the JSON and the tag are what they were before it existed.
+        assert!(!serde_json::to_string(&without).unwrap().contains("loginOrigins"));
+        without.verify(&secret(), &request).unwrap();
+
+        // Added, dropped, emptied or changed on the way: the tag no longer verifies.
+        let tampered: &[fn(&mut Enrolled)] = &[
+            |a| a.login_origins = None,
+            |a| a.login_origins = Some(Vec::new()),
+            |a| a.login_origins = Some(vec!["https://bank.example".into()]),
+            |a| {
+                a.login_origins.as_mut().unwrap().push("https://bank.example".into());
+            },
+        ];
+        for (i, tamper) in tampered.iter().enumerate() {
+            let mut bad = answer.clone();
+            tamper(&mut bad);
+            assert_eq!(bad.verify(&secret(), &request), Err(Error::BadTag), "change {i}");
+        }
+        let mut added = without.clone();
+        added.login_origins = Some(vec!["https://bank.example".into()]);
+        assert_eq!(added.verify(&secret(), &request), Err(Error::BadTag));
+
+        // Only origins as browsers write them, at most 16.
+        for bad in [
+            vec!["https://portal.example.com/".to_owned()],
+            vec!["https://portal.example.com/login".to_owned()],
+            vec!["HTTPS://portal.example.com".to_owned()],
+            vec!["javascript:alert(1)".to_owned()],
+            vec!["http://portal.example.com".to_owned()],
+            vec![String::new()],
+            vec!["https://a.example".to_owned(); MAX_LOGIN_ORIGINS + 1],
+        ] {
+            let mut answer = without.clone();
+            answer.login_origins = Some(bad.clone());
+            assert!(
+                matches!(answer.sign(&secret(), &request), Err(Error::InvalidMessage(_))),
+                "{bad:?}"
+            );
+        }
+        let mut full = without;
+        full.login_origins = Some(vec!["https://a.example".to_owned(); MAX_LOGIN_ORIGINS]);
+        full.sign(&secret(), &request).unwrap();
+        full.verify(&secret(), &request).unwrap();
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
 //! | §4 the end of a request | [`PushEnded`], [`EndReason`] |
 //! | §4 notices about a token | [`TokenNotice`], [`NoticeKind`], [`verify_token_notice`] |
+//! | §4 where the passcode goes | [`may_fill`] |
 //! | §5 answer | [`Answer`], [`Decision`], [`OtpParams::verify_passcode`] |
 //! | §6 PIN masking (RFC 9106 Argon2id) | [`MaskedKeys`], [`PinParams`] |
 //! | §7 device channel | [`channel_auth_tag`], [`SignedAt`] (poll, removal), [`webpush_tag`] and their `verify_*` |
@@ -29,6 +30,7 @@ mod keys;
 mod link;
 mod notice;
 mod number;
+mod origins;
 mod pin;
 mod request;
 mod restore;
@@ -43,12 +45,14 @@ pub use channel::{
 };
 pub use ended::{EndReason, PushEnded};
 pub use enroll::{
-    EnrollRequest, Enrolled, HOTP_LOOK_AHEAD, MAX_TRIES_LIMIT, OtpParams, PinPolicy, TOTP_WINDOW,
+    EnrollRequest, Enrolled, HOTP_LOOK_AHEAD, MAX_LOGIN_ORIGINS, MAX_TRIES_LIMIT, OtpParams,
+    PinPolicy, TOTP_WINDOW,
 };
 pub use keys::{MAC_KEY_LEN, TokenKeys, activation_key};
 pub use link::{ActivationLink, MAX_LINK_LEN};
 pub use notice::{NoticeKind, TokenNotice, verify_token_notice};
 pub use number::NumberMatch;
+pub use origins::may_fill;
 pub(crate) use pin::pad as pin_pad;
 pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
 pub use request::{Place, PushRequest};
@@ -56,7 +60,7 @@ pub use restore::{
     RestoreRequest, Restored, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
     restored_keys, verify_restored, verify_restored_elsewhere,
 };
-pub(crate) use wire::{b64, b64_opt, b64_vec};
+pub(crate) use wire::{b64, b64_opt, b64_vec, check_text, check_token_id};
 
 /// The protocol version this core speaks: the `v` of every message.
 pub const VERSION: u32 = 1;

@@ -16,7 +16,7 @@ mod push;
 
 pub use origin::is_web_origin;
 pub use otp::{OtpToken, check_otp_names, check_otp_token};
-pub use push::check_push_token;
+pub use push::{check_push_token, push_token_may_fill};
 
 #[cfg(doc)]
 use crate::value::Value;
@@ -26,3 +26,10 @@ pub const MAX_SITES: usize = 64;
 
 /// The longest issuer or account name, in UTF-16 code units (JavaScript's `length`).
 pub const MAX_LABEL_UNITS: usize = 256;
+
+/// A whole number within `min..=max` (both at most 2^53 - 1, so that the number is exact).
+fn whole(value: &crate::value::Value, min: f64, max: f64) -> Option<u64> {
+    // Checked: whole and within `min..=max`, which are at most 2^53 - 1.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    value.as_integer().filter(|n| (min..=max).contains(n)).map(|n| n as u64)
+}

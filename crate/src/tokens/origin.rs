@@ -35,6 +35,25 @@ pub fn is_web_origin(text: &str) -> bool {
         && (port.is_empty() || port.strip_prefix(b":").is_some_and(|p| is_port(p, default_port)))
 }
 
+/// A list of web origins ([`is_web_origin`]) as a stored token holds it: left out or `null`
+/// (none), or an array of at most `max` of them, repeats dropped. `None` for anything else.
+pub(crate) fn origin_list(value: &crate::value::Value, max: usize) -> Option<Vec<String>> {
+    use crate::value::Value;
+    let list = match value {
+        Value::Undefined | Value::Null => return Some(Vec::new()),
+        Value::Array(list) if list.len() <= max => list,
+        _ => return None,
+    };
+    let mut origins: Vec<String> = Vec::with_capacity(list.len());
+    for origin in list {
+        let origin = origin.as_str().filter(|origin| is_web_origin(origin))?;
+        if !origins.iter().any(|known| known == origin) {
+            origins.push(origin.into());
+        }
+    }
+    Some(origins)
+}
+
 /// The bytes before and after the first `separator`, which is left out.
 fn split_at_byte(bytes: &[u8], separator: u8) -> Option<(&[u8], &[u8])> {
     let at = bytes.iter().position(|&b| b == separator)?;

@@ -5,7 +5,7 @@ use std::vec::Vec;
 
 use zeroize::Zeroizing;
 
-use super::{MAX_LABEL_UNITS, MAX_SITES, is_web_origin};
+use super::{MAX_LABEL_UNITS, MAX_SITES};
 use crate::error::{Error, Result};
 use crate::hotp::{Hotp, MAX_DIGITS, MIN_DIGITS};
 use crate::secret::Secret;
@@ -68,7 +68,7 @@ impl core::fmt::Debug for OtpToken {
 /// | `issuer`, `account`: left out, `null`, or text of at most 256 UTF-16 units without control characters | `invalid_parameter` (`issuer`, `account`) |
 /// | TOTP `period` left out, `null`, or a whole number of 1 to 86400 | `invalid_period` |
 /// | HOTP `counter` left out, `null`, or a whole number of 0 to 2^53 - 1 | `invalid_parameter` (`counter`) |
-/// | `sites` left out, `null`, or an array of at most 64 web origins ([`is_web_origin`]) | `invalid_parameter` (`sites`) |
+/// | `sites` left out, `null`, or an array of at most 64 web origins ([`is_web_origin`](super::is_web_origin)) | `invalid_parameter` (`sites`) |
 /// | an issuer or an account after trimming | `invalid_parameter` (`issuer or account`) |
 /// | the secret base32 of at most 1024 bytes ([`Secret::from_base32`]) | `invalid_base32`, `too_long` |
 ///
@@ -198,27 +198,13 @@ fn whole_or(value: &Value, default: u64, min: f64, max: f64) -> Option<u64> {
     if value.is_nullish() {
         return Some(default);
     }
-    // Checked: whole and within `min..=max`, which are at most 2^53 - 1.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    value.as_integer().filter(|n| (min..=max).contains(n)).map(|n| n as u64)
+    super::whole(value, min, max)
 }
 
 /// The sites: left out or `null` is none; otherwise an array of at most [`MAX_SITES`] web
 /// origins, repeats dropped.
 fn sites(value: &Value) -> Option<Vec<String>> {
-    let list = match value {
-        Value::Undefined | Value::Null => return Some(Vec::new()),
-        Value::Array(list) if list.len() <= MAX_SITES => list,
-        _ => return None,
-    };
-    let mut sites: Vec<String> = Vec::with_capacity(list.len());
-    for site in list {
-        let site = site.as_str().filter(|site| is_web_origin(site))?;
-        if !sites.iter().any(|known| known == site) {
-            sites.push(site.into());
-        }
-    }
-    Some(sites)
+    super::origin::origin_list(value, MAX_SITES)
 }
 
 /// A period bound as the number it is compared with (one day: exact in an f64).

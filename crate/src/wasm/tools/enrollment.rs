@@ -43,7 +43,8 @@ pub fn enroll_request(link: &str, device_name: &str, now_ms: f64) -> Result<JsVa
 
 /// Finishes enrollment: checks the server's answer `enrolled` to `request` under the link's
 /// activation secret and returns what the device stores: `{ tokenId, tokenName, user, issuer,
-/// otp, pin, keys: { otp, request, answer, channel } }` (keys as base64url). Throws `bad_tag`
+/// otp, pin, loginOrigins?, keys: { otp, request, answer, channel } }` (keys as base64url;
+/// `loginOrigins` only when the server declared some, protocol §3). Throws `bad_tag`
 /// when the answer was changed on the way.
 #[wasm_bindgen(js_name = completeEnrollment)]
 pub fn complete_enrollment(
@@ -68,6 +69,8 @@ pub fn complete_enrollment(
         issuer: &'a str,
         otp: &'a crate::push::OtpParams,
         pin: &'a crate::push::PinPolicy,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        login_origins: Option<&'a [String]>,
         keys: Keys,
     }
     let link: crate::push::ActivationLink = link.parse().map_err(js_error)?;
@@ -84,6 +87,7 @@ pub fn complete_enrollment(
             issuer: &enrolled.issuer,
             otp: &enrolled.otp,
             pin: &enrolled.pin,
+            login_origins: enrolled.login_origins.as_deref(),
             keys: Keys {
                 otp: key_to_js(&keys.otp),
                 request: key_to_js(&keys.request),

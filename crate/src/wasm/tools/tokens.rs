@@ -78,3 +78,11 @@ pub fn check_otp_names(issuer: JsValue, account: JsValue) -> Result<JsValue, JsV
 pub fn check_push_token(token: JsValue) -> Result<(), JsValue> {
     crate::tokens::check_push_token(&value_from_js(&token)).map_err(js_error)
 }
+
+/// Whether the passcode of an approved push request naming `origin` may be filled there for
+/// the stored push `token`: its server's own origin, the login origins its server declared or
+/// a site the person confirmed (`crate::tokens::push_token_may_fill`, `crate::push::may_fill`).
+#[wasm_bindgen(js_name = mayFill)]
+pub fn may_fill(token: JsValue, origin: &str) -> bool {
+    crate::tokens::push_token_may_fill(&value_from_js(&token), origin)
+}
