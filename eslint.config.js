@@ -25,6 +25,16 @@ export default [
       ...js.configs.recommended.rules,
       // `const { secret, ...rest } = token` is how a field is left out of a copy.
       'no-unused-vars': ['error', { ignoreRestSiblings: true }],
+      // The browser's HTTP cache keeps a request's URL on disk, and a reply's body unless the
+      // server forbids it: a privacyIDEA poll's URL holds a signature that confirms a PIN guess
+      // offline. No call to a server may leave anything in it.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.name='fetch']:not(:has(Property[key.name='cache'][value.value='no-store']))",
+          message: "Every fetch takes `cache: 'no-store'`: the HTTP cache keeps URLs and replies on disk.",
+        },
+      ],
     },
   },
   { files: CONTENT_SCRIPTS, languageOptions: { sourceType: 'script' } },

@@ -230,4 +230,5 @@ inbox.expire().catch(warn);
 channel.registerWebPush().catch(warn);
 vault.lockIfDue().catch(warn);
 pushTokenStore.migrateKeys().catch(warn);
+privacyidea.forgetEarlierForms().catch(warn);
 enrollment.sweep().catch(warn);

@@ -183,6 +183,7 @@ export async function poll() {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body),
+          cache: 'no-store',
           signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
         });
         const json = await reply.json();
@@ -224,6 +225,7 @@ export async function removeAtServer(token) {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ tokenId: token.tokenId, at, tag: signedAt('remove', token.keys.channel, token.tokenId, at) }),
+      cache: 'no-store',
       signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
     });
     if (reply.ok) return 'removed';
@@ -272,7 +274,7 @@ async function subscribeAndRegister(manager) {
   const missing = tokens.filter((t) => !webPush[t.tokenId]);
   if (!missing.length) return;
   try {
-    const keyReply = await fetch(`${server}/api/v1/webpush/key`, { signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
+    const keyReply = await fetch(`${server}/api/v1/webpush/key`, { cache: 'no-store', signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
     const { publicKey } = await keyReply.json();
     const subscription = await Promise.race([
       manager.subscribe({ userVisibleOnly: true, applicationServerKey: publicKey }),
@@ -288,6 +290,7 @@ async function subscribeAndRegister(manager) {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ tokenId: token.tokenId, at, subscription: sub, tag: webPushTag(token.keys.channel, token.tokenId, at, sub) }),
+        cache: 'no-store',
         signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
       });
       if (reply.ok) webPush[token.tokenId] = endpoint;

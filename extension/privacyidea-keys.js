@@ -13,7 +13,7 @@
 // WebCrypto.
 import { coded } from './messages.js';
 import { originOf } from './sites.js';
-import { readSession, removeSession, writeSession } from './store.js';
+import { onChanged, readSession, removeSession, writeSession } from './store.js';
 import { secrets } from './vault.js';
 import { PiDeviceKey, piDeviceSeed, piSignatureFromBase32 } from './worker-tools.js';
 
@@ -41,9 +41,39 @@ export async function deviceSecret(token) {
 
 /**
  * Keys derived in this worker's life, by seed: deriving one takes about half a second. Only the
- * seed, which the vault (or, for a PIN token, this session's memory) gives, finds one.
+ * seed, which the vault (or, for a PIN token, this session's memory) gives, finds one. A key
+ * stays only while what gave it does (`forgetKeys`).
+ * @type {Map<string, PiDeviceKey>}
  */
 const derived = new Map();
+
+/**
+ * Frees the keys of `seeds` (all keys when none are named) in the WebAssembly memory, so that
+ * nothing of them outlives a lock, a removal or a PIN token's seed leaving session memory.
+ * @param {string[]|null} [seeds]
+ */
+export function forgetKeys(seeds = null) {
+  for (const seed of seeds ?? [...derived.keys()]) {
+    derived.get(seed)?.free();
+    derived.delete(seed);
+  }
+}
+
+// A lock takes the vault key out of session memory (vault.js, on every path: the person, the
+// auto-lock alarm, a late worker) and with it every key; a PIN token's seed leaving session
+// memory (a lock, a removal) takes its key.
+onChanged((changes, area) => {
+  if (area !== 'session') return;
+  if (changes.vaultKey && changes.vaultKey.newValue == null) {
+    forgetKeys();
+    return;
+  }
+  const seeds = changes.piSeeds;
+  if (seeds) {
+    const kept = new Set(Object.values(seeds.newValue ?? {}));
+    forgetKeys(Object.values(seeds.oldValue ?? {}).filter((seed) => !kept.has(seed)));
+  }
+});
 
 /**
  * The device key of a seed (base64url), derived once per worker life.
@@ -160,7 +190,8 @@ export function trustedOrigins(token) {
 export async function call(url, init) {
   let reply;
   try {
-    reply = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    // `no-store`: a poll's URL holds a signature that, on disk, would confirm PIN guesses.
+    reply = await fetch(url, { ...init, cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch {
     throw coded('unreachable', 'The privacyIDEA server could not be reached.');
   }

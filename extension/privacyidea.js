@@ -8,12 +8,15 @@
 import { admit, fillTrusted, tabOrigin } from './fill.js';
 import { forget, receive, updateOutcome } from './inbox.js';
 import { coded } from './messages.js';
-import { RSA, base64, call, deviceSecret, dropSeed, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, unbase64 } from './privacyidea-keys.js';
+import { RSA, base64, call, deviceSecret, dropSeed, forgetKeys, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, unbase64 } from './privacyidea-keys.js';
 import { DISPLAY_CODE } from './privacyidea-requests.js';
 import { serial as queued } from './queue.js';
 import { outcomes, piTokens, savePiTokens } from './store.js';
 import { secrets, updateSecrets } from './vault.js';
 import { piDeviceSeed, piNewDevice, piParseEnrollLink, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
+
+/** The IndexedDB database where an earlier version kept device keys. */
+const EARLIER_KEY_STORE = 'pushotp-privacyidea';
 
 /** Polls this often for a while after the popup opened, or while a sign-in page waits. */
 const FAST_POLL_MS = 3_000;
@@ -143,6 +146,8 @@ export async function remove(serial) {
     delete tokens[serial];
     await savePiTokens(tokens);
     await updateSecrets((all) => {
+      // A PIN token's key goes with its seed from session memory (dropSeed).
+      if (typeof all.pi[serial]?.seed === 'string') forgetKeys([all.pi[serial].seed]);
       delete all.pi[serial];
       return all;
     }).catch((err) => {
@@ -152,6 +157,27 @@ export async function remove(serial) {
   await dropSeed(serial);
   // After the token: a poll under way finds no token and keeps nothing.
   await forget('privacyidea', serial);
+}
+
+/**
+ * Removes what an earlier version stored for privacyIDEA tokens, at each worker start: the
+ * IndexedDB database of device keys (RSA private keys under neither the PIN nor the vault
+ * password) and each token's `pinCheck` (which confirmed PINs offline). The tokens stay; with no
+ * seed in the vault they say `enroll_again`.
+ */
+export async function forgetEarlierForms() {
+  await new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(EARLIER_KEY_STORE);
+    request.onsuccess = resolve;
+    request.onerror = () => reject(request.error);
+  });
+  await queued(async () => {
+    const tokens = await piTokens();
+    const earlier = Object.values(tokens).filter((t) => 'pinCheck' in t);
+    if (earlier.length === 0) return;
+    for (const { pinCheck, ...token } of earlier) tokens[token.serial] = token;
+    await savePiTokens(tokens);
+  });
 }
 
 // Polling ------------------------------------------------------------------------------------

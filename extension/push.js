@@ -232,6 +232,7 @@ async function send(server, body) {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
+      cache: 'no-store',
       signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
     });
   } catch {

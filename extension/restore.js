@@ -67,6 +67,7 @@ export async function restoreToken(token) {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
+      cache: 'no-store',
       signal: AbortSignal.timeout(RESTORE_TIMEOUT_MS),
     });
     answer = await reply.json();

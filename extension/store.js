@@ -93,7 +93,8 @@
  * @property {boolean} pin          the server asks for a PIN before answering
  * @property {string|null} appForceUnlock
  * @property {object} [pinCheck]  only in tokens stored by an earlier version (a PIN check that
- *   confirmed PINs offline); such a token must be enrolled again (`enroll_again`)
+ *   confirmed PINs offline), removed when the worker starts (`forgetEarlierForms`); such a
+ *   token must be enrolled again (`enroll_again`)
  * @property {boolean} enabled
  * @property {number} addedAt      ms
  * @property {string[]} [sites]    origins the person confirmed for filling this token's

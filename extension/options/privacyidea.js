@@ -72,6 +72,9 @@ async function enroll(link) {
   const pin = $input('pi-pin').value;
   if (asksForPin(link) && !/^\d{4,64}$/.test(pin)) {
     $('pi-pin-row').hidden = false;
+    // Without a vault password, a copied profile's masked seed needs only the PIN, guessed
+    // online (docs/threat-model.md, Known limits).
+    $('pi-pin-password').hidden = (await ask({ type: Message.VAULT_STATUS })).protected;
     say('This server asks for a PIN before each approval. Choose one of at least 4 digits, then press Add.', 'error');
     $('pi-pin').focus();
     return;

@@ -72,6 +72,7 @@ async function renderStateNow() {
   if (!locked) $('vault-unlock').replaceChildren();
   $('password-save').textContent = isProtected ? 'Change password' : 'Set password';
   $('password-remove').hidden = !isProtected;
+  $('password-first').hidden = isProtected;
   $('lock-now').hidden = !isProtected || locked;
   $select('auto-lock').value = String(current.autoLockMinutes);
 }

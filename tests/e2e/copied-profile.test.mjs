@@ -3,7 +3,9 @@
 // and a privacyIDEA token with a PIN, against the real reference server and a real privacyIDEA
 // 3.14 — protected with a vault password and locked, then read from the profile folder on disk
 // after the browser closed, as someone who copied it would: the extension's storage through
-// LevelDB, every file of the profile scanned raw (IndexedDB, session storage, caches, logs).
+// LevelDB, every file of the profile scanned raw (IndexedDB, session storage, the HTTP cache,
+// logs), LevelDB table files also with their compressed blocks opened (tests/support/leveldb.mjs;
+// Chromium's IndexedDB uses its own key order, which LevelDB libraries cannot open).
 // Nothing there is a code's secret, an approval key, a device key or seed, or a PIN; the sealed
 // secrets do not open without the password; and before the browser closed, a privacyIDEA
 // approval while locked failed with `locked`.
@@ -16,6 +18,7 @@ import { after, before, test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { enroll, waitForSession } from '../support/extension.mjs';
+import { levelDbTexts } from '../support/leveldb.mjs';
 import { startPrivacyIdea } from '../support/privacyidea.mjs';
 import { ROOT } from '../support/root.mjs';
 import { startServer } from '../support/server.mjs';
@@ -28,6 +31,8 @@ const PASSWORD = 'profile thief test';
 // digits is not chance.
 const PUSH_PIN = '48261937';
 const PI_PIN = '915372640183';
+// What a privacyIDEA poll's URL holds (`GET /ttype/push?serial=…&timestamp=…&signature=…`).
+const POLL_URL = ['ttype/push?serial=', 'signature='];
 
 let pi;
 let plainServer;
@@ -96,6 +101,37 @@ function forms(bytes) {
   const raw = Buffer.from(bytes);
   return [raw, raw.toString('base64url'), raw.toString('base64').replace(/=+$/, ''), base32(raw), raw.toString('hex')].map((f) =>
     Buffer.isBuffer(f) ? f : Buffer.from(f),
+  );
+}
+
+/**
+ * The files of `profile` that hold each needle, read raw (as bytes, so the HTTP cache, logs and
+ * preferences too) and, for LevelDB (IndexedDB, session and extension storage), also through
+ * LevelDB: see `levelDbTexts`.
+ * @returns {Promise<{hits: Map<string, string[]>, files: number, serialSeen: number}>}
+ */
+async function scan(profile, needles, serial) {
+  const all = await files(profile);
+  const hits = new Map(needles.map(({ what }) => [what, []]));
+  let serialSeen = 0;
+  for (const file of all) {
+    const raw = await readFile(file).catch(() => Buffer.alloc(0));
+    const bytes = Buffer.concat([raw, ...(await levelDbTexts(file))]);
+    if (serial && bytes.includes(Buffer.from(serial))) serialSeen++;
+    for (const { what, bytes: needle } of needles) {
+      const where = path.relative(profile, file);
+      if (bytes.includes(needle) && !hits.get(what).includes(where)) hits.get(what).push(where);
+    }
+  }
+  return { hits, files: all.length, serialSeen };
+}
+
+/** Fails naming each needle found and where. */
+function assertNoneFound({ hits }, except = []) {
+  const found = [...hits].filter(([what, where]) => where.length && !except.includes(what));
+  assert.deepEqual(
+    found.map(([what, where]) => `${what} in ${where.join(', ')}`),
+    [],
   );
 }
 
@@ -195,6 +231,9 @@ test('a copied profile yields no code, no signature and no PIN', { timeout: 300_
   need('a PKCS#1 RSA private key', [Buffer.from('0201000282010100', 'hex'), Buffer.from('0201000282020100', 'hex')]);
   // The secrets as plain JSON.
   need('plain secrets', ['"push":{', '"pi":{', '"seed":"']);
+  // A privacyIDEA poll's URL: its PKCS#1 v1.5 signature of `serial|timestamp` is deterministic,
+  // so with the masked seed it would confirm PIN guesses offline.
+  need('a privacyIDEA poll URL', POLL_URL);
 
   // A privacyIDEA challenge arrives (the PIN was used in this session); locked, it cannot be
   // approved, with or without the PIN.
@@ -240,17 +279,12 @@ test('a copied profile yields no code, no signature and no PIN', { timeout: 300_
   assert.equal(vault.push[pinned.tokenId], undefined);
   assert.deepEqual(Object.keys(local.piTokens[serial]).filter((k) => /key|pin/i.test(k)).sort(), ['pin', 'serverKey']);
 
-  // Every file of the profile, raw: IndexedDB, session storage, caches, logs, preferences.
-  const all = await files(profile);
-  assert.ok(all.length > 20, `only ${all.length} files in the profile`);
+  // Every file of the profile: IndexedDB, session storage, the HTTP cache, logs, preferences.
+  const found = await scan(profile, needles, serial);
+  assert.ok(found.files > 20, `only ${found.files} files in the profile`);
   // The scan finds what is there: the privacyIDEA serial is stored in clear.
-  let seen = 0;
-  for (const file of all) {
-    const bytes = await readFile(file).catch(() => Buffer.alloc(0));
-    if (bytes.includes(Buffer.from(serial))) seen++;
-    for (const { what, bytes: needle } of needles) assert.ok(!bytes.includes(needle), `${path.relative(profile, file)} holds ${what}`);
-  }
-  assert.ok(seen > 0, 'the raw scan found not even the serial stored in clear');
+  assert.ok(found.serialSeen > 0, 'the scan found not even the serial stored in clear');
+  assertNoneFound(found);
 });
 
 test('a secret stored before the password was set can outlive the sealing on disk', { timeout: 120_000 }, async (t) => {
@@ -278,5 +312,71 @@ test('a secret stored before the password was set can outlive the sealing on dis
   } finally {
     await second.close();
     await rm(second.profile, { recursive: true, force: true });
+  }
+});
+
+test('without a vault password, a copied profile holds the seed of a token without a PIN, and no more', { timeout: 180_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  // docs/threat-model.md: without a password, the secrets are stored plain; a PIN token's seed
+  // is masked with its PIN all the same, and nothing else gives a signature or confirms a PIN.
+  const third = await launchWithExtension();
+  let profile;
+  try {
+    const page = await openExtensionPage(third, 'options.html');
+    await page.locator('body[data-ready]').waitFor();
+    const send = (m) => page.evaluate((x) => chrome.runtime.sendMessage(x), m);
+    const plain = await pi.initPushToken('alice');
+    assert.equal((await send({ type: 'pi.enroll', link: plain.link })).ok, true);
+    await pi.enrollPolicy({ push_force_app_pin: true });
+    let pinned;
+    try {
+      pinned = await pi.initPushToken('bob');
+      const reply = await send({ type: 'pi.enroll', link: pinned.link, pin: PI_PIN });
+      assert.equal(reply.ok, true, JSON.stringify(reply));
+    } finally {
+      await pi.enrollPolicy();
+    }
+    const { secrets } = await page.evaluate(() => chrome.storage.local.get('secrets'));
+    const plainSeed = secrets.pi[plain.serial].seed;
+    assert.match(plainSeed ?? '', /^[A-Za-z0-9_-]{43}$/, JSON.stringify(Object.keys(secrets.pi[plain.serial])));
+    assert.deepEqual(Object.keys(secrets.pi[pinned.serial]), ['masked']);
+    const { piSeeds } = await page.evaluate(() => chrome.storage.session.get('piSeeds'));
+    const pinSeed = piSeeds?.[pinned.serial];
+    assert.match(pinSeed ?? '', /^[A-Za-z0-9_-]{43}$/, 'no device seed in session memory');
+    // Both tokens poll (signed GETs) before the browser closes.
+    const before = [await pi.polls(plain.serial), await pi.polls(pinned.serial)];
+    await send({ type: 'requests.refresh' });
+    const deadline = Date.now() + 15_000;
+    while ((await pi.polls(plain.serial)) <= before[0] || (await pi.polls(pinned.serial)) <= before[1]) {
+      assert.ok(Date.now() < deadline, 'the tokens did not poll');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    profile = third.profile;
+    await third.close({ keepProfile: true });
+
+    const found = await scan(
+      profile,
+      [
+        ...forms(Buffer.from(plainSeed, 'base64url')).map((bytes) => ({ what: 'the seed of the token without a PIN', bytes })),
+        ...forms(Buffer.from(pinSeed, 'base64url')).map((bytes) => ({ what: 'the seed of the PIN token', bytes })),
+        { what: 'the privacyIDEA PIN', bytes: Buffer.from(PI_PIN) },
+        { what: 'a PKCS#8 RSA private key', bytes: Buffer.from('020100300d06092a864886f70d0101010500', 'hex') },
+        ...POLL_URL.map((p) => ({ what: 'a privacyIDEA poll URL', bytes: Buffer.from(p) })),
+      ],
+      pinned.serial,
+    );
+    assert.ok(found.serialSeen > 0, 'the scan found not even the serial stored in clear');
+    // What is there: the seed of the token without a PIN, in the extension's storage (a thief
+    // derives its key and approves; a vault password is what protects it).
+    const where = found.hits.get('the seed of the token without a PIN');
+    assert.ok(
+      where.some((f) => f.startsWith(path.join('Default', 'Local Extension Settings'))),
+      `the plain seed was not found in extension storage: ${where}`,
+    );
+    // What is not: the PIN token's seed, its PIN, a device key, a signed poll.
+    assertNoneFound(found, ['the seed of the token without a PIN']);
+  } finally {
+    await third.close();
+    if (profile ?? third.profile) await rm(profile ?? third.profile, { recursive: true, force: true });
   }
 });

@@ -240,6 +240,8 @@ test('a token whose server asks for a PIN: chosen at enrollment, asked before ea
     const options = await openExtensionPage(browser, 'options.html');
     await options.locator('#pi-link').fill(link);
     await options.locator('#pi-add').click();
+    // No vault password here: the page says one protects the PIN better.
+    await options.getByText('A password for PushOTP (under Security and backup) protects this PIN better.').waitFor();
     await options.getByLabel('Choose a PIN for this token').fill('2468');
     await options.locator('#pi-add').click();
     await options.getByText(`Added ${serial} from privacyIDEA.`).waitFor({ timeout: 30_000 });

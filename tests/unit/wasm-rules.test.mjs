@@ -131,18 +131,23 @@ test('checkOtpNames checks the new names of a token as checkOtpToken checks them
 // Push tokens ----------------------------------------------------------------------------------
 
 const KEY = base64url(new Uint8Array(32).fill(7));
+// K_otp is as long as its hash's output: 20 bytes for SHA-1 (protocol §1).
+const OTP_KEY = base64url(new Uint8Array(20).fill(7));
 const PUSH = {
   tokenId: 'tok_1',
   tokenName: 'Work',
+  user: 'alice',
+  issuer: 'Demo Org',
   server: 'https://push.example.net',
-  pin: { required: false },
-  keys: { otp: KEY, request: KEY, answer: KEY, channel: KEY },
+  otp: { type: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+  pin: { required: false, maxTries: 5 },
+  keys: { otp: OTP_KEY, request: KEY, answer: KEY, channel: KEY },
 };
 
 test('checkPushToken accepts enrolled tokens and refuses incomplete ones with invalid_token', () => {
   assert.equal(tools.checkPushToken(PUSH), undefined);
   assert.equal(tools.checkPushToken({ ...PUSH, server: 'http://127.0.0.1:8080/base/' }), undefined);
-  const masked = { tokenId: 'tok_2', server: 'https://a', pin: { required: true }, keys: { request: KEY, channel: KEY }, masked: {} };
+  const masked = { ...PUSH, tokenId: 'tok_2', server: 'https://a', pin: { required: true, maxTries: 5 }, keys: { request: KEY, channel: KEY }, masked: {} };
   assert.equal(tools.checkPushToken(masked), undefined);
   for (const token of [
     null,

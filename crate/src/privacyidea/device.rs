@@ -16,12 +16,19 @@
 //! 1. For `L` = `"p"`, then `"q"`: `B = HKDF-SHA256(IKM = seed, salt =
 //!    "pushotp-privacyidea-device-key-v1", info = L ‖ u16be(bits), length = bits/16)` (RFC 5869),
 //!    with the two highest bits and the lowest bit of `B` set.
-//! 2. The prime is the smallest integer `x ≥ B` with `x mod 65537 ≠ 1` that passes the
-//!    Baillie-PSW test (Miller-Rabin to base 2 and a strong Lucas test, FIPS 186-5 B.3 and
-//!    Baillie, Fiori, Wagstaff 2021), and below `2^(bits/2)`. No BPSW pseudoprime is known, so
-//!    any BPSW variant finds the same prime.
+//! 2. The prime is the smallest integer `x ≥ B` with `x mod 65537 ≠ 1` (so that `e` is
+//!    invertible modulo `x − 1`) that passes the Baillie-PSW test (Miller-Rabin to base 2 and a
+//!    strong Lucas test; Baillie, Fiori, Wagstaff 2021), and below `2^(bits/2)`. No BPSW
+//!    pseudoprime is known, so any BPSW variant finds the same prime.
 //! 3. `e = 65537`, `n = p·q`, `d = e⁻¹ mod lcm(p−1, q−1)` (NIST SP 800-56B §6.2.1); `p` and `q`
-//!    must differ by more than `2^(bits/2 − 100)` (FIPS 186-5 A.1.3), else the seed has no key.
+//!    must differ by more than `2^(bits/2 − 100)` (the bound of FIPS 186-5 A.1.3), else the seed
+//!    has no key.
+//!
+//! This is not FIPS 186-5's prime generation (A.1.3 draws each candidate anew from an approved
+//! DRBG and tests it with the rounds of its table B.1): it searches upward from one HKDF output,
+//! which favours primes after long gaps and costs the key a few bits of entropy at most, far
+//! below the seed's 256 bits, on which the key's strength rests. The primes meet A.1.3's
+//! conditions on size, on `gcd(p − 1, e) = 1` and on `|p − q|`.
 //!
 //! Signatures are RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2), deterministic: the vectors
 //! in the tests pin the whole chain.
@@ -141,6 +148,14 @@ impl DeviceKey {
 
 /// Step 1 and 2 of the derivation for the prime labelled `label`.
 fn prime(seed: &Secret, label: u8, bits: u32) -> Result<BoxedUint> {
+    candidates(seed, label, bits)?
+        .filter(|c| residue(c, E) != 1)
+        .find(|c| is_prime(Flavor::Any, c))
+        .ok_or_else(no_key)
+}
+
+/// Step 1, and the numbers from `B` up that step 2 tries.
+fn candidates(seed: &Secret, label: u8, bits: u32) -> Result<SmallFactorsSieve<BoxedUint>> {
     let half = bits / 2;
     let len = usize::try_from(half / 8).map_err(|_| no_key())?;
     let mut start = Zeroizing::new(vec![0u8; len]);
@@ -158,8 +173,7 @@ fn prime(seed: &Secret, label: u8, bits: u32) -> Result<BoxedUint> {
     let half = core::num::NonZeroU32::new(half).ok_or_else(no_key)?;
     // The sieve yields, in increasing order from `start`, the numbers below 2^half that no
     // small prime divides; the first of them that passes BPSW is the smallest prime ≥ start.
-    let sieve = SmallFactorsSieve::new(start, half, false).map_err(|_| no_key())?;
-    sieve.filter(|c| residue(c, E) != 1).find(|c| is_prime(Flavor::Any, c)).ok_or_else(no_key)
+    SmallFactorsSieve::new(start, half, false).map_err(|_| no_key())
 }
 
 /// `x mod m` for a small `m`.
@@ -405,6 +419,75 @@ mod tests {
         "d988b0a28ed8abac1cb79646cec6ec47ed7c3613975342baf72e127986af79df";
     const VECTOR_P_HEAD: &str = "fa4607cb552d542d";
     const VECTOR_Q_HEAD: &str = "ef40b2388b667d22";
+
+    /// Further seeds, computed independently in Python as the first (docs/privacyidea.md):
+    /// seed (hex), modulus bits, the first 8 bytes of `p` and `q`, SHA-256 of the SPKI DER and
+    /// of the signature of "test". The last one's `p` is the one past a skipped prime (below).
+    const MORE_VECTORS: [(&str, u32, &str, &str, &str, &str); 3] = [
+        (
+            "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            2048,
+            "cafac215924a8cc3",
+            "f584930212df2f06",
+            "2fb708810df6db9e08a515c3ea33049337d72aeaba64fb384a47e6cbfadac23c",
+            "1f2082422d3be9300f43ef4a3eb14fc194210abd68ab6a46af92c6dad96729b8",
+        ),
+        (
+            "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
+            2048,
+            "f1403883a3974724",
+            "fd109274a9182366",
+            "02b8b92aa0d943ad06dc65b0b4267dc96f79561c4ed91f20ab45a5a097278b71",
+            "ffea708ff0c214534119e28b38f58fd4fec8d1e573186b58b87c025c101dd13e",
+        ),
+        (
+            SKIP_SEED,
+            1024,
+            "deaaa16f3e54c941",
+            "ee510a8251d57ff1",
+            "45e4c6a6834c4a574133b1cc82982048f5a7adbc32e0312444486e3886a82439",
+            "c6908c35bff75335dd2bc08849c0fce6e260bbd630d977590e3f4420efda161a",
+        ),
+    ];
+
+    /// A seed whose first prime from `B` for `p` (RSA-1024) is 1 mod 65537, found by trying
+    /// seeds 0, 1, 2, … (as a little-endian u64): the 392nd.
+    const SKIP_SEED: &str = "8701000000000000000000000000000000000000000000000000000000000000";
+
+    fn from_hex(text: &str) -> Secret {
+        let bytes =
+            (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap());
+        Secret::from_bytes(bytes.collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn more_vectors() {
+        for (seed, bits, p, q, spki, signature) in MORE_VECTORS {
+            let key = DeviceKey::derive_bits(&from_hex(seed), bits).unwrap();
+            let primes = key.key.primes();
+            assert_eq!(hex(&primes[0].to_be_bytes()[..8]), p, "p of seed {seed}");
+            assert_eq!(hex(&primes[1].to_be_bytes()[..8]), q, "q of seed {seed}");
+            assert_eq!(hex(&Sha256::digest(key.public_key_spki())), spki, "SPKI of seed {seed}");
+            let signed = key.sign(b"test").unwrap();
+            assert_eq!(hex(&Sha256::digest(&signed)), signature, "signature of seed {seed}");
+        }
+    }
+
+    #[test]
+    fn a_prime_one_more_than_a_multiple_of_e_is_passed_over() {
+        // Step 2 skips x with x mod 65537 = 1 (e would not be invertible mod x − 1). For this
+        // seed the first prime from B is such a one, …ea6f; p is the next prime, 58 further.
+        let seed = from_hex(SKIP_SEED);
+        let first =
+            candidates(&seed, b'p', 1024).unwrap().find(|c| is_prime(Flavor::Any, c)).unwrap();
+        assert_eq!(residue(&first, E), 1);
+        assert_eq!(hex(&first.to_be_bytes()[56..]), "16058a2e3959e96f");
+        let p = prime(&seed, b'p', 1024).unwrap();
+        assert_eq!(hex(&p.to_be_bytes()[56..]), "16058a2e3959e9a9");
+        let key = DeviceKey::derive_bits(&seed, 1024).unwrap();
+        assert_eq!(key.key.primes()[0].as_ref(), &p);
+        key.key.validate().unwrap();
+    }
 
     #[test]
     fn keys_are_valid_rsa_keys_of_the_size_asked() {
