@@ -96,11 +96,16 @@ fn is_loopback_v4(host: &[u8]) -> bool {
     let Some(rest) = host.strip_prefix(b"127.") else { return false };
     let mut octets = 0;
     for octet in rest.split(|&b| b == b'.') {
+        // The length first: more than three digits would overflow the sum below.
+        let canonical =
+            (1..=3).contains(&octet.len()) && (octet.len() == 1 || octet.first() != Some(&b'0'));
+        if !canonical {
+            return false;
+        }
         let value = octet
             .iter()
             .try_fold(0u16, |n, &b| b.is_ascii_digit().then(|| n * 10 + u16::from(b - b'0')));
-        let canonical = octet.len() <= 3 && (octet.len() == 1 || octet.first() != Some(&b'0'));
-        if !canonical || octet.is_empty() || value.is_none_or(|v| v > 255) {
+        if value.is_none_or(|v| v > 255) {
             return false;
         }
         octets += 1;
@@ -163,6 +168,10 @@ mod tests {
             "http://[0:0:0:0:0:0:0:1]",
             "http://localhost.",
             "http://127.0.0.1%2eevil.example",
+            // Found by fuzzing: an octet of many digits overflowed the sum before its length
+            // was checked.
+            "http://127.0.0.83018",
+            "http://127.0.0.99999999999",
         ] {
             assert!(!is_secure_server(bad), "{bad}");
         }
