@@ -33,7 +33,7 @@ const LEFT_OUT = [/^extension\/icons\/icon\.svg$/, /^extension\/(pkg|vendor)\/.*
  * check. tldts holds the Public Suffix List: the popup emphasises the registrable domain of a
  * sign-in page's host with it.
  */
-const VENDORED = {
+export const VENDORED = {
   'extension/vendor/tldts.js': 'node_modules/tldts/dist/index.esm.min.js',
   'extension/vendor/tldts-LICENSE': 'node_modules/tldts/LICENSE',
 };

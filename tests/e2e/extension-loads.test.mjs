@@ -7,6 +7,7 @@ import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { VENDORED } from '../../scripts/stage-extension.mjs';
 
 const totpVectors = JSON.parse(
   await readFile(path.join(ROOT, 'crate/tests/vectors/rfc6238_totp.json'), 'utf8'),
@@ -48,10 +49,13 @@ test('Chromium loads the staged folder, which holds only the extension and is sm
 
   const files = await filesIn(staged);
   assert.deepEqual(files.filter((f) => !f.startsWith('extension/')), ['LICENSE-APACHE', 'LICENSE-MIT', 'manifest.json']);
-  // extension/ as it is in the repository, without what the browser never reads.
+  // extension/ as it is in the repository, without what the browser never reads (type
+  // declarations among them), and the vendored npm modules the staging copies in.
   const expected = (await filesIn(path.join(ROOT, 'extension')))
-    .filter((f) => f !== 'icons/icon.svg' && !/^pkg\/.*\.d\.ts$/.test(f) && !/(^|\/)\./.test(f))
-    .map((f) => `extension/${f}`);
+    .filter((f) => f !== 'icons/icon.svg' && !/^(pkg|vendor)\/.*\.d\.ts$/.test(f) && !/(^|\/)\./.test(f))
+    .map((f) => `extension/${f}`)
+    .concat(Object.keys(VENDORED))
+    .sort();
   assert.deepEqual(files.filter((f) => f.startsWith('extension/')), expected);
   for (const file of ['extension/pkg/pushotp_bg.wasm', 'extension/pkg/pushotp_tools_bg.wasm', 'extension/background.js']) {
     assert.ok(files.includes(file), file);
