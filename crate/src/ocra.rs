@@ -133,6 +133,22 @@ pub struct OcraSuite {
 }
 
 impl OcraSuite {
+    /// `OCRA-1:HOTP-<algorithm>-<digits>:QH<len>` (RFC 6287 §6): a one-way suite whose only
+    /// data input is a hexadecimal challenge of up to `len` digits, built without the parser
+    /// (the push protocol's approval passcode, which the service worker computes, uses it).
+    pub(crate) fn hex_question(algorithm: Algorithm, digits: u8, len: u8) -> Self {
+        Self {
+            algorithm,
+            digits,
+            counter: false,
+            question_format: QuestionFormat::Hex,
+            question_len: len,
+            pin_hash: None,
+            session_len: None,
+            time_step: None,
+        }
+    }
+
     /// The hash function under HMAC (`H` of `HOTP-H-t`, RFC 6287 §5.1).
     #[must_use]
     pub fn algorithm(&self) -> Algorithm {

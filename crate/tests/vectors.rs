@@ -345,7 +345,6 @@ struct PushFile {
     inputs: PushInputs,
     link: String,
     keys: PushKeys,
-    passcodes: std::collections::BTreeMap<u64, String>,
     enroll: Tagged,
     enrolled: Tagged,
     enrolled_login_origins: Tagged,
@@ -362,6 +361,19 @@ struct PushFile {
     restored_keys: RestoredKeys,
     restored: Tagged,
     restored_elsewhere: ChannelVector,
+    approvals: Vec<ApprovalVector>,
+}
+
+/// A token of one passcode hash and length: its enrollment answer, and the approval of
+/// request 0 with its request-bound passcode (protocol §3, §5).
+#[derive(Deserialize)]
+struct ApprovalVector {
+    algorithm: Algorithm,
+    digits: u8,
+    suite: String,
+    passcode: String,
+    enrolled: Tagged,
+    answer: AnswerVector,
 }
 
 #[derive(Deserialize)]
@@ -467,10 +479,10 @@ fn push_protocol() {
     use pushotp::Error;
     use pushotp::push::{
         ActivationLink, Answer, Decision, EndReason, EnrollRequest, Enrolled, MaskedKeys,
-        NoticeKind, PushEnded, PushRequest, RestoreRequest, Restored, TokenKeys, TokenNotice,
-        activation_key, channel_auth_input, channel_auth_tag, poll_input, poll_tag, remove_input,
-        remove_tag, restore_input, restored_elsewhere_input, restored_elsewhere_tag, restored_keys,
-        verify_channel_auth, verify_poll, verify_remove, verify_restored_elsewhere,
+        NoticeKind, OtpParams, PushEnded, PushRequest, RestoreRequest, Restored, TokenKeys,
+        TokenNotice, activation_key, channel_auth_input, channel_auth_tag, poll_input, poll_tag,
+        remove_input, remove_tag, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
+        restored_keys, verify_channel_auth, verify_poll, verify_remove, verify_restored_elsewhere,
         verify_token_notice, verify_webpush, webpush_input, webpush_tag,
     };
     let file: PushFile = serde_json::from_str(include_str!("vectors/push_protocol.json")).unwrap();
@@ -505,10 +517,6 @@ fn push_protocol() {
         assert_eq!(keys, expected, "{source} keys {algorithm}");
     }
     let keys = TokenKeys::derive(&a, &device_nonce, &server_nonce, Algorithm::Sha1);
-    let hotp = Hotp::default();
-    for (counter, code) in &file.passcodes {
-        assert_eq!(&hotp.generate(&keys.otp, *counter), code, "{source} passcode {counter}");
-    }
     count += 1;
 
     // §3 enrollment request: built by the device, checked by the server.
@@ -693,6 +701,67 @@ fn push_protocol() {
         let mut bad = answer.clone();
         bad.answered_at += 1;
         assert_eq!(bad.verify_device_tag(&keys.channel), Err(Error::BadTag), "{what}: time");
+        if let Some(passcode) = &answer.passcode {
+            // The request-bound passcode (§5): the OCRA response to the request id.
+            let otp = OtpParams::new(Algorithm::Sha1, 6).unwrap();
+            assert_eq!(&otp.passcode(&keys.otp, &request.id).unwrap(), passcode, "{what}");
+            assert!(otp.verify_passcode(&keys.otp, &request.id, passcode), "{what}");
+        }
+        count += 1;
+    }
+
+    // §3 and §5 for each passcode hash and length: the enrollment answer's tag, then the
+    // approval of request 0 with its OCRA passcode (RFC 6287), built by the device and
+    // checked by the server.
+    for v in &file.approvals {
+        let what = format!("{source} approval {} {}", v.algorithm, v.digits);
+        let otp = OtpParams::new(v.algorithm, v.digits).unwrap();
+        assert_eq!(otp.suite().to_string(), v.suite, "{what}");
+        let suite: OcraSuite = v.suite.parse().unwrap();
+        let enrolled: Enrolled = serde_json::from_value(v.enrolled.json.clone()).unwrap();
+        assert_eq!(enrolled.otp, otp, "{what}");
+        assert_eq!(serde_json::to_value(&enrolled).unwrap(), v.enrolled.json, "{what}");
+        let input = enrolled.canonical(&device_nonce);
+        assert_eq!(input.as_bytes(), hex(&v.enrolled.canonical_hex), "{what}");
+        assert_eq!(enrolled.tag.to_vec(), hex(&v.enrolled.tag_hex), "{what}");
+        let token = enrolled.verify(&a, &request).unwrap();
+        assert_eq!(token.otp, secret(&k.otp_hex[&v.algorithm]), "{what}: K_otp");
+        let mut resigned = enrolled.clone();
+        resigned.tag = [0; 32];
+        resigned.sign(&a, &request).unwrap();
+        assert_eq!(resigned, enrolled, "{what}: sign");
+
+        let id = &requests[v.answer.request].id;
+        let question: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let by_suite = suite.compute(&token.otp, &OcraInput::new().question(question)).unwrap();
+        assert_eq!(by_suite, v.passcode, "{what}: OCRA");
+        assert_eq!(otp.passcode(&token.otp, id).unwrap(), v.passcode, "{what}: passcode");
+        let answer: Answer = serde_json::from_value(v.answer.json.clone()).unwrap();
+        assert_eq!(answer.passcode.as_deref(), Some(v.passcode.as_str()), "{what}");
+        let built = Answer::approve(
+            &requests[v.answer.request],
+            answer.number,
+            &v.passcode,
+            answer.answered_at,
+            &token.channel,
+            &token.answer,
+        )
+        .unwrap();
+        assert_eq!(built, answer, "{what}: built");
+        assert_eq!(serde_json::to_value(&built).unwrap(), v.answer.json, "{what}");
+        assert_eq!(built.canonical_device().as_bytes(), hex(&v.answer.device_canonical_hex));
+        assert_eq!(built.canonical_answer().as_bytes(), hex(&v.answer.answer_canonical_hex));
+        assert_eq!(built.device_tag.to_vec(), hex(&v.answer.device_tag_hex), "{what}");
+        assert_eq!(
+            built.answer_tag.map(|t| t.to_vec()),
+            v.answer.answer_tag_hex.as_deref().map(hex)
+        );
+        built.verify_device_tag(&token.channel).unwrap();
+        built.verify_answer_tag(&token.answer).unwrap();
+        assert!(otp.verify_passcode(&token.otp, id, &v.passcode), "{what}");
+        let mut other = *id;
+        other[0] ^= 1;
+        assert!(!otp.verify_passcode(&token.otp, &other, &v.passcode), "{what}: other request");
         count += 1;
     }
 

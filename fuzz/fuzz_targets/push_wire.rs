@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(mut enrolled) = parse::<Enrolled>(data) {
         // The answer to a request with its own token id, so that the checks reach the tag.
         let request = EnrollRequest {
-            v: 1,
+            v: pushotp::push::VERSION,
             token_id: enrolled.token_id.clone(),
             device_name: "fuzz".into(),
             device_nonce: [7; 16],
@@ -78,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(restored) = parse::<Restored>(data) {
         let request = RestoreRequest {
-            v: 1,
+            v: pushotp::push::VERSION,
             token_id: restored.token_id.clone(),
             nonce: [7; 16],
             tag: [0; 32],
@@ -92,7 +92,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse::<MaskedKeys>(data);
     let _ = parse::<PinParams>(data);
     if let Some(params) = parse::<OtpParams>(data) {
-        let _ = params.verify_passcode(&key, "123456", None, now);
+        let passcode = params.passcode(&key, &[7; 16]).expect("valid parameters make a passcode");
+        assert!(params.verify_passcode(&key, &[7; 16], &passcode), "{params:?}");
     }
     if let Some(number) = parse::<NumberMatch>(data) {
         assert!(number.choices().contains(&number.right()), "the right number is a choice");

@@ -250,7 +250,11 @@ async fn answer(
     // Checked by the lifecycle after the request is found (an unknown request is a 404
     // whatever its tag), with the same device-tag check as the other signed messages.
     let (status, reason, tries_left) = match push::answer(&state, answer).await? {
-        AnswerOutcome::Approved => ("approved", None, None),
+        AnswerOutcome::Approved { login_code } => {
+            // The sign-in code for the login page, instead of anything the PIN gave (§5).
+            let reply = json!({ "status": "approved", "reason": null, "triesLeft": null, "loginCode": login_code });
+            return Ok(Json(reply).into_response());
+        }
         AnswerOutcome::Denied => ("denied", None, None),
         AnswerOutcome::Reported => ("reported", None, None),
         AnswerOutcome::Rejected { reason, tries_left } => ("rejected", Some(reason), tries_left),

@@ -346,7 +346,8 @@ struct Passcode {
     passcode: String,
 }
 
-/// A typed (or autofilled) passcode of any of the person's active tokens; `429` with
+/// A typed (or autofilled) code: the sign-in code of this login's approval opens its session
+/// (docs/protocol.md §5, "What the login page gets"); `429` with
 /// `Retry-After` (RFC 6585 §4, RFC 9110 §10.2.3) while wrong ones make passcodes wait.
 async fn passcode(
     State(state): State<AppState>,
@@ -377,7 +378,7 @@ async fn passcode(
                     ("ORG", &state.config.org_name),
                     ("APP", &login.app),
                     ("USER", &login.username),
-                    ("ERROR", "That passcode is not valid."),
+                    ("ERROR", "That sign-in code is not valid."),
                 ],
             );
             Ok((StatusCode::UNAUTHORIZED, html).into_response())

@@ -213,10 +213,14 @@ pub async fn pending_of(state: &AppState, token_id: &str) -> anyhow::Result<Vec<
 }
 
 /// An answer's outcome, as the device shows it (§5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnswerOutcome {
-    /// Approved: the login is signed in.
-    Approved,
+    /// Approved: the login is signed in. `login_code` is the sign-in code the device may fill
+    /// into the login page (§5, "What the login page gets").
+    Approved {
+        /// Random digits of the server's, valid once for this login.
+        login_code: Option<String>,
+    },
     /// Denied.
     Denied,
     /// Denied and reported as fraud.
@@ -321,24 +325,32 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
         Decision::Approve => {
             let number_ok = request.right_number.is_none()
                 || request.right_number == answer.number.map(i64::from);
+            // The answer tag under K_ans first (§5 step 5): a wrong one is what a wrong PIN
+            // gives. A right one proves the PIN right, so a passcode that then fails is no
+            // guess at the PIN: it ends the request as `bad_passcode` and counts nothing.
             let tag_ok = answer.verify_answer_tag(&device.keys.answer).is_ok();
-            // A right passcode is spent whatever the number; the failed-try count is reset in
-            // the same statement only when the whole answer is right.
             let passcode_ok = tag_ok
-                && match &answer.passcode {
-                    Some(code) => {
-                        tokens::use_passcode(&state, token, &device.keys.otp, code, number_ok)
-                            .await?
-                    }
-                    None => false,
-                };
+                && answer.passcode.as_deref().is_some_and(|code| {
+                    tokens::otp_params(token).is_ok_and(|otp| {
+                        otp.verify_passcode(&device.keys.otp, &answer.request_id, code)
+                    })
+                });
             // A wrong number comes first, whatever the PIN: it ends the request, so that a
             // person who guesses at a number they cannot see (a push they did not start) gets
             // no second guess.
             let failure = if !number_ok {
                 Some(Reason::WrongNumber)
-            } else if !passcode_ok {
+            } else if !tag_ok {
                 Some(if token.pin_required { Reason::WrongPin } else { Reason::BadAnswer })
+            } else if !passcode_ok {
+                settle(RequestState::Rejected).await?;
+                Audit::of_token(AuditEvent::PushRejected, token)
+                    .detail(Reason::BadPasscode.as_str())
+                    .record(&state.db)
+                    .await?;
+                let reason = Some(Reason::BadPasscode);
+                signin::finish(&state, login_id, LoginState::Rejected, reason).await?;
+                return rejected(Reason::BadPasscode, None);
             } else {
                 None
             };
@@ -363,8 +375,7 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                 }
                 if reason == Reason::WrongPin {
                     // The login keeps waiting: the person types the PIN again on the same
-                    // request. A wrong PIN unmasks wrong keys, so this answer's passcode used no
-                    // counter, and the next try's passcode verifies.
+                    // request, whose passcode depends on nothing but the request and the keys.
                     if ended::hand_back(&state, &request_id, device_time).await? {
                         // Its sign-in or token was cancelled while the PIN was checked.
                         return rejected(Reason::Cancelled, None);
@@ -378,6 +389,13 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                 settle(RequestState::Rejected).await?;
                 signin::finish(&state, login_id, LoginState::Rejected, Some(reason)).await?;
                 return rejected(reason, Some(left));
+            }
+            // A right answer resets the failed tries, only while the token is active: a
+            // failure of another request may have just locked it.
+            if !tokens::succeed(&state, token).await? {
+                settle(RequestState::Rejected).await?;
+                signin::finish(&state, login_id, LoginState::Locked, None).await?;
+                return rejected(Reason::Locked, Some(0));
             }
             // The token may have been removed, revoked or restored elsewhere, or the login
             // ended (denied or reported on another device, or expired), while this answer held
@@ -396,7 +414,10 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                 .detail(&request_id)
                 .record(&state.db)
                 .await?;
-            Ok(AnswerOutcome::Approved)
+            // What the device may fill into the login page: a fresh code of the server's, not
+            // this answer's passcode, which depends on the PIN (docs/protocol.md §5).
+            let login_code = signin::issue_login_code(&state, login_id, token.digits).await?;
+            Ok(AnswerOutcome::Approved { login_code })
         }
     }
 }

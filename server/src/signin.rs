@@ -14,7 +14,7 @@ use crate::ids::{random_id, stored_id};
 use crate::states::{LoginState, Reason, TokenState};
 use crate::store::logins::{Login, NewLogin};
 pub use crate::store::sessions::Session;
-use crate::{ended, notices, store, throttle, tokens, users};
+use crate::{ended, notices, store, throttle, users};
 
 /// A sign-in must get its second factor within this many seconds.
 pub const LOGIN_TTL: u64 = 600;
@@ -138,7 +138,7 @@ pub async fn finish(
 /// What a typed passcode did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasscodeOutcome {
-    /// The login is approved (by this passcode, or by a push just before it): open its session.
+    /// The code is the sign-in code of this approved login: open its session.
     Approved,
     /// The passcode is wrong; it counted as one of the person's wrong passcodes in a row.
     Wrong,
@@ -162,51 +162,68 @@ pub const PASSCODE_MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 /// pauses gets them back only after a month.
 const PASSCODE_LAPSE: u64 = 30 * 24 * 3600;
 
-/// A typed (or autofilled) passcode of any of the person's active tokens.
+/// Issues the sign-in code of an approved login (docs/protocol.md §5, "What the login page
+/// gets"): `digits` random decimal digits from the server's random source, of which the login
+/// keeps only the hash, once. Nothing of it depends on the PIN or on any key of the token, so
+/// the page that gets it learns nothing it could test a PIN against. `None` if the login
+/// already has one or is no longer approved (it was completed meanwhile).
+pub async fn issue_login_code(
+    state: &AppState,
+    login_id: &str,
+    digits: u8,
+) -> anyhow::Result<Option<String>> {
+    // Uniform digits: each is a byte below 250 taken modulo 10, the others drawn again.
+    let mut code = String::with_capacity(usize::from(digits));
+    while code.len() < usize::from(digits) {
+        let mut byte = [0u8; 1];
+        rand::fill(&mut byte);
+        if byte[0] < 250 {
+            code.push(char::from(b'0' + byte[0] % 10));
+        }
+    }
+    let kept = store::logins::set_login_code(&state.db, login_id, &stored_id(&code)).await?;
+    Ok(kept.then_some(code))
+}
+
+/// Whether `code` is the sign-in code of the approved `login` (compared as hashes, in constant
+/// time).
+async fn is_login_code(state: &AppState, login: &Login, code: &str) -> anyhow::Result<bool> {
+    use subtle::ConstantTimeEq;
+    let Some(kept) = store::logins::login_code(&state.db, &login.id).await? else {
+        return Ok(false);
+    };
+    Ok(bool::from(kept.as_bytes().ct_eq(stored_id(code).as_bytes())))
+}
+
+/// A code typed (or filled in by the authenticator) at the login page. The only code it takes
+/// is the sign-in code an approval of this same login gave its device (docs/protocol.md §5,
+/// "What the login page gets"): then the session opens, once. Any other code, a push token's
+/// own passcodes included, is wrong: a push token's keys alone, say unmasked from a copied
+/// profile, open no session without a push the person sees.
 pub async fn typed_passcode(
     state: &AppState,
     login: &Login,
     passcode: &str,
 ) -> Result<PasscodeOutcome, SignInError> {
-    if login.state == LoginState::Approved {
-        // Approved by push while the passcode the authenticator filled in was being submitted:
-        // the approval already is the second factor, so the submission just completes it.
+    let code = passcode.trim();
+    if login.state == LoginState::Approved && is_login_code(state, login, code).await? {
+        // Its approval is the second factor: the code only completes it, so wrong codes
+        // typed before make it wait no more than the page's own completion would; they lapse.
+        store::users::reset_passcode_failures(&state.db, login.user_id).await?;
+        Audit::of_user(AuditEvent::PasscodeOk, &login.username)
+            .ip(&login.client_ip)
+            .record(&state.db)
+            .await?;
         return Ok(PasscodeOutcome::Approved);
     }
     // Denied, reported or locked (or its session opened): over for good, whatever the cooldown.
-    if !LoginState::OPEN.contains(&login.state) {
+    if login.state != LoginState::Approved && !LoginState::OPEN.contains(&login.state) {
         return Err(SignInError::Over);
     }
     let failures = match count_passcode(state, login.user_id).await? {
         Ok(failures) => failures,
         Err(wait) => return Ok(PasscodeOutcome::Wait(wait)),
     };
-    let code = passcode.trim();
-    if !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit()) {
-        for token in store::tokens::list(&state.db, Some(login.user_id)).await? {
-            if token.state != TokenState::Active {
-                continue;
-            }
-            let keys = tokens::open_keys(state, &token)?;
-            if tokens::use_passcode(state, &token, &keys.otp, code, true).await? {
-                store::users::reset_passcode_failures(&state.db, login.user_id).await?;
-                Audit::of_token(AuditEvent::PasscodeOk, &token)
-                    .ip(&login.client_ip)
-                    .record(&state.db)
-                    .await?;
-                if finish(state, &login.id, LoginState::Approved, None).await? {
-                    return Ok(PasscodeOutcome::Approved);
-                }
-                // The login got its outcome while the passcode was checked: approved by a push
-                // (then this completes it), or denied, reported or locked (then it is over).
-                let now_state = store::logins::get(&state.db, &login.id, secs(now())?).await?;
-                return match now_state.map(|l| l.state) {
-                    Some(LoginState::Approved) => Ok(PasscodeOutcome::Approved),
-                    _ => Err(SignInError::Over),
-                };
-            }
-        }
-    }
     Audit::of_user(AuditEvent::PasscodeFailed, &login.username)
         .ip(&login.client_ip)
         .record(&state.db)
@@ -228,10 +245,10 @@ pub async fn typed_passcode(
     Ok(PasscodeOutcome::Wrong)
 }
 
-/// Counts a typed passcode of `user_id` as wrong before it is checked (a right one resets the
-/// count afterwards) and returns the count, unless the person's earlier wrong passcodes make it
-/// wait: then the wait, and nothing is counted. Counting before checking, in one conditional
-/// statement, means that passcodes sent at once get no more checks than one after another.
+/// Counts a wrong typed passcode of `user_id` and returns the count, unless the person's
+/// earlier wrong passcodes make it wait: then the wait, and nothing is counted. The count is one
+/// conditional statement, so that passcodes sent at once make it wait no less than one after
+/// another.
 async fn count_passcode(state: &AppState, user_id: i64) -> anyhow::Result<Result<u32, Duration>> {
     // A try that loses the race to others a few times waits, rather than go unchecked.
     for _ in 0..3 {

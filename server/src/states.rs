@@ -161,8 +161,11 @@ stored_words! {
         Locked = "locked",
         /// The approval's PIN (its passcode) was wrong.
         WrongPin = "wrong_pin",
-        /// The approval's passcode or answer tag was wrong.
+        /// The approval's answer tag was wrong (a token without PIN).
         BadAnswer = "bad_answer",
+        /// The approval's answer tag was right (so was the PIN) but its passcode was not:
+        /// the device's `K_otp` is not the server's. Counted as no failed try.
+        BadPasscode = "bad_passcode",
         /// The number picked was not the page's.
         WrongNumber = "wrong_number",
         /// The person reported the request as fraud.

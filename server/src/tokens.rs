@@ -1,13 +1,13 @@
-//! Push tokens: creation with an activation secret, their sealed keys, passcode checks that
-//! refuse reuse, failed-try counting and locking. Their rows are [`store::tokens`]'.
+//! Push tokens: creation with an activation secret, their sealed keys, their passcode
+//! settings, failed-try counting and locking. Their rows are [`store::tokens`]'.
 
 use anyhow::Context;
 use base64ct::{Base64UrlUnpadded, Encoding};
+use pushotp::Secret;
 use pushotp::push::{
     Nonce, OtpParams, RestoreRequest, Restored, Tag, TokenKeys, WebPushSubscription,
     restored_elsewhere_tag, restored_keys,
 };
-use pushotp::{Secret, TokenKind};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -77,39 +77,17 @@ pub fn open_keys(state: &AppState, token: &TokenRow) -> anyhow::Result<TokenKeys
     })
 }
 
-/// The token's OTP parameters as the protocol names them.
+/// The hash and length of the token's approval passcodes (docs/protocol.md §3 `otp`). The
+/// `otp_type`, `period` and `last_used` of a token enrolled under version 1 are no longer
+/// used: its approval passcodes are bound to the request.
 pub fn otp_params(token: &TokenRow) -> anyhow::Result<OtpParams> {
-    let kind = if token.otp_type == "totp" {
-        TokenKind::Totp { period: token.period }
-    } else {
-        TokenKind::Hotp { counter: 0 }
-    };
-    Ok(OtpParams::new(kind, token.algorithm, token.digits)?)
+    Ok(OtpParams::new(token.algorithm, token.digits)?)
 }
 
-/// Checks a passcode of a token with the protocol's rule (docs/protocol.md §5 step 4, in the
-/// core) and, if it is right, marks its counter or step used so that it is never accepted again
-/// (RFC 4226 §7.2, RFC 6238 §5.2). Atomic: of two requests racing with the same passcode, one
-/// wins. A passcode that is not digits is simply wrong.
-///
-/// With `success`, a right passcode also resets the count of failed tries in the same
-/// statement, for callers that know that the rest of the answer is right too.
-pub async fn use_passcode(
-    state: &AppState,
-    token: &TokenRow,
-    otp_key: &Secret,
-    passcode: &str,
-    success: bool,
-) -> anyhow::Result<bool> {
-    let last_used = u64::try_from(token.last_used).ok();
-    let matched = match otp_params(token)?.verify_passcode(otp_key, passcode, last_used, now()) {
-        Ok(found) => found,
-        Err(pushotp::Error::MalformedCode) => None,
-        Err(err) => return Err(err.into()),
-    };
-    let Some(used) = matched else { return Ok(false) };
-    // Only while the token is active: a failure elsewhere may have just locked it.
-    store::tokens::use_counter(&state.db, &token.id, i64::try_from(used)?, success).await
+/// After a right answer: the failed tries go back to zero, only while the token is active
+/// (a failure of another request may have just locked it). Returns whether it is active.
+pub async fn succeed(state: &AppState, token: &TokenRow) -> anyhow::Result<bool> {
+    store::tokens::succeed(&state.db, &token.id).await
 }
 
 /// Counts a failed try; locks the token when it reaches its limit. Returns the tries left,
@@ -322,7 +300,7 @@ pub async fn restore(state: &AppState, request: &RestoreRequest) -> Result<Resto
                     // The nonce is what the new keys are derived with: compared in constant
                     // time, since a holder of the old keys chooses the nonces it sends.
                     if i == 0 && bool::from(old.nonce.ct_eq(&request.nonce)) {
-                        return Ok(Restored::new(request, next_counter(&token), &keys.channel));
+                        return Ok(Restored::new(request, 0, &keys.channel));
                     }
                     let tag = restored_elsewhere(&token.id, old);
                     return Err(RestoreError::RestoredElsewhere { token_id: token.id, tag });
@@ -372,17 +350,8 @@ pub async fn restore(state: &AppState, request: &RestoreRequest) -> Result<Resto
     let told = json!({ "type": RESTORED, "tokenId": token.id, "tag": tag }).to_string();
     state.hub.publish_push(&token.id, &told).await;
     Audit::of_token(AuditEvent::TokenRestored, &token).record(&state.db).await?;
-    Ok(Restored::new(request, next_counter(&token), &new_keys.channel))
-}
-
-/// The HOTP counter of the next passcode the server accepts (RFC 4226 §7.4: the device moves
-/// up to it); 0 for TOTP, which counts time instead.
-fn next_counter(token: &TokenRow) -> u64 {
-    if token.otp_type == "totp" {
-        return 0;
-    }
-    // The first counter of every push token is 0 (protocol §3, `otp.counter`).
-    u64::try_from(token.last_used.saturating_add(1)).unwrap_or(0)
+    // Version 2 approval passcodes are bound to the request: there is no counter to tell.
+    Ok(Restored::new(request, 0, &new_keys.channel))
 }
 
 /// Why a Web Push subscription was not stored.

@@ -1,5 +1,5 @@
 //! An approval counts only with everything right: both tags (`K_chan`, `K_ans`) are not enough
-//! without the right passcode (docs/protocol.md §5).
+//! without the request's own passcode (docs/protocol.md §5).
 
 #![allow(
     missing_docs,
@@ -21,7 +21,7 @@ fn other_than(code: &str) -> String {
 }
 
 #[tokio::test]
-async fn an_approval_with_valid_tags_but_a_wrong_or_spent_passcode_approves_nothing() {
+async fn an_approval_with_valid_tags_but_a_wrong_or_another_requests_passcode_approves_nothing() {
     let server = Server::start("sqlite::memory:", ServerKey::random(), Config::default()).await;
     server.user("alice").await;
     let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
@@ -33,7 +33,7 @@ async fn an_approval_with_valid_tags_but_a_wrong_or_spent_passcode_approves_noth
     let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
     let request = device.next_push(&mut ws).await;
     let otp = device.keys.otp.clone();
-    let wrong = other_than(&device.next_passcode(&otp));
+    let wrong = other_than(&device.passcode(&otp, &request));
     let at = device.next_answered_at();
     let answer = Answer::approve(
         &request,
@@ -46,16 +46,20 @@ async fn an_approval_with_valid_tags_but_a_wrong_or_spent_passcode_approves_noth
     .unwrap();
     let (status, reply) = device.send(&answer).await;
     assert_eq!((status, reply["status"].as_str()), (200, Some("rejected")), "{reply}");
-    assert_eq!(reply["reason"], "bad_answer", "{reply}");
+    assert_eq!(reply["reason"], "bad_passcode", "{reply}");
     assert_ne!(browser.outcome().await["state"], "approved");
-    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 1);
+    // The answer tag proved the keys right: no failed try (a wrong key is no guess).
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
 
-    // A passcode that was already used (typed on another sign-in), with valid tags.
-    let typed = Browser::new(&server.url);
-    typed.sign_in("alice").await;
-    let spent = device.next_passcode(&otp);
-    assert_eq!(typed.passcode(&spent).await, 303);
+    // The passcode of another request (one approved before), with valid tags.
+    let approved = Browser::new(&server.url);
+    approved.sign_in("alice").await;
+    let number = u8::try_from(approved.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let first = device.next_push(&mut ws).await;
+    let spent = device.passcode(&otp, &first);
+    let (_, reply) = device.approve_send(&first, Some(number), None).await;
+    assert_eq!(reply["status"], "approved", "{reply}");
     let sessions = server.count("SELECT COUNT(*) FROM sessions").await;
     let third = Browser::new(&server.url);
     third.sign_in("alice").await;
@@ -73,7 +77,7 @@ async fn an_approval_with_valid_tags_but_a_wrong_or_spent_passcode_approves_noth
     .unwrap();
     let (status, reply) = device.send(&answer).await;
     assert_eq!((status, reply["status"].as_str()), (200, Some("rejected")), "{reply}");
-    assert_eq!(reply["reason"], "bad_answer", "{reply}");
+    assert_eq!(reply["reason"], "bad_passcode", "{reply}");
     assert_ne!(third.outcome().await["state"], "approved");
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, sessions);
     server.stop().await;

@@ -81,9 +81,20 @@ async fn session_and_login_ids_are_stored_only_as_hashes() {
     let own = page(format!("pushotp_login={login}"), "/auth").await.unwrap();
     assert_eq!(own.status(), 200);
 
-    // A typed passcode opens the session.
-    let otp = device.keys.otp.clone();
-    let code = device.next_passcode(&otp);
+    // The sign-in code of an approval, typed, opens the session.
+    let pushed: serde_json::Value = http
+        .post(url("/auth/push"))
+        .header("cookie", format!("pushotp_login={login}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let number = pushed["number"].as_u64().map(|n| u8::try_from(n).unwrap());
+    let request = device.poll().await.pop().unwrap();
+    let (_, approved) = device.approve_send(&request, number, None).await;
+    let code = approved["loginCode"].as_str().unwrap().to_owned();
     let reply = http
         .post(url("/auth/passcode"))
         .header("cookie", format!("pushotp_login={login}"))
@@ -183,10 +194,9 @@ async fn adding_an_authenticator_needs_a_fresh_second_factor() {
         "the refusal is audited"
     );
 
-    // A new sign-in with a typed passcode is fresh again.
+    // A new sign-in completed with an approval's sign-in code is fresh again.
     browser.sign_in("alice").await;
-    let otp = device.keys.otp.clone();
-    let code = device.next_passcode(&otp);
+    let code = support::sign_in_code(&browser, &mut device, None).await;
     assert_eq!(browser.passcode(&code).await, 303);
     let (status, page) = add_authenticator(&server, &browser).await;
     assert_eq!(status, 200);

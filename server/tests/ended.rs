@@ -92,19 +92,6 @@ async fn a_denial_or_a_report_on_one_device_ends_the_request_on_the_other() {
 }
 
 #[tokio::test]
-async fn a_typed_passcode_ends_the_request_on_every_device() {
-    let mut t = two_devices(Config::default()).await;
-    let (_, on_laptop, on_desktop) = t.push().await;
-    let otp = t.laptop.keys.otp.clone();
-    let code = t.laptop.next_passcode(&otp);
-    assert_eq!(t.browser.passcode(&code).await, 303);
-    let notice = t.laptop.next_ended(&mut t.laptop_ws, AT_ONCE).await;
-    assert_eq!(said(&notice), (on_laptop.id, EndReason::Answered));
-    let notice = t.desktop.next_ended(&mut t.desktop_ws, AT_ONCE).await;
-    assert_eq!(said(&notice), (on_desktop.id, EndReason::Answered));
-}
-
-#[tokio::test]
 async fn a_newer_push_replaces_the_request_on_every_device() {
     let mut t = two_devices(Config::default()).await;
     let (_, first_laptop, first_desktop) = t.push().await;
@@ -226,8 +213,8 @@ async fn a_notice_for_another_token_s_key_does_not_verify() {
 }
 
 /// An answer with a wrong PIN holds its request while the PIN is checked; if the sign-in ends
-/// in those moments (here a typed passcode), handing the request back must not make it pending
-/// again: it ends, and both devices are told.
+/// in those moments (here denied on the other device), handing the request back must not make
+/// it pending again: it ends, and the device whose answer held it is told.
 #[tokio::test]
 async fn a_request_that_ends_while_a_wrong_pin_answer_holds_it_stays_ended() {
     let mut t = two_devices(Config::default()).await;
@@ -236,15 +223,13 @@ async fn a_request_that_ends_while_a_wrong_pin_answer_holds_it_stays_ended() {
     let db = &t.server.state.db;
     let device_time = i64::try_from(support::now()).unwrap();
     assert!(store::requests::claim(db, &id, device_time, device_time).await.unwrap());
-    let otp = t.laptop.keys.otp.clone();
-    let code = t.laptop.next_passcode(&otp);
-    assert_eq!(t.browser.passcode(&code).await, 303);
+    let deny = t.desktop.deny(&on_desktop);
+    assert_eq!(t.desktop.send(&deny).await.0, 200);
     assert!(ended::hand_back(&t.server.state, &id, device_time).await.unwrap(), "it ended");
     assert_eq!(t.laptop.poll().await, vec![], "the request is pending again");
     let notice = t.laptop.next_ended(&mut t.laptop_ws, AT_ONCE).await;
     assert_eq!(said(&notice), (on_laptop.id, EndReason::Answered));
-    let notice = t.desktop.next_ended(&mut t.desktop_ws, AT_ONCE).await;
-    assert_eq!(said(&notice), (on_desktop.id, EndReason::Answered));
+    quiet(&mut t.desktop_ws).await;
 }
 
 /// The same when the request's token is removed while a wrong-PIN answer holds the request:

@@ -1,6 +1,7 @@
 //! The server's single-use and expiry guards, each on SQLite and on PostgreSQL, and the races
-//! they exist for: an activation link's expiry, a passcode's reuse refusal (one statement, so
-//! that of two uses racing one wins), number matching, and the single claim of a request.
+//! they exist for: an activation link's expiry, a sign-in code that opens one session however
+//! many race, a request's passcode that approves that request only, number matching, and the
+//! single claim of a request.
 //!
 //! Every check is one function over a database URL, run by `on_sqlite` and `on_postgresql`
 //! tests of the same name (see [`support::postgres_database`] for the latter).
@@ -18,7 +19,7 @@ mod support;
 use futures_util::future::join_all;
 use pushotp::push::{ActivationLink, Answer, EnrollRequest, PushRequest};
 use pushotp_server::enrollment::{self, EnrollError};
-use pushotp_server::{Config, ServerKey, store};
+use pushotp_server::{Config, ServerKey};
 use serde_json::Value;
 use support::{Browser, Device, Server, Ws, now};
 
@@ -51,8 +52,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     an_expired_activation_link_enrolls_nothing,
-    a_passcode_at_or_below_the_last_one_used_is_refused,
-    one_typed_passcode_signs_in_once_however_many_race,
+    one_sign_in_code_opens_one_session_however_many_race,
     one_passcode_approves_one_request_however_many_race,
     a_wrong_number_ends_the_request,
     a_wrong_number_ends_the_request_whatever_the_pin,
@@ -104,13 +104,6 @@ where
         })
         .collect();
     join_all(tasks).await.into_iter().map(Result::unwrap).collect()
-}
-
-/// Alice's HOTP passcode at `counter`.
-fn passcode_at(device: &Device, counter: u64) -> String {
-    let mut at = device.clone();
-    at.counter = counter;
-    at.next_passcode(&device.keys.otp)
 }
 
 /// Whether the login's page may open a session (`/auth/complete`).
@@ -167,75 +160,33 @@ async fn an_expired_activation_link_enrolls_nothing(database: &str) {
     assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
 }
 
-/// A passcode at or below the last one used is refused, typed at the login page and at the
-/// statement that spends it. The core refuses it first, from the token row the server read;
-/// the statement's `last_used < $1` ([`store::tokens::use_counter`]) is what still refuses it
-/// when that row is stale, so it is checked here on its own.
-async fn a_passcode_at_or_below_the_last_one_used_is_refused(database: &str) {
-    let (server, device, _ws) = alice(database, Config::default()).await;
-    let typed = |counter: u64| {
-        let code = passcode_at(&device, counter);
-        let url = server.url.clone();
-        async move {
-            let browser = Browser::new(&url);
-            browser.sign_in("alice").await;
-            browser.passcode(&code).await
-        }
-    };
-    assert_eq!(typed(3).await, 303, "a passcode ahead of the counter, within the look-ahead");
-    assert_eq!(typed(4).await, 303);
-    assert_eq!(typed(4).await, 401, "the last one used");
-    assert_eq!(typed(2).await, 401, "one below it, never used");
-    assert_eq!(server.count("SELECT last_used FROM tokens").await, 4);
-    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 2);
-
-    let db = &server.state.db;
-    let token = &device.token_id;
-    assert!(!store::tokens::use_counter(db, token, 4, true).await.unwrap(), "at the last used");
-    assert!(!store::tokens::use_counter(db, token, 1, true).await.unwrap(), "below it");
-    assert_eq!(server.count("SELECT last_used FROM tokens").await, 4);
-    assert!(store::tokens::use_counter(db, token, 5, true).await.unwrap(), "past it");
-    assert_eq!(server.count("SELECT last_used FROM tokens").await, 5);
-}
-
-/// The same typed passcode at [`RACERS`] logins of one person at once signs in one of them,
-/// [`ROUNDS`] times over: each login reads the token's last used counter first, and only the
-/// statement that spends it can tell who was first. The others are wrong (`401`), or refused
-/// unchecked (`429`) as typed passcodes of the person wait or race for their count
-/// (`server/tests/lockout.rs`).
-async fn one_typed_passcode_signs_in_once_however_many_race(database: &str) {
-    let (server, device, _ws) = alice(database, Config::default()).await;
-    let alice = pushotp_server::users::find(&server.state.db, "alice").await.unwrap().unwrap();
+/// The sign-in code of an approved login typed [`RACERS`] times at once at its page opens one
+/// session, [`ROUNDS`] times over: the approval turns into a session in one statement
+/// (`store::logins::complete`), and the others find it taken (`409`).
+async fn one_sign_in_code_opens_one_session_however_many_race(database: &str) {
+    let (server, mut device, _ws) = alice(database, Config::default()).await;
     for round in 0..ROUNDS {
-        // The last round's losers counted as wrong passcodes: each round starts without a wait.
-        store::users::reset_passcode_failures(&server.state.db, alice.id).await.unwrap();
-        let mut browsers = Vec::new();
-        for _ in 0..RACERS {
-            let browser = Browser::new(&server.url);
-            browser.sign_in("alice").await;
-            browsers.push(browser);
-        }
-        let code = passcode_at(&device, u64::try_from(round).unwrap());
-        let statuses = at_once(browsers, move |browser| {
+        let browser = Browser::new(&server.url);
+        browser.sign_in("alice").await;
+        let code = support::sign_in_code(&browser, &mut device, None).await;
+        let tabs = (0..RACERS)
+            .map(|_| Browser { server: browser.server.clone(), http: browser.http.clone() })
+            .collect();
+        let statuses = at_once(tabs, move |tab| {
             let code = code.clone();
-            async move { browser.passcode(&code).await }
+            async move { tab.passcode(&code).await }
         })
         .await;
         assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{round}: {statuses:?}");
-        assert!(statuses.iter().all(|s| [303, 401, 429].contains(s)), "{statuses:?}");
+        assert!(statuses.iter().all(|s| [303, 409].contains(s)), "{statuses:?}");
     }
     let rounds = i64::try_from(ROUNDS).unwrap();
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, rounds);
-    assert_eq!(
-        server.count("SELECT COUNT(*) FROM audit WHERE event = 'passcode_ok'").await,
-        rounds
-    );
-    assert_eq!(server.count("SELECT last_used FROM tokens").await, rounds - 1);
 }
 
-/// [`RACERS`] requests of one person answered at once with approvals that all carry the same
-/// passcode approve one of them, [`ROUNDS`] times over; the others are refused, since the
-/// passcode was spent.
+/// [`RACERS`] requests of one person answered at once with approvals that all carry the
+/// passcode of the first of them approve that one only, [`ROUNDS`] times over: a passcode is
+/// bound to its request (the others are refused as `bad_passcode`).
 async fn one_passcode_approves_one_request_however_many_race(database: &str) {
     let config = Config {
         max_tries: 100,
@@ -245,14 +196,15 @@ async fn one_passcode_approves_one_request_however_many_race(database: &str) {
     let (server, mut device, mut ws) = alice(database, config).await;
     let mut browsers = Vec::new();
     for round in 0..ROUNDS {
-        let code = passcode_at(&device, u64::try_from(round).unwrap());
+        let mut code = None;
         let mut answers = Vec::new();
         for _ in 0..RACERS {
             let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+            let code = code.get_or_insert_with(|| device.passcode(&device.keys.otp, &request));
             let at = device.next_answered_at();
             let keys = &device.keys;
             let answer =
-                Answer::approve(&request, Some(number), &code, at, &keys.channel, &keys.answer)
+                Answer::approve(&request, Some(number), code, at, &keys.channel, &keys.answer)
                     .unwrap();
             answers.push((device.clone(), answer));
             browsers.push(browser);
@@ -317,7 +269,7 @@ async fn an_approval_without_the_number_is_refused(database: &str) {
     // The tags cover the request's id, not its choices: a copy without choices signs the same
     // answer, with no number.
     let without_choices = PushRequest { choices: None, ..request.clone() };
-    let code = device.next_passcode(&device.keys.otp.clone());
+    let code = device.passcode(&device.keys.otp, &request);
     let at = device.next_answered_at();
     let answer = Answer::approve(
         &without_choices,

@@ -121,10 +121,9 @@ async fn failed_tries_locking_expiry_and_removal_work_on_postgresql() {
     let browser = Browser::new(&server.url);
     browser.sign_in("alice").await;
     assert_eq!(browser.push().await.0, 409);
-    // The administrator unlocks it; a right typed passcode signs in and opens one session.
+    // The administrator unlocks it; an approval's sign-in code, typed, opens one session.
     pushotp_server::tokens::unlock(&server.state, &device.token_id).await.unwrap();
-    let otp = device.keys.otp.clone();
-    let code = device.next_passcode(&otp);
+    let code = support::sign_in_code(&browser, &mut device, None).await;
     assert_eq!(browser.passcode(&code).await, 303);
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
     // Removal revokes the token and cancels what was pending for it.

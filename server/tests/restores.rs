@@ -48,20 +48,27 @@ async fn a_copy_older_than_the_last_16_restores_is_refused_as_a_stranger() {
     server.stop().await;
 }
 
-/// A restore moves the request and channel keys only: a stale copy can no longer answer, but
-/// its `K_otp` still makes passcodes, which a person who knows the password can type.
+/// A restore moves the request and channel keys only: a stale copy can no longer answer, and
+/// the codes its `K_otp` still makes (the token's HOTP codes, or the approval passcode of a
+/// sign-in's request) sign nobody in when typed: the login page takes only the sign-in code an
+/// approval gave.
 #[tokio::test]
-async fn a_stale_copy_cannot_answer_but_its_typed_passcode_still_signs_in() {
+async fn a_stale_copy_can_neither_answer_nor_sign_in_with_a_typed_code() {
     let (server, mut device) = alice().await;
-    let mut stale = device.clone();
+    let stale = device.clone();
     assert_eq!(device.restore().await.0, 200);
     let (status, reply) = stale.poll_raw().await;
     assert_eq!((status, error(&reply)), (410, Some("restored_elsewhere")));
     let browser = Browser::new(&server.url);
     browser.sign_in("alice").await;
-    let otp = stale.keys.otp.clone();
-    let code = stale.next_passcode(&otp);
-    assert_eq!(browser.passcode(&code).await, 303, "the known limit still holds");
+    assert_eq!(browser.push().await.0, 200);
+    let request = device.poll().await.pop().unwrap();
+    let otp = &stale.enrolled.otp;
+    let hotp = pushotp::Hotp::new(otp.algorithm(), otp.digits()).unwrap();
+    for code in [hotp.generate(&stale.keys.otp, 0), stale.passcode(&stale.keys.otp, &request)] {
+        assert_eq!(browser.passcode(&code).await, 401, "{code}");
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
     server.stop().await;
 }
 
@@ -121,8 +128,7 @@ async fn an_administrator_revokes_a_token_and_no_copy_of_it_works_again() {
     assert_eq!(status, 401, "{reply}");
     let typed = Browser::new(&server.url);
     typed.sign_in("alice").await;
-    let otp = thief.keys.otp.clone();
-    let code = thief.next_passcode(&otp);
+    let code = thief.passcode(&thief.keys.otp, &request);
     assert_ne!(typed.passcode(&code).await, 303, "a revoked token's passcode signs nobody in");
     let err = pushotp_server::ended::revoke(&server.state, &device.token_id).await.unwrap_err();
     assert!(err.to_string().contains("already revoked"), "{err}");

@@ -88,8 +88,7 @@ async fn no_secret_is_stored_in_clear_or_logged() {
     browser.complete().await;
     let typed = Browser::new(&server.url);
     typed.sign_in("alice").await;
-    let otp = device.keys.otp.clone();
-    let code = device.next_passcode(&otp);
+    let code = support::sign_in_code(&typed, &mut device, None).await;
     assert_eq!(typed.passcode(&code).await, 303);
 
     // At rest: the password as an Argon2id PHC string, the keys only sealed.

@@ -45,7 +45,7 @@ impl Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Answer {
-    /// Protocol version: 1.
+    /// Protocol version: 2.
     pub v: u32,
     /// The `id` of the request answered.
     #[serde(with = "b64")]
@@ -57,7 +57,8 @@ pub struct Answer {
     /// The picked choice, for an approval of a request with choices; else `None`.
     #[serde(default)]
     pub number: Option<u8>,
-    /// The token's next passcode under `K_otp`, for an approval; else `None`.
+    /// The approval passcode of this request under `K_otp`
+    /// ([`OtpParams::passcode`](super::OtpParams::passcode)), for an approval; else `None`.
     #[serde(default)]
     pub passcode: Option<String>,
     /// When the person answered (Unix seconds).
@@ -74,8 +75,8 @@ impl Answer {
     /// An approval of `request` (§5), after the device verified it.
     ///
     /// `number` is the choice the person picked, required when the request has choices and
-    /// refused when it has none; `passcode` is the token's next HOTP code (or current TOTP
-    /// code) under `K_otp`. `k_ans` is the unmasked `K_ans`: with a wrong PIN it is wrong, and
+    /// refused when it has none; `passcode` is the request's approval passcode under `K_otp`
+    /// ([`OtpParams::passcode`](super::OtpParams::passcode), RFC 6287). `k_ans` is the unmasked `K_ans`: with a wrong PIN it is wrong, and
     /// the server counts a failed try. Fails with [`Error::InvalidMessage`] on a number that is
     /// not one of the choices or a passcode that is not 6 to 10 digits.
     pub fn approve(
@@ -178,11 +179,11 @@ impl Answer {
         }
     }
 
-    /// The server's first check of §5 step 4, for an approval: [`Error::BadTag`] when
+    /// The server's first check of §5 step 5, for an approval: [`Error::BadTag`] when
     /// `answerTag` is missing or does not verify under `K_ans`. For a PIN token that is a
     /// wrong PIN and counts as a failed try. Then check the passcode with
-    /// [`OtpParams::verify_passcode`](super::OtpParams::verify_passcode) and the number with
-    /// [`NumberMatch::is_right`](super::NumberMatch::is_right).
+    /// [`OtpParams::verify_passcode`](super::OtpParams::verify_passcode): a tag that verifies
+    /// proves the PIN right, so a wrong passcode after it is no wrong PIN.
     pub fn verify_answer_tag(&self, k_ans: &Secret) -> Result<()> {
         self.check()?;
         match &self.answer_tag {
@@ -224,7 +225,7 @@ mod tests {
 
     fn request(choices: Option<[u8; 3]>) -> PushRequest {
         let mut request = PushRequest {
-            v: 1,
+            v: 2,
             id: [1; 16],
             token_id: "tok_1".into(),
             app: "Demo Portal".into(),
@@ -247,7 +248,7 @@ mod tests {
         let answer =
             Answer::approve(&req, Some(37), "287082", 1_764_000_031, &k_chan(), &k_ans()).unwrap();
         let json = serde_json::to_string(&answer).unwrap();
-        assert!(json.starts_with(r#"{"v":1,"requestId":"AQEBAQEBAQEBAQEBAQEBAQ","tokenId":"tok_1","decision":"approve","number":37,"passcode":"287082","answeredAt":1764000031,"deviceTag":""#), "{json}");
+        assert!(json.starts_with(r#"{"v":2,"requestId":"AQEBAQEBAQEBAQEBAQEBAQ","tokenId":"tok_1","decision":"approve","number":37,"passcode":"287082","answeredAt":1764000031,"deviceTag":""#), "{json}");
         let back: Answer = serde_json::from_str(&json).unwrap();
         assert_eq!(back, answer);
         back.verify_device_tag(&k_chan()).unwrap();
@@ -363,7 +364,7 @@ mod tests {
 
         let json = serde_json::to_string(&good).unwrap();
         for bad in [
-            json.replace(r#""v":1,"#, r#""v":1,"extra":null,"#),
+            json.replace(r#""v":2,"#, r#""v":2,"extra":null,"#),
             json.replace(r#""decision":"approve""#, r#""decision":"Approve""#),
             json.replace(r#""decision":"approve""#, r#""decision":"allow""#),
             json.replace(r#""number":37"#, r#""number":256"#),

@@ -24,8 +24,9 @@ use crate::secret::Secret;
 pub struct Canonical(Zeroizing<Vec<u8>>);
 
 impl Canonical {
-    /// Starts the input of a MAC for `purpose` (such as `"push-request"`) under protocol
-    /// version 1.
+    /// Starts the input of a MAC for `purpose` (such as `"push-request"`) with the label
+    /// `pushotp/1`: the framing of version 1, which version 2 keeps, so that keys enrolled
+    /// under version 1 stay valid.
     #[must_use]
     #[inline(never)]
     pub fn new(purpose: &str) -> Self {

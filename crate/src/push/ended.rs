@@ -69,11 +69,11 @@ impl FromStr for EndReason {
 /// device. It carries no time: a notice can only ever end the request it names, which has
 /// ended, so a replayed one changes nothing.
 ///
-/// JSON: `{"v":1,"id":…,"tokenId":…,"reason":"answered","tag":…}`, unknown fields refused.
+/// JSON: `{"v":2,"id":…,"tokenId":…,"reason":"answered","tag":…}`, unknown fields refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PushEnded {
-    /// Protocol version: 1.
+    /// Protocol version: 2.
     pub v: u32,
     /// The `id` of the request that ended.
     #[serde(with = "b64")]
@@ -139,7 +139,7 @@ mod tests {
         let json = serde_json::to_string(&notice).unwrap();
         assert!(
             json.starts_with(
-                r#"{"v":1,"id":"AQEBAQEBAQEBAQEBAQEBAQ","tokenId":"tok_1","reason":"replaced","tag":""#
+                r#"{"v":2,"id":"AQEBAQEBAQEBAQEBAQEBAQ","tokenId":"tok_1","reason":"replaced","tag":""#
             ),
             "{json}"
         );
@@ -168,7 +168,7 @@ mod tests {
             assert_eq!(bad.verify(&k_req()), Err(Error::BadTag), "change {i}");
         }
         let mut bad = good.clone();
-        bad.v = 2;
+        bad.v = 1;
         assert_eq!(bad.verify(&k_req()), Err(Error::UnsupportedVersion));
         let mut bad = good;
         bad.token_id = "tok 1".into();
@@ -202,7 +202,7 @@ mod tests {
         let json = serde_json::to_string(&notice()).unwrap();
         for bad in [
             json.replace(r#""replaced""#, r#""cancelled""#),
-            json.replace(r#""v":1,"#, r#""v":1,"why":"x","#),
+            json.replace(r#""v":2,"#, r#""v":2,"why":"x","#),
             json.replace("AQEBAQEBAQEBAQEBAQEBAQ", "AQEBAQEBAQEBAQEBAQEBAQEB"),
             json.replace(r#","reason":"replaced""#, ""),
         ] {

@@ -6,167 +6,18 @@ use serde::{Deserialize, Serialize};
 use super::canonical::Canonical;
 use super::keys::{TokenKeys, activation_key};
 use super::link::ActivationLink;
+use super::passcode::OtpParams;
 use super::wire::{b64, check_text, check_token_id, check_version};
 use super::{Nonce, Tag, VERSION, purpose};
-use crate::algorithm::Algorithm;
 use crate::error::{Error, Result};
-use crate::hotp::{Hotp, check_digits};
 use crate::secret::Secret;
 use crate::tokens::is_web_origin;
-use crate::totp::{Totp, Window};
-use crate::uri::TokenKind;
 
-/// How far past the next counter the server looks for an HOTP passcode (protocol §5 step 4).
-pub const HOTP_LOOK_AHEAD: u64 = 20;
-/// The TOTP steps the server accepts around its clock (protocol §5 step 4): one either side.
-pub const TOTP_WINDOW: Window = Window::ONE_STEP;
 /// The largest `maxTries` a PIN policy may set (protocol conventions): with more, guessing a
 /// four-digit PIN online becomes too likely before the token locks.
 pub const MAX_TRIES_LIMIT: u32 = 100;
 /// The most login-page origins an enrollment answer may declare (protocol §3).
 pub const MAX_LOGIN_ORIGINS: usize = 16;
-
-/// How the token makes passcodes (protocol §3 `otp`): HOTP with its next counter or TOTP with
-/// its period, the hash, and the number of digits.
-///
-/// Always valid: digits 6 to 10, a period of 1 s to one day. In JSON it is
-/// `{"type":"hotp","algorithm":"SHA1","digits":6,"counter":0}` or
-/// `{"type":"totp","algorithm":"SHA1","digits":6,"period":30}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "OtpWire", into = "OtpWire")]
-pub struct OtpParams {
-    kind: TokenKind,
-    algorithm: Algorithm,
-    digits: u8,
-}
-
-impl OtpParams {
-    /// Parameters from their parts; fails with [`Error::InvalidDigits`] or
-    /// [`Error::InvalidPeriod`] on values no generator accepts.
-    pub fn new(kind: TokenKind, algorithm: Algorithm, digits: u8) -> Result<Self> {
-        check_digits(digits)?;
-        if let TokenKind::Totp { period } = kind {
-            Totp::new(algorithm, digits, period, 0)?;
-        }
-        Ok(Self { kind, algorithm, digits })
-    }
-
-    /// HOTP (with the counter of the first passcode) or TOTP (with its period).
-    #[must_use]
-    pub fn kind(&self) -> TokenKind {
-        self.kind
-    }
-
-    /// The HMAC hash; it also sets the length of `K_otp` (protocol §1).
-    #[must_use]
-    pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    /// The number of digits of each passcode.
-    #[must_use]
-    pub fn digits(&self) -> u8 {
-        self.digits
-    }
-
-    /// The HOTP generator of an HOTP token; `None` for TOTP.
-    #[must_use]
-    pub fn hotp(&self) -> Option<Hotp> {
-        match self.kind {
-            TokenKind::Hotp { .. } => Hotp::new(self.algorithm, self.digits).ok(),
-            TokenKind::Totp { .. } => None,
-        }
-    }
-
-    /// The TOTP generator (T0 = 0) of a TOTP token; `None` for HOTP.
-    #[must_use]
-    pub fn totp(&self) -> Option<Totp> {
-        match self.kind {
-            TokenKind::Totp { period } => Totp::new(self.algorithm, self.digits, period, 0).ok(),
-            TokenKind::Hotp { .. } => None,
-        }
-    }
-
-    /// The server's passcode check of protocol §5 step 4: HOTP from the counter after
-    /// `last_used` (or from the token's first counter) with a look-ahead of
-    /// [`HOTP_LOOK_AHEAD`]; TOTP within [`TOTP_WINDOW`] of `now`. A counter or step at or below
-    /// `last_used` never matches, so a passcode is accepted once.
-    ///
-    /// Returns the counter or step that matched; store it as the new `last_used`.
-    pub fn verify_passcode(
-        &self,
-        k_otp: &Secret,
-        passcode: &str,
-        last_used: Option<u64>,
-        now: u64,
-    ) -> Result<Option<u64>> {
-        // After the largest counter or step nothing can follow.
-        let next = match last_used {
-            Some(last) => match last.checked_add(1) {
-                Some(next) => Some(next),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        match self.kind {
-            TokenKind::Hotp { counter } => {
-                let from = next.map_or(counter, |next| next.max(counter));
-                Hotp::new(self.algorithm, self.digits)?.verify(
-                    k_otp,
-                    passcode,
-                    from,
-                    HOTP_LOOK_AHEAD,
-                )
-            }
-            TokenKind::Totp { period } => {
-                let totp = Totp::new(self.algorithm, self.digits, period, 0)?;
-                let step = totp.verify(k_otp, passcode, now, TOTP_WINDOW)?;
-                Ok(step.filter(|step| next.is_none_or(|next| *step >= next)))
-            }
-        }
-    }
-
-    /// The value that follows the kind in the MAC input: the period or the counter.
-    fn kind_value(&self) -> u64 {
-        match self.kind {
-            TokenKind::Hotp { counter } => counter,
-            TokenKind::Totp { period } => period,
-        }
-    }
-}
-
-/// `otp` as it is on the wire; converted to [`OtpParams`] only through its checks.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-enum OtpWire {
-    Hotp { algorithm: Algorithm, digits: u8, counter: u64 },
-    Totp { algorithm: Algorithm, digits: u8, period: u64 },
-}
-
-impl TryFrom<OtpWire> for OtpParams {
-    type Error = Error;
-
-    fn try_from(wire: OtpWire) -> Result<Self> {
-        match wire {
-            OtpWire::Hotp { algorithm, digits, counter } => {
-                Self::new(TokenKind::Hotp { counter }, algorithm, digits)
-            }
-            OtpWire::Totp { algorithm, digits, period } => {
-                Self::new(TokenKind::Totp { period }, algorithm, digits)
-            }
-        }
-    }
-}
-
-impl From<OtpParams> for OtpWire {
-    fn from(params: OtpParams) -> Self {
-        let (algorithm, digits) = (params.algorithm, params.digits);
-        match params.kind {
-            TokenKind::Hotp { counter } => Self::Hotp { algorithm, digits, counter },
-            TokenKind::Totp { period } => Self::Totp { algorithm, digits, period },
-        }
-    }
-}
 
 /// Whether the token is PIN-protected (protocol §6) and after how many failed tries in a row
 /// the server locks it (protocol §5). JSON: `{"required":true,"maxTries":5}`.
@@ -196,7 +47,7 @@ impl PinPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnrollRequest {
-    /// Protocol version: 1.
+    /// Protocol version: 2.
     pub v: u32,
     /// The token the activation link names.
     pub token_id: String,
@@ -265,7 +116,7 @@ impl EnrollRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Enrolled {
-    /// Protocol version: 1.
+    /// Protocol version: 2.
     pub v: u32,
     /// The token now active; the one the request named.
     pub token_id: String,
@@ -278,7 +129,7 @@ pub struct Enrolled {
     /// 16 random bytes of the server, the other half of the HKDF salt (§1).
     #[serde(with = "b64")]
     pub server_nonce: Nonce,
-    /// How the token makes passcodes.
+    /// The hash and length of the token's approval passcodes (§5).
     pub otp: OtpParams,
     /// Whether the device asks for a PIN, and the lockout threshold.
     pub pin: PinPolicy,
@@ -318,16 +169,14 @@ impl Enrolled {
             .str(&self.issuer)
             .bytes(device_nonce)
             .bytes(&self.server_nonce)
-            .str(self.otp.kind().name())
             .str(self.otp.algorithm().name())
             .u64(u64::from(self.otp.digits()))
-            .u64(self.otp.kind_value())
             .u64(u64::from(self.pin.required))
             .u64(u64::from(self.pin.max_tries))
     }
 
     /// The server sets `tag` for the verified `request` (fill the other fields first; `v`
-    /// must be 1 and `tokenId` the request's). Fails like [`verify`](Self::verify) on fields
+    /// must be 2 and `tokenId` the request's). Fails like [`verify`](Self::verify) on fields
     /// that break the protocol's rules.
     pub fn sign(&mut self, activation_secret: &Secret, request: &EnrollRequest) -> Result<()> {
         self.check(request)?;
@@ -382,6 +231,7 @@ impl Enrolled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::algorithm::Algorithm;
 
     fn secret() -> Secret {
         Secret::from_bytes(b"12345678901234567890".to_vec()).unwrap()
@@ -391,19 +241,19 @@ mod tests {
         ActivationLink::new("https://auth.example.com", "tok_1", secret(), 2_000_000_000).unwrap()
     }
 
-    fn otp(kind: TokenKind, algorithm: Algorithm, digits: u8) -> OtpParams {
-        OtpParams::new(kind, algorithm, digits).unwrap()
+    fn otp(algorithm: Algorithm, digits: u8) -> OtpParams {
+        OtpParams::new(algorithm, digits).unwrap()
     }
 
     fn enrolled(request: &EnrollRequest) -> Enrolled {
         let mut answer = Enrolled {
-            v: 1,
+            v: 2,
             token_id: request.token_id.clone(),
             token_name: "Demo Portal".into(),
             user: "alice".into(),
             issuer: "Demo Org".into(),
             server_nonce: [0x5a; 16],
-            otp: OtpParams::new(TokenKind::Hotp { counter: 0 }, Algorithm::Sha1, 6).unwrap(),
+            otp: otp(Algorithm::Sha1, 6),
             pin: PinPolicy { required: true, max_tries: 5 },
             login_origins: None,
             tag: [0; 32],
@@ -475,11 +325,16 @@ mod tests {
         request.verify(&secret()).unwrap();
         let json = serde_json::to_string(&request).unwrap();
         assert_eq!(serde_json::from_str::<EnrollRequest>(&json).unwrap(), request);
-        assert!(json.starts_with(r#"{"v":1,"tokenId":"tok_1","deviceName":"Chrome on laptop","deviceNonce":"paWlpaWlpaWlpaWlpaWlpQ","proof":""#), "{json}");
+        assert!(json.starts_with(r#"{"v":2,"tokenId":"tok_1","deviceName":"Chrome on laptop","deviceNonce":"paWlpaWlpaWlpaWlpaWlpQ","proof":""#), "{json}");
 
         let answer = enrolled(&request);
         let json = serde_json::to_string(&answer).unwrap();
-        assert!(json.contains(r#""otp":{"type":"hotp","algorithm":"SHA1","digits":6,"counter":0},"pin":{"required":true,"maxTries":5}"#), "{json}");
+        assert!(
+            json.contains(
+                r#""otp":{"algorithm":"SHA1","digits":6},"pin":{"required":true,"maxTries":5}"#
+            ),
+            "{json}"
+        );
         let answer: Enrolled = serde_json::from_str(&json).unwrap();
         let device = answer.verify(&secret(), &request).unwrap();
         let server = TokenKeys::derive(
@@ -506,7 +361,7 @@ mod tests {
         let other = Secret::from_bytes(vec![9; 20]).unwrap();
         assert_eq!(request.verify(&other), Err(Error::BadTag));
         let mut bad = request.clone();
-        bad.v = 2;
+        bad.v = 1;
         assert_eq!(bad.verify(&secret()), Err(Error::UnsupportedVersion));
 
         let answer = enrolled(&request);
@@ -516,10 +371,9 @@ mod tests {
             |a| a.user = "mallory".into(),
             |a| a.issuer.clear(),
             |a| a.server_nonce[15] ^= 1,
-            |a| a.otp = otp(TokenKind::Hotp { counter: 1 }, Algorithm::Sha1, 6),
-            |a| a.otp = otp(TokenKind::Totp { period: 30 }, Algorithm::Sha1, 6),
-            |a| a.otp = otp(TokenKind::Hotp { counter: 0 }, Algorithm::Sha256, 6),
-            |a| a.otp = otp(TokenKind::Hotp { counter: 0 }, Algorithm::Sha1, 8),
+            |a| a.otp = otp(Algorithm::Sha256, 6),
+            |a| a.otp = otp(Algorithm::Sha512, 6),
+            |a| a.otp = otp(Algorithm::Sha1, 8),
             |a| a.pin.required = false,
             |a| a.pin.max_tries = 6,
         ];
@@ -554,10 +408,10 @@ mod tests {
             EnrollRequest::new(&link(), "a\u{0}b", [0; 16]),
             Err(Error::InvalidMessage(_))
         ));
-        let good = r#"{"v":1,"tokenId":"tok_1","deviceName":"d","deviceNonce":"AAAAAAAAAAAAAAAAAAAAAA","proof":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
+        let good = r#"{"v":2,"tokenId":"tok_1","deviceName":"d","deviceNonce":"AAAAAAAAAAAAAAAAAAAAAA","proof":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
         assert!(serde_json::from_str::<EnrollRequest>(good).is_ok());
         for bad in [
-            good.replace(r#""v":1,"#, r#""v":1,"extra":0,"#),
+            good.replace(r#""v":2,"#, r#""v":2,"extra":0,"#),
             good.replace("AAAAAAAAAAAAAAAAAAAAAA\"", "AAAAAAAAAAAAAAAAAAAAA\""),
             good.replace("AAAAAAAAAAAAAAAAAAAAAA\"", "AAAAAAAAAAAAAAAAAAAAAAA\""),
             good.replace("AAAAAAAAAAAAAAAAAAAAAA\"", "AAAAAAAAAAAAAAAAAAAAAA==\""),
@@ -566,55 +420,5 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<EnrollRequest>(&bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn otp_params_json_is_strict() {
-        for good in [
-            r#"{"type":"hotp","algorithm":"SHA1","digits":6,"counter":0}"#,
-            r#"{"type":"totp","algorithm":"SHA512","digits":8,"period":30}"#,
-        ] {
-            let params: OtpParams = serde_json::from_str(good).unwrap();
-            assert_eq!(serde_json::to_string(&params).unwrap(), good);
-        }
-        for bad in [
-            r#"{"type":"hotp","algorithm":"SHA1","digits":6}"#,
-            r#"{"type":"hotp","algorithm":"SHA1","digits":6,"counter":0,"period":30}"#,
-            r#"{"type":"totp","algorithm":"SHA1","digits":6,"period":0}"#,
-            r#"{"type":"totp","algorithm":"SHA1","digits":6,"period":86401}"#,
-            r#"{"type":"hotp","algorithm":"SHA1","digits":5,"counter":0}"#,
-            r#"{"type":"hotp","algorithm":"sha1","digits":6,"counter":0}"#,
-            r#"{"type":"motp","algorithm":"SHA1","digits":6,"counter":0}"#,
-        ] {
-            assert!(serde_json::from_str::<OtpParams>(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn passcodes_are_accepted_once() {
-        let key = secret();
-        let hotp = OtpParams::new(TokenKind::Hotp { counter: 0 }, Algorithm::Sha1, 6).unwrap();
-        // RFC 4226 Appendix D: counter 1 is 287082, counter 21 is outside a look-ahead of 20.
-        assert_eq!(hotp.verify_passcode(&key, "287082", None, 0), Ok(Some(1)));
-        assert_eq!(hotp.verify_passcode(&key, "287082", Some(1), 0), Ok(None));
-        assert_eq!(hotp.verify_passcode(&key, "755224", None, 0), Ok(Some(0)));
-        assert_eq!(hotp.verify_passcode(&key, "755224", Some(0), 0), Ok(None));
-        assert_eq!(hotp.verify_passcode(&key, "755224", Some(1), 0), Ok(None), "below");
-        assert_eq!(hotp.verify_passcode(&key, "287082", Some(u64::MAX), 0), Ok(None));
-        assert_eq!(hotp.verify_passcode(&key, "28708a", None, 0), Err(Error::MalformedCode));
-        let later = OtpParams::new(TokenKind::Hotp { counter: 2 }, Algorithm::Sha1, 6).unwrap();
-        assert_eq!(later.verify_passcode(&key, "287082", None, 0), Ok(None));
-        let far = hotp.hotp().unwrap().generate(&key, HOTP_LOOK_AHEAD + 1);
-        assert_eq!(hotp.verify_passcode(&key, &far, None, 0), Ok(None));
-        assert_eq!(hotp.verify_passcode(&key, &far, Some(0), 0), Ok(Some(HOTP_LOOK_AHEAD + 1)));
-
-        let totp = OtpParams::new(TokenKind::Totp { period: 30 }, Algorithm::Sha1, 8).unwrap();
-        // RFC 6238 Appendix B: 94287082 at T = 59 s (step 1).
-        assert_eq!(totp.verify_passcode(&key, "94287082", None, 75), Ok(Some(1)));
-        assert_eq!(totp.verify_passcode(&key, "94287082", Some(0), 89), Ok(Some(1)));
-        assert_eq!(totp.verify_passcode(&key, "94287082", Some(1), 75), Ok(None));
-        assert_eq!(totp.verify_passcode(&key, "94287082", Some(2), 75), Ok(None), "below");
-        assert_eq!(totp.verify_passcode(&key, "94287082", None, 120), Ok(None));
-        assert!(totp.hotp().is_none() && hotp.totp().is_none());
     }
 }

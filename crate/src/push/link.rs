@@ -20,7 +20,7 @@ const SCHEME: &str = "pushotp://";
 const PATH: &str = "enroll";
 
 /// An activation link (protocol §3):
-/// `pushotp://enroll?v=1&server=<base URL>&token=<tokenId>&secret=<base32 A>&exp=<unix>`.
+/// `pushotp://enroll?v=2&server=<base URL>&token=<tokenId>&secret=<base32 A>&exp=<unix>`.
 ///
 /// Values are always valid: a base URL of `https://` (or `http://` to this computer: a
 /// loopback address or `localhost`) and a host, with no path
@@ -29,14 +29,14 @@ const PATH: &str = "enroll";
 /// `link.to_string().parse() == link`.
 ///
 /// Parsing is strict, since the server writes these links and nobody types them: every
-/// parameter exactly once, in any order; no other parameter; `v=1`. Only the scheme's case
+/// parameter exactly once, in any order; no other parameter; `v=2`. Only the scheme's case
 /// (RFC 3986 §3.1) and the base32 letters' case are free.
 ///
 /// `Debug` hides the secret; [`Display`](fmt::Display) shows it, since it is the whole link.
 ///
 /// ```
 /// use pushotp::push::ActivationLink;
-/// let link: ActivationLink = "pushotp://enroll?v=1&server=https%3A%2F%2Fauth.example.com\
+/// let link: ActivationLink = "pushotp://enroll?v=2&server=https%3A%2F%2Fauth.example.com\
 ///     &token=tok_1&secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&exp=1764086400".parse()?;
 /// assert_eq!(link.server(), "https://auth.example.com");
 /// assert_eq!(link.token_id(), "tok_1");
@@ -141,7 +141,7 @@ impl FromStr for ActivationLink {
     /// Parses an activation link. Refused, with the error named: more than [`MAX_LINK_LEN`]
     /// bytes ([`Error::TooLong`]); another scheme ([`Error::WrongScheme`]); another path than
     /// `enroll`, a fragment or an unknown parameter ([`Error::MalformedUri`]); a missing
-    /// parameter ([`Error::MissingParameter`]); `v` other than `1`
+    /// parameter ([`Error::MissingParameter`]); `v` other than `2`
     /// ([`Error::UnsupportedVersion`]); a parameter given twice, not UTF-8, or breaking the
     /// rules of [`ActivationLink`] ([`Error::InvalidParameter`]).
     fn from_str(link: &str) -> Result<Self> {
@@ -177,7 +177,7 @@ impl FromStr for ActivationLink {
         }
         let get =
             |slot: Option<Zeroizing<String>>, name| slot.ok_or(Error::MissingParameter { name });
-        if get(params.version, "v")?.as_str() != "1" {
+        if get(params.version, "v")?.as_str() != "2" {
             return Err(Error::UnsupportedVersion);
         }
         let server = get(params.server, "server")?;
@@ -222,7 +222,7 @@ mod tests {
     }
 
     fn good() -> String {
-        format!("v=1&server=https%3A%2F%2Fauth.example.com&token=tok_1&secret={SECRET}&exp=99")
+        format!("v=2&server=https%3A%2F%2Fauth.example.com&token=tok_1&secret={SECRET}&exp=99")
     }
 
     #[test]
@@ -232,7 +232,7 @@ mod tests {
             let made =
                 ActivationLink::new(server, "tok_A-9", secret.clone(), 1_764_086_400).unwrap();
             let text = made.to_string();
-            assert!(text.starts_with("pushotp://enroll?v=1&server=http"), "{text}");
+            assert!(text.starts_with("pushotp://enroll?v=2&server=http"), "{text}");
             assert_eq!(text.parse::<ActivationLink>().unwrap(), made, "{text}");
             assert!(!format!("{made:?}").contains(SECRET));
         }
@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(parsed.to_string(), format!("pushotp://enroll?{}", good()));
         // Any order, any scheme case, lower-case base32.
         let shuffled = format!(
-            "PushOTP://enroll?exp=99&secret={}&token=tok_1&v=1&server=https%3A%2F%2Fauth.example.com",
+            "PushOTP://enroll?exp=99&secret={}&token=tok_1&v=2&server=https%3A%2F%2Fauth.example.com",
             SECRET.to_lowercase()
         );
         assert_eq!(shuffled.parse::<ActivationLink>().unwrap(), parsed);
@@ -288,9 +288,9 @@ mod tests {
     fn malformed_links_get_typed_errors() {
         let g = good();
         let cases: Vec<(String, Error)> = vec![
-            (g.replace("v=1", "v=2"), Error::UnsupportedVersion),
-            (g.replace("v=1", "v=01"), Error::UnsupportedVersion),
-            (g.replace("v=1&", ""), Error::MissingParameter { name: "v" }),
+            (g.replace("v=2", "v=1"), Error::UnsupportedVersion),
+            (g.replace("v=2", "v=02"), Error::UnsupportedVersion),
+            (g.replace("v=2&", ""), Error::MissingParameter { name: "v" }),
             (g.replace("&token=tok_1", ""), Error::MissingParameter { name: "token" }),
             (g.replace("&exp=99", ""), Error::MissingParameter { name: "exp" }),
             (
@@ -348,10 +348,10 @@ mod tests {
         }
         for (text, error) in [
             ("", Error::WrongScheme { expected: SCHEME }),
-            ("otpauth://enroll?v=1", Error::WrongScheme { expected: SCHEME }),
+            ("otpauth://enroll?v=2", Error::WrongScheme { expected: SCHEME }),
             ("pushotp://", Error::MalformedUri("the path must be enroll")),
-            ("pushotp://enrol?v=1", Error::MalformedUri("the path must be enroll")),
-            ("pushotp://enroll/?v=1", Error::MalformedUri("the path must be enroll")),
+            ("pushotp://enrol?v=2", Error::MalformedUri("the path must be enroll")),
+            ("pushotp://enroll/?v=2", Error::MalformedUri("the path must be enroll")),
             ("pushotp://enroll", Error::MissingParameter { name: "v" }),
         ] {
             assert_eq!(text.parse::<ActivationLink>(), Err(error), "{text}");

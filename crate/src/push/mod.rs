@@ -1,16 +1,16 @@
-//! The PushOTP push protocol, version 1 (`docs/protocol.md`): every rule written once, for the
+//! The PushOTP push protocol, version 2 (`docs/protocol.md`): every rule written once, for the
 //! server (natively) and the browser extension (as WebAssembly).
 //!
 //! | protocol | here |
 //! |---|---|
 //! | §1 keys (RFC 5869 HKDF-SHA256) | [`TokenKeys`], [`activation_key`] |
 //! | §2 canonical bytes, MACs (RFC 2104 HMAC-SHA256) | [`Canonical`] |
-//! | §3 enrollment | [`ActivationLink`], [`EnrollRequest`], [`Enrolled`], [`OtpParams`], [`PinPolicy`] |
+//! | §3 enrollment | [`ActivationLink`], [`EnrollRequest`], [`Enrolled`], [`PinPolicy`] |
 //! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
 //! | §4 the end of a request | [`PushEnded`], [`EndReason`] |
 //! | §4 notices about a token | [`TokenNotice`], [`NoticeKind`], [`verify_token_notice`] |
 //! | §4 where the passcode goes | [`may_fill`] |
-//! | §5 answer | [`Answer`], [`Decision`], [`OtpParams::verify_passcode`] |
+//! | §5 answer, its passcode (RFC 6287 OCRA) | [`Answer`], [`Decision`], [`OtpParams`] |
 //! | §6 PIN masking (RFC 9106 Argon2id) | [`MaskedKeys`], [`PinParams`] |
 //! | §7 device channel | [`channel_auth_tag`], [`SignedAt`] (poll, removal), [`webpush_tag`] and their `verify_*` |
 //! | §8 restore from an export | [`RestoreRequest`], [`Restored`], [`restored_keys`], [`restored_elsewhere_tag`] |
@@ -31,6 +31,7 @@ mod link;
 mod notice;
 mod number;
 mod origins;
+mod passcode;
 mod pin;
 mod request;
 mod restore;
@@ -44,15 +45,13 @@ pub use channel::{
     verify_webpush, webpush_input, webpush_tag,
 };
 pub use ended::{EndReason, PushEnded};
-pub use enroll::{
-    EnrollRequest, Enrolled, HOTP_LOOK_AHEAD, MAX_LOGIN_ORIGINS, MAX_TRIES_LIMIT, OtpParams,
-    PinPolicy, TOTP_WINDOW,
-};
+pub use enroll::{EnrollRequest, Enrolled, MAX_LOGIN_ORIGINS, MAX_TRIES_LIMIT, PinPolicy};
 pub use keys::{MAC_KEY_LEN, TokenKeys, activation_key};
 pub use link::{ActivationLink, MAX_LINK_LEN};
 pub use notice::{NoticeKind, TokenNotice, verify_token_notice};
 pub use number::NumberMatch;
 pub use origins::may_fill;
+pub use passcode::OtpParams;
 pub(crate) use pin::pad as pin_pad;
 pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
 pub use request::{Place, PushRequest};
@@ -63,8 +62,9 @@ pub use restore::{
 pub(crate) use wire::{b64, b64_opt, b64_vec, check_text, check_token_id};
 
 /// The protocol version this core speaks: the `v` of every message.
-pub const VERSION: u32 = 1;
-/// The first frame of every MAC input (protocol §2).
+pub const VERSION: u32 = 2;
+/// The first frame of every MAC input (protocol §2): the label of version 1, whose key schedule
+/// and framing version 2 keeps, so that keys enrolled under version 1 stay valid.
 pub const PROTOCOL_LABEL: &[u8] = b"pushotp/1";
 /// The length of nonces and request ids, in bytes.
 pub const NONCE_LEN: usize = 16;

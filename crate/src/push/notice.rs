@@ -41,12 +41,12 @@ impl NoticeKind {
 /// a device shows a notice only when it is newer than the last one of its kind it showed for
 /// the token, so a replayed one shows nothing.
 ///
-/// JSON: `{"v":1,"tokenId":…,"kind":"wrong_passcodes","at":1764000031,"tag":…}`, unknown fields
+/// JSON: `{"v":2,"tokenId":…,"kind":"wrong_passcodes","at":1764000031,"tag":…}`, unknown fields
 /// refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenNotice {
-    /// Protocol version: 1.
+    /// Protocol version: 2.
     pub v: u32,
     /// The token the notice is for, whose `K_req` tags it.
     pub token_id: String,
@@ -125,7 +125,7 @@ mod tests {
         let json = serde_json::to_string(&notice).unwrap();
         assert!(
             json.starts_with(
-                r#"{"v":1,"tokenId":"tok_1","kind":"wrong_passcodes","at":1764000031,"tag":""#
+                r#"{"v":2,"tokenId":"tok_1","kind":"wrong_passcodes","at":1764000031,"tag":""#
             ),
             "{json}"
         );
@@ -152,7 +152,7 @@ mod tests {
             assert_eq!(bad.verify(&k_req()), Err(Error::BadTag), "change {i}");
         }
         let mut bad = good.clone();
-        bad.v = 2;
+        bad.v = 1;
         assert_eq!(bad.verify(&k_req()), Err(Error::UnsupportedVersion));
         let mut bad = good;
         bad.token_id = "tok 1".into();
@@ -186,7 +186,7 @@ mod tests {
             at: u64,
             tag: &'a [u8],
         ) -> (u32, &'a str, &'a str, u64, &'a [u8]) {
-            (1, "tok_1", kind, at, tag)
+            (2, "tok_1", kind, at, tag)
         }
         let good = fields("wrong_passcodes", n.at, &n.tag);
         assert_eq!(verify_token_notice(good, &k_req()), Ok(NoticeKind::WrongPasscodes));
@@ -204,7 +204,7 @@ mod tests {
         {
             assert!(matches!(verify_token_notice(bad, &k_req()), Err(Error::InvalidMessage(_))));
         }
-        let old = (2, "tok_1", "wrong_passcodes", n.at, &n.tag[..]);
+        let old = (1, "tok_1", "wrong_passcodes", n.at, &n.tag[..]);
         assert_eq!(verify_token_notice(old, &k_req()), Err(Error::UnsupportedVersion));
     }
 
@@ -217,7 +217,7 @@ mod tests {
         for bad in [
             json.replace("wrong_passcodes", "WrongPasscodes"),
             json.replace("wrong_passcodes", "locked"),
-            json.replace(r#""v":1,"#, r#""v":1,"why":"x","#),
+            json.replace(r#""v":2,"#, r#""v":2,"why":"x","#),
             json.replace(r#","at":1764000031"#, ""),
             json.replace("1764000031", "-1"),
         ] {

@@ -1,15 +1,15 @@
-//! Where an approval's passcode may be typed (protocol §4, "Where the passcode goes"): only at
-//! the login pages a token serves, so that no server can have its passcodes typed into another
-//! site by naming that site as a request's origin.
+//! Where an approval's sign-in code may be typed (protocol §4, "Where the sign-in code goes"):
+//! only at the login pages a token serves, so that no server can have its codes typed into
+//! another site by naming that site as a request's origin.
 
 use crate::tokens::is_web_origin;
 
-/// Whether the device may fill the passcode of an approved request naming `origin` into pages
+/// Whether the device may fill the sign-in code of an approved request naming `origin` into pages
 /// of that origin, for a token of `server` (its base URL, protocol §3). Yes only for an origin
 /// as browsers write it that is the server's own origin (its base URL without the path), one
 /// the server declared at enrollment (`login_origins`, §3) or one the person confirmed for the
 /// token (`sites`). A request naming any other origin is still shown, so that the person can
-/// deny or report it, but its passcode is typed nowhere.
+/// deny or report it, but its sign-in code is typed nowhere.
 ///
 /// `allowed` are the token's declared and confirmed origins together.
 #[must_use]

@@ -48,7 +48,7 @@ impl Place {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PushRequest {
-    /// Protocol version: 1.
+    /// Protocol version: 2.
     pub v: u32,
     /// 16 random bytes naming the request; the device shows each id once.
     #[serde(with = "b64")]
@@ -167,7 +167,7 @@ mod tests {
 
     pub(crate) fn request() -> PushRequest {
         let mut request = PushRequest {
-            v: 1,
+            v: 2,
             id: [1; 16],
             token_id: "tok_1".into(),
             app: "Demo Portal".into(),
@@ -194,7 +194,7 @@ mod tests {
         let request = request();
         let json = serde_json::to_string(&request).unwrap();
         assert!(json.starts_with(
-            r#"{"v":1,"id":"AQEBAQEBAQEBAQEBAQEBAQ","tokenId":"tok_1","app":"Demo Portal","origin":"http://127.0.0.1:8080","clientIp":"81.2.69.160","place":{"city":"London","country":"GB","latE6":51514200,"lonE6":-93000},"createdAt":1764000000,"expiresAt":1764000120,"choices":[37,82,15],"nonce":"AgICAgICAgICAgICAgICAg","tag":""#
+            r#"{"v":2,"id":"AQEBAQEBAQEBAQEBAQEBAQ","tokenId":"tok_1","app":"Demo Portal","origin":"http://127.0.0.1:8080","clientIp":"81.2.69.160","place":{"city":"London","country":"GB","latE6":51514200,"lonE6":-93000},"createdAt":1764000000,"expiresAt":1764000120,"choices":[37,82,15],"nonce":"AgICAgICAgICAgICAgICAg","tag":""#
         ), "{json}");
         let back: PushRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back, request);
@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(forged.verify(&k_req(), 0), Err(Error::BadTag));
 
         let mut bad = good.clone();
-        bad.v = 2;
+        bad.v = 1;
         assert_eq!(bad.verify(&k_req(), now), Err(Error::UnsupportedVersion));
         assert_eq!(bad.sign(&k_req()), Err(Error::UnsupportedVersion));
 
@@ -291,7 +291,7 @@ mod tests {
         let id = "AQEBAQEBAQEBAQEBAQEBAQ";
         let huge = format!(r#""app":"{}""#, "a".repeat(1 << 20));
         for bad in [
-            json.replace(r#""v":1,"#, r#""v":1,"admin":true,"#),
+            json.replace(r#""v":2,"#, r#""v":2,"admin":true,"#),
             json.replace(r#""country":"GB","#, r#""country":"GB","alt":1,"#),
             json.replace(id, &id[1..]),
             json.replace(id, &format!("{id}A")),
@@ -303,7 +303,7 @@ mod tests {
             json.replace("[37,82,15]", "[37,82,15,16]"),
             json.replace("[37,82,15]", "[37,82,1500]"),
             json.replace("51514200", "51.5142"),
-            json.replace(r#""v":1"#, r#""v":-1"#),
+            json.replace(r#""v":2"#, r#""v":-1"#),
             json.replace(r#","tag":"#, r#","tag":"AA","x":"#),
         ] {
             assert!(serde_json::from_str::<PushRequest>(&bad).is_err(), "{bad}");

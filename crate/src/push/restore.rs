@@ -1,6 +1,6 @@
 //! Restoring a token from an export onto another device (protocol §8): the copy proves that it
 //! holds the token's channel key, the server moves the token to new request and channel keys
-//! derived from the old ones, and answers with the HOTP counter it expects next. Every copy
+//! derived from the old ones, and answers. Every copy
 //! still holding the old keys is refused from then on, with a tag that shows the refusal is the
 //! server's.
 
@@ -51,7 +51,7 @@ pub fn restored_keys(k_chan: &Secret, nonce: &Nonce) -> (Secret, Secret) {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RestoreRequest {
-    /// Protocol version: 1.
+    /// Protocol version: 2.
     pub v: u32,
     /// The token restored.
     pub token_id: String,
@@ -101,12 +101,12 @@ pub fn restore_input(token_id: &str, nonce: &Nonce) -> Canonical {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Restored {
-    /// Protocol version: 1.
+    /// Protocol version: 2.
     pub v: u32,
     /// The token restored; the one the request named.
     pub token_id: String,
-    /// For an HOTP token, the counter of the next passcode the server accepts (RFC 4226 §7.4:
-    /// the device moves its counter up to it); 0 for TOTP, which counts time instead.
+    /// Always 0 in version 2, whose approval passcodes are bound to their request and count
+    /// nothing; kept, with its place in the tag, so that the answer reads as in version 1.
     pub counter: u64,
     /// `mac(K_chan', "restored", …)`.
     #[serde(with = "b64")]
@@ -114,8 +114,7 @@ pub struct Restored {
 }
 
 impl Restored {
-    /// The server's answer to `request` for a token whose next HOTP counter is `counter`,
-    /// tagged under the restored `k_chan` (from [`restored_keys`]).
+    /// The server's answer to `request` with `counter` (0 in version 2), tagged under the restored `k_chan` (from [`restored_keys`]).
     pub fn new(request: &RestoreRequest, counter: u64, k_chan: &Secret) -> Self {
         let mut restored =
             Self { v: VERSION, token_id: request.token_id.clone(), counter, tag: [0; 32] };
@@ -208,7 +207,7 @@ mod tests {
         let json = serde_json::to_string(&request).unwrap();
         assert!(
             json.starts_with(
-                r#"{"v":1,"tokenId":"tok_1","nonce":"BwcHBwcHBwcHBwcHBwcHBw","tag":""#
+                r#"{"v":2,"tokenId":"tok_1","nonce":"BwcHBwcHBwcHBwcHBwcHBw","tag":""#
             ),
             "{json}"
         );
@@ -227,7 +226,7 @@ mod tests {
         assert_ne!(server_req, server_chan);
         let restored = Restored::new(&request, 7, &server_chan);
         let json = serde_json::to_string(&restored).unwrap();
-        assert!(json.starts_with(r#"{"v":1,"tokenId":"tok_1","counter":7,"tag":""#), "{json}");
+        assert!(json.starts_with(r#"{"v":2,"tokenId":"tok_1","counter":7,"tag":""#), "{json}");
         let (device_req, device_chan) = restored.verify(&request, &k_chan()).unwrap();
         assert_eq!((&device_req, &device_chan), (&server_req, &server_chan));
 
@@ -243,12 +242,12 @@ mod tests {
         renamed.token_id = "tok_2".into();
         assert!(matches!(renamed.verify(&request, &k_chan()), Err(Error::InvalidMessage(_))));
         let mut newer = restored.clone();
-        newer.v = 2;
+        newer.v = 1;
         assert_eq!(newer.verify(&request, &k_chan()), Err(Error::UnsupportedVersion));
-        // A TOTP token's answer says 0.
-        let totp = Restored::new(&request, 0, &server_chan);
-        assert!(serde_json::to_string(&totp).unwrap().contains(r#""counter":0"#));
-        totp.verify(&request, &k_chan()).unwrap();
+        // What a version 2 server sends.
+        let zero = Restored::new(&request, 0, &server_chan);
+        assert!(serde_json::to_string(&zero).unwrap().contains(r#""counter":0"#));
+        zero.verify(&request, &k_chan()).unwrap();
     }
 
     #[test]
@@ -258,7 +257,7 @@ mod tests {
             Err(Error::InvalidMessage(_))
         ));
         let mut request = request();
-        request.v = 2;
+        request.v = 1;
         assert_eq!(request.verify(&k_chan()), Err(Error::UnsupportedVersion));
         let json = serde_json::to_string(&super::tests::request()).unwrap();
         let extra = json.replace(r#"{"v""#, r#"{"x":1,"v""#);

@@ -242,9 +242,10 @@ mod tests {
 
     #[test]
     fn field_rules() {
-        assert!(check_version(1).is_ok());
+        assert!(check_version(2).is_ok());
         assert_eq!(check_version(0), Err(Error::UnsupportedVersion));
-        assert_eq!(check_version(2), Err(Error::UnsupportedVersion));
+        assert_eq!(check_version(1), Err(Error::UnsupportedVersion));
+        assert_eq!(check_version(3), Err(Error::UnsupportedVersion));
         assert!(check_token_id("tok_AZaz09-").is_ok());
         for bad in ["", "tok 1", "tok/1", "tök", &"t".repeat(65)] {
             assert!(matches!(check_token_id(bad), Err(Error::InvalidMessage(_))), "{bad}");

@@ -6,7 +6,6 @@ use crate::algorithm::Algorithm;
 use crate::error::{Error, Result};
 use crate::push::{MAX_LOGIN_ORIGINS, MAX_TRIES_LIMIT, OtpParams, check_text, check_token_id};
 use crate::text::is_secure_server;
-use crate::uri::TokenKind;
 use crate::value::{Value, is_js_space};
 
 /// Checks the shape of a push token the extension is asked to keep: what the options page made
@@ -17,7 +16,8 @@ use crate::value::{Value, is_js_space};
 /// - `tokenId`, `tokenName`, `user`, `issuer` and (when present) `deviceName` are what an
 ///   enrollment accepts (protocol §3: bounded text without control or format characters);
 /// - `otp` is an enrollment's `otp` (protocol §3: HOTP with a counter, or TOTP with a period,
-///   of a known hash and 6 to 10 digits), and `pin`, when present, its PIN policy (§6);
+///   of a known hash and 6 to 10 digits; the HOTP or TOTP settings of a version 1 token are
+///   ignored), and `pin`, when present, its PIN policy (§6);
 /// - `server` is an `https://` address (`http://` only to this computer, as
 ///   [`is_secure_server`] says) with a host and no query or fragment;
 /// - `keys.request` and `keys.channel` are 32-byte keys (43 characters of unpadded base64url);
@@ -45,7 +45,7 @@ pub fn check_push_token(token: &Value) -> Result<()> {
         ));
     }
     let Some(otp) = otp_params(token.get("otp")) else {
-        return Err(Error::InvalidToken("otp must be an enrollment's HOTP or TOTP settings"));
+        return Err(Error::InvalidToken("otp must be an enrollment's passcode settings"));
     };
     let pin = token.get("pin");
     if !pin.is_nullish() && !is_pin_policy(pin) {
@@ -103,18 +103,14 @@ pub fn push_token_may_fill(token: &Value, origin: &str) -> bool {
         .is_some_and(|server| crate::push::may_fill(server, allowed, origin))
 }
 
-/// The enrollment's `otp` settings (protocol §3) in the token's `otp`: `{type: "hotp",
-/// algorithm, digits, counter}` or `{type: "totp", algorithm, digits, period}`.
+/// The enrollment's `otp` settings (protocol §3) in the token's `otp`: `{algorithm, digits}`.
+/// A token enrolled under version 1 also holds `type` and `counter` or `period`, which
+/// version 2 no longer uses (its approval passcodes are bound to the request): they are
+/// ignored, so that such tokens and their exports keep working with the keys they have.
 fn otp_params(otp: &Value) -> Option<OtpParams> {
-    let whole = |name| super::whole(otp.get(name), 0.0, crate::value::MAX_SAFE_INTEGER);
-    let kind = match otp.get("type").as_str()? {
-        "hotp" => TokenKind::Hotp { counter: whole("counter")? },
-        "totp" => TokenKind::Totp { period: whole("period")? },
-        _ => return None,
-    };
+    let digits = super::whole(otp.get("digits"), 0.0, crate::value::MAX_SAFE_INTEGER)?;
     let algorithm: Algorithm = otp.get("algorithm").as_str()?.parse().ok()?;
-    let digits = u8::try_from(whole("digits")?).ok()?;
-    OtpParams::new(kind, algorithm, digits).ok()
+    OtpParams::new(algorithm, u8::try_from(digits).ok()?).ok()
 }
 
 /// An enrollment's PIN policy (protocol §6): `{required: boolean, maxTries: 1 to 100}`.
@@ -378,7 +374,10 @@ mod tests {
             ("digits", Value::Number(8.0)),
             ("period", Value::Number(30.0)),
         ]);
+        // A version 1 token's HOTP or TOTP settings are ignored, whatever they say.
         assert_eq!(check_push_token(&replace(&good, "otp", totp)), Ok(()));
+        let v2 = object(&[("algorithm", text("SHA1")), ("digits", Value::Number(10.0))]);
+        assert_eq!(check_push_token(&replace(&good, "otp", v2)), Ok(()));
         let otp = |fields: &[(&str, Value)]| object(fields);
         for (name, bad) in [
             ("tokenId", text("")),
@@ -408,40 +407,9 @@ mod tests {
                     ("counter", Value::Number(0.0)),
                 ]),
             ),
-            (
-                "otp",
-                otp(&[
-                    ("type", text("hotp")),
-                    ("algorithm", text("SHA1")),
-                    ("digits", Value::Number(6.0)),
-                    ("counter", Value::Number(-5.0)),
-                ]),
-            ),
-            (
-                "otp",
-                otp(&[
-                    ("type", text("hotp")),
-                    ("algorithm", text("SHA1")),
-                    ("digits", Value::Number(6.0)),
-                ]),
-            ),
-            (
-                "otp",
-                otp(&[
-                    ("type", text("totp")),
-                    ("algorithm", text("SHA1")),
-                    ("digits", Value::Number(6.0)),
-                    ("period", Value::Number(0.0)),
-                ]),
-            ),
-            (
-                "otp",
-                otp(&[
-                    ("type", text("ocra")),
-                    ("algorithm", text("SHA1")),
-                    ("digits", Value::Number(6.0)),
-                ]),
-            ),
+            ("otp", otp(&[("algorithm", text("SHA1"))])),
+            ("otp", otp(&[("digits", Value::Number(6.0))])),
+            ("otp", otp(&[("algorithm", text("SHA1")), ("digits", Value::Number(5.0))])),
             ("pin", object(&[("required", Value::Bool(false)), ("maxTries", Value::Number(-1.0))])),
             (
                 "pin",

@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, key_from_js, plain, shape_error, to_js, unix_secs, whole};
-use crate::{Error, Hotp};
+use crate::Error;
 
 fn request_from_js(request: JsValue) -> Result<crate::push::PushRequest, JsValue> {
     serde::Deserialize::deserialize(plain::Value(request))
@@ -32,7 +32,7 @@ pub fn verify_push_ended(notice: JsValue, k_req: &str) -> Result<String, JsValue
 }
 
 /// An approval of `request` (protocol §5): `number` is the picked choice (or `null` without
-/// number matching), `passcode` the token's next passcode; `kAns` is the (PIN-unmasked) answer
+/// number matching), `passcode` the request's approval passcode (`pushPasscode`); `kAns` is the (PIN-unmasked) answer
 /// key. Returns the answer object to send.
 #[wasm_bindgen(js_name = approveAnswer)]
 pub fn approve_answer(
@@ -76,16 +76,19 @@ pub fn deny_answer(
     to_js(&answer, "answer")
 }
 
-/// The HOTP passcode (RFC 4226) of a push token for `counter`, from its `K_otp`.
+/// The approval passcode of the request `requestId` (its `id`, base64url) for a push token of
+/// `algorithm` and `digits`, from its `K_otp` (protocol §5: the OCRA response of RFC 6287 to
+/// the request id). The same request always gives the same passcode.
 #[wasm_bindgen(js_name = pushPasscode)]
 pub fn push_passcode(
     k_otp: &str,
     algorithm: &str,
     digits: u8,
-    counter: f64,
+    request_id: &str,
 ) -> Result<String, JsValue> {
-    let hotp = Hotp::new(algorithm.parse().map_err(js_error)?, digits).map_err(js_error)?;
-    Ok(hotp.generate(&key_from_js(k_otp, "kOtp")?, whole(counter, "counter")?))
+    let otp = crate::push::OtpParams::new(algorithm.parse().map_err(js_error)?, digits)
+        .map_err(js_error)?;
+    otp.passcode(&key_from_js(k_otp, "kOtp")?, &nonce_from_js(request_id)?).map_err(js_error)
 }
 
 pub(super) fn nonce_from_js(nonce: &str) -> Result<crate::push::Nonce, JsValue> {

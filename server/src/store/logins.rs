@@ -145,6 +145,33 @@ pub async fn finish(
     Ok(moved.rows_affected() == 1)
 }
 
+/// Keeps the hash of the sign-in code of an approved login (docs/protocol.md §5), once: a
+/// login that has one keeps it. Returns whether it was kept.
+pub async fn set_login_code(db: &Db, id: &str, code_hash: &str) -> anyhow::Result<bool> {
+    let kept = sqlx::query(
+        "UPDATE logins SET login_code = $1 WHERE id = $2 AND state = $3 AND login_code IS NULL",
+    )
+    .bind(code_hash)
+    .bind(id)
+    .bind(LoginState::Approved.as_str())
+    .execute(&db.writer)
+    .await?;
+    Ok(kept.rows_affected() == 1)
+}
+
+/// The hash of the sign-in code of login `id`, if its approval gave it one (whether or not its
+/// session opened since: it opens once, by [`complete`]).
+pub async fn login_code(db: &Db, id: &str) -> anyhow::Result<Option<String>> {
+    let row = sqlx::query("SELECT login_code FROM logins WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.writer)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("login_code")?,
+        None => None,
+    })
+}
+
 /// Marks an approved sign-in done, in one statement: only one session per approval, even if
 /// two tabs race. Returns whether this call did it.
 pub async fn complete(db: &Db, id: &str) -> anyhow::Result<bool> {

@@ -2,8 +2,8 @@
 //!
 //! The rest of the server never writes SQL. Each function here is one statement, so what is
 //! atomic stays visible where it is written: a single-use claim is one `UPDATE … WHERE state =
-//! 'pending'` whose affected-row count says who won, and a passcode's reuse refusal is one
-//! `UPDATE … WHERE last_used < $1`. The one exception is [`requests::insert_push`], a
+//! 'pending'` whose affected-row count says who won, and a session opens once by one `UPDATE …
+//! WHERE state = 'approved'`. The one exception is [`requests::insert_push`], a
 //! transaction that checks the push limits and stores a push for one person at a time (it says
 //! why one statement is not enough there). States are bound as parameters from [`crate::states`],
 //! never spelt in SQL. Reads go to [`Db::pool`](crate::db::Db::pool), writes to

@@ -27,16 +27,11 @@ pub struct TokenRow {
     pub max_tries: i64,
     /// Failed tries in a row so far.
     pub failed_tries: i64,
-    /// `hotp` or `totp`.
-    pub otp_type: String,
     /// The HMAC hash.
     pub algorithm: Algorithm,
-    /// Code length.
+    /// Code length. (The columns `otp_type`, `period` and `last_used` hold the HOTP or TOTP
+    /// settings of version 1, which version 2's request-bound passcodes no longer use.)
     pub digits: u8,
-    /// TOTP period (unused for HOTP).
-    pub period: u64,
-    /// Last HOTP counter or TOTP step accepted, -1 for none.
-    pub last_used: i64,
     /// The device's name, once enrolled.
     pub device_name: Option<String>,
     /// When the activation link stops working.
@@ -65,7 +60,7 @@ macro_rules! select_tokens {
     ($tail:literal) => {
         concat!(
             "SELECT t.id, t.user_id, u.username, t.name, t.state, t.pin_required, t.max_tries, ",
-            "t.failed_tries, t.otp_type, t.algorithm, t.digits, t.period, t.last_used, ",
+            "t.failed_tries, t.algorithm, t.digits, ",
             "t.device_name, t.activation_expires_at, t.keys_sealed, ",
             "CAST(CASE WHEN t.webpush_endpoint IS NULL THEN 0 ELSE 1 END AS BIGINT) AS webpush ",
             "FROM tokens t JOIN users u ON u.id = t.user_id ",
@@ -84,11 +79,8 @@ fn from_row(r: &AnyRow) -> anyhow::Result<TokenRow> {
         pin_required: r.try_get::<i64, _>("pin_required")? != 0,
         max_tries: r.try_get("max_tries")?,
         failed_tries: r.try_get("failed_tries")?,
-        otp_type: r.try_get("otp_type")?,
         algorithm: r.try_get::<String, _>("algorithm")?.parse()?,
         digits: u8::try_from(r.try_get::<i64, _>("digits")?)?,
-        period: u64::try_from(r.try_get::<i64, _>("period")?)?,
-        last_used: r.try_get("last_used")?,
         device_name: r.try_get("device_name")?,
         activation_expires_at: r.try_get("activation_expires_at")?,
         webpush: r.try_get::<i64, _>("webpush")? != 0,
@@ -200,20 +192,14 @@ pub async fn redeem(
     Ok(redeemed.rows_affected() == 1)
 }
 
-/// Marks counter or step `used` spent, only if it is past the last one spent and the token is
-/// active: of two requests racing with the same passcode, one wins. With `reset_tries` the
-/// count of failed tries goes back to zero in the same statement. Returns whether this call won.
-pub async fn use_counter(db: &Db, id: &str, used: i64, reset_tries: bool) -> anyhow::Result<bool> {
-    let updated = sqlx::query(
-        "UPDATE tokens SET last_used = $1, failed_tries = CASE WHEN $3 = 1 THEN 0 ELSE failed_tries END \
-         WHERE id = $2 AND last_used < $1 AND state = $4",
-    )
-    .bind(used)
-    .bind(id)
-    .bind(i64::from(reset_tries))
-    .bind(TokenState::Active.as_str())
-    .execute(&db.writer)
-    .await?;
+/// After a right answer: the count of failed tries goes back to zero, only while the token
+/// is active. Returns whether it is.
+pub async fn succeed(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let updated = sqlx::query("UPDATE tokens SET failed_tries = 0 WHERE id = $1 AND state = $2")
+        .bind(id)
+        .bind(TokenState::Active.as_str())
+        .execute(&db.writer)
+        .await?;
     Ok(updated.rows_affected() == 1)
 }
 

@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use futures_util::{SinkExt, StreamExt};
+use pushotp::Secret;
 use pushotp::push::{
     ActivationLink, Answer, EnrollRequest, Enrolled, MaskedKeys, PushEnded, PushRequest,
     RestoreRequest, Restored, TokenKeys, channel_auth_tag, poll_tag, remove_tag,
 };
-use pushotp::{Hotp, Secret};
 use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, users};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -124,7 +124,7 @@ pub fn now() -> u64 {
 }
 
 /// A device holding one token, as the extension would. `Clone` is an export of it: the same
-/// keys and counter, as the extension's export file holds them.
+/// keys, as the extension's export file holds them.
 #[derive(Clone)]
 pub struct Device {
     pub server: String,
@@ -132,7 +132,6 @@ pub struct Device {
     pub token_id: String,
     pub keys: TokenKeys,
     pub enrolled: Enrolled,
-    pub counter: u64,
     pub masked: Option<MaskedKeys>,
     /// The `answeredAt` of the last answer: each answer is later than the one before, as the
     /// server asks of a request answered again after a wrong PIN.
@@ -169,7 +168,6 @@ impl Device {
             token_id: enrolled.token_id.clone(),
             keys,
             enrolled,
-            counter: 0,
             masked: None,
             answered_at: 0,
         })
@@ -212,8 +210,7 @@ impl Device {
         RestoreRequest::new(&self.token_id, nonce, &self.keys.channel).unwrap()
     }
 
-    /// Sends `request`; on success takes the new keys and moves the counter up to the
-    /// server's, as the extension does after an import.
+    /// Sends `request`; on success takes the new keys, as the extension does after an import.
     pub async fn restore_with(&mut self, request: &RestoreRequest) -> (u16, Value) {
         let reply = self
             .http
@@ -229,7 +226,6 @@ impl Device {
             let (request_key, channel_key) = restored.verify(request, &self.keys.channel).unwrap();
             self.keys.request = request_key;
             self.keys.channel = channel_key;
-            self.counter = self.counter.max(restored.counter);
         }
         (status, body)
     }
@@ -322,7 +318,7 @@ impl Device {
         found
     }
 
-    /// An approval with the next passcode; with a PIN token, `pin` unmasks the keys.
+    /// An approval with the request's passcode; with a PIN token, `pin` unmasks the keys.
     pub fn approve(
         &mut self,
         request: &PushRequest,
@@ -333,7 +329,7 @@ impl Device {
             (Some(masked), Some(pin)) => masked.unmask(pin).unwrap(),
             _ => (self.keys.otp.clone(), self.keys.answer.clone()),
         };
-        let passcode = self.next_passcode(&otp);
+        let passcode = self.passcode(&otp, request);
         let at = self.next_answered_at();
         Answer::approve(request, number, &passcode, at, &self.keys.channel, &answer_key).unwrap()
     }
@@ -355,11 +351,10 @@ impl Device {
         self.send(&answer).await
     }
 
-    pub fn next_passcode(&mut self, otp: &Secret) -> String {
-        let hotp = Hotp::new(self.enrolled.otp.algorithm(), self.enrolled.otp.digits()).unwrap();
-        let code = hotp.generate(otp, self.counter);
-        self.counter += 1;
-        code
+    /// The approval passcode of `request` under `otp` (docs/protocol.md §5: OCRA over the
+    /// request id).
+    pub fn passcode(&self, otp: &Secret, request: &PushRequest) -> String {
+        self.enrolled.otp.passcode(otp, &request.id).unwrap()
     }
 
     pub fn deny(&self, request: &PushRequest) -> Answer {
@@ -514,6 +509,19 @@ impl Browser {
             .unwrap();
         reply.status().as_u16()
     }
+}
+
+/// The second factor as the extension gives it: pushes the login of `browser`, approves the
+/// newest pending request of `device` (with `pin` for a PIN token), and returns the sign-in code
+/// of the approval's reply, which the extension fills into the login page.
+pub async fn sign_in_code(browser: &Browser, device: &mut Device, pin: Option<&str>) -> String {
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 200, "{body}");
+    let number = body["number"].as_u64().map(|n| u8::try_from(n).unwrap());
+    let request = device.poll().await.into_iter().max_by_key(|r| r.created_at).unwrap();
+    let (status, reply) = device.approve_send(&request, number, pin).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
+    reply["loginCode"].as_str().unwrap().to_owned()
 }
 
 pub fn geoip_test_db() -> Geo {
