@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // @ts-check
 // Filling codes into pages: the only sender of the fill message to a content script, and the one
-// rule for which site may receive which code. Push passcodes go to the tabs of the request's
+// rule for which site may receive which code. The sign-in code a push approval's reply carries
+// (never the approval's passcode, which depends on the PIN) goes to the tabs of the request's
 // origin; everyday codes and privacyIDEA's code-to-phone codes go to one tab, whose origin, as
 // the browser reports it, must be one the token trusts or one the person confirms for it now.
 // Every code goes only to the frames whose document, and every document above it, has the
@@ -133,8 +134,8 @@ export async function fillTab(tabId, origin, passcode, { display = false, frames
 }
 
 /**
- * Hands an approved push request's passcode to the frames of the request's origin in every tab
- * showing it. The content script checks the origin again, since a frame may have navigated
+ * Hands the sign-in code of an approved push request (the server's, docs/protocol.md §5) to the
+ * frames of the request's origin in every tab showing it. The content script checks the origin again, since a frame may have navigated
  * since.
  * @param {string} origin
  * @param {string} passcode

@@ -48,7 +48,7 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @property {boolean} enabled   its token takes requests
  * @property {boolean} pin       approving it needs the token's PIN
  * @property {boolean} [foreign] a push request naming a site its token does not serve: an
- *   approval's passcode is filled nowhere
+ *   approval's sign-in code is filled nowhere
  * @property {{title: string, message: string, contextMessage: string, buttons: boolean, approve?: string}} notice
  *   its notification; `buttons`: Approve and Deny on it (when the settings allow them);
  *   `approve`: the first button's words where it only opens the popup ("Choose the number…")
@@ -67,7 +67,7 @@ import { pending, readSession, settings, writeSession } from './store.js';
  *   that requests ended which pass their check, in the storage queue; only for kinds whose
  *   servers send them (a privacyIDEA challenge leaves when its token's poll no longer lists it)
  * @property {(item: Pending, answer: Answer) => Promise<{verdict: Verdict, after?: () => Promise<void>}>} answer
- *   `after` runs once the outcome is kept (a push approval's passcode is filled)
+ *   `after` runs once the outcome is kept (a push approval's sign-in code is filled)
  * @property {(item: Pending, prefs: Settings) => Promise<boolean>} approvable  whether the
  *   notification's Approve button may answer it without the popup
  */
@@ -370,8 +370,8 @@ async function keepTrying(requestId, { reason, triesLeft, at, answeredAt = at })
 }
 
 /**
- * Notes `fields` on a request that is still waiting (the HOTP counter its approval took,
- * push.js). Runs inside the storage queue.
+ * Notes `fields` on a request that is still waiting (whether it names a site its token does not
+ * serve, push-tokens.js). Runs inside the storage queue.
  * @param {string} requestId
  * @param {Partial<Pending>} fields
  */

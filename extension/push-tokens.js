@@ -28,7 +28,8 @@ export function updateToken(tokenId, change) {
 
 /**
  * The person confirms `origin`, named by a request of token `tokenId` waiting now, as a site
- * where the token's approvals are typed (protocol §4, "Where the passcode goes"): it joins the
+ * where the sign-in codes of the token's approvals are typed (protocol §4, "Where the sign-in code
+ * goes"): it joins the
  * token's `sites` (at most MAX_SITES, web origins only), and the token's waiting requests
  * naming it lose their `foreign` mark.
  * @param {unknown} tokenId

@@ -2,16 +2,17 @@
 // @ts-check
 // The inbox's adapter for PushOTP push requests (docs/protocol.md §4, §5): the core's check of
 // each request before it is kept and of each notice that one ended, and the answer to a
-// decision, computed here and sent to the request's server. An approval's passcode then goes to the login page of the request's origin
-// (fill.js), when its token serves that origin (the core's `mayFill`). channel.js and Web Push deliver the requests to the inbox (inbox.js), which calls
-// `check` with them and `answer` when the person decides.
+// decision, computed here and sent to the request's server. The approval's passcode depends on
+// the PIN, so it goes to the server only; the sign-in code the server's reply carries is what
+// goes to the login page of the request's origin (fill.js), when its token serves that origin
+// (the core's `mayFill`). channel.js and Web Push deliver the requests to the inbox (inbox.js),
+// which calls `check` with them and `answer` when the person decides.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verifyPushRequest } from './core.js';
 import { fillOrigin } from './fill.js';
-import { note } from './inbox.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
-import { pending, pushTokens, savePushToken } from './store.js';
+import { pending, pushTokens } from './store.js';
 import { secrets, touch } from './vault.js';
 import { mayFill, toolsReady } from './worker-tools.js';
 
@@ -54,7 +55,7 @@ function ownToken(tokens, tokenId, servers) {
  * @returns {Promise<Checked[]>}
  */
 export async function check(raws, { via, servers }) {
-  // The core's rule of where a passcode may be filled (`mayFill`) is in the tools module.
+  // The core's rule of where a sign-in code may be filled (`mayFill`) is in the tools module.
   await Promise.all([ready, toolsReady()]);
   const tokens = await pushTokens();
   /** @type {Checked[]} */
@@ -84,7 +85,7 @@ export async function check(raws, { via, servers }) {
       enabled: token.enabled,
       pin: token.pin.required,
       // Named a site its token does not serve: shown, so that it can be denied or reported,
-      // but its passcode is filled nowhere.
+      // but its sign-in code is filled nowhere.
       ...(!mayFill(token, request.origin) && { foreign: true }),
       notice: {
         title: `Sign-in to ${request.app}`,
@@ -147,28 +148,30 @@ export async function answer(item, { decision, number = null, keys = null }) {
   if (verdict.pending) return { verdict: { ...verdict, answeredAt: prepared.at } };
   if (verdict.status !== 'approved') return { verdict };
   const { origin } = prepared.request;
-  const { passcode } = prepared;
-  // Only at a login page the token serves: its server's origin, one the server declared at
-  // enrollment, or one the person confirmed (protocol §4, "Where the passcode goes").
+  // Only the sign-in code the server issued with the approval goes to the page, never the
+  // passcode (made from the PIN-masked K_otp); a server that sends none gets nothing filled.
+  // And only at a login page the token serves: its server's origin, one the server declared at
+  // enrollment, or one the person confirmed (protocol §4, "Where the sign-in code goes").
+  const { loginCode, ...shown } = verdict;
   await toolsReady();
-  const fills = mayFill(prepared.token, origin);
+  const fills = loginCode !== undefined && mayFill(prepared.token, origin);
   return {
-    verdict,
+    verdict: shown,
     after: async () => {
-      if (fills) await fillOrigin(origin, /** @type {string} */ (passcode));
+      if (fills) await fillOrigin(origin, /** @type {string} */ (loginCode));
       await touch();
     },
   };
 }
 
 /**
- * In the storage queue: the answer's body, and for an approval its passcode, the HOTP counter
- * saved first.
+ * In the storage queue: the answer's body. An approval's passcode is the request's own
+ * (protocol §5: OCRA over the request id), so a retry sends the same one and nothing is kept.
  * @param {string} requestId
  * @param {string} decision
  * @param {number|null} number
  * @param {{otp: string, answer: string}|null} keys
- * @returns {Promise<{token: PushToken, request: PushRequest, body: object, at: number, passcode?: string}>}
+ * @returns {Promise<{token: PushToken, request: PushRequest, body: object, at: number}>}
  */
 async function prepare(requestId, decision, number, keys) {
   const waiting = (await pending())[requestId];
@@ -185,24 +188,9 @@ async function prepare(requestId, decision, number, keys) {
   const secret = token.pin.required ? keys : (await secrets()).push[token.tokenId];
   if (!secret?.otp || !secret?.answer) throw coded('pin_required', 'This token needs its PIN to approve.');
   const { otp } = token;
-  let counter;
-  if (otp.type === 'hotp' && waiting.counter !== undefined) {
-    // A retry of an answer that may not have arrived: the same counter, so the same passcode
-    // for the same request. Were each try to take a new one, tries that never reach the
-    // server would run the counter past its look-ahead (RFC 4226 §7.4) and lock the person out.
-    counter = waiting.counter;
-  } else if (otp.type === 'hotp') {
-    // The token's counter moves on, and the request keeps the one it took, before the passcode
-    // leaves: no passcode ever goes with two requests.
-    counter = /** @type {number} */ (otp.counter);
-    await savePushToken({ ...token, otp: { ...otp, counter: counter + 1 } });
-    await note(requestId, { counter });
-  } else {
-    counter = Math.floor(Date.now() / 1000 / /** @type {number} */ (otp.period));
-  }
-  const passcode = pushPasscode(secret.otp, otp.algorithm, otp.digits, counter);
+  const passcode = pushPasscode(secret.otp, otp.algorithm, otp.digits, request.id);
   const body = approveAnswer(request, number, passcode, at, token.keys.channel, secret.answer);
-  return { token, request, body, at, passcode };
+  return { token, request, body, at };
 }
 
 /**
@@ -223,7 +211,7 @@ const REFUSALS = /** @type {Record<number, string>} */ ({ 404: 'unknown_request'
 /**
  * @param {string} server
  * @param {object} body
- * @returns {Promise<Verdict & {tag?: unknown}>}
+ * @returns {Promise<Verdict & {tag?: unknown, loginCode?: string}>}
  */
 async function send(server, body) {
   let reply;
@@ -240,8 +228,10 @@ async function send(server, body) {
   }
   const json = await reply.json().catch(() => ({}));
   if (reply.ok && json.status) {
-    // `pending`: a wrong PIN, counted; the request waits for the PIN again.
-    return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null, ...(json.pending === true && { pending: true }) };
+    // `pending`: a wrong PIN, counted; the request waits for the PIN again. `loginCode`: the
+    // sign-in code of an approval, for the login page (protocol §5), digits only.
+    const loginCode = json.status === 'approved' && typeof json.loginCode === 'string' && /^[0-9]{6,10}$/.test(json.loginCode) ? json.loginCode : undefined;
+    return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null, ...(json.pending === true && { pending: true }), ...(loginCode && { loginCode }) };
   }
   // Another browser restored the token (protocol §8): `tag` proves it (restore.js checks).
   if (reply.status === 410 && json.error === 'restored_elsewhere') return { status: 'rejected', reason: 'restored_elsewhere', tag: json.tag };

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // @ts-check
 // Push tokens moving between browsers (docs/protocol.md §8). An imported token is restored at
-// its server before it is kept: the server moves it to new request and channel keys and says
-// which HOTP counter comes next, so that the copy approves at once. The browser it came from
+// its server before it is kept: the server moves it to new request and channel keys, and the
+// copy approves at once (its passcodes are bound to each request). The browser it came from
 // is refused from then on with `restored_elsewhere`, tagged under the old request key; it
 // checks that tag before it gives the token up, so that nobody but the server can make it.
 import { ready, restoredKeys, restoreTag } from './core.js';
@@ -51,7 +51,7 @@ export async function forgetRestores(tokenIds) {
 
 /**
  * Restores an imported push token at its server (protocol §8): the token with its new request
- * and channel keys and its HOTP counter moved up to the server's, or why not.
+ * and channel keys, or why not.
  * @param {PushToken} token  as the export file holds it
  * @returns {Promise<{token: PushToken}|{refused: Refusal}>}
  */
@@ -59,7 +59,8 @@ export async function restoreToken(token) {
   await ready;
   const { tokenId } = token;
   const nonce = await nonceFor(tokenId);
-  const body = { v: 1, tokenId, nonce, tag: restoreTag(token.keys.channel, tokenId, nonce) };
+  // Protocol version 2 (docs/protocol.md): the `v` of every message.
+  const body = { v: 2, tokenId, nonce, tag: restoreTag(token.keys.channel, tokenId, nonce) };
   let reply;
   let answer;
   try {
@@ -84,11 +85,9 @@ export async function restoreToken(token) {
     return { refused: 'refused' };
   }
   const [request, channel] = keys;
-  const { otp } = token;
-  // Never down: a counter that went back would send a passcode twice (RFC 4226 §7.4 only ever
-  // moves forward).
-  const counter = otp.type === 'hotp' ? Math.max(otp.counter ?? 0, answer.counter) : otp.counter;
-  return { token: { ...token, keys: { ...token.keys, request, channel }, otp: { ...otp, counter } } };
+  // The answer's `counter` is 0 (protocol §8): approval passcodes are bound to the request, so
+  // the copy has nothing to catch up with.
+  return { token: { ...token, keys: { ...token.keys, request, channel } } };
 }
 
 /**

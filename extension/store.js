@@ -45,8 +45,10 @@
  * @property {string} user
  * @property {string} issuer
  * @property {string} deviceName
- * @property {{type: 'hotp'|'totp', algorithm: string, digits: number, counter?: number, period?: number}} otp
- *   For HOTP, `counter` is the next counter to use; it is saved before a passcode leaves.
+ * @property {{algorithm: string, digits: number, type?: 'hotp'|'totp', counter?: number, period?: number}} otp
+ *   The hash and length of its approval passcodes (§3). A token enrolled under protocol
+ *   version 1 also holds `type` and `counter` or `period`, which nothing uses any more: its
+ *   approval passcodes are bound to the request (§5) with the keys it has.
  * @property {{required: boolean, maxTries: number}} pin
  * @property {{request: string, channel: string, otp?: string, answer?: string}} keys
  *   base64url. `K_otp` and `K_ans` are in the vault (vault.js), or, when the token is
@@ -166,9 +168,7 @@
  * @property {boolean} pin         approving needs the token's PIN
  * @property {Tried} [tried]       its last answer failed and left it waiting (a wrong PIN)
  * @property {boolean} [foreign]    push: it names a site its token does not serve (the core's
- *   `mayFill`), so an approval's passcode is filled nowhere; the popup says so
- * @property {number} [counter]     HOTP: the counter its first approval took; every retry
- *   sends that one's passcode, so that answers that never arrived spend no more (push.js)
+ *   `mayFill`), so an approval's sign-in code is filled nowhere; the popup says so
  */
 
 /**

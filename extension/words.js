@@ -153,6 +153,8 @@ function refusal(reason, triesLeft, pin) {
       return 'The server no longer knows this request: it was answered elsewhere or has ended.';
     case 'bad_answer':
       return `The server did not accept this device's answer. ${AGAIN}${left}`;
+    case 'bad_passcode':
+      return `${pin ? 'Your PIN was right, but the' : 'The'} server did not accept this device's passcode: its keys are not the server's. No try was counted. Remove the token and add it again.`;
     case 'bad_device_tag':
       return 'The server did not recognise this device. Remove the token and add it again.';
     case 'restored_elsewhere':

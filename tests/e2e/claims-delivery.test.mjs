@@ -1,6 +1,7 @@
 // What docs/threat-model.md promises of how requests and answers travel, in real Chromium with
-// the real extension against the real server: an approval whose delivery fails keeps the HOTP
-// counter it took, so that however often it is retried it spends one; the notification's Approve
+// the real extension against the real server: an approval whose delivery fails sends the same
+// request-bound passcode however often it is retried, and nothing about the token moves, so
+// lost tries leave nothing to resynchronise; the notification's Approve
 // button approves nothing where a number must be picked; a request sent while the worker was
 // stopped is fetched when it starts, without its socket; and a replayed notice that a request
 // ended removes no other request.
@@ -75,7 +76,7 @@ async function restarted() {
   browser.worker = browser.context.serviceWorkers().find((w) => ours(w) && w !== browser.worker) ?? browser.worker;
 }
 
-test('an approval that cannot reach the server keeps its HOTP counter: retries past the look-ahead, across a worker restart, still sign in', async () => {
+test('an approval that cannot reach the server sends the same request-bound passcode on every retry: retries past the old look-ahead, across a worker restart, still sign in', async () => {
   // What the worker sends to /api/v1/answers, recorded as it leaves the worker.
   const record = () =>
     browser.worker.evaluate(() => {
@@ -88,12 +89,12 @@ test('an approval that cannot reach the server keeps its HOTP counter: retries p
     });
   await record();
   const { login, request } = await pushed(server, token);
-  const counter = (await storedToken()).otp.counter;
-  assert.equal(typeof counter, 'number');
-  const passcode = core.pushPasscode(token.keys.otp, 'SHA1', 6, counter);
+  const stored = await storedToken();
+  // The passcode of this request (docs/protocol.md §5: OCRA over the request id).
+  const passcode = core.pushPasscode(token.keys.otp, 'SHA1', 6, request.id);
 
-  // The network is away for more tries than the server looks ahead (20 counters), and the
-  // worker stops halfway through.
+  // The network is away for more tries than a counter's look-ahead was (20), and the worker
+  // stops halfway through.
   const tries = 22;
   relay.cut();
   try {
@@ -110,23 +111,25 @@ test('an approval that cannot reach the server keeps its HOTP counter: retries p
     relay.restore();
   }
   assert.ok((await session(page)).pending[request.id], 'the request waits to be answered again');
-  // Every try sent the passcode of the one counter the request took, moved on before it left.
+  // Every try sent the request's own passcode; nothing about the token was kept or moved.
   const sent = await browser.worker.evaluate(() => globalThis.__answers);
   assert.equal(sent.length, tries / 2);
   assert.deepEqual(new Set(sent.map((a) => a.passcode)), new Set([passcode]));
-  assert.equal((await storedToken()).otp.counter, counter + 1);
+  assert.deepEqual(await storedToken(), stored);
   assert.equal((await login.state()).state, 'waiting');
 
-  // Back online: the retry is accepted, and the next sign-in takes the next counter.
+  // Back online: the retry is accepted, and so is the next sign-in, with its own passcode.
   const reply = await ask({ type: 'request.answer', requestId: request.id, decision: 'approve' });
   assert.equal(reply.outcome?.status, 'approved', JSON.stringify(reply));
   assert.equal((await login.state()).state, 'approved');
-  assert.equal((await storedToken()).otp.counter, counter + 1);
   const later = await pushed(server, token);
   const next = await ask({ type: 'request.answer', requestId: later.request.id, decision: 'approve' });
   assert.equal(next.outcome?.status, 'approved', JSON.stringify(next));
   assert.equal((await later.login.state()).state, 'approved');
-  assert.equal((await storedToken()).otp.counter, counter + 2);
+  const answers = await browser.worker.evaluate(() => globalThis.__answers);
+  assert.equal(answers.at(-1).passcode, core.pushPasscode(token.keys.otp, 'SHA1', 6, later.request.id));
+  assert.notEqual(answers.at(-1).passcode, passcode);
+  assert.deepEqual(await storedToken(), stored);
 });
 
 test('with number matching, the notification\'s Approve button approves nothing and opens the popup', async () => {

@@ -110,7 +110,7 @@ test('a notice that does not verify shows nothing', async () => {
   await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
   const before = (await local()).pushTokens[token.tokenId].notices;
   // A notice of a later time, tagged under a key that is not the token's, by Web Push.
-  const forged = { v: 1, tokenId: token.tokenId, kind: 'authenticator_added', at: Math.floor(Date.now() / 1000) + 60, tag: 'A'.repeat(43) };
+  const forged = { v: 2, tokenId: token.tokenId, kind: 'authenticator_added', at: Math.floor(Date.now() / 1000) + 60, tag: 'A'.repeat(43) };
   const worker = await serviceWorkerControl(browser, helper);
   const heard = workerConsole(browser);
   await worker.push(JSON.stringify({ type: 'notice', notice: forged }));

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { signIn, startServer } from '../support/server.mjs';
 import { serviceWorkerControl } from '../support/extension.mjs';
+import { poll } from '../support/device.mjs';
 import * as tools from '../../extension/pkg/pushotp_tools.js';
 
 tools.initSync({ module: await readFile(path.join(ROOT, 'extension/pkg/pushotp_tools_bg.wasm')) });
@@ -57,7 +58,7 @@ async function settled() {
 /** A link of the right shape for a token the server does not know. */
 function unknownLink(url) {
   const exp = Math.floor(Date.now() / 1000) + 3600;
-  return `pushotp://enroll?v=1&server=${encodeURIComponent(url)}&token=tok_unknown&secret=${'A'.repeat(32)}&exp=${exp}`;
+  return `pushotp://enroll?v=2&server=${encodeURIComponent(url)}&token=tok_unknown&secret=${'A'.repeat(32)}&exp=${exp}`;
 }
 
 /** A port on this machine where nothing listens. */
@@ -81,17 +82,31 @@ function expectFailedRequests(from) {
   }
 }
 
-/** A signed-in session of alice, her second factor a passcode of `key` (an HOTP key). */
-async function session(url, key, counter) {
+/**
+ * A signed-in session of alice: her sign-in pushed and approved with the stored `token` and its
+ * approval keys `keys` (`{ otp, answer }`, unmasked for a PIN token), and the sign-in code of
+ * the approval's reply typed at the login page, as the extension fills it (docs/protocol.md §5).
+ */
+async function session(url, token, keys) {
   const login = await signIn(url, 'alice', 'alice-demo');
-  const passcode = tools.pushPasscode(key, 'SHA1', 6, counter);
+  const { body } = await login.push();
+  const { requests } = await poll(token, url);
+  const request = requests.at(-1);
+  const passcode = tools.pushPasscode(keys.otp, token.otp.algorithm, token.otp.digits, request.id);
+  const answer = tools.approveAnswer(request, body.number ?? null, passcode, Date.now(), token.keys.channel, keys.answer);
+  const approved = await fetch(`${url}/api/v1/answers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(answer),
+  }).then((r) => r.json());
+  assert.equal(approved.status, 'approved', JSON.stringify(approved));
   const reply = await fetch(`${url}/auth/passcode`, {
     method: 'POST',
     headers: { cookie: login.cookie },
-    body: new URLSearchParams({ passcode }),
+    body: new URLSearchParams({ passcode: approved.loginCode }),
     redirect: 'manual',
   });
-  assert.equal(reply.status, 303, `passcode sign-in: ${reply.status}`);
+  assert.equal(reply.status, 303, `sign-in code: ${reply.status}`);
   const cookie = reply.headers.getSetCookie().find((c) => c.startsWith('pushotp_session='));
   return cookie.split(';')[0];
 }
@@ -134,7 +149,7 @@ test('links that cannot be used are refused with a clear reason and nothing is s
     [server.link.replace(/&secret=[^&]+/, ''), /incomplete: part of it is missing/, true],
     [server.link.replace(/&secret=[^&]+/, '&secret=NOTBASE32!'), /damaged/, true],
     [server.link.replace(/exp=\d+/, 'exp=1000'), /has expired\. Ask your organization for a new one/, true],
-    [server.link.replace('v=1', 'v=2'), /newer version of PushOTP/, true],
+    [server.link.replace('v=2', 'v=3'), /newer version of PushOTP/, true],
     [unknownLink(server.url), /^This activation link was already used or has expired\./, false],
     [unknownLink(`http://127.0.0.1:${closed}`), new RegExp(`^Could not reach the server 127\\.0\\.0\\.1:${closed}\\..*the link has not been used`), false],
   ];
@@ -201,7 +216,7 @@ test('a pasted activation link adds the token, stored as the contract says, and 
   assert.equal(token.tokenName, 'Demo Portal');
   assert.equal(token.user, 'alice');
   assert.equal(token.issuer, 'Demo Org');
-  assert.deepEqual(token.otp, { type: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 });
+  assert.deepEqual(token.otp, { algorithm: 'SHA1', digits: 6 });
   assert.equal(token.pin.required, false);
   assert.deepEqual(Object.keys(token.keys).sort(), ['answer', 'channel', 'otp', 'request']);
   assert.equal(token.masked, undefined);
@@ -242,9 +257,9 @@ test('the worker keeps no push token of an incomplete shape', async () => {
 });
 
 test('a token is added from the QR code of the enrollment page in another tab', async () => {
-  // alice signs in with a passcode of her first token and opens the self-service page from the
+  // alice signs in with an approval by her first token and opens the self-service page from the
   // app, as she would in her browser.
-  const cookie = await session(server.url, token.keys.otp, token.otp.counter);
+  const cookie = await session(server.url, token, token.keys);
   const [name, value] = cookie.split('=');
   await browser.context.addCookies([{ name, value, url: server.url }]);
   const page = await browser.context.newPage();
@@ -351,9 +366,9 @@ test('a PIN-protected token asks for a PIN twice and stores only the masked keys
   assert.deepEqual(Object.keys(pinToken.masked).sort(), ['masked', 'params', 'salt']);
   assert.equal(await options.getByRole('listitem').filter({ hasText: pinServer.url }).getByText('PIN protected').isVisible(), true);
 
-  // The keys under the right PIN are the ones the server holds: its passcode signs alice in.
+  // The keys under the right PIN are the ones the server holds: they approve alice's sign-in.
   const keys = tools.unmaskKeys(pinToken.masked, '4711');
-  const cookie = await session(pinServer.url, keys.otp, pinToken.otp.counter);
+  const cookie = await session(pinServer.url, pinToken, keys);
 
   // Stopping at the PIN step says the link is gone and stores nothing.
   const link = await newLink(pinServer.url, cookie);
@@ -576,7 +591,7 @@ test('removing a token whose server cannot be reached says that the server was n
 test('the add form works from the keyboard alone', async () => {
   await options.getByLabel('Activation link').fill('');
   await options.getByLabel('Activation link').focus();
-  await options.keyboard.type('pushotp://enroll?v=1');
+  await options.keyboard.type('pushotp://enroll?v=2');
   await options.keyboard.press('Enter');
   assert.match(await settled(), /incomplete/);
   // The field keeps the focus through the work, for the person to correct the link.

@@ -93,7 +93,7 @@ const text = (popup, id) => popup.locator(`#${id}`).textContent();
  * (docs/protocol.md §2, §4): what a server could send that the reference server never would.
  */
 function signedRequest(fields, kReq) {
-  const request = { v: 1, id: randomBytes(16).toString('base64url'), place: null, choices: null, nonce: randomBytes(16).toString('base64url'), ...fields };
+  const request = { v: 2, id: randomBytes(16).toString('base64url'), place: null, choices: null, nonce: randomBytes(16).toString('base64url'), ...fields };
   const frame = (bytes) => {
     const length = Buffer.alloc(4);
     length.writeUInt32BE(bytes.length);

@@ -1,7 +1,8 @@
 // The service worker against the real server in real Chromium: requests arrive by socket, poll
 // and Web Push, are checked before they are kept, counted on the badge and announced; the
-// notification's buttons answer where no number and no PIN are needed; an approval's passcode
-// lands in the login page of the request's origin and nowhere else; expired and forged requests
+// notification's buttons answer where no number and no PIN are needed; an approval's sign-in
+// code (the server's, never the approval's passcode) lands in the login page of the request's
+// origin and nowhere else; expired and forged requests
 // never stay; a stopped worker comes back.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -82,20 +83,20 @@ test('a push is checked, kept, counted on the badge and announced', async () => 
   assert.equal(await badge(page), '');
 });
 
-test('Approve on the notification signs in, and the passcode lands only in the page of the request\'s origin', async () => {
+test('Approve on the notification signs in, and the sign-in code lands only in the page of the request\'s origin', async () => {
   const tab = await loginPage(plain);
   // The same login page under another origin (cookies ignore ports, so another host name).
   const elsewhere = await loginPage(plain, 'localhost');
   await recordPasscode(tab);
   await recordPasscode(elsewhere);
-  // A login page that completes only with the passcode (it does not follow the approval's
+  // A login page that completes only with the filled code (it does not follow the approval's
   // event stream), and the person asked for the form to be submitted after the fill.
   await tab.route('**/auth/events', (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body: '' }));
   await page.evaluate(async () => {
     const { settings = {} } = await chrome.storage.local.get('settings');
     await chrome.storage.local.set({ settings: { ...settings, autoSubmit: true } });
   });
-  const counter = (await page.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens[plainToken.tokenId].otp.counter;
+  const before = (await page.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens[plainToken.tokenId];
   await tab.getByRole('button', { name: 'Use my mobile to autosend a password' }).click();
   await waitForSession(page, onlyRequest);
   const request = await requestOf();
@@ -104,13 +105,17 @@ test('Approve on the notification signs in, and the passcode lands only in the p
   assert.equal(outcome.status, 'approved');
   await tab.waitForURL(`${plain.url}/app`);
   await tab.getByText('You are signed in as').waitFor();
-  const expected = core.pushPasscode(plainToken.keys.otp, 'SHA1', 6, counter);
-  assert.equal(await tab.evaluate(() => sessionStorage.filled), expected);
+  // What the page got is the server's sign-in code (the page signed in with it alone), not the
+  // approval's passcode.
+  const passcode = core.pushPasscode(plainToken.keys.otp, 'SHA1', 6, request.id);
+  const filled = await tab.evaluate(() => sessionStorage.filled);
+  assert.match(filled, /^\d{6}$/);
+  assert.notEqual(filled, passcode);
   assert.equal(await elsewhere.evaluate(() => sessionStorage.filled ?? null), null);
   assert.equal(await elsewhere.locator('#passcode').inputValue(), '');
-  // The counter was moved on before the passcode left.
+  // Nothing about the token moved.
   const stored = (await page.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens[plainToken.tokenId];
-  assert.equal(stored.otp.counter, counter + 1);
+  assert.deepEqual(stored, before);
   await tab.close();
   await elsewhere.close();
   await page.evaluate(async () => {

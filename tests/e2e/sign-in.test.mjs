@@ -98,7 +98,7 @@ test('a denied sign-in is over: the login page says so and offers to sign in aga
   await status.getByRole('link', { name: 'Sign in again' }).waitFor();
   assert.equal(await status.textContent(), 'The request was denied on your authenticator. This sign-in has ended. Sign in again.');
   assert.ok(await login.getByRole('button', { name: 'Use my mobile to autosend a password' }).isHidden());
-  assert.ok(await login.getByLabel('Or enter a passcode').isHidden());
+  assert.ok(await login.getByLabel('Or enter the sign-in code your authenticator filled in').isHidden());
   await status.getByRole('link', { name: 'Sign in again' }).click();
   await login.waitForURL(`${server.url}/app/login`);
   // Coming back to it later says the same, on the password form, once.

@@ -33,7 +33,6 @@ export async function otherDevice(link, deviceName = 'Phone') {
   const started = tools.enrollRequest(link, deviceName, Date.now());
   const enrolled = await post(`${started.server}/api/v1/enroll`, started.request);
   const token = { ...tools.completeEnrollment(link, started.request, enrolled), server: started.server };
-  let counter = 0;
   return {
     token,
     /** Its pending requests, each checked as the extension checks them. */
@@ -42,9 +41,12 @@ export async function otherDevice(link, deviceName = 'Phone') {
       for (const request of requests) core.verifyPushRequest(request, token.keys.request, Date.now());
       return requests;
     },
-    /** Approves `request` with `number` and its next passcode; the server's reply. */
+    /**
+     * Approves `request` with `number` and its passcode (bound to the request, docs/protocol.md
+     * §5); the server's reply, with the sign-in code of an approval (`loginCode`).
+     */
     approve(request, number) {
-      const passcode = core.pushPasscode(token.keys.otp, token.otp.algorithm, token.otp.digits, counter++);
+      const passcode = core.pushPasscode(token.keys.otp, token.otp.algorithm, token.otp.digits, request.id);
       return post(`${token.server}/api/v1/answers`, core.approveAnswer(request, number, passcode, Date.now(), token.keys.channel, token.keys.answer));
     },
     /** Denies `request`; the server's reply. */

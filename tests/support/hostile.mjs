@@ -104,13 +104,13 @@ export async function startHostile({ script, close = () => false }) {
     const kAct = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'pushotp/1 activation', 32));
     const serverNonce = randomBytes(16);
     const answer = {
-      v: 1,
+      v: 2,
       tokenId,
       tokenName: 'Hostile Portal',
       user: 'alice',
       issuer: 'Hostile Org',
       serverNonce: b64url(serverNonce),
-      otp: { type: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+      otp: { algorithm: 'SHA1', digits: 6 },
       pin: { required: false, maxTries: 5 },
     };
     const tag = mac(
@@ -122,10 +122,8 @@ export async function startHostile({ script, close = () => false }) {
       str(answer.issuer),
       frame(Buffer.from(request.deviceNonce, 'base64url')),
       frame(serverNonce),
-      str('hotp'),
       str('SHA1'),
       u64(6),
-      u64(0),
       u64(0),
       u64(5),
     );
@@ -136,7 +134,7 @@ export async function startHostile({ script, close = () => false }) {
   return {
     url,
     tokenId,
-    link: `pushotp://enroll?v=1&server=${encodeURIComponent(url)}&token=${tokenId}&secret=${base32(secret)}&exp=${exp}`,
+    link: `pushotp://enroll?v=2&server=${encodeURIComponent(url)}&token=${tokenId}&secret=${base32(secret)}&exp=${exp}`,
     sockets: () => opened,
     async stop() {
       for (const socket of live) socket.destroy();

@@ -234,7 +234,7 @@ test('a notice about a token verifies, field by field, only under its K_req and 
     ['another kind', kReq, { ...good, kind: file.notices[1].json.kind }],
     ['a later time', kReq, { ...good, at: good.at + 1 }],
     ['another token', kReq, { ...good, tokenId: 'tok_other' }],
-    ['another version', kReq, { ...good, v: 2 }],
+    ['another version', kReq, { ...good, v: 1 }],
     ['an unknown kind', kReq, { ...good, kind: 'locked' }],
     ['a time that is no whole number', kReq, { ...good, at: good.at + 0.5 }],
     ['a tag that is no base64url', kReq, { ...good, tag: 'not base64url!' }],
@@ -256,7 +256,7 @@ test('the notice that a request ended verifies under its K_req and says why', as
   assert.equal(errorCode(() => worker.verifyPushEnded(good, kChan)), 'bad_tag');
   assert.equal(errorCode(() => worker.verifyPushEnded({ ...good, reason: other }, kReq)), 'bad_tag');
   assert.equal(errorCode(() => worker.verifyPushEnded({ ...good, id: file.ended[1].json.id }, kReq)), 'bad_tag');
-  assert.equal(errorCode(() => worker.verifyPushEnded({ ...good, v: 2 }, kReq)), 'unsupported_version');
+  assert.equal(errorCode(() => worker.verifyPushEnded({ ...good, v: 1 }, kReq)), 'unsupported_version');
   for (const [what, bad] of [
     ['an unknown reason', { ...good, reason: 'cancelled' }],
     ['an unknown field', { ...good, app: 'Payroll' }],
@@ -266,6 +266,34 @@ test('the notice that a request ended verifies under its K_req and says why', as
   ]) {
     assert.equal(errorCode(() => worker.verifyPushEnded(bad, kReq)), 'invalid_message', what);
   }
+});
+
+test('each passcode hash and length: the enrollment answer and the request-bound approval of the vectors', async () => {
+  const file = await vectors('push_protocol.json');
+  const hex64 = (hex) => Buffer.from(hex, 'hex').toString('base64url');
+  assert.deepEqual(
+    file.approvals.map((v) => `${v.algorithm}/${v.digits}`),
+    ['SHA1/6', 'SHA256/8', 'SHA512/10'],
+  );
+  for (const v of file.approvals) {
+    const token = tools.completeEnrollment(file.link, file.enroll.json, v.enrolled.json);
+    assert.deepEqual(token.otp, { algorithm: v.algorithm, digits: v.digits }, v.suite);
+    assert.equal(token.keys.otp, hex64(file.keys.otp_hex[v.algorithm]), v.suite);
+    const request = file.requests[v.answer.request].json;
+    const passcode = worker.pushPasscode(token.keys.otp, v.algorithm, v.digits, request.id);
+    assert.equal(passcode, v.passcode, v.suite);
+    // The OCRA response of the tools module's general OCRA (RFC 6287) is the same.
+    const question = Buffer.from(request.id, 'base64url').toString('hex');
+    assert.equal(tools.ocra(v.suite, file.keys.otp_hex[v.algorithm], { question }), v.passcode, v.suite);
+    const { answeredAt, number } = v.answer.json;
+    const answer = worker.approveAnswer(request, number, passcode, answeredAt * 1000, token.keys.channel, token.keys.answer);
+    assert.deepEqual(answer, v.answer.json, v.suite);
+    // A changed enrollment answer is refused.
+    const changed = { ...v.enrolled.json, otp: { ...v.enrolled.json.otp, digits: v.digits === 6 ? 8 : 6 } };
+    assert.equal(errorCode(() => tools.completeEnrollment(file.link, file.enroll.json, changed)), 'bad_tag');
+  }
+  // A version 1 answer is refused, whatever it holds.
+  assert.equal(errorCode(() => tools.completeEnrollment(file.link, file.enroll.json, { ...file.enrolled.json, v: 1 })), 'unsupported_version');
 });
 
 test('randomSecret gives fresh, decodable secrets', () => {

@@ -17,7 +17,6 @@ tools.initSync({ module: await pkg('pushotp_tools_bg.wasm') });
 
 let server;
 let token;
-let counter = 0;
 before(async () => {
   server = await startServer();
 });
@@ -59,14 +58,14 @@ test('enrollment from the activation link gives the device its keys', async () =
   token = tools.completeEnrollment(server.link, started.request, reply.body);
   assert.equal(token.tokenId, started.tokenId);
   assert.equal(token.user, 'alice');
-  assert.equal(token.otp.type, 'hotp');
+  assert.deepEqual(token.otp, { algorithm: 'SHA1', digits: 6 });
   assert.deepEqual(Object.keys(token.keys).sort(), ['answer', 'channel', 'otp', 'request']);
   // The link works once.
   const again = tools.enrollRequest(server.link, 'second', Date.now());
   assert.equal((await post('/api/v1/enroll', again.request)).status, 401);
 });
 
-test('a request is checked, and approved with the right number and the next passcode', async () => {
+test('a request is checked, and approved with the right number and its own passcode', async () => {
   const browser = await signIn(server.url, 'alice', 'alice-demo');
   const { status, body } = await browser.push();
   assert.equal(status, 200);
@@ -80,10 +79,17 @@ test('a request is checked, and approved with the right number and the next pass
   assert.equal(errorCode(() => worker.verifyPushRequest(request, token.keys.request, (request.expiresAt + 1) * 1000)), 'expired');
   // A number that is not offered cannot even be sent.
   assert.equal(errorCode(() => worker.approveAnswer(request, 100, '123456', Date.now(), token.keys.channel, token.keys.answer)), 'invalid_message');
-  const passcode = worker.pushPasscode(token.keys.otp, token.otp.algorithm, token.otp.digits, counter++);
+  // The passcode is bound to the request (docs/protocol.md §5): the same for every try of it.
+  const passcode = worker.pushPasscode(token.keys.otp, token.otp.algorithm, token.otp.digits, request.id);
+  assert.equal(worker.pushPasscode(token.keys.otp, token.otp.algorithm, token.otp.digits, request.id), passcode);
+  assert.notEqual(worker.pushPasscode(token.keys.otp, token.otp.algorithm, token.otp.digits, 'AAAAAAAAAAAAAAAAAAAAAA'), passcode);
   const answer = worker.approveAnswer(request, body.number, passcode, Date.now(), token.keys.channel, token.keys.answer);
   const reply = await post('/api/v1/answers', answer);
-  assert.deepEqual(reply.body, { status: 'approved', reason: null, triesLeft: null });
+  assert.deepEqual(Object.keys(reply.body).sort(), ['loginCode', 'reason', 'status', 'triesLeft']);
+  assert.equal(reply.body.status, 'approved');
+  // The sign-in code for the login page is the server's, not the passcode.
+  assert.match(reply.body.loginCode, /^\d{6}$/);
+  assert.notEqual(reply.body.loginCode, passcode);
   assert.equal((await post('/api/v1/answers', answer)).status, 409);
 });
 
@@ -115,16 +121,16 @@ test('channel tags match what the server checks', async () => {
   assert.match(worker.channelAuthTag(token.keys.channel, token.tokenId, 'AAAAAAAAAAAAAAAAAAAAAA'), /^[A-Za-z0-9_-]{43}$/);
 });
 
-test('a restore gives the keys the server moved to and its counter; the old keys get a proven refusal', async () => {
+test('a restore gives the keys the server moved to; the old keys get a proven refusal', async () => {
   const nonce = 'AAECAwQFBgcICQoLDA0ODw';
   const tag = worker.restoreTag(token.keys.channel, token.tokenId, nonce);
-  const reply = await post('/api/v1/devices/restore', { v: 1, tokenId: token.tokenId, nonce, tag });
+  const reply = await post('/api/v1/devices/restore', { v: 2, tokenId: token.tokenId, nonce, tag });
   assert.equal(reply.status, 200, JSON.stringify(reply.body));
-  assert.equal(reply.body.counter, counter, 'the next counter: one approval so far');
+  assert.equal(reply.body.counter, 0, 'no counter: passcodes are bound to the request');
   const { v, tokenId, counter: next, tag: answerTag } = reply.body;
   // An answer changed on the way, or checked for another nonce, is refused.
   assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, nonce, v, tokenId, next + 1, answerTag)), 'bad_tag');
-  assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, nonce, 2, tokenId, next, answerTag)), 'unsupported_version');
+  assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, nonce, 1, tokenId, next, answerTag)), 'unsupported_version');
   assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, 'AAAAAAAAAAAAAAAAAAAAAA', v, tokenId, next, answerTag)), 'bad_tag');
   assert.equal(errorCode(() => worker.restoredKeys(token.keys.channel, tokenId, nonce, v, 'tok_other', next, answerTag)), 'invalid_message');
   const [request, channel] = worker.restoredKeys(token.keys.channel, tokenId, nonce, v, tokenId, next, answerTag);
