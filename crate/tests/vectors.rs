@@ -349,6 +349,7 @@ struct PushFile {
     enroll: Tagged,
     enrolled: Tagged,
     enrolled_login_origins: Tagged,
+    enroll_confirm: ConfirmVector,
     requests: Vec<Tagged>,
     ended: Vec<Tagged>,
     notices: Vec<Tagged>,
@@ -402,6 +403,14 @@ struct PushKeys {
     request_hex: String,
     answer_hex: String,
     channel_hex: String,
+}
+
+/// The comparison code of an enrollment: its MAC input, the MAC and the six digits.
+#[derive(Deserialize)]
+struct ConfirmVector {
+    canonical_hex: String,
+    tag_hex: String,
+    code: String,
 }
 
 /// A message with its wire JSON, the MAC input and the tag (or proof).
@@ -573,6 +582,24 @@ fn push_protocol() {
     let mut stripped = declaring.clone();
     stripped.login_origins = None;
     assert_eq!(stripped.verify(&a, &request), Err(Error::BadTag), "{what}: stripped");
+    count += 1;
+
+    // §3 the comparison code of that redemption, shown by the device and by the page.
+    let what = format!("{source} enroll confirm");
+    let confirm = &file.enroll_confirm;
+    let input = pushotp::push::enroll_confirm_input(&inputs.token_id, &device_nonce, &server_nonce);
+    assert_eq!(input.as_bytes(), hex(&confirm.canonical_hex), "{what}");
+    assert_eq!(
+        input.mac(&pushotp::push::activation_key(&a)).to_vec(),
+        hex(&confirm.tag_hex),
+        "{what}"
+    );
+    let code =
+        pushotp::push::enroll_confirm_code(&a, &inputs.token_id, &device_nonce, &server_nonce);
+    assert_eq!(code, confirm.code, "{what}");
+    let other =
+        pushotp::push::enroll_confirm_code(&a, &inputs.token_id, &server_nonce, &device_nonce);
+    assert_ne!(other, confirm.code, "{what}: nonces swapped");
     count += 1;
 
     // §4 push login requests.

@@ -222,6 +222,18 @@ test('push requests and Web Push subscriptions are read by the wire rules', asyn
   }
 });
 
+test('an enrollment gives the comparison code of its vector, and keeps only what is stored', async () => {
+  const file = await vectors('push_protocol.json');
+  const done = tools.completeEnrollment(file.link, file.enroll.json, file.enrolled.json);
+  // Six digits, a leading zero kept: what the page that showed the link shows too (§3).
+  assert.equal(done.confirmCode, file.enroll_confirm.code);
+  assert.equal(done.keys.channel, Buffer.from(file.keys.channel_hex, 'hex').toString('base64url'));
+  // Another redemption of the same link (another device nonce) has another code; its answer
+  // does not verify for this request at all.
+  const other = { ...file.enroll.json, deviceNonce: Buffer.alloc(16, 7).toString('base64url') };
+  assert.equal(errorCode(() => tools.completeEnrollment(file.link, other, file.enrolled.json)), 'bad_tag');
+});
+
 test('a notice about a token verifies, field by field, only under its K_req and as sent', async () => {
   const file = await vectors('push_protocol.json');
   const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');

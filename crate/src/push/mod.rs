@@ -6,6 +6,7 @@
 //! | §1 keys (RFC 5869 HKDF-SHA256) | [`TokenKeys`], [`activation_key`] |
 //! | §2 canonical bytes, MACs (RFC 2104 HMAC-SHA256) | [`Canonical`] |
 //! | §3 enrollment | [`ActivationLink`], [`EnrollRequest`], [`Enrolled`], [`OtpParams`], [`PinPolicy`] |
+//! | §3 confirming an enrollment | [`enroll_confirm_code`] |
 //! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
 //! | §4 the end of a request | [`PushEnded`], [`EndReason`] |
 //! | §4 notices about a token | [`TokenNotice`], [`NoticeKind`], [`verify_token_notice`] |
@@ -24,6 +25,7 @@
 mod answer;
 mod canonical;
 mod channel;
+mod confirm;
 mod ended;
 mod enroll;
 mod keys;
@@ -43,6 +45,7 @@ pub use channel::{
     poll_tag, remove_input, remove_tag, verify_channel_auth, verify_poll, verify_remove,
     verify_webpush, webpush_input, webpush_tag,
 };
+pub use confirm::{CONFIRM_CODE_DIGITS, enroll_confirm_code, enroll_confirm_input};
 pub use ended::{EndReason, PushEnded};
 pub use enroll::{
     EnrollRequest, Enrolled, HOTP_LOOK_AHEAD, MAX_LOGIN_ORIGINS, MAX_TRIES_LIMIT, OtpParams,
@@ -102,6 +105,8 @@ pub mod purpose {
     pub const ENROLL: &str = "enroll";
     /// The server's enrollment answer under `K_act` (§3).
     pub const ENROLLED: &str = "enrolled";
+    /// The comparison code of an enrollment under `K_act` (§3).
+    pub const ENROLL_CONFIRM: &str = "enroll-confirm";
     /// A push login request under `K_req` (§4).
     pub const PUSH_REQUEST: &str = "push-request";
     /// The notice that a push login request ended, under `K_req` (§4).
