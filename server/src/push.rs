@@ -472,7 +472,8 @@ async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::R
 }
 
 /// Expires what the per-request timers missed: requests of a previous run of the server, or
-/// made on another node that went away. Runs every `every` until the server stops.
+/// made on another node that went away; and removes unconfirmed tokens whose activation link
+/// expired ([`crate::enrollment::sweep`]). Runs every `every` until the server stops.
 pub fn spawn_sweeper(state: AppState, every: Duration) {
     tokio::spawn(async move {
         loop {
@@ -488,5 +489,6 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
     for (request_id, login_id) in store::requests::overdue(&state.db, secs(now())?).await? {
         expire(state, &request_id, &login_id).await?;
     }
-    Ok(())
+    // Unconfirmed tokens end with their activation link (docs/protocol.md §3).
+    crate::enrollment::sweep(state).await
 }

@@ -24,11 +24,15 @@ use crate::store::tokens::{NewToken, Restore, StoredSubscription, TokenRow};
 use crate::webpush::{Subscription, SubscriptionError};
 
 /// A new pending token for `user_id` and its activation secret (20 random bytes, sealed in the
-/// row; the caller puts it into the activation link once and forgets it).
+/// row; the caller puts it into the activation link once and forgets it). Its link works for
+/// `ttl` seconds; with `enroll_session` (the stored id of the session whose page made the link) the
+/// token waits, once redeemed, for that session's confirmation.
 pub async fn create(
     state: &AppState,
     user_id: i64,
     name: &str,
+    ttl: u64,
+    enroll_session: Option<&str>,
 ) -> anyhow::Result<(TokenRow, Secret)> {
     let id = random_id("tok_", 12);
     let mut bytes = Zeroizing::new([0u8; 20]);
@@ -36,7 +40,7 @@ pub async fn create(
     let activation = Secret::from_bytes(bytes.to_vec())?;
     let sealed = state.key.seal(&format!("tokens/{id}/activation"), activation.expose())?;
     let created = secs(now())?;
-    let expires = created + secs(state.config.activation_ttl)?;
+    let expires = created + secs(ttl)?;
     let token = NewToken {
         id: &id,
         user_id,
@@ -46,6 +50,7 @@ pub async fn create(
         pin_required: state.config.require_pin,
         max_tries: state.config.max_tries,
         created_at: created,
+        enroll_session,
     };
     store::tokens::insert(&state.db, &token).await?;
     let row = store::tokens::get(&state.db, &id).await?.context("the new token is gone")?;

@@ -264,8 +264,15 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   assert.equal(Object.keys(tokens).length, 2);
   const scanned = Object.values(tokens).find((t) => t.tokenId !== token.tokenId);
   assert.equal(scanned.tokenId, tools.enrollRequest(link, 'x', Date.now()).tokenId);
-  assert.equal(await pollStatus(server.url, scanned), 200);
   assert.equal(await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).count(), 2);
+  // The app's page made the link: the token works once alice confirms there that the page
+  // shows the code the options page shows.
+  assert.equal(await pollStatus(server.url, scanned), 403);
+  const code = (await options.getByTestId('add-confirm').locator('strong').textContent()).trim();
+  await page.getByTestId('enroll-code').filter({ hasText: code }).waitFor();
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByTestId('enroll-status').filter({ hasText: /^Confirmed\./ }).waitFor();
+  assert.equal(await pollStatus(server.url, scanned), 200);
 
   // The page's link is used up now, and a page without a QR code says so.
   await page.goto(`${server.url}/app`);

@@ -144,14 +144,19 @@ pub struct NewToken<'a> {
     pub max_tries: i64,
     /// When it was made.
     pub created_at: i64,
+    /// The stored id of the session whose "Add a push authenticator" page made the link: the
+    /// token then waits, once redeemed, for that session's confirmation. `None` for an
+    /// administrator's link, active on redemption.
+    pub enroll_session: Option<&'a str>,
 }
 
 /// Creates a pending HOTP token (SHA-1, six digits).
 pub async fn insert(db: &Db, token: &NewToken<'_>) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO tokens (id, user_id, name, state, activation_sealed, activation_expires_at, \
-         pin_required, max_tries, otp_type, algorithm, digits, period, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'hotp', 'SHA1', 6, 30, $9)",
+         pin_required, max_tries, otp_type, algorithm, digits, period, created_at, \
+         enroll_session) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'hotp', 'SHA1', 6, 30, $9, $10)",
     )
     .bind(token.id)
     .bind(token.user_id)
@@ -162,6 +167,7 @@ pub async fn insert(db: &Db, token: &NewToken<'_>) -> anyhow::Result<()> {
     .bind(i64::from(token.pin_required))
     .bind(token.max_tries)
     .bind(token.created_at)
+    .bind(token.enroll_session)
     .execute(&db.writer)
     .await?;
     Ok(())
@@ -177,27 +183,115 @@ pub async fn activation_sealed(db: &Db, id: &str) -> anyhow::Result<Option<Vec<u
 }
 
 /// Spends a pending token's activation link and stores its keys, in one statement: of two
-/// devices racing with the same link one wins. Returns whether this call won.
+/// devices racing with the same link one wins. The token becomes active, or unconfirmed when a
+/// session's page made the link (it then keeps `confirm_code` for that page). Returns the state
+/// it is in now, or `None` when another call won.
 pub async fn redeem(
     db: &Db,
     id: &str,
     keys_sealed: &[u8],
     device_name: &str,
     enrolled_at: i64,
-) -> anyhow::Result<bool> {
-    let redeemed = sqlx::query(
-        "UPDATE tokens SET state = $1, keys_sealed = $2, activation_sealed = NULL, \
-         device_name = $3, enrolled_at = $4 WHERE id = $5 AND state = $6",
+    confirm_code: &str,
+) -> anyhow::Result<Option<TokenState>> {
+    let row = sqlx::query(
+        "UPDATE tokens SET keys_sealed = $2, activation_sealed = NULL, device_name = $3, \
+         enrolled_at = $4, \
+         state = CASE WHEN enroll_session IS NULL THEN $5 ELSE $6 END, \
+         confirm_code = CASE WHEN enroll_session IS NULL THEN NULL ELSE $7 END \
+         WHERE id = $1 AND state = $8 RETURNING state",
     )
-    .bind(TokenState::Active.as_str())
+    .bind(id)
     .bind(keys_sealed)
     .bind(device_name)
     .bind(enrolled_at)
-    .bind(id)
+    .bind(TokenState::Active.as_str())
+    .bind(TokenState::Unconfirmed.as_str())
+    .bind(confirm_code)
     .bind(TokenState::Pending.as_str())
+    .fetch_optional(&db.writer)
+    .await?;
+    row.map(|row| Ok(row.try_get::<String, _>("state")?.parse()?)).transpose()
+}
+
+/// A token's enrollment as the page that made its link sees it.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    /// Where the token is in its life.
+    pub state: TokenState,
+    /// The stored id of the session whose page made the link, if one did.
+    pub session: Option<String>,
+    /// The comparison code, while the token waits for confirmation.
+    pub confirm_code: Option<String>,
+    /// The name of the device that redeemed the link.
+    pub device_name: Option<String>,
+    /// When the link stops working, and with it the chance to confirm.
+    pub expires_at: Option<i64>,
+}
+
+/// The enrollment of token `id`.
+pub async fn enrollment(db: &Db, id: &str) -> anyhow::Result<Option<Enrollment>> {
+    let row = sqlx::query(
+        "SELECT state, enroll_session, confirm_code, device_name, activation_expires_at \
+         FROM tokens WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Enrollment {
+        state: row.try_get::<String, _>("state")?.parse()?,
+        session: row.try_get("enroll_session")?,
+        confirm_code: row.try_get("confirm_code")?,
+        device_name: row.try_get("device_name")?,
+        expires_at: row.try_get("activation_expires_at")?,
+    }))
+}
+
+/// Activates an unconfirmed token, in one statement: only for the session that made its link
+/// and before the link expires. Returns whether it did.
+pub async fn confirm(db: &Db, id: &str, session: &str, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tokens SET state = $1, confirm_code = NULL \
+         WHERE id = $2 AND state = $3 AND enroll_session = $4 AND activation_expires_at > $5",
+    )
+    .bind(TokenState::Active.as_str())
+    .bind(id)
+    .bind(TokenState::Unconfirmed.as_str())
+    .bind(session)
+    .bind(now)
     .execute(&db.writer)
     .await?;
-    Ok(redeemed.rows_affected() == 1)
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes a token if it is still unconfirmed (its keys and Web Push endpoint dropped), and,
+/// with `session`, only if that session made its link. Returns whether it did.
+pub async fn drop_unconfirmed(db: &Db, id: &str, session: Option<&str>) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tokens SET state = $1, keys_sealed = NULL, webpush_endpoint = NULL, \
+         confirm_code = NULL \
+         WHERE id = $2 AND state = $3 AND ($4 IS NULL OR enroll_session = $4)",
+    )
+    .bind(TokenState::Revoked.as_str())
+    .bind(id)
+    .bind(TokenState::Unconfirmed.as_str())
+    .bind(session)
+    .execute(&db.writer)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The unconfirmed tokens whose link expired at or before `now`.
+pub async fn unconfirmed_expired(db: &Db, now: i64) -> anyhow::Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT id FROM tokens WHERE state = $1 AND activation_expires_at <= $2 ORDER BY id",
+    )
+    .bind(TokenState::Unconfirmed.as_str())
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
 }
 
 /// Marks counter or step `used` spent, only if it is past the last one spent and the token is
