@@ -146,6 +146,11 @@ enum TokenCommand {
         /// Failed answers in a row before the token locks.
         #[arg(long, default_value_t = 5)]
         max_tries: i64,
+        /// How long the link works: a number with `s`, `m`, `h` or `d` (at least 60 s). Until a
+        /// device redeems it, whoever holds the link can take the token: keep it short when
+        /// the hand-over is quick.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires: u64,
     },
     /// List tokens.
     List,
@@ -216,8 +221,15 @@ async fn main() -> anyhow::Result<()> {
             public_url,
             require_pin,
             max_tries,
+            expires,
         }) => {
-            let config = Config { public_url, require_pin, max_tries, ..Config::default() };
+            let config = Config {
+                public_url,
+                require_pin,
+                max_tries,
+                activation_ttl: expires,
+                ..Config::default()
+            };
             let state = AppState::new(db, key, Geo::none(), config).await?;
             let user = users::find(&state.db, &username)
                 .await?
@@ -300,8 +312,32 @@ async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow:
     let link = pushotp_server::enrollment::new_enrollment(state, user_id, name).await?;
     let qr = qrcode::QrCode::new(link.as_bytes())?;
     println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
-    println!("Activation link (valid {} h, once):\n{link}", state.config.activation_ttl / 3600);
+    let ttl = state.config.activation_ttl;
+    let valid = if ttl.is_multiple_of(3600) {
+        format!("{} h", ttl / 3600)
+    } else {
+        format!("{} min", ttl / 60)
+    };
+    println!("Activation link (valid {valid}, once):\n{link}");
     Ok(())
+}
+
+/// A duration as `--expires` takes it: whole seconds, minutes, hours or days (`90s`, `15m`,
+/// `2h`, `1d`), in seconds.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    let unit = |suffix: char| match suffix {
+        's' => Some(1),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        _ => None,
+    };
+    let bad = || format!("{text:?} is not a duration such as 90s, 15m, 2h or 1d");
+    let suffix = text.chars().last().ok_or_else(bad)?;
+    let scale: u64 = unit(suffix).ok_or_else(bad)?;
+    let number = text.get(..text.len() - 1).ok_or_else(bad)?;
+    let count: u64 = number.parse().map_err(|_| bad())?;
+    count.checked_mul(scale).ok_or_else(bad)
 }
 
 /// The `--database …` to repeat in a command printed for the administrator: the SQLite URL as

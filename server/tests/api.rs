@@ -1032,6 +1032,18 @@ async fn the_command_line_manages_people_tokens_and_reports() {
     assert!(line(pin_link.token_id()).contains("pin=yes failed=0/3"), "{out}");
     let (ok, _, err) = run(&["token", "enroll", "carol", "--max-tries", "0"], "");
     assert!(!ok && err.contains("max tries must be 1 to 100"), "{err}");
+    // A shorter-lived link for a hand-over that cannot wait a day in someone's mailbox.
+    let (ok, short, err) = run(&["token", "enroll", "carol", "--expires", "15m"], "");
+    assert!(ok, "{err}");
+    let short_link: pushotp::push::ActivationLink =
+        short.lines().find(|l| l.starts_with("pushotp://enroll?")).unwrap().parse().unwrap();
+    let left = short_link.expires_at().saturating_sub(support::now());
+    assert!((890..=900).contains(&left), "the link lasts {left} s");
+    assert!(short.contains("valid 15 min, once"), "{short}");
+    for (bad, why) in [("30s", "at least 60 s"), ("soon", "a duration"), ("0d", "at least 60 s")] {
+        let (ok, _, err) = run(&["token", "enroll", "carol", "--expires", bad], "");
+        assert!(!ok && err.contains(why), "{bad}: {err}");
+    }
     assert!(line(parsed.token_id()).contains("pin=no"), "{out}");
     assert_eq!(out.matches("pin=yes").count(), 2, "{out}");
     let (ok, out, _) = run(&["report", "list"], "");
