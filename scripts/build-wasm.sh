@@ -53,7 +53,7 @@ build pushotp wasm wasm-worker $((120 * 1024))
 # reading about 29 KB; refusing hidden characters in privacyIDEA links and challenges and plain
 # http to other computers about 1.1 KB; the login origins of an enrollment answer and the rule
 # of where a push passcode may be typed about 3.5 KB).
-build pushotp_tools wasm-tools release $((502 * 1024))
+build pushotp_tools wasm-tools release $((503 * 1024))
 # wasm-bindgen writes a .gitignore of its own; the repository's ignores the folder already.
 rm -f "$OUT/.gitignore"
 node scripts/smoke-wasm.mjs
