@@ -166,6 +166,10 @@ struct PollEntry<'a>(&'a SignedToken);
 
 impl SignedByDevice for PollEntry<'_> {
     const REFUSAL: &'static str = "bad poll tag";
+    // A device polls all its tokens of a server at once: a refusal would stall the others'
+    // requests until the new one is confirmed. The token itself gets nothing (no request is
+    // made for it, and notices go to active and locked tokens only).
+    const WHILE_UNCONFIRMED: bool = true;
 
     fn token_id(&self) -> &str {
         &self.0.token_id
