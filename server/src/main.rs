@@ -76,9 +76,13 @@ struct ServeArgs {
     /// Seconds a push request can be answered.
     #[arg(long, default_value_t = 120)]
     request_ttl: u64,
-    /// Failed answers in a row before a token locks.
+    /// Failed answers (wrong PIN, wrong number) counted before a token locks. A right answer
+    /// forgives none; they are forgiven one per --failure-decay.
     #[arg(long, default_value_t = 5)]
     max_tries: i64,
+    /// Seconds after which one counted failed answer of a token is forgiven (60 to 31536000).
+    #[arg(long, default_value_t = pushotp_server::config::FAILURE_DECAY)]
+    failure_decay: u64,
     /// Most pushes per person within one request TTL that did not end in an approved sign-in
     /// (waiting, replaced, expired, denied, reported or answered wrongly).
     #[arg(long, default_value_t = 3)]
@@ -334,6 +338,7 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyho
         trusted_proxy: args.trusted_proxy,
         request_ttl: args.request_ttl,
         max_tries: args.max_tries,
+        failure_decay: args.failure_decay,
         max_pending_per_user: args.max_pending,
         deny_cooldown: args.deny_cooldown,
         number_matching: !args.no_number_matching,

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use pushotp::push::{Answer, Decision, EndReason, Nonce, NumberMatch, Place, PushRequest, VERSION};
+use pushotp::push::{
+    Answer, Decision, EndReason, Nonce, NoticeKind, NumberMatch, Place, PushRequest, VERSION,
+};
 
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
@@ -20,7 +22,7 @@ use crate::store::logins::Login;
 use crate::store::reports::Report;
 use crate::store::requests::{NewPush, NewRequest, PushStored, RequestRow};
 use crate::store::tokens::TokenRow;
-use crate::{delivery, ended, signin, store, tokens};
+use crate::{delivery, ended, notices, signin, store, tokens};
 
 /// Why a push login did not start.
 #[derive(Debug, thiserror::Error)]
@@ -322,13 +324,11 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
             let number_ok = request.right_number.is_none()
                 || request.right_number == answer.number.map(i64::from);
             let tag_ok = answer.verify_answer_tag(&device.keys.answer).is_ok();
-            // A right passcode is spent whatever the number; the failed-try count is reset in
-            // the same statement only when the whole answer is right.
+            // A right passcode is spent whatever the number.
             let passcode_ok = tag_ok
                 && match &answer.passcode {
                     Some(code) => {
-                        tokens::use_passcode(&state, token, &device.keys.otp, code, number_ok)
-                            .await?
+                        tokens::use_passcode(&state, token, &device.keys.otp, code).await?
                     }
                     None => false,
                 };
@@ -350,6 +350,10 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                     .detail(reason.as_str())
                     .record(&state.db)
                     .await?;
+                // Every device of the person hears of it, this one too: a copy of its keys
+                // elsewhere may be the one guessing.
+                notices::tell_person(&state, token.user_id, NoticeKind::FailedApprovals, None)
+                    .await;
                 if left == 0 {
                     settle(RequestState::Rejected).await?;
                     if locked_now {

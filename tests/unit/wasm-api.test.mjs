@@ -228,6 +228,7 @@ test('a notice about a token verifies, field by field, only under its K_req and 
   const kChan = Buffer.from(file.keys.channel_hex, 'hex').toString('base64url');
   const check = (key, n) => tools.isTokenNotice(key, n.v, n.tokenId, n.kind, n.at, n.tag);
   for (const { json } of file.notices) assert.equal(check(kReq, json), true, json.kind);
+  assert.deepEqual(file.notices.map((n) => n.json.kind), ['wrong_passcodes', 'authenticator_added', 'failed_approvals']);
   const good = file.notices[0].json;
   for (const [what, key, bad] of [
     ['under K_chan', kChan, good],
