@@ -139,6 +139,8 @@
  * @property {number} createdAt    Unix seconds
  * @property {number} expiresAt    Unix seconds
  * @property {number[]|null} [choices]
+ * @property {'type'} [numberEntry]  the number shown on the sign-in page is typed, not picked
+ *   (then `choices` is null)
  */
 
 /**

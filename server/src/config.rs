@@ -16,6 +16,19 @@ pub const FAILURE_DECAY: u64 = 24 * 3600;
 /// name and only the administrator's unlock clears it.
 pub const MAX_FAILURE_DECAY: u64 = 365 * 24 * 3600;
 
+/// How the person gives the login page's number on the device (protocol §4, "Number
+/// matching"; `--number-matching`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NumberMatching {
+    /// Picks it from three numbers the request offers: quick, but a person who taps without
+    /// looking approves one push in three.
+    #[default]
+    Choose,
+    /// Types the two digits: the request offers none, so a blind guess approves one push in
+    /// 90, and the first wrong one ends the request.
+    Type,
+}
+
 /// Settings an administrator chooses (see `pushotp-server serve --help`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -50,6 +63,9 @@ pub struct Config {
     pub failure_decay: u64,
     /// Whether push requests carry number matching.
     pub number_matching: bool,
+    /// With number matching, whether the person picks the login page's number from three or
+    /// types it.
+    pub number_entry: NumberMatching,
     /// Whether new tokens are PIN-protected.
     pub require_pin: bool,
     /// Whether a reported request locks the token.
@@ -85,6 +101,7 @@ impl Default for Config {
             max_tries: 5,
             failure_decay: FAILURE_DECAY,
             number_matching: true,
+            number_entry: NumberMatching::Choose,
             require_pin: false,
             lock_on_report: false,
             contact: None,

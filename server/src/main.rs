@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pushotp_server::config::NumberMatching;
 use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, ended, geo, store, tokens, users};
 use tracing_subscriber::EnvFilter;
 
@@ -45,6 +46,15 @@ enum Command {
     /// Fraud reports ("Deny → Yes, report").
     #[command(subcommand)]
     Report(ReportCommand),
+}
+
+/// `--number-matching` as the command line spells it.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum NumberMatchingArg {
+    /// Pick the number from three.
+    Choose,
+    /// Type the two digits.
+    Type,
 }
 
 #[derive(clap::Args)]
@@ -93,6 +103,10 @@ struct ServeArgs {
     /// Send push requests without number matching.
     #[arg(long)]
     no_number_matching: bool,
+    /// How the person gives the sign-in page's number on the device: `choose` it from three,
+    /// or `type` it (a blind guess then approves one push in 90 rather than one in 3).
+    #[arg(long, value_enum, default_value_t = NumberMatchingArg::Choose)]
+    number_matching: NumberMatchingArg,
     /// Make new tokens PIN-protected.
     #[arg(long)]
     require_pin: bool,
@@ -342,6 +356,10 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyho
         max_pending_per_user: args.max_pending,
         deny_cooldown: args.deny_cooldown,
         number_matching: !args.no_number_matching,
+        number_entry: match args.number_matching {
+            NumberMatchingArg::Choose => NumberMatching::Choose,
+            NumberMatchingArg::Type => NumberMatching::Type,
+        },
         require_pin: args.require_pin,
         lock_on_report: args.lock_on_report,
         contact: args.contact,

@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp::push::{
-    Answer, Decision, EndReason, Nonce, NoticeKind, NumberMatch, Place, PushRequest, VERSION,
+    Answer, Decision, EndReason, Nonce, NoticeKind, NumberEntry, NumberMatch, Place, PushRequest,
+    VERSION,
 };
 
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
+use crate::config::NumberMatching;
 use crate::device_auth::{self, DeviceAuthError};
 use crate::states::{LoginState, Reason, RequestState, TokenState};
 use crate::store::logins::Login;
@@ -79,6 +81,11 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
 
     let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
     let right_number = matching.as_ref().map(|m| i64::from(m.right()));
+    // Typed: the request offers no numbers and asks for the page's to be typed; the answer is
+    // checked against the right number either way.
+    let typed = matching.is_some() && state.config.number_entry == NumberMatching::Type;
+    let choices = matching.as_ref().map(NumberMatch::choices).filter(|_| !typed);
+    let number_entry = typed.then_some(NumberEntry::Type);
     let place = login.client_ip.parse().ok().and_then(|ip| state.geo.place(ip)).map(|p| Place {
         city: p.city,
         country: p.country,
@@ -103,7 +110,8 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
             place: place.clone(),
             created_at: now,
             expires_at: expires,
-            choices: matching.as_ref().map(NumberMatch::choices),
+            choices,
+            number_entry,
             nonce,
             tag: [0; 32],
         };
