@@ -358,6 +358,7 @@ struct PushFile {
     webpush: ChannelVector,
     remove: ChannelVector,
     pin: PinVector,
+    pin_longer_keys: Vec<LongerPinVector>,
     restore: RestoreVector,
     restored_keys: RestoredKeys,
     restored: Tagged,
@@ -440,6 +441,19 @@ struct PinVector {
     pin: String,
     salt_hex: String,
     params: pushotp::push::PinParams,
+    masked: serde_json::Value,
+    masked_hex: String,
+    wrong_pin: String,
+    wrong_otp_hex: String,
+    wrong_answer_hex: String,
+}
+
+/// §6 masking of the longer `K_otp` of SHA-256 and SHA-512 tokens (32 and 64 bytes).
+#[derive(Deserialize)]
+struct LongerPinVector {
+    algorithm: Algorithm,
+    pin: String,
+    salt_hex: String,
     masked: serde_json::Value,
     masked_hex: String,
     wrong_pin: String,
@@ -745,6 +759,23 @@ fn push_protocol() {
     assert_eq!(otp, secret(&p.wrong_otp_hex), "{source} wrong PIN K_otp");
     assert_eq!(answer, secret(&p.wrong_answer_hex), "{source} wrong PIN K_ans");
     count += 1;
+    // The same for the longer K_otp of SHA-256 and SHA-512 tokens: the pad is as long as both
+    // keys together (RFC 9106 §3.2, tag length T).
+    assert_eq!(file.pin_longer_keys.len(), 2, "{source}: SHA-256 and SHA-512");
+    for p in &file.pin_longer_keys {
+        let alg = p.algorithm;
+        let k_otp = secret(&file.keys.otp_hex[&alg]);
+        let salt: [u8; 16] = array(&p.salt_hex);
+        let masked = MaskedKeys::mask(&k_otp, &keys.answer, &p.pin, salt).unwrap();
+        assert_eq!(masked.masked, hex(&p.masked_hex), "{source} {alg} masked keys");
+        assert_eq!(serde_json::to_value(&masked).unwrap(), p.masked, "{source} {alg} masked JSON");
+        let stored: MaskedKeys = serde_json::from_value(p.masked.clone()).unwrap();
+        assert_eq!(stored.unmask(&p.pin).unwrap(), (k_otp, keys.answer.clone()), "{alg}");
+        let (otp, answer) = stored.unmask(&p.wrong_pin).unwrap();
+        assert_eq!(otp, secret(&p.wrong_otp_hex), "{source} {alg} wrong PIN K_otp");
+        assert_eq!(answer, secret(&p.wrong_answer_hex), "{source} {alg} wrong PIN K_ans");
+        count += 1;
+    }
 
     // §8 restore: the device's request, the new keys, the server's answer, and the refusal of
     // the copy that still holds the old keys.

@@ -284,3 +284,15 @@ test('randomSecret gives fresh, decodable secrets', () => {
   assert.notEqual(a, b);
   assert.match(worker.totp({ type: 'totp', secret: a }, Date.now()), /^\d{6}$/);
 });
+
+test('PIN-masked keys of every length unmask as the protocol vectors say', async () => {
+  const file = await vectors('push_protocol.json');
+  const b64 = (hex) => Buffer.from(hex, 'hex').toString('base64url');
+  const rows = [{ ...file.pin, algorithm: 'SHA1' }, ...file.pin_longer_keys];
+  assert.deepEqual(rows.map((r) => r.algorithm), ['SHA1', 'SHA256', 'SHA512']);
+  for (const v of rows) {
+    const otp = b64(file.keys.otp_hex[v.algorithm]);
+    assert.deepEqual(tools.unmaskKeys(v.masked, v.pin), { otp, answer: b64(file.keys.answer_hex) }, v.algorithm);
+    assert.deepEqual(tools.unmaskKeys(v.masked, v.wrong_pin), { otp: b64(v.wrong_otp_hex), answer: b64(v.wrong_answer_hex) }, v.algorithm);
+  }
+});
