@@ -6,10 +6,10 @@ use std::net::IpAddr;
 ///
 /// A failed approval is a wrong PIN or a wrong number, and each one counts against the token
 /// until it decays, however many right approvals come in between. A day lets a guesser who
-/// spreads tries between the person's own sign-ins make at most `maxTries - 1` guesses a day
-/// without locking the token (four with the default five: a four-digit PIN holds for years,
-/// and the person is told of each), while the person's own slips, a few a month, never add up
-/// to a lock.
+/// spreads tries between the person's own sign-ins make `maxTries - 1` guesses and then one a
+/// day without locking the token (with the default five, four and then about 365 a year: a
+/// four-digit PIN holds for over a decade on average, and the person is told of each), while
+/// the person's own slips, a few a month, never add up to a lock.
 pub const FAILURE_DECAY: u64 = 24 * 3600;
 
 /// The longest decay a server takes: a year, past which a count is a lifetime cap in all but

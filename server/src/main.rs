@@ -161,7 +161,7 @@ enum TokenCommand {
         /// approval, and the token locks after --max-tries wrong ones.
         #[arg(long, visible_alias = "pin")]
         require_pin: bool,
-        /// Failed answers in a row before the token locks.
+        /// Failed answers counted before the token locks (a right one forgives none).
         #[arg(long, default_value_t = 5)]
         max_tries: i64,
     },
