@@ -641,9 +641,16 @@ fn push_protocol() {
         assert_eq!(request.verify(&keys.channel, now), Err(Error::BadTag), "{what}: K_chan");
         assert_eq!(request.verify(&keys.request, request.expires_at), Err(Error::Expired));
         assert_eq!(request.verify(&keys.request, now - 31), Err(Error::NotYetValid));
+        // A typed number is covered by the tag: dropped on the way, the request fails.
+        if request.number_entry.is_some() {
+            let mut dropped = request.clone();
+            dropped.number_entry = None;
+            assert_eq!(dropped.verify(&keys.request, now), Err(Error::BadTag), "{what}: entry");
+        }
         requests.push(request);
         count += 1;
     }
+    assert!(requests.iter().any(|r| r.number_entry.is_some()), "a request with a typed number");
 
     // §4 the end of a request: built by the server, checked by the device.
     for v in &file.ended {
@@ -682,13 +689,12 @@ fn push_protocol() {
             verify_token_notice(fields, &keys.request).is_ok()
         });
         assert_eq!(notice.verify(&keys.channel), Err(Error::BadTag), "{what}: K_chan");
-        let other = match notice.kind {
-            NoticeKind::WrongPasscodes => NoticeKind::AuthenticatorAdded,
-            NoticeKind::AuthenticatorAdded => NoticeKind::WrongPasscodes,
-        };
-        let mut changed = notice.clone();
-        changed.kind = other;
-        assert_eq!(changed.verify(&keys.request), Err(Error::BadTag), "{what}: {}", other.name());
+        for other in NoticeKind::ALL.into_iter().filter(|k| *k != notice.kind) {
+            let mut changed = notice.clone();
+            changed.kind = other;
+            let verified = changed.verify(&keys.request);
+            assert_eq!(verified, Err(Error::BadTag), "{what}: {}", other.name());
+        }
         count += 1;
     }
 

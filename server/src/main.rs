@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pushotp_server::config::NumberMatching;
 use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, ended, geo, store, tokens, users};
 use tracing_subscriber::EnvFilter;
 
@@ -47,6 +48,15 @@ enum Command {
     Report(ReportCommand),
 }
 
+/// `--number-matching` as the command line spells it.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum NumberMatchingArg {
+    /// Pick the number from three.
+    Choose,
+    /// Type the two digits.
+    Type,
+}
+
 #[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on. Put a TLS reverse proxy in front for anything but a trial.
@@ -76,9 +86,13 @@ struct ServeArgs {
     /// Seconds a push request can be answered.
     #[arg(long, default_value_t = 120)]
     request_ttl: u64,
-    /// Failed answers in a row before a token locks.
+    /// Failed answers (wrong PIN, wrong number) counted before a token locks. A right answer
+    /// forgives none; they are forgiven one per --failure-decay.
     #[arg(long, default_value_t = 5)]
     max_tries: i64,
+    /// Seconds after which one counted failed answer of a token is forgiven (60 to 31536000).
+    #[arg(long, default_value_t = pushotp_server::config::FAILURE_DECAY)]
+    failure_decay: u64,
     /// Most pushes per person within one request TTL that did not end in an approved sign-in
     /// (waiting, replaced, expired, denied, reported or answered wrongly).
     #[arg(long, default_value_t = 3)]
@@ -89,6 +103,10 @@ struct ServeArgs {
     /// Send push requests without number matching.
     #[arg(long)]
     no_number_matching: bool,
+    /// How the person gives the sign-in page's number on the device: `choose` it from three,
+    /// or `type` it (a blind guess then approves one push in 90 rather than one in 3).
+    #[arg(long, value_enum, default_value_t = NumberMatchingArg::Choose)]
+    number_matching: NumberMatchingArg,
     /// Make new tokens PIN-protected.
     #[arg(long)]
     require_pin: bool,
@@ -143,7 +161,7 @@ enum TokenCommand {
         /// approval, and the token locks after --max-tries wrong ones.
         #[arg(long, visible_alias = "pin")]
         require_pin: bool,
-        /// Failed answers in a row before the token locks.
+        /// Failed answers counted before the token locks (a right one forgives none).
         #[arg(long, default_value_t = 5)]
         max_tries: i64,
         /// How long the link works: a number with `s`, `m`, `h` or `d` (at least 60 s). Until a
@@ -370,9 +388,14 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyho
         trusted_proxy: args.trusted_proxy,
         request_ttl: args.request_ttl,
         max_tries: args.max_tries,
+        failure_decay: args.failure_decay,
         max_pending_per_user: args.max_pending,
         deny_cooldown: args.deny_cooldown,
         number_matching: !args.no_number_matching,
+        number_entry: match args.number_matching {
+            NumberMatchingArg::Choose => NumberMatching::Choose,
+            NumberMatchingArg::Type => NumberMatching::Type,
+        },
         require_pin: args.require_pin,
         lock_on_report: args.lock_on_report,
         contact: args.contact,

@@ -9,18 +9,22 @@
 use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use pushotp::push::{Answer, Decision, EndReason, Nonce, NumberMatch, Place, PushRequest, VERSION};
+use pushotp::push::{
+    Answer, Decision, EndReason, Nonce, NoticeKind, NumberEntry, NumberMatch, Place, PushRequest,
+    VERSION,
+};
 
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
+use crate::config::NumberMatching;
 use crate::device_auth::{self, DeviceAuthError};
 use crate::states::{LoginState, Reason, RequestState, TokenState};
 use crate::store::logins::Login;
 use crate::store::reports::Report;
 use crate::store::requests::{NewPush, NewRequest, PushStored, RequestRow};
 use crate::store::tokens::TokenRow;
-use crate::{delivery, ended, signin, store, tokens};
+use crate::{delivery, ended, notices, signin, store, tokens};
 
 /// Why a push login did not start.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,11 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
 
     let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
     let right_number = matching.as_ref().map(|m| i64::from(m.right()));
+    // Typed: the request offers no numbers and asks for the page's to be typed; the answer is
+    // checked against the right number either way.
+    let typed = matching.is_some() && state.config.number_entry == NumberMatching::Type;
+    let choices = matching.as_ref().map(NumberMatch::choices).filter(|_| !typed);
+    let number_entry = typed.then_some(NumberEntry::Type);
     let place = login.client_ip.parse().ok().and_then(|ip| state.geo.place(ip)).map(|p| Place {
         city: p.city,
         country: p.country,
@@ -101,7 +110,8 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
             place: place.clone(),
             created_at: now,
             expires_at: expires,
-            choices: matching.as_ref().map(NumberMatch::choices),
+            choices,
+            number_entry,
             nonce,
             tag: [0; 32],
         };
@@ -322,13 +332,11 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
             let number_ok = request.right_number.is_none()
                 || request.right_number == answer.number.map(i64::from);
             let tag_ok = answer.verify_answer_tag(&device.keys.answer).is_ok();
-            // A right passcode is spent whatever the number; the failed-try count is reset in
-            // the same statement only when the whole answer is right.
+            // A right passcode is spent whatever the number.
             let passcode_ok = tag_ok
                 && match &answer.passcode {
                     Some(code) => {
-                        tokens::use_passcode(&state, token, &device.keys.otp, code, number_ok)
-                            .await?
+                        tokens::use_passcode(&state, token, &device.keys.otp, code).await?
                     }
                     None => false,
                 };
@@ -350,6 +358,10 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                     .detail(reason.as_str())
                     .record(&state.db)
                     .await?;
+                // Every device of the person hears of it, this one too: a copy of its keys
+                // elsewhere may be the one guessing.
+                notices::tell_person(&state, token.user_id, NoticeKind::FailedApprovals, None)
+                    .await;
                 if left == 0 {
                     settle(RequestState::Rejected).await?;
                     if locked_now {

@@ -188,7 +188,7 @@ pub async fn typed_passcode(
                 continue;
             }
             let keys = tokens::open_keys(state, &token)?;
-            if tokens::use_passcode(state, &token, &keys.otp, code, true).await? {
+            if tokens::use_passcode(state, &token, &keys.otp, code).await? {
                 store::users::reset_passcode_failures(&state.db, login.user_id).await?;
                 Audit::of_token(AuditEvent::PasscodeOk, &token)
                     .ip(&login.client_ip)

@@ -95,16 +95,12 @@ pub fn otp_params(token: &TokenRow) -> anyhow::Result<OtpParams> {
 /// Checks a passcode of a token with the protocol's rule (docs/protocol.md §5 step 4, in the
 /// core) and, if it is right, marks its counter or step used so that it is never accepted again
 /// (RFC 4226 §7.2, RFC 6238 §5.2). Atomic: of two requests racing with the same passcode, one
-/// wins. A passcode that is not digits is simply wrong.
-///
-/// With `success`, a right passcode also resets the count of failed tries in the same
-/// statement, for callers that know that the rest of the answer is right too.
+/// wins. A passcode that is not digits is simply wrong. A right one forgives no failed try.
 pub async fn use_passcode(
     state: &AppState,
     token: &TokenRow,
     otp_key: &Secret,
     passcode: &str,
-    success: bool,
 ) -> anyhow::Result<bool> {
     let last_used = u64::try_from(token.last_used).ok();
     let matched = match otp_params(token)?.verify_passcode(otp_key, passcode, last_used, now()) {
@@ -114,14 +110,17 @@ pub async fn use_passcode(
     };
     let Some(used) = matched else { return Ok(false) };
     // Only while the token is active: a failure elsewhere may have just locked it.
-    store::tokens::use_counter(&state.db, &token.id, i64::try_from(used)?, success).await
+    store::tokens::use_counter(&state.db, &token.id, i64::try_from(used)?).await
 }
 
-/// Counts a failed try; locks the token when it reaches its limit. Returns the tries left,
-/// and whether this try is the one that locked it: of tries counted at once, exactly one
-/// reaches the limit, so the lock is recorded once.
+/// Counts a failed try; locks the token when its count reaches its limit. The count loses one
+/// failure per [`Config::failure_decay`](crate::Config::failure_decay) and no success resets
+/// it ([`store::tokens::fail_try`]). Returns the tries left, and whether this try is the one
+/// that locked it: of tries counted at once, exactly one reaches the limit, so the lock is
+/// recorded once.
 pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<(i64, bool)> {
-    let (failed, max) = store::tokens::fail_try(&state.db, &token.id).await?;
+    let decay = secs(state.config.failure_decay)?;
+    let (failed, max) = store::tokens::fail_try(&state.db, &token.id, secs(now())?, decay).await?;
     Ok(((max - failed).max(0), failed == max))
 }
 
@@ -147,7 +146,7 @@ pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<(
 }
 
 /// An administrator unlocks a token locked after failed answers, a report or by an
-/// administrator: active again, with no failed tries. Fails if the token is not locked.
+/// administrator: active again, with every failed try forgotten. Fails if the token is not locked.
 pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
     anyhow::ensure!(

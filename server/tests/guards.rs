@@ -191,10 +191,10 @@ async fn a_passcode_at_or_below_the_last_one_used_is_refused(database: &str) {
 
     let db = &server.state.db;
     let token = &device.token_id;
-    assert!(!store::tokens::use_counter(db, token, 4, true).await.unwrap(), "at the last used");
-    assert!(!store::tokens::use_counter(db, token, 1, true).await.unwrap(), "below it");
+    assert!(!store::tokens::use_counter(db, token, 4).await.unwrap(), "at the last used");
+    assert!(!store::tokens::use_counter(db, token, 1).await.unwrap(), "below it");
     assert_eq!(server.count("SELECT last_used FROM tokens").await, 4);
-    assert!(store::tokens::use_counter(db, token, 5, true).await.unwrap(), "past it");
+    assert!(store::tokens::use_counter(db, token, 5).await.unwrap(), "past it");
     assert_eq!(server.count("SELECT last_used FROM tokens").await, 5);
 }
 

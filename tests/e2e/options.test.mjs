@@ -323,7 +323,7 @@ test('a PIN-protected token asks for a PIN twice and stores only the masked keys
   await options.getByRole('button', { name: 'Add', exact: true }).click();
   const dialog = options.getByRole('dialog', { name: 'Choose a PIN' });
   await dialog.waitFor();
-  assert.match(await dialog.textContent(), /Demo Org protects Demo Portal for alice with a PIN.*after 5 wrong PINs in a row the token locks/);
+  assert.match(await dialog.textContent(), /Demo Org protects Demo Portal for alice with a PIN.*5 wrong PINs lock the token, even with right ones in between\./);
   const pin = dialog.getByLabel('PIN (4 to 8 digits)');
   const again = dialog.getByLabel('Type the PIN again');
   assert.equal(await pin.getAttribute('type'), 'password');

@@ -187,6 +187,14 @@ test('push requests and Web Push subscriptions are read by the wire rules', asyn
   const good = file.requests[0].json;
   const now = good.createdAt * 1000;
   for (const { json } of file.requests) worker.verifyPushRequest(json, kReq, json.createdAt * 1000);
+  // A request whose number is typed: the field is covered by the tag, and only "type" is read.
+  const typed = file.requests.find((r) => r.json.numberEntry === 'type')?.json;
+  assert.ok(typed, 'a vector of a request whose number is typed');
+  const { numberEntry, ...untyped } = typed;
+  assert.equal(numberEntry, 'type');
+  assert.equal(errorCode(() => worker.verifyPushRequest(untyped, kReq, typed.createdAt * 1000)), 'bad_tag');
+  assert.equal(errorCode(() => worker.verifyPushRequest({ ...typed, numberEntry: 'choose' }, kReq, typed.createdAt * 1000)), 'invalid_message');
+  assert.equal(errorCode(() => worker.verifyPushRequest({ ...typed, choices: [37, 82, 15] }, kReq, typed.createdAt * 1000)), 'invalid_message');
   // Optional fields may be null or left out.
   const bare = file.requests.find((r) => r.json.place === null && r.json.choices === null)?.json;
   if (bare) {
@@ -240,6 +248,7 @@ test('a notice about a token verifies, field by field, only under its K_req and 
   const kChan = Buffer.from(file.keys.channel_hex, 'hex').toString('base64url');
   const check = (key, n) => tools.isTokenNotice(key, n.v, n.tokenId, n.kind, n.at, n.tag);
   for (const { json } of file.notices) assert.equal(check(kReq, json), true, json.kind);
+  assert.deepEqual(file.notices.map((n) => n.json.kind), ['wrong_passcodes', 'authenticator_added', 'failed_approvals']);
   const good = file.notices[0].json;
   for (const [what, key, bad] of [
     ['under K_chan', kChan, good],

@@ -7,7 +7,7 @@
 //! | §2 canonical bytes, MACs (RFC 2104 HMAC-SHA256) | [`Canonical`] |
 //! | §3 enrollment | [`ActivationLink`], [`EnrollRequest`], [`Enrolled`], [`OtpParams`], [`PinPolicy`] |
 //! | §3 confirming an enrollment | [`enroll_confirm_code`] |
-//! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
+//! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`], [`NumberEntry`] |
 //! | §4 the end of a request | [`PushEnded`], [`EndReason`] |
 //! | §4 notices about a token | [`TokenNotice`], [`NoticeKind`], [`verify_token_notice`] |
 //! | §4 where the passcode goes | [`may_fill`] |
@@ -58,7 +58,7 @@ pub use number::NumberMatch;
 pub use origins::may_fill;
 pub(crate) use pin::pad as pin_pad;
 pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
-pub use request::{Place, PushRequest};
+pub use request::{NumberEntry, Place, PushRequest};
 pub use restore::{
     RestoreRequest, Restored, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
     restored_keys, verify_restored, verify_restored_elsewhere,

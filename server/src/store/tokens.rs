@@ -25,7 +25,7 @@ pub struct TokenRow {
     pub pin_required: bool,
     /// Failed tries before locking.
     pub max_tries: i64,
-    /// Failed tries in a row so far.
+    /// Failed tries counted as of the last one; they decay since ([`fail_try`]).
     pub failed_tries: i64,
     /// `hotp` or `totp`.
     pub otp_type: String,
@@ -295,42 +295,58 @@ pub async fn unconfirmed_expired(db: &Db, now: i64) -> anyhow::Result<Vec<String
 }
 
 /// Marks counter or step `used` spent, only if it is past the last one spent and the token is
-/// active: of two requests racing with the same passcode, one wins. With `reset_tries` the
-/// count of failed tries goes back to zero in the same statement. Returns whether this call won.
-pub async fn use_counter(db: &Db, id: &str, used: i64, reset_tries: bool) -> anyhow::Result<bool> {
+/// active: of two requests racing with the same passcode, one wins. Returns whether this call
+/// won. A success forgives no failed try: they decay with time alone ([`fail_try`]).
+pub async fn use_counter(db: &Db, id: &str, used: i64) -> anyhow::Result<bool> {
     let updated = sqlx::query(
-        "UPDATE tokens SET last_used = $1, failed_tries = CASE WHEN $3 = 1 THEN 0 ELSE failed_tries END \
-         WHERE id = $2 AND last_used < $1 AND state = $4",
+        "UPDATE tokens SET last_used = $1 WHERE id = $2 AND last_used < $1 AND state = $3",
     )
     .bind(used)
     .bind(id)
-    .bind(i64::from(reset_tries))
     .bind(TokenState::Active.as_str())
     .execute(&db.writer)
     .await?;
     Ok(updated.rows_affected() == 1)
 }
 
-/// Counts a failed try and locks the token when it reaches its limit, in one statement.
-/// Returns the failed tries and the limit after it.
-pub async fn fail_try(db: &Db, id: &str) -> anyhow::Result<(i64, i64)> {
+/// Counts a failed try at `now` and locks the token when its count reaches its limit, in one
+/// statement: of tries counted at once, each is counted, and exactly one reaches the limit.
+/// Returns the count after it and the limit.
+///
+/// The count is a leaky bucket that loses one failure per `decay` seconds, kept as the time
+/// `failures_until` by which every counted failure will have been forgiven: a failure moves it
+/// `decay` past itself, or past now once it has gone by, and the count at any time is the
+/// whole periods still ahead, rounded up. A success forgives nothing, so guesses spread
+/// between the person's own sign-ins add up. `failed_tries` keeps the count as of this
+/// failure, for the administrator's list.
+pub async fn fail_try(db: &Db, id: &str, now: i64, decay: i64) -> anyhow::Result<(i64, i64)> {
+    // The new `failures_until` is `(CASE … END + $5)`, the count `((it - $4 + $5 - 1) / $5)`:
+    // written out in each place that needs it, since SET expressions all see the row as it was.
     let row = sqlx::query(
-        "UPDATE tokens SET failed_tries = failed_tries + 1, \
-         state = CASE WHEN state = $3 AND failed_tries + 1 >= max_tries THEN $2 ELSE state END \
+        "UPDATE tokens SET \
+         failures_until = CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5, \
+         failed_tries = \
+           ((CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5) - $4 + $5 - 1) / $5, \
+         state = CASE WHEN state = $3 AND \
+           ((CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5) - $4 + $5 - 1) / $5 \
+             >= max_tries \
+           THEN $2 ELSE state END \
          WHERE id = $1 RETURNING failed_tries, max_tries",
     )
     .bind(id)
     .bind(TokenState::Locked.as_str())
     // Only an active token locks: one revoked meanwhile stays revoked.
     .bind(TokenState::Active.as_str())
+    .bind(now)
+    .bind(decay)
     .fetch_one(&db.writer)
     .await?;
     Ok((row.try_get("failed_tries")?, row.try_get("max_tries")?))
 }
 
-/// Sets the count of failed tries back to zero.
+/// Forgets every failed try of a token (an administrator's unlock).
 pub async fn reset_tries(db: &Db, id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE tokens SET failed_tries = 0 WHERE id = $1")
+    sqlx::query("UPDATE tokens SET failed_tries = 0, failures_until = 0 WHERE id = $1")
         .bind(id)
         .execute(&db.writer)
         .await?;
@@ -463,6 +479,7 @@ fn notice_column(kind: NoticeKind) -> &'static str {
     match kind {
         NoticeKind::WrongPasscodes => "wrong_passcodes_at",
         NoticeKind::AuthenticatorAdded => "authenticator_added_at",
+        NoticeKind::FailedApprovals => "failed_approvals_at",
     }
 }
 
@@ -473,6 +490,7 @@ pub async fn set_notice_at(db: &Db, ids: &[&str], kind: NoticeKind, at: i64) -> 
         NoticeKind::AuthenticatorAdded => {
             "UPDATE tokens SET authenticator_added_at = $1 WHERE id = $2"
         }
+        NoticeKind::FailedApprovals => "UPDATE tokens SET failed_approvals_at = $1 WHERE id = $2",
     };
     for id in ids {
         sqlx::query(sql).bind(at).bind(*id).execute(&db.writer).await?;
@@ -486,13 +504,15 @@ pub async fn notices_since(
     id: &str,
     since: i64,
 ) -> anyhow::Result<Vec<(NoticeKind, i64)>> {
-    let row =
-        sqlx::query("SELECT wrong_passcodes_at, authenticator_added_at FROM tokens WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await?;
+    let row = sqlx::query(
+        "SELECT wrong_passcodes_at, authenticator_added_at, failed_approvals_at \
+         FROM tokens WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
     let mut found = Vec::new();
-    for kind in [NoticeKind::WrongPasscodes, NoticeKind::AuthenticatorAdded] {
+    for kind in NoticeKind::ALL {
         if let Some(at) =
             row.try_get::<Option<i64>, _>(notice_column(kind))?.filter(|at| *at >= since)
         {
