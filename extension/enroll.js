@@ -43,16 +43,18 @@ export function sentEnrollmentNear(server, tokenId, atMs, windowMs) {
 /**
  * @typedef {import('./store.js').PushToken} PushToken
  * @typedef {import('./messages.js').EnrolledToken} EnrolledToken
- * @typedef {Omit<PushToken, 'enabled'|'addedAt'>} Accepted  a token the server accepted
- * @typedef {(token: Accepted) => Promise<void>} Keep  checks and saves a token (background.js)
+ * @typedef {Omit<PushToken, 'enabled'|'addedAt'>} Kept  a token as it is saved
+ * @typedef {Kept & {confirmCode: string}} Accepted  a token the server accepted, with the
+ *   comparison code of its enrollment (§3), shown to the person and never saved
+ * @typedef {(token: Kept) => Promise<void>} Keep  checks and saves a token (background.js)
  */
 
 /**
  * @param {Accepted} token
  * @returns {EnrolledToken}
  */
-function shown({ tokenId, tokenName, user, issuer, server, pin, loginOrigins }) {
-  const token = { tokenId, tokenName, user, issuer, server, pin: { required: pin.required, maxTries: pin.maxTries } };
+function shown({ tokenId, tokenName, user, issuer, server, pin, loginOrigins, confirmCode }) {
+  const token = { tokenId, tokenName, user, issuer, server, pin: { required: pin.required, maxTries: pin.maxTries }, confirmCode };
   // The page names the login pages where its codes will be typed (§3).
   return loginOrigins?.length ? { ...token, loginOrigins: [...loginOrigins] } : token;
 }
@@ -180,8 +182,10 @@ export function sweep() {
  * @returns {Promise<{token: EnrolledToken}>}
  */
 async function save(handle, token, keep) {
+  // The comparison code is for the person's eyes now, not for storage.
+  const { confirmCode, ...kept } = token;
   try {
-    await keep(token);
+    await keep(kept);
   } catch (err) {
     throw coded('save_failed', err?.message ?? String(err), { enrollment: handle, token: shown(token), reason: err?.code ?? null });
   }

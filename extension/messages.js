@@ -114,8 +114,10 @@ export const PageMessage = Object.freeze({
  */
 
 /**
- * What the page may show of an enrolled push token.
- * @typedef {{tokenId: string, tokenName: string, user: string, issuer: string, server: string, pin: {required: boolean, maxTries: number}, loginOrigins?: string[]}} EnrolledToken
+ * What the page may show of an enrolled push token. `confirmCode` is the comparison code of its
+ * enrollment (docs/protocol.md §3, six digits): a server whose page made the link keeps the
+ * token unconfirmed until the person confirms there that the page shows the same code.
+ * @typedef {{tokenId: string, tokenName: string, user: string, issuer: string, server: string, pin: {required: boolean, maxTries: number}, loginOrigins?: string[], confirmCode: string}} EnrolledToken
  */
 
 /**

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // @ts-check
 // Notices about a push token (docs/protocol.md §4, "Notices about a token"): its server says
-// that wrong passcodes are being typed for the person's account, or that another authenticator
-// was added to it. Each is checked in the core (the tools module: rare, like the proof of a
+// that wrong passcodes are being typed for the person's account, that another authenticator
+// was added to it, or that an approval of one of its sign-ins failed (a wrong PIN or number). Each is checked in the core (the tools module: rare, like the proof of a
 // restore elsewhere), kept on its token (the newest of each kind, so that a replayed one shows
 // nothing), and shown as a notification and on the token's line in the options page.
 import { sentEnrollmentNear } from './enroll.js';
@@ -34,7 +34,7 @@ export async function receive(raws, servers) {
   const fresh = raws.filter((raw) => {
     const { tokenId, kind, at } = /** @type {{tokenId?: unknown, kind?: unknown, at?: unknown}} */ (raw ?? {});
     const token = typeof tokenId === 'string' ? tokens[tokenId] : undefined;
-    return token && servers.includes(token.server) && typeof at === 'number' && !((token.notices?.[/** @type {'wrong_passcodes'} */ (kind)] ?? 0) >= at * 1000);
+    return token && servers.includes(token.server) && typeof at === 'number' && !((token.notices?.[/** @type {import('./store.js').NoticeKind} */ (kind)] ?? 0) >= at * 1000);
   });
   if (!fresh.length) return;
   await toolsReady();
@@ -66,7 +66,7 @@ async function keep(raw, servers) {
   const tokenId = /** @type {{tokenId?: unknown}} */ (raw)?.tokenId;
   const token = typeof tokenId === 'string' ? (await pushTokens())[tokenId] : undefined;
   if (!token || !servers.includes(token.server) || token.restoredElsewhereAt) return null;
-  const notice = /** @type {{v: number, kind: 'wrong_passcodes'|'authenticator_added', at: number, tag: string}} */ (raw);
+  const notice = /** @type {{v: number, kind: import('./store.js').NoticeKind, at: number, tag: string}} */ (raw);
   if (!verified(token.keys.request, token.tokenId, notice)) {
     console.warn(`PushOTP: ignored a notice about token ${token.tokenId} that does not verify`);
     return null;

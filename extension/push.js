@@ -93,7 +93,7 @@ export async function check(raws, { via, servers }) {
         contextMessage: hostOf(request.origin),
         buttons: true,
         // Where the button cannot approve by itself (approvable), it says what it opens.
-        ...(request.choices ? { approve: 'Choose the number…' } : token.pin.required ? { approve: 'Enter PIN…' } : {}),
+        ...(request.choices ? { approve: 'Choose the number…' } : request.numberEntry ? { approve: 'Type the number…' } : token.pin.required ? { approve: 'Enter PIN…' } : {}),
       },
     });
   }
@@ -242,11 +242,12 @@ async function send(server, body) {
 
 /**
  * Whether the notification's Approve button may answer without the popup: only without a
- * number to pick and without a PIN, and only if the person left that on.
+ * number to pick or type and without a PIN, and only if the person left that on.
  * @param {import('./store.js').Pending} item
  * @param {import('./store.js').Settings} prefs
  */
 export async function approvable(item, prefs) {
   const token = (await pushTokens())[item.request.tokenId];
-  return Boolean(token) && prefs.approveFromNotification && !(/** @type {PushRequest} */ (item.request).choices) && !token.pin.required;
+  const request = /** @type {PushRequest} */ (item.request);
+  return Boolean(token) && prefs.approveFromNotification && !request.choices && !request.numberEntry && !token.pin.required;
 }

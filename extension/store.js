@@ -38,6 +38,11 @@
 //                                          (privacyidea-keys.js); the lock removes them
 
 /**
+ * @typedef {'wrong_passcodes'|'authenticator_added'|'failed_approvals'} NoticeKind  What a notice
+ *   about a token tells (docs/protocol.md §4, "Notices about a token")
+ */
+
+/**
  * @typedef {object} PushToken  A token enrolled from an activation link (docs/protocol.md §3).
  * @property {string} tokenId
  * @property {string} server       base URL, no trailing slash
@@ -61,7 +66,7 @@
  * @property {number} addedAt       ms
  * @property {number} [restoredElsewhereAt]  ms: when its server said that another browser
  *   restored the token from an export (§8); it receives and answers nothing here since
- * @property {{wrong_passcodes?: number, authenticator_added?: number}} [notices]  ms: when the
+ * @property {{[kind in NoticeKind]?: number}} [notices]  ms: when the
  *   newest notice of each kind about the token happened (§4, "Notices about a token")
  * @property {{authenticator_added?: number}} [ownNotices]  ms: those of `notices` that were
  *   about this browser's own doing (a token it added itself), and so not shown
@@ -136,6 +141,8 @@
  * @property {number} createdAt    Unix seconds
  * @property {number} expiresAt    Unix seconds
  * @property {number[]|null} [choices]
+ * @property {'type'} [numberEntry]  the number shown on the sign-in page is typed, not picked
+ *   (then `choices` is null)
  */
 
 /**

@@ -242,7 +242,7 @@ export function outcomeMessage(outcome, { pin = false } = {}) {
  * What the person is told about a notice from a push token's server (docs/protocol.md §4,
  * "Notices about a token"): the notification's title and the message, which the token's line in
  * the options page repeats.
- * @param {'wrong_passcodes'|'authenticator_added'} kind
+ * @param {import('./store.js').NoticeKind} kind
  * @param {{user: string, issuer: string}} token
  * @param {string} when  when it happened, as the page shows times
  */
@@ -252,6 +252,12 @@ export function noticeText(kind, { user, issuer }, when) {
     return {
       title: 'Someone is guessing your passcodes',
       message: `Wrong passcodes were typed for ${account} on ${when}. Whoever typed them knows your password: change it. Typed passcodes wait for now; sign-ins you approve here still work.`,
+    };
+  }
+  if (kind === 'failed_approvals') {
+    return {
+      title: 'A sign-in approval failed',
+      message: `A wrong PIN or a wrong number was entered to approve a sign-in to ${account} on ${when}. If it was not you, someone may be trying to get past your authenticator: deny sign-in requests you did not start, and tell ${issuer}. Each wrong answer brings your authenticator closer to being locked.`,
     };
   }
   return {

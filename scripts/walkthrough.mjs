@@ -225,6 +225,16 @@ async function walk() {
     await shot(options, 'options-token-scanned');
   });
 
+  await step('both pages show the same code; Confirm on the app page makes the token work', async () => {
+    const code = (await options.getByTestId('add-confirm').locator('strong').textContent()).trim();
+    await app.bringToFront();
+    await app.getByTestId('enroll-code').filter({ hasText: code }).waitFor();
+    await shot(app, 'app-enroll-confirm');
+    await app.getByRole('button', { name: 'Confirm' }).click();
+    await app.getByTestId('enroll-status').filter({ hasText: /^Confirmed\./ }).waitFor();
+    await shot(app, 'app-enroll-confirmed');
+  });
+
   await step('an everyday code from an otpauth:// link; the popup shows its code', async () => {
     await options.getByLabel('Link', { exact: true }).fill(OTP_LINK);
     await options.getByRole('button', { name: 'Add from link' }).click();

@@ -112,6 +112,7 @@ fn push(c: &mut Criterion) {
         created_at: 1_764_000_000,
         expires_at: 1_764_000_120,
         choices: Some([37, 82, 15]),
+        number_entry: None,
         nonce: [2; 16],
         tag: [0; 32],
     };

@@ -116,7 +116,7 @@ fn finish<D: hmac::EagerHash>(mut mac: Hmac<D>, message: &[u8]) -> hmac::digest:
 /// RFC 4226 §5.3: the low 4 bits of the last byte pick an offset; the 31 bits from there are
 /// the code before reduction. Every HMAC output is at least 20 bytes and the offset at most 15,
 /// so the four bytes are always there.
-fn dynamic_truncation(hs: &[u8]) -> u32 {
+pub(crate) fn dynamic_truncation(hs: &[u8]) -> u32 {
     let offset = usize::from(hs.last().copied().unwrap_or(0) & 0x0f);
     let mut word = [0u8; 4];
     if let Some(bytes) = hs.get(offset..offset + 4) {

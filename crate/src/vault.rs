@@ -1,6 +1,8 @@
 //! The key that encrypts the extension's stored secrets and its export files: Argon2id
-//! (RFC 9106) of the person's password, with the same default costs as PIN masking
-//! (m = 19456 KiB, t = 2, p = 1).
+//! (RFC 9106) of the person's password, at the costs of [`VAULT_COSTS`] for every new
+//! password and export. The costs are stored with each sealed vault and export file, so that
+//! one sealed at other costs (earlier versions used PIN masking's m = 19456 KiB, t = 2) still
+//! opens.
 //!
 //! The encryption itself (AES-256-GCM) is done by the browser's WebCrypto; this module only
 //! stretches the password, so that a copied profile or export file costs an attacker one
@@ -17,6 +19,13 @@ pub const KEY_LEN: usize = 32;
 pub const SALT_LEN: usize = 16;
 /// The longest password accepted, in bytes of UTF-8.
 pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// The costs of a new password or export file: RFC 9106 §4's second recommended option
+/// (m = 64 MiB, t = 3, p = 1), for settings where 2 GiB (the first) is too much memory, as in a
+/// browser. The key is derived once per unlock or export, not per approval, so it may cost more
+/// than PIN masking: about a quarter of a second in the extension's WebAssembly on the
+/// reference machine (`BENCHMARKS.md`), which leaves room under a second for slower computers.
+pub const VAULT_COSTS: KdfParams = KdfParams { memory_kib: 65_536, iterations: 3, parallelism: 1 };
 
 /// `Argon2id(password, salt, m, t, p, L = 32)`, version 0x13, no secret, no associated data.
 ///
@@ -55,6 +64,16 @@ pub fn derive_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_passwords_use_rfc_9106s_second_recommended_costs() {
+        // RFC 9106 §4: "Argon2id with t=3 iterations, p=4 lanes, m=2^(16) (64 MiB of RAM)";
+        // one lane here, since this core computes lanes one after another.
+        assert_eq!(VAULT_COSTS, KdfParams { memory_kib: 1 << 16, iterations: 3, parallelism: 1 });
+        assert_ne!(VAULT_COSTS, KdfParams::default(), "the vault costs more than a PIN");
+        let key = derive_key("correct horse battery staple", &[7; SALT_LEN], &VAULT_COSTS);
+        assert_eq!(key.unwrap().len(), KEY_LEN);
+    }
 
     const FAST: KdfParams = KdfParams { memory_kib: 64, iterations: 1, parallelism: 1 };
 

@@ -348,6 +348,7 @@ struct PushFile {
     enroll: Tagged,
     enrolled: Tagged,
     enrolled_login_origins: Tagged,
+    enroll_confirm: ConfirmVector,
     requests: Vec<Tagged>,
     ended: Vec<Tagged>,
     notices: Vec<Tagged>,
@@ -357,6 +358,7 @@ struct PushFile {
     webpush: ChannelVector,
     remove: ChannelVector,
     pin: PinVector,
+    pin_longer_keys: Vec<LongerPinVector>,
     restore: RestoreVector,
     restored_keys: RestoredKeys,
     restored: Tagged,
@@ -416,6 +418,14 @@ struct PushKeys {
     channel_hex: String,
 }
 
+/// The comparison code of an enrollment: its MAC input, the MAC and the six digits.
+#[derive(Deserialize)]
+struct ConfirmVector {
+    canonical_hex: String,
+    tag_hex: String,
+    code: String,
+}
+
 /// A message with its wire JSON, the MAC input and the tag (or proof).
 #[derive(Deserialize)]
 struct Tagged {
@@ -452,6 +462,19 @@ struct PinVector {
     pin: String,
     salt_hex: String,
     params: pushotp::push::PinParams,
+    masked: serde_json::Value,
+    masked_hex: String,
+    wrong_pin: String,
+    wrong_otp_hex: String,
+    wrong_answer_hex: String,
+}
+
+/// §6 masking of the longer `K_otp` of SHA-256 and SHA-512 tokens (32 and 64 bytes).
+#[derive(Deserialize)]
+struct LongerPinVector {
+    algorithm: Algorithm,
+    pin: String,
+    salt_hex: String,
     masked: serde_json::Value,
     masked_hex: String,
     wrong_pin: String,
@@ -583,6 +606,24 @@ fn push_protocol() {
     assert_eq!(stripped.verify(&a, &request), Err(Error::BadTag), "{what}: stripped");
     count += 1;
 
+    // §3 the comparison code of that redemption, shown by the device and by the page.
+    let what = format!("{source} enroll confirm");
+    let confirm = &file.enroll_confirm;
+    let input = pushotp::push::enroll_confirm_input(&inputs.token_id, &device_nonce, &server_nonce);
+    assert_eq!(input.as_bytes(), hex(&confirm.canonical_hex), "{what}");
+    assert_eq!(
+        input.mac(&pushotp::push::activation_key(&a)).to_vec(),
+        hex(&confirm.tag_hex),
+        "{what}"
+    );
+    let code =
+        pushotp::push::enroll_confirm_code(&a, &inputs.token_id, &device_nonce, &server_nonce);
+    assert_eq!(code, confirm.code, "{what}");
+    let other =
+        pushotp::push::enroll_confirm_code(&a, &inputs.token_id, &server_nonce, &device_nonce);
+    assert_ne!(other, confirm.code, "{what}: nonces swapped");
+    count += 1;
+
     // §4 push login requests.
     let mut requests = Vec::new();
     for v in &file.requests {
@@ -608,9 +649,16 @@ fn push_protocol() {
         assert_eq!(request.verify(&keys.channel, now), Err(Error::BadTag), "{what}: K_chan");
         assert_eq!(request.verify(&keys.request, request.expires_at), Err(Error::Expired));
         assert_eq!(request.verify(&keys.request, now - 31), Err(Error::NotYetValid));
+        // A typed number is covered by the tag: dropped on the way, the request fails.
+        if request.number_entry.is_some() {
+            let mut dropped = request.clone();
+            dropped.number_entry = None;
+            assert_eq!(dropped.verify(&keys.request, now), Err(Error::BadTag), "{what}: entry");
+        }
         requests.push(request);
         count += 1;
     }
+    assert!(requests.iter().any(|r| r.number_entry.is_some()), "a request with a typed number");
 
     // §4 the end of a request: built by the server, checked by the device.
     for v in &file.ended {
@@ -649,13 +697,12 @@ fn push_protocol() {
             verify_token_notice(fields, &keys.request).is_ok()
         });
         assert_eq!(notice.verify(&keys.channel), Err(Error::BadTag), "{what}: K_chan");
-        let other = match notice.kind {
-            NoticeKind::WrongPasscodes => NoticeKind::AuthenticatorAdded,
-            NoticeKind::AuthenticatorAdded => NoticeKind::WrongPasscodes,
-        };
-        let mut changed = notice.clone();
-        changed.kind = other;
-        assert_eq!(changed.verify(&keys.request), Err(Error::BadTag), "{what}: {}", other.name());
+        for other in NoticeKind::ALL.into_iter().filter(|k| *k != notice.kind) {
+            let mut changed = notice.clone();
+            changed.kind = other;
+            let verified = changed.verify(&keys.request);
+            assert_eq!(verified, Err(Error::BadTag), "{what}: {}", other.name());
+        }
         count += 1;
     }
 
@@ -808,6 +855,23 @@ fn push_protocol() {
     assert_eq!(otp, secret(&p.wrong_otp_hex), "{source} wrong PIN K_otp");
     assert_eq!(answer, secret(&p.wrong_answer_hex), "{source} wrong PIN K_ans");
     count += 1;
+    // The same for the longer K_otp of SHA-256 and SHA-512 tokens: the pad is as long as both
+    // keys together (RFC 9106 §3.2, tag length T).
+    assert_eq!(file.pin_longer_keys.len(), 2, "{source}: SHA-256 and SHA-512");
+    for p in &file.pin_longer_keys {
+        let alg = p.algorithm;
+        let k_otp = secret(&file.keys.otp_hex[&alg]);
+        let salt: [u8; 16] = array(&p.salt_hex);
+        let masked = MaskedKeys::mask(&k_otp, &keys.answer, &p.pin, salt).unwrap();
+        assert_eq!(masked.masked, hex(&p.masked_hex), "{source} {alg} masked keys");
+        assert_eq!(serde_json::to_value(&masked).unwrap(), p.masked, "{source} {alg} masked JSON");
+        let stored: MaskedKeys = serde_json::from_value(p.masked.clone()).unwrap();
+        assert_eq!(stored.unmask(&p.pin).unwrap(), (k_otp, keys.answer.clone()), "{alg}");
+        let (otp, answer) = stored.unmask(&p.wrong_pin).unwrap();
+        assert_eq!(otp, secret(&p.wrong_otp_hex), "{source} {alg} wrong PIN K_otp");
+        assert_eq!(answer, secret(&p.wrong_answer_hex), "{source} {alg} wrong PIN K_ans");
+        count += 1;
+    }
 
     // §8 restore: the device's request, the new keys, the server's answer, and the refusal of
     // the copy that still holds the old keys.

@@ -30,6 +30,7 @@ const addButton = $button('add');
 const scanButton = $button('scan');
 const addStatus = $('add-status');
 const retryButton = $button('retry-save');
+const addConfirm = $('add-confirm');
 
 /**
  * Why a link cannot be used, from the core's error code.
@@ -182,6 +183,23 @@ function added(token) {
   // Where its server declared login pages of its own, codes are typed there too: say where.
   const sites = fillSentence(token);
   say(addStatus, `Added ${token.tokenName} for ${token.user} at ${token.issuer}.${pin}${sites ? ` ${sites}` : ''}`, 'ok');
+  showConfirmCode(token.confirmCode);
+}
+
+/**
+ * Shows the comparison code of the enrollment (docs/protocol.md §3), or hides it (`null`). A
+ * link made on the organization's own page ("Add a push authenticator") works only once the
+ * person confirms there that the page shows this code; an administrator's link needs nothing.
+ * @param {string|null} code  six digits
+ */
+function showConfirmCode(code) {
+  addConfirm.hidden = code === null;
+  addConfirm.textContent = '';
+  if (code === null) return;
+  const shown = document.createElement('strong');
+  shown.className = 'confirm-code';
+  shown.textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
+  addConfirm.append('If the page that showed the link asks you to confirm, check that it shows ', shown, ' before you confirm. If it shows another number, someone else used the link: choose “It does not match” there.');
 }
 
 /**
@@ -228,6 +246,7 @@ async function enroll(link) {
     return;
   }
   setBusy(true);
+  showConfirmCode(null);
   say(addStatus, 'Adding the token…');
   try {
     const reply = await askWorker({ type: Message.TOKEN_ENROLL, link, deviceName });

@@ -20,7 +20,7 @@ export function choosePin(token) {
   const leave = $('pin-leave');
   $('pin-intro').textContent =
     `${token.issuer} protects ${token.tokenName} for ${token.user} with a PIN. You will type it to approve each sign-in. ` +
-    `It is never stored or sent anywhere, so if you forget it you need a new activation link; after ${token.pin.maxTries} wrong PINs in a row the token locks.`;
+    `It is never stored or sent anywhere, so if you forget it you need a new activation link; ${token.pin.maxTries} wrong PINs lock the token, even with right ones in between.`;
   $('pin-leave-text').textContent =
     `If you stop now, ${token.tokenName} is not added. The server has already used up this activation link, so to try again you need a new one from ${token.issuer}.`;
   pin.value = '';

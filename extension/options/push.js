@@ -80,7 +80,7 @@ function tokenItem(token, twins) {
     moved.textContent = `Restored in another browser (noticed ${when}): ${token.issuer} now sends this token's sign-in requests there, and this browser can no longer answer them. Remove it here.`;
   }
   // What its server said about the account (docs/protocol.md §4, "Notices about a token").
-  for (const kind of /** @type {const} */ (['wrong_passcodes', 'authenticator_added'])) {
+  for (const kind of /** @type {const} */ (['wrong_passcodes', 'authenticator_added', 'failed_approvals'])) {
     const line = find(item, `.token-notice[data-kind="${kind}"]`);
     const at = token.notices?.[kind];
     const shown = Boolean(at) && token.ownNotices?.[kind] !== at;

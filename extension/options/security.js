@@ -15,13 +15,14 @@ import { $, $input, $select, say } from './common.js';
 const MIN_PASSWORD = 8;
 
 /**
- * A fresh salt and the default costs, with the key for `password` under them.
+ * A fresh salt and the core's costs for a new password or export, with the key for `password`
+ * under them.
  * @param {string} password
  * @returns {Promise<{kdf: Kdf, key: string}>}
  */
 async function newKey(password) {
   await tools.ready;
-  const kdf = { salt: tools.randomSalt(), memoryKib: 19456, iterations: 2, parallelism: 1 };
+  const kdf = /** @type {Kdf} */ (tools.newKdf());
   return { kdf, key: await keyFor(password, kdf) };
 }
 

@@ -56,6 +56,7 @@ export function approve(number) {
   const request = answerable();
   if (!request) return;
   if (request.choices?.length && number == null) return;
+  if (/** @type {PushRequest} */ (request).numberEntry === 'type' && number == null) return;
   if (pinFirst(request)) askPin(request, number);
   else send(request, { decision: 'approve', ...(number != null && { number }) });
 }

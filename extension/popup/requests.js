@@ -147,6 +147,7 @@ function showPushRequest(id, request, foreign) {
   $('account').textContent = token ? [token.tokenName, token.user, twin].filter(Boolean).join(' · ') : 'Unknown token';
 
   showChoices(request.choices ?? []);
+  showTyped(request.numberEntry === 'type');
   showWhere(id, request);
   $('request-unlock').hidden = true;
   if (token?.pin?.required) loadTools();
@@ -193,6 +194,7 @@ function showPiRequest(id, request) {
   $('account').textContent = `${token?.label ?? 'Unknown token'} · ${request.serial}`;
   $('pick').textContent = 'Pick the option shown on the sign-in page';
   showChoices(request.choices ?? []);
+  showTyped(false);
   $('where').hidden = true;
 }
 
@@ -208,7 +210,7 @@ const TITLE_CHARS = 60;
 function showWhere(id, request) {
   const where = $('where');
   const site = `The number is on the sign-in page of ${hostOf(request.origin)}`;
-  where.hidden = !request.choices?.length;
+  where.hidden = !request.choices?.length && request.numberEntry !== 'type';
   where.textContent = `${site}.`;
   if (where.hidden) return;
   tabOf(request.origin)
@@ -243,6 +245,41 @@ function showChoices(choices) {
   $('progress').textContent = '';
 }
 
+/**
+ * The field for the number of a request that asks for it to be typed (docs/protocol.md §4,
+ * "Number matching"): empty for each request shown. The number is sent only by Approve.
+ * @param {boolean} shown
+ */
+function showTyped(shown) {
+  $('typed').hidden = !shown;
+  typedInput().value = '';
+}
+
+/** @returns {HTMLInputElement} */
+function typedInput() {
+  return /** @type {HTMLInputElement} */ ($('typed-number'));
+}
+
+/** Whether the shown request asks for its number to be typed. */
+function typedShown() {
+  const request = state.pending[state.current ?? '']?.request;
+  return /** @type {PushRequest|undefined} */ (request)?.numberEntry === 'type';
+}
+
+/** The two digits typed for the shown request, as a number, or null before both are in. */
+function typedNumber() {
+  const value = typedInput().value;
+  return /^[0-9]{2}$/.test(value) ? Number(value) : null;
+}
+
+// Only digits go in, at most two; Approve waits for both.
+typedInput().addEventListener('input', () => {
+  const input = typedInput();
+  const digits = input.value.replace(/[^0-9]/g, '').slice(0, 2);
+  if (digits !== input.value) input.value = digits;
+  showPicked();
+});
+
 /** The shown request's choices, as it has them. */
 function choicesShown() {
   return state.pending[state.current]?.request.choices ?? [];
@@ -259,8 +296,9 @@ function pick(choice) {
   $('progress').textContent = `You picked ${choice}. Approve sends it.`;
 }
 
-/** The choice picked for the shown request, or null. */
+/** The choice picked (or the number typed) for the shown request, or null. */
 export function picked() {
+  if (typedShown()) return typedNumber();
   return state.picked?.id === state.current ? state.picked.choice : null;
 }
 
@@ -279,11 +317,12 @@ function showPicked() {
   for (const button of $('numbers').querySelectorAll('button')) {
     button.setAttribute('aria-pressed', String(choice != null && button.textContent === String(choice)));
   }
-  $button('approve').disabled = state.busy || (choicesShown().length > 0 && choice == null);
+  $button('approve').disabled = state.busy || ((choicesShown().length > 0 || typedShown()) && choice == null);
 }
 
+/** The controls that answer, or make an answer: disabled while one is on its way. */
 export function actionButtons() {
-  return [...$('numbers').querySelectorAll('button'), $button('approve'), $button('deny')];
+  return [...$('numbers').querySelectorAll('button'), typedInput(), $button('approve'), $button('deny')];
 }
 
 /** Moves the focus to the shown request's heading, which answers nothing. */
@@ -469,12 +508,21 @@ let typed = { digits: '', at: 0 };
 const TYPING_PAUSE_MS = 1500;
 
 /**
- * A digit key: once the digits typed end with one of the shown request's choices, that choice
- * is picked and the focus goes to Approve, which sends it. Nothing is sent by typing.
+ * A digit key: where the shown request asks for its number to be typed, the digit goes into
+ * that field; else, once the digits typed end with one of the shown request's choices, that
+ * choice is picked and the focus goes to Approve, which sends it. Nothing is sent by typing.
  * @param {string} digit
- * @returns {boolean} whether the key was for the choices
+ * @returns {boolean} whether the key was for the number
  */
 function typeDigit(digit) {
+  // A number to type: the digits go into its field, which the keyboard then stays in.
+  if (typedShown() && !state.busy && !$('request').hidden) {
+    const input = typedInput();
+    input.focus();
+    if (input.value.length < 2) input.value += digit;
+    showPicked();
+    return true;
+  }
   const choices = choicesShown().map(String);
   if (!choices.length || state.busy || $('request').hidden) return false;
   const now = Date.now();

@@ -17,6 +17,14 @@ pub enum AuditEvent {
     EnrollRefused,
     /// A device redeemed an activation link.
     TokenEnrolled,
+    /// The session that made a token's link confirmed that the token is the person's (the
+    /// comparison codes matched).
+    TokenConfirmed,
+    /// The session that made a token's link said the comparison codes did not match: the
+    /// token was removed.
+    EnrollmentRejected,
+    /// A token nobody confirmed within its link's lifetime was removed.
+    EnrollmentExpired,
     /// A push login request was sent to a token.
     PushSent,
     /// A push was refused by the per-person limits (no push bombing).
@@ -68,6 +76,9 @@ impl AuditEvent {
             Self::TokenCreated => "token_created",
             Self::EnrollRefused => "enroll_refused",
             Self::TokenEnrolled => "token_enrolled",
+            Self::TokenConfirmed => "token_confirmed",
+            Self::EnrollmentRejected => "enrollment_rejected",
+            Self::EnrollmentExpired => "enrollment_expired",
             Self::PushSent => "push_sent",
             Self::PushRateLimited => "push_rate_limited",
             Self::WebpushRegistered => "webpush_registered",

@@ -2,6 +2,33 @@
 
 use std::net::IpAddr;
 
+/// How long it takes, by default, for one failed approval of a token to be forgiven: a day.
+///
+/// A failed approval is a wrong PIN or a wrong number, and each one counts against the token
+/// until it decays, however many right approvals come in between. A day lets a guesser who
+/// spreads tries between the person's own sign-ins make `maxTries - 1` guesses and then one a
+/// day without locking the token (with the default five, four and then about 365 a year: a
+/// four-digit PIN holds for over a decade on average, and the person is told of each), while
+/// the person's own slips, a few a month, never add up to a lock.
+pub const FAILURE_DECAY: u64 = 24 * 3600;
+
+/// The longest decay a server takes: a year, past which a count is a lifetime cap in all but
+/// name and only the administrator's unlock clears it.
+pub const MAX_FAILURE_DECAY: u64 = 365 * 24 * 3600;
+
+/// How the person gives the login page's number on the device (protocol §4, "Number
+/// matching"; `--number-matching`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NumberMatching {
+    /// Picks it from three numbers the request offers: quick, but a person who taps without
+    /// looking approves one push in three.
+    #[default]
+    Choose,
+    /// Types the two digits: the request offers none, so a blind guess approves one push in
+    /// 90, and the first wrong one ends the request.
+    Type,
+}
+
 /// Settings an administrator chooses (see `pushotp-server serve --help`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -28,10 +55,17 @@ pub struct Config {
     /// Seconds after a denied or reported request before a new sign-in of that person may push
     /// (the refused sign-in itself is over for good).
     pub deny_cooldown: u64,
-    /// Failed answers (wrong number, wrong PIN) in a row before a token locks.
+    /// Failed answers (wrong number, wrong PIN) counted before a token locks; they decay by
+    /// one per [`failure_decay`](Self::failure_decay), and no success resets them.
     pub max_tries: i64,
+    /// Seconds after which one counted failed answer is forgiven ([`FAILURE_DECAY`] unless
+    /// set).
+    pub failure_decay: u64,
     /// Whether push requests carry number matching.
     pub number_matching: bool,
+    /// With number matching, whether the person picks the login page's number from three or
+    /// types it.
+    pub number_entry: NumberMatching,
     /// Whether new tokens are PIN-protected.
     pub require_pin: bool,
     /// Whether a reported request locks the token.
@@ -65,7 +99,9 @@ impl Default for Config {
             max_pending_per_user: 3,
             deny_cooldown: 60,
             max_tries: 5,
+            failure_decay: FAILURE_DECAY,
             number_matching: true,
+            number_entry: NumberMatching::Choose,
             require_pin: false,
             lock_on_report: false,
             contact: None,
@@ -85,6 +121,10 @@ impl Config {
             (1..=i64::from(pushotp::push::MAX_TRIES_LIMIT)).contains(&self.max_tries),
             "max tries must be 1 to {}",
             pushotp::push::MAX_TRIES_LIMIT
+        );
+        anyhow::ensure!(
+            (60..=MAX_FAILURE_DECAY).contains(&self.failure_decay),
+            "the failure decay must be 60 s to 365 days"
         );
         anyhow::ensure!(self.max_pending_per_user >= 1, "max pending must be at least 1");
         anyhow::ensure!(

@@ -122,6 +122,8 @@ struct WebPushRegistration {
 
 impl SignedByDevice for WebPushRegistration {
     const REFUSAL: &'static str = "bad Web Push registration tag";
+    // Stores where pushes go; none goes to the token before it is confirmed.
+    const WHILE_UNCONFIRMED: bool = true;
 
     fn token_id(&self) -> &str {
         &self.token_id
@@ -164,6 +166,10 @@ struct PollEntry<'a>(&'a SignedToken);
 
 impl SignedByDevice for PollEntry<'_> {
     const REFUSAL: &'static str = "bad poll tag";
+    // A device polls all its tokens of a server at once: a refusal would stall the others'
+    // requests until the new one is confirmed. The token itself gets nothing (no request is
+    // made for it, and notices go to active and locked tokens only).
+    const WHILE_UNCONFIRMED: bool = true;
 
     fn token_id(&self) -> &str {
         &self.0.token_id
@@ -183,6 +189,8 @@ struct Removal(SignedToken);
 
 impl SignedByDevice for Removal {
     const REFUSAL: &'static str = "bad removal tag";
+    // A person who removes a token that waits for confirmation ends it at the server too.
+    const WHILE_UNCONFIRMED: bool = true;
 
     fn token_id(&self) -> &str {
         &self.0.token_id
@@ -290,6 +298,9 @@ struct ChannelAuth<'a> {
 
 impl SignedByDevice for ChannelAuth<'_> {
     const REFUSAL: &'static str = "bad_auth";
+    // The socket of a token that waits for confirmation stays open and gets nothing (pushes
+    // and notices go to active tokens only), so that pushes reach it at once when confirmed.
+    const WHILE_UNCONFIRMED: bool = true;
 
     fn token_id(&self) -> &str {
         &self.token.token_id

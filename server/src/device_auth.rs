@@ -25,6 +25,12 @@ pub trait SignedByDevice {
     /// What a wrong tag is refused with (`"bad poll tag"`, …).
     const REFUSAL: &'static str;
 
+    /// Whether a token that waits for its confirmation (docs/protocol.md §3) may send it: only
+    /// what neither delivers nor answers a request (a socket log-in, which then gets nothing
+    /// until the token is confirmed, a Web Push registration, a removal). Polls and answers
+    /// are refused with [`DeviceAuthError::Unconfirmed`].
+    const WHILE_UNCONFIRMED: bool = false;
+
     /// The token the device signs for.
     fn token_id(&self) -> &str;
 
@@ -39,6 +45,10 @@ pub enum DeviceAuthError {
     /// No such token, or one that may not talk to the server (pending or revoked).
     #[error("unknown token")]
     UnknownToken,
+    /// The token's tag is right, but it waits for the person to confirm it on the page that
+    /// showed its activation link (docs/protocol.md §3).
+    #[error("this token is not confirmed yet: confirm it on the page that showed its link")]
+    Unconfirmed,
     /// The tag is not base64url.
     #[error("tag is not base64url")]
     TagEncoding,
@@ -64,7 +74,8 @@ pub struct DeviceToken {
 
 /// Finds the message's token and checks its tag: a token that exists and may talk to the
 /// server (active, or locked: a locked token receives nothing new but may deny and be
-/// removed), and a tag made with its channel key. A tag made with a channel key that a restore
+/// removed; unconfirmed only for messages that allow it, [`SignedByDevice::WHILE_UNCONFIRMED`]),
+/// and a tag made with its channel key. A tag made with a channel key that a restore
 /// retired is refused as [`DeviceAuthError::RestoredElsewhere`], so that the old copy can say
 /// why. Nothing is written, so a forged message changes nothing and counts nothing.
 pub async fn authenticate<M: SignedByDevice>(
@@ -74,11 +85,14 @@ pub async fn authenticate<M: SignedByDevice>(
     let token = store::tokens::get(&state.db, message.token_id())
         .await?
         .ok_or(DeviceAuthError::UnknownToken)?;
-    if !matches!(token.state, TokenState::Active | TokenState::Locked) {
+    let unconfirmed = token.state == TokenState::Unconfirmed;
+    if !(unconfirmed || matches!(token.state, TokenState::Active | TokenState::Locked)) {
         return Err(DeviceAuthError::UnknownToken);
     }
     let keys = tokens::open_keys(state, &token)?;
     match message.verify(&keys.channel, now()) {
+        // Told only to the holder of the token's keys.
+        Ok(()) if unconfirmed && !M::WHILE_UNCONFIRMED => Err(DeviceAuthError::Unconfirmed),
         Ok(()) => Ok(DeviceToken { token, keys }),
         Err(TagError::Encoding) => Err(DeviceAuthError::TagEncoding),
         Err(TagError::Bad) => {

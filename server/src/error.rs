@@ -20,6 +20,10 @@ pub enum AppError {
     /// The caller is not who it says (bad MAC, wrong password, no session).
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A device's token waits for the person to confirm it on the page that showed its
+    /// activation link (docs/protocol.md §3): 403 `not_confirmed`.
+    #[error("this token is not confirmed yet: confirm it on the page that showed its link")]
+    NotConfirmed,
     /// The thing asked for does not exist (or the caller may not know that it does).
     #[error("{0}")]
     NotFound(&'static str),
@@ -86,6 +90,7 @@ impl IntoResponse for AppError {
         let (status, code) = match &self {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::NotConfirmed => (StatusCode::FORBIDDEN, "not_confirmed"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::SignInOver(_) => (StatusCode::CONFLICT, "sign_in_over"),

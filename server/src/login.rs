@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::app_state::AppState;
 use crate::error::{AppError, AppResult};
+use crate::ids::stored_id;
 use crate::push::{self, StartError};
 use crate::signin::{self, LOGIN_TTL, PasscodeOutcome, PasswordError, SESSION_TTL, SignInError};
 use crate::states::{LoginState, Reason};
@@ -36,6 +37,9 @@ pub fn routes() -> Router<AppState> {
         .route("/app/login", get(app_login_page).post(app_login))
         .route("/app/logout", post(app_logout))
         .route("/app/enroll", post(app_enroll))
+        .route("/app/enroll/status", get(enroll_status))
+        .route("/app/enroll/confirm", post(enroll_confirm))
+        .route("/app/enroll/reject", post(enroll_reject))
         .route("/auth", get(auth_page))
         .route("/auth/push", post(start_push))
         .route("/auth/events", get(events))
@@ -45,6 +49,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/assets/auth.js",
             get(|| asset("text/javascript", include_str!("../assets/auth.js"))),
+        )
+        .route(
+            "/assets/enroll.js",
+            get(|| asset("text/javascript", include_str!("../assets/enroll.js"))),
         )
 }
 
@@ -136,21 +144,105 @@ async fn app_enroll(
         );
         return Ok((StatusCode::FORBIDDEN, html).into_response());
     }
-    let link = enrollment::new_enrollment(&state, session.user_id, &state.config.app_name).await?;
+    let Some(cookie) = cookie(&headers, SESSION_COOKIE) else {
+        return Ok(Redirect::to("/app/login").into_response());
+    };
+    let link = enrollment::new_self_service_enrollment(
+        &state,
+        &stored_id(&cookie),
+        session.user_id,
+        &state.config.app_name,
+    )
+    .await?;
+    let parsed: pushotp::push::ActivationLink = link.parse().map_err(anyhow::Error::from)?;
     let qr = qrcode::QrCode::new(link.as_bytes()).map_err(anyhow::Error::from)?;
     let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).build();
-    let hours = (state.config.activation_ttl / 3600).to_string();
+    let minutes = enrollment::SELF_SERVICE_LINK_TTL.min(state.config.activation_ttl) / 60;
     let html = page(
         include_str!("../assets/enroll.html"),
         &[
             ("ORG", &state.config.org_name),
             ("APP", &state.config.app_name),
-            ("HOURS", &hours),
+            ("MINUTES", &minutes.to_string()),
             ("LINK", &link),
+            ("TOKEN", parsed.token_id()),
         ],
     );
     // The SVG is generated here, not taken from input; the other values were escaped above.
     Ok(Html(html.0.replace("{{QR}}", &svg)).into_response())
+}
+
+/// The token an enrollment page asks about.
+#[derive(Deserialize)]
+struct EnrollToken {
+    token: String,
+}
+
+impl From<enrollment::ConfirmError> for AppError {
+    fn from(err: enrollment::ConfirmError) -> Self {
+        match err {
+            enrollment::ConfirmError::NotYours => {
+                Self::NotFound("no enrollment of this session has this token")
+            }
+            enrollment::ConfirmError::NotWaiting => {
+                Self::Conflict("this token does not wait for confirmation (expired or decided)")
+            }
+            enrollment::ConfirmError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+/// The stored id of the signed-in session of `headers`: the enrollment page's calls are only
+/// for the session that made its link.
+async fn enrolling_session(state: &AppState, headers: &HeaderMap) -> AppResult<String> {
+    match (session(state, headers).await?, cookie(headers, SESSION_COOKIE)) {
+        (Some(_), Some(cookie)) => Ok(stored_id(&cookie)),
+        _ => Err(AppError::Unauthorized("sign in first")),
+    }
+}
+
+/// What the enrollment page learns about its link (docs/protocol.md §3): `waiting`,
+/// `unconfirmed` with the comparison `code` and the `device` name, `active`, `expired` or
+/// `removed`.
+async fn enroll_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<EnrollToken>,
+) -> AppResult<Response> {
+    let session = enrolling_session(&state, &headers).await?;
+    let body = match enrollment::status(&state, &session, &query.token).await? {
+        enrollment::LinkStatus::Waiting => json!({ "state": "waiting" }),
+        enrollment::LinkStatus::Unconfirmed { code, device_name } => {
+            json!({ "state": "unconfirmed", "code": code, "device": device_name })
+        }
+        enrollment::LinkStatus::Active => json!({ "state": "active" }),
+        enrollment::LinkStatus::Expired => json!({ "state": "expired" }),
+        enrollment::LinkStatus::Removed => json!({ "state": "removed" }),
+    };
+    Ok(Json(body).into_response())
+}
+
+/// "Confirm" on the enrollment page: the codes matched; the token becomes active.
+async fn enroll_confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<EnrollToken>,
+) -> AppResult<Response> {
+    let session = enrolling_session(&state, &headers).await?;
+    enrollment::confirm(&state, &session, &form.token).await?;
+    Ok(Json(json!({ "state": "active" })).into_response())
+}
+
+/// "It does not match" on the enrollment page: someone else redeemed the link; the token is
+/// removed.
+async fn enroll_reject(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<EnrollToken>,
+) -> AppResult<Response> {
+    let session = enrolling_session(&state, &headers).await?;
+    enrollment::reject(&state, &session, &form.token).await?;
+    Ok(Json(json!({ "state": "removed" })).into_response())
 }
 
 async fn app_login_page(State(state): State<AppState>) -> Html<String> {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pushotp_server::config::NumberMatching;
 use pushotp_server::{AppState, Config, Db, Geo, ServerKey, app, ended, geo, store, tokens, users};
 use tracing_subscriber::EnvFilter;
 
@@ -47,6 +48,15 @@ enum Command {
     Report(ReportCommand),
 }
 
+/// `--number-matching` as the command line spells it.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum NumberMatchingArg {
+    /// Pick the number from three.
+    Choose,
+    /// Type the two digits.
+    Type,
+}
+
 #[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on. Put a TLS reverse proxy in front for anything but a trial.
@@ -76,9 +86,13 @@ struct ServeArgs {
     /// Seconds a push request can be answered.
     #[arg(long, default_value_t = 120)]
     request_ttl: u64,
-    /// Failed answers in a row before a token locks.
+    /// Failed answers (wrong PIN, wrong number) counted before a token locks. A right answer
+    /// forgives none; they are forgiven one per --failure-decay.
     #[arg(long, default_value_t = 5)]
     max_tries: i64,
+    /// Seconds after which one counted failed answer of a token is forgiven (60 to 31536000).
+    #[arg(long, default_value_t = pushotp_server::config::FAILURE_DECAY)]
+    failure_decay: u64,
     /// Most pushes per person within one request TTL that did not end in an approved sign-in
     /// (waiting, replaced, expired, denied, reported or answered wrongly).
     #[arg(long, default_value_t = 3)]
@@ -89,6 +103,10 @@ struct ServeArgs {
     /// Send push requests without number matching.
     #[arg(long)]
     no_number_matching: bool,
+    /// How the person gives the sign-in page's number on the device: `choose` it from three,
+    /// or `type` it (a blind guess then approves one push in 90 rather than one in 3).
+    #[arg(long, value_enum, default_value_t = NumberMatchingArg::Choose)]
+    number_matching: NumberMatchingArg,
     /// Make new tokens PIN-protected.
     #[arg(long)]
     require_pin: bool,
@@ -143,9 +161,14 @@ enum TokenCommand {
         /// approval, and the token locks after --max-tries wrong ones.
         #[arg(long, visible_alias = "pin")]
         require_pin: bool,
-        /// Failed answers in a row before the token locks.
+        /// Failed answers counted before the token locks (a right one forgives none).
         #[arg(long, default_value_t = 5)]
         max_tries: i64,
+        /// How long the link works: a number with `s`, `m`, `h` or `d` (at least 60 s). Until a
+        /// device redeems it, whoever holds the link can take the token: keep it short when
+        /// the hand-over is quick.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        expires: u64,
     },
     /// List tokens.
     List,
@@ -216,8 +239,15 @@ async fn main() -> anyhow::Result<()> {
             public_url,
             require_pin,
             max_tries,
+            expires,
         }) => {
-            let config = Config { public_url, require_pin, max_tries, ..Config::default() };
+            let config = Config {
+                public_url,
+                require_pin,
+                max_tries,
+                activation_ttl: expires,
+                ..Config::default()
+            };
             let state = AppState::new(db, key, Geo::none(), config).await?;
             let user = users::find(&state.db, &username)
                 .await?
@@ -300,8 +330,32 @@ async fn print_enrollment(state: &AppState, user_id: i64, name: &str) -> anyhow:
     let link = pushotp_server::enrollment::new_enrollment(state, user_id, name).await?;
     let qr = qrcode::QrCode::new(link.as_bytes())?;
     println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
-    println!("Activation link (valid {} h, once):\n{link}", state.config.activation_ttl / 3600);
+    let ttl = state.config.activation_ttl;
+    let valid = if ttl.is_multiple_of(3600) {
+        format!("{} h", ttl / 3600)
+    } else {
+        format!("{} min", ttl / 60)
+    };
+    println!("Activation link (valid {valid}, once):\n{link}");
     Ok(())
+}
+
+/// A duration as `--expires` takes it: whole seconds, minutes, hours or days (`90s`, `15m`,
+/// `2h`, `1d`), in seconds.
+fn parse_duration(text: &str) -> Result<u64, String> {
+    let unit = |suffix: char| match suffix {
+        's' => Some(1),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        _ => None,
+    };
+    let bad = || format!("{text:?} is not a duration such as 90s, 15m, 2h or 1d");
+    let suffix = text.chars().last().ok_or_else(bad)?;
+    let scale: u64 = unit(suffix).ok_or_else(bad)?;
+    let number = text.get(..text.len() - 1).ok_or_else(bad)?;
+    let count: u64 = number.parse().map_err(|_| bad())?;
+    count.checked_mul(scale).ok_or_else(bad)
 }
 
 /// The `--database …` to repeat in a command printed for the administrator: the SQLite URL as
@@ -334,9 +388,14 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyho
         trusted_proxy: args.trusted_proxy,
         request_ttl: args.request_ttl,
         max_tries: args.max_tries,
+        failure_decay: args.failure_decay,
         max_pending_per_user: args.max_pending,
         deny_cooldown: args.deny_cooldown,
         number_matching: !args.no_number_matching,
+        number_entry: match args.number_matching {
+            NumberMatchingArg::Choose => NumberMatching::Choose,
+            NumberMatchingArg::Type => NumberMatching::Type,
+        },
         require_pin: args.require_pin,
         lock_on_report: args.lock_on_report,
         contact: args.contact,

@@ -9,18 +9,22 @@
 use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use pushotp::push::{Answer, Decision, EndReason, Nonce, NumberMatch, Place, PushRequest, VERSION};
+use pushotp::push::{
+    Answer, Decision, EndReason, Nonce, NoticeKind, NumberEntry, NumberMatch, Place, PushRequest,
+    VERSION,
+};
 
 use crate::app_state::AppState;
 use crate::audit::{Audit, AuditEvent};
 use crate::clock::{now, secs};
+use crate::config::NumberMatching;
 use crate::device_auth::{self, DeviceAuthError};
 use crate::states::{LoginState, Reason, RequestState, TokenState};
 use crate::store::logins::Login;
 use crate::store::reports::Report;
 use crate::store::requests::{NewPush, NewRequest, PushStored, RequestRow};
 use crate::store::tokens::TokenRow;
-use crate::{delivery, ended, signin, store, tokens};
+use crate::{delivery, ended, notices, signin, store, tokens};
 
 /// Why a push login did not start.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,11 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
 
     let matching = state.config.number_matching.then(|| NumberMatch::generate(&mut rand::rng()));
     let right_number = matching.as_ref().map(|m| i64::from(m.right()));
+    // Typed: the request offers no numbers and asks for the page's to be typed; the answer is
+    // checked against the right number either way.
+    let typed = matching.is_some() && state.config.number_entry == NumberMatching::Type;
+    let choices = matching.as_ref().map(NumberMatch::choices).filter(|_| !typed);
+    let number_entry = typed.then_some(NumberEntry::Type);
     let place = login.client_ip.parse().ok().and_then(|ip| state.geo.place(ip)).map(|p| Place {
         city: p.city,
         country: p.country,
@@ -101,7 +110,8 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
             place: place.clone(),
             created_at: now,
             expires_at: expires,
-            choices: matching.as_ref().map(NumberMatch::choices),
+            choices,
+            number_entry,
             nonce,
             tag: [0; 32],
         };
@@ -362,6 +372,10 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                     .detail(reason.as_str())
                     .record(&state.db)
                     .await?;
+                // Every device of the person hears of it, this one too: a copy of its keys
+                // elsewhere may be the one guessing.
+                notices::tell_person(&state, token.user_id, NoticeKind::FailedApprovals, None)
+                    .await;
                 if left == 0 {
                     settle(RequestState::Rejected).await?;
                     if locked_now {
@@ -390,9 +404,9 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                 signin::finish(&state, login_id, LoginState::Rejected, Some(reason)).await?;
                 return rejected(reason, Some(left));
             }
-            // A right answer resets the failed tries, only while the token is active: a
-            // failure of another request may have just locked it.
-            if !tokens::succeed(&state, token).await? {
+            // Only while the token is active: a failure of another request may have just
+            // locked it. A right answer forgives no failed try (they decay with time).
+            if !tokens::still_active(&state, token).await? {
                 settle(RequestState::Rejected).await?;
                 signin::finish(&state, login_id, LoginState::Locked, None).await?;
                 return rejected(Reason::Locked, Some(0));
@@ -493,7 +507,8 @@ async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::R
 }
 
 /// Expires what the per-request timers missed: requests of a previous run of the server, or
-/// made on another node that went away. Runs every `every` until the server stops.
+/// made on another node that went away; and removes unconfirmed tokens whose activation link
+/// expired ([`crate::enrollment::sweep`]). Runs every `every` until the server stops.
 pub fn spawn_sweeper(state: AppState, every: Duration) {
     tokio::spawn(async move {
         loop {
@@ -509,5 +524,6 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
     for (request_id, login_id) in store::requests::overdue(&state.db, secs(now())?).await? {
         expire(state, &request_id, &login_id).await?;
     }
-    Ok(())
+    // Unconfirmed tokens end with their activation link (docs/protocol.md §3).
+    crate::enrollment::sweep(state).await
 }

@@ -86,6 +86,10 @@ stored_words! {
     TokenState, "token state" {
         /// Created; its activation link has not been redeemed yet.
         Pending = "pending",
+        /// Redeemed from a link that a signed-in session made ("Add a push authenticator"):
+        /// gets no push and answers nothing until that session confirms the comparison code
+        /// (docs/protocol.md §3); removed if it does not within the link's lifetime.
+        Unconfirmed = "unconfirmed",
         /// Enrolled on a device; receives push requests.
         Active = "active",
         /// Too many failed tries (or reported): receives nothing new until an administrator
@@ -213,7 +217,7 @@ mod tests {
         round_trips(Reason::ALL);
         // The words of the databases written so far.
         let token: Vec<&str> = TokenState::ALL.iter().map(|s| s.as_str()).collect();
-        assert_eq!(token, ["pending", "active", "locked", "revoked"]);
+        assert_eq!(token, ["pending", "unconfirmed", "active", "locked", "revoked"]);
         let request: Vec<&str> = RequestState::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             request,

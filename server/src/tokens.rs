@@ -24,11 +24,15 @@ use crate::store::tokens::{NewToken, Restore, StoredSubscription, TokenRow};
 use crate::webpush::{Subscription, SubscriptionError};
 
 /// A new pending token for `user_id` and its activation secret (20 random bytes, sealed in the
-/// row; the caller puts it into the activation link once and forgets it).
+/// row; the caller puts it into the activation link once and forgets it). Its link works for
+/// `ttl` seconds; with `enroll_session` (the stored id of the session whose page made the link) the
+/// token waits, once redeemed, for that session's confirmation.
 pub async fn create(
     state: &AppState,
     user_id: i64,
     name: &str,
+    ttl: u64,
+    enroll_session: Option<&str>,
 ) -> anyhow::Result<(TokenRow, Secret)> {
     let id = random_id("tok_", 12);
     let mut bytes = Zeroizing::new([0u8; 20]);
@@ -36,7 +40,7 @@ pub async fn create(
     let activation = Secret::from_bytes(bytes.to_vec())?;
     let sealed = state.key.seal(&format!("tokens/{id}/activation"), activation.expose())?;
     let created = secs(now())?;
-    let expires = created + secs(state.config.activation_ttl)?;
+    let expires = created + secs(ttl)?;
     let token = NewToken {
         id: &id,
         user_id,
@@ -46,6 +50,7 @@ pub async fn create(
         pin_required: state.config.require_pin,
         max_tries: state.config.max_tries,
         created_at: created,
+        enroll_session,
     };
     store::tokens::insert(&state.db, &token).await?;
     let row = store::tokens::get(&state.db, &id).await?.context("the new token is gone")?;
@@ -84,17 +89,20 @@ pub fn otp_params(token: &TokenRow) -> anyhow::Result<OtpParams> {
     Ok(OtpParams::new(token.algorithm, token.digits)?)
 }
 
-/// After a right answer: the failed tries go back to zero, only while the token is active
-/// (a failure of another request may have just locked it). Returns whether it is active.
-pub async fn succeed(state: &AppState, token: &TokenRow) -> anyhow::Result<bool> {
-    store::tokens::succeed(&state.db, &token.id).await
+/// After a right answer: whether the token is still active (a failure of another request may
+/// have just locked it). A right answer forgives no failed try: they decay with time alone.
+pub async fn still_active(state: &AppState, token: &TokenRow) -> anyhow::Result<bool> {
+    store::tokens::is_active(&state.db, &token.id).await
 }
 
-/// Counts a failed try; locks the token when it reaches its limit. Returns the tries left,
-/// and whether this try is the one that locked it: of tries counted at once, exactly one
-/// reaches the limit, so the lock is recorded once.
+/// Counts a failed try; locks the token when its count reaches its limit. The count loses one
+/// failure per [`Config::failure_decay`](crate::Config::failure_decay) and no success resets
+/// it ([`store::tokens::fail_try`]). Returns the tries left, and whether this try is the one
+/// that locked it: of tries counted at once, exactly one reaches the limit, so the lock is
+/// recorded once.
 pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<(i64, bool)> {
-    let (failed, max) = store::tokens::fail_try(&state.db, &token.id).await?;
+    let decay = secs(state.config.failure_decay)?;
+    let (failed, max) = store::tokens::fail_try(&state.db, &token.id, secs(now())?, decay).await?;
     Ok(((max - failed).max(0), failed == max))
 }
 
@@ -120,7 +128,7 @@ pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<(
 }
 
 /// An administrator unlocks a token locked after failed answers, a report or by an
-/// administrator: active again, with no failed tries. Fails if the token is not locked.
+/// administrator: active again, with every failed try forgotten. Fails if the token is not locked.
 pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
     anyhow::ensure!(

@@ -236,6 +236,18 @@ async fn a_person_with_no_token_may_add_the_first_from_an_old_session() {
     let link =
         page.split("value=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
     let device = Device::enroll(&link, "laptop").await;
+    // Until she confirms it on that page, it is no token to sign in with either.
+    assert_eq!(add().await.unwrap().status(), 200);
+    let token = format!("token={}", device.token_id);
+    let confirmed = http
+        .post(format!("{}/app/enroll/confirm", server.url))
+        .header("cookie", format!("pushotp_session={cookie}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
 
     // Now carol has a token: the old session must sign in again, also once it is locked.
     assert_eq!(add().await.unwrap().status(), 403);

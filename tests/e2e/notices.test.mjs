@@ -166,3 +166,23 @@ test('an authenticator this browser adds itself is no news: kept, not shown', as
 function local() {
   return helper.evaluate(() => chrome.storage.local.get('pushTokens'));
 }
+
+test('a failed approval on another device: a notification and a line on the token', async () => {
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  const phone = await otherDevice(await server.enrollLink('alice'), 'Guesser');
+  const login = await signIn(server.url, 'alice', 'alice-demo');
+  const { status, body } = await login.push();
+  assert.equal(status, 200);
+  const request = (await phone.pending()).at(-1);
+  const wrong = request.choices.find((n) => n !== body.number);
+  const reply = await phone.approve(request, wrong);
+  assert.equal(reply.reason, 'wrong_number');
+  await untilNotification(`notice:${token.tokenId}:failed_approvals`);
+  const { options, text } = await line('failed_approvals');
+  assert.match(
+    text,
+    /^A wrong PIN or a wrong number was entered to approve a sign-in to alice at Demo Org on .+\. If it was not you, someone may be trying to get past your authenticator: deny sign-in requests you did not start, and tell Demo Org\. Each wrong answer brings your authenticator closer to being locked\.$/,
+  );
+  await options.close();
+  assert.deepEqual(browser.errors, []);
+});

@@ -279,8 +279,15 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   assert.equal(Object.keys(tokens).length, 2);
   const scanned = Object.values(tokens).find((t) => t.tokenId !== token.tokenId);
   assert.equal(scanned.tokenId, tools.enrollRequest(link, 'x', Date.now()).tokenId);
-  assert.equal(await pollStatus(server.url, scanned), 200);
   assert.equal(await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).count(), 2);
+  // The app's page made the link: the token works once alice confirms there that the page
+  // shows the code the options page shows.
+  assert.equal(await pollStatus(server.url, scanned), 403);
+  const code = (await options.getByTestId('add-confirm').locator('strong').textContent()).trim();
+  await page.getByTestId('enroll-code').filter({ hasText: code }).waitFor();
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByTestId('enroll-status').filter({ hasText: /^Confirmed\./ }).waitFor();
+  assert.equal(await pollStatus(server.url, scanned), 200);
 
   // The page's link is used up now, and a page without a QR code says so.
   await page.goto(`${server.url}/app`);
@@ -331,7 +338,7 @@ test('a PIN-protected token asks for a PIN twice and stores only the masked keys
   await options.getByRole('button', { name: 'Add', exact: true }).click();
   const dialog = options.getByRole('dialog', { name: 'Choose a PIN' });
   await dialog.waitFor();
-  assert.match(await dialog.textContent(), /Demo Org protects Demo Portal for alice with a PIN.*after 5 wrong PINs in a row the token locks/);
+  assert.match(await dialog.textContent(), /Demo Org protects Demo Portal for alice with a PIN.*5 wrong PINs lock the token, even with right ones in between\./);
   const pin = dialog.getByLabel('PIN (4 to 8 digits)');
   const again = dialog.getByLabel('Type the PIN again');
   assert.equal(await pin.getAttribute('type'), 'password');

@@ -109,7 +109,8 @@ test('a password seals the secrets: storage holds no key or secret in clear', as
   const { sealed } = stored.secrets;
   assert.equal(sealed.v, 1);
   assert.deepEqual(Object.keys(sealed.kdf).sort(), ['iterations', 'memoryKib', 'parallelism', 'salt']);
-  assert.deepEqual({ ...sealed.kdf, salt: undefined }, { salt: undefined, memoryKib: 19456, iterations: 2, parallelism: 1 });
+  // RFC 9106 §4's second recommended costs (64 MiB, t = 3), derived once per unlock.
+  assert.deepEqual({ ...sealed.kdf, salt: undefined }, { salt: undefined, memoryKib: 65536, iterations: 3, parallelism: 1 });
   assert.match(sealed.iv, /^[A-Za-z0-9_-]{16}$/);
   const json = JSON.stringify(stored);
   for (const secret of [token.keys.otp, token.keys.answer, OTP_SECRET]) assert.ok(!json.includes(secret), secret);
@@ -282,6 +283,23 @@ test('removing the password stores the secrets plain again', async () => {
   assert.deepEqual(stored.secrets.push[token.tokenId], { otp: token.keys.otp, answer: token.keys.answer });
   assert.equal(stored.secrets.otp[OTP_ID], OTP_SECRET);
   assert.equal((await status()).protected, false);
+});
+
+test('secrets sealed at the earlier, lower costs still open with their password', async () => {
+  // As a vault of an earlier version was sealed: PIN masking's costs (19 MiB, t = 2), stored
+  // with the secrets, so that unlocking derives the key at the costs it was sealed with.
+  const kdf = { salt: 'AAECAwQFBgcICQoLDA0ODw', memoryKib: 19456, iterations: 2, parallelism: 1 };
+  assert.ok((await ask({ type: 'vault.setPassword', key: await keyFor(PASSWORD, kdf), kdf })).ok);
+  assert.deepEqual((await local()).secrets.sealed.kdf, kdf);
+  assert.ok((await ask({ type: 'vault.lock' })).ok);
+  assert.equal((await status()).locked, true);
+  await options.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await options.getByRole('button', { name: 'Unlock' }).click();
+  await options.getByText('Unlocked: the secrets of your tokens are encrypted').waitFor();
+  assert.equal((await status()).locked, false);
+  await options.getByRole('button', { name: 'Remove password' }).click();
+  await options.getByText('Password removed. The secrets are stored unencrypted.').waitFor();
+  assert.equal((await local()).secrets.push[token.tokenId].answer, token.keys.answer);
 });
 
 test('approval keys that earlier versions kept in the token move into the vault at start', async () => {

@@ -187,6 +187,14 @@ test('push requests and Web Push subscriptions are read by the wire rules', asyn
   const good = file.requests[0].json;
   const now = good.createdAt * 1000;
   for (const { json } of file.requests) worker.verifyPushRequest(json, kReq, json.createdAt * 1000);
+  // A request whose number is typed: the field is covered by the tag, and only "type" is read.
+  const typed = file.requests.find((r) => r.json.numberEntry === 'type')?.json;
+  assert.ok(typed, 'a vector of a request whose number is typed');
+  const { numberEntry, ...untyped } = typed;
+  assert.equal(numberEntry, 'type');
+  assert.equal(errorCode(() => worker.verifyPushRequest(untyped, kReq, typed.createdAt * 1000)), 'bad_tag');
+  assert.equal(errorCode(() => worker.verifyPushRequest({ ...typed, numberEntry: 'choose' }, kReq, typed.createdAt * 1000)), 'invalid_message');
+  assert.equal(errorCode(() => worker.verifyPushRequest({ ...typed, choices: [37, 82, 15] }, kReq, typed.createdAt * 1000)), 'invalid_message');
   // Optional fields may be null or left out.
   const bare = file.requests.find((r) => r.json.place === null && r.json.choices === null)?.json;
   if (bare) {
@@ -222,12 +230,25 @@ test('push requests and Web Push subscriptions are read by the wire rules', asyn
   }
 });
 
+test('an enrollment gives the comparison code of its vector, and keeps only what is stored', async () => {
+  const file = await vectors('push_protocol.json');
+  const done = tools.completeEnrollment(file.link, file.enroll.json, file.enrolled.json);
+  // Six digits, a leading zero kept: what the page that showed the link shows too (§3).
+  assert.equal(done.confirmCode, file.enroll_confirm.code);
+  assert.equal(done.keys.channel, Buffer.from(file.keys.channel_hex, 'hex').toString('base64url'));
+  // Another redemption of the same link (another device nonce) has another code; its answer
+  // does not verify for this request at all.
+  const other = { ...file.enroll.json, deviceNonce: Buffer.alloc(16, 7).toString('base64url') };
+  assert.equal(errorCode(() => tools.completeEnrollment(file.link, other, file.enrolled.json)), 'bad_tag');
+});
+
 test('a notice about a token verifies, field by field, only under its K_req and as sent', async () => {
   const file = await vectors('push_protocol.json');
   const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');
   const kChan = Buffer.from(file.keys.channel_hex, 'hex').toString('base64url');
   const check = (key, n) => tools.isTokenNotice(key, n.v, n.tokenId, n.kind, n.at, n.tag);
   for (const { json } of file.notices) assert.equal(check(kReq, json), true, json.kind);
+  assert.deepEqual(file.notices.map((n) => n.json.kind), ['wrong_passcodes', 'authenticator_added', 'failed_approvals']);
   const good = file.notices[0].json;
   for (const [what, key, bad] of [
     ['under K_chan', kChan, good],
@@ -302,4 +323,16 @@ test('randomSecret gives fresh, decodable secrets', () => {
   assert.match(a, /^[A-Z2-7]{32}$/);
   assert.notEqual(a, b);
   assert.match(worker.totp({ type: 'totp', secret: a }, Date.now()), /^\d{6}$/);
+});
+
+test('PIN-masked keys of every length unmask as the protocol vectors say', async () => {
+  const file = await vectors('push_protocol.json');
+  const b64 = (hex) => Buffer.from(hex, 'hex').toString('base64url');
+  const rows = [{ ...file.pin, algorithm: 'SHA1' }, ...file.pin_longer_keys];
+  assert.deepEqual(rows.map((r) => r.algorithm), ['SHA1', 'SHA256', 'SHA512']);
+  for (const v of rows) {
+    const otp = b64(file.keys.otp_hex[v.algorithm]);
+    assert.deepEqual(tools.unmaskKeys(v.masked, v.pin), { otp, answer: b64(file.keys.answer_hex) }, v.algorithm);
+    assert.deepEqual(tools.unmaskKeys(v.masked, v.wrong_pin), { otp: b64(v.wrong_otp_hex), answer: b64(v.wrong_answer_hex) }, v.algorithm);
+  }
 });

@@ -74,9 +74,10 @@ pub struct Answer {
 impl Answer {
     /// An approval of `request` (§5), after the device verified it.
     ///
-    /// `number` is the choice the person picked, required when the request has choices and
-    /// refused when it has none; `passcode` is the request's approval passcode under `K_otp`
-    /// ([`OtpParams::passcode`](super::OtpParams::passcode), RFC 6287). `k_ans` is the unmasked `K_ans`: with a wrong PIN it is wrong, and
+    /// `number` is the choice the person picked, or the number typed where the request asks
+    /// for it to be typed ([`PushRequest::check_approval_number`]); `passcode` is the request's
+    /// approval passcode under `K_otp` ([`OtpParams::passcode`](super::OtpParams::passcode),
+    /// RFC 6287). `k_ans` is the unmasked `K_ans`: with a wrong PIN it is wrong, and
     /// the server counts a failed try. Fails with [`Error::InvalidMessage`] on a number that is
     /// not one of the choices or a passcode that is not 6 to 10 digits.
     pub fn approve(
@@ -87,14 +88,7 @@ impl Answer {
         k_chan: &Secret,
         k_ans: &Secret,
     ) -> Result<Self> {
-        match (request.choices, number) {
-            (Some(choices), Some(n)) if choices.contains(&n) => {}
-            (None, None) => {}
-            (Some(_), _) => return Err(Error::InvalidMessage("number must be one of the choices")),
-            (None, Some(_)) => {
-                return Err(Error::InvalidMessage("number must be null without choices"));
-            }
-        }
+        request.check_approval_number(number)?;
         check_passcode(passcode)?;
         let mut answer = Self::unsigned(request, Decision::Approve, answered_at);
         answer.number = number;
@@ -235,6 +229,7 @@ mod tests {
             created_at: 1_764_000_000,
             expires_at: 1_764_000_120,
             choices,
+            number_entry: None,
             nonce: [2; 16],
             tag: [0; 32],
         };

@@ -19,14 +19,14 @@ pub const MAX_TRIES_LIMIT: u32 = 100;
 /// The most login-page origins an enrollment answer may declare (protocol §3).
 pub const MAX_LOGIN_ORIGINS: usize = 16;
 
-/// Whether the token is PIN-protected (protocol §6) and after how many failed tries in a row
-/// the server locks it (protocol §5). JSON: `{"required":true,"maxTries":5}`.
+/// Whether the token is PIN-protected (protocol §6) and after how many counted failed tries
+/// the server locks it (protocol §5: a success forgives none; they decay with time). JSON: `{"required":true,"maxTries":5}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PinPolicy {
     /// The device masks `K_otp` and `K_ans` with a PIN (§6).
     pub required: bool,
-    /// Failed tries in a row before the token locks: 1 to [`MAX_TRIES_LIMIT`].
+    /// Counted failed tries before the token locks: 1 to [`MAX_TRIES_LIMIT`].
     pub max_tries: u32,
 }
 

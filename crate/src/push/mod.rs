@@ -6,7 +6,8 @@
 //! | §1 keys (RFC 5869 HKDF-SHA256) | [`TokenKeys`], [`activation_key`] |
 //! | §2 canonical bytes, MACs (RFC 2104 HMAC-SHA256) | [`Canonical`] |
 //! | §3 enrollment | [`ActivationLink`], [`EnrollRequest`], [`Enrolled`], [`PinPolicy`] |
-//! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`] |
+//! | §3 confirming an enrollment | [`enroll_confirm_code`] |
+//! | §4 push login request, number matching | [`PushRequest`], [`Place`], [`NumberMatch`], [`NumberEntry`] |
 //! | §4 the end of a request | [`PushEnded`], [`EndReason`] |
 //! | §4 notices about a token | [`TokenNotice`], [`NoticeKind`], [`verify_token_notice`] |
 //! | §4 where the passcode goes | [`may_fill`] |
@@ -24,6 +25,7 @@
 mod answer;
 mod canonical;
 mod channel;
+mod confirm;
 mod ended;
 mod enroll;
 mod keys;
@@ -44,6 +46,7 @@ pub use channel::{
     poll_tag, remove_input, remove_tag, verify_channel_auth, verify_poll, verify_remove,
     verify_webpush, webpush_input, webpush_tag,
 };
+pub use confirm::{CONFIRM_CODE_DIGITS, enroll_confirm_code, enroll_confirm_input};
 pub use ended::{EndReason, PushEnded};
 pub use enroll::{EnrollRequest, Enrolled, MAX_LOGIN_ORIGINS, MAX_TRIES_LIMIT, PinPolicy};
 pub use keys::{MAC_KEY_LEN, TokenKeys, activation_key};
@@ -54,7 +57,7 @@ pub use origins::may_fill;
 pub use passcode::OtpParams;
 pub(crate) use pin::pad as pin_pad;
 pub use pin::{MAX_PIN_LEN, MaskedKeys, PinParams};
-pub use request::{Place, PushRequest};
+pub use request::{NumberEntry, Place, PushRequest};
 pub use restore::{
     RestoreRequest, Restored, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
     restored_keys, verify_restored, verify_restored_elsewhere,
@@ -102,6 +105,8 @@ pub mod purpose {
     pub const ENROLL: &str = "enroll";
     /// The server's enrollment answer under `K_act` (§3).
     pub const ENROLLED: &str = "enrolled";
+    /// The comparison code of an enrollment under `K_act` (§3).
+    pub const ENROLL_CONFIRM: &str = "enroll-confirm";
     /// A push login request under `K_req` (§4).
     pub const PUSH_REQUEST: &str = "push-request";
     /// The notice that a push login request ended, under `K_req` (§4).

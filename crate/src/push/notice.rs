@@ -1,6 +1,6 @@
 //! Notices about a token, server to device (protocol §4, "Notices about a token"): wrong
-//! passcodes are being typed for the person's account, or another authenticator was added to
-//! it.
+//! passcodes are being typed for the person's account, another authenticator was added to it,
+//! or an approval failed (a wrong PIN, a wrong number).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,8 +10,8 @@ use super::{Tag, VERSION, purpose};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
-/// What a notice tells the person (protocol §4). JSON: `"wrong_passcodes"` or
-/// `"authenticator_added"`.
+/// What a notice tells the person (protocol §4). JSON: `"wrong_passcodes"`,
+/// `"authenticator_added"` or `"failed_approvals"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
@@ -20,15 +20,24 @@ pub enum NoticeKind {
     WrongPasscodes,
     /// Another authenticator was enrolled for the same person.
     AuthenticatorAdded,
+    /// An approval of one of the person's push requests failed and was counted against its
+    /// token (a wrong PIN, a wrong number, an answer under the wrong keys): whoever made it may
+    /// be guessing the PIN, or tapping numbers blindly.
+    FailedApprovals,
 }
 
 impl NoticeKind {
+    /// Every kind, in the order of the protocol's list.
+    pub const ALL: [Self; 3] =
+        [Self::WrongPasscodes, Self::AuthenticatorAdded, Self::FailedApprovals];
+
     /// The name in JSON and in the MAC input.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::WrongPasscodes => "wrong_passcodes",
             Self::AuthenticatorAdded => "authenticator_added",
+            Self::FailedApprovals => "failed_approvals",
         }
     }
 }
@@ -99,10 +108,10 @@ pub fn verify_token_notice(
 ) -> Result<NoticeKind> {
     check_version(v)?;
     check_token_id(token_id)?;
-    let kind = [NoticeKind::WrongPasscodes, NoticeKind::AuthenticatorAdded]
-        .into_iter()
-        .find(|k| k.name() == kind)
-        .ok_or(Error::InvalidMessage("kind must be wrong_passcodes or authenticator_added"))?;
+    let kind =
+        NoticeKind::ALL.into_iter().find(|k| k.name() == kind).ok_or(Error::InvalidMessage(
+            "kind must be wrong_passcodes, authenticator_added or failed_approvals",
+        ))?;
     let input = Canonical::new(purpose::TOKEN_NOTICE).str(token_id).str(kind.name()).u64(at);
     if input.verify(k_req, tag) { Ok(kind) } else { Err(Error::BadTag) }
 }
@@ -190,8 +199,13 @@ mod tests {
         }
         let good = fields("wrong_passcodes", n.at, &n.tag);
         assert_eq!(verify_token_notice(good, &k_req()), Ok(NoticeKind::WrongPasscodes));
+        let failed =
+            TokenNotice::new("tok_1", NoticeKind::FailedApprovals, n.at, &k_req()).unwrap();
+        let failed_fields = fields("failed_approvals", n.at, &failed.tag);
+        assert_eq!(verify_token_notice(failed_fields, &k_req()), Ok(NoticeKind::FailedApprovals));
         for bad in [
             fields("authenticator_added", n.at, &n.tag),
+            fields("failed_approvals", n.at, &n.tag),
             fields("wrong_passcodes", n.at + 1, &n.tag),
             fields("wrong_passcodes", n.at, &[0; 32]),
         ] {
@@ -210,7 +224,7 @@ mod tests {
 
     #[test]
     fn kinds_are_fixed_words_and_unknown_fields_are_refused() {
-        for kind in [NoticeKind::WrongPasscodes, NoticeKind::AuthenticatorAdded] {
+        for kind in NoticeKind::ALL {
             assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{}\"", kind.name()));
         }
         let json = serde_json::to_string(&notice()).unwrap();

@@ -40,6 +40,26 @@ impl Place {
     }
 }
 
+/// How the person gives the number of a request whose number is typed rather than picked
+/// (protocol §4, "Number matching"). JSON: `"type"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberEntry {
+    /// The person types the two-digit number the login page shows: the request carries no
+    /// choices, so a blind guess is right once in 90 tries, not once in 3.
+    Type,
+}
+
+impl NumberEntry {
+    /// The name in JSON and in the MAC input.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Type => "type",
+        }
+    }
+}
+
 /// A push login request (protocol §4): someone is logging in with this token; approve?
 ///
 /// The server fills the fields and calls [`sign`](Self::sign); the device calls
@@ -72,6 +92,11 @@ pub struct PushRequest {
     /// page (see [`NumberMatch`](super::NumberMatch)); `None` without number matching.
     #[serde(default)]
     pub choices: Option<[u8; NUMBER_CHOICES]>,
+    /// `Some(Type)`: the number the login page shows must be typed, and `choices` is `None`.
+    /// Left out of the JSON when `None`, and then out of the tag too, so that a request
+    /// without it has the tag it had before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_entry: Option<NumberEntry>,
     /// 16 random bytes, so that no two requests have the same tag input.
     #[serde(with = "b64")]
     pub nonce: Nonce,
@@ -84,9 +109,20 @@ impl PushRequest {
     /// The MAC input of `tag` (§4): `bytes(id), str(tokenId), str(app), str(origin),
     /// str(clientIp), opt(place), u64(createdAt), u64(expiresAt), opt(choices), bytes(nonce)`,
     /// with `place` as `str(city) || str(country) || i64(latE6) || i64(lonE6)` and `choices` as
-    /// `u64(count) || u64(each)`.
+    /// `u64(count) || u64(each)`; followed, only when `numberEntry` is present, by
+    /// `str("numberEntry") || str(numberEntry)` (named, so that no field appended later the
+    /// same way can pass for it).
     #[must_use]
     pub fn canonical(&self) -> Canonical {
+        let fields = self.canonical_fields();
+        match self.number_entry {
+            Some(entry) => fields.str("numberEntry").str(entry.name()),
+            None => fields,
+        }
+    }
+
+    /// The fields every request has in its MAC input, in order.
+    fn canonical_fields(&self) -> Canonical {
         Canonical::new(purpose::PUSH_REQUEST)
             .bytes(&self.id)
             .str(&self.token_id)
@@ -130,9 +166,31 @@ impl PushRequest {
         check_window(self.created_at, self.expires_at, now)
     }
 
+    /// The rule for the number of an approval of this request (§5): one of `choices` when it
+    /// has them; a number from 10 to 99 when it asks for the number to be typed (the device
+    /// cannot know the right one: only the server checks it); else none. Fails with
+    /// [`Error::InvalidMessage`].
+    pub fn check_approval_number(&self, number: Option<u8>) -> Result<()> {
+        match (self.choices, self.number_entry, number) {
+            (Some(choices), _, Some(n)) if choices.contains(&n) => Ok(()),
+            (Some(_), _, _) => Err(Error::InvalidMessage("number must be one of the choices")),
+            (None, Some(NumberEntry::Type), Some(n)) => check_number(n),
+            (None, Some(NumberEntry::Type), None) => {
+                Err(Error::InvalidMessage("the number must be typed"))
+            }
+            (None, None, None) => Ok(()),
+            (None, None, Some(_)) => {
+                Err(Error::InvalidMessage("number must be null without choices"))
+            }
+        }
+    }
+
     fn check(&self) -> Result<()> {
         check_version(self.v)?;
         check_token_id(&self.token_id)?;
+        if self.number_entry.is_some() && self.choices.is_some() {
+            return Err(Error::InvalidMessage("a typed number comes without choices"));
+        }
         let rule =
             "app, origin and clientIp must be at most 256 bytes, no control or format characters";
         for text in [&self.app, &self.origin, &self.client_ip] {
@@ -182,11 +240,88 @@ mod tests {
             created_at: 1_764_000_000,
             expires_at: 1_764_000_120,
             choices: Some([37, 82, 15]),
+            number_entry: None,
             nonce: [2; 16],
             tag: [0; 32],
         };
         request.sign(&k_req()).unwrap();
         request
+    }
+
+    /// The same request, asking for the number to be typed.
+    fn typed() -> PushRequest {
+        let mut typed = request();
+        typed.choices = None;
+        typed.number_entry = Some(NumberEntry::Type);
+        typed.sign(&k_req()).unwrap();
+        typed
+    }
+
+    #[test]
+    fn a_typed_number_is_asked_for_in_the_json_and_covered_by_the_tag() {
+        let typed = typed();
+        let json = serde_json::to_string(&typed).unwrap();
+        assert!(json.contains(r#""choices":null,"numberEntry":"type","nonce""#), "{json}");
+        let back: PushRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, typed);
+        back.verify(&k_req(), typed.created_at).unwrap();
+        // The field is appended, named, only when present: without it the bytes end at the
+        // nonce, as they did before the field existed.
+        let bare = typed.canonical_fields();
+        let mut named = bare.as_bytes().to_vec();
+        for part in ["numberEntry", "type"] {
+            named.extend_from_slice(&u32::try_from(part.len()).unwrap().to_be_bytes());
+            named.extend_from_slice(part.as_bytes());
+        }
+        assert_eq!(typed.canonical().as_bytes(), named);
+        let mut without = typed.clone();
+        without.number_entry = None;
+        assert_eq!(without.canonical().as_bytes(), bare.as_bytes());
+        // Dropping it, or adding it, breaks the tag: nobody on the way turns a typed number
+        // into a request without one, nor the other way round.
+        assert_eq!(without.verify(&k_req(), typed.created_at), Err(Error::BadTag));
+        let mut plain = request();
+        plain.choices = None;
+        plain.sign(&k_req()).unwrap();
+        plain.number_entry = Some(NumberEntry::Type);
+        assert_eq!(plain.verify(&k_req(), typed.created_at), Err(Error::BadTag));
+        // A request without it reads and writes as before: no `numberEntry` key at all.
+        assert!(!serde_json::to_string(&request()).unwrap().contains("numberEntry"));
+        for bad in [
+            json.replace(r#""numberEntry":"type""#, r#""numberEntry":"choose""#),
+            json.replace(r#""numberEntry":"type""#, r#""numberEntry":"Type""#),
+            json.replace(r#""numberEntry":"type""#, r#""numberEntry":true"#),
+        ] {
+            assert!(serde_json::from_str::<PushRequest>(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_typed_number_comes_without_choices() {
+        let mut both = typed();
+        both.choices = Some([37, 82, 15]);
+        assert!(matches!(both.sign(&k_req()), Err(Error::InvalidMessage(_))));
+        assert!(matches!(both.verify(&k_req(), both.created_at), Err(Error::InvalidMessage(_))));
+    }
+
+    #[test]
+    fn the_number_of_an_approval_follows_the_request() {
+        let picked = request();
+        assert_eq!(picked.check_approval_number(Some(82)), Ok(()));
+        for bad in [None, Some(38), Some(5)] {
+            assert!(matches!(picked.check_approval_number(bad), Err(Error::InvalidMessage(_))));
+        }
+        let typed = typed();
+        for n in [10, 37, 64, 99] {
+            assert_eq!(typed.check_approval_number(Some(n)), Ok(()), "{n}");
+        }
+        for bad in [None, Some(9), Some(100), Some(0)] {
+            assert!(matches!(typed.check_approval_number(bad), Err(Error::InvalidMessage(_))));
+        }
+        let mut none = request();
+        none.choices = None;
+        assert_eq!(none.check_approval_number(None), Ok(()));
+        assert!(matches!(none.check_approval_number(Some(37)), Err(Error::InvalidMessage(_))));
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct TokenRow {
     pub pin_required: bool,
     /// Failed tries before locking.
     pub max_tries: i64,
-    /// Failed tries in a row so far.
+    /// Failed tries counted as of the last one; they decay since ([`fail_try`]).
     pub failed_tries: i64,
     /// The HMAC hash.
     pub algorithm: Algorithm,
@@ -136,14 +136,19 @@ pub struct NewToken<'a> {
     pub max_tries: i64,
     /// When it was made.
     pub created_at: i64,
+    /// The stored id of the session whose "Add a push authenticator" page made the link: the
+    /// token then waits, once redeemed, for that session's confirmation. `None` for an
+    /// administrator's link, active on redemption.
+    pub enroll_session: Option<&'a str>,
 }
 
 /// Creates a pending HOTP token (SHA-1, six digits).
 pub async fn insert(db: &Db, token: &NewToken<'_>) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO tokens (id, user_id, name, state, activation_sealed, activation_expires_at, \
-         pin_required, max_tries, otp_type, algorithm, digits, period, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'hotp', 'SHA1', 6, 30, $9)",
+         pin_required, max_tries, otp_type, algorithm, digits, period, created_at, \
+         enroll_session) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'hotp', 'SHA1', 6, 30, $9, $10)",
     )
     .bind(token.id)
     .bind(token.user_id)
@@ -154,6 +159,7 @@ pub async fn insert(db: &Db, token: &NewToken<'_>) -> anyhow::Result<()> {
     .bind(i64::from(token.pin_required))
     .bind(token.max_tries)
     .bind(token.created_at)
+    .bind(token.enroll_session)
     .execute(&db.writer)
     .await?;
     Ok(())
@@ -169,60 +175,167 @@ pub async fn activation_sealed(db: &Db, id: &str) -> anyhow::Result<Option<Vec<u
 }
 
 /// Spends a pending token's activation link and stores its keys, in one statement: of two
-/// devices racing with the same link one wins. Returns whether this call won.
+/// devices racing with the same link one wins. The token becomes active, or unconfirmed when a
+/// session's page made the link (it then keeps `confirm_code` for that page). Returns the state
+/// it is in now, or `None` when another call won.
 pub async fn redeem(
     db: &Db,
     id: &str,
     keys_sealed: &[u8],
     device_name: &str,
     enrolled_at: i64,
-) -> anyhow::Result<bool> {
-    let redeemed = sqlx::query(
-        "UPDATE tokens SET state = $1, keys_sealed = $2, activation_sealed = NULL, \
-         device_name = $3, enrolled_at = $4 WHERE id = $5 AND state = $6",
+    confirm_code: &str,
+) -> anyhow::Result<Option<TokenState>> {
+    let row = sqlx::query(
+        "UPDATE tokens SET keys_sealed = $2, activation_sealed = NULL, device_name = $3, \
+         enrolled_at = $4, \
+         state = CASE WHEN enroll_session IS NULL THEN $5 ELSE $6 END, \
+         confirm_code = CASE WHEN enroll_session IS NULL THEN NULL ELSE $7 END \
+         WHERE id = $1 AND state = $8 RETURNING state",
     )
-    .bind(TokenState::Active.as_str())
+    .bind(id)
     .bind(keys_sealed)
     .bind(device_name)
     .bind(enrolled_at)
-    .bind(id)
+    .bind(TokenState::Active.as_str())
+    .bind(TokenState::Unconfirmed.as_str())
+    .bind(confirm_code)
     .bind(TokenState::Pending.as_str())
+    .fetch_optional(&db.writer)
+    .await?;
+    row.map(|row| Ok(row.try_get::<String, _>("state")?.parse()?)).transpose()
+}
+
+/// A token's enrollment as the page that made its link sees it.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    /// Where the token is in its life.
+    pub state: TokenState,
+    /// The stored id of the session whose page made the link, if one did.
+    pub session: Option<String>,
+    /// The comparison code, while the token waits for confirmation.
+    pub confirm_code: Option<String>,
+    /// The name of the device that redeemed the link.
+    pub device_name: Option<String>,
+    /// When the link stops working, and with it the chance to confirm.
+    pub expires_at: Option<i64>,
+}
+
+/// The enrollment of token `id`.
+pub async fn enrollment(db: &Db, id: &str) -> anyhow::Result<Option<Enrollment>> {
+    let row = sqlx::query(
+        "SELECT state, enroll_session, confirm_code, device_name, activation_expires_at \
+         FROM tokens WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Enrollment {
+        state: row.try_get::<String, _>("state")?.parse()?,
+        session: row.try_get("enroll_session")?,
+        confirm_code: row.try_get("confirm_code")?,
+        device_name: row.try_get("device_name")?,
+        expires_at: row.try_get("activation_expires_at")?,
+    }))
+}
+
+/// Activates an unconfirmed token, in one statement: only for the session that made its link
+/// and before the link expires. Returns whether it did.
+pub async fn confirm(db: &Db, id: &str, session: &str, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tokens SET state = $1, confirm_code = NULL \
+         WHERE id = $2 AND state = $3 AND enroll_session = $4 AND activation_expires_at > $5",
+    )
+    .bind(TokenState::Active.as_str())
+    .bind(id)
+    .bind(TokenState::Unconfirmed.as_str())
+    .bind(session)
+    .bind(now)
     .execute(&db.writer)
     .await?;
-    Ok(redeemed.rows_affected() == 1)
+    Ok(done.rows_affected() == 1)
 }
 
-/// After a right answer: the count of failed tries goes back to zero, only while the token
-/// is active. Returns whether it is.
-pub async fn succeed(db: &Db, id: &str) -> anyhow::Result<bool> {
-    let updated = sqlx::query("UPDATE tokens SET failed_tries = 0 WHERE id = $1 AND state = $2")
+/// Revokes a token if it is still unconfirmed (its keys and Web Push endpoint dropped), and,
+/// with `session`, only if that session made its link. Returns whether it did.
+pub async fn drop_unconfirmed(db: &Db, id: &str, session: Option<&str>) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tokens SET state = $1, keys_sealed = NULL, webpush_endpoint = NULL, \
+         confirm_code = NULL \
+         WHERE id = $2 AND state = $3 AND ($4 IS NULL OR enroll_session = $4)",
+    )
+    .bind(TokenState::Revoked.as_str())
+    .bind(id)
+    .bind(TokenState::Unconfirmed.as_str())
+    .bind(session)
+    .execute(&db.writer)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The unconfirmed tokens whose link expired at or before `now`.
+pub async fn unconfirmed_expired(db: &Db, now: i64) -> anyhow::Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT id FROM tokens WHERE state = $1 AND activation_expires_at <= $2 ORDER BY id",
+    )
+    .bind(TokenState::Unconfirmed.as_str())
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+}
+
+/// Whether the token is still active, read on the writer: after a right answer, a failure of
+/// another request may have just locked it. A success forgives no failed try: they decay with
+/// time alone ([`fail_try`]).
+pub async fn is_active(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let row = sqlx::query("SELECT 1 AS active FROM tokens WHERE id = $1 AND state = $2")
         .bind(id)
         .bind(TokenState::Active.as_str())
-        .execute(&db.writer)
+        .fetch_optional(&db.writer)
         .await?;
-    Ok(updated.rows_affected() == 1)
+    Ok(row.is_some())
 }
 
-/// Counts a failed try and locks the token when it reaches its limit, in one statement.
-/// Returns the failed tries and the limit after it.
-pub async fn fail_try(db: &Db, id: &str) -> anyhow::Result<(i64, i64)> {
+/// Counts a failed try at `now` and locks the token when its count reaches its limit, in one
+/// statement: of tries counted at once, each is counted, and exactly one reaches the limit.
+/// Returns the count after it and the limit.
+///
+/// The count is a leaky bucket that loses one failure per `decay` seconds, kept as the time
+/// `failures_until` by which every counted failure will have been forgiven: a failure moves it
+/// `decay` past itself, or past now once it has gone by, and the count at any time is the
+/// whole periods still ahead, rounded up. A success forgives nothing, so guesses spread
+/// between the person's own sign-ins add up. `failed_tries` keeps the count as of this
+/// failure, for the administrator's list.
+pub async fn fail_try(db: &Db, id: &str, now: i64, decay: i64) -> anyhow::Result<(i64, i64)> {
+    // The new `failures_until` is `(CASE … END + $5)`, the count `((it - $4 + $5 - 1) / $5)`:
+    // written out in each place that needs it, since SET expressions all see the row as it was.
     let row = sqlx::query(
-        "UPDATE tokens SET failed_tries = failed_tries + 1, \
-         state = CASE WHEN state = $3 AND failed_tries + 1 >= max_tries THEN $2 ELSE state END \
+        "UPDATE tokens SET \
+         failures_until = CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5, \
+         failed_tries = \
+           ((CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5) - $4 + $5 - 1) / $5, \
+         state = CASE WHEN state = $3 AND \
+           ((CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5) - $4 + $5 - 1) / $5 \
+             >= max_tries \
+           THEN $2 ELSE state END \
          WHERE id = $1 RETURNING failed_tries, max_tries",
     )
     .bind(id)
     .bind(TokenState::Locked.as_str())
     // Only an active token locks: one revoked meanwhile stays revoked.
     .bind(TokenState::Active.as_str())
+    .bind(now)
+    .bind(decay)
     .fetch_one(&db.writer)
     .await?;
     Ok((row.try_get("failed_tries")?, row.try_get("max_tries")?))
 }
 
-/// Sets the count of failed tries back to zero.
+/// Forgets every failed try of a token (an administrator's unlock).
 pub async fn reset_tries(db: &Db, id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE tokens SET failed_tries = 0 WHERE id = $1")
+    sqlx::query("UPDATE tokens SET failed_tries = 0, failures_until = 0 WHERE id = $1")
         .bind(id)
         .execute(&db.writer)
         .await?;
@@ -355,6 +468,7 @@ fn notice_column(kind: NoticeKind) -> &'static str {
     match kind {
         NoticeKind::WrongPasscodes => "wrong_passcodes_at",
         NoticeKind::AuthenticatorAdded => "authenticator_added_at",
+        NoticeKind::FailedApprovals => "failed_approvals_at",
     }
 }
 
@@ -365,6 +479,7 @@ pub async fn set_notice_at(db: &Db, ids: &[&str], kind: NoticeKind, at: i64) -> 
         NoticeKind::AuthenticatorAdded => {
             "UPDATE tokens SET authenticator_added_at = $1 WHERE id = $2"
         }
+        NoticeKind::FailedApprovals => "UPDATE tokens SET failed_approvals_at = $1 WHERE id = $2",
     };
     for id in ids {
         sqlx::query(sql).bind(at).bind(*id).execute(&db.writer).await?;
@@ -378,13 +493,15 @@ pub async fn notices_since(
     id: &str,
     since: i64,
 ) -> anyhow::Result<Vec<(NoticeKind, i64)>> {
-    let row =
-        sqlx::query("SELECT wrong_passcodes_at, authenticator_added_at FROM tokens WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await?;
+    let row = sqlx::query(
+        "SELECT wrong_passcodes_at, authenticator_added_at, failed_approvals_at \
+         FROM tokens WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
     let mut found = Vec::new();
-    for kind in [NoticeKind::WrongPasscodes, NoticeKind::AuthenticatorAdded] {
+    for kind in NoticeKind::ALL {
         if let Some(at) =
             row.try_get::<Option<i64>, _>(notice_column(kind))?.filter(|at| *at >= since)
         {

@@ -136,6 +136,8 @@ pub struct Device {
     /// The `answeredAt` of the last answer: each answer is later than the one before, as the
     /// server asks of a request answered again after a wrong PIN.
     pub answered_at: u64,
+    /// The comparison code of its enrollment (docs/protocol.md §3), as the extension shows it.
+    pub confirm_code: String,
 }
 
 impl Device {
@@ -162,6 +164,12 @@ impl Device {
         }
         let enrolled: Enrolled = serde_json::from_value(body).unwrap();
         let keys = enrolled.verify(link.secret(), &request).unwrap();
+        let confirm_code = pushotp::push::enroll_confirm_code(
+            link.secret(),
+            &enrolled.token_id,
+            &request.device_nonce,
+            &enrolled.server_nonce,
+        );
         Ok(Self {
             server: link.server().to_owned(),
             http,
@@ -170,6 +178,7 @@ impl Device {
             enrolled,
             masked: None,
             answered_at: 0,
+            confirm_code,
         })
     }
 

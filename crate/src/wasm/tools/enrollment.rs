@@ -43,9 +43,10 @@ pub fn enroll_request(link: &str, device_name: &str, now_ms: f64) -> Result<JsVa
 
 /// Finishes enrollment: checks the server's answer `enrolled` to `request` under the link's
 /// activation secret and returns what the device stores: `{ tokenId, tokenName, user, issuer,
-/// otp, pin, loginOrigins?, keys: { otp, request, answer, channel } }` (keys as base64url;
-/// `loginOrigins` only when the server declared some, protocol §3). Throws `bad_tag`
-/// when the answer was changed on the way.
+/// otp, pin, loginOrigins?, keys: { otp, request, answer, channel }, confirmCode }` (keys as
+/// base64url; `loginOrigins` only when the server declared some, protocol §3; `confirmCode`
+/// the six digits to compare with the page that showed the link, not to be stored). Throws
+/// `bad_tag` when the answer was changed on the way.
 #[wasm_bindgen(js_name = completeEnrollment)]
 pub fn complete_enrollment(
     link: &str,
@@ -72,6 +73,7 @@ pub fn complete_enrollment(
         #[serde(skip_serializing_if = "Option::is_none")]
         login_origins: Option<&'a [String]>,
         keys: Keys,
+        confirm_code: String,
     }
     let link: crate::push::ActivationLink = link.parse().map_err(js_error)?;
     let request: crate::push::EnrollRequest = serde_wasm_bindgen::from_value(request)
@@ -94,6 +96,12 @@ pub fn complete_enrollment(
                 answer: key_to_js(&keys.answer),
                 channel: key_to_js(&keys.channel),
             },
+            confirm_code: crate::push::enroll_confirm_code(
+                link.secret(),
+                &enrolled.token_id,
+                &request.device_nonce,
+                &enrolled.server_nonce,
+            ),
         },
         "token",
     )

@@ -40,7 +40,7 @@ pub use privacyidea::{
 };
 pub use tokens::{check_otp_names, check_otp_token, check_push_token, may_fill};
 pub use uri::{decode_qr, format_uri, import_migration, parse_uri};
-pub use vault::{derive_key, random_salt};
+pub use vault::{derive_key, new_kdf};
 
 const MAX_SAFE_INTEGER_U64: u64 = (1 << 53) - 1;
 

@@ -1,0 +1,256 @@
+//! Failed approvals are counted honestly: each wrong answer (wrong PIN, wrong number, bad
+//! answer) adds one to the token's count, a success forgives nothing, one failure is forgiven
+//! per decay period, and the token locks when the count reaches its `maxTries`. Each counted
+//! failure is told to every device of the person (`failed_approvals`).
+//!
+//! Every check that a statement must get right is one function over a database URL, run by
+//! `on_sqlite` and `on_postgresql` tests of the same name (see [`support::postgres_database`]).
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use futures_util::future::join_all;
+use pushotp::push::{NoticeKind, TokenNotice};
+use pushotp_server::config::FAILURE_DECAY;
+use pushotp_server::{Config, ServerKey, tokens};
+use serde_json::Value;
+use support::{Browser, Device, Server, Ws, next_json, now};
+
+/// How many wrong answers race in the concurrency check.
+const RACERS: usize = 8;
+
+/// Runs `check` as two tests, `$check::on_sqlite` and `$check::on_postgresql`, on a
+/// multi-threaded runtime so that racing answers really run at once.
+macro_rules! on_both_backends {
+    ($($check:ident),+ $(,)?) => {$(
+        mod $check {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                let (_dir, database) = crate::support::sqlite_database();
+                super::$check(&database).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            #[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+            async fn on_postgresql() {
+                super::$check(&crate::support::postgres_database().await).await;
+            }
+        }
+    )+};
+}
+
+on_both_backends!(
+    failures_spread_between_successes_still_lock_the_token,
+    a_failure_is_forgiven_after_the_decay_period,
+    concurrent_wrong_answers_count_each,
+    each_failed_approval_is_told_to_every_device_of_the_person,
+);
+
+/// PIN tokens with three tries, no number matching, and no pause between sign-ins.
+fn pin_config(max_tries: i64) -> Config {
+    Config {
+        require_pin: true,
+        max_tries,
+        number_matching: false,
+        deny_cooldown: 0,
+        max_pending_per_user: 20,
+        ..Config::default()
+    }
+}
+
+/// A server over `database` with alice enrolled on one device (PIN 4711 where the server
+/// requires one), connected.
+async fn alice(database: &str, config: Config) -> (Server, Device, Ws) {
+    let pin = config.require_pin;
+    let server = Server::start(database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    if pin {
+        device.protect_with_pin("4711");
+    }
+    let ws = device.connect().await;
+    (server, device, ws)
+}
+
+/// A new sign-in of alice's, past the password, with its push request and the number its page
+/// shows, if any.
+async fn signed_in(server: &Server) -> (Browser, Value) {
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 200, "{body}");
+    (browser, body)
+}
+
+/// Moves the token's stored failures `seconds` into the past: time passing, without the wait.
+async fn pass(server: &Server, seconds: u64) {
+    sqlx::query("UPDATE tokens SET failures_until = failures_until - $1")
+        .bind(i64::try_from(seconds).unwrap())
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+}
+
+/// Three wrong PINs with a limit of three lock the token, even with a right approval after
+/// each of the first two: a success forgives nothing, so guesses cannot be spread between the
+/// person's own sign-ins.
+async fn failures_spread_between_successes_still_lock_the_token(database: &str) {
+    let (server, mut device, mut ws) = alice(database, pin_config(3)).await;
+    for left in [2, 1] {
+        signed_in(&server).await;
+        let request = device.next_push(&mut ws).await;
+        let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+        assert_eq!(
+            (reply["reason"].as_str(), reply["triesLeft"].as_i64()),
+            (Some("wrong_pin"), Some(left)),
+            "{reply}"
+        );
+        let (_, reply) = device.approve_send(&request, None, Some("4711")).await;
+        assert_eq!(reply["status"], "approved", "{reply}");
+        assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 3 - left);
+    }
+    signed_in(&server).await;
+    let request = device.next_push(&mut ws).await;
+    let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+    assert_eq!(
+        (reply["reason"].as_str(), reply["triesLeft"].as_i64()),
+        (Some("locked"), Some(0)),
+        "{reply}"
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    // Locked means locked: the right PIN approves nothing now.
+    let (status, body) = push_of_a_new_sign_in(&server).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("locked"), "{body}");
+    server.stop().await;
+}
+
+/// The reply to the push of a new sign-in of alice's.
+async fn push_of_a_new_sign_in(server: &Server) -> (u16, Value) {
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    browser.push().await
+}
+
+/// One failure is forgiven per decay period (a day by default): a failure a day old no longer
+/// counts, one a few seconds short of a day still does. An administrator's unlock forgets
+/// them all.
+async fn a_failure_is_forgiven_after_the_decay_period(database: &str) {
+    assert_eq!(FAILURE_DECAY, 24 * 3600);
+    let (server, mut device, mut ws) = alice(database, pin_config(2)).await;
+    signed_in(&server).await;
+    let request = device.next_push(&mut ws).await;
+    let wrong_pin =
+        |reply: &Value| (reply["reason"].as_str().map(str::to_owned), reply["triesLeft"].as_i64());
+    let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+    assert_eq!(wrong_pin(&reply), (Some("wrong_pin".into()), Some(1)), "{reply}");
+    // A day later the first failure is forgiven: the second leaves one try, as the first did.
+    pass(&server, FAILURE_DECAY).await;
+    let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+    assert_eq!(wrong_pin(&reply), (Some("wrong_pin".into()), Some(1)), "{reply}");
+    // Ten seconds short of a day, it still counts: the third locks.
+    pass(&server, FAILURE_DECAY - 10).await;
+    let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+    assert_eq!(wrong_pin(&reply), (Some("locked".into()), Some(0)), "{reply}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    // The administrator's unlock starts the count again.
+    tokens::unlock(&server.state, &device.token_id).await.unwrap();
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+    signed_in(&server).await;
+    let request = device.next_push(&mut ws).await;
+    let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+    assert_eq!(wrong_pin(&reply), (Some("wrong_pin".into()), Some(1)), "{reply}");
+    server.stop().await;
+}
+
+/// Wrong numbers sent at once are each counted: the tries left they are told are all
+/// different, and the count is their number.
+async fn concurrent_wrong_answers_count_each(database: &str) {
+    let config = Config {
+        max_tries: i64::try_from(RACERS).unwrap() + 1,
+        deny_cooldown: 0,
+        max_pending_per_user: i64::try_from(RACERS).unwrap(),
+        ..Config::default()
+    };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    let mut answers = Vec::new();
+    for _ in 0..RACERS {
+        let (_, body) = signed_in(&server).await;
+        let number = body["number"].as_u64().unwrap();
+        let request = device.next_push(&mut ws).await;
+        let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number);
+        answers.push((device.clone(), device.approve(&request, wrong, None)));
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
+    let tasks: Vec<_> = answers
+        .into_iter()
+        .map(|(device, answer)| {
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                device.send(&answer).await
+            })
+        })
+        .collect();
+    let replies: Vec<(u16, Value)> =
+        join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+    let mut left: Vec<i64> =
+        replies.iter().map(|(_, r)| r["triesLeft"].as_i64().unwrap()).collect();
+    left.sort_unstable();
+    let expected: Vec<i64> = (1..=i64::try_from(RACERS).unwrap()).collect();
+    assert_eq!(left, expected, "each counted once: {replies:?}");
+    assert_eq!(
+        server.count("SELECT failed_tries FROM tokens").await,
+        i64::try_from(RACERS).unwrap()
+    );
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+    server.stop().await;
+}
+
+/// The next notice about `device`'s token of `kind` on the socket (skipping anything else),
+/// checked as the extension checks it.
+async fn next_notice(device: &Device, ws: &mut Ws, kind: NoticeKind) -> TokenNotice {
+    loop {
+        let message = next_json(ws).await;
+        if message["type"] != "notice" {
+            continue;
+        }
+        let notice: TokenNotice = serde_json::from_value(message["notice"].clone()).unwrap();
+        assert_eq!(notice.token_id, device.token_id);
+        notice.verify(&device.keys.request).unwrap();
+        if notice.kind == kind {
+            return notice;
+        }
+    }
+}
+
+/// A wrong number on the laptop is told, with its time, to alice's phone and to the laptop
+/// itself (a copy of it may be the one answering), and kept for a device that was away.
+async fn each_failed_approval_is_told_to_every_device_of_the_person(database: &str) {
+    let (server, mut laptop, mut laptop_ws) = alice(database, Config::default()).await;
+    let phone = Device::enroll(&server.link("alice").await, "phone").await;
+    let mut phone_ws = phone.connect().await;
+    let (_, body) = signed_in(&server).await;
+    let number = body["number"].as_u64().unwrap();
+    let request = laptop.next_push(&mut laptop_ws).await;
+    let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number);
+    let before = now();
+    let (_, reply) = laptop.approve_send(&request, wrong, None).await;
+    assert_eq!(reply["reason"], "wrong_number", "{reply}");
+    for (device, ws) in [(&phone, &mut phone_ws), (&laptop, &mut laptop_ws)] {
+        let notice = next_notice(device, ws, NoticeKind::FailedApprovals).await;
+        assert!((before..=now()).contains(&notice.at), "{}", notice.at);
+    }
+    let (_, polled) = phone.poll_raw().await;
+    let kinds: Vec<&str> =
+        polled["notices"].as_array().unwrap().iter().filter_map(|n| n["kind"].as_str()).collect();
+    assert!(kinds.contains(&"failed_approvals"), "{polled}");
+    server.stop().await;
+}

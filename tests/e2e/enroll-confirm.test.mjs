@@ -1,0 +1,96 @@
+// A push token added from the app's own "Add a push authenticator" page is confirmed there
+// (docs/protocol.md §3, "Confirming an enrollment"): the options page and the app's page show
+// the same comparison code, the token gets no push until the person presses Confirm on the page
+// that showed the link, and from then on it approves sign-ins.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { poll } from '../support/device.mjs';
+import { startServer } from '../support/server.mjs';
+
+let browser;
+let server;
+before(async () => {
+  [browser, server] = await Promise.all([launchWithExtension(), startServer()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Signs alice in on the app's login page; returns the page and the number it shows. */
+async function startSignIn() {
+  await browser.context.clearCookies();
+  const login = await browser.context.newPage();
+  await login.goto(`${server.url}/app`);
+  await login.getByLabel('Username').fill('alice');
+  await login.getByLabel('Password').fill('alice-demo');
+  await login.getByRole('button', { name: 'Sign in' }).click();
+  await login.getByRole('button', { name: 'Use my mobile to autosend a password' }).click();
+  await login.getByTestId('match-number').filter({ hasText: /^\s*\d{2}\s*$/ }).waitFor();
+  return { login, number: (await login.getByTestId('match-number').textContent()).trim() };
+}
+
+/** Picks `number` and approves the only request the popup shows; waits for the app. */
+async function approve(login, number, tokenName) {
+  const popup = await openExtensionPage(browser, 'popup.html');
+  await popup.getByRole('heading', { name: tokenName }).waitFor();
+  await popup.getByRole('button', { name: number, exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await login.waitForURL(`${server.url}/app`);
+  await popup.close();
+}
+
+test('the options page and the page that showed the link show one code; Confirm makes pushes reach the token', async () => {
+  // alice's first token, from an administrator's link: active at once.
+  const options = await openExtensionPage(browser, 'options.html');
+  await options.getByLabel('Activation link').fill(server.link);
+  await options.getByRole('button', { name: 'Add', exact: true }).click();
+  await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).waitFor();
+  const first = Object.values((await options.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens)[0];
+  const { login, number } = await startSignIn();
+  await approve(login, number, 'Demo Portal');
+
+  // Signed in, she adds a second authenticator from the app.
+  await login.getByRole('button', { name: 'Add a push authenticator' }).click();
+  await login.getByTestId('enroll-qr').locator('svg').waitFor();
+  assert.match(await login.locator('main').textContent(), /It works once, for 10 minutes\./);
+  const link = await login.getByTestId('enroll-link').inputValue();
+  await options.bringToFront();
+  await options.getByLabel('Name of this browser').fill('Second profile');
+  await options.getByLabel('Activation link').fill(link);
+  await options.getByRole('button', { name: 'Add', exact: true }).click();
+  await options.locator('#add-status.ok').waitFor();
+  const told = options.getByTestId('add-confirm');
+  assert.match(await told.textContent(), /^If the page that showed the link asks you to confirm, check that it shows \d{3} \d{3} before you confirm\./);
+  const code = (await told.locator('strong').textContent()).trim();
+
+  // The app's page learned of the redemption and shows the same code, and the device's name.
+  await login.getByTestId('enroll-code').filter({ hasText: /\d{3} \d{3}/ }).waitFor();
+  assert.equal((await login.getByTestId('enroll-code').textContent()).trim(), code);
+  assert.equal(await login.getByTestId('enroll-device').textContent(), 'Second profile');
+  assert.equal(await login.getByTestId('enroll-qr').isVisible(), false, 'the QR code is gone');
+
+  // Until confirmed the server refuses its polls and sends it no push.
+  const tokens = Object.values((await options.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens);
+  const second = tokens.find((t) => t.tokenId !== first.tokenId);
+  assert.equal(second.confirmCode, undefined, 'the code is not stored');
+  await assert.rejects(poll(second), /403/);
+
+  await login.getByRole('button', { name: 'Confirm' }).click();
+  await login.getByTestId('enroll-status').filter({ hasText: /^Confirmed\./ }).waitFor();
+  assert.equal(await login.getByRole('button', { name: 'Confirm' }).isVisible(), false);
+
+  // Now a sign-in pushes to both tokens, and the second one's copy reaches the server's poll
+  // and the popup.
+  await login.close();
+  const again = await startSignIn();
+  const { requests } = await poll(second);
+  assert.equal(requests.length, 1);
+  assert.equal(requests[0].tokenId, second.tokenId);
+  const popup = await openExtensionPage(browser, 'popup.html');
+  await popup.getByRole('button', { name: again.number, exact: true }).first().waitFor();
+  await popup.close();
+  await again.login.close();
+  assert.deepEqual(browser.errors, []);
+});
