@@ -106,6 +106,12 @@ test('a sentence for every outcome', () => {
   assert.match(say('rejected', 'cancelled').text, /nothing was approved/);
   assert.match(say('rejected', 'unknown_request').text, /no longer knows this request/);
   assert.match(say('rejected', 'bad_answer', 2).text, /did not accept.*2 tries left/);
+  // A right answer tag with a wrong passcode (protocol §5): the PIN was right, nothing counted.
+  assert.equal(
+    say('rejected', 'bad_passcode', null, true).text,
+    "Your PIN was right, but the server did not accept this device's passcode: its keys are not the server's. No try was counted. Remove the token and add it again.",
+  );
+  assert.match(say('rejected', 'bad_passcode').text, /^The server did not accept this device's passcode.*No try was counted/);
   assert.match(say('rejected', 'bad_device_tag').text, /did not recognise this device/);
   assert.match(say('rejected', 'something_new').text, /refused the answer \(something new\)/);
   assert.match(say('failed', 'unreachable').text, /could not be reached/);
