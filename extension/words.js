@@ -190,6 +190,8 @@ function failure(reason) {
       return 'That was not the option shown on the sign-in page. Pick again.';
     case 'already_answering':
       return 'This request is already being answered.';
+    case 'unsupported_version':
+      return "The server speaks another version of the protocol than this PushOTP, so it took no answer. Update PushOTP, or ask the server's administrator.";
     default:
       return `The answer could not be sent${reason ? ` (${reason.replaceAll('_', ' ')})` : ''}. Try again.`;
   }

@@ -90,8 +90,8 @@ pub enum Error {
         name: &'static str,
     },
     /// A protocol message or link of a version this core does not speak (protocol §2: only
-    /// version 1).
-    #[error("unsupported protocol version: expected 1")]
+    /// version 2; privacyIDEA enrollment links: version 1).
+    #[error("unsupported protocol version: PushOTP messages are version 2")]
     UnsupportedVersion,
     /// A protocol message whose fields break a rule of the protocol (a length, a range, a
     /// field that must or must not be there); the text names the rule.

@@ -12,12 +12,17 @@ use crate::store::tokens::TokenRow;
 use crate::{store, tokens};
 
 /// Why a tag did not verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagError {
     /// The tag is not base64url.
     Encoding,
     /// The tag is wrong, or the message is stale.
     Bad,
+    /// The message breaks a field rule before its tag is looked at: another protocol version
+    /// (`unsupported_version`), a field out of range (`invalid_message`). Refused as what it
+    /// is, so that a device that speaks another version learns why, not that its keys are
+    /// wrong.
+    Protocol(pushotp::Error),
 }
 
 /// A message signed by a device with its token's channel key.
@@ -55,6 +60,10 @@ pub enum DeviceAuthError {
     /// The tag is wrong or stale; the message type's refusal.
     #[error("{0}")]
     BadTag(&'static str),
+    /// The message breaks a field rule of the protocol (its version, a range): `400` with the
+    /// core's code (`unsupported_version`, `invalid_message`).
+    #[error(transparent)]
+    Protocol(pushotp::Error),
     /// The tag is made with keys a restore retired (docs/protocol.md §8): another copy of the
     /// token took over. Carries the token and the refusal's tag under the retired `K_req`.
     #[error("this token was restored on another device")]
@@ -95,6 +104,7 @@ pub async fn authenticate<M: SignedByDevice>(
         Ok(()) if unconfirmed && !M::WHILE_UNCONFIRMED => Err(DeviceAuthError::Unconfirmed),
         Ok(()) => Ok(DeviceToken { token, keys }),
         Err(TagError::Encoding) => Err(DeviceAuthError::TagEncoding),
+        Err(TagError::Protocol(err)) => Err(DeviceAuthError::Protocol(err)),
         Err(TagError::Bad) => {
             for retired in tokens::retired_keys(state, &token).await? {
                 if message.verify(&retired.channel, now()).is_ok() {
@@ -121,6 +131,9 @@ impl SignedByDevice for pushotp::push::Answer {
     }
 
     fn verify(&self, channel_key: &Secret, _now: u64) -> Result<(), TagError> {
-        self.verify_device_tag(channel_key).map_err(|_| TagError::Bad)
+        self.verify_device_tag(channel_key).map_err(|err| match err {
+            pushotp::Error::BadTag => TagError::Bad,
+            other => TagError::Protocol(other),
+        })
     }
 }

@@ -65,6 +65,7 @@ impl From<DeviceAuthError> for AppError {
             DeviceAuthError::UnknownToken => Self::Unauthorized("unknown token"),
             DeviceAuthError::TagEncoding => Self::bad("bad_tag", "tag is not base64url"),
             DeviceAuthError::BadTag(refusal) => Self::Unauthorized(refusal),
+            DeviceAuthError::Protocol(err) => err.into(),
             DeviceAuthError::Unconfirmed => Self::NotConfirmed,
             DeviceAuthError::RestoredElsewhere(token_id, tag) => Self::RestoredElsewhere {
                 token_id,

@@ -275,6 +275,24 @@ async fn forged_requests_and_answers_are_refused() {
     assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
 }
 
+/// An answer of another protocol version (a device that speaks version 1) is refused as what it
+/// is, `unsupported_version`, not as a forged device tag: the device can say why, and nothing
+/// is claimed or counted, so the request still takes a version-2 answer.
+#[tokio::test]
+async fn an_answer_of_version_1_is_refused_as_an_unsupported_version() {
+    let (server, mut device, mut ws, browser) = alice(Config::default()).await;
+    let number = u8::try_from(browser.push().await.1["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(&mut ws).await;
+    let mut old = device.approve(&request, Some(number), None);
+    old.v = 1;
+    let (status, reply) = device.send(&old).await;
+    assert_eq!((status, reply["error"].as_str()), (400, Some("unsupported_version")), "{reply}");
+    assert!(reply["message"].as_str().unwrap().contains("version 2"), "{reply}");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0);
+    let (status, reply) = device.approve_send(&request, Some(number), None).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
+}
+
 #[tokio::test]
 async fn a_forged_answer_tag_counts_as_a_failed_try() {
     let (server, device, mut ws, browser) = alice(Config::default()).await;

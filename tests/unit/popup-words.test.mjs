@@ -119,6 +119,8 @@ test('a sentence for every outcome', () => {
   assert.match(say('failed', 'http_500').text, /could not be sent \(http 500\)/);
   assert.match(say('failed', 'pin_required').text, /needs its PIN/);
   assert.match(say('failed', 'already_answering').text, /already being answered/);
+  // A server of another protocol version (protocol §5, step 2) took nothing: trying again is no use.
+  assert.match(say('failed', 'unsupported_version').text, /another version of the protocol.*Update PushOTP/);
   for (const outcome of [say('rejected'), say('failed'), say('expired')]) assert.equal(outcome.tone, 'bad');
   // No app name (an outcome the worker wrote without one) still reads as a sentence.
   assert.equal(outcomeMessage({ status: 'approved' }).text, 'Approved. You are being signed in to the app.');
