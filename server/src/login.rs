@@ -345,7 +345,7 @@ async fn auth_page(State(state): State<AppState>, headers: HeaderMap) -> AppResu
     let Ok(login) = current_login(&state, &headers).await else {
         return Ok(Redirect::to("/app/login").into_response());
     };
-    if is_over(&login) {
+    if login.is_over() {
         return Ok(sign_in_over(&state, &login, StatusCode::OK));
     }
     Ok(page(
@@ -448,7 +448,11 @@ async fn passcode(
 ) -> AppResult<Response> {
     let login = current_login(&state, &headers).await?;
     let typed = match signin::typed_passcode(&state, &login, &form.passcode).await {
-        Err(SignInError::Over) => return Ok(sign_in_over(&state, &login, StatusCode::CONFLICT)),
+        Err(SignInError::Over) => {
+            // Read again: the code may have ended it (its tries used up), and the page says why.
+            let login = signin::current_by_id(&state, &login.id).await?.unwrap_or(login);
+            return Ok(sign_in_over(&state, &login, StatusCode::CONFLICT));
+        }
         typed => typed?,
     };
     match typed {
@@ -497,11 +501,6 @@ async fn passcode(
     }
 }
 
-/// Whether `login` is over for good: denied, reported or locked, or its session opened.
-fn is_over(login: &Login) -> bool {
-    !LoginState::OPEN.contains(&login.state) && login.state != LoginState::Approved
-}
-
 /// The password form again, saying why the sign-in ended, and the ended sign-in's cookie gone:
 /// the person starts again with the password.
 fn sign_in_over(state: &AppState, login: &Login, status: StatusCode) -> Response {
@@ -511,6 +510,9 @@ fn sign_in_over(state: &AppState, login: &Login, status: StatusCode) -> Response
         }
         (LoginState::Denied, _) => {
             "This sign-in has ended: it was denied on your authenticator. Sign in again to continue."
+        }
+        (LoginState::Approved, _) if login.code_spent => {
+            "This sign-in has ended: too many wrong sign-in codes were typed. Sign in again to continue."
         }
         (LoginState::Locked, _) => {
             "This sign-in has ended: your authenticator is locked after too many failed attempts. \

@@ -104,6 +104,11 @@ pub async fn current(state: &AppState, cookie: &str) -> anyhow::Result<Option<Lo
     store::logins::get(&state.db, &login_id(cookie), secs(now())?).await
 }
 
+/// The login whose [`Login::id`] is `id`, as it is now, unless it has expired.
+pub async fn current_by_id(state: &AppState, id: &str) -> anyhow::Result<Option<Login>> {
+    store::logins::get(&state.db, id, secs(now())?).await
+}
+
 /// The [`Login::id`] of the login whose browser holds `cookie` (its hash).
 pub fn login_id(cookie: &str) -> String {
     stored_id(cookie)
@@ -142,7 +147,9 @@ pub enum PasscodeOutcome {
     Approved,
     /// The passcode is wrong; it counted as one of the person's wrong passcodes in a row.
     Wrong,
-    /// Earlier wrong passcodes make typed passcodes wait this long: this one was not looked at.
+    /// Earlier wrong passcodes make typed passcodes wait this long: this one was not counted
+    /// against the person (at an approved login it was compared with the login's sign-in code,
+    /// and counted against the login's tries).
     Wait(Duration),
 }
 
@@ -185,43 +192,90 @@ pub async fn issue_login_code(
     Ok(kept.then_some(code))
 }
 
-/// Whether `code` is the sign-in code of the approved `login` (compared as hashes, in constant
-/// time).
-async fn is_login_code(state: &AppState, login: &Login, code: &str) -> anyhow::Result<bool> {
+/// What comparing a typed code with the sign-in code of `login` found.
+enum LoginCode {
+    /// It is the code: the approval is the second factor.
+    Right,
+    /// It is not, or the login has no code to compare with; `spent` when it used the last try,
+    /// and the login is over.
+    Wrong {
+        /// The login's code was cleared now ([`store::logins::spend_login_code`]).
+        spent: bool,
+    },
+    /// No try was left to take: other codes took the login's tries (its session opened, or
+    /// wrong ones ended it), or it is no longer approved. Nothing was compared.
+    Spent,
+}
+
+/// Compares `code` with the sign-in code of the approved `login` (as hashes, in constant time),
+/// after counting the try in one conditional statement, so that no more than
+/// [`store::logins::LOGIN_CODE_TRIES`] codes are ever compared, however many are sent at once.
+async fn check_login_code(
+    state: &AppState,
+    login: &Login,
+    code: &str,
+) -> anyhow::Result<LoginCode> {
     use subtle::ConstantTimeEq;
-    let Some(kept) = store::logins::login_code(&state.db, &login.id).await? else {
-        return Ok(false);
+    let Some((kept, tries)) = store::logins::take_login_code_try(&state.db, &login.id).await?
+    else {
+        // Still approved with tries left, and none taken: it has no code (none was issued), so
+        // this is a plain wrong code. Otherwise other codes took the tries meanwhile.
+        let current = current_by_id(state, &login.id).await?;
+        let no_code = current.is_some_and(|login| {
+            login.state == LoginState::Approved
+                && login.code_tries < store::logins::LOGIN_CODE_TRIES
+        });
+        return Ok(if no_code { LoginCode::Wrong { spent: false } } else { LoginCode::Spent });
     };
-    Ok(bool::from(kept.as_bytes().ct_eq(stored_id(code).as_bytes())))
+    if bool::from(kept.as_bytes().ct_eq(stored_id(code).as_bytes())) {
+        return Ok(LoginCode::Right);
+    }
+    let spent = tries >= store::logins::LOGIN_CODE_TRIES
+        && store::logins::spend_login_code(&state.db, &login.id).await?;
+    Ok(LoginCode::Wrong { spent })
 }
 
 /// A code typed (or filled in by the authenticator) at the login page. The only code it takes
 /// is the sign-in code an approval of this same login gave its device (docs/protocol.md §5,
-/// "What the login page gets"): then the session opens, once. Any other code, a push token's
-/// own passcodes included, is wrong: a push token's keys alone, say unmasked from a copied
-/// profile, open no session without a push the person sees.
+/// "What the login page gets"): then the session opens, once, even while wrong passcodes make
+/// the person's typed passcodes wait, since that code proves the approval. Any other code, a
+/// push token's own passcodes included, is wrong: a push token's keys alone, say unmasked from
+/// a copied profile, open no session without a push the person sees. At an approved login each
+/// code counts against the login's [`store::logins::LOGIN_CODE_TRIES`] before it is compared,
+/// waiting or not, and the last wrong one ends the login; every wrong code counts against the
+/// person's typed passcodes too, unless they wait.
 pub async fn typed_passcode(
     state: &AppState,
     login: &Login,
     passcode: &str,
 ) -> Result<PasscodeOutcome, SignInError> {
     let code = passcode.trim();
-    if login.state == LoginState::Approved && is_login_code(state, login, code).await? {
-        // Its approval is the second factor: the code only completes it, so wrong codes
-        // typed before make it wait no more than the page's own completion would; they lapse.
-        store::users::reset_passcode_failures(&state.db, login.user_id).await?;
-        Audit::of_user(AuditEvent::PasscodeOk, &login.username)
-            .ip(&login.client_ip)
-            .record(&state.db)
-            .await?;
-        return Ok(PasscodeOutcome::Approved);
-    }
-    // Denied, reported or locked (or its session opened): over for good, whatever the cooldown.
-    if login.state != LoginState::Approved && !LoginState::OPEN.contains(&login.state) {
+    // Denied, reported or locked, its session opened, or its sign-in code used up: over for
+    // good, whatever the cooldown.
+    if login.is_over() {
         return Err(SignInError::Over);
+    }
+    let mut spent = false;
+    if login.state == LoginState::Approved {
+        match check_login_code(state, login, code).await? {
+            LoginCode::Right => {
+                // Its approval is the second factor: the code only completes it, so wrong codes
+                // typed before make it wait no more than the page's own completion would; they
+                // lapse.
+                store::users::reset_passcode_failures(&state.db, login.user_id).await?;
+                Audit::of_user(AuditEvent::PasscodeOk, &login.username)
+                    .ip(&login.client_ip)
+                    .record(&state.db)
+                    .await?;
+                return Ok(PasscodeOutcome::Approved);
+            }
+            LoginCode::Spent => return Err(SignInError::Over),
+            LoginCode::Wrong { spent: now } => spent = now,
+        }
     }
     let failures = match count_passcode(state, login.user_id).await? {
         Ok(failures) => failures,
+        Err(_) if spent => return Err(SignInError::Over),
         Err(wait) => return Ok(PasscodeOutcome::Wait(wait)),
     };
     Audit::of_user(AuditEvent::PasscodeFailed, &login.username)
@@ -241,6 +295,9 @@ pub async fn typed_passcode(
         // Whoever types these knows the password: the person's devices say so, and that the
         // person can still approve by push.
         notices::tell_person(state, login.user_id, NoticeKind::WrongPasscodes, None).await;
+    }
+    if spent {
+        return Err(SignInError::Over);
     }
     Ok(PasscodeOutcome::Wrong)
 }
@@ -270,8 +327,12 @@ async fn count_passcode(state: &AppState, user_id: i64) -> anyhow::Result<Result
     Ok(Err(Duration::from_secs(1)))
 }
 
-/// After the page saw "approved": turns the approved login into a session (its id), once.
+/// After the page saw "approved": turns the approved login into a session (its id), once;
+/// not a login whose sign-in code wrong codes used up.
 pub async fn complete(state: &AppState, login: &Login) -> Result<String, SignInError> {
+    if login.code_spent {
+        return Err(SignInError::Over);
+    }
     if login.state != LoginState::Approved {
         return Err(SignInError::NotApproved);
     }

@@ -2,7 +2,9 @@
 //! page (docs/protocol.md §5, "What the login page gets"), each on SQLite and on PostgreSQL:
 //! approvals that never reached the server leave nothing to resynchronise; a right answer tag
 //! with a wrong passcode is no wrong PIN; a push token's own codes open no session when typed;
-//! and the sign-in code opens its own login's session once.
+//! the sign-in code opens its own login's session once, also
+//! while the person's typed passcodes wait; and three wrong codes at an approved login end it,
+//! however many are sent at once.
 
 #![allow(
     missing_docs,
@@ -14,9 +16,12 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use pushotp::push::{Answer, PushRequest};
 use pushotp::{Hotp, OcraInput, OcraSuite, Totp};
 use pushotp_server::{Config, ServerKey};
+use reqwest::cookie::CookieStore;
 use support::{Browser, Device, Server, Ws, now};
 
 /// Runs `check` as `$check::on_sqlite` and `$check::on_postgresql` (see guards.rs).
@@ -43,6 +48,9 @@ on_both_backends!(
     a_right_answer_tag_with_a_wrong_passcode_counts_no_failed_try,
     a_push_tokens_own_codes_are_refused_when_typed,
     the_login_code_opens_its_own_login_once,
+    three_wrong_sign_in_codes_end_the_approved_login,
+    wrong_sign_in_codes_sent_at_once_are_each_counted,
+    while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count,
 );
 
 const PIN: &str = "4711";
@@ -167,5 +175,136 @@ async fn the_login_code_opens_its_own_login_once(database: &str) {
     assert_eq!(browser.passcode(code).await, 303);
     assert_ne!(browser.passcode(code).await, 303, "a second time");
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
+    server.stop().await;
+}
+
+/// A login page's cookies, copied: the test sends codes with them whatever a reply clears, as
+/// one who holds the cookie would.
+struct Copied {
+    server: String,
+    cookie: String,
+    http: reqwest::Client,
+}
+
+impl Copied {
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> u16 {
+        let reply = self
+            .http
+            .post(format!("{}{path}", self.server))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        reply.status().as_u16()
+    }
+
+    /// A code typed at the login page.
+    async fn passcode(&self, code: &str) -> u16 {
+        self.post("/auth/passcode", &[("passcode", code)]).await
+    }
+
+    /// The page's own completion after it saw "approved".
+    async fn complete(&self) -> u16 {
+        self.post("/auth/complete", &[]).await
+    }
+}
+
+/// A login of alice's that her device approved with [`PIN`]: its page's cookies and the
+/// `loginCode` of the approval's reply.
+async fn approved(server: &Server, device: &mut Device, ws: &mut Ws) -> (Copied, String) {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::Client::builder()
+        .cookie_provider(Arc::clone(&jar))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let browser = Browser { server: server.url.clone(), http };
+    browser.sign_in("alice").await;
+    let (status, body) = browser.push().await;
+    assert_eq!(status, 200, "{body}");
+    let number = u8::try_from(body["number"].as_u64().unwrap()).unwrap();
+    let request = device.next_push(ws).await;
+    let (status, reply) = device.approve_send(&request, Some(number), Some(PIN)).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
+    let code = reply["loginCode"].as_str().expect("an approval's reply has a loginCode");
+    let cookie = jar.cookies(&server.url.parse().unwrap()).unwrap().to_str().unwrap().to_owned();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build();
+    (Copied { server: server.url.clone(), cookie, http: http.unwrap() }, code.to_owned())
+}
+
+/// Three wrong codes at an approved login end it: the third is answered with the password
+/// form (`409`), the login's code is cleared, and neither the right code nor the page's own
+/// completion opens a session with its cookie; the person starts again with the password.
+async fn three_wrong_sign_in_codes_end_the_approved_login(database: &str) {
+    let (server, mut device, mut ws) = alice(database).await;
+    let (page, code) = approved(&server, &mut device, &mut ws).await;
+    let mut wrong = code.clone();
+    for _ in 0..2 {
+        wrong = other_than(&wrong);
+        assert_eq!(page.passcode(&wrong).await, 401);
+    }
+    assert_eq!(page.passcode(&other_than(&wrong)).await, 409, "the third wrong code");
+    assert_eq!(page.passcode(&code).await, 409, "the right code after three wrong ones");
+    assert_eq!(page.complete().await, 409, "the page's completion after three wrong codes");
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
+    assert_eq!(server.count("SELECT COUNT(*) FROM logins WHERE login_code IS NULL").await, 1);
+    assert_eq!(server.count("SELECT login_code_tries FROM logins").await, 3);
+    // Each wrong one counted against the person's typed passcodes too.
+    assert_eq!(server.count("SELECT passcode_failures FROM users").await, 3);
+    server.stop().await;
+}
+
+/// Wrong codes sent at once at an approved login are each counted before they are compared, in
+/// one conditional statement: no more than three are ever compared, and then the right code
+/// opens nothing. Run on a multi-threaded runtime, so that they are handled in parallel.
+async fn wrong_sign_in_codes_sent_at_once_are_each_counted(database: &str) {
+    let (server, mut device, mut ws) = alice(database).await;
+    let (page, code) = approved(&server, &mut device, &mut ws).await;
+    let page = Arc::new(page);
+    let mut wrong = code.clone();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        wrong = other_than(&wrong);
+        let (page, wrong) = (Arc::clone(&page), wrong.clone());
+        tasks.push(tokio::spawn(async move { page.passcode(&wrong).await }));
+    }
+    let statuses = futures_util::future::join_all(tasks).await;
+    let statuses: Vec<u16> = statuses.into_iter().map(Result::unwrap).collect();
+    assert!(statuses.iter().all(|s| [401, 409, 429].contains(s)), "{statuses:?}");
+    assert!(statuses.contains(&409), "{statuses:?}");
+    assert_eq!(page.passcode(&code).await, 409, "the right code after the burst");
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
+    assert_eq!(server.count("SELECT login_code_tries FROM logins").await, 3);
+    assert_eq!(server.count("SELECT COUNT(*) FROM logins WHERE login_code IS NULL").await, 1);
+    server.stop().await;
+}
+
+/// While earlier wrong passcodes make the person's typed passcodes wait, the sign-in code of an
+/// approved login still signs in (it proves the approval), and wrong codes at an approved
+/// login still count against it: the third ends it, and its right code then opens nothing.
+async fn while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count(database: &str) {
+    let (server, mut device, mut ws) = alice(database).await;
+    // Forty wrong passcodes just now: typed passcodes wait a day.
+    sqlx::query("UPDATE users SET passcode_failures = $1, passcode_failed_at = $2")
+        .bind(40_i64)
+        .bind(i64::try_from(now()).unwrap())
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    let (page, code) = approved(&server, &mut device, &mut ws).await;
+    let mut wrong = code.clone();
+    for _ in 0..2 {
+        wrong = other_than(&wrong);
+        assert_eq!(page.passcode(&wrong).await, 429, "a wrong code waits");
+    }
+    assert_eq!(page.passcode(&other_than(&wrong)).await, 409, "the third wrong code");
+    assert_eq!(page.passcode(&code).await, 409, "the right code after three wrong ones");
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
+    let (page, code) = approved(&server, &mut device, &mut ws).await;
+    assert_eq!(page.passcode(&code).await, 303, "the sign-in code of another approval");
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
+    // It starts the person's count again.
+    assert_eq!(server.count("SELECT passcode_failures FROM users").await, 0);
     server.stop().await;
 }

@@ -28,6 +28,20 @@ pub struct Login {
     pub number: Option<i64>,
     /// When it reached its outcome (for an approved login, when it was approved).
     pub completed_at: Option<i64>,
+    /// How many codes were compared with its sign-in code ([`take_login_code_try`]).
+    pub code_tries: i64,
+    /// Whether wrong codes used up the tries at its sign-in code ([`spend_login_code`]): an
+    /// approved login that can no longer be completed.
+    pub code_spent: bool,
+}
+
+impl Login {
+    /// Whether it is over for good: denied, reported or locked, its session opened, or its
+    /// sign-in code used up by wrong codes. The person starts again with the password.
+    pub fn is_over(&self) -> bool {
+        self.code_spent
+            || (!LoginState::OPEN.contains(&self.state) && self.state != LoginState::Approved)
+    }
 }
 
 /// A sign-in to store after a right password.
@@ -72,13 +86,16 @@ pub async fn insert(db: &Db, login: &NewLogin<'_>) -> anyhow::Result<()> {
 pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
     let row = sqlx::query(
         "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason, l.number, \
-         l.completed_at FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
+         l.completed_at, l.login_code, l.login_code_tries \
+         FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
     )
     .bind(id)
     .bind(now)
     .fetch_optional(&db.pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
+    let code: Option<String> = row.try_get("login_code")?;
+    let tries: i64 = row.try_get("login_code_tries")?;
     Ok(Some(Login {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
@@ -90,6 +107,8 @@ pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
         reason: row.try_get::<Option<String>, _>("reason")?.map(|r| r.parse()).transpose()?,
         number: row.try_get("number")?,
         completed_at: row.try_get("completed_at")?,
+        code_tries: tries,
+        code_spent: code.is_none() && tries >= LOGIN_CODE_TRIES,
     }))
 }
 
@@ -159,27 +178,58 @@ pub async fn set_login_code(db: &Db, id: &str, code_hash: &str) -> anyhow::Resul
     Ok(kept.rows_affected() == 1)
 }
 
-/// The hash of the sign-in code of login `id`, if its approval gave it one (whether or not its
-/// session opened since: it opens once, by [`complete`]).
-pub async fn login_code(db: &Db, id: &str) -> anyhow::Result<Option<String>> {
-    let row = sqlx::query("SELECT login_code FROM logins WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&db.writer)
-        .await?;
-    Ok(match row {
-        Some(row) => row.try_get("login_code")?,
-        None => None,
-    })
+/// Codes compared with a login's sign-in code at most: room for a typo or two, and nothing
+/// like what guessing one of a million codes needs.
+pub const LOGIN_CODE_TRIES: i64 = 3;
+
+/// Counts one more code to compare with the sign-in code of the approved login `id`, before it
+/// is compared, in one conditional statement: only while the login has its code and fewer than
+/// [`LOGIN_CODE_TRIES`] were counted. So codes sent at once are each counted, and no more than
+/// that many are ever compared. Returns the hash to compare with and this try's number, or
+/// `None` when nothing may be compared (no code, or its tries used up).
+pub async fn take_login_code_try(db: &Db, id: &str) -> anyhow::Result<Option<(String, i64)>> {
+    let row = sqlx::query(
+        "UPDATE logins SET login_code_tries = login_code_tries + 1 \
+         WHERE id = $1 AND state = $2 AND login_code IS NOT NULL AND login_code_tries < $3 \
+         RETURNING login_code, login_code_tries",
+    )
+    .bind(id)
+    .bind(LoginState::Approved.as_str())
+    .bind(LOGIN_CODE_TRIES)
+    .fetch_optional(&db.writer)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some((row.try_get("login_code")?, row.try_get("login_code_tries")?)))
+}
+
+/// After a wrong code that used the last try: clears the sign-in code of login `id`, which then
+/// can no longer be completed, by a code or by [`complete`]; the person starts again with the
+/// password. Returns whether it was cleared now.
+pub async fn spend_login_code(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let spent = sqlx::query(
+        "UPDATE logins SET login_code = NULL \
+         WHERE id = $1 AND login_code IS NOT NULL AND login_code_tries >= $2",
+    )
+    .bind(id)
+    .bind(LOGIN_CODE_TRIES)
+    .execute(&db.writer)
+    .await?;
+    Ok(spent.rows_affected() == 1)
 }
 
 /// Marks an approved sign-in done, in one statement: only one session per approval, even if
-/// two tabs race. Returns whether this call did it.
+/// two tabs race, and none for a login whose sign-in code wrong codes used up
+/// ([`spend_login_code`]). Returns whether this call did it.
 pub async fn complete(db: &Db, id: &str) -> anyhow::Result<bool> {
-    let done = sqlx::query("UPDATE logins SET state = $1 WHERE id = $2 AND state = $3")
-        .bind(LoginState::Done.as_str())
-        .bind(id)
-        .bind(LoginState::Approved.as_str())
-        .execute(&db.writer)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE logins SET state = $1 WHERE id = $2 AND state = $3 \
+         AND (login_code IS NOT NULL OR login_code_tries < $4)",
+    )
+    .bind(LoginState::Done.as_str())
+    .bind(id)
+    .bind(LoginState::Approved.as_str())
+    .bind(LOGIN_CODE_TRIES)
+    .execute(&db.writer)
+    .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -1,0 +1,4 @@
+-- How many codes were compared with a login's sign-in code (docs/protocol.md §5, "What the
+-- login page gets"): each is counted before it is compared, in one conditional statement, and
+-- after three that were wrong the code is cleared and the login is over.
+ALTER TABLE logins ADD COLUMN login_code_tries BIGINT NOT NULL DEFAULT 0;
