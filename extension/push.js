@@ -9,6 +9,7 @@
 // which calls `check` with them and `answer` when the person decides.
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verifyPushRequest } from './core.js';
 import { fillOrigin } from './fill.js';
+import { loginCodeOf } from './login-code.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
@@ -152,7 +153,9 @@ export async function answer(item, { decision, number = null, keys = null }) {
   // passcode (made from the PIN-masked K_otp); a server that sends none gets nothing filled.
   // And only at a login page the token serves: its server's origin, one the server declared at
   // enrollment, or one the person confirmed (protocol §4, "Where the sign-in code goes").
-  const { loginCode, ...shown } = verdict;
+  // A server's word going into a web page: only the token's `otp.digits` ASCII digits pass.
+  const { loginCode: sent, ...shown } = verdict;
+  const loginCode = loginCodeOf(sent, prepared.token.otp.digits);
   await toolsReady();
   const fills = loginCode !== undefined && mayFill(prepared.token, origin);
   return {
@@ -211,7 +214,7 @@ const REFUSALS = /** @type {Record<number, string>} */ ({ 404: 'unknown_request'
 /**
  * @param {string} server
  * @param {object} body
- * @returns {Promise<Verdict & {tag?: unknown, loginCode?: string}>}
+ * @returns {Promise<Verdict & {tag?: unknown, loginCode?: unknown}>}
  */
 async function send(server, body) {
   let reply;
@@ -229,9 +232,10 @@ async function send(server, body) {
   const json = await reply.json().catch(() => ({}));
   if (reply.ok && json.status) {
     // `pending`: a wrong PIN, counted; the request waits for the PIN again. `loginCode`: the
-    // sign-in code of an approval, for the login page (protocol §5), digits only.
-    const loginCode = json.status === 'approved' && typeof json.loginCode === 'string' && /^[0-9]{6,10}$/.test(json.loginCode) ? json.loginCode : undefined;
-    return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null, ...(json.pending === true && { pending: true }), ...(loginCode && { loginCode }) };
+    // sign-in code of an approval, for the login page (protocol §5), checked by `answer`
+    // against the token's digits before anything is filled.
+    const loginCode = json.status === 'approved' ? json.loginCode : undefined;
+    return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null, ...(json.pending === true && { pending: true }), ...(loginCode !== undefined && { loginCode }) };
   }
   // Another browser restored the token (protocol §8): `tag` proves it (restore.js checks).
   if (reply.status === 410 && json.error === 'restored_elsewhere') return { status: 'rejected', reason: 'restored_elsewhere', tag: json.tag };

@@ -1,8 +1,8 @@
 //! Approval passcodes bound to the request, and the sign-in code an approval gives the login
 //! page (docs/protocol.md §5, "What the login page gets"), each on SQLite and on PostgreSQL:
 //! approvals that never reached the server leave nothing to resynchronise; a right answer tag
-//! with a wrong passcode is no wrong PIN; a push token's own codes open no session when typed;
-//! the sign-in code opens its own login's session once, also
+//! with a wrong passcode is no wrong PIN; a push token's own codes open no session when typed,
+//! not even at an approved login; the sign-in code opens its own login's session once, also
 //! while the person's typed passcodes wait; and three wrong codes at an approved login end it,
 //! however many are sent at once.
 
@@ -47,6 +47,7 @@ on_both_backends!(
     lost_approvals_leave_nothing_to_resynchronise,
     a_right_answer_tag_with_a_wrong_passcode_counts_no_failed_try,
     a_push_tokens_own_codes_are_refused_when_typed,
+    a_push_tokens_own_codes_are_refused_at_an_approved_login,
     the_login_code_opens_its_own_login_once,
     three_wrong_sign_in_codes_end_the_approved_login,
     wrong_sign_in_codes_sent_at_once_are_each_counted,
@@ -231,6 +232,28 @@ async fn approved(server: &Server, device: &mut Device, ws: &mut Ws) -> (Copied,
     let cookie = jar.cookies(&server.url.parse().unwrap()).unwrap().to_str().unwrap().to_owned();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build();
     (Copied { server: server.url.clone(), cookie, http: http.unwrap() }, code.to_owned())
+}
+
+/// At a login the person approved, the token's own codes typed at the page (the approval's
+/// OCRA passcode of that very request, an HOTP code of `K_otp`) are wrong codes like any
+/// other: only the approval's `loginCode` opens the session.
+async fn a_push_tokens_own_codes_are_refused_at_an_approved_login(database: &str) {
+    let (server, mut device, mut ws) = alice(database).await;
+    let (browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let passcode = device.approve(&request, Some(number), Some(PIN)).passcode.unwrap();
+    let (status, reply) = device.approve_send(&request, Some(number), Some(PIN)).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
+    let code = reply["loginCode"].as_str().unwrap();
+    let otp = &device.enrolled.otp;
+    let hotp = Hotp::new(otp.algorithm(), otp.digits()).unwrap().generate(&device.keys.otp, 0);
+    for own in [&passcode, &hotp] {
+        assert_ne!(own, code);
+        assert_eq!(browser.passcode(own).await, 401, "{own}");
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
+    assert_eq!(browser.passcode(code).await, 303);
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
+    server.stop().await;
 }
 
 /// Three wrong codes at an approved login end it: the third is answered with the password

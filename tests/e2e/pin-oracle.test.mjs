@@ -7,12 +7,17 @@
 // and the thief tries PINs: for each candidate, the right one among wrong ones, the keys are
 // unmasked with the core and every passcode they could give is made (the request-bound OCRA
 // passcode of this request, HOTP codes of the first counters, TOTP codes around now). None of
-// them is anything the page saw; with the approval's passcode filled, the right PIN's would be.
+// them is anything the page saw. What the page saw is the server's sign-in code of that login,
+// as the server's database keeps it (its SHA-256), and nothing else. And the search is not
+// blind: with the approval's passcode among what the page saw, it singles out the right PIN.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { ClassicLevel } from 'classic-level';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { enroll, session } from '../support/extension.mjs';
@@ -30,9 +35,12 @@ const CANDIDATES = ['0000', '1234', PIN, '5812', '9999'];
 let browser;
 let server;
 let copy;
+let data;
 
 before(async () => {
-  [browser, server] = await Promise.all([launchWithExtension(), startServer(['--require-pin'])]);
+  // The server keeps its data in a file, so that the test can read what it stored for a login.
+  data = await mkdtemp(path.join(tmpdir(), 'pushotp-oracle-server-'));
+  [browser, server] = await Promise.all([launchWithExtension(), startServer(['--require-pin'], { database: path.join(data, 'pushotp.db') })]);
 });
 
 after(async () => {
@@ -40,7 +48,19 @@ after(async () => {
   if (browser?.profile) await rm(browser.profile, { recursive: true, force: true });
   if (copy) await rm(copy, { recursive: true, force: true });
   await server?.stop();
+  if (data) await rm(data, { recursive: true, force: true });
 });
+
+/**
+ * What the server's SQLite database keeps of each login's sign-in code (docs/protocol.md §5:
+ * the SHA-256 of the code, unpadded base64url), read with Python's sqlite3 as
+ * tests/support/privacyidea.mjs reads privacyIDEA's.
+ */
+async function storedLoginCodes() {
+  const script = 'import json, sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nprint(json.dumps([r[0] for r in c.execute("select login_code from logins")]))';
+  const { stdout } = await promisify(execFile)('python3', ['-c', script, path.join(data, 'pushotp.db')]);
+  return JSON.parse(stdout);
+}
 
 /**
  * What a script of the login page's origin installs before the page's own: it records every
@@ -159,6 +179,10 @@ test('after a PIN approval, nothing the login page could read recovers the PIN f
   for (const word of (await login.locator('body').innerText()).match(/\d{6,10}/g) ?? []) seen.add(word);
   const filled = [...seen].filter((v) => /^\d{6,10}$/.test(v));
   assert.ok(filled.length > 0, `the page saw a code: ${[...seen]}`);
+  // The one code the page saw is the sign-in code the server issued for this login: its hash
+  // is what the server keeps on the login, the only one.
+  assert.equal(filled.length, 1, `the page saw one code: ${filled}`);
+  assert.deepEqual(await storedLoginCodes(), [createHash('sha256').update(filled[0]).digest('base64url')]);
   const now = Date.now();
 
   // The thief's copy of the profile.
@@ -172,10 +196,16 @@ test('after a PIN approval, nothing the login page could read recovers the PIN f
 
   // Each candidate PIN unmasks keys (a wrong PIN gives wrong ones, never an error); none of
   // their passcodes is what the page saw, so the page confirms no PIN.
-  for (const pin of CANDIDATES) {
-    const keys = tools.unmaskKeys(stored.masked, pin);
-    const codes = passcodesOf(keys.otp, stored.otp, requestId, now);
+  const codesOf = new Map(CANDIDATES.map((pin) => [pin, passcodesOf(tools.unmaskKeys(stored.masked, pin).otp, stored.otp, requestId, now)]));
+  for (const [pin, codes] of codesOf) {
     const hits = codes.filter((code) => seen.has(code));
     assert.deepEqual(hits, [], `PIN ${pin}: the page saw ${hits} among its passcodes`);
   }
+  // The control: had the page seen the approval's passcode (the request-bound OCRA passcode the
+  // right PIN's keys give, which the approval sent to the server), the same search would have
+  // found the PIN, and only it.
+  const [approvalPasscode] = codesOf.get(PIN);
+  const leaked = new Set([...seen, approvalPasscode]);
+  const confirmed = CANDIDATES.filter((pin) => codesOf.get(pin).some((code) => leaked.has(code)));
+  assert.deepEqual(confirmed, [PIN], 'the search finds the PIN from a page that saw the approval\'s passcode');
 });
