@@ -73,6 +73,26 @@ impl ServerKey {
         Ok([nonce.as_slice(), &sealed].concat())
     }
 
+    /// A MAC of `data` under a key of its own for `purpose`, derived from the server key
+    /// (HMAC-SHA256 under HMAC-SHA256(server key, "pushotp-server mac " || purpose)), for a
+    /// value the database keeps only to compare with: a reader of the database, who holds no
+    /// server key, cannot test guesses against it, as a plain hash of a short code would let
+    /// them. Its own key, so that it has nothing to do with the sealing key's other use.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, KeyInit, Mac};
+        type HmacSha256 = Hmac<sha2::Sha256>;
+        // HMAC takes a key of any length: neither call can fail.
+        let mut derive = <HmacSha256 as KeyInit>::new_from_slice(self.0.as_slice())
+            .unwrap_or_else(|_| unreachable!());
+        derive.update(b"pushotp-server mac ");
+        derive.update(purpose.as_bytes());
+        let key = Zeroizing::new(<[u8; 32]>::from(derive.finalize().into_bytes()));
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key.as_slice())
+            .unwrap_or_else(|_| unreachable!());
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
     /// Decrypts what [`seal`](Self::seal) made for the same `context`.
     pub fn open(&self, context: &str, sealed: &[u8]) -> anyhow::Result<Zeroizing<Vec<u8>>> {
         let (nonce, body) =

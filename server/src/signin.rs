@@ -171,7 +171,7 @@ const PASSCODE_LAPSE: u64 = 30 * 24 * 3600;
 
 /// Issues the sign-in code of an approved login (docs/protocol.md §5, "What the login page
 /// gets"): `digits` random decimal digits from the server's random source, of which the login
-/// keeps only the hash, once. Nothing of it depends on the PIN or on any key of the token, so
+/// keeps only a MAC under the server key ([`login_code_mac`]), once. Nothing of it depends on the PIN or on any key of the token, so
 /// the page that gets it learns nothing it could test a PIN against. `None` if the login
 /// already has one or is no longer approved (it was completed meanwhile).
 pub async fn issue_login_code(
@@ -188,8 +188,21 @@ pub async fn issue_login_code(
             code.push(char::from(b'0' + byte[0] % 10));
         }
     }
-    let kept = store::logins::set_login_code(&state.db, login_id, &stored_id(&code)).await?;
+    let kept =
+        store::logins::set_login_code(&state.db, login_id, &login_code_mac(state, login_id, &code))
+            .await?;
     Ok(kept.then_some(code))
+}
+
+/// What the login `login_id` keeps of its sign-in code `code`: a MAC under a key derived from
+/// the server key ([`ServerKey::mac`](crate::ServerKey::mac)), bound to the login, unpadded
+/// base64url. A code has a million values or so: a plain hash would give it away to a reader
+/// of the database, who holds no server key.
+fn login_code_mac(state: &AppState, login_id: &str, code: &str) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    // The login's id is a fixed-length base64url hash, so the separator keeps the two apart.
+    let data = [login_id.as_bytes(), b"\0", code.as_bytes()].concat();
+    Base64UrlUnpadded::encode_string(&state.key.mac("login-code", &data))
 }
 
 /// What comparing a typed code with the sign-in code of `login` found.
@@ -207,7 +220,7 @@ enum LoginCode {
     Spent,
 }
 
-/// Compares `code` with the sign-in code of the approved `login` (as hashes, in constant time),
+/// Compares `code` with the sign-in code of the approved `login` (as MACs, in constant time),
 /// after counting the try in one conditional statement, so that no more than
 /// [`store::logins::LOGIN_CODE_TRIES`] codes are ever compared, however many are sent at once.
 async fn check_login_code(
@@ -227,7 +240,7 @@ async fn check_login_code(
         });
         return Ok(if no_code { LoginCode::Wrong { spent: false } } else { LoginCode::Spent });
     };
-    if bool::from(kept.as_bytes().ct_eq(stored_id(code).as_bytes())) {
+    if bool::from(kept.as_bytes().ct_eq(login_code_mac(state, &login.id, code).as_bytes())) {
         return Ok(LoginCode::Right);
     }
     let spent = tries >= store::logins::LOGIN_CODE_TRIES

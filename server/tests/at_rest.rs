@@ -123,6 +123,31 @@ async fn session_and_login_ids_are_stored_only_as_hashes() {
     assert!(ids(&server, "SELECT id FROM sessions").await.is_empty());
 }
 
+/// The sign-in code of an approval has a million values (six digits), so a plain hash of it on
+/// the login would fall to a million hashes: the database holds only a MAC of it under a key
+/// derived from the server key, which the database does not hold. The code's hash is not what
+/// is stored, and the code still signs in.
+#[tokio::test]
+async fn a_sign_in_code_is_stored_only_as_a_mac_under_the_server_key() {
+    let server = memory_server().await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    let browser = Browser::new(&server.url);
+    browser.sign_in("alice").await;
+    let code = support::sign_in_code(&browser, &mut device, None).await;
+    assert_eq!(code.len(), 6);
+    let row = sqlx::query("SELECT login_code FROM logins")
+        .fetch_one(&server.state.db.pool)
+        .await
+        .unwrap();
+    let stored: String = row.try_get("login_code").unwrap();
+    assert!(!stored.contains(&code));
+    // A reader's search, the SHA-256 of every six-digit code, finds the code if its own hash
+    // is what is stored (and, but for a collision, no other).
+    assert_ne!(sha256(&code), stored, "the database gives the sign-in code away");
+    assert_eq!(browser.passcode(&code).await, 303);
+}
+
 /// The SQLite file, its write-ahead log and its shared-memory file are created readable and
 /// writable by their owner only, whatever the process's umask lets through.
 #[tokio::test]

@@ -8,11 +8,11 @@
 // unmasked with the core and every passcode they could give is made (the request-bound OCRA
 // passcode of this request, HOTP codes of the first counters, TOTP codes around now). None of
 // them is anything the page saw. What the page saw is the server's sign-in code of that login,
-// as the server's database keeps it (its SHA-256), and nothing else. And the search is not
+// as the server's database keeps it (a MAC under the server key), and nothing else. And the search is not
 // blind: with the approval's passcode among what the page saw, it singles out the right PIN.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,14 +52,26 @@ after(async () => {
 });
 
 /**
- * What the server's SQLite database keeps of each login's sign-in code (docs/protocol.md §5:
- * the SHA-256 of the code, unpadded base64url), read with Python's sqlite3 as
- * tests/support/privacyidea.mjs reads privacyIDEA's.
+ * Each login of the server's SQLite database, `[id, login_code]`: what it keeps of the login's
+ * sign-in code (docs/protocol.md §5), read with Python's sqlite3 as tests/support/privacyidea.mjs
+ * reads privacyIDEA's.
  */
-async function storedLoginCodes() {
-  const script = 'import json, sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nprint(json.dumps([r[0] for r in c.execute("select login_code from logins")]))';
+async function storedLogins() {
+  const script = 'import json, sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nprint(json.dumps([list(r) for r in c.execute("select id, login_code from logins")]))';
   const { stdout } = await promisify(execFile)('python3', ['-c', script, path.join(data, 'pushotp.db')]);
   return JSON.parse(stdout);
+}
+
+/**
+ * What the server keeps of sign-in code `code` of login `id` (server/src/signin.rs
+ * `login_code_mac`): HMAC-SHA256 under HMAC-SHA256(server key, "pushotp-server mac login-code")
+ * of the login's id, a zero byte and the code, unpadded base64url. The server key is the file
+ * beside the database.
+ */
+async function loginCodeMac(id, code) {
+  const serverKey = await readFile(path.join(data, 'pushotp.db.key'));
+  const key = createHmac('sha256', serverKey).update('pushotp-server mac login-code').digest();
+  return createHmac('sha256', key).update(`${id}\0${code}`).digest('base64url');
 }
 
 /**
@@ -179,10 +191,13 @@ test('after a PIN approval, nothing the login page could read recovers the PIN f
   for (const word of (await login.locator('body').innerText()).match(/\d{6,10}/g) ?? []) seen.add(word);
   const filled = [...seen].filter((v) => /^\d{6,10}$/.test(v));
   assert.ok(filled.length > 0, `the page saw a code: ${[...seen]}`);
-  // The one code the page saw is the sign-in code the server issued for this login: its hash
+  // The one code the page saw is the sign-in code the server issued for this login: its MAC
   // is what the server keeps on the login, the only one.
   assert.equal(filled.length, 1, `the page saw one code: ${filled}`);
-  assert.deepEqual(await storedLoginCodes(), [createHash('sha256').update(filled[0]).digest('base64url')]);
+  const logins = await storedLogins();
+  assert.equal(logins.length, 1, 'one login');
+  const [[loginId, kept]] = logins;
+  assert.equal(kept, await loginCodeMac(loginId, filled[0]));
   const now = Date.now();
 
   // The thief's copy of the profile.

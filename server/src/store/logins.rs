@@ -164,7 +164,7 @@ pub async fn finish(
     Ok(moved.rows_affected() == 1)
 }
 
-/// Keeps the hash of the sign-in code of an approved login (docs/protocol.md §5), once: a
+/// Keeps the MAC of the sign-in code of an approved login (docs/protocol.md §5), once: a
 /// login that has one keeps it. Returns whether it was kept.
 pub async fn set_login_code(db: &Db, id: &str, code_hash: &str) -> anyhow::Result<bool> {
     let kept = sqlx::query(
