@@ -15,7 +15,7 @@ import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
 import { pending, pushTokens } from './store.js';
 import { secrets, touch } from './vault.js';
-import { mayFill, toolsReady } from './worker-tools.js';
+import { mayFill, toolsReady, verifyLoginCode } from './worker-tools.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
 
@@ -153,11 +153,12 @@ export async function answer(item, { decision, number = null, keys = null }) {
   // passcode (made from the PIN-masked K_otp); a server that sends none gets nothing filled.
   // And only at a login page the token serves: its server's origin, one the server declared at
   // enrollment, or one the person confirmed (protocol §4, "Where the sign-in code goes").
-  // A server's word going into a web page: only the token's `otp.digits` ASCII digits pass.
-  const { loginCode: sent, ...shown } = verdict;
+  // A server's word going into a web page: only the token's `otp.digits` ASCII digits, and
+  // only with its tag under the token's K_req (the code its server issued for this request).
+  const { loginCode: sent, loginCodeTag, ...shown } = verdict;
   const loginCode = loginCodeOf(sent, prepared.token.otp.digits);
   await toolsReady();
-  const fills = loginCode !== undefined && mayFill(prepared.token, origin);
+  const fills = loginCode !== undefined && issued(prepared.token, prepared.request.id, loginCode, loginCodeTag) && mayFill(prepared.token, origin);
   return {
     verdict: shown,
     after: async () => {
@@ -165,6 +166,24 @@ export async function answer(item, { decision, number = null, keys = null }) {
       await touch();
     },
   };
+}
+
+/**
+ * Whether `loginCode` is the sign-in code the token's server issued for the request
+ * `requestId`: `tag` verifies under the token's K_req (protocol §5, "What the login page gets").
+ * @param {PushToken} token
+ * @param {string} requestId
+ * @param {string} loginCode
+ * @param {unknown} tag
+ */
+function issued(token, requestId, loginCode, tag) {
+  if (typeof tag !== 'string') return false;
+  try {
+    verifyLoginCode(token.keys.request, requestId, token.tokenId, loginCode, tag);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -214,7 +233,7 @@ const REFUSALS = /** @type {Record<number, string>} */ ({ 404: 'unknown_request'
 /**
  * @param {string} server
  * @param {object} body
- * @returns {Promise<Verdict & {tag?: unknown, loginCode?: unknown}>}
+ * @returns {Promise<Verdict & {tag?: unknown, loginCode?: unknown, loginCodeTag?: unknown}>}
  */
 async function send(server, body) {
   let reply;
@@ -232,10 +251,10 @@ async function send(server, body) {
   const json = await reply.json().catch(() => ({}));
   if (reply.ok && json.status) {
     // `pending`: a wrong PIN, counted; the request waits for the PIN again. `loginCode`: the
-    // sign-in code of an approval, for the login page (protocol §5), checked by `answer`
-    // against the token's digits before anything is filled.
-    const loginCode = json.status === 'approved' ? json.loginCode : undefined;
-    return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null, ...(json.pending === true && { pending: true }), ...(loginCode !== undefined && { loginCode }) };
+    // sign-in code of an approval, for the login page (protocol §5), and its tag, checked by
+    // `answer` before anything is filled.
+    const approved = json.status === 'approved';
+    return { status: json.status, reason: json.reason ?? null, triesLeft: json.triesLeft ?? null, ...(json.pending === true && { pending: true }), ...(approved && { loginCode: json.loginCode, loginCodeTag: json.loginCodeTag }) };
   }
   // Another browser restored the token (protocol §8): `tag` proves it (restore.js checks).
   if (reply.status === 410 && json.error === 'restored_elsewhere') return { status: 'rejected', reason: 'restored_elsewhere', tag: json.tag };

@@ -8,7 +8,9 @@ docs/protocol.md alone with Python's hmac and hashlib (not from the core):
 - each approval's passcode, the OCRA response (RFC 6287 §5.1, suite
   OCRA-1:HOTP-<hash>-<digits>:QH32) under K_otp to the request id, and its tags (§5);
 - `approvals`: for SHA1/6, SHA256/8 and SHA512/10 tokens, the enrollment tag, the passcode of
-  request 0 and the approval's tags.
+  request 0 and the approval's tags;
+- `login_code`: the sign-in code "493027" in the reply to the approval of request 0, and its
+  `loginCodeTag` under K_req (§5).
 
 Every other value (keys, requests, notices, channel, PIN, restore) is checked against the file
 as it stands and kept. Run from the repository root:
@@ -182,6 +184,16 @@ def main():
                           "passcode": code, "enrolled": enrolled, "answer": answer})
     file["approvals"] = approvals
 
+    # §5, "What the login page gets": the sign-in code in the reply to the approval of request
+    # 0, tagged under K_req.
+    k_req = hkdf_expand(prk, b"pushotp/1 request-mac", 32)
+    assert k_req.hex() == keys["request_hex"]
+    request = file["requests"][0]["json"]
+    login_code = "493027"
+    data = canonical("login-code", frame(unb64(request["id"])), s(request["tokenId"]), s(login_code))
+    file["login_code"] = {"request": 0, "login_code": login_code, "canonical_hex": data.hex(),
+                          "tag_hex": mac(k_req, data).hex()}
+
     after = json.dumps(file, indent=2, ensure_ascii=False) + "\n"
     if "--check" in sys.argv[1:]:
         if after != before:
@@ -195,6 +207,7 @@ def main():
               "answerTag", v["answer"]["answer_tag_hex"])
     for name in ("enrolled", "enrolled_login_origins"):
         print(name, file[name]["tag_hex"])
+    print("loginCodeTag", file["login_code"]["tag_hex"])
     for v in file["answers"]:
         print(v["name"], v["json"]["passcode"], v["device_tag_hex"], v.get("answer_tag_hex"))
 

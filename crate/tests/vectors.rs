@@ -364,6 +364,17 @@ struct PushFile {
     restored: Tagged,
     restored_elsewhere: ChannelVector,
     approvals: Vec<ApprovalVector>,
+    login_code: LoginCodeVector,
+}
+
+/// The sign-in code in the reply to the approval of a request, and its `loginCodeTag` under
+/// `K_req` (protocol §5, "What the login page gets").
+#[derive(Deserialize)]
+struct LoginCodeVector {
+    request: usize,
+    login_code: String,
+    canonical_hex: String,
+    tag_hex: String,
 }
 
 /// A token of one passcode hash and length: its enrollment answer, and the approval of
@@ -503,9 +514,10 @@ fn push_protocol() {
     use pushotp::push::{
         ActivationLink, Answer, Decision, EndReason, EnrollRequest, Enrolled, MaskedKeys,
         NoticeKind, OtpParams, PushEnded, PushRequest, RestoreRequest, Restored, TokenKeys,
-        TokenNotice, activation_key, channel_auth_input, channel_auth_tag, poll_input, poll_tag,
-        remove_input, remove_tag, restore_input, restored_elsewhere_input, restored_elsewhere_tag,
-        restored_keys, verify_channel_auth, verify_poll, verify_remove, verify_restored_elsewhere,
+        TokenNotice, activation_key, channel_auth_input, channel_auth_tag, login_code_input,
+        login_code_tag, poll_input, poll_tag, remove_input, remove_tag, restore_input,
+        restored_elsewhere_input, restored_elsewhere_tag, restored_keys, verify_channel_auth,
+        verify_login_code, verify_poll, verify_remove, verify_restored_elsewhere,
         verify_token_notice, verify_webpush, webpush_input, webpush_tag,
     };
     let file: PushFile = serde_json::from_str(include_str!("vectors/push_protocol.json")).unwrap();
@@ -909,6 +921,23 @@ fn push_protocol() {
         verify_restored_elsewhere(k_req, token, tag).is_ok()
     });
     count += 4;
+
+    // §5 the sign-in code in the reply to an approval, under the token's K_req.
+    let v = &file.login_code;
+    let request: PushRequest =
+        serde_json::from_value(file.requests[v.request].json.clone()).unwrap();
+    let (id, token, code) = (&request.id, request.token_id.as_str(), v.login_code.as_str());
+    let k_req = &keys.request;
+    assert_eq!(login_code_input(id, token, code).as_bytes(), hex(&v.canonical_hex), "login code");
+    assert_eq!(login_code_tag(k_req, id, token, code).unwrap().to_vec(), hex(&v.tag_hex));
+    check_tag("login-code", &hex(&v.tag_hex), |tag| {
+        verify_login_code(k_req, id, token, code, tag).is_ok()
+    });
+    assert_eq!(
+        verify_login_code(&keys.channel, id, token, code, &hex(&v.tag_hex)),
+        Err(Error::BadTag)
+    );
+    count += 1;
 
     report!("vectors: {count} push protocol vectors passed");
 }

@@ -259,8 +259,12 @@ async fn answer(
     // whatever its tag), with the same device-tag check as the other signed messages.
     let (status, reason, tries_left) = match push::answer(&state, answer).await? {
         AnswerOutcome::Approved { login_code } => {
-            // The sign-in code for the login page, instead of anything the PIN gave (§5).
-            let reply = json!({ "status": "approved", "reason": null, "triesLeft": null, "loginCode": login_code });
+            // The sign-in code for the login page, instead of anything the PIN gave, tagged
+            // under the token's K_req (§5).
+            let (code, tag) = login_code.map_or((None, None), |(code, tag)| {
+                (Some(code), Some(Base64UrlUnpadded::encode_string(&tag)))
+            });
+            let reply = json!({ "status": "approved", "reason": null, "triesLeft": null, "loginCode": code, "loginCodeTag": tag });
             return Ok(Json(reply).into_response());
         }
         AnswerOutcome::Denied => ("denied", None, None),

@@ -228,8 +228,10 @@ pub enum AnswerOutcome {
     /// Approved: the login is signed in. `login_code` is the sign-in code the device may fill
     /// into the login page (§5, "What the login page gets").
     Approved {
-        /// Random digits of the server's, valid once for this login.
-        login_code: Option<String>,
+        /// Random digits of the server's, valid once for this login, and its `loginCodeTag`
+        /// under the token's `K_req`, so that the device fills only a code its server issued
+        /// for this request.
+        login_code: Option<(String, pushotp::push::Tag)>,
     },
     /// Denied.
     Denied,
@@ -430,7 +432,19 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                 .await?;
             // What the device may fill into the login page: a fresh code of the server's, not
             // this answer's passcode, which depends on the PIN (docs/protocol.md §5).
-            let login_code = signin::issue_login_code(&state, login_id, token.digits).await?;
+            let login_code = match signin::issue_login_code(&state, login_id, token.digits).await? {
+                Some(code) => {
+                    let tag = pushotp::push::login_code_tag(
+                        &device.keys.request,
+                        &answer.request_id,
+                        &token.id,
+                        &code,
+                    )
+                    .map_err(anyhow::Error::from)?;
+                    Some((code, tag))
+                }
+                None => None,
+            };
             Ok(AnswerOutcome::Approved { login_code })
         }
     }

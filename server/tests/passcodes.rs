@@ -49,6 +49,7 @@ on_both_backends!(
     a_push_tokens_own_codes_are_refused_when_typed,
     a_push_tokens_own_codes_are_refused_at_an_approved_login,
     the_login_code_opens_its_own_login_once,
+    the_login_code_is_tagged_under_the_tokens_request_key,
     three_wrong_sign_in_codes_end_the_approved_login,
     wrong_sign_in_codes_sent_at_once_are_each_counted,
     while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count,
@@ -329,5 +330,29 @@ async fn while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count(dat
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 1);
     // It starts the person's count again.
     assert_eq!(server.count("SELECT passcode_failures FROM users").await, 0);
+    server.stop().await;
+}
+
+/// The reply's `loginCode` comes with its `loginCodeTag` under the token's `K_req`, over the
+/// request id, the token id and the code: the device fills only a code its server issued for
+/// that request, not one changed on the way.
+async fn the_login_code_is_tagged_under_the_tokens_request_key(database: &str) {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use pushotp::push::verify_login_code;
+    let (server, mut device, mut ws) = alice(database).await;
+    let (_browser, request, number) = pushed(&server, &device, &mut ws).await;
+    let (status, reply) = device.approve_send(&request, Some(number), Some(PIN)).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
+    let code = reply["loginCode"].as_str().unwrap();
+    let tag =
+        Base64UrlUnpadded::decode_vec(reply["loginCodeTag"].as_str().expect("a tag")).unwrap();
+    let (k_req, token) = (&device.keys.request, request.token_id.as_str());
+    assert_eq!(verify_login_code(k_req, &request.id, token, code, &tag), Ok(()));
+    let mut other_id = request.id;
+    other_id[0] ^= 1;
+    let refused = Err(pushotp::Error::BadTag);
+    assert_eq!(verify_login_code(k_req, &other_id, token, code, &tag), refused);
+    assert_eq!(verify_login_code(k_req, &request.id, token, &other_than(code), &tag), refused);
+    assert_eq!(verify_login_code(&device.keys.channel, &request.id, token, code, &tag), refused);
     server.stop().await;
 }

@@ -267,6 +267,29 @@ test('a notice about a token verifies, field by field, only under its K_req and 
   assert.equal(worker.isTokenNotice, undefined);
 });
 
+test("the sign-in code of an approval's reply verifies under the token's K_req, for its request only", async () => {
+  const file = await vectors('push_protocol.json');
+  const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');
+  const kChan = Buffer.from(file.keys.channel_hex, 'hex').toString('base64url');
+  const { request: index, login_code: code, tag_hex: tagHex } = file.login_code;
+  const { id, tokenId } = file.requests[index].json;
+  const tag = Buffer.from(tagHex, 'hex').toString('base64url');
+  assert.equal(tools.verifyLoginCode(kReq, id, tokenId, code, tag), undefined);
+  const otherId = file.requests.find((r) => r.json.id !== id).json.id;
+  for (const [what, call] of [
+    ['under K_chan', () => tools.verifyLoginCode(kChan, id, tokenId, code, tag)],
+    ['another request', () => tools.verifyLoginCode(kReq, otherId, tokenId, code, tag)],
+    ['another token', () => tools.verifyLoginCode(kReq, id, 'tok_other', code, tag)],
+    ['another code', () => tools.verifyLoginCode(kReq, id, tokenId, '493028', tag)],
+    ['a cut tag', () => tools.verifyLoginCode(kReq, id, tokenId, code, tag.slice(0, 40))],
+  ]) {
+    assert.equal(errorCode(call), 'bad_tag', what);
+  }
+  for (const bad of ['49302', '49302a', '12345678901']) {
+    assert.equal(errorCode(() => tools.verifyLoginCode(kReq, id, tokenId, bad, tag)), 'invalid_message', bad);
+  }
+});
+
 test('the notice that a request ended verifies under its K_req and says why', async () => {
   const file = await vectors('push_protocol.json');
   const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');

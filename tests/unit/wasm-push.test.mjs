@@ -85,11 +85,13 @@ test('a request is checked, and approved with the right number and its own passc
   assert.notEqual(worker.pushPasscode(token.keys.otp, token.otp.algorithm, token.otp.digits, 'AAAAAAAAAAAAAAAAAAAAAA'), passcode);
   const answer = worker.approveAnswer(request, body.number, passcode, Date.now(), token.keys.channel, token.keys.answer);
   const reply = await post('/api/v1/answers', answer);
-  assert.deepEqual(Object.keys(reply.body).sort(), ['loginCode', 'reason', 'status', 'triesLeft']);
+  assert.deepEqual(Object.keys(reply.body).sort(), ['loginCode', 'loginCodeTag', 'reason', 'status', 'triesLeft']);
   assert.equal(reply.body.status, 'approved');
-  // The sign-in code for the login page is the server's, not the passcode.
+  // The sign-in code for the login page is the server's, not the passcode, tagged under K_req
+  // for this request.
   assert.match(reply.body.loginCode, /^\d{6}$/);
   assert.notEqual(reply.body.loginCode, passcode);
+  assert.equal(tools.verifyLoginCode(token.keys.request, request.id, token.tokenId, reply.body.loginCode, reply.body.loginCodeTag), undefined);
   assert.equal((await post('/api/v1/answers', answer)).status, 409);
 });
 

@@ -30,6 +30,7 @@ mod ended;
 mod enroll;
 mod keys;
 mod link;
+mod login_code;
 mod notice;
 mod number;
 mod origins;
@@ -51,6 +52,7 @@ pub use ended::{EndReason, PushEnded};
 pub use enroll::{EnrollRequest, Enrolled, MAX_LOGIN_ORIGINS, MAX_TRIES_LIMIT, PinPolicy};
 pub use keys::{MAC_KEY_LEN, TokenKeys, activation_key};
 pub use link::{ActivationLink, MAX_LINK_LEN};
+pub use login_code::{login_code_input, login_code_tag, verify_login_code};
 pub use notice::{NoticeKind, TokenNotice, verify_token_notice};
 pub use number::NumberMatch;
 pub use origins::may_fill;
@@ -117,6 +119,8 @@ pub mod purpose {
     pub const ANSWER_DEVICE: &str = "answer-device";
     /// An approval's answer tag under `K_ans` (§5).
     pub const ANSWER: &str = "answer";
+    /// The sign-in code in the reply to an approval, under `K_req` (§5).
+    pub const LOGIN_CODE: &str = "login-code";
     /// A WebSocket log-in under `K_chan` (§7).
     pub const CHANNEL_AUTH: &str = "channel-auth";
     /// A poll under `K_chan` (§7).

@@ -6,7 +6,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::value_from_js;
-use crate::wasm::{js_error, to_js};
+use crate::wasm::{js_error, key_from_js, shape_error, to_js};
 use crate::{Algorithm, TokenKind};
 
 /// Checks an everyday token to add (`{ type, secret, algorithm?, digits?, period?, counter?,
@@ -85,4 +85,29 @@ pub fn check_push_token(token: JsValue) -> Result<(), JsValue> {
 #[wasm_bindgen(js_name = mayFill)]
 pub fn may_fill(token: JsValue, origin: &str) -> bool {
     crate::tokens::push_token_may_fill(&value_from_js(&token), origin)
+}
+
+/// Checks the sign-in code `loginCode` of the reply to the approval of request `requestId`
+/// (base64url) of token `tokenId`, and its `loginCodeTag` (base64url), under the token's
+/// `K_req` (protocol §5, "What the login page gets"). Returns nothing; throws
+/// `invalid_message` or `bad_tag`: then nothing is filled. Here beside [`may_fill`], which the
+/// worker asks at the same step, since the worker's own module has no room for it.
+#[wasm_bindgen(js_name = verifyLoginCode)]
+pub fn verify_login_code(
+    k_req: &str,
+    request_id: &str,
+    token_id: &str,
+    login_code: &str,
+    tag: &str,
+) -> Result<(), JsValue> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let tag = Base64UrlUnpadded::decode_vec(tag).map_err(|_| shape_error("tag"))?;
+    crate::push::verify_login_code(
+        &key_from_js(k_req, "kReq")?,
+        &crate::wasm::push::nonce_from_js(request_id)?,
+        token_id,
+        login_code,
+        &tag,
+    )
+    .map_err(js_error)
 }
