@@ -283,3 +283,83 @@ async fn an_administrators_link_is_active_on_redemption() {
     assert_eq!(token_state(&server, &device.token_id).await, "active");
     assert_eq!(device.poll_raw().await.0, 200);
 }
+
+/// A POST of `path` from `browser` carrying `headers`, as a page of another origin (or the
+/// server's own) would send it: the status and the JSON body (or `null`).
+async fn post_with(
+    server: &Server,
+    browser: &Browser,
+    path: &str,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut request = browser.http.post(format!("{}{path}", server.url)).form(form);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let reply = request.send().await.unwrap();
+    let code = reply.status().as_u16();
+    (code, reply.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_post_from_another_origin_changes_nothing(database: &str) {
+    let (server, first, mut first_ws, browser) = alice(database).await;
+    let (_, link, token_id) = add_authenticator(&server, &browser).await;
+    // Someone who saw the link redeems it, then has a page of a sibling site (same-site, so the
+    // session cookie goes along) confirm that token, or reject the person's own.
+    let _thief = Device::enroll(&link, "someone else").await;
+    assert_eq!(next_json(&mut first_ws).await["type"], "notice", "authenticator_added");
+    let cross: [&[(&str, &str)]; 4] = [
+        &[("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")],
+        &[("origin", "http://evil.example")],
+        &[("sec-fetch-site", "same-site")],
+        &[("origin", "null"), ("sec-fetch-site", "same-site")],
+    ];
+    for headers in cross {
+        for what in ["confirm", "reject"] {
+            let path = format!("/app/enroll/{what}");
+            let (code, reply) =
+                post_with(&server, &browser, &path, &[("token", &token_id)], headers).await;
+            assert_eq!(
+                (code, reply["error"].as_str()),
+                (403, Some("cross_site")),
+                "{what} with {headers:?}: {reply}"
+            );
+        }
+    }
+    assert_eq!(token_state(&server, &token_id).await, "unconfirmed");
+    assert_eq!(audited(&server, "token_confirmed", &token_id).await, 0);
+    // Nor does such a page sign the person out, or start a push for a sign-in in progress.
+    let (code, _) = post_with(&server, &browser, "/app/logout", &[], cross[0]).await;
+    assert_eq!(code, 403, "logout");
+    assert_eq!(status(&server, &browser, &token_id).await.0, 200, "still signed in");
+    let signing_in = Browser::new(&server.url);
+    signing_in.sign_in("alice").await;
+    let (code, reply) = post_with(&server, &signing_in, "/auth/push", &[], cross[2]).await;
+    assert_eq!((code, reply["error"].as_str()), (403, Some("cross_site")), "{reply}");
+    quiet(&mut first_ws).await;
+    // The server's own pages, and clients that send neither header, are served.
+    let own = [("origin", server.url.as_str()), ("sec-fetch-site", "same-origin")];
+    let (code, reply) = post_with(&server, &signing_in, "/auth/push", &[], &own).await;
+    assert_eq!(code, 200, "{reply}");
+    first.next_push(&mut first_ws).await;
+    let (code, reply) =
+        post_with(&server, &browser, "/app/enroll/confirm", &[("token", &token_id)], &own).await;
+    assert_eq!((code, reply["state"].as_str()), (200, Some("active")), "{reply}");
+    let (code, _) = post_with(&server, &browser, "/app/logout", &[], &[]).await;
+    assert_eq!(code, 303, "logout without either header");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_post_from_another_origin_changes_nothing_on_sqlite() {
+    let (_dir, database) = support::sqlite_database();
+    a_post_from_another_origin_changes_nothing(&database).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn a_post_from_another_origin_changes_nothing_on_postgresql() {
+    let database = support::postgres_database().await;
+    a_post_from_another_origin_changes_nothing(&database).await;
+}
