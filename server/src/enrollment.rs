@@ -28,6 +28,11 @@ use crate::{notices, store, tokens};
 /// token waits for its confirmation.
 pub const SELF_SERVICE_LINK_TTL: u64 = 10 * 60;
 
+/// How long, at least, a token redeemed from such a link waits for its confirmation, in
+/// seconds: the rest of the link's lifetime, but no less than this, so that a link scanned in
+/// its last seconds leaves the person time to compare the codes.
+pub const CONFIRM_AT_LEAST: u64 = 5 * 60;
+
 /// A pending token for `user_id` and its activation link (§3), made by an administrator
 /// (`token enroll`, `serve --demo`): active as soon as a device redeems it, since no session
 /// exists to confirm it. The link works for the server's `activation_ttl`.
@@ -133,6 +138,7 @@ pub async fn enroll(state: &AppState, request: &EnrollRequest) -> Result<Enrolle
         &request.device_name,
         secs(now())?,
         &code,
+        secs(CONFIRM_AT_LEAST)?,
     )
     .await?;
     let Some(now_state) = redeemed else {
@@ -194,8 +200,10 @@ pub enum LinkStatus {
     },
     /// Confirmed: the token is the person's authenticator.
     Active,
-    /// The link expired unused, or before its token was confirmed.
+    /// The link expired unused.
     Expired,
+    /// A device redeemed the link, but nobody confirmed it in time; the sweeper removes it.
+    NotConfirmed,
     /// Removed: the codes did not match, nobody confirmed in time, or it was removed later.
     Removed,
 }
@@ -237,7 +245,7 @@ pub async fn status(
             }
         }
         // Too late to confirm; the sweeper removes it.
-        TokenState::Unconfirmed => LinkStatus::Expired,
+        TokenState::Unconfirmed => LinkStatus::NotConfirmed,
         TokenState::Active | TokenState::Locked => LinkStatus::Active,
         TokenState::Revoked => LinkStatus::Removed,
     })
@@ -255,7 +263,7 @@ async fn own_enrollment(
 }
 
 /// "Confirm" on the page of the session stored as `session`: its unconfirmed token
-/// `token_id` becomes active, if its link has not expired. Audited.
+/// `token_id` becomes active, if its confirmation has not ended. Audited.
 pub async fn confirm(state: &AppState, session: &str, token_id: &str) -> Result<(), ConfirmError> {
     own_enrollment(state, session, token_id).await?;
     if !store::tokens::confirm(&state.db, token_id, session, secs(now())?).await? {
@@ -288,7 +296,7 @@ pub async fn reject(state: &AppState, session: &str, token_id: &str) -> Result<(
     Ok(())
 }
 
-/// Removes the unconfirmed tokens whose link expired (nobody confirmed them in time), each
+/// Removes the unconfirmed tokens whose confirmation ended (nobody confirmed them in time), each
 /// audited. The push sweeper ([`crate::push::spawn_sweeper`]) calls it every 30 s.
 pub async fn sweep(state: &AppState) -> anyhow::Result<()> {
     for token_id in store::tokens::unconfirmed_expired(&state.db, secs(now())?).await? {

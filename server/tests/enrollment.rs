@@ -249,6 +249,8 @@ async fn an_unconfirmed_token_ends_with_its_link(database: &str) {
     .unwrap();
     assert_eq!(decide(&server, &browser, &token_id, "confirm").await.0, 409, "too late");
     assert_eq!(token_state(&server, &token_id).await, "unconfirmed");
+    // The page says so, not that the link expired unused.
+    assert_eq!(status(&server, &browser, &token_id).await.1["state"], "not_confirmed");
     // The sweeper removes it.
     pushotp_server::enrollment::sweep(&server.state).await.unwrap();
     assert_eq!(token_state(&server, &token_id).await, "revoked");
@@ -362,4 +364,41 @@ async fn a_post_from_another_origin_changes_nothing_on_sqlite() {
 async fn a_post_from_another_origin_changes_nothing_on_postgresql() {
     let database = support::postgres_database().await;
     a_post_from_another_origin_changes_nothing(&database).await;
+}
+
+async fn a_link_redeemed_late_still_leaves_time_to_confirm(database: &str) {
+    let (server, _first, _ws, browser) = alice(database).await;
+    let (_, link, token_id) = add_authenticator(&server, &browser).await;
+    // The person scans the link 2 s before it expires.
+    let soon = i64::try_from(support::now()).unwrap() + 2;
+    sqlx::query("UPDATE tokens SET activation_expires_at = $1 WHERE id = $2")
+        .bind(soon)
+        .bind(&token_id)
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    let _device = Device::enroll(&link, "phone").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // Past the link's end, the comparison still shows, the sweeper leaves the token, and
+    // Confirm is taken: the confirmation has minutes of its own.
+    let (code, shown) = status(&server, &browser, &token_id).await;
+    assert_eq!((code, shown["state"].as_str()), (200, Some("unconfirmed")), "{shown}");
+    pushotp_server::enrollment::sweep(&server.state).await.unwrap();
+    assert_eq!(token_state(&server, &token_id).await, "unconfirmed");
+    let (code, reply) = decide(&server, &browser, &token_id, "confirm").await;
+    assert_eq!((code, reply["state"].as_str()), (200, Some("active")), "{reply}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_redeemed_late_still_leaves_time_to_confirm_on_sqlite() {
+    let (_dir, database) = support::sqlite_database();
+    a_link_redeemed_late_still_leaves_time_to_confirm(&database).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn a_link_redeemed_late_still_leaves_time_to_confirm_on_postgresql() {
+    let database = support::postgres_database().await;
+    a_link_redeemed_late_still_leaves_time_to_confirm(&database).await;
 }

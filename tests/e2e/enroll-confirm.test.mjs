@@ -3,9 +3,14 @@
 // the same comparison code, the token gets no push until the person presses Confirm on the page
 // that showed the link, and from then on it approves sign-ins.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { poll } from '../support/device.mjs';
+import { otherDevice, poll } from '../support/device.mjs';
 import { startServer } from '../support/server.mjs';
 
 let browser;
@@ -94,4 +99,59 @@ test('the options page and the page that showed the link show one code; Confirm 
   await popup.close();
   await again.login.close();
   assert.deepEqual(browser.errors, []);
+});
+
+/**
+ * A server on a database file that the test can change, alice's phone holding its first token,
+ * and a page of the app signed in with an approval from that phone.
+ */
+async function signedInWithPhone(dir) {
+  const file = path.join(dir, 'server.db');
+  const own = await startServer([], { database: file });
+  const phone = await otherDevice(own.link, 'Phone');
+  await browser.context.clearCookies();
+  const page = await browser.context.newPage();
+  await page.goto(`${own.url}/app`);
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('alice-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Use my mobile to autosend a password' }).click();
+  const shown = page.getByTestId('match-number').filter({ hasText: /^\s*\d{2}\s*$/ });
+  await shown.waitFor();
+  const [request] = await phone.pending();
+  assert.equal((await phone.approve(request, Number(await shown.textContent()))).status, 'approved');
+  await page.waitForURL(`${own.url}/app`);
+  /** Runs `sql` on the server's database. */
+  const sql = (statement) => promisify(execFile)('sqlite3', [file, statement]);
+  return { own, page, sql };
+}
+
+test('the page keeps following its link: a server error does not stop it, and a token nobody confirmed in time ends in its own words', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pushotp-enroll-'));
+  const { own, page, sql } = await signedInWithPhone(dir);
+  try {
+    // The server fails the page's first question about the link (a restart, a proxy's 502).
+    let failed = 0;
+    await page.route('**/app/enroll/status?*', (route) => (failed++ < 1 ? route.fulfill({ status: 502, body: 'Bad Gateway' }) : route.continue()));
+    await page.getByRole('button', { name: 'Add a push authenticator' }).click();
+    const link = await page.getByTestId('enroll-link').inputValue();
+    const tokenId = await page.locator('#enroll').getAttribute('data-token');
+    await otherDevice(link, 'Tablet');
+    await page.getByTestId('enroll-code').filter({ hasText: /\d{3} \d{3}/ }).waitFor();
+    assert.ok(failed >= 1, 'the server error was answered');
+
+    // Nobody confirms: the page, still following, says so once the confirmation ends.
+    await sql(`UPDATE tokens SET activation_expires_at = 1 WHERE id = '${tokenId}'`);
+    const status = page.getByTestId('enroll-status');
+    await status.filter({ hasText: /./ }).waitFor();
+    assert.match(await status.textContent(), /^Nobody confirmed the code in time/);
+    assert.doesNotMatch(await status.textContent(), /before it was used/);
+    assert.equal(await page.getByRole('button', { name: 'Confirm' }).isVisible(), false);
+    // The browser notes the failed answer in the console; nothing else is logged.
+    assert.deepEqual(browser.errors.filter((e) => !/status of 502/.test(e)), []);
+  } finally {
+    await page.close();
+    await own.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
