@@ -126,7 +126,7 @@ function enrollProblem(err) {
     case 'unreachable':
       return new Problem(`Could not reach the server ${host}. Check your network connection and try again; the link has not been used.`);
     case 'link_used':
-      return new Problem('This activation link was already used or has expired. Ask your organization for a new one.');
+      return new Problem('This activation link was already used or has expired. Ask your organization for a new one. If the page that showed the link now asks you to confirm a code, someone else used the link: choose “It does not match” there.');
     case 'busy':
       return new Problem(`The server ${host} is getting too many requests. Wait a minute and try again.`);
     case 'server_error':

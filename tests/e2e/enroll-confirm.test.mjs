@@ -74,6 +74,11 @@ test('the options page and the page that showed the link show one code; Confirm 
   await login.getByTestId('enroll-code').filter({ hasText: /\d{3} \d{3}/ }).waitFor();
   assert.equal((await login.getByTestId('enroll-code').textContent()).trim(), code);
   assert.equal(await login.getByTestId('enroll-device').textContent(), 'Second profile');
+  // The name is the device's own word for itself (anyone who redeems the link chooses it), and
+  // a device that shows no number, or says the link was used, is not the one to confirm.
+  const compare = await login.locator('#compare').textContent();
+  assert.match(compare.replace(/\s+/g, ' '), /a device that calls itself “Second profile”/);
+  assert.match(compare.replace(/\s+/g, ' '), /If your authenticator shows no number, or says the link was already used, choose It does not match\./);
   assert.equal(await login.getByTestId('enroll-qr').isVisible(), false, 'the QR code is gone');
 
   // Until confirmed its polls get nothing (server/tests/enrollment.rs shows that a waiting

@@ -135,7 +135,7 @@ test('links that cannot be used are refused with a clear reason and nothing is s
     [server.link.replace(/&secret=[^&]+/, '&secret=NOTBASE32!'), /damaged/, true],
     [server.link.replace(/exp=\d+/, 'exp=1000'), /has expired\. Ask your organization for a new one/, true],
     [server.link.replace('v=1', 'v=2'), /newer version of PushOTP/, true],
-    [unknownLink(server.url), /^This activation link was already used or has expired\./, false],
+    [unknownLink(server.url), /^This activation link was already used or has expired\. .*If the page that showed the link now asks you to confirm a code, someone else used the link: choose “It does not match” there\.$/, false],
     [unknownLink(`http://127.0.0.1:${closed}`), new RegExp(`^Could not reach the server 127\\.0\\.0\\.1:${closed}\\..*the link has not been used`), false],
   ];
   for (const [link, expected, invalid] of cases) {
@@ -267,11 +267,16 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   assert.equal(await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).count(), 2);
   // The app's page made the link: the token works once alice confirms there that the page
   // shows the code the options page shows.
-  assert.equal(await pollStatus(server.url, scanned), 403);
+  const appStatus = async () => {
+    const reply = await fetch(`${server.url}/app/enroll/status?token=${scanned.tokenId}`, { headers: { cookie } });
+    return (await reply.json()).state;
+  };
+  assert.equal(await appStatus(), 'unconfirmed');
   const code = (await options.getByTestId('add-confirm').locator('strong').textContent()).trim();
   await page.getByTestId('enroll-code').filter({ hasText: code }).waitFor();
   await page.getByRole('button', { name: 'Confirm' }).click();
   await page.getByTestId('enroll-status').filter({ hasText: /^Confirmed\./ }).waitFor();
+  assert.equal(await appStatus(), 'active');
   assert.equal(await pollStatus(server.url, scanned), 200);
 
   // The page's link is used up now, and a page without a QR code says so.
