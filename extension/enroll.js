@@ -8,8 +8,9 @@
 // sealed (AES-256-GCM) under a fresh key that exists only in the handle the options page holds,
 // so that until the PIN masks them its approval keys are readable by nothing but that page's
 // next message: another page of the extension reads only the sealed bytes, and once the page
-// is gone nobody can open them. A waiting enrollment is dropped when the person gives up, and
-// after KEEP_MS (`sweep`, at every worker start and with the watchdog).
+// is gone nobody can open them. A waiting enrollment is dropped when the person gives up (its
+// token then removed at the server, `cancel`), and after KEEP_MS (`sweep`, at every worker
+// start and with the watchdog).
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { pushTokens, readSession, writeSession } from './store.js';
@@ -281,9 +282,16 @@ export async function finish(handle, pin, keep) {
 }
 
 /**
- * Drops a waiting enrollment.
+ * Drops a waiting enrollment, and removes its token at the server with `remove` (a signed
+ * removal, §7): this browser will never hold it, and a token nobody holds must not be left for
+ * the page that showed the link to confirm, nor to receive pushes. Without the token (unknown
+ * handle, too old, already dropped) there is nothing to sign the removal with.
  * @param {unknown} handle
+ * @param {(token: Accepted) => Promise<unknown>} remove
  */
-export async function cancel(handle) {
-  if (typeof handle === 'string') await release(handle);
+export async function cancel(handle, remove) {
+  if (typeof handle !== 'string') return;
+  const token = await open(handle);
+  await release(handle);
+  if (token) await remove(token);
 }

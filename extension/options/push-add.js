@@ -257,8 +257,12 @@ async function enroll(link) {
       // The link is spent: the token waits in the worker for its PIN.
       const { token } = reply;
       holdUnsaved(reply.enrollment, token);
+      // The page that showed the link may offer Confirm already: the code shows now.
+      showConfirmCode(token.confirmCode);
       const pin = await choosePin(token);
       if (pin === null) {
+        // Dropped, and removed at the server: nobody holds it, so nobody may confirm it.
+        showConfirmCode(null);
         releaseUnsaved({ drop: true });
         throw new Problem(`${token.tokenName} was not added, because no PIN was chosen. The activation link is used up now: ask ${token.issuer} for a new one to try again.`);
       }
@@ -271,6 +275,7 @@ async function enroll(link) {
     if (unsaved && !(err instanceof Problem)) {
       // Failed after the server accepted the link, before anything could be saved.
       text += ` The activation link is used up now: ask ${unsaved.token.issuer} for a new one to try again.`;
+      showConfirmCode(null);
       releaseUnsaved({ drop: true });
     }
     say(addStatus, text, 'error');

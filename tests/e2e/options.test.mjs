@@ -367,15 +367,30 @@ test('a PIN-protected token asks for a PIN twice and stores only the masked keys
   const keys = tools.unmaskKeys(pinToken.masked, '4711');
   const cookie = await session(pinServer.url, keys.otp, pinToken.otp.counter);
 
-  // Stopping at the PIN step says the link is gone and stores nothing.
+  // Stopping at the PIN step says the link is gone and stores nothing. The comparison code
+  // shows while the PIN is asked (the page that showed the link offers Confirm meanwhile), and
+  // the token this browser will not hold is removed at the server, so that nobody can confirm it.
   const link = await newLink(pinServer.url, cookie);
   await options.getByLabel('Activation link').fill(link);
   await options.getByRole('button', { name: 'Add', exact: true }).click();
   await dialog.waitFor();
+  const appStatus = async () => {
+    const tokenId = new URL(link).searchParams.get('token');
+    const reply = await fetch(`${pinServer.url}/app/enroll/status?token=${tokenId}`, { headers: { cookie } });
+    return (await reply.json()).state;
+  };
+  assert.equal(await appStatus(), 'unconfirmed');
+  const appCode = await options.getByTestId('add-confirm').locator('strong').textContent();
+  assert.match(appCode, /^\d{3} \d{3}$/);
   await options.keyboard.press('Escape');
   await dialog.getByRole('button', { name: 'Stop without adding' }).click();
   assert.equal(await settled(), 'Demo Portal was not added, because no PIN was chosen. The activation link is used up now: ask Demo Org for a new one to try again.');
+  assert.equal(await options.getByTestId('add-confirm').isVisible(), false, 'no code for a token not added');
   assert.equal(Object.keys((await stored()).pushTokens).length, count + 1);
+  for (const end = Date.now() + 5_000; (await appStatus()) !== 'removed'; ) {
+    assert.ok(Date.now() < end, `the token at the server is ${await appStatus()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 
   // Escape on the warning stops too (browsers close a dialog on a second Escape anyway).
   await options.getByLabel('Activation link').fill(await newLink(pinServer.url, cookie));
