@@ -285,7 +285,8 @@ pub async fn reject(state: &AppState, session: &str, token_id: &str) -> Result<(
     let Some(token) = store::tokens::get(&state.db, token_id).await? else {
         return Err(ConfirmError::NotYours);
     };
-    if !store::tokens::drop_unconfirmed(&state.db, token_id, Some(session)).await? {
+    let why = store::tokens::Drop::Rejected(session);
+    if !store::tokens::drop_unconfirmed(&state.db, token_id, why).await? {
         return Err(ConfirmError::NotWaiting);
     }
     let device = token.device_name.as_deref().unwrap_or_default();
@@ -299,10 +300,12 @@ pub async fn reject(state: &AppState, session: &str, token_id: &str) -> Result<(
 /// Removes the unconfirmed tokens whose confirmation ended (nobody confirmed them in time), each
 /// audited. The push sweeper ([`crate::push::spawn_sweeper`]) calls it every 30 s.
 pub async fn sweep(state: &AppState) -> anyhow::Result<()> {
-    for token_id in store::tokens::unconfirmed_expired(&state.db, secs(now())?).await? {
+    let at_now = secs(now())?;
+    for token_id in store::tokens::unconfirmed_expired(&state.db, at_now).await? {
         let Some(token) = store::tokens::get(&state.db, &token_id).await? else { continue };
         // Confirmed or removed meanwhile: nothing to do.
-        if store::tokens::drop_unconfirmed(&state.db, &token_id, None).await? {
+        let why = store::tokens::Drop::Expired(at_now);
+        if store::tokens::drop_unconfirmed(&state.db, &token_id, why).await? {
             Audit::of_token(AuditEvent::EnrollmentExpired, &token)
                 .detail("not confirmed within its link's lifetime")
                 .record(&state.db)

@@ -402,3 +402,40 @@ async fn a_link_redeemed_late_still_leaves_time_to_confirm_on_postgresql() {
     let database = support::postgres_database().await;
     a_link_redeemed_late_still_leaves_time_to_confirm(&database).await;
 }
+
+async fn a_failing_request_sweep_does_not_keep_unconfirmed_tokens(database: &str) {
+    let (server, _first, _ws, browser) = alice(database).await;
+    let (_, link, token_id) = add_authenticator(&server, &browser).await;
+    let _device = Device::enroll(&link, "phone").await;
+    sqlx::query("UPDATE tokens SET activation_expires_at = 1 WHERE id = $1")
+        .bind(&token_id)
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    // The sweep of overdue push requests fails (here: their table is gone).
+    sqlx::query("ALTER TABLE push_requests RENAME TO push_requests_gone")
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    pushotp_server::push::spawn_sweeper(server.state.clone(), std::time::Duration::from_secs(3600));
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while token_state(&server, &token_id).await != "revoked" {
+        assert!(std::time::Instant::now() < end, "the unconfirmed token was not swept");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(audited(&server, "enrollment_expired", &token_id).await, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_request_sweep_does_not_keep_unconfirmed_tokens_on_sqlite() {
+    let (_dir, database) = support::sqlite_database();
+    a_failing_request_sweep_does_not_keep_unconfirmed_tokens(&database).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn a_failing_request_sweep_does_not_keep_unconfirmed_tokens_on_postgresql() {
+    let database = support::postgres_database().await;
+    a_failing_request_sweep_does_not_keep_unconfirmed_tokens(&database).await;
+}

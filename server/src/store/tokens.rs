@@ -272,18 +272,36 @@ pub async fn confirm(db: &Db, id: &str, session: &str, now: i64) -> anyhow::Resu
     Ok(done.rows_affected() == 1)
 }
 
-/// Revokes a token if it is still unconfirmed (its keys and Web Push endpoint dropped), and,
-/// with `session`, only if that session made its link. Returns whether it did.
-pub async fn drop_unconfirmed(db: &Db, id: &str, session: Option<&str>) -> anyhow::Result<bool> {
+/// Why an unconfirmed token is dropped ([`drop_unconfirmed`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Drop<'a> {
+    /// The session stored as this id, which made its link, said the codes do not match.
+    Rejected(&'a str),
+    /// Its time to confirm ended at or before this time (unix seconds): the statement checks
+    /// it itself, so that it never removes a token still in its window, whatever list the
+    /// caller worked from.
+    Expired(i64),
+}
+
+/// Revokes a token if it is still unconfirmed (its keys and Web Push endpoint dropped), and
+/// only for the session that made its link, or once its time to confirm ended (`why`). Returns
+/// whether it did.
+pub async fn drop_unconfirmed(db: &Db, id: &str, why: Drop<'_>) -> anyhow::Result<bool> {
+    let (session, ended_by) = match why {
+        Drop::Rejected(session) => (Some(session), None),
+        Drop::Expired(now) => (None, Some(now)),
+    };
     let done = sqlx::query(
         "UPDATE tokens SET state = $1, keys_sealed = NULL, webpush_endpoint = NULL, \
          confirm_code = NULL \
-         WHERE id = $2 AND state = $3 AND ($4 IS NULL OR enroll_session = $4)",
+         WHERE id = $2 AND state = $3 AND ($4 IS NULL OR enroll_session = $4) \
+         AND ($5 IS NULL OR activation_expires_at <= $5)",
     )
     .bind(TokenState::Revoked.as_str())
     .bind(id)
     .bind(TokenState::Unconfirmed.as_str())
     .bind(session)
+    .bind(ended_by)
     .execute(&db.writer)
     .await?;
     Ok(done.rows_affected() == 1)
