@@ -5,7 +5,7 @@
 // was added to it, or that an approval of one of its sign-ins failed (a wrong PIN or number). Each is checked in the core (the tools module: rare, like the proof of a
 // restore elsewhere), kept on its token (the newest of each kind, so that a replayed one shows
 // nothing), and shown as a notification and on the token's line in the options page.
-import { sentEnrollmentNear } from './enroll.js';
+import { redemptionsSettled, sentEnrollmentNear } from './enroll.js';
 import { serial } from './queue.js';
 import { pushTokens, savePushToken } from './store.js';
 import { dateTime } from './time.js';
@@ -38,6 +38,9 @@ export async function receive(raws, servers) {
   });
   if (!fresh.length) return;
   await toolsReady();
+  // Whether an authenticator added is this browser's own depends on whether its try with the
+  // link was accepted: wait for the answer of a try under way (outside the storage queue).
+  if (fresh.some((raw) => /** @type {{kind?: unknown}} */ (raw)?.kind === 'authenticator_added')) await redemptionsSettled();
   for (const raw of fresh) {
     const kept = await serial(() => keep(raw, servers));
     if (!kept) continue;
@@ -85,8 +88,8 @@ async function keep(raw, servers) {
 }
 
 /**
- * Whether this browser added a token of `token`'s server near `at` (ms): sent its enrollment
- * then, or holds another token of the same account added then.
+ * Whether this browser added a token of `token`'s server near `at` (ms): enrolled it then
+ * (the server accepted its link), or holds another token of the same account added then.
  * @param {import('./store.js').PushToken} token
  * @param {number} at
  */

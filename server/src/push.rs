@@ -507,13 +507,20 @@ async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::R
 }
 
 /// Expires what the per-request timers missed: requests of a previous run of the server, or
-/// made on another node that went away; and removes unconfirmed tokens whose activation link
-/// expired ([`crate::enrollment::sweep`]). Runs every `every` until the server stops.
+/// made on another node that went away; and removes unconfirmed tokens whose time to confirm
+/// ended ([`crate::enrollment::sweep`]). Runs every `every` until the server stops.
+///
+/// The two sweeps run each round whatever the other did: a failure of one (a request whose
+/// expiry fails, say) must not keep unconfirmed tokens alive past their time, nor the reverse.
 pub fn spawn_sweeper(state: AppState, every: Duration) {
     tokio::spawn(async move {
         loop {
             if let Err(err) = sweep(&state).await {
                 tracing::warn!(error = %err, "expiring old push requests");
+            }
+            // Unconfirmed tokens end with their time to confirm (docs/protocol.md §3).
+            if let Err(err) = crate::enrollment::sweep(&state).await {
+                tracing::warn!(error = %err, "removing unconfirmed tokens");
             }
             tokio::time::sleep(every).await;
         }
@@ -524,6 +531,5 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
     for (request_id, login_id) in store::requests::overdue(&state.db, secs(now())?).await? {
         expire(state, &request_id, &login_id).await?;
     }
-    // Unconfirmed tokens end with their activation link (docs/protocol.md §3).
-    crate::enrollment::sweep(state).await
+    Ok(())
 }

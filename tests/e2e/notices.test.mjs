@@ -139,6 +139,24 @@ test('a notice made while the worker was stopped shows once it starts again', as
   assert.deepEqual(browser.errors, []);
 });
 
+test('a link someone else redeemed first: the person\'s failed try does not hide their notice', async () => {
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  // The worker is stopped when someone who saw the link redeems it: the notice waits on the
+  // server until the worker logs in again, which the person's own try with the link starts.
+  const worker = await serviceWorkerControl(browser, helper);
+  await worker.stop();
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const link = await server.enrollLink('alice');
+  await otherDevice(link, 'Tablet');
+  const reply = await helper.evaluate((link) => chrome.runtime.sendMessage({ type: 'token.enroll', link, deviceName: 'Test browser' }), link);
+  assert.equal(reply.error?.code, 'link_used', JSON.stringify(reply));
+  // That try added nothing here: the notice is about someone else's authenticator.
+  await untilNotification(`notice:${token.tokenId}:authenticator_added`, 10_000);
+  const kept = (await local()).pushTokens[token.tokenId];
+  assert.notEqual(kept.ownNotices?.authenticator_added, kept.notices.authenticator_added);
+  assert.deepEqual(browser.errors, []);
+});
+
 test('an authenticator this browser adds itself is no news: kept, not shown', async () => {
   await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
   // A second push token of the same account, added here: the server tells the first one.

@@ -176,8 +176,10 @@ pub async fn activation_sealed(db: &Db, id: &str) -> anyhow::Result<Option<Vec<u
 
 /// Spends a pending token's activation link and stores its keys, in one statement: of two
 /// devices racing with the same link one wins. The token becomes active, or unconfirmed when a
-/// session's page made the link (it then keeps `confirm_code` for that page). Returns the state
-/// it is in now, or `None` when another call won.
+/// session's page made the link: it then keeps `confirm_code` for that page, and its
+/// `activation_expires_at` becomes the end of its confirmation, at least `confirm_for` seconds
+/// after `enrolled_at` (a link redeemed in its last seconds still leaves time to compare).
+/// Returns the state it is in now, or `None` when another call won.
 pub async fn redeem(
     db: &Db,
     id: &str,
@@ -185,12 +187,16 @@ pub async fn redeem(
     device_name: &str,
     enrolled_at: i64,
     confirm_code: &str,
+    confirm_for: i64,
 ) -> anyhow::Result<Option<TokenState>> {
     let row = sqlx::query(
         "UPDATE tokens SET keys_sealed = $2, activation_sealed = NULL, device_name = $3, \
          enrolled_at = $4, \
          state = CASE WHEN enroll_session IS NULL THEN $5 ELSE $6 END, \
-         confirm_code = CASE WHEN enroll_session IS NULL THEN NULL ELSE $7 END \
+         confirm_code = CASE WHEN enroll_session IS NULL THEN NULL ELSE $7 END, \
+         activation_expires_at = CASE \
+           WHEN enroll_session IS NOT NULL AND activation_expires_at < $4 + $9 THEN $4 + $9 \
+           ELSE activation_expires_at END \
          WHERE id = $1 AND state = $8 RETURNING state",
     )
     .bind(id)
@@ -201,6 +207,7 @@ pub async fn redeem(
     .bind(TokenState::Unconfirmed.as_str())
     .bind(confirm_code)
     .bind(TokenState::Pending.as_str())
+    .bind(confirm_for)
     .fetch_optional(&db.writer)
     .await?;
     row.map(|row| Ok(row.try_get::<String, _>("state")?.parse()?)).transpose()
@@ -217,7 +224,7 @@ pub struct Enrollment {
     pub confirm_code: Option<String>,
     /// The name of the device that redeemed the link.
     pub device_name: Option<String>,
-    /// When the link stops working, and with it the chance to confirm.
+    /// When the link stops working; once it is redeemed, when the chance to confirm ends.
     pub expires_at: Option<i64>,
 }
 
@@ -241,7 +248,7 @@ pub async fn enrollment(db: &Db, id: &str) -> anyhow::Result<Option<Enrollment>>
 }
 
 /// Activates an unconfirmed token, in one statement: only for the session that made its link
-/// and before the link expires. Returns whether it did.
+/// and before its confirmation ends. Returns whether it did.
 pub async fn confirm(db: &Db, id: &str, session: &str, now: i64) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "UPDATE tokens SET state = $1, confirm_code = NULL \
@@ -257,24 +264,42 @@ pub async fn confirm(db: &Db, id: &str, session: &str, now: i64) -> anyhow::Resu
     Ok(done.rows_affected() == 1)
 }
 
-/// Revokes a token if it is still unconfirmed (its keys and Web Push endpoint dropped), and,
-/// with `session`, only if that session made its link. Returns whether it did.
-pub async fn drop_unconfirmed(db: &Db, id: &str, session: Option<&str>) -> anyhow::Result<bool> {
+/// Why an unconfirmed token is dropped ([`drop_unconfirmed`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Drop<'a> {
+    /// The session stored as this id, which made its link, said the codes do not match.
+    Rejected(&'a str),
+    /// Its time to confirm ended at or before this time (unix seconds): the statement checks
+    /// it itself, so that it never removes a token still in its window, whatever list the
+    /// caller worked from.
+    Expired(i64),
+}
+
+/// Revokes a token if it is still unconfirmed (its keys and Web Push endpoint dropped), and
+/// only for the session that made its link, or once its time to confirm ended (`why`). Returns
+/// whether it did.
+pub async fn drop_unconfirmed(db: &Db, id: &str, why: Drop<'_>) -> anyhow::Result<bool> {
+    let (session, ended_by) = match why {
+        Drop::Rejected(session) => (Some(session), None),
+        Drop::Expired(now) => (None, Some(now)),
+    };
     let done = sqlx::query(
         "UPDATE tokens SET state = $1, keys_sealed = NULL, webpush_endpoint = NULL, \
          confirm_code = NULL \
-         WHERE id = $2 AND state = $3 AND ($4 IS NULL OR enroll_session = $4)",
+         WHERE id = $2 AND state = $3 AND ($4 IS NULL OR enroll_session = $4) \
+         AND ($5 IS NULL OR activation_expires_at <= $5)",
     )
     .bind(TokenState::Revoked.as_str())
     .bind(id)
     .bind(TokenState::Unconfirmed.as_str())
     .bind(session)
+    .bind(ended_by)
     .execute(&db.writer)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// The unconfirmed tokens whose link expired at or before `now`.
+/// The unconfirmed tokens whose confirmation ended at or before `now`.
 pub async fn unconfirmed_expired(db: &Db, now: i64) -> anyhow::Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT id FROM tokens WHERE state = $1 AND activation_expires_at <= $2 ORDER BY id",
