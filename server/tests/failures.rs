@@ -19,7 +19,7 @@ mod support;
 use futures_util::future::join_all;
 use pushotp::push::{NoticeKind, TokenNotice};
 use pushotp_server::config::FAILURE_DECAY;
-use pushotp_server::{Config, ServerKey, tokens};
+use pushotp_server::{Config, ServerKey, store, tokens};
 use serde_json::Value;
 use support::{Browser, Device, Server, Ws, next_json, now};
 
@@ -51,6 +51,8 @@ on_both_backends!(
     a_failure_is_forgiven_after_the_decay_period,
     concurrent_wrong_answers_count_each,
     each_failed_approval_is_told_to_every_device_of_the_person,
+    changing_the_decay_only_changes_the_pace,
+    a_clock_step_back_adds_nothing,
 );
 
 /// PIN tokens with three tries, no number matching, and no pause between sign-ins.
@@ -91,7 +93,7 @@ async fn signed_in(server: &Server) -> (Browser, Value) {
 
 /// Moves the token's stored failures `seconds` into the past: time passing, without the wait.
 async fn pass(server: &Server, seconds: u64) {
-    sqlx::query("UPDATE tokens SET failures_until = failures_until - $1")
+    sqlx::query("UPDATE tokens SET last_failed_at = last_failed_at - $1")
         .bind(i64::try_from(seconds).unwrap())
         .execute(&server.state.db.writer)
         .await
@@ -252,5 +254,44 @@ async fn each_failed_approval_is_told_to_every_device_of_the_person(database: &s
     let kinds: Vec<&str> =
         polled["notices"].as_array().unwrap().iter().filter_map(|n| n["kind"].as_str()).collect();
     assert!(kinds.contains(&"failed_approvals"), "{polled}");
+    server.stop().await;
+}
+
+/// One wrong PIN of alice's, counted at about `now()` under the default decay.
+async fn one_failure(database: &str) -> (Server, Device) {
+    let (server, mut device, mut ws) = alice(database, pin_config(5)).await;
+    signed_in(&server).await;
+    let request = device.next_push(&mut ws).await;
+    let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+    assert_eq!(reply["triesLeft"], 4, "{reply}");
+    (server, device)
+}
+
+/// The count is a number of failures, whatever decay was in force when it was written: a
+/// server restarted with a decay of an hour rather than a day counts one failure more, and
+/// forgives one an hour from then on.
+async fn changing_the_decay_only_changes_the_pace(database: &str) {
+    let (server, device) = one_failure(database).await;
+    let (db, id, t) = (&server.state.db, &device.token_id, i64::try_from(now()).unwrap());
+    let (count, _) = store::tokens::fail_try(db, id, t + 5, 3600).await.unwrap();
+    assert_eq!(count, 2, "one failure kept is one failure, under any decay");
+    // Two hours after the last one, two are forgiven: the next is the only one counted.
+    let (count, _) = store::tokens::fail_try(db, id, t + 5 + 2 * 3600, 3600).await.unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+    server.stop().await;
+}
+
+/// A clock stepped back by three days (a bad NTP answer, a restored VM) adds nothing to the
+/// count, and forgives nothing when it steps forward again.
+async fn a_clock_step_back_adds_nothing(database: &str) {
+    let (server, device) = one_failure(database).await;
+    let (db, id, t) = (&server.state.db, &device.token_id, i64::try_from(now()).unwrap());
+    let day = i64::try_from(FAILURE_DECAY).unwrap();
+    let (count, _) = store::tokens::fail_try(db, id, t - 3 * day, day).await.unwrap();
+    assert_eq!(count, 2, "a failure three days before the last is one failure");
+    // Back at the right time, a few seconds later: both still count.
+    let (count, _) = store::tokens::fail_try(db, id, t + 10, day).await.unwrap();
+    assert_eq!(count, 3);
     server.stop().await;
 }

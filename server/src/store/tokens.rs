@@ -309,30 +309,40 @@ pub async fn use_counter(db: &Db, id: &str, used: i64) -> anyhow::Result<bool> {
     Ok(updated.rows_affected() == 1)
 }
 
+/// The count of failed tries after one more at `$4`, with one forgiven per whole `$5` seconds
+/// since the last one (never fewer than none, and none forgiven for a clock that went back).
+/// A macro, so that the statements can spell it out in each place that needs it: the
+/// expressions of a SET all see the row as it was.
+macro_rules! next_failed_tries {
+    () => {
+        "(CASE WHEN failed_tries > \
+           (CASE WHEN $4 > last_failed_at THEN $4 - last_failed_at ELSE 0 END) / $5 \
+         THEN failed_tries - \
+           (CASE WHEN $4 > last_failed_at THEN $4 - last_failed_at ELSE 0 END) / $5 \
+         ELSE 0 END + 1)"
+    };
+}
+
 /// Counts a failed try at `now` and locks the token when its count reaches its limit, in one
 /// statement: of tries counted at once, each is counted, and exactly one reaches the limit.
 /// Returns the count after it and the limit.
 ///
-/// The count is a leaky bucket that loses one failure per `decay` seconds, kept as the time
-/// `failures_until` by which every counted failure will have been forgiven: a failure moves it
-/// `decay` past itself, or past now once it has gone by, and the count at any time is the
-/// whole periods still ahead, rounded up. A success forgives nothing, so guesses spread
-/// between the person's own sign-ins add up. `failed_tries` keeps the count as of this
-/// failure, for the administrator's list.
+/// The count is a leaky bucket that loses one failure per `decay` seconds: `failed_tries` as of
+/// the last counted failure, at `last_failed_at`, less one per whole `decay` since then. Neither
+/// column depends on the decay, so a server restarted with another one changes only the pace.
+/// The time never moves back: a clock stepped back neither adds failures nor, once it is right
+/// again, forgives any. A success forgives nothing, so guesses spread between the person's own
+/// sign-ins add up.
 pub async fn fail_try(db: &Db, id: &str, now: i64, decay: i64) -> anyhow::Result<(i64, i64)> {
-    // The new `failures_until` is `(CASE … END + $5)`, the count `((it - $4 + $5 - 1) / $5)`:
-    // written out in each place that needs it, since SET expressions all see the row as it was.
-    let row = sqlx::query(
-        "UPDATE tokens SET \
-         failures_until = CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5, \
-         failed_tries = \
-           ((CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5) - $4 + $5 - 1) / $5, \
-         state = CASE WHEN state = $3 AND \
-           ((CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5) - $4 + $5 - 1) / $5 \
-             >= max_tries \
-           THEN $2 ELSE state END \
-         WHERE id = $1 RETURNING failed_tries, max_tries",
-    )
+    let row = sqlx::query(concat!(
+        "UPDATE tokens SET failed_tries = ",
+        next_failed_tries!(),
+        ", last_failed_at = CASE WHEN $4 > last_failed_at THEN $4 ELSE last_failed_at END, \
+         state = CASE WHEN state = $3 AND ",
+        next_failed_tries!(),
+        " >= max_tries THEN $2 ELSE state END \
+         WHERE id = $1 RETURNING failed_tries, max_tries"
+    ))
     .bind(id)
     .bind(TokenState::Locked.as_str())
     // Only an active token locks: one revoked meanwhile stays revoked.
@@ -346,7 +356,7 @@ pub async fn fail_try(db: &Db, id: &str, now: i64, decay: i64) -> anyhow::Result
 
 /// Forgets every failed try of a token (an administrator's unlock).
 pub async fn reset_tries(db: &Db, id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE tokens SET failed_tries = 0, failures_until = 0 WHERE id = $1")
+    sqlx::query("UPDATE tokens SET failed_tries = 0, last_failed_at = 0 WHERE id = $1")
         .bind(id)
         .execute(&db.writer)
         .await?;
