@@ -90,7 +90,8 @@ struct ServeArgs {
     /// forgives none; they are forgiven one per --failure-decay.
     #[arg(long, default_value_t = 5)]
     max_tries: i64,
-    /// Seconds after which one counted failed answer of a token is forgiven (60 to 31536000).
+    /// Seconds after which one counted failed answer of a token is forgiven (3600, an
+    /// hour, to 31536000, a year).
     #[arg(long, default_value_t = pushotp_server::config::FAILURE_DECAY)]
     failure_decay: u64,
     /// Most pushes per person within one request TTL that did not end in an approved sign-in

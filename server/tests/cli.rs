@@ -194,3 +194,42 @@ fn a_demo_given_geoip_uses_no_stand_in_address() {
     assert!(!real.output.contains("Demo places"), "{}", real.output);
     assert!(real.output.contains("alice / alice-demo"), "still the demo: {}", real.output);
 }
+
+/// `serve` with `args` given up to ten seconds to exit: its stderr if it did (refused at
+/// start-up), `None` if it was still serving (then stopped).
+fn serve_refused(home: &Path, args: &[&str]) -> Option<String> {
+    let mut child = server_command(home)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            assert!(!out.status.success(), "a server that stops by itself failed");
+            return Some(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// A failure decay shorter than an hour is refused at start-up: at one a minute a guesser who
+/// never locks a token gets about 1,440 PIN guesses a day, and a four-digit PIN falls within a
+/// week. An hour is taken.
+#[test]
+fn a_failure_decay_under_an_hour_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    for short in ["60", "3599"] {
+        let stderr = serve_refused(home, &["--failure-decay", short])
+            .unwrap_or_else(|| panic!("--failure-decay {short} is refused"));
+        assert!(stderr.contains("failure decay must be 3600 s"), "{stderr}");
+    }
+    drop(Serving::start(home, &[], &["--failure-decay", "3600"]));
+}
