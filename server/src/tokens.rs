@@ -116,29 +116,31 @@ pub async fn use_passcode(
 /// Counts a failed try; locks the token when its count reaches its limit. The count loses one
 /// failure per [`Config::failure_decay`](crate::Config::failure_decay) and no success resets
 /// it ([`store::tokens::fail_try`]). Returns the tries left, and whether this try is the one
-/// that locked it: of tries counted at once, exactly one reaches the limit, so the lock is
-/// recorded once.
-pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<(i64, bool)> {
+/// that locked it (of tries counted at once, exactly one, so the lock is recorded once); or
+/// `None` when the token is no longer active (locked or revoked since the answer read it),
+/// and nothing was counted.
+pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<Option<(i64, bool)>> {
     let decay = secs(state.config.failure_decay)?;
-    let (failed, max) = store::tokens::fail_try(&state.db, &token.id, secs(now())?, decay).await?;
-    Ok(((max - failed).max(0), failed == max))
+    let counted = store::tokens::fail_try(&state.db, &token.id, secs(now())?, decay).await?;
+    Ok(counted.map(|c| ((c.max - c.failed).max(0), c.locked)))
 }
 
-/// Locks a token (a reported request, with `lock_on_report`).
-pub async fn lock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
-    store::tokens::set_state(&state.db, token_id, TokenState::Locked).await
+/// Locks an active token (a reported request, with `lock_on_report`); whether this call
+/// locked it, so that the lock is recorded once.
+pub async fn lock(state: &AppState, token_id: &str) -> anyhow::Result<bool> {
+    store::tokens::lock(&state.db, token_id).await
 }
 
 /// An administrator locks an active token: no push goes to it and no passcode or answer of it
 /// is taken until [`unlock`]. Audited. Fails if the token is not active.
 pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
+    // Checked again in the statement that locks it: the state may change meanwhile.
     anyhow::ensure!(
-        token.state == TokenState::Active,
+        token.state == TokenState::Active && lock(state, token_id).await?,
         "token {token_id} is {}, not active",
         token.state
     );
-    lock(state, token_id).await?;
     Audit::of_token(AuditEvent::TokenLocked, &token)
         .detail("by administrator")
         .record(&state.db)

@@ -53,6 +53,9 @@ on_both_backends!(
     each_failed_approval_is_told_to_every_device_of_the_person,
     changing_the_decay_only_changes_the_pace,
     a_clock_step_back_adds_nothing,
+    concurrent_wrong_answers_lock_the_token_once,
+    a_lock_is_recorded_once_even_after_a_failure_is_forgiven,
+    a_wrong_answer_for_a_token_no_longer_active_counts_nothing,
 );
 
 /// PIN tokens with three tries, no number matching, and no pause between sign-ins.
@@ -273,10 +276,11 @@ async fn one_failure(database: &str) -> (Server, Device) {
 async fn changing_the_decay_only_changes_the_pace(database: &str) {
     let (server, device) = one_failure(database).await;
     let (db, id, t) = (&server.state.db, &device.token_id, i64::try_from(now()).unwrap());
-    let (count, _) = store::tokens::fail_try(db, id, t + 5, 3600).await.unwrap();
+    let count = store::tokens::fail_try(db, id, t + 5, 3600).await.unwrap().unwrap().failed;
     assert_eq!(count, 2, "one failure kept is one failure, under any decay");
     // Two hours after the last one, two are forgiven: the next is the only one counted.
-    let (count, _) = store::tokens::fail_try(db, id, t + 5 + 2 * 3600, 3600).await.unwrap();
+    let count =
+        store::tokens::fail_try(db, id, t + 5 + 2 * 3600, 3600).await.unwrap().unwrap().failed;
     assert_eq!(count, 1);
     assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
     server.stop().await;
@@ -288,10 +292,95 @@ async fn a_clock_step_back_adds_nothing(database: &str) {
     let (server, device) = one_failure(database).await;
     let (db, id, t) = (&server.state.db, &device.token_id, i64::try_from(now()).unwrap());
     let day = i64::try_from(FAILURE_DECAY).unwrap();
-    let (count, _) = store::tokens::fail_try(db, id, t - 3 * day, day).await.unwrap();
+    let count = store::tokens::fail_try(db, id, t - 3 * day, day).await.unwrap().unwrap().failed;
     assert_eq!(count, 2, "a failure three days before the last is one failure");
     // Back at the right time, a few seconds later: both still count.
-    let (count, _) = store::tokens::fail_try(db, id, t + 10, day).await.unwrap();
+    let count = store::tokens::fail_try(db, id, t + 10, day).await.unwrap().unwrap().failed;
     assert_eq!(count, 3);
+    server.stop().await;
+}
+
+/// The `token_locked` audit records of alice's token.
+async fn lock_records(server: &Server) -> i64 {
+    server.count("SELECT COUNT(*) FROM audit WHERE event = 'token_locked'").await
+}
+
+/// Wrong numbers sent at once past the limit lock the token once: one `token_locked` record,
+/// and the answers that come after the lock are refused as locked without being counted.
+async fn concurrent_wrong_answers_lock_the_token_once(database: &str) {
+    let config = Config {
+        max_tries: 3,
+        deny_cooldown: 0,
+        max_pending_per_user: i64::try_from(RACERS).unwrap(),
+        ..Config::default()
+    };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    let mut answers = Vec::new();
+    for _ in 0..RACERS {
+        let (_, body) = signed_in(&server).await;
+        let number = body["number"].as_u64().unwrap();
+        let request = device.next_push(&mut ws).await;
+        let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number);
+        answers.push((device.clone(), device.approve(&request, wrong, None)));
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
+    let tasks: Vec<_> = answers
+        .into_iter()
+        .map(|(device, answer)| {
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                device.send(&answer).await
+            })
+        })
+        .collect();
+    let replies: Vec<(u16, Value)> =
+        join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+    let mut left: Vec<i64> =
+        replies.iter().map(|(_, r)| r["triesLeft"].as_i64().unwrap()).collect();
+    left.sort_unstable();
+    let mut expected = vec![0; RACERS - 2];
+    expected.extend([1, 2]);
+    assert_eq!(left, expected, "{replies:?}");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'locked'").await, 1);
+    assert_eq!(lock_records(&server).await, 1, "locked once");
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 3, "counted to the lock");
+    server.stop().await;
+}
+
+/// Two wrong PINs lock a token with two tries. A day later one of them is forgiven, and an
+/// answer that read the token while it was still active and is counted only now (it raced
+/// the lock) does not lock it a second time: the lock is the change of state, seen in the
+/// statement that makes it, not a count that happens to equal the limit.
+async fn a_lock_is_recorded_once_even_after_a_failure_is_forgiven(database: &str) {
+    let (server, mut device, mut ws) = alice(database, pin_config(2)).await;
+    let stale = store::tokens::get(&server.state.db, &device.token_id).await.unwrap().unwrap();
+    signed_in(&server).await;
+    let request = device.next_push(&mut ws).await;
+    let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+    assert_eq!(reply["triesLeft"], 1, "{reply}");
+    let (_, reply) = device.approve_send(&request, None, Some("0000")).await;
+    assert_eq!(reply["reason"], "locked", "{reply}");
+    assert_eq!(lock_records(&server).await, 1);
+    pass(&server, FAILURE_DECAY).await;
+    let late = tokens::fail_try(&server.state, &stale).await.unwrap();
+    assert_eq!(late, None, "the token was locked already: nothing counted, no lock again");
+    assert_eq!(lock_records(&server).await, 1);
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 2);
+    server.stop().await;
+}
+
+/// A wrong answer that read the token while it was active and is counted after an
+/// administrator locked it, or after it was revoked, changes no count.
+async fn a_wrong_answer_for_a_token_no_longer_active_counts_nothing(database: &str) {
+    let (server, device, _ws) = alice(database, pin_config(3)).await;
+    let stale = store::tokens::get(&server.state.db, &device.token_id).await.unwrap().unwrap();
+    tokens::lock_by_admin(&server.state, &device.token_id).await.unwrap();
+    assert_eq!(tokens::fail_try(&server.state, &stale).await.unwrap(), None);
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0, "locked: not counted");
+    tokens::revoke(&server.state, &device.token_id).await.unwrap();
+    assert_eq!(tokens::fail_try(&server.state, &stale).await.unwrap(), None);
+    assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0, "revoked: not counted");
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'revoked'").await, 1);
     server.stop().await;
 }

@@ -323,9 +323,23 @@ macro_rules! next_failed_tries {
     };
 }
 
+/// A failed try as [`fail_try`] counted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// The count after it.
+    pub failed: i64,
+    /// The token's limit.
+    pub max: i64,
+    /// Whether this try locked the token: its count reached the limit in this statement.
+    pub locked: bool,
+}
+
 /// Counts a failed try at `now` and locks the token when its count reaches its limit, in one
-/// statement: of tries counted at once, each is counted, and exactly one reaches the limit.
-/// Returns the count after it and the limit.
+/// statement, only while the token is active: a token locked or revoked since the answer read
+/// it counts nothing (`None`). Of tries counted at once each is counted until one locks the
+/// token, and that one alone is told it did: the statement that changes the state is the only
+/// one that sees it change, on SQLite (one writer) as on PostgreSQL (a row updated meanwhile is
+/// checked again against the condition, and then no longer matches).
 ///
 /// The count is a leaky bucket that loses one failure per `decay` seconds: `failed_tries` as of
 /// the last counted failure, at `last_failed_at`, less one per whole `decay` since then. Neither
@@ -333,25 +347,44 @@ macro_rules! next_failed_tries {
 /// The time never moves back: a clock stepped back neither adds failures nor, once it is right
 /// again, forgives any. A success forgives nothing, so guesses spread between the person's own
 /// sign-ins add up.
-pub async fn fail_try(db: &Db, id: &str, now: i64, decay: i64) -> anyhow::Result<(i64, i64)> {
+pub async fn fail_try(db: &Db, id: &str, now: i64, decay: i64) -> anyhow::Result<Option<Counted>> {
     let row = sqlx::query(concat!(
         "UPDATE tokens SET failed_tries = ",
         next_failed_tries!(),
         ", last_failed_at = CASE WHEN $4 > last_failed_at THEN $4 ELSE last_failed_at END, \
-         state = CASE WHEN state = $3 AND ",
+         state = CASE WHEN ",
         next_failed_tries!(),
         " >= max_tries THEN $2 ELSE state END \
-         WHERE id = $1 RETURNING failed_tries, max_tries"
+         WHERE id = $1 AND state = $3 RETURNING failed_tries, max_tries, state"
     ))
     .bind(id)
     .bind(TokenState::Locked.as_str())
-    // Only an active token locks: one revoked meanwhile stays revoked.
     .bind(TokenState::Active.as_str())
     .bind(now)
     .bind(decay)
-    .fetch_one(&db.writer)
+    .fetch_optional(&db.writer)
     .await?;
-    Ok((row.try_get("failed_tries")?, row.try_get("max_tries")?))
+    row.map(|row| {
+        Ok(Counted {
+            failed: row.try_get("failed_tries")?,
+            max: row.try_get("max_tries")?,
+            // The row was active before this statement: locked now means locked by it.
+            locked: row.try_get::<String, _>("state")?.parse::<TokenState>()? == TokenState::Locked,
+        })
+    })
+    .transpose()
+}
+
+/// Locks an active token, in one statement; whether this call locked it (not if it was
+/// locked, revoked or not yet confirmed already).
+pub async fn lock(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2 AND state = $3")
+        .bind(TokenState::Locked.as_str())
+        .bind(id)
+        .bind(TokenState::Active.as_str())
+        .execute(&db.writer)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Forgets every failed try of a token (an administrator's unlock).
