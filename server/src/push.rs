@@ -361,7 +361,8 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                 let Some((left, locked_now)) = counted else {
                     // The token was locked or revoked after this answer read it: nothing was
                     // counted, and the answer ends as the token now stands.
-                    return end_for_token(&state, &request_id, login_id, &token.id, reason).await;
+                    return end_for_token(&state, &request_id, login_id, &token.id, Some(reason))
+                        .await;
                 };
                 // Every device of the person hears of it, this one too: a copy of its keys
                 // elsewhere may be the one guessing.
@@ -397,8 +398,13 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
             // The token may have been removed, revoked or restored elsewhere, or the login
             // ended (denied or reported on another device, or expired), while this answer held
             // the request: then it approves nothing.
-            let approved = store::requests::approve(&state.db, &request_id).await?
-                && signin::finish(&state, login_id, LoginState::Approved, None).await?;
+            let approved = store::requests::approve(&state.db, &request_id).await?;
+            if !approved && locked(&state, &token.id).await? {
+                // An administrator (or a report) locked the token after its passcode was taken.
+                return end_for_token(&state, &request_id, login_id, &token.id, None).await;
+            }
+            let approved =
+                approved && signin::finish(&state, login_id, LoginState::Approved, None).await?;
             if !approved {
                 settle(RequestState::Cancelled).await?;
                 Audit::of_token(AuditEvent::PushTooLate, token)
@@ -416,6 +422,13 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
     }
 }
 
+/// Whether a token is locked now (read again, after a statement that required it active did
+/// nothing).
+async fn locked(state: &AppState, token_id: &str) -> anyhow::Result<bool> {
+    let token = store::tokens::get(&state.db, token_id).await?;
+    Ok(token.is_some_and(|t| t.state == TokenState::Locked))
+}
+
 /// Ends a claimed request whose token stopped being active while its answer was checked: a
 /// locked token's request is refused as locked, and its login ends locked; a revoked one's is
 /// cancelled, as its revocation cancelled the token's other requests.
@@ -424,12 +437,11 @@ async fn end_for_token(
     request_id: &str,
     login_id: &str,
     token_id: &str,
-    reason: Reason,
+    reason: Option<Reason>,
 ) -> Result<AnswerOutcome, AnswerError> {
-    let now_state = store::tokens::get(&state.db, token_id).await?.map(|t| t.state);
-    if now_state == Some(TokenState::Locked) {
+    if locked(state, token_id).await? {
         store::requests::settle(&state.db, request_id, RequestState::Rejected).await?;
-        signin::finish(state, login_id, LoginState::Locked, Some(reason)).await?;
+        signin::finish(state, login_id, LoginState::Locked, reason).await?;
         return Ok(AnswerOutcome::Rejected { reason: Reason::Locked, tries_left: Some(0) });
     }
     store::requests::settle(&state.db, request_id, RequestState::Cancelled).await?;

@@ -151,13 +151,12 @@ pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<(
 /// administrator: active again, with every failed try forgotten. Fails if the token is not locked.
 pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
+    // Checked again in the statement that unlocks it: the state may change meanwhile.
     anyhow::ensure!(
-        token.state == TokenState::Locked,
+        token.state == TokenState::Locked && store::tokens::unlock(&state.db, token_id).await?,
         "token {token_id} is {}, not locked",
         token.state
     );
-    store::tokens::set_state(&state.db, token_id, TokenState::Active).await?;
-    store::tokens::reset_tries(&state.db, token_id).await?;
     Audit::of_token(AuditEvent::TokenUnlocked, &token)
         .detail("by administrator")
         .record(&state.db)

@@ -56,6 +56,8 @@ on_both_backends!(
     concurrent_wrong_answers_lock_the_token_once,
     a_lock_is_recorded_once_even_after_a_failure_is_forgiven,
     a_wrong_answer_for_a_token_no_longer_active_counts_nothing,
+    an_unlock_racing_wrong_answers_clears_state_and_count_at_once,
+    an_approval_after_an_administrators_lock_approves_nothing,
 );
 
 /// PIN tokens with three tries, no number matching, and no pause between sign-ins.
@@ -382,5 +384,66 @@ async fn a_wrong_answer_for_a_token_no_longer_active_counts_nothing(database: &s
     assert_eq!(tokens::fail_try(&server.state, &stale).await.unwrap(), None);
     assert_eq!(server.count("SELECT failed_tries FROM tokens").await, 0, "revoked: not counted");
     assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'revoked'").await, 1);
+    server.stop().await;
+}
+
+/// An administrator's unlock racing wrong answers: the unlock clears the state and the count
+/// at once, so every try is counted either before it (on a locked token: not at all) or after
+/// it (from none), and no round leaves the token locked without the failures that lock it,
+/// nor active with more than the tries counted after the unlock.
+async fn an_unlock_racing_wrong_answers_clears_state_and_count_at_once(database: &str) {
+    const ROUNDS: usize = 30;
+    const TRIES: usize = 3;
+    let (server, device, _ws) = alice(database, pin_config(2)).await;
+    let state = &server.state;
+    let stale = store::tokens::get(&state.db, &device.token_id).await.unwrap().unwrap();
+    for round in 0..ROUNDS {
+        // Locked by its failures, the count at the limit.
+        while tokens::fail_try(state, &stale).await.unwrap().is_some_and(|(_, locked)| !locked) {}
+        let unlock = {
+            let state = state.clone();
+            let id = device.token_id.clone();
+            tokio::spawn(async move { tokens::unlock(&state, &id).await.unwrap() })
+        };
+        let tries: Vec<_> = (0..TRIES)
+            .map(|_| {
+                let (state, stale) = (state.clone(), stale.clone());
+                tokio::spawn(async move { tokens::fail_try(&state, &stale).await.unwrap() })
+            })
+            .collect();
+        unlock.await.unwrap();
+        let counted = join_all(tries).await.into_iter().filter(|t| t.as_ref().unwrap().is_some());
+        let counted = i64::try_from(counted.count()).unwrap();
+        let row = store::tokens::get(&state.db, &device.token_id).await.unwrap().unwrap();
+        assert_eq!(row.failed_tries, counted, "round {round}: each counted try, from none");
+        assert_eq!(
+            row.state == pushotp_server::states::TokenState::Locked,
+            counted >= 2,
+            "round {round}: locked exactly when the count reached the limit ({})",
+            row.state
+        );
+        if row.state != pushotp_server::states::TokenState::Locked {
+            tokens::lock_by_admin(state, &device.token_id).await.unwrap();
+            tokens::unlock(state, &device.token_id).await.unwrap();
+        }
+    }
+    server.stop().await;
+}
+
+/// A right answer whose passcode was taken while the token was active, and whose approval
+/// comes after an administrator locked it, approves nothing: the approval itself requires the
+/// token active, in the statement that records it.
+async fn an_approval_after_an_administrators_lock_approves_nothing(database: &str) {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let config = Config { number_matching: false, ..Config::default() };
+    let (server, device, mut ws) = alice(database, config).await;
+    signed_in(&server).await;
+    let request = device.next_push(&mut ws).await;
+    let id = Base64UrlUnpadded::encode_string(&request.id);
+    let db = &server.state.db;
+    let t = i64::try_from(now()).unwrap();
+    assert!(store::requests::claim(db, &id, t, t).await.unwrap(), "the answer holds it");
+    tokens::lock_by_admin(&server.state, &device.token_id).await.unwrap();
+    assert!(!store::requests::approve(db, &id).await.unwrap(), "locked first: not approved");
     server.stop().await;
 }

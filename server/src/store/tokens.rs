@@ -387,23 +387,20 @@ pub async fn lock(db: &Db, id: &str) -> anyhow::Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
-/// Forgets every failed try of a token (an administrator's unlock).
-pub async fn reset_tries(db: &Db, id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE tokens SET failed_tries = 0, last_failed_at = 0 WHERE id = $1")
-        .bind(id)
-        .execute(&db.writer)
-        .await?;
-    Ok(())
-}
-
-/// Sets a token's state.
-pub async fn set_state(db: &Db, id: &str, state: TokenState) -> anyhow::Result<()> {
-    sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
-        .bind(state.as_str())
-        .bind(id)
-        .execute(&db.writer)
-        .await?;
-    Ok(())
+/// Unlocks a locked token and forgets every failed try of it, in one statement, so that no
+/// failed try is ever counted on the active token against the count that locked it; whether
+/// this call unlocked it (not if it was not locked).
+pub async fn unlock(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tokens SET state = $1, failed_tries = 0, last_failed_at = 0 \
+         WHERE id = $2 AND state = $3",
+    )
+    .bind(TokenState::Active.as_str())
+    .bind(id)
+    .bind(TokenState::Locked.as_str())
+    .execute(&db.writer)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A restore to store (docs/protocol.md §8).
