@@ -58,6 +58,7 @@ on_both_backends!(
     a_wrong_answer_for_a_token_no_longer_active_counts_nothing,
     an_unlock_racing_wrong_answers_clears_state_and_count_at_once,
     an_approval_after_an_administrators_lock_approves_nothing,
+    a_push_bomber_cannot_lock_the_token,
 );
 
 /// PIN tokens with three tries, no number matching, and no pause between sign-ins.
@@ -445,5 +446,36 @@ async fn an_approval_after_an_administrators_lock_approves_nothing(database: &st
     assert!(store::requests::claim(db, &id, t, t).await.unwrap(), "the answer holds it");
     tokens::lock_by_admin(&server.state, &device.token_id).await.unwrap();
     assert!(!store::requests::approve(db, &id).await.unwrap(), "locked first: not approved");
+    server.stop().await;
+}
+
+/// Someone who knows alice's password can send her pushes, but only answers tagged under her
+/// device's channel key are counted: answers the bomber makes up for those pushes, one with
+/// each number offered, count nothing, and a token with a single try stays active.
+async fn a_push_bomber_cannot_lock_the_token(database: &str) {
+    let config =
+        Config { max_tries: 1, deny_cooldown: 0, max_pending_per_user: 10, ..Config::default() };
+    let (server, device, mut ws) = alice(database, config).await;
+    // The bomber's guess at the keys: anything but the device's.
+    let guessed = pushotp::Secret::from_bytes(vec![7u8; 32]).unwrap();
+    for _ in 0..3 {
+        signed_in(&server).await;
+        let request = device.next_push(&mut ws).await;
+        for choice in request.choices.unwrap() {
+            let answer = pushotp::push::Answer::approve(
+                &request,
+                Some(choice),
+                "000000",
+                now(),
+                &guessed,
+                &guessed,
+            )
+            .unwrap();
+            let (status, reply) = device.send(&answer).await;
+            assert_eq!(status, 401, "{reply}");
+        }
+    }
+    assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
+    assert_eq!(server.count("SELECT MAX(failed_tries) FROM tokens").await, 0, "nothing counted");
     server.stop().await;
 }
