@@ -105,8 +105,9 @@ struct ServeArgs {
     #[arg(long)]
     no_number_matching: bool,
     /// How the person gives the sign-in page's number on the device: `choose` it from three,
-    /// or `type` it (a blind guess then approves one push in 90 rather than one in 3).
-    #[arg(long, value_enum, default_value_t = NumberMatchingArg::Choose)]
+    /// or `type` it (a blind guess then approves one push in 90 rather than one in 3). Not
+    /// with --no-number-matching.
+    #[arg(long, value_enum, default_value_t = NumberMatchingArg::Choose, conflicts_with = "no_number_matching")]
     number_matching: NumberMatchingArg,
     /// Make new tokens PIN-protected.
     #[arg(long)]

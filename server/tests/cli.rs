@@ -233,3 +233,17 @@ fn a_failure_decay_under_an_hour_is_refused() {
     }
     drop(Serving::start(home, &[], &["--failure-decay", "3600"]));
 }
+
+/// `--no-number-matching` and `--number-matching` contradict each other: the command line
+/// refuses both together rather than quietly sending requests without number matching.
+#[test]
+fn no_number_matching_and_a_number_matching_mode_are_refused_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let stderr = serve_refused(home, &["--no-number-matching", "--number-matching", "type"])
+        .expect("the contradiction is refused");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    assert!(stderr.contains("--number-matching"), "{stderr}");
+    drop(Serving::start(home, &[], &["--no-number-matching"]));
+    drop(Serving::start(home, &[], &["--number-matching", "type"]));
+}
