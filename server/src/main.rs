@@ -172,7 +172,8 @@ enum TokenCommand {
         #[arg(long, default_value = "24h", value_parser = parse_duration)]
         expires: u64,
     },
-    /// List tokens.
+    /// List tokens, with the failed tries that count now (under the failure decay the server
+    /// was last started with).
     List,
     /// Lock an active token: no pushes, passcodes or answers of it until it is unlocked.
     Lock {
@@ -257,6 +258,9 @@ async fn main() -> anyhow::Result<()> {
             print_enrollment(&state, user.id, &name).await
         }
         Command::Token(TokenCommand::List) => {
+            // The failures that count now, under the decay the server runs with, not as stored.
+            let decay = i64::try_from(tokens::failure_decay_in_force(&db).await?)?;
+            let now = i64::try_from(pushotp_server::now())?;
             for t in store::tokens::list(&db, None).await? {
                 println!(
                     "{}  {:<12} {:<8} {:<20} device={} pin={} failed={}/{}",
@@ -266,7 +270,7 @@ async fn main() -> anyhow::Result<()> {
                     t.name,
                     t.device_name.as_deref().unwrap_or("-"),
                     if t.pin_required { "yes" } else { "no" },
-                    t.failed_tries,
+                    t.failed_tries_at(now, decay),
                     t.max_tries
                 );
             }
@@ -408,6 +412,7 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyho
         ..Config::default()
     };
     let state = AppState::new(db, key, geo, config).await?;
+    tokens::record_failure_decay(&state).await?;
     if demo && users::find(&state.db, "alice").await?.is_none() {
         let user = users::add(&state.db, "alice", "alice-demo").await?;
         println!(

@@ -125,6 +125,25 @@ pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<Opti
     Ok(counted.map(|c| ((c.max - c.failed).max(0), c.locked)))
 }
 
+/// Where the failure decay the server was last started with is kept, for the administrator's
+/// command line (`token list`), which is not given it.
+const FAILURE_DECAY_SETTING: &str = "failure_decay";
+
+/// Keeps the server's failure decay for [`failure_decay_in_force`]: called by `serve`.
+pub async fn record_failure_decay(state: &AppState) -> anyhow::Result<()> {
+    let decay = state.config.failure_decay.to_string();
+    store::settings::put(&state.db, FAILURE_DECAY_SETTING, decay.as_bytes()).await
+}
+
+/// The failure decay the server was last started with, in seconds; the default one if it
+/// never was.
+pub async fn failure_decay_in_force(db: &crate::Db) -> anyhow::Result<u64> {
+    let Some(stored) = store::settings::get(db, FAILURE_DECAY_SETTING).await? else {
+        return Ok(crate::config::FAILURE_DECAY);
+    };
+    Ok(std::str::from_utf8(&stored)?.parse()?)
+}
+
 /// Locks an active token (a reported request, with `lock_on_report`); whether this call
 /// locked it, so that the lock is recorded once.
 pub async fn lock(state: &AppState, token_id: &str) -> anyhow::Result<bool> {

@@ -247,3 +247,39 @@ fn no_number_matching_and_a_number_matching_mode_are_refused_together() {
     drop(Serving::start(home, &[], &["--no-number-matching"]));
     drop(Serving::start(home, &[], &["--number-matching", "type"]));
 }
+
+/// Runs `sql` on the SQLite database at `url`.
+fn execute(url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let db = pushotp_server::Db::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&db.writer).await.unwrap();
+        db.writer.close().await;
+        db.pool.close().await;
+    });
+}
+
+/// `token list` shows each token's failed tries as they count now, forgiven one per failure
+/// decay of the server (a day unless it was started with another), not as last stored.
+#[test]
+fn token_list_shows_the_failures_that_count_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let url = format!("sqlite://{}", home.join("org.db").display());
+    let db = ["--database", url.as_str()];
+    run(home, &[&db[..], &["user", "add", "alice"]].concat(), "a password\n");
+    run(home, &[&db[..], &["token", "enroll", "alice"]].concat(), "");
+    // Three failures, the last two days and a minute ago.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let last = now.as_secs() - 2 * 86_400 - 60;
+    execute(
+        &url,
+        &format!("UPDATE tokens SET state = 'active', failed_tries = 3, last_failed_at = {last}"),
+    );
+    let listed = run(home, &[&db[..], &["token", "list"]].concat(), "");
+    assert!(listed.contains("failed=1/5"), "two of three forgiven in two days: {listed}");
+    // A server started with a decay of two days: one of them forgiven.
+    drop(Serving::start(home, &db, &["--failure-decay", "172800"]));
+    let listed = run(home, &[&db[..], &["token", "list"]].concat(), "");
+    assert!(listed.contains("failed=2/5"), "one forgiven in two days: {listed}");
+}

@@ -59,6 +59,7 @@ on_both_backends!(
     an_unlock_racing_wrong_answers_clears_state_and_count_at_once,
     an_approval_after_an_administrators_lock_approves_nothing,
     a_push_bomber_cannot_lock_the_token,
+    the_count_now_and_the_decay_in_force_are_known_to_the_command_line,
 );
 
 /// PIN tokens with three tries, no number matching, and no pause between sign-ins.
@@ -477,5 +478,27 @@ async fn a_push_bomber_cannot_lock_the_token(database: &str) {
     }
     assert_eq!(server.count("SELECT COUNT(*) FROM tokens WHERE state = 'active'").await, 1);
     assert_eq!(server.count("SELECT MAX(failed_tries) FROM tokens").await, 0, "nothing counted");
+    server.stop().await;
+}
+
+/// What `token list` shows: the decay the server was last started with (kept, the later start
+/// winning) and each token's count as it stands now under it, not as last stored.
+async fn the_count_now_and_the_decay_in_force_are_known_to_the_command_line(database: &str) {
+    let (server, device) = one_failure(database).await;
+    let db = &server.state.db;
+    assert_eq!(tokens::failure_decay_in_force(db).await.unwrap(), FAILURE_DECAY, "never kept");
+    for decay in [7200, 3600] {
+        let state = pushotp_server::AppState {
+            config: std::sync::Arc::new(Config { failure_decay: decay, ..Config::default() }),
+            ..server.state.clone()
+        };
+        tokens::record_failure_decay(&state).await.unwrap();
+        assert_eq!(tokens::failure_decay_in_force(db).await.unwrap(), decay);
+    }
+    let row = store::tokens::get(db, &device.token_id).await.unwrap().unwrap();
+    let (t, hour) = (row.last_failed_at, 3600);
+    assert_eq!((row.failed_tries_at(t, hour), row.failed_tries_at(t + hour - 1, hour)), (1, 1));
+    assert_eq!(row.failed_tries_at(t + hour, hour), 0);
+    assert_eq!(row.failed_tries_at(t - 10 * hour, hour), 1, "a clock stepped back forgives none");
     server.stop().await;
 }

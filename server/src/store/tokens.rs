@@ -25,8 +25,11 @@ pub struct TokenRow {
     pub pin_required: bool,
     /// Failed tries before locking.
     pub max_tries: i64,
-    /// Failed tries counted as of the last one; they decay since ([`fail_try`]).
+    /// Failed tries counted as of the last one; they decay since ([`fail_try`]). What counts
+    /// now is [`failed_tries_at`](Self::failed_tries_at).
     pub failed_tries: i64,
+    /// When the last counted failed try was, in seconds since the epoch (0 for none).
+    pub last_failed_at: i64,
     /// `hotp` or `totp`.
     pub otp_type: String,
     /// The HMAC hash.
@@ -48,6 +51,16 @@ pub struct TokenRow {
     pub sealed_keys: Option<SealedKeys>,
 }
 
+impl TokenRow {
+    /// The failed tries that count at `now` under a decay of `decay` seconds: the stored count
+    /// less one per whole `decay` since the last one, never fewer than none (the rule
+    /// [`fail_try`] counts with).
+    pub fn failed_tries_at(&self, now: i64, decay: i64) -> i64 {
+        let forgiven = now.saturating_sub(self.last_failed_at).max(0) / decay.max(1);
+        self.failed_tries.saturating_sub(forgiven).max(0)
+    }
+}
+
 /// Keys sealed under the server key (XChaCha20-Poly1305): useless without it, and still kept
 /// out of `Debug` output.
 #[derive(Clone)]
@@ -65,7 +78,7 @@ macro_rules! select_tokens {
     ($tail:literal) => {
         concat!(
             "SELECT t.id, t.user_id, u.username, t.name, t.state, t.pin_required, t.max_tries, ",
-            "t.failed_tries, t.otp_type, t.algorithm, t.digits, t.period, t.last_used, ",
+            "t.failed_tries, t.last_failed_at, t.otp_type, t.algorithm, t.digits, t.period, t.last_used, ",
             "t.device_name, t.activation_expires_at, t.keys_sealed, ",
             "CAST(CASE WHEN t.webpush_endpoint IS NULL THEN 0 ELSE 1 END AS BIGINT) AS webpush ",
             "FROM tokens t JOIN users u ON u.id = t.user_id ",
@@ -84,6 +97,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<TokenRow> {
         pin_required: r.try_get::<i64, _>("pin_required")? != 0,
         max_tries: r.try_get("max_tries")?,
         failed_tries: r.try_get("failed_tries")?,
+        last_failed_at: r.try_get("last_failed_at")?,
         otp_type: r.try_get("otp_type")?,
         algorithm: r.try_get::<String, _>("algorithm")?.parse()?,
         digits: u8::try_from(r.try_get::<i64, _>("digits")?)?,
@@ -310,7 +324,8 @@ pub async fn use_counter(db: &Db, id: &str, used: i64) -> anyhow::Result<bool> {
 }
 
 /// The count of failed tries after one more at `$4`, with one forgiven per whole `$5` seconds
-/// since the last one (never fewer than none, and none forgiven for a clock that went back).
+/// since the last one (never fewer than none, and none forgiven for a clock that went back):
+/// [`TokenRow::failed_tries_at`] plus one.
 /// A macro, so that the statements can spell it out in each place that needs it: the
 /// expressions of a SET all see the row as it was.
 macro_rules! next_failed_tries {
