@@ -154,12 +154,13 @@ pub async fn lock(state: &AppState, token_id: &str) -> anyhow::Result<bool> {
 /// is taken until [`unlock`]. Audited. Fails if the token is not active.
 pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
-    // Checked again in the statement that locks it: the state may change meanwhile.
     anyhow::ensure!(
-        token.state == TokenState::Active && lock(state, token_id).await?,
+        token.state == TokenState::Active,
         "token {token_id} is {}, not active",
         token.state
     );
+    // Checked again in the statement that locks it: the state may change meanwhile.
+    anyhow::ensure!(lock(state, token_id).await?, "token {token_id} changed meanwhile; try again");
     Audit::of_token(AuditEvent::TokenLocked, &token)
         .detail("by administrator")
         .record(&state.db)
@@ -170,11 +171,15 @@ pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<(
 /// administrator: active again, with every failed try forgotten. Fails if the token is not locked.
 pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
     let token = store::tokens::get(&state.db, token_id).await?.context("no such token")?;
-    // Checked again in the statement that unlocks it: the state may change meanwhile.
     anyhow::ensure!(
-        token.state == TokenState::Locked && store::tokens::unlock(&state.db, token_id).await?,
+        token.state == TokenState::Locked,
         "token {token_id} is {}, not locked",
         token.state
+    );
+    // Checked again in the statement that unlocks it: the state may change meanwhile.
+    anyhow::ensure!(
+        store::tokens::unlock(&state.db, token_id).await?,
+        "token {token_id} changed meanwhile; try again"
     );
     Audit::of_token(AuditEvent::TokenUnlocked, &token)
         .detail("by administrator")
