@@ -10,6 +10,7 @@
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verifyPushRequest } from './core.js';
 import { fillOrigin } from './fill.js';
 import { coded } from './messages.js';
+import { approving } from './notices.js';
 import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
 import { pending, pushTokens } from './store.js';
@@ -17,6 +18,9 @@ import { secrets, touch } from './vault.js';
 import { mayFill, toolsReady } from './worker-tools.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
+
+/** Refusals of an approval that the server counts as a failed try (docs/protocol.md §5). */
+const FAILED_TRIES = ['wrong_pin', 'wrong_number', 'bad_answer', 'locked'];
 
 /**
  * @typedef {import('./store.js').PushRequest} PushRequest
@@ -139,7 +143,16 @@ export async function ended(raws, { via, servers }) {
  */
 export async function answer(item, { decision, number = null, keys = null }) {
   const prepared = await serial(() => prepare(item.request.id, decision, /** @type {number|null} */ (number), keys));
-  const verdict = await send(prepared.token.server, prepared.body);
+  // A failed approval is told to every device of the person, this one too, before the reply
+  // comes back: noted first, so that the notice of this one is not shown as news.
+  const sent = decision === 'approve' ? approving(prepared.token) : null;
+  /** @type {Verdict & {tag?: unknown, loginCode?: string} | undefined} */
+  let verdict;
+  try {
+    verdict = await send(prepared.token.server, prepared.body);
+  } finally {
+    sent?.(FAILED_TRIES.includes(verdict?.reason ?? ''));
+  }
   if (verdict.reason === 'restored_elsewhere') {
     const { tag } = verdict;
     return { verdict: { status: 'rejected', reason: 'restored_elsewhere' }, after: () => restoredElsewhere(prepared.token.server, prepared.token.tokenId, tag).then(() => {}) };
