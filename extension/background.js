@@ -58,7 +58,7 @@ async function onMessage(message, sender) {
     case Message.TOKEN_ENROLL_FINISH:
       return { ok: true, ...(await enrollment.finish(message.enrollment, message.pin ?? null, addToken)) };
     case Message.TOKEN_ENROLL_CANCEL:
-      await enrollment.cancel(message.enrollment);
+      await enrollment.cancel(message.enrollment, channel.removeAtServer);
       return { ok: true };
     case Message.TOKEN_ENABLE:
       await pushTokenStore.updateToken(message.tokenId, (t) => ({ ...t, enabled: Boolean(message.enabled) }));

@@ -214,7 +214,9 @@ export async function ensureWatchdog() {
 /**
  * Tells a token's server that it is removed (protocol §7): `removed`, `unreachable` (or
  * refused), or `restored_elsewhere` when another browser restored it (§8), which keeps it.
- * @param {import('./store.js').PushToken} token
+ * Only the server, the id and the channel key are needed: an accepted token that is never
+ * saved is removed too (enroll.js `cancel`).
+ * @param {{server: string, tokenId: string, keys: {channel: string}}} token
  * @returns {Promise<'removed'|'unreachable'|'restored_elsewhere'>}
  */
 export async function removeAtServer(token) {

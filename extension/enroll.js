@@ -8,8 +8,9 @@
 // sealed (AES-256-GCM) under a fresh key that exists only in the handle the options page holds,
 // so that until the PIN masks them its approval keys are readable by nothing but that page's
 // next message: another page of the extension reads only the sealed bytes, and once the page
-// is gone nobody can open them. A waiting enrollment is dropped when the person gives up, and
-// after KEEP_MS (`sweep`, at every worker start and with the watchdog).
+// is gone nobody can open them. A waiting enrollment is dropped when the person gives up (its
+// token then removed at the server, `cancel`), and after KEEP_MS (`sweep`, at every worker
+// start and with the watchdog).
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { pushTokens, readSession, writeSession } from './store.js';
@@ -22,22 +23,36 @@ const KEEP_MS = 30 * 60_000;
 /** The PIN a person chooses for a PIN-protected token (the options page asks for the same). */
 const PIN = /^\d{4,8}$/;
 
-/** When this worker sent its recent enrollments to their servers (ms, server URL, token). */
-const sent = /** @type {{at: number, server: string, tokenId: string}[]} */ ([]);
+/**
+ * This worker's recent enrollments (ms, server URL, token), each with its redemption: true
+ * once the server accepted the link. A try the server refused is dropped: someone else
+ * redeemed the link first, perhaps, and the notice of their authenticator must show.
+ */
+const sent = /** @type {{at: number, server: string, tokenId: string, redeemed: Promise<boolean>, accepted: boolean}[]} */ ([]);
 
 /**
- * Whether this browser sent an enrollment of another token than `tokenId` to `server` within
- * `windowMs` of `atMs`: its server then tells the person's other tokens (`tokenId`) that an
- * authenticator was added, and that one is this browser's own (notices.js). Kept in memory,
- * since the notice comes at once, before the new token is saved (a PIN token waits for its
- * PIN).
+ * Resolves once every redemption this worker has under way is answered, so that an
+ * "authenticator added" notice that came meanwhile is judged by whether this browser's try
+ * succeeded (at most SERVER_TIMEOUT_MS). Called outside the storage queue, which a redemption
+ * never waits for.
+ */
+export async function redemptionsSettled() {
+  await Promise.all(sent.map((e) => e.redeemed));
+}
+
+/**
+ * Whether this browser enrolled, with the server's acceptance, another token than `tokenId`
+ * at `server` within `windowMs` of `atMs`: its server then tells the person's other tokens
+ * (`tokenId`) that an authenticator was added, and that one is this browser's own
+ * (notices.js). Kept in memory, since the notice comes at once, before the new token is saved
+ * (a PIN token waits for its PIN).
  * @param {string} server
  * @param {string} tokenId
  * @param {number} atMs
  * @param {number} windowMs
  */
 export function sentEnrollmentNear(server, tokenId, atMs, windowMs) {
-  return sent.some((e) => e.server === server && e.tokenId !== tokenId && Math.abs(e.at - atMs) <= windowMs);
+  return sent.some((e) => e.accepted && e.server === server && e.tokenId !== tokenId && Math.abs(e.at - atMs) <= windowMs);
 }
 
 /**
@@ -215,9 +230,22 @@ export async function start(link, deviceName, keep) {
     throw coded('already_enrolled', 'The token of this link is already here.', { tokenName: known.tokenName, user: known.user, issuer: known.issuer });
   }
   const host = new URL(started.server).host;
-  sent.push({ at: Date.now(), server: started.server, tokenId: started.tokenId });
+  // Recorded before the link is sent: the server tells the person's other tokens at the
+  // redemption, so the notice may come before the answer does.
+  let settle = /** @type {(accepted: boolean) => void} */ (() => {});
+  const entry = { at: Date.now(), server: started.server, tokenId: started.tokenId, accepted: false, redeemed: new Promise((resolve) => { settle = resolve; }) };
+  sent.push(entry);
   sent.splice(0, Math.max(0, sent.length - 16));
-  const reply = await redeem(started);
+  let reply;
+  try {
+    reply = await redeem(started);
+  } catch (err) {
+    sent.splice(sent.indexOf(entry), 1);
+    settle(false);
+    throw err;
+  }
+  entry.accepted = true;
+  settle(true);
   let done;
   try {
     done = completeEnrollment(link, started.request, reply);
@@ -254,9 +282,16 @@ export async function finish(handle, pin, keep) {
 }
 
 /**
- * Drops a waiting enrollment.
+ * Drops a waiting enrollment, and removes its token at the server with `remove` (a signed
+ * removal, §7): this browser will never hold it, and a token nobody holds must not be left for
+ * the page that showed the link to confirm, nor to receive pushes. Without the token (unknown
+ * handle, too old, already dropped) there is nothing to sign the removal with.
  * @param {unknown} handle
+ * @param {(token: Accepted) => Promise<unknown>} remove
  */
-export async function cancel(handle) {
-  if (typeof handle === 'string') await release(handle);
+export async function cancel(handle, remove) {
+  if (typeof handle !== 'string') return;
+  const token = await open(handle);
+  await release(handle);
+  if (token) await remove(token);
 }

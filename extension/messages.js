@@ -89,7 +89,8 @@ export const PageMessage = Object.freeze({
  * with its server and completes the enrollment with the core. Without a PIN the token is saved
  * at once → `{ added: true, token }`. When the server asks for a PIN (§6) the link is used up
  * now and the accepted token waits in the worker → `{ added: false, enrollment, token }`, to be
- * finished with `token.enrollFinish` and the person's PIN, or dropped with `token.enrollCancel`.
+ * finished with `token.enrollFinish` and the person's PIN, or dropped with `token.enrollCancel`,
+ * which also removes the token at its server (a signed removal, §7).
  * Fails with `invalid_link` (`detail.reason`: the core's code, such as `expired`),
  * `already_enrolled` (`detail`: the kept token's `tokenName`, `user`, `issuer`), and, with
  * `detail.host`: `unreachable`, `timeout` (the link is not used), `link_used` (the server

@@ -4,8 +4,9 @@
 // that wrong passcodes are being typed for the person's account, that another authenticator
 // was added to it, or that an approval of one of its sign-ins failed (a wrong PIN or number). Each is checked in the core (the tools module: rare, like the proof of a
 // restore elsewhere), kept on its token (the newest of each kind, so that a replayed one shows
-// nothing), and shown as a notification and on the token's line in the options page.
-import { sentEnrollmentNear } from './enroll.js';
+// nothing), and shown as a notification and on the token's line in the options page; not
+// those this browser caused itself (its own failed approval, a token it added).
+import { redemptionsSettled, sentEnrollmentNear } from './enroll.js';
 import { serial } from './queue.js';
 import { pushTokens, savePushToken } from './store.js';
 import { dateTime } from './time.js';
@@ -19,6 +20,65 @@ const NOTIFICATION_PREFIX = 'notice:';
  * the notice to be about it: the server's clock may be this far off (§7's window, doubled).
  */
 const OWN_WINDOW_MS = 120_000;
+
+/**
+ * Approvals this browser sent lately, per account (server and user): each that the server
+ * counted as a failed try (a wrong PIN or number) causes a `failed_approvals` notice to every
+ * token of the person, those in this browser too, where the popup already said what went
+ * wrong. Kept in the worker's memory for as long as the notice takes to come back (over the
+ * socket, usually before the answer's reply); a worker that stopped meanwhile forgets them,
+ * and then shows the notice.
+ * @type {Map<string, {from: number, to: number, failed: Promise<boolean>, matched: Set<string>}[]>}
+ */
+const ownTries = new Map();
+
+/** How long a sent approval is remembered: the notice comes back at once, or at the next poll. */
+const OWN_TRY_KEEP_MS = 10 * 60_000;
+
+/**
+ * The account a token signs in to: the notices of one failure go to all its tokens.
+ * @param {{server: string, user: string}} token
+ */
+const accountOf = ({ server, user }) => `${server}\n${user}`;
+
+/**
+ * Notes that an approval with `token` is on its way; the returned function is called with
+ * whether the server counted it as a failed try once its reply is in (or the answer failed).
+ * @param {import('./store.js').PushToken} token
+ * @returns {(failed: boolean) => void}
+ */
+export function approving(token) {
+  const now = Date.now();
+  const account = accountOf(token);
+  const kept = (ownTries.get(account) ?? []).filter((t) => t.to >= now - OWN_TRY_KEEP_MS);
+  /** @type {(failed: boolean) => void} */
+  let done = () => {};
+  const entry = { from: now, to: Infinity, failed: new Promise((resolve) => (done = resolve)), matched: new Set() };
+  ownTries.set(account, [...kept, entry]);
+  return (failed) => {
+    entry.to = Date.now();
+    done(failed);
+  };
+}
+
+/**
+ * Whether a `failed_approvals` notice about `token` at `at` (ms, the server's clock) is one
+ * this browser's own approval caused: one of the same account that failed, answered within
+ * the clocks' leeway of `at`, and not yet matched with another notice about this token. Each
+ * of them excuses one notice per token only, so a failure elsewhere at the same moment still
+ * shows. Waits for an approval still on its way.
+ * @param {import('./store.js').PushToken} token
+ * @param {number} at
+ */
+async function ownFailure(token, at) {
+  for (const entry of ownTries.get(accountOf(token)) ?? []) {
+    if (entry.matched.has(token.tokenId) || at < entry.from - OWN_WINDOW_MS) continue;
+    if (!(await entry.failed) || entry.matched.has(token.tokenId) || at > entry.to + OWN_WINDOW_MS) continue;
+    entry.matched.add(token.tokenId);
+    return true;
+  }
+  return false;
+}
 
 /**
  * Checks and keeps the notices `raws` (as one of `servers` sent them) and tells the person of
@@ -38,8 +98,14 @@ export async function receive(raws, servers) {
   });
   if (!fresh.length) return;
   await toolsReady();
+  // Whether an authenticator added is this browser's own depends on whether its try with the
+  // link was accepted: wait for the answer of a try under way (outside the storage queue).
+  if (fresh.some((raw) => /** @type {{kind?: unknown}} */ (raw)?.kind === 'authenticator_added')) await redemptionsSettled();
   for (const raw of fresh) {
-    const kept = await serial(() => keep(raw, servers));
+    const told = /** @type {{tokenId: string, kind: unknown, at: number}} */ (raw);
+    // The failure of this browser's own approval: the popup said so already.
+    const mine = told.kind === 'failed_approvals' && (await ownFailure(tokens[told.tokenId], told.at * 1000));
+    const kept = await serial(() => keep(raw, servers, mine));
     if (!kept) continue;
     const { token, kind, at } = kept;
     const { title, message } = noticeText(kind, token, dateTime(at));
@@ -58,11 +124,13 @@ export async function receive(raws, servers) {
 
 /**
  * Keeps `raw` on its token if it is a token of `servers`, verifies and is newer than the one
- * of its kind kept before. Runs inside the storage queue.
+ * of its kind kept before; `mine` if this browser caused it, which keeps it without showing
+ * it. Runs inside the storage queue.
  * @param {unknown} raw
  * @param {string[]} servers
+ * @param {boolean} mine
  */
-async function keep(raw, servers) {
+async function keep(raw, servers, mine) {
   const tokenId = /** @type {{tokenId?: unknown}} */ (raw)?.tokenId;
   const token = typeof tokenId === 'string' ? (await pushTokens())[tokenId] : undefined;
   if (!token || !servers.includes(token.server) || token.restoredElsewhereAt) return null;
@@ -75,7 +143,7 @@ async function keep(raw, servers) {
   if ((token.notices?.[notice.kind] ?? 0) >= at) return null;
   // The authenticator this browser just added (a second token of the same account here) is no
   // news: kept, so that a later poll does not show it either, but not shown.
-  const own = notice.kind === 'authenticator_added' && (await addedHere(token, at));
+  const own = mine || (notice.kind === 'authenticator_added' && (await addedHere(token, at)));
   await savePushToken({
     ...token,
     notices: { ...token.notices, [notice.kind]: at },
@@ -85,8 +153,8 @@ async function keep(raw, servers) {
 }
 
 /**
- * Whether this browser added a token of `token`'s server near `at` (ms): sent its enrollment
- * then, or holds another token of the same account added then.
+ * Whether this browser added a token of `token`'s server near `at` (ms): enrolled it then
+ * (the server accepted its link), or holds another token of the same account added then.
  * @param {import('./store.js').PushToken} token
  * @param {number} at
  */

@@ -11,6 +11,7 @@ import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verify
 import { fillOrigin } from './fill.js';
 import { loginCodeOf } from './login-code.js';
 import { coded } from './messages.js';
+import { approving } from './notices.js';
 import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
 import { pending, pushTokens } from './store.js';
@@ -18,6 +19,9 @@ import { secrets, touch } from './vault.js';
 import { mayFill, toolsReady, verifyLoginCode } from './worker-tools.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
+
+/** Refusals of an approval that the server counts as a failed try (docs/protocol.md §5). */
+const FAILED_TRIES = ['wrong_pin', 'wrong_number', 'bad_answer', 'locked'];
 
 /**
  * @typedef {import('./store.js').PushRequest} PushRequest
@@ -140,7 +144,16 @@ export async function ended(raws, { via, servers }) {
  */
 export async function answer(item, { decision, number = null, keys = null }) {
   const prepared = await serial(() => prepare(item.request.id, decision, /** @type {number|null} */ (number), keys));
-  const verdict = await send(prepared.token.server, prepared.body);
+  // A failed approval is told to every device of the person, this one too, before the reply
+  // comes back: noted first, so that the notice of this one is not shown as news.
+  const approval = decision === 'approve' ? approving(prepared.token) : null;
+  /** @type {Verdict & {tag?: unknown, loginCode?: unknown, loginCodeTag?: unknown} | undefined} */
+  let verdict;
+  try {
+    verdict = await send(prepared.token.server, prepared.body);
+  } finally {
+    approval?.(FAILED_TRIES.includes(verdict?.reason ?? ''));
+  }
   if (verdict.reason === 'restored_elsewhere') {
     const { tag } = verdict;
     return { verdict: { status: 'rejected', reason: 'restored_elsewhere' }, after: () => restoredElsewhere(prepared.token.server, prepared.token.tokenId, tag).then(() => {}) };

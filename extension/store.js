@@ -68,8 +68,9 @@
  *   restored the token from an export (§8); it receives and answers nothing here since
  * @property {{[kind in NoticeKind]?: number}} [notices]  ms: when the
  *   newest notice of each kind about the token happened (§4, "Notices about a token")
- * @property {{authenticator_added?: number}} [ownNotices]  ms: those of `notices` that were
- *   about this browser's own doing (a token it added itself), and so not shown
+ * @property {{authenticator_added?: number, failed_approvals?: number}} [ownNotices]  ms: those
+ *   of `notices` that were about this browser's own doing (a token it added itself, a wrong
+ *   PIN or number of its own approval), and so not shown
  */
 
 /**

@@ -227,6 +227,8 @@ async function walk() {
 
   await step('both pages show the same code; Confirm on the app page makes the token work', async () => {
     const code = (await options.getByTestId('add-confirm').locator('strong').textContent()).trim();
+    await options.locator('#add-status').evaluate(scrollTo);
+    await shot(options, 'options-enroll-code');
     await app.bringToFront();
     await app.getByTestId('enroll-code').filter({ hasText: code }).waitFor();
     await shot(app, 'app-enroll-confirm');

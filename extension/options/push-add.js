@@ -126,7 +126,7 @@ function enrollProblem(err) {
     case 'unreachable':
       return new Problem(`Could not reach the server ${host}. Check your network connection and try again; the link has not been used.`);
     case 'link_used':
-      return new Problem('This activation link was already used or has expired. Ask your organization for a new one.');
+      return new Problem('This activation link was already used or has expired. Ask your organization for a new one. If the page that showed the link now asks you to confirm a code, someone else used the link: choose “It does not match” there.');
     case 'busy':
       return new Problem(`The server ${host} is getting too many requests. Wait a minute and try again.`);
     case 'server_error':
@@ -257,8 +257,12 @@ async function enroll(link) {
       // The link is spent: the token waits in the worker for its PIN.
       const { token } = reply;
       holdUnsaved(reply.enrollment, token);
+      // The page that showed the link may offer Confirm already: the code shows now.
+      showConfirmCode(token.confirmCode);
       const pin = await choosePin(token);
       if (pin === null) {
+        // Dropped, and removed at the server: nobody holds it, so nobody may confirm it.
+        showConfirmCode(null);
         releaseUnsaved({ drop: true });
         throw new Problem(`${token.tokenName} was not added, because no PIN was chosen. The activation link is used up now: ask ${token.issuer} for a new one to try again.`);
       }
@@ -271,6 +275,7 @@ async function enroll(link) {
     if (unsaved && !(err instanceof Problem)) {
       // Failed after the server accepted the link, before anything could be saved.
       text += ` The activation link is used up now: ask ${unsaved.token.issuer} for a new one to try again.`;
+      showConfirmCode(null);
       releaseUnsaved({ drop: true });
     }
     say(addStatus, text, 'error');

@@ -253,6 +253,7 @@ function showChoices(choices) {
 function showTyped(shown) {
   $('typed').hidden = !shown;
   typedInput().value = '';
+  showTypedValidity();
 }
 
 /** @returns {HTMLInputElement} */
@@ -266,17 +267,31 @@ function typedShown() {
   return /** @type {PushRequest|undefined} */ (request)?.numberEntry === 'type';
 }
 
-/** The two digits typed for the shown request, as a number, or null before both are in. */
+/**
+ * The number typed for the shown request, or null before it is one the sign-in page can show:
+ * two digits, 10 to 99 (docs/protocol.md §4, "Number matching"). Anything else is never sent.
+ */
 function typedNumber() {
   const value = typedInput().value;
-  return /^[0-9]{2}$/.test(value) ? Number(value) : null;
+  return /^[1-9][0-9]$/.test(value) ? Number(value) : null;
 }
 
-// Only digits go in, at most two; Approve waits for both.
+/**
+ * Marks the field invalid, and says why, while what is typed can no longer become a number of
+ * the sign-in page (a leading 0); one digit of a number that can is only unfinished.
+ */
+function showTypedValidity() {
+  const invalid = /^0/.test(typedInput().value);
+  typedInput().setAttribute('aria-invalid', String(invalid));
+  $('typed-hint').hidden = !invalid;
+}
+
+// Only digits go in, at most two; Approve waits for a number of 10 to 99.
 typedInput().addEventListener('input', () => {
   const input = typedInput();
   const digits = input.value.replace(/[^0-9]/g, '').slice(0, 2);
   if (digits !== input.value) input.value = digits;
+  showTypedValidity();
   showPicked();
 });
 

@@ -21,41 +21,67 @@ const ENDINGS = {
   active: ['Confirmed. Your authenticator can now approve your sign-ins.', 'ok'],
   removed: ['That authenticator was removed. To add yours, make a new link from the app page.', 'error'],
   expired: ['The link expired before it was used. Make a new one from the app page.', 'error'],
+  not_confirmed: ['Nobody confirmed the code in time, so that authenticator was removed. Make a new link from the app page.', 'error'],
 };
+
+/** Whether the page showed a final state: it then stops following the link. */
+let done = false;
+/** Whether the status line says that the page is trying again. */
+let retrying = false;
 
 /** Shows a final state; returns whether the page is done. */
 function end(state) {
   const ending = ENDINGS[state];
   if (!ending) return false;
+  done = true;
   $('scan').hidden = true;
   $('compare').hidden = true;
   say(...ending);
   return true;
 }
 
+/** Says why the page asks again later, and does. */
+function retry(text) {
+  retrying = true;
+  say(text, 'error');
+  setTimeout(check, RETRY_MS);
+}
+
+/**
+ * Follows the link until it ends: waiting, then the comparison, then the person's decision,
+ * a removal or the end of the time to confirm. A server error or an unreachable server only
+ * delays it; a refusal (signed out) ends it.
+ */
 async function check() {
+  if (done) return;
   let reply;
   try {
     reply = await fetch(`/app/enroll/status?token=${encodeURIComponent(token)}`, { cache: 'no-store' });
   } catch {
-    say('The server could not be reached. Trying again…', 'error');
-    setTimeout(check, RETRY_MS);
+    retry('The server could not be reached. Trying again…');
+    return;
+  }
+  if (reply.status >= 500) {
+    retry('The server had a problem. Trying again…');
     return;
   }
   if (!reply.ok) {
+    done = true;
     say('This page can no longer follow the link: sign in again and make a new one.', 'error');
     return;
   }
   const status = await reply.json();
-  if (end(status.state)) return;
-  if (status.state === 'unconfirmed') {
+  if (done || end(status.state)) return;
+  if (retrying) {
+    retrying = false;
+    say('');
+  }
+  if (status.state === 'unconfirmed' && $('compare').hidden) {
     $('scan').hidden = true;
     $('device').textContent = status.device;
     $('code').textContent = grouped(status.code);
     $('compare').hidden = false;
-    say('');
     $('compare-title').focus();
-    return;
   }
   setTimeout(check, POLL_MS);
 }

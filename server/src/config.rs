@@ -12,6 +12,12 @@ use std::net::IpAddr;
 /// the person's own slips, a few a month, never add up to a lock.
 pub const FAILURE_DECAY: u64 = 24 * 3600;
 
+/// The shortest decay a server takes: an hour. A guesser who never locks the token gets one
+/// guess per decay once the first `maxTries - 1` are spent, so an hour still allows 24 a day
+/// (a four-digit PIN in about seven months on average, each guess told to the person); a
+/// minute would allow 1,440 a day, and the PIN would fall within a week.
+pub const MIN_FAILURE_DECAY: u64 = 3600;
+
 /// The longest decay a server takes: a year, past which a count is a lifetime cap in all but
 /// name and only the administrator's unlock clears it.
 pub const MAX_FAILURE_DECAY: u64 = 365 * 24 * 3600;
@@ -123,8 +129,10 @@ impl Config {
             pushotp::push::MAX_TRIES_LIMIT
         );
         anyhow::ensure!(
-            (60..=MAX_FAILURE_DECAY).contains(&self.failure_decay),
-            "the failure decay must be 60 s to 365 days"
+            (MIN_FAILURE_DECAY..=MAX_FAILURE_DECAY).contains(&self.failure_decay),
+            "the failure decay must be {MIN_FAILURE_DECAY} s or more (an hour: one a minute \
+             would let a guesser try 1,440 PINs a day) and at most {MAX_FAILURE_DECAY} s \
+             (a year)"
         );
         anyhow::ensure!(self.max_pending_per_user >= 1, "max pending must be at least 1");
         anyhow::ensure!(

@@ -31,9 +31,9 @@ pub trait SignedByDevice {
     const REFUSAL: &'static str;
 
     /// Whether a token that waits for its confirmation (docs/protocol.md §3) may send it: only
-    /// what neither delivers nor answers a request (a socket log-in, which then gets nothing
-    /// until the token is confirmed, a Web Push registration, a removal). Polls and answers
-    /// are refused with [`DeviceAuthError::Unconfirmed`].
+    /// what neither delivers nor answers a request (a socket log-in or a poll, which get
+    /// nothing until the token is confirmed, a Web Push registration, a removal). Answers are
+    /// refused with [`DeviceAuthError::Unconfirmed`].
     const WHILE_UNCONFIRMED: bool = false;
 
     /// The token the device signs for.

@@ -2,9 +2,10 @@
 //! device, which derives the token's keys, and, for a link made on a signed-in session's "Add a
 //! push authenticator" page, that session's confirmation of the comparison code.
 //!
-//! A token of such a link is unconfirmed once redeemed: it gets no push, its polls and answers
-//! are refused, and it is no authenticator to sign in with, until the session that made the link
-//! confirms that the code its page shows is the one the person's device shows ([`confirm`]).
+//! A token of such a link is unconfirmed once redeemed: no request is made for it (so its polls
+//! get none and its answers find none), and it is no authenticator to sign in with, until the
+//! session that made the link confirms that the code its page shows is the one the person's
+//! device shows ([`confirm`]).
 //! Someone who saw the QR code first and redeemed the link gets a token with another code, which
 //! the person refuses ([`reject`]) or leaves to expire ([`sweep`]).
 
@@ -27,6 +28,11 @@ use crate::{notices, store, tokens};
 /// shoulder, on a shared screen, in a screenshot) can redeem it first, and in which a redeemed
 /// token waits for its confirmation.
 pub const SELF_SERVICE_LINK_TTL: u64 = 10 * 60;
+
+/// How long, at least, a token redeemed from such a link waits for its confirmation, in
+/// seconds: the rest of the link's lifetime, but no less than this, so that a link scanned in
+/// its last seconds leaves the person time to compare the codes.
+pub const CONFIRM_AT_LEAST: u64 = 5 * 60;
 
 /// A pending token for `user_id` and its activation link (§3), made by an administrator
 /// (`token enroll`, `serve --demo`): active as soon as a device redeems it, since no session
@@ -133,6 +139,7 @@ pub async fn enroll(state: &AppState, request: &EnrollRequest) -> Result<Enrolle
         &request.device_name,
         secs(now())?,
         &code,
+        secs(CONFIRM_AT_LEAST)?,
     )
     .await?;
     let Some(now_state) = redeemed else {
@@ -194,8 +201,10 @@ pub enum LinkStatus {
     },
     /// Confirmed: the token is the person's authenticator.
     Active,
-    /// The link expired unused, or before its token was confirmed.
+    /// The link expired unused.
     Expired,
+    /// A device redeemed the link, but nobody confirmed it in time; the sweeper removes it.
+    NotConfirmed,
     /// Removed: the codes did not match, nobody confirmed in time, or it was removed later.
     Removed,
 }
@@ -237,7 +246,7 @@ pub async fn status(
             }
         }
         // Too late to confirm; the sweeper removes it.
-        TokenState::Unconfirmed => LinkStatus::Expired,
+        TokenState::Unconfirmed => LinkStatus::NotConfirmed,
         TokenState::Active | TokenState::Locked => LinkStatus::Active,
         TokenState::Revoked => LinkStatus::Removed,
     })
@@ -255,7 +264,7 @@ async fn own_enrollment(
 }
 
 /// "Confirm" on the page of the session stored as `session`: its unconfirmed token
-/// `token_id` becomes active, if its link has not expired. Audited.
+/// `token_id` becomes active, if its confirmation has not ended. Audited.
 pub async fn confirm(state: &AppState, session: &str, token_id: &str) -> Result<(), ConfirmError> {
     own_enrollment(state, session, token_id).await?;
     if !store::tokens::confirm(&state.db, token_id, session, secs(now())?).await? {
@@ -277,7 +286,8 @@ pub async fn reject(state: &AppState, session: &str, token_id: &str) -> Result<(
     let Some(token) = store::tokens::get(&state.db, token_id).await? else {
         return Err(ConfirmError::NotYours);
     };
-    if !store::tokens::drop_unconfirmed(&state.db, token_id, Some(session)).await? {
+    let why = store::tokens::Drop::Rejected(session);
+    if !store::tokens::drop_unconfirmed(&state.db, token_id, why).await? {
         return Err(ConfirmError::NotWaiting);
     }
     let device = token.device_name.as_deref().unwrap_or_default();
@@ -288,13 +298,15 @@ pub async fn reject(state: &AppState, session: &str, token_id: &str) -> Result<(
     Ok(())
 }
 
-/// Removes the unconfirmed tokens whose link expired (nobody confirmed them in time), each
+/// Removes the unconfirmed tokens whose confirmation ended (nobody confirmed them in time), each
 /// audited. The push sweeper ([`crate::push::spawn_sweeper`]) calls it every 30 s.
 pub async fn sweep(state: &AppState) -> anyhow::Result<()> {
-    for token_id in store::tokens::unconfirmed_expired(&state.db, secs(now())?).await? {
+    let at_now = secs(now())?;
+    for token_id in store::tokens::unconfirmed_expired(&state.db, at_now).await? {
         let Some(token) = store::tokens::get(&state.db, &token_id).await? else { continue };
         // Confirmed or removed meanwhile: nothing to do.
-        if store::tokens::drop_unconfirmed(&state.db, &token_id, None).await? {
+        let why = store::tokens::Drop::Expired(at_now);
+        if store::tokens::drop_unconfirmed(&state.db, &token_id, why).await? {
             Audit::of_token(AuditEvent::EnrollmentExpired, &token)
                 .detail("not confirmed within its link's lifetime")
                 .record(&state.db)

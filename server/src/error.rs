@@ -24,6 +24,11 @@ pub enum AppError {
     /// activation link (docs/protocol.md §3): 403 `not_confirmed`.
     #[error("this token is not confirmed yet: confirm it on the page that showed its link")]
     NotConfirmed,
+    /// A browser's POST from a page that is not the server's own (`Sec-Fetch-Site` other than
+    /// `same-origin`, or another `Origin`): refused before anything is changed
+    /// ([`crate::same_origin`]).
+    #[error("this request did not come from this server's own page")]
+    CrossSite,
     /// The thing asked for does not exist (or the caller may not know that it does).
     #[error("{0}")]
     NotFound(&'static str),
@@ -91,6 +96,7 @@ impl IntoResponse for AppError {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::NotConfirmed => (StatusCode::FORBIDDEN, "not_confirmed"),
+            Self::CrossSite => (StatusCode::FORBIDDEN, "cross_site"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::SignInOver(_) => (StatusCode::CONFLICT, "sign_in_over"),

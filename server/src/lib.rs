@@ -26,6 +26,7 @@ pub mod ids;
 pub mod login;
 pub mod notices;
 pub mod push;
+pub mod same_origin;
 pub mod seal;
 pub mod signin;
 pub mod states;
@@ -49,7 +50,11 @@ pub use seal::ServerKey;
 /// The whole HTTP service.
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
-        .merge(login::routes())
+        // Every POST of the browser-facing routes is taken from the server's own pages only.
+        .merge(login::routes().route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            same_origin::refuse_cross_site,
+        )))
         .merge(device::routes())
         .layer(axum::extract::DefaultBodyLimit::max(device::MAX_BODY));
     headers::protect(routes).layer(tower_http::trace::TraceLayer::new_for_http()).with_state(state)

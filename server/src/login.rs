@@ -202,8 +202,8 @@ async fn enrolling_session(state: &AppState, headers: &HeaderMap) -> AppResult<S
 }
 
 /// What the enrollment page learns about its link (docs/protocol.md §3): `waiting`,
-/// `unconfirmed` with the comparison `code` and the `device` name, `active`, `expired` or
-/// `removed`.
+/// `unconfirmed` with the comparison `code` and the `device` name, `active`, `expired` (unused),
+/// `not_confirmed` (redeemed, not confirmed in time) or `removed`.
 async fn enroll_status(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -217,6 +217,7 @@ async fn enroll_status(
         }
         enrollment::LinkStatus::Active => json!({ "state": "active" }),
         enrollment::LinkStatus::Expired => json!({ "state": "expired" }),
+        enrollment::LinkStatus::NotConfirmed => json!({ "state": "not_confirmed" }),
         enrollment::LinkStatus::Removed => json!({ "state": "removed" }),
     };
     Ok(Json(body).into_response())

@@ -90,7 +90,8 @@ struct ServeArgs {
     /// forgives none; they are forgiven one per --failure-decay.
     #[arg(long, default_value_t = 5)]
     max_tries: i64,
-    /// Seconds after which one counted failed answer of a token is forgiven (60 to 31536000).
+    /// Seconds after which one counted failed answer of a token is forgiven (3600, an
+    /// hour, to 31536000, a year).
     #[arg(long, default_value_t = pushotp_server::config::FAILURE_DECAY)]
     failure_decay: u64,
     /// Most pushes per person within one request TTL that did not end in an approved sign-in
@@ -104,8 +105,9 @@ struct ServeArgs {
     #[arg(long)]
     no_number_matching: bool,
     /// How the person gives the sign-in page's number on the device: `choose` it from three,
-    /// or `type` it (a blind guess then approves one push in 90 rather than one in 3).
-    #[arg(long, value_enum, default_value_t = NumberMatchingArg::Choose)]
+    /// or `type` it (a blind guess then approves one push in 90 rather than one in 3). Not
+    /// with --no-number-matching.
+    #[arg(long, value_enum, default_value_t = NumberMatchingArg::Choose, conflicts_with = "no_number_matching")]
     number_matching: NumberMatchingArg,
     /// Make new tokens PIN-protected.
     #[arg(long)]
@@ -170,7 +172,8 @@ enum TokenCommand {
         #[arg(long, default_value = "24h", value_parser = parse_duration)]
         expires: u64,
     },
-    /// List tokens.
+    /// List tokens, with the failed tries that count now (under the failure decay the server
+    /// was last started with).
     List,
     /// Lock an active token: no pushes, passcodes or answers of it until it is unlocked.
     Lock {
@@ -255,6 +258,9 @@ async fn main() -> anyhow::Result<()> {
             print_enrollment(&state, user.id, &name).await
         }
         Command::Token(TokenCommand::List) => {
+            // The failures that count now, under the decay the server runs with, not as stored.
+            let decay = i64::try_from(tokens::failure_decay_in_force(&db).await?)?;
+            let now = i64::try_from(pushotp_server::now())?;
             for t in store::tokens::list(&db, None).await? {
                 println!(
                     "{}  {:<12} {:<8} {:<20} device={} pin={} failed={}/{}",
@@ -264,7 +270,7 @@ async fn main() -> anyhow::Result<()> {
                     t.name,
                     t.device_name.as_deref().unwrap_or("-"),
                     if t.pin_required { "yes" } else { "no" },
-                    t.failed_tries,
+                    t.failed_tries_at(now, decay),
                     t.max_tries
                 );
             }
@@ -406,6 +412,7 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyho
         ..Config::default()
     };
     let state = AppState::new(db, key, geo, config).await?;
+    tokens::record_failure_decay(&state).await?;
     if demo && users::find(&state.db, "alice").await?.is_none() {
         let user = users::add(&state.db, "alice", "alice-demo").await?;
         println!(

@@ -369,23 +369,27 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
             if let Some(reason) = failure {
                 // Counted (and the token locked at its limit) in one statement, while this
                 // answer holds the claim.
-                let (left, locked_now) = tokens::fail_try(&state, token).await?;
+                let counted = tokens::fail_try(&state, token).await?;
                 Audit::of_token(AuditEvent::PushRejected, token)
                     .detail(reason.as_str())
                     .record(&state.db)
                     .await?;
+                let Some((left, locked_now)) = counted else {
+                    // The token was locked or revoked after this answer read it: nothing was
+                    // counted, and the answer ends as the token now stands.
+                    return end_for_token(&state, &request_id, login_id, &token.id, Some(reason))
+                        .await;
+                };
                 // Every device of the person hears of it, this one too: a copy of its keys
                 // elsewhere may be the one guessing.
                 notices::tell_person(&state, token.user_id, NoticeKind::FailedApprovals, None)
                     .await;
-                if left == 0 {
+                if locked_now {
                     settle(RequestState::Rejected).await?;
-                    if locked_now {
-                        Audit::of_token(AuditEvent::TokenLocked, token)
-                            .detail("too many failed tries")
-                            .record(&state.db)
-                            .await?;
-                    }
+                    Audit::of_token(AuditEvent::TokenLocked, token)
+                        .detail("too many failed tries")
+                        .record(&state.db)
+                        .await?;
                     signin::finish(&state, login_id, LoginState::Locked, Some(reason)).await?;
                     return rejected(Reason::Locked, Some(0));
                 }
@@ -416,8 +420,13 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
             // The token may have been removed, revoked or restored elsewhere, or the login
             // ended (denied or reported on another device, or expired), while this answer held
             // the request: then it approves nothing.
-            let approved = store::requests::approve(&state.db, &request_id).await?
-                && signin::finish(&state, login_id, LoginState::Approved, None).await?;
+            let approved = store::requests::approve(&state.db, &request_id).await?;
+            if !approved && locked(&state, &token.id).await? {
+                // An administrator (or a report) locked the token after its passcode was taken.
+                return end_for_token(&state, &request_id, login_id, &token.id, None).await;
+            }
+            let approved =
+                approved && signin::finish(&state, login_id, LoginState::Approved, None).await?;
             if !approved {
                 settle(RequestState::Cancelled).await?;
                 Audit::of_token(AuditEvent::PushTooLate, token)
@@ -448,6 +457,32 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
             Ok(AnswerOutcome::Approved { login_code })
         }
     }
+}
+
+/// Whether a token is locked now (read again, after a statement that required it active did
+/// nothing).
+async fn locked(state: &AppState, token_id: &str) -> anyhow::Result<bool> {
+    let token = store::tokens::get(&state.db, token_id).await?;
+    Ok(token.is_some_and(|t| t.state == TokenState::Locked))
+}
+
+/// Ends a claimed request whose token stopped being active while its answer was checked: a
+/// locked token's request is refused as locked, and its login ends locked; a revoked one's is
+/// cancelled, as its revocation cancelled the token's other requests.
+async fn end_for_token(
+    state: &AppState,
+    request_id: &str,
+    login_id: &str,
+    token_id: &str,
+    reason: Option<Reason>,
+) -> Result<AnswerOutcome, AnswerError> {
+    if locked(state, token_id).await? {
+        store::requests::settle(&state.db, request_id, RequestState::Rejected).await?;
+        signin::finish(state, login_id, LoginState::Locked, reason).await?;
+        return Ok(AnswerOutcome::Rejected { reason: Reason::Locked, tries_left: Some(0) });
+    }
+    store::requests::settle(&state.db, request_id, RequestState::Cancelled).await?;
+    Ok(AnswerOutcome::Rejected { reason: Reason::Cancelled, tries_left: None })
 }
 
 /// Records a fraud report of a request, and locks the token if the server is set to.
@@ -483,8 +518,8 @@ async fn report(
         .detail(request_id)
         .record(&state.db)
         .await?;
-    if state.config.lock_on_report {
-        tokens::lock(state, &token.id).await?;
+    // Recorded only by the report that locked it: a token locked already stays as it is.
+    if state.config.lock_on_report && tokens::lock(state, &token.id).await? {
         Audit::of_token(AuditEvent::TokenLocked, token)
             .detail("reported")
             .record(&state.db)
@@ -521,13 +556,20 @@ async fn expire(state: &AppState, request_id: &str, login_id: &str) -> anyhow::R
 }
 
 /// Expires what the per-request timers missed: requests of a previous run of the server, or
-/// made on another node that went away; and removes unconfirmed tokens whose activation link
-/// expired ([`crate::enrollment::sweep`]). Runs every `every` until the server stops.
+/// made on another node that went away; and removes unconfirmed tokens whose time to confirm
+/// ended ([`crate::enrollment::sweep`]). Runs every `every` until the server stops.
+///
+/// The two sweeps run each round whatever the other did: a failure of one (a request whose
+/// expiry fails, say) must not keep unconfirmed tokens alive past their time, nor the reverse.
 pub fn spawn_sweeper(state: AppState, every: Duration) {
     tokio::spawn(async move {
         loop {
             if let Err(err) = sweep(&state).await {
                 tracing::warn!(error = %err, "expiring old push requests");
+            }
+            // Unconfirmed tokens end with their time to confirm (docs/protocol.md §3).
+            if let Err(err) = crate::enrollment::sweep(&state).await {
+                tracing::warn!(error = %err, "removing unconfirmed tokens");
             }
             tokio::time::sleep(every).await;
         }
@@ -538,6 +580,5 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
     for (request_id, login_id) in store::requests::overdue(&state.db, secs(now())?).await? {
         expire(state, &request_id, &login_id).await?;
     }
-    // Unconfirmed tokens end with their activation link (docs/protocol.md §3).
-    crate::enrollment::sweep(state).await
+    Ok(())
 }

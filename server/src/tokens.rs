@@ -98,17 +98,38 @@ pub async fn still_active(state: &AppState, token: &TokenRow) -> anyhow::Result<
 /// Counts a failed try; locks the token when its count reaches its limit. The count loses one
 /// failure per [`Config::failure_decay`](crate::Config::failure_decay) and no success resets
 /// it ([`store::tokens::fail_try`]). Returns the tries left, and whether this try is the one
-/// that locked it: of tries counted at once, exactly one reaches the limit, so the lock is
-/// recorded once.
-pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<(i64, bool)> {
+/// that locked it (of tries counted at once, exactly one, so the lock is recorded once); or
+/// `None` when the token is no longer active (locked or revoked since the answer read it),
+/// and nothing was counted.
+pub async fn fail_try(state: &AppState, token: &TokenRow) -> anyhow::Result<Option<(i64, bool)>> {
     let decay = secs(state.config.failure_decay)?;
-    let (failed, max) = store::tokens::fail_try(&state.db, &token.id, secs(now())?, decay).await?;
-    Ok(((max - failed).max(0), failed == max))
+    let counted = store::tokens::fail_try(&state.db, &token.id, secs(now())?, decay).await?;
+    Ok(counted.map(|c| ((c.max - c.failed).max(0), c.locked)))
 }
 
-/// Locks a token (a reported request, with `lock_on_report`).
-pub async fn lock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
-    store::tokens::set_state(&state.db, token_id, TokenState::Locked).await
+/// Where the failure decay the server was last started with is kept, for the administrator's
+/// command line (`token list`), which is not given it.
+const FAILURE_DECAY_SETTING: &str = "failure_decay";
+
+/// Keeps the server's failure decay for [`failure_decay_in_force`]: called by `serve`.
+pub async fn record_failure_decay(state: &AppState) -> anyhow::Result<()> {
+    let decay = state.config.failure_decay.to_string();
+    store::settings::put(&state.db, FAILURE_DECAY_SETTING, decay.as_bytes()).await
+}
+
+/// The failure decay the server was last started with, in seconds; the default one if it
+/// never was.
+pub async fn failure_decay_in_force(db: &crate::db::Db) -> anyhow::Result<u64> {
+    let Some(stored) = store::settings::get(db, FAILURE_DECAY_SETTING).await? else {
+        return Ok(crate::config::FAILURE_DECAY);
+    };
+    Ok(std::str::from_utf8(&stored)?.parse()?)
+}
+
+/// Locks an active token (a reported request, with `lock_on_report`); whether this call
+/// locked it, so that the lock is recorded once.
+pub async fn lock(state: &AppState, token_id: &str) -> anyhow::Result<bool> {
+    store::tokens::lock(&state.db, token_id).await
 }
 
 /// An administrator locks an active token: no push goes to it and no passcode or answer of it
@@ -120,7 +141,8 @@ pub async fn lock_by_admin(state: &AppState, token_id: &str) -> anyhow::Result<(
         "token {token_id} is {}, not active",
         token.state
     );
-    lock(state, token_id).await?;
+    // Checked again in the statement that locks it: the state may change meanwhile.
+    anyhow::ensure!(lock(state, token_id).await?, "token {token_id} changed meanwhile; try again");
     Audit::of_token(AuditEvent::TokenLocked, &token)
         .detail("by administrator")
         .record(&state.db)
@@ -136,8 +158,11 @@ pub async fn unlock(state: &AppState, token_id: &str) -> anyhow::Result<()> {
         "token {token_id} is {}, not locked",
         token.state
     );
-    store::tokens::set_state(&state.db, token_id, TokenState::Active).await?;
-    store::tokens::reset_tries(&state.db, token_id).await?;
+    // Checked again in the statement that unlocks it: the state may change meanwhile.
+    anyhow::ensure!(
+        store::tokens::unlock(&state.db, token_id).await?,
+        "token {token_id} changed meanwhile; try again"
+    );
     Audit::of_token(AuditEvent::TokenUnlocked, &token)
         .detail("by administrator")
         .record(&state.db)

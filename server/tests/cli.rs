@@ -194,3 +194,92 @@ fn a_demo_given_geoip_uses_no_stand_in_address() {
     assert!(!real.output.contains("Demo places"), "{}", real.output);
     assert!(real.output.contains("alice / alice-demo"), "still the demo: {}", real.output);
 }
+
+/// `serve` with `args` given up to ten seconds to exit: its stderr if it did (refused at
+/// start-up), `None` if it was still serving (then stopped).
+fn serve_refused(home: &Path, args: &[&str]) -> Option<String> {
+    let mut child = server_command(home)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            assert!(!out.status.success(), "a server that stops by itself failed");
+            return Some(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// A failure decay shorter than an hour is refused at start-up: at one a minute a guesser who
+/// never locks a token gets about 1,440 PIN guesses a day, and a four-digit PIN falls within a
+/// week. An hour is taken.
+#[test]
+fn a_failure_decay_under_an_hour_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    for short in ["60", "3599"] {
+        let stderr = serve_refused(home, &["--failure-decay", short])
+            .unwrap_or_else(|| panic!("--failure-decay {short} is refused"));
+        assert!(stderr.contains("failure decay must be 3600 s"), "{stderr}");
+    }
+    drop(Serving::start(home, &[], &["--failure-decay", "3600"]));
+}
+
+/// `--no-number-matching` and `--number-matching` contradict each other: the command line
+/// refuses both together rather than quietly sending requests without number matching.
+#[test]
+fn no_number_matching_and_a_number_matching_mode_are_refused_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let stderr = serve_refused(home, &["--no-number-matching", "--number-matching", "type"])
+        .expect("the contradiction is refused");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    assert!(stderr.contains("--number-matching"), "{stderr}");
+    drop(Serving::start(home, &[], &["--no-number-matching"]));
+    drop(Serving::start(home, &[], &["--number-matching", "type"]));
+}
+
+/// Runs `sql` on the SQLite database at `url`.
+fn execute(url: &str, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let db = pushotp_server::Db::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&db.writer).await.unwrap();
+        db.writer.close().await;
+        db.pool.close().await;
+    });
+}
+
+/// `token list` shows each token's failed tries as they count now, forgiven one per failure
+/// decay of the server (a day unless it was started with another), not as last stored.
+#[test]
+fn token_list_shows_the_failures_that_count_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let url = format!("sqlite://{}", home.join("org.db").display());
+    let db = ["--database", url.as_str()];
+    run(home, &[&db[..], &["user", "add", "alice"]].concat(), "a password\n");
+    run(home, &[&db[..], &["token", "enroll", "alice"]].concat(), "");
+    // Three failures, the last two days and a minute ago.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let last = now.as_secs() - 2 * 86_400 - 60;
+    execute(
+        &url,
+        &format!("UPDATE tokens SET state = 'active', failed_tries = 3, last_failed_at = {last}"),
+    );
+    let listed = run(home, &[&db[..], &["token", "list"]].concat(), "");
+    assert!(listed.contains("failed=1/5"), "two of three forgiven in two days: {listed}");
+    // A server started with a decay of two days: one of them forgiven.
+    drop(Serving::start(home, &db, &["--failure-decay", "172800"]));
+    let listed = run(home, &[&db[..], &["token", "list"]].concat(), "");
+    assert!(listed.contains("failed=2/5"), "one forgiven in two days: {listed}");
+}

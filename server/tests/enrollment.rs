@@ -248,6 +248,8 @@ async fn an_unconfirmed_token_ends_with_its_link(database: &str) {
     .unwrap();
     assert_eq!(decide(&server, &browser, &token_id, "confirm").await.0, 409, "too late");
     assert_eq!(token_state(&server, &token_id).await, "unconfirmed");
+    // The page says so, not that the link expired unused.
+    assert_eq!(status(&server, &browser, &token_id).await.1["state"], "not_confirmed");
     // The sweeper removes it.
     pushotp_server::enrollment::sweep(&server.state).await.unwrap();
     assert_eq!(token_state(&server, &token_id).await, "revoked");
@@ -281,4 +283,158 @@ async fn an_administrators_link_is_active_on_redemption() {
     let device = Device::enroll(&server.link("alice").await, "laptop").await;
     assert_eq!(token_state(&server, &device.token_id).await, "active");
     assert_eq!(device.poll_raw().await.0, 200);
+}
+
+/// A POST of `path` from `browser` carrying `headers`, as a page of another origin (or the
+/// server's own) would send it: the status and the JSON body (or `null`).
+async fn post_with(
+    server: &Server,
+    browser: &Browser,
+    path: &str,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut request = browser.http.post(format!("{}{path}", server.url)).form(form);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let reply = request.send().await.unwrap();
+    let code = reply.status().as_u16();
+    (code, reply.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_post_from_another_origin_changes_nothing(database: &str) {
+    let (server, first, mut first_ws, browser) = alice(database).await;
+    let (_, link, token_id) = add_authenticator(&server, &browser).await;
+    // Someone who saw the link redeems it, then has a page of a sibling site (same-site, so the
+    // session cookie goes along) confirm that token, or reject the person's own.
+    let _thief = Device::enroll(&link, "someone else").await;
+    assert_eq!(next_json(&mut first_ws).await["type"], "notice", "authenticator_added");
+    let cross: [&[(&str, &str)]; 4] = [
+        &[("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")],
+        &[("origin", "http://evil.example")],
+        &[("sec-fetch-site", "same-site")],
+        &[("origin", "null"), ("sec-fetch-site", "same-site")],
+    ];
+    for headers in cross {
+        for what in ["confirm", "reject"] {
+            let path = format!("/app/enroll/{what}");
+            let (code, reply) =
+                post_with(&server, &browser, &path, &[("token", &token_id)], headers).await;
+            assert_eq!(
+                (code, reply["error"].as_str()),
+                (403, Some("cross_site")),
+                "{what} with {headers:?}: {reply}"
+            );
+        }
+    }
+    assert_eq!(token_state(&server, &token_id).await, "unconfirmed");
+    assert_eq!(audited(&server, "token_confirmed", &token_id).await, 0);
+    // Nor does such a page sign the person out, or start a push for a sign-in in progress.
+    let (code, _) = post_with(&server, &browser, "/app/logout", &[], cross[0]).await;
+    assert_eq!(code, 403, "logout");
+    assert_eq!(status(&server, &browser, &token_id).await.0, 200, "still signed in");
+    let signing_in = Browser::new(&server.url);
+    signing_in.sign_in("alice").await;
+    let (code, reply) = post_with(&server, &signing_in, "/auth/push", &[], cross[2]).await;
+    assert_eq!((code, reply["error"].as_str()), (403, Some("cross_site")), "{reply}");
+    quiet(&mut first_ws).await;
+    // The server's own pages, and clients that send neither header, are served.
+    let own = [("origin", server.url.as_str()), ("sec-fetch-site", "same-origin")];
+    let (code, reply) = post_with(&server, &signing_in, "/auth/push", &[], &own).await;
+    assert_eq!(code, 200, "{reply}");
+    first.next_push(&mut first_ws).await;
+    let (code, reply) =
+        post_with(&server, &browser, "/app/enroll/confirm", &[("token", &token_id)], &own).await;
+    assert_eq!((code, reply["state"].as_str()), (200, Some("active")), "{reply}");
+    let (code, _) = post_with(&server, &browser, "/app/logout", &[], &[]).await;
+    assert_eq!(code, 303, "logout without either header");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_post_from_another_origin_changes_nothing_on_sqlite() {
+    let (_dir, database) = support::sqlite_database();
+    a_post_from_another_origin_changes_nothing(&database).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn a_post_from_another_origin_changes_nothing_on_postgresql() {
+    let database = support::postgres_database().await;
+    a_post_from_another_origin_changes_nothing(&database).await;
+}
+
+async fn a_link_redeemed_late_still_leaves_time_to_confirm(database: &str) {
+    let (server, _first, _ws, browser) = alice(database).await;
+    let (_, link, token_id) = add_authenticator(&server, &browser).await;
+    // The person scans the link 2 s before it expires.
+    let soon = i64::try_from(support::now()).unwrap() + 2;
+    sqlx::query("UPDATE tokens SET activation_expires_at = $1 WHERE id = $2")
+        .bind(soon)
+        .bind(&token_id)
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    let _device = Device::enroll(&link, "phone").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // Past the link's end, the comparison still shows, the sweeper leaves the token, and
+    // Confirm is taken: the confirmation has minutes of its own.
+    let (code, shown) = status(&server, &browser, &token_id).await;
+    assert_eq!((code, shown["state"].as_str()), (200, Some("unconfirmed")), "{shown}");
+    pushotp_server::enrollment::sweep(&server.state).await.unwrap();
+    assert_eq!(token_state(&server, &token_id).await, "unconfirmed");
+    let (code, reply) = decide(&server, &browser, &token_id, "confirm").await;
+    assert_eq!((code, reply["state"].as_str()), (200, Some("active")), "{reply}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_redeemed_late_still_leaves_time_to_confirm_on_sqlite() {
+    let (_dir, database) = support::sqlite_database();
+    a_link_redeemed_late_still_leaves_time_to_confirm(&database).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn a_link_redeemed_late_still_leaves_time_to_confirm_on_postgresql() {
+    let database = support::postgres_database().await;
+    a_link_redeemed_late_still_leaves_time_to_confirm(&database).await;
+}
+
+async fn a_failing_request_sweep_does_not_keep_unconfirmed_tokens(database: &str) {
+    let (server, _first, _ws, browser) = alice(database).await;
+    let (_, link, token_id) = add_authenticator(&server, &browser).await;
+    let _device = Device::enroll(&link, "phone").await;
+    sqlx::query("UPDATE tokens SET activation_expires_at = 1 WHERE id = $1")
+        .bind(&token_id)
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    // The sweep of overdue push requests fails (here: their table is gone).
+    sqlx::query("ALTER TABLE push_requests RENAME TO push_requests_gone")
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    pushotp_server::push::spawn_sweeper(server.state.clone(), std::time::Duration::from_secs(3600));
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while token_state(&server, &token_id).await != "revoked" {
+        assert!(std::time::Instant::now() < end, "the unconfirmed token was not swept");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(audited(&server, "enrollment_expired", &token_id).await, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_request_sweep_does_not_keep_unconfirmed_tokens_on_sqlite() {
+    let (_dir, database) = support::sqlite_database();
+    a_failing_request_sweep_does_not_keep_unconfirmed_tokens(&database).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+async fn a_failing_request_sweep_does_not_keep_unconfirmed_tokens_on_postgresql() {
+    let database = support::postgres_database().await;
+    a_failing_request_sweep_does_not_keep_unconfirmed_tokens(&database).await;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { otherDevice } from '../support/device.mjs';
-import { enroll, serviceWorkerControl, waitForSession, workerConsole } from '../support/extension.mjs';
+import { enroll, serviceWorkerControl, session, waitForSession, workerConsole } from '../support/extension.mjs';
 import { signIn, startServer } from '../support/server.mjs';
 
 // What "at once" allows: the notice is sent in the step that causes it.
@@ -28,7 +28,8 @@ before(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'pushotp-notices-'));
   [browser, server] = await Promise.all([
     launchWithExtension(),
-    startServer([], { database: path.join(dataDir, 'server.db') }),
+    // Room for the pushes of every test within one request lifetime.
+    startServer(['--max-pending', '10'], { database: path.join(dataDir, 'server.db') }),
   ]);
   helper = await openExtensionPage(browser, 'popup.html');
   token = await enroll(helper, server.link);
@@ -139,6 +140,24 @@ test('a notice made while the worker was stopped shows once it starts again', as
   assert.deepEqual(browser.errors, []);
 });
 
+test('a link someone else redeemed first: the person\'s failed try does not hide their notice', async () => {
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  // The worker is stopped when someone who saw the link redeems it: the notice waits on the
+  // server until the worker logs in again, which the person's own try with the link starts.
+  const worker = await serviceWorkerControl(browser, helper);
+  await worker.stop();
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const link = await server.enrollLink('alice');
+  await otherDevice(link, 'Tablet');
+  const reply = await helper.evaluate((link) => chrome.runtime.sendMessage({ type: 'token.enroll', link, deviceName: 'Test browser' }), link);
+  assert.equal(reply.error?.code, 'link_used', JSON.stringify(reply));
+  // That try added nothing here: the notice is about someone else's authenticator.
+  await untilNotification(`notice:${token.tokenId}:authenticator_added`, 10_000);
+  const kept = (await local()).pushTokens[token.tokenId];
+  assert.notEqual(kept.ownNotices?.authenticator_added, kept.notices.authenticator_added);
+  assert.deepEqual(browser.errors, []);
+});
+
 test('an authenticator this browser adds itself is no news: kept, not shown', async () => {
   await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
   // A second push token of the same account, added here: the server tells the first one.
@@ -184,5 +203,48 @@ test('a failed approval on another device: a notification and a line on the toke
     /^A wrong PIN or a wrong number was entered to approve a sign-in to alice at Demo Org on .+\. If it was not you, someone may be trying to get past your authenticator: deny sign-in requests you did not start, and tell Demo Org\. Each wrong answer brings your authenticator closer to being locked\.$/,
   );
   await options.close();
+  assert.deepEqual(browser.errors, []);
+});
+
+test('a failed approval of this browser is no news here: kept, not shown; one on another device still is', async () => {
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  // A second later than the last one of its kind, which the token keeps.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const before = (await local()).pushTokens[token.tokenId].notices?.failed_approvals;
+  const known = new Set(Object.keys((await session(helper)).pending ?? {}));
+  const login = await signIn(server.url, 'alice', 'alice-demo');
+  const { status, body } = await login.push();
+  assert.equal(status, 200);
+  const isNew = (s) => Object.values(s.pending ?? {}).map((p) => p.request).find((r) => r.tokenId === token.tokenId && !known.has(r.id));
+  const request = isNew(await waitForSession(helper, isNew));
+  const wrong = request.choices.find((n) => n !== body.number);
+  // The person picks a wrong number here: the popup says so, and the server tells every device.
+  const reply = await helper.evaluate(
+    ({ requestId, number }) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'approve', number }),
+    { requestId: request.id, number: wrong },
+  );
+  assert.equal(reply.outcome?.reason, 'wrong_number', JSON.stringify(reply));
+  const end = Date.now() + AT_ONCE;
+  while ((await local()).pushTokens[token.tokenId].notices?.failed_approvals === before) {
+    assert.ok(Date.now() < end, 'the notice never came');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const kept = (await local()).pushTokens[token.tokenId];
+  assert.equal(kept.ownNotices?.failed_approvals, kept.notices.failed_approvals);
+  // Time for a notification to show, were one made.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const ids = Object.keys(await helper.evaluate(() => chrome.notifications.getAll()));
+  assert.deepEqual(ids.filter((id) => id.startsWith('notice:')), []);
+  // A wrong number on another device a moment later is news, and shows.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const phone = await otherDevice(await server.enrollLink('alice'), 'Second guesser');
+  await helper.evaluate(() => chrome.notifications.getAll().then((all) => Promise.all(Object.keys(all).map((id) => chrome.notifications.clear(id)))));
+  const again = await signIn(server.url, 'alice', 'alice-demo');
+  const next = await again.push();
+  assert.equal(next.status, 200);
+  const theirs = (await phone.pending()).at(-1);
+  const reply2 = await phone.approve(theirs, theirs.choices.find((n) => n !== next.body.number));
+  assert.equal(reply2.reason, 'wrong_number');
+  await untilNotification(`notice:${token.tokenId}:failed_approvals`);
   assert.deepEqual(browser.errors, []);
 });

@@ -150,7 +150,7 @@ test('links that cannot be used are refused with a clear reason and nothing is s
     [server.link.replace(/&secret=[^&]+/, '&secret=NOTBASE32!'), /damaged/, true],
     [server.link.replace(/exp=\d+/, 'exp=1000'), /has expired\. Ask your organization for a new one/, true],
     [server.link.replace('v=2', 'v=3'), /newer version of PushOTP/, true],
-    [unknownLink(server.url), /^This activation link was already used or has expired\./, false],
+    [unknownLink(server.url), /^This activation link was already used or has expired\. .*If the page that showed the link now asks you to confirm a code, someone else used the link: choose “It does not match” there\.$/, false],
     [unknownLink(`http://127.0.0.1:${closed}`), new RegExp(`^Could not reach the server 127\\.0\\.0\\.1:${closed}\\..*the link has not been used`), false],
   ];
   for (const [link, expected, invalid] of cases) {
@@ -283,10 +283,16 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   // The app's page made the link: the token works once alice confirms there that the page
   // shows the code the options page shows. Until then its polls answer with nothing.
   assert.equal(await pollStatus(server.url, scanned), 200);
+  const appStatus = async () => {
+    const reply = await fetch(`${server.url}/app/enroll/status?token=${scanned.tokenId}`, { headers: { cookie } });
+    return (await reply.json()).state;
+  };
+  assert.equal(await appStatus(), 'unconfirmed');
   const code = (await options.getByTestId('add-confirm').locator('strong').textContent()).trim();
   await page.getByTestId('enroll-code').filter({ hasText: code }).waitFor();
   await page.getByRole('button', { name: 'Confirm' }).click();
   await page.getByTestId('enroll-status').filter({ hasText: /^Confirmed\./ }).waitFor();
+  assert.equal(await appStatus(), 'active');
   assert.equal(await pollStatus(server.url, scanned), 200);
 
   // The page's link is used up now, and a page without a QR code says so.
@@ -377,15 +383,30 @@ test('a PIN-protected token asks for a PIN twice and stores only the masked keys
   const keys = tools.unmaskKeys(pinToken.masked, '4711');
   const cookie = await session(pinServer.url, pinToken, keys);
 
-  // Stopping at the PIN step says the link is gone and stores nothing.
+  // Stopping at the PIN step says the link is gone and stores nothing. The comparison code
+  // shows while the PIN is asked (the page that showed the link offers Confirm meanwhile), and
+  // the token this browser will not hold is removed at the server, so that nobody can confirm it.
   const link = await newLink(pinServer.url, cookie);
   await options.getByLabel('Activation link').fill(link);
   await options.getByRole('button', { name: 'Add', exact: true }).click();
   await dialog.waitFor();
+  const appStatus = async () => {
+    const tokenId = new URL(link).searchParams.get('token');
+    const reply = await fetch(`${pinServer.url}/app/enroll/status?token=${tokenId}`, { headers: { cookie } });
+    return (await reply.json()).state;
+  };
+  assert.equal(await appStatus(), 'unconfirmed');
+  const appCode = await options.getByTestId('add-confirm').locator('strong').textContent();
+  assert.match(appCode, /^\d{3} \d{3}$/);
   await options.keyboard.press('Escape');
   await dialog.getByRole('button', { name: 'Stop without adding' }).click();
   assert.equal(await settled(), 'Demo Portal was not added, because no PIN was chosen. The activation link is used up now: ask Demo Org for a new one to try again.');
+  assert.equal(await options.getByTestId('add-confirm').isVisible(), false, 'no code for a token not added');
   assert.equal(Object.keys((await stored()).pushTokens).length, count + 1);
+  for (const end = Date.now() + 5_000; (await appStatus()) !== 'removed'; ) {
+    assert.ok(Date.now() < end, `the token at the server is ${await appStatus()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 
   // Escape on the warning stops too (browsers close a dialog on a second Escape anyway).
   await options.getByLabel('Activation link').fill(await newLink(pinServer.url, cookie));

@@ -106,6 +106,41 @@ test('a wrong typed number is refused and ends the sign-in', async () => {
   await popup.close();
 });
 
+test('only 10 to 99 can be typed: anything else is marked invalid, keeps Approve disabled and sends nothing', async () => {
+  const { login, number, request } = await push();
+  const popup = await openPopup();
+  const field = popup.getByLabel('Type the number shown on the sign-in page');
+  const approve = popup.getByRole('button', { name: 'Approve' });
+  const hint = popup.locator('#typed-hint');
+  // A leading 0 can never become a number of the sign-in page: said at once.
+  await field.focus();
+  await popup.keyboard.type('0');
+  assert.equal(await field.getAttribute('aria-invalid'), 'true');
+  assert.equal(await hint.textContent(), 'The number on the sign-in page has two digits, from 10 to 99.');
+  assert.ok(await hint.isVisible());
+  assert.ok(await approve.isDisabled());
+  await popup.keyboard.type('5');
+  assert.equal(await field.inputValue(), '05');
+  assert.equal(await field.getAttribute('aria-invalid'), 'true');
+  assert.ok(await approve.isDisabled());
+  await popup.keyboard.press('Enter');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal((await login.state()).state, 'waiting', 'nothing was sent');
+  assert.ok((await session(helper)).pending[request.id], 'still waiting');
+  // One digit of a number that can still be right is not invalid, only unfinished.
+  await field.fill('');
+  await popup.keyboard.type(String(number)[0]);
+  assert.equal(await field.getAttribute('aria-invalid'), 'false');
+  assert.ok(await hint.isHidden());
+  assert.ok(await approve.isDisabled());
+  await popup.keyboard.type(String(number)[1]);
+  assert.equal(await field.getAttribute('aria-invalid'), 'false');
+  await approve.click();
+  assert.equal(await outcome(popup, request.id), 'Approved. You are being signed in to Demo Portal.');
+  assert.equal((await login.state()).state, 'approved');
+  await popup.close();
+});
+
 test('the notification\'s button approves nothing where the number is typed', async () => {
   const { login, request } = await push();
   const outcomeOfButton = await browser.worker.evaluate((id) => globalThis.pushotp.onNotificationButton(id, 0), `request:${request.id}`);

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 use crate::db::Db;
-use crate::states::{LoginState, RequestState};
+use crate::states::{LoginState, RequestState, TokenState};
 use crate::store::logins;
 
 /// A request as stored, for checking its answer.
@@ -270,17 +270,20 @@ pub async fn settle(db: &Db, id: &str, state: RequestState) -> anyhow::Result<()
 }
 
 /// Records a claimed request as approved, in one statement, unless its token was removed,
-/// revoked or restored elsewhere while the answer held it (marked by [`end_pending`]): then it
-/// approves nothing. Returns whether it was approved.
+/// revoked or restored elsewhere while the answer held it (marked by [`end_pending`]), or is
+/// not active (an administrator locked it after its passcode was taken): then it approves
+/// nothing. Returns whether it was approved.
 pub async fn approve(db: &Db, id: &str) -> anyhow::Result<bool> {
     let approved = sqlx::query(
         "UPDATE push_requests SET state = $1, ended_why = NULL \
-         WHERE id = $2 AND state = $3 AND (ended_why IS NULL OR ended_why <> $4)",
+         WHERE id = $2 AND state = $3 AND (ended_why IS NULL OR ended_why <> $4) \
+         AND EXISTS (SELECT 1 FROM tokens t WHERE t.id = push_requests.token_id AND t.state = $5)",
     )
     .bind(RequestState::Approved.as_str())
     .bind(id)
     .bind(RequestState::Answering.as_str())
     .bind(EndReason::Removed.name())
+    .bind(TokenState::Active.as_str())
     .execute(&db.writer)
     .await?;
     Ok(approved.rows_affected() == 1)

@@ -25,8 +25,11 @@ pub struct TokenRow {
     pub pin_required: bool,
     /// Failed tries before locking.
     pub max_tries: i64,
-    /// Failed tries counted as of the last one; they decay since ([`fail_try`]).
+    /// Failed tries counted as of the last one; they decay since ([`fail_try`]). What counts
+    /// now is [`failed_tries_at`](Self::failed_tries_at).
     pub failed_tries: i64,
+    /// When the last counted failed try was, in seconds since the epoch (0 for none).
+    pub last_failed_at: i64,
     /// The HMAC hash.
     pub algorithm: Algorithm,
     /// Code length. (The columns `otp_type`, `period` and `last_used` hold the HOTP or TOTP
@@ -41,6 +44,16 @@ pub struct TokenRow {
     /// The token's keys as sealed at rest, read with the row so that checking an answer or
     /// sending a push needs no second query; opened by [`crate::tokens::open_keys`].
     pub sealed_keys: Option<SealedKeys>,
+}
+
+impl TokenRow {
+    /// The failed tries that count at `now` under a decay of `decay` seconds: the stored count
+    /// less one per whole `decay` since the last one, never fewer than none (the rule
+    /// [`fail_try`] counts with).
+    pub fn failed_tries_at(&self, now: i64, decay: i64) -> i64 {
+        let forgiven = now.saturating_sub(self.last_failed_at).max(0) / decay.max(1);
+        self.failed_tries.saturating_sub(forgiven).max(0)
+    }
 }
 
 /// Keys sealed under the server key (XChaCha20-Poly1305): useless without it, and still kept
@@ -60,7 +73,7 @@ macro_rules! select_tokens {
     ($tail:literal) => {
         concat!(
             "SELECT t.id, t.user_id, u.username, t.name, t.state, t.pin_required, t.max_tries, ",
-            "t.failed_tries, t.algorithm, t.digits, ",
+            "t.failed_tries, t.last_failed_at, t.algorithm, t.digits, ",
             "t.device_name, t.activation_expires_at, t.keys_sealed, ",
             "CAST(CASE WHEN t.webpush_endpoint IS NULL THEN 0 ELSE 1 END AS BIGINT) AS webpush ",
             "FROM tokens t JOIN users u ON u.id = t.user_id ",
@@ -79,6 +92,7 @@ fn from_row(r: &AnyRow) -> anyhow::Result<TokenRow> {
         pin_required: r.try_get::<i64, _>("pin_required")? != 0,
         max_tries: r.try_get("max_tries")?,
         failed_tries: r.try_get("failed_tries")?,
+        last_failed_at: r.try_get("last_failed_at")?,
         algorithm: r.try_get::<String, _>("algorithm")?.parse()?,
         digits: u8::try_from(r.try_get::<i64, _>("digits")?)?,
         device_name: r.try_get("device_name")?,
@@ -176,8 +190,10 @@ pub async fn activation_sealed(db: &Db, id: &str) -> anyhow::Result<Option<Vec<u
 
 /// Spends a pending token's activation link and stores its keys, in one statement: of two
 /// devices racing with the same link one wins. The token becomes active, or unconfirmed when a
-/// session's page made the link (it then keeps `confirm_code` for that page). Returns the state
-/// it is in now, or `None` when another call won.
+/// session's page made the link: it then keeps `confirm_code` for that page, and its
+/// `activation_expires_at` becomes the end of its confirmation, at least `confirm_for` seconds
+/// after `enrolled_at` (a link redeemed in its last seconds still leaves time to compare).
+/// Returns the state it is in now, or `None` when another call won.
 pub async fn redeem(
     db: &Db,
     id: &str,
@@ -185,12 +201,16 @@ pub async fn redeem(
     device_name: &str,
     enrolled_at: i64,
     confirm_code: &str,
+    confirm_for: i64,
 ) -> anyhow::Result<Option<TokenState>> {
     let row = sqlx::query(
         "UPDATE tokens SET keys_sealed = $2, activation_sealed = NULL, device_name = $3, \
          enrolled_at = $4, \
          state = CASE WHEN enroll_session IS NULL THEN $5 ELSE $6 END, \
-         confirm_code = CASE WHEN enroll_session IS NULL THEN NULL ELSE $7 END \
+         confirm_code = CASE WHEN enroll_session IS NULL THEN NULL ELSE $7 END, \
+         activation_expires_at = CASE \
+           WHEN enroll_session IS NOT NULL AND activation_expires_at < $4 + $9 THEN $4 + $9 \
+           ELSE activation_expires_at END \
          WHERE id = $1 AND state = $8 RETURNING state",
     )
     .bind(id)
@@ -201,6 +221,7 @@ pub async fn redeem(
     .bind(TokenState::Unconfirmed.as_str())
     .bind(confirm_code)
     .bind(TokenState::Pending.as_str())
+    .bind(confirm_for)
     .fetch_optional(&db.writer)
     .await?;
     row.map(|row| Ok(row.try_get::<String, _>("state")?.parse()?)).transpose()
@@ -217,7 +238,7 @@ pub struct Enrollment {
     pub confirm_code: Option<String>,
     /// The name of the device that redeemed the link.
     pub device_name: Option<String>,
-    /// When the link stops working, and with it the chance to confirm.
+    /// When the link stops working; once it is redeemed, when the chance to confirm ends.
     pub expires_at: Option<i64>,
 }
 
@@ -241,7 +262,7 @@ pub async fn enrollment(db: &Db, id: &str) -> anyhow::Result<Option<Enrollment>>
 }
 
 /// Activates an unconfirmed token, in one statement: only for the session that made its link
-/// and before the link expires. Returns whether it did.
+/// and before its confirmation ends. Returns whether it did.
 pub async fn confirm(db: &Db, id: &str, session: &str, now: i64) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "UPDATE tokens SET state = $1, confirm_code = NULL \
@@ -257,24 +278,42 @@ pub async fn confirm(db: &Db, id: &str, session: &str, now: i64) -> anyhow::Resu
     Ok(done.rows_affected() == 1)
 }
 
-/// Revokes a token if it is still unconfirmed (its keys and Web Push endpoint dropped), and,
-/// with `session`, only if that session made its link. Returns whether it did.
-pub async fn drop_unconfirmed(db: &Db, id: &str, session: Option<&str>) -> anyhow::Result<bool> {
+/// Why an unconfirmed token is dropped ([`drop_unconfirmed`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Drop<'a> {
+    /// The session stored as this id, which made its link, said the codes do not match.
+    Rejected(&'a str),
+    /// Its time to confirm ended at or before this time (unix seconds): the statement checks
+    /// it itself, so that it never removes a token still in its window, whatever list the
+    /// caller worked from.
+    Expired(i64),
+}
+
+/// Revokes a token if it is still unconfirmed (its keys and Web Push endpoint dropped), and
+/// only for the session that made its link, or once its time to confirm ended (`why`). Returns
+/// whether it did.
+pub async fn drop_unconfirmed(db: &Db, id: &str, why: Drop<'_>) -> anyhow::Result<bool> {
+    let (session, ended_by) = match why {
+        Drop::Rejected(session) => (Some(session), None),
+        Drop::Expired(now) => (None, Some(now)),
+    };
     let done = sqlx::query(
         "UPDATE tokens SET state = $1, keys_sealed = NULL, webpush_endpoint = NULL, \
          confirm_code = NULL \
-         WHERE id = $2 AND state = $3 AND ($4 IS NULL OR enroll_session = $4)",
+         WHERE id = $2 AND state = $3 AND ($4 IS NULL OR enroll_session = $4) \
+         AND ($5 IS NULL OR activation_expires_at <= $5)",
     )
     .bind(TokenState::Revoked.as_str())
     .bind(id)
     .bind(TokenState::Unconfirmed.as_str())
     .bind(session)
+    .bind(ended_by)
     .execute(&db.writer)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// The unconfirmed tokens whose link expired at or before `now`.
+/// The unconfirmed tokens whose confirmation ended at or before `now`.
 pub async fn unconfirmed_expired(db: &Db, now: i64) -> anyhow::Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT id FROM tokens WHERE state = $1 AND activation_expires_at <= $2 ORDER BY id",
@@ -298,58 +337,99 @@ pub async fn is_active(db: &Db, id: &str) -> anyhow::Result<bool> {
     Ok(row.is_some())
 }
 
+/// The count of failed tries after one more at `$4`, with one forgiven per whole `$5` seconds
+/// since the last one (never fewer than none, and none forgiven for a clock that went back):
+/// [`TokenRow::failed_tries_at`] plus one.
+/// A macro, so that the statements can spell it out in each place that needs it: the
+/// expressions of a SET all see the row as it was.
+macro_rules! next_failed_tries {
+    () => {
+        "(CASE WHEN failed_tries > \
+           (CASE WHEN $4 > last_failed_at THEN $4 - last_failed_at ELSE 0 END) / $5 \
+         THEN failed_tries - \
+           (CASE WHEN $4 > last_failed_at THEN $4 - last_failed_at ELSE 0 END) / $5 \
+         ELSE 0 END + 1)"
+    };
+}
+
+/// A failed try as [`fail_try`] counted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// The count after it.
+    pub failed: i64,
+    /// The token's limit.
+    pub max: i64,
+    /// Whether this try locked the token: its count reached the limit in this statement.
+    pub locked: bool,
+}
+
 /// Counts a failed try at `now` and locks the token when its count reaches its limit, in one
-/// statement: of tries counted at once, each is counted, and exactly one reaches the limit.
-/// Returns the count after it and the limit.
+/// statement, only while the token is active: a token locked or revoked since the answer read
+/// it counts nothing (`None`). Of tries counted at once each is counted until one locks the
+/// token, and that one alone is told it did: the statement that changes the state is the only
+/// one that sees it change, on SQLite (one writer) as on PostgreSQL (a row updated meanwhile is
+/// checked again against the condition, and then no longer matches).
 ///
-/// The count is a leaky bucket that loses one failure per `decay` seconds, kept as the time
-/// `failures_until` by which every counted failure will have been forgiven: a failure moves it
-/// `decay` past itself, or past now once it has gone by, and the count at any time is the
-/// whole periods still ahead, rounded up. A success forgives nothing, so guesses spread
-/// between the person's own sign-ins add up. `failed_tries` keeps the count as of this
-/// failure, for the administrator's list.
-pub async fn fail_try(db: &Db, id: &str, now: i64, decay: i64) -> anyhow::Result<(i64, i64)> {
-    // The new `failures_until` is `(CASE … END + $5)`, the count `((it - $4 + $5 - 1) / $5)`:
-    // written out in each place that needs it, since SET expressions all see the row as it was.
-    let row = sqlx::query(
-        "UPDATE tokens SET \
-         failures_until = CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5, \
-         failed_tries = \
-           ((CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5) - $4 + $5 - 1) / $5, \
-         state = CASE WHEN state = $3 AND \
-           ((CASE WHEN failures_until > $4 THEN failures_until ELSE $4 END + $5) - $4 + $5 - 1) / $5 \
-             >= max_tries \
-           THEN $2 ELSE state END \
-         WHERE id = $1 RETURNING failed_tries, max_tries",
-    )
+/// The count is a leaky bucket that loses one failure per `decay` seconds: `failed_tries` as of
+/// the last counted failure, at `last_failed_at`, less one per whole `decay` since then. Neither
+/// column depends on the decay, so a server restarted with another one changes only the pace.
+/// The time never moves back: a clock stepped back neither adds failures nor, once it is right
+/// again, forgives any. A success forgives nothing, so guesses spread between the person's own
+/// sign-ins add up.
+pub async fn fail_try(db: &Db, id: &str, now: i64, decay: i64) -> anyhow::Result<Option<Counted>> {
+    let row = sqlx::query(concat!(
+        "UPDATE tokens SET failed_tries = ",
+        next_failed_tries!(),
+        ", last_failed_at = CASE WHEN $4 > last_failed_at THEN $4 ELSE last_failed_at END, \
+         state = CASE WHEN ",
+        next_failed_tries!(),
+        " >= max_tries THEN $2 ELSE state END \
+         WHERE id = $1 AND state = $3 RETURNING failed_tries, max_tries, state"
+    ))
     .bind(id)
     .bind(TokenState::Locked.as_str())
-    // Only an active token locks: one revoked meanwhile stays revoked.
     .bind(TokenState::Active.as_str())
     .bind(now)
     .bind(decay)
-    .fetch_one(&db.writer)
+    .fetch_optional(&db.writer)
     .await?;
-    Ok((row.try_get("failed_tries")?, row.try_get("max_tries")?))
+    row.map(|row| {
+        Ok(Counted {
+            failed: row.try_get("failed_tries")?,
+            max: row.try_get("max_tries")?,
+            // The row was active before this statement: locked now means locked by it.
+            locked: row.try_get::<String, _>("state")?.parse::<TokenState>()? == TokenState::Locked,
+        })
+    })
+    .transpose()
 }
 
-/// Forgets every failed try of a token (an administrator's unlock).
-pub async fn reset_tries(db: &Db, id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE tokens SET failed_tries = 0, failures_until = 0 WHERE id = $1")
+/// Locks an active token, in one statement; whether this call locked it (not if it was
+/// locked, revoked or not yet confirmed already).
+pub async fn lock(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2 AND state = $3")
+        .bind(TokenState::Locked.as_str())
         .bind(id)
+        .bind(TokenState::Active.as_str())
         .execute(&db.writer)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// Sets a token's state.
-pub async fn set_state(db: &Db, id: &str, state: TokenState) -> anyhow::Result<()> {
-    sqlx::query("UPDATE tokens SET state = $1 WHERE id = $2")
-        .bind(state.as_str())
-        .bind(id)
-        .execute(&db.writer)
-        .await?;
-    Ok(())
+/// Unlocks a locked token and forgets every failed try of it, in one statement, so that no
+/// failed try is ever counted on the active token against the count that locked it; whether
+/// this call unlocked it (not if it was not locked).
+pub async fn unlock(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tokens SET state = $1, failed_tries = 0, last_failed_at = 0 \
+         WHERE id = $2 AND state = $3",
+    )
+    .bind(TokenState::Active.as_str())
+    .bind(id)
+    .bind(TokenState::Locked.as_str())
+    .execute(&db.writer)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A restore to store (docs/protocol.md §8).

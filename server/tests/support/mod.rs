@@ -119,6 +119,15 @@ pub async fn postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// Sleeps until just after the next whole second of the system clock. The server keeps times
+/// in whole seconds, so a one-second wait started just after a second begins lasts most of a
+/// real second; started at its end, it may be over at once.
+pub async fn at_the_start_of_a_second() {
+    let into =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_millis();
+    tokio::time::sleep(std::time::Duration::from_millis(u64::from(1_000 - into) + 20)).await;
+}
+
 pub fn now() -> u64 {
     pushotp_server::now()
 }
