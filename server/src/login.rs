@@ -23,7 +23,7 @@ use crate::ids::stored_id;
 use crate::push::{self, StartError};
 use crate::signin::{self, LOGIN_TTL, PasscodeOutcome, PasswordError, SESSION_TTL, SignInError};
 use crate::states::{LoginState, Reason};
-use crate::store::logins::Login;
+use crate::store::logins::{Completion, Login};
 use crate::{enrollment, geo, headers, users};
 
 const LOGIN_COOKIE: &str = "pushotp_login";
@@ -458,7 +458,7 @@ async fn passcode(
     };
     match typed {
         PasscodeOutcome::Approved => {
-            let session = signin::open_session(&state, &login).await?;
+            let session = signin::open_session(&state, &login, Completion::ByCode).await?;
             Ok((
                 AppendHeaders([
                     session_cookie(&state, &session),

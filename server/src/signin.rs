@@ -12,7 +12,7 @@ use crate::clock::{now, secs};
 use crate::hub::LoginEvent;
 use crate::ids::{random_id, stored_id};
 use crate::states::{LoginState, Reason, TokenState};
-use crate::store::logins::{Login, NewLogin};
+use crate::store::logins::{Completion, Login, NewLogin};
 pub use crate::store::sessions::Session;
 use crate::{ended, notices, store, throttle, users};
 
@@ -349,14 +349,18 @@ pub async fn complete(state: &AppState, login: &Login) -> Result<String, SignInE
     if login.state != LoginState::Approved {
         return Err(SignInError::NotApproved);
     }
-    open_session(state, login).await
+    open_session(state, login, Completion::ByPage).await
 }
 
 /// Turns an approved login into a session and returns the session's id (for the browser's
 /// cookie; the database keeps only its hash).
-pub async fn open_session(state: &AppState, login: &Login) -> Result<String, SignInError> {
+pub async fn open_session(
+    state: &AppState,
+    login: &Login,
+    by: Completion,
+) -> Result<String, SignInError> {
     // Only one session per approved login, even if two tabs race.
-    if !store::logins::complete(&state.db, &login.id).await? {
+    if !store::logins::complete(&state.db, &login.id, by).await? {
         return Err(SignInError::AlreadyCompleted);
     }
     let id = random_id("ses_", 24);

@@ -51,6 +51,7 @@ on_both_backends!(
     the_login_code_opens_its_own_login_once,
     the_login_code_is_tagged_under_the_tokens_request_key,
     three_wrong_sign_in_codes_end_the_approved_login,
+    the_pages_completion_opens_nothing_once_the_last_try_is_taken,
     wrong_sign_in_codes_sent_at_once_are_each_counted,
     while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count,
 );
@@ -276,6 +277,22 @@ async fn three_wrong_sign_in_codes_end_the_approved_login(database: &str) {
     assert_eq!(server.count("SELECT login_code_tries FROM logins").await, 3);
     // Each wrong one counted against the person's typed passcodes too.
     assert_eq!(server.count("SELECT passcode_failures FROM users").await, 3);
+    server.stop().await;
+}
+
+/// Between the statement that takes a login's last try and the one that clears its code, the
+/// page's own completion opens nothing either: the tries alone decide it.
+async fn the_pages_completion_opens_nothing_once_the_last_try_is_taken(database: &str) {
+    let (server, mut device, mut ws) = alice(database).await;
+    let (page, _code) = approved(&server, &mut device, &mut ws).await;
+    // As a third wrong code leaves it for a moment: every try taken, its code not yet cleared.
+    sqlx::query("UPDATE logins SET login_code_tries = 3")
+        .execute(&server.state.db.writer)
+        .await
+        .unwrap();
+    assert_eq!(server.count("SELECT COUNT(*) FROM logins WHERE login_code IS NULL").await, 0);
+    assert_eq!(page.complete().await, 409, "the page's completion with every try taken");
+    assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
     server.stop().await;
 }
 

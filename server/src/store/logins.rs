@@ -217,18 +217,33 @@ pub async fn spend_login_code(db: &Db, id: &str) -> anyhow::Result<bool> {
     Ok(spent.rows_affected() == 1)
 }
 
+/// How a sign-in is completed ([`complete`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// By the page itself, after the approval: only while the login has a try left, so that
+    /// once wrong codes took its last one it opens nothing, even before [`spend_login_code`]
+    /// clears its code.
+    ByPage,
+    /// By the sign-in code, found right under a try it took: it may have taken the last one.
+    ByCode,
+}
+
 /// Marks an approved sign-in done, in one statement: only one session per approval, even if
-/// two tabs race, and none for a login whose sign-in code wrong codes used up
-/// ([`spend_login_code`]). Returns whether this call did it.
-pub async fn complete(db: &Db, id: &str) -> anyhow::Result<bool> {
+/// two tabs race, and none by the page for a login whose tries wrong codes used up
+/// ([`Completion`]). Returns whether this call did it.
+pub async fn complete(db: &Db, id: &str, by: Completion) -> anyhow::Result<bool> {
+    // The most tries a login may have taken and still be completed this way.
+    let tries_taken = match by {
+        Completion::ByPage => LOGIN_CODE_TRIES - 1,
+        Completion::ByCode => LOGIN_CODE_TRIES,
+    };
     let done = sqlx::query(
-        "UPDATE logins SET state = $1 WHERE id = $2 AND state = $3 \
-         AND (login_code IS NOT NULL OR login_code_tries < $4)",
+        "UPDATE logins SET state = $1 WHERE id = $2 AND state = $3 AND login_code_tries <= $4",
     )
     .bind(LoginState::Done.as_str())
     .bind(id)
     .bind(LoginState::Approved.as_str())
-    .bind(LOGIN_CODE_TRIES)
+    .bind(tries_taken)
     .execute(&db.writer)
     .await?;
     Ok(done.rows_affected() == 1)
