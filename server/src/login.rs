@@ -480,6 +480,18 @@ async fn passcode(
             );
             Ok((StatusCode::UNAUTHORIZED, html).into_response())
         }
+        PasscodeOutcome::Malformed => {
+            let html = page(
+                include_str!("../assets/auth.html"),
+                &[
+                    ("ORG", &state.config.org_name),
+                    ("APP", &login.app),
+                    ("USER", &login.username),
+                    ("ERROR", "A sign-in code is 6 to 10 digits."),
+                ],
+            );
+            Ok((StatusCode::BAD_REQUEST, html).into_response())
+        }
         PasscodeOutcome::Wait(wait) => {
             let seconds = wait.as_secs().max(1);
             let message = format!(

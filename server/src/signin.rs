@@ -147,6 +147,8 @@ pub enum PasscodeOutcome {
     Approved,
     /// The passcode is wrong; it counted as one of the person's wrong passcodes in a row.
     Wrong,
+    /// It cannot be a code (not 6 to 10 ASCII digits): nothing was compared or counted.
+    Malformed,
     /// Earlier wrong passcodes make typed passcodes wait this long: this one was not counted
     /// against the person (at an approved login it was compared with the login's sign-in code,
     /// and counted against the login's tries).
@@ -267,6 +269,11 @@ pub async fn typed_passcode(
     // good, whatever the cooldown.
     if login.is_over() {
         return Err(SignInError::Over);
+    }
+    // No code has another shape (protocol §5): a slip of the keyboard takes none of the login's
+    // tries and counts nothing against the person.
+    if !(6..=10).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(PasscodeOutcome::Malformed);
     }
     let mut spent = false;
     if login.state == LoginState::Approved {

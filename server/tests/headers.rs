@@ -110,7 +110,7 @@ async fn every_page_asset_and_answer_carries_the_protective_headers() {
     let reply = browser.http.get(url("/auth")).send().await.unwrap();
     assert_protected("the organization's login page", &reply, true);
     assert_satisfies_policy("the organization's login page", &reply.text().await.unwrap());
-    let reply = browser.http.post(url("/auth/passcode")).form(&[("passcode", "1")]).send();
+    let reply = browser.http.post(url("/auth/passcode")).form(&[("passcode", "000000")]).send();
     let reply = reply.await.unwrap();
     assert_eq!(reply.status(), 401);
     assert_protected("the login page after a wrong passcode", &reply, true);

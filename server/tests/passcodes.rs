@@ -52,6 +52,7 @@ on_both_backends!(
     the_login_code_is_tagged_under_the_tokens_request_key,
     three_wrong_sign_in_codes_end_the_approved_login,
     the_pages_completion_opens_nothing_once_the_last_try_is_taken,
+    what_cannot_be_a_code_is_refused_and_changes_nothing,
     wrong_sign_in_codes_sent_at_once_are_each_counted,
     while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count,
 );
@@ -293,6 +294,22 @@ async fn the_pages_completion_opens_nothing_once_the_last_try_is_taken(database:
     assert_eq!(server.count("SELECT COUNT(*) FROM logins WHERE login_code IS NULL").await, 0);
     assert_eq!(page.complete().await, 409, "the page's completion with every try taken");
     assert_eq!(server.count("SELECT COUNT(*) FROM sessions").await, 0);
+    server.stop().await;
+}
+
+/// What cannot be a sign-in code (not 6 to 10 digits) is refused with `400` and changes
+/// nothing: it takes none of the login's tries and counts nothing against the person, so three
+/// slips of the keyboard do not end an approved login.
+async fn what_cannot_be_a_code_is_refused_and_changes_nothing(database: &str) {
+    let (server, mut device, mut ws) = alice(database).await;
+    let (page, code) = approved(&server, &mut device, &mut ws).await;
+    let long = "1".repeat(11);
+    for bad in ["", "abcdef", "12345", long.as_str(), "12 345 6", "١٢٣٤٥٦"] {
+        assert_eq!(page.passcode(bad).await, 400, "{bad:?}");
+    }
+    assert_eq!(server.count("SELECT login_code_tries FROM logins").await, 0);
+    assert_eq!(server.count("SELECT passcode_failures FROM users").await, 0);
+    assert_eq!(page.passcode(&code).await, 303, "the right code still signs in");
     server.stop().await;
 }
 
