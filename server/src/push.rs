@@ -222,8 +222,8 @@ pub async fn pending_of(state: &AppState, token_id: &str) -> anyhow::Result<Vec<
     store::requests::pending_bodies(&state.db, token_id, secs(now())?).await
 }
 
-/// An answer's outcome, as the device shows it (§5).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An answer's outcome, as the device shows it (§5). Its `Debug` leaves the sign-in code out.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AnswerOutcome {
     /// Approved: the login is signed in. `login_code` is the sign-in code the device may fill
     /// into the login page (§5, "What the login page gets").
@@ -250,6 +250,29 @@ pub enum AnswerOutcome {
         /// Failed tries left before the token locks (at least 1).
         tries_left: i64,
     },
+}
+
+// By hand, so that a debug print of an outcome (in a log line or a failed assertion) never
+// shows the sign-in code, which opens the login's session.
+impl std::fmt::Debug for AnswerOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Approved { login_code } => f
+                .debug_struct("Approved")
+                .field("login_code", &login_code.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            Self::Denied => f.write_str("Denied"),
+            Self::Reported => f.write_str("Reported"),
+            Self::Rejected { reason, tries_left } => f
+                .debug_struct("Rejected")
+                .field("reason", reason)
+                .field("tries_left", tries_left)
+                .finish(),
+            Self::WrongPin { tries_left } => {
+                f.debug_struct("WrongPin").field("tries_left", tries_left).finish()
+            }
+        }
+    }
 }
 
 /// Why an answer was refused before it was processed.
@@ -581,4 +604,23 @@ async fn sweep(state: &AppState) -> anyhow::Result<()> {
         expire(state, &request_id, &login_id).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AnswerOutcome;
+
+    #[test]
+    fn an_outcome_prints_without_its_sign_in_code() {
+        let approved =
+            AnswerOutcome::Approved { login_code: Some(("80421957".to_owned(), [0xab; 32])) };
+        let printed = format!("{approved:?}");
+        assert!(!printed.contains("80421957"), "{printed}");
+        assert!(!printed.contains("171"), "the tag's bytes: {printed}");
+        assert_eq!(printed, r#"Approved { login_code: Some("<redacted>") }"#);
+        let none = AnswerOutcome::Approved { login_code: None };
+        assert_eq!(format!("{none:?}"), "Approved { login_code: None }");
+        let wrong = AnswerOutcome::WrongPin { tries_left: 2 };
+        assert_eq!(format!("{wrong:?}"), "WrongPin { tries_left: 2 }");
+    }
 }
