@@ -26,27 +26,7 @@ use support::{Browser, Device, Server, Ws, next_json, now};
 /// How many wrong answers race in the concurrency check.
 const RACERS: usize = 8;
 
-/// Runs `check` as two tests, `$check::on_sqlite` and `$check::on_postgresql`, on a
-/// multi-threaded runtime so that racing answers really run at once.
-macro_rules! on_both_backends {
-    ($($check:ident),+ $(,)?) => {$(
-        mod $check {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_sqlite() {
-                let (_dir, database) = crate::support::sqlite_database();
-                super::$check(&database).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            #[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
-            async fn on_postgresql() {
-                super::$check(&crate::support::postgres_database().await).await;
-            }
-        }
-    )+};
-}
-
-on_both_backends!(
+crate::on_both_backends!(
     failures_spread_between_successes_still_lock_the_token,
     a_failure_is_forgiven_after_the_decay_period,
     concurrent_wrong_answers_count_each,
@@ -179,21 +159,18 @@ async fn a_failure_is_forgiven_after_the_decay_period(database: &str) {
     server.stop().await;
 }
 
-/// Wrong numbers sent at once are each counted: the tries left they are told are all
-/// different, and the count is their number.
-async fn concurrent_wrong_answers_count_each(database: &str) {
-    let config = Config {
-        max_tries: i64::try_from(RACERS).unwrap() + 1,
-        deny_cooldown: 0,
-        max_pending_per_user: i64::try_from(RACERS).unwrap(),
-        ..Config::default()
-    };
-    let (server, mut device, mut ws) = alice(database, config).await;
+/// Makes [`RACERS`] sign-ins, answers each with a wrong number, and sends the answers all at
+/// once; their replies, and the tries left they say, in order.
+async fn wrong_answers_at_once(
+    server: &Server,
+    device: &mut Device,
+    ws: &mut Ws,
+) -> (Vec<(u16, Value)>, Vec<i64>) {
     let mut answers = Vec::new();
     for _ in 0..RACERS {
-        let (_, body) = signed_in(&server).await;
+        let (_, body) = signed_in(server).await;
         let number = body["number"].as_u64().unwrap();
-        let request = device.next_push(&mut ws).await;
+        let request = device.next_push(ws).await;
         let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number);
         answers.push((device.clone(), device.approve(&request, wrong, None)));
     }
@@ -213,6 +190,20 @@ async fn concurrent_wrong_answers_count_each(database: &str) {
     let mut left: Vec<i64> =
         replies.iter().map(|(_, r)| r["triesLeft"].as_i64().unwrap()).collect();
     left.sort_unstable();
+    (replies, left)
+}
+
+/// Wrong numbers sent at once are each counted: the tries left they are told are all
+/// different, and the count is their number.
+async fn concurrent_wrong_answers_count_each(database: &str) {
+    let config = Config {
+        max_tries: i64::try_from(RACERS).unwrap() + 1,
+        deny_cooldown: 0,
+        max_pending_per_user: i64::try_from(RACERS).unwrap(),
+        ..Config::default()
+    };
+    let (server, mut device, mut ws) = alice(database, config).await;
+    let (replies, left) = wrong_answers_at_once(&server, &mut device, &mut ws).await;
     let expected: Vec<i64> = (1..=i64::try_from(RACERS).unwrap()).collect();
     assert_eq!(left, expected, "each counted once: {replies:?}");
     assert_eq!(
@@ -319,30 +310,7 @@ async fn concurrent_wrong_answers_lock_the_token_once(database: &str) {
         ..Config::default()
     };
     let (server, mut device, mut ws) = alice(database, config).await;
-    let mut answers = Vec::new();
-    for _ in 0..RACERS {
-        let (_, body) = signed_in(&server).await;
-        let number = body["number"].as_u64().unwrap();
-        let request = device.next_push(&mut ws).await;
-        let wrong = request.choices.unwrap().into_iter().find(|c| u64::from(*c) != number);
-        answers.push((device.clone(), device.approve(&request, wrong, None)));
-    }
-    let start = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
-    let tasks: Vec<_> = answers
-        .into_iter()
-        .map(|(device, answer)| {
-            let start = start.clone();
-            tokio::spawn(async move {
-                start.wait().await;
-                device.send(&answer).await
-            })
-        })
-        .collect();
-    let replies: Vec<(u16, Value)> =
-        join_all(tasks).await.into_iter().map(Result::unwrap).collect();
-    let mut left: Vec<i64> =
-        replies.iter().map(|(_, r)| r["triesLeft"].as_i64().unwrap()).collect();
-    left.sort_unstable();
+    let (replies, left) = wrong_answers_at_once(&server, &mut device, &mut ws).await;
     let mut expected = vec![0; RACERS - 2];
     expected.extend([1, 2]);
     assert_eq!(left, expected, "{replies:?}");

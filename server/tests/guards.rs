@@ -30,27 +30,7 @@ const RACERS: usize = 10;
 /// a guard that is not atomic lets two through in most rounds, not in every one.
 const ROUNDS: usize = 5;
 
-/// Runs `check` as two tests, `$check::on_sqlite` and `$check::on_postgresql`, on a
-/// multi-threaded runtime so that racing requests really run at once.
-macro_rules! on_both_backends {
-    ($($check:ident),+ $(,)?) => {$(
-        mod $check {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_sqlite() {
-                let (_dir, database) = crate::support::sqlite_database();
-                super::$check(&database).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            #[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
-            async fn on_postgresql() {
-                super::$check(&crate::support::postgres_database().await).await;
-            }
-        }
-    )+};
-}
-
-on_both_backends!(
+crate::on_both_backends!(
     an_expired_activation_link_enrolls_nothing,
     one_sign_in_code_opens_one_session_however_many_race,
     one_passcode_approves_one_request_however_many_race,

@@ -24,26 +24,7 @@ use pushotp_server::{Config, ServerKey};
 use reqwest::cookie::CookieStore;
 use support::{Browser, Device, Server, Ws, now};
 
-/// Runs `check` as `$check::on_sqlite` and `$check::on_postgresql` (see guards.rs).
-macro_rules! on_both_backends {
-    ($($check:ident),+ $(,)?) => {$(
-        mod $check {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() {
-                let (_dir, database) = crate::support::sqlite_database();
-                super::$check(&database).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
-            async fn on_postgresql() {
-                super::$check(&crate::support::postgres_database().await).await;
-            }
-        }
-    )+};
-}
-
-on_both_backends!(
+crate::on_both_backends!(
     lost_approvals_leave_nothing_to_resynchronise,
     a_right_answer_tag_with_a_wrong_passcode_counts_no_failed_try,
     a_push_tokens_own_codes_are_refused_when_typed,

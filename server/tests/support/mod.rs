@@ -119,6 +119,27 @@ pub async fn postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// Runs each `check` as two tests, `$check::on_sqlite` and `$check::on_postgresql`, on a
+/// multi-threaded runtime so that racing requests really run at once.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($check:ident),+ $(,)?) => {$(
+        mod $check {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                let (_dir, database) = $crate::support::sqlite_database();
+                super::$check(&database).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            #[ignore = "needs PUSHOTP_TEST_POSTGRES (scripts/test.sh starts a cluster)"]
+            async fn on_postgresql() {
+                super::$check(&$crate::support::postgres_database().await).await;
+            }
+        }
+    )+};
+}
+
 /// Sleeps until just after the next whole second of the system clock. The server keeps times
 /// in whole seconds, so a one-second wait started just after a second begins lasts most of a
 /// real second; started at its end, it may be over at once.
