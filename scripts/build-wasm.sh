@@ -46,9 +46,11 @@ build() {
 
 rm -rf "$OUT"
 # What the service worker loads at every wake-up. 128 KB since approval passcodes are OCRA
-# responses (RFC 6287) over the request id: the core's one OCRA implementation added about 8 KB
-# (BENCHMARKS.md, WebAssembly size).
-build pushotp wasm wasm-worker $((128 * 1024))
+# responses (RFC 6287) over the request id: the core's one OCRA implementation added about 8 KB;
+# 130 KB since approvals carry the binding of their login page (the request's commitment to it,
+# the answer's field and the check that it is the page's), about 2.3 KB (BENCHMARKS.md,
+# WebAssembly size).
+build pushotp wasm wasm-worker $((130 * 1024))
 # What only the options page and PIN prompts load, on demand, and the worker while privacyIDEA
 # tokens exist or for a rare check (a restore elsewhere, a notice about a token) (Argon2id and
 # the privacyIDEA device keys' RSA and prime search, about 174 KB, are the largest parts; QR code

@@ -10,7 +10,10 @@ docs/protocol.md alone with Python's hmac and hashlib (not from the core):
 - `approvals`: for SHA1/6, SHA256/8 and SHA512/10 tokens, the enrollment tag, the passcode of
   request 0 and the approval's tags;
 - `login_code`: the sign-in code "493027" in the reply to the approval of request 0, and its
-  `loginCodeTag` under K_req (§5).
+  `loginCodeTag` under K_req (§5);
+- `page_binding`: the binding f0f1…ff of the login page request 0 was started from, the
+  request's `bindingHash`, the request with it and its tag, and the bound approval of it (no
+  number, the binding under both tags) (§5, "Same-browser approvals").
 
 Every other value (keys, requests, notices, channel, PIN, restore) is checked against the file
 as it stands and kept. Run from the repository root:
@@ -94,8 +97,11 @@ def enrolled_input(e, device_nonce):
 def answer_input(purpose, a):
     number = None if a["number"] is None else u64(a["number"])
     passcode = None if a["passcode"] is None else s(a["passcode"])
-    return canonical(purpose, frame(unb64(a["requestId"])), s(a["tokenId"]), s(a["decision"]),
+    data = canonical(purpose, frame(unb64(a["requestId"])), s(a["tokenId"]), s(a["decision"]),
                      opt(number), opt(passcode), u64(a["answeredAt"]))
+    if a.get("binding") is not None:
+        data += s("binding") + frame(unb64(a["binding"]))
+    return data
 
 
 def sign_enrolled(vector, k_act, device_nonce):
@@ -194,6 +200,28 @@ def main():
     file["login_code"] = {"request": 0, "login_code": login_code, "canonical_hex": data.hex(),
                           "tag_hex": mac(k_req, data).hex()}
 
+    # §5, "Same-browser approvals": request 0 started from a login page whose binding is
+    # f0f1…ff, and its bound approval, which leaves the number out.
+    binding = bytes(range(0xF0, 0x100))
+    request_bytes = bytes.fromhex(file["requests"][0]["canonical_hex"])
+    assert mac(k_req, request_bytes).hex() == file["requests"][0]["tag_hex"]
+    hash_input = canonical("page-binding", frame(unb64(request["id"])), s(request["tokenId"]))
+    binding_hash = mac(binding, hash_input)
+    bound_bytes = request_bytes + s("bindingHash") + frame(binding_hash)
+    bound_request = dict(request, bindingHash=b64(binding_hash))
+    bound_request["tag"] = b64(mac(k_req, bound_bytes))
+    bound_answer = {"name": "bound approval, no number", "request": 0,
+                    "json": dict(file["answers"][0]["json"], number=None,
+                                 binding=b64(binding))}
+    sign_answer(bound_answer, k_chan, k_ans)
+    file["page_binding"] = {
+        "binding_hex": binding.hex(), "binding": b64(binding),
+        "hash_canonical_hex": hash_input.hex(), "hash_hex": binding_hash.hex(),
+        "request": {"json": bound_request, "canonical_hex": bound_bytes.hex(),
+                    "tag_hex": mac(k_req, bound_bytes).hex()},
+        "answer": bound_answer,
+    }
+
     after = json.dumps(file, indent=2, ensure_ascii=False) + "\n"
     if "--check" in sys.argv[1:]:
         if after != before:
@@ -208,6 +236,10 @@ def main():
     for name in ("enrolled", "enrolled_login_origins"):
         print(name, file[name]["tag_hex"])
     print("loginCodeTag", file["login_code"]["tag_hex"])
+    pb = file["page_binding"]
+    print("bindingHash", pb["hash_hex"], "bound request tag", pb["request"]["tag_hex"],
+          "bound deviceTag", pb["answer"]["device_tag_hex"],
+          "bound answerTag", pb["answer"]["answer_tag_hex"])
     for v in file["answers"]:
         print(v["name"], v["json"]["passcode"], v["device_tag_hex"], v.get("answer_tag_hex"))
 

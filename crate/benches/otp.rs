@@ -113,6 +113,7 @@ fn push(c: &mut Criterion) {
         expires_at: 1_764_000_120,
         choices: Some([37, 82, 15]),
         number_entry: None,
+        binding_hash: None,
         nonce: [2; 16],
         tag: [0; 32],
     };
@@ -127,15 +128,24 @@ fn push(c: &mut Criterion) {
     });
     group.bench_function("approve_answer", |b| {
         b.iter(|| {
-            Answer::approve(black_box(&request), Some(37), "287082", 1_764_000_031, &k_chan, &k_ans)
+            Answer::approve(
+                black_box(&request),
+                Some(37),
+                "287082",
+                None,
+                1_764_000_031,
+                &k_chan,
+                &k_ans,
+            )
         })
     });
     group.bench_function("deny_answer", |b| {
         b.iter(|| Answer::deny(black_box(&request), 1_764_000_031, &k_chan))
     });
     // The server: both tags of an approval.
-    let answer = Answer::approve(&request, Some(37), "287082", 1_764_000_031, &k_chan, &k_ans)
-        .expect("a valid answer");
+    let answer =
+        Answer::approve(&request, Some(37), "287082", None, 1_764_000_031, &k_chan, &k_ans)
+            .expect("a valid answer");
     group.bench_function("verify_answer_tags", |b| {
         b.iter(|| {
             let answer = black_box(&answer);

@@ -32,8 +32,9 @@ impl Secret {
         Ok(Self(bytes))
     }
 
-    /// Wraps key material the core derived itself (HKDF outputs, unmasked PIN keys). Their
-    /// lengths are protocol constants from 20 to 64 bytes, so the checks of
+    /// Wraps key material the core derived itself (HKDF outputs, unmasked PIN keys) or a page
+    /// binding used as a key (protocol §5). Their lengths are protocol constants from 16 to 64
+    /// bytes, so the checks of
     /// [`from_bytes`](Self::from_bytes) cannot fail and callers need no error path.
     pub(crate) fn from_derived(bytes: Zeroizing<Vec<u8>>) -> Self {
         debug_assert!(!bytes.is_empty() && bytes.len() <= MAX_SECRET_LEN);

@@ -365,6 +365,19 @@ struct PushFile {
     restored_elsewhere: ChannelVector,
     approvals: Vec<ApprovalVector>,
     login_code: LoginCodeVector,
+    page_binding: PageBindingVector,
+}
+
+/// The binding of the login page a request was started from, the request's `bindingHash`, the
+/// request with it, and its bound approval (protocol §5, "Same-browser approvals").
+#[derive(Deserialize)]
+struct PageBindingVector {
+    binding_hex: String,
+    binding: String,
+    hash_canonical_hex: String,
+    hash_hex: String,
+    request: Tagged,
+    answer: AnswerVector,
 }
 
 /// The sign-in code in the reply to the approval of a request, and its `loginCodeTag` under
@@ -514,11 +527,12 @@ fn push_protocol() {
     use pushotp::push::{
         ActivationLink, Answer, Decision, EndReason, EnrollRequest, Enrolled, MaskedKeys,
         NoticeKind, OtpParams, PushEnded, PushRequest, RestoreRequest, Restored, TokenKeys,
-        TokenNotice, activation_key, channel_auth_input, channel_auth_tag, login_code_input,
-        login_code_tag, poll_input, poll_tag, remove_input, remove_tag, restore_input,
-        restored_elsewhere_input, restored_elsewhere_tag, restored_keys, verify_channel_auth,
-        verify_login_code, verify_poll, verify_remove, verify_restored_elsewhere,
-        verify_token_notice, verify_webpush, webpush_input, webpush_tag,
+        TokenNotice, activation_key, binding_hash, binding_hash_input, binding_matches,
+        channel_auth_input, channel_auth_tag, login_code_input, login_code_tag, poll_input,
+        poll_tag, remove_input, remove_tag, restore_input, restored_elsewhere_input,
+        restored_elsewhere_tag, restored_keys, verify_channel_auth, verify_login_code, verify_poll,
+        verify_remove, verify_restored_elsewhere, verify_token_notice, verify_webpush,
+        webpush_input, webpush_tag,
     };
     let file: PushFile = serde_json::from_str(include_str!("vectors/push_protocol.json")).unwrap();
     let source = &file.source;
@@ -729,6 +743,7 @@ fn push_protocol() {
                 request,
                 answer.number,
                 answer.passcode.as_deref().unwrap(),
+                None,
                 answer.answered_at,
                 &keys.channel,
                 &keys.answer,
@@ -801,6 +816,7 @@ fn push_protocol() {
             &requests[v.answer.request],
             answer.number,
             &v.passcode,
+            None,
             answer.answered_at,
             &token.channel,
             &token.answer,
@@ -937,6 +953,49 @@ fn push_protocol() {
         verify_login_code(&keys.channel, id, token, code, &hex(&v.tag_hex)),
         Err(Error::BadTag)
     );
+    count += 1;
+
+    // §5 same-browser approvals: the request's commitment to its login page's binding, the
+    // request carrying it, and the bound approval built by the device and checked by the server.
+    let v = &file.page_binding;
+    let binding: [u8; 16] = array(&v.binding_hex);
+    let request: PushRequest = serde_json::from_value(v.request.json.clone()).unwrap();
+    let (id, token) = (&request.id, request.token_id.as_str());
+    assert_eq!(binding_hash_input(id, token).as_bytes(), hex(&v.hash_canonical_hex), "binding");
+    assert_eq!(binding_hash(&binding, id, token).unwrap().to_vec(), hex(&v.hash_hex));
+    assert_eq!(request.binding_hash.map(|h| h.to_vec()), Some(hex(&v.hash_hex)));
+    check_tag("bindingHash", &hex(&v.hash_hex), |hash| {
+        hash.try_into().is_ok_and(|hash: [u8; 32]| binding_matches(&binding, id, token, &hash))
+    });
+    assert_eq!(request.canonical().as_bytes(), hex(&v.request.canonical_hex), "bound request");
+    assert_eq!(request.tag.to_vec(), hex(&v.request.tag_hex), "bound request");
+    request.verify(k_req, request.created_at).unwrap();
+    assert!(request.binding_matches(&binding));
+    let answer: Answer = serde_json::from_value(v.answer.json.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&answer).unwrap(), v.answer.json, "bound answer");
+    assert_eq!(answer.binding, Some(binding));
+    assert_eq!(v.answer.json["binding"], v.binding.as_str());
+    let passcode = answer.passcode.as_deref().unwrap();
+    let built = Answer::approve(
+        &request,
+        None,
+        passcode,
+        Some(&binding),
+        answer.answered_at,
+        &keys.channel,
+        &keys.answer,
+    )
+    .unwrap();
+    assert_eq!(built, answer, "bound answer: built");
+    assert_eq!(answer.canonical_device().as_bytes(), hex(&v.answer.device_canonical_hex));
+    assert_eq!(answer.canonical_answer().as_bytes(), hex(&v.answer.answer_canonical_hex));
+    assert_eq!(answer.device_tag.to_vec(), hex(&v.answer.device_tag_hex));
+    assert_eq!(answer.answer_tag.map(|t| t.to_vec()), v.answer.answer_tag_hex.as_deref().map(hex));
+    answer.verify_device_tag(&keys.channel).unwrap();
+    answer.verify_answer_tag(&keys.answer).unwrap();
+    assert!(answer.is_bound(&request));
+    // Bound to that request only: request 0 without the hash binds nothing.
+    assert!(!answer.is_bound(&requests[v.answer.request]));
     count += 1;
 
     report!("vectors: {count} push protocol vectors passed");

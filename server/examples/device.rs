@@ -106,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
                             &request,
                             number,
                             &passcode,
+                            None,
                             now(),
                             &keys.channel,
                             &keys.answer,

@@ -112,6 +112,7 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
             expires_at: expires,
             choices,
             number_entry,
+            binding_hash: None,
             nonce,
             tag: [0; 32],
         };

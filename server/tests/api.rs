@@ -304,6 +304,7 @@ async fn a_forged_answer_tag_counts_as_a_failed_try() {
         &request,
         Some(number),
         &passcode,
+        None,
         now(),
         &device.keys.channel,
         &wrong_key,

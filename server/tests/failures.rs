@@ -435,6 +435,7 @@ async fn a_push_bomber_cannot_lock_the_token(database: &str) {
                 &request,
                 Some(choice),
                 "000000",
+                None,
                 now(),
                 &guessed,
                 &guessed,

@@ -183,9 +183,16 @@ async fn one_passcode_approves_one_request_however_many_race(database: &str) {
             let code = code.get_or_insert_with(|| device.passcode(&device.keys.otp, &request));
             let at = device.next_answered_at();
             let keys = &device.keys;
-            let answer =
-                Answer::approve(&request, Some(number), code, at, &keys.channel, &keys.answer)
-                    .unwrap();
+            let answer = Answer::approve(
+                &request,
+                Some(number),
+                code,
+                None,
+                at,
+                &keys.channel,
+                &keys.answer,
+            )
+            .unwrap();
             answers.push((device.clone(), answer));
             browsers.push(browser);
         }
@@ -255,6 +262,7 @@ async fn an_approval_without_the_number_is_refused(database: &str) {
         &without_choices,
         None,
         &code,
+        None,
         at,
         &device.keys.channel,
         &device.keys.answer,

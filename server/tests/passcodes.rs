@@ -100,6 +100,7 @@ async fn a_right_answer_tag_with_a_wrong_passcode_counts_no_failed_try(database:
         &request,
         Some(number),
         &other_than(&right),
+        None,
         at,
         &device.keys.channel,
         &answer_key,

@@ -55,6 +55,7 @@ async fn a_typed_number_request_has_no_choices_and_the_right_number_signs_in() {
             &request,
             None,
             "123456",
+            None,
             1,
             &device.keys.channel,
             &device.keys.answer

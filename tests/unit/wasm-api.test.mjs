@@ -290,6 +290,29 @@ test("the sign-in code of an approval's reply verifies under the token's K_req, 
   }
 });
 
+test('a bound approval: the request commits to its page binding, and the answer carries it as the vector says', async () => {
+  const file = await vectors('push_protocol.json');
+  const key = (hex) => Buffer.from(hex, 'hex').toString('base64url');
+  const [kReq, kChan, kAns] = [file.keys.request_hex, file.keys.channel_hex, file.keys.answer_hex].map(key);
+  const { binding, request: { json: request }, answer: { json: expected } } = file.page_binding;
+  assert.equal(worker.verifyPushRequest(request, kReq, request.createdAt * 1000), undefined);
+  assert.equal(tools.bindingMatches(request, binding), true);
+  const other = Buffer.alloc(16, 0xf0).toString('base64url');
+  for (const [what, req, b] of [
+    ['another page load', request, other],
+    ['a malformed binding', request, binding.slice(1)],
+    ['a request without a hash', file.requests[0].json, binding],
+  ]) {
+    assert.equal(tools.bindingMatches(req, b), false, what);
+  }
+  const answer = worker.approveAnswer(request, null, expected.passcode, expected.answeredAt * 1000, kChan, kAns, binding);
+  assert.deepEqual(answer, expected);
+  // Another page's binding is refused, and an unbound approval still needs its number.
+  assert.equal(errorCode(() => worker.approveAnswer(request, null, expected.passcode, Date.now(), kChan, kAns, other)), 'invalid_message');
+  assert.equal(errorCode(() => worker.approveAnswer(request, null, expected.passcode, Date.now(), kChan, kAns, null)), 'invalid_message');
+  assert.equal(worker.approveAnswer(request, 37, expected.passcode, Date.now(), kChan, kAns, null).binding, undefined);
+});
+
 test('the notice that a request ended verifies under its K_req and says why', async () => {
   const file = await vectors('push_protocol.json');
   const kReq = Buffer.from(file.keys.request_hex, 'hex').toString('base64url');

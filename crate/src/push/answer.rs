@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::canonical::Canonical;
 use super::request::PushRequest;
 use super::wire::{b64, b64_opt, check_number, check_passcode, check_token_id, check_version};
-use super::{Nonce, Tag, VERSION, purpose};
+use super::{Nonce, PageBinding, Tag, VERSION, purpose};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -36,7 +36,8 @@ impl Decision {
 /// An answer, `POST {server}/api/v1/answers` (protocol §5).
 ///
 /// Both tags cover the same fields, `bytes(requestId), str(tokenId), str(decision),
-/// opt(u64(number)), opt(str(passcode)), u64(answeredAt)`: `deviceTag` under `K_chan` shows it
+/// opt(u64(number)), opt(str(passcode)), u64(answeredAt)`, followed, only when the approval
+/// carries the binding of its login page, by `str("binding") || bytes(binding)`: `deviceTag` under `K_chan` shows it
 /// comes from the enrolled device, `answerTag` under the PIN-masked `K_ans` shows the person
 /// knew the PIN. Build it with [`approve`](Self::approve), [`deny`](Self::deny) or
 /// [`report`](Self::report); the server checks it with
@@ -69,6 +70,11 @@ pub struct Answer {
     /// `mac(K_ans, "answer", fields)`, for an approval; else `None`.
     #[serde(default, with = "b64_opt")]
     pub answer_tag: Option<Tag>,
+    /// The binding the device read from the request's login page, open on the request's
+    /// origin in this browser (§5, "Same-browser approvals"), for an approval; left out of the
+    /// JSON, and of the tags, when `None`, so that an answer without it is as before the field.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "b64_opt")]
+    pub binding: Option<PageBinding>,
 }
 
 impl Answer {
@@ -80,19 +86,30 @@ impl Answer {
     /// RFC 6287). `k_ans` is the unmasked `K_ans`: with a wrong PIN it is wrong, and
     /// the server counts a failed try. Fails with [`Error::InvalidMessage`] on a number that is
     /// not one of the choices or a passcode that is not 6 to 10 digits.
+    ///
+    /// `binding` is the binding of the request's login page, read from a document of the
+    /// request's origin (and of that origin all the way up): it must be the one the request
+    /// commits to ([`PushRequest::binding_matches`], else [`Error::InvalidMessage`]), and then
+    /// `number` may be `None` even where the request has number matching.
+    #[allow(clippy::too_many_arguments)]
     pub fn approve(
         request: &PushRequest,
         number: Option<u8>,
         passcode: &str,
+        binding: Option<&PageBinding>,
         answered_at: u64,
         k_chan: &Secret,
         k_ans: &Secret,
     ) -> Result<Self> {
-        request.check_approval_number(number)?;
+        if binding.is_some_and(|b| !request.binding_matches(b)) {
+            return Err(Error::InvalidMessage("the binding is not the one of this request"));
+        }
+        request.check_approval_number(number, binding.is_some())?;
         check_passcode(passcode)?;
         let mut answer = Self::unsigned(request, Decision::Approve, answered_at);
         answer.number = number;
         answer.passcode = Some(passcode.into());
+        answer.binding = binding.copied();
         answer.device_tag = answer.canonical_device().mac(k_chan);
         answer.answer_tag = Some(answer.canonical_answer().mac(k_ans));
         Ok(answer)
@@ -133,18 +150,32 @@ impl Answer {
             answered_at,
             device_tag: [0; 32],
             answer_tag: None,
+            binding: None,
         }
     }
 
     /// The fields both tags cover, after the purpose `purpose`.
     fn canonical(&self, purpose: &str) -> Canonical {
-        Canonical::new(purpose)
+        let fields = Canonical::new(purpose)
             .bytes(&self.request_id)
             .str(&self.token_id)
             .str(self.decision.name())
             .opt(self.number, |c, n| c.u64(u64::from(n)))
             .opt(self.passcode.as_deref(), Canonical::str)
-            .u64(self.answered_at)
+            .u64(self.answered_at);
+        match &self.binding {
+            Some(binding) => fields.str("binding").bytes(binding),
+            None => fields,
+        }
+    }
+
+    /// Whether this answer carries the binding `request` commits to (§5, "Same-browser
+    /// approvals"): the server marks the approval *bound*, else *unbound*. Decide it only
+    /// after the tags verified.
+    #[must_use]
+    pub fn is_bound(&self, request: &PushRequest) -> bool {
+        self.request_id == request.id
+            && self.binding.as_ref().is_some_and(|b| request.binding_matches(b))
     }
 
     /// The MAC input of `deviceTag` (purpose `answer-device`).
@@ -200,6 +231,9 @@ impl Answer {
         {
             return Err(Error::InvalidMessage("an approval needs passcode and answerTag"));
         }
+        if self.decision != Decision::Approve && self.binding.is_some() {
+            return Err(Error::InvalidMessage("only an approval carries a binding"));
+        }
         Ok(())
     }
 }
@@ -230,6 +264,7 @@ mod tests {
             expires_at: 1_764_000_120,
             choices,
             number_entry: None,
+            binding_hash: None,
             nonce: [2; 16],
             tag: [0; 32],
         };
@@ -241,7 +276,8 @@ mod tests {
     fn approve_round_trip() {
         let req = request(Some([37, 82, 15]));
         let answer =
-            Answer::approve(&req, Some(37), "287082", 1_764_000_031, &k_chan(), &k_ans()).unwrap();
+            Answer::approve(&req, Some(37), "287082", None, 1_764_000_031, &k_chan(), &k_ans())
+                .unwrap();
         let json = serde_json::to_string(&answer).unwrap();
         assert!(json.starts_with(r#"{"v":2,"requestId":"AQEBAQEBAQEBAQEBAQEBAQ","tokenId":"tok_1","decision":"approve","number":37,"passcode":"287082","answeredAt":1764000031,"deviceTag":""#), "{json}");
         let back: Answer = serde_json::from_str(&json).unwrap();
@@ -254,9 +290,55 @@ mod tests {
         assert_ne!(Some(answer.device_tag), answer.answer_tag);
 
         let plain = request(None);
-        let answer = Answer::approve(&plain, None, "287082", 5, &k_chan(), &k_ans()).unwrap();
+        let answer = Answer::approve(&plain, None, "287082", None, 5, &k_chan(), &k_ans()).unwrap();
         assert!(serde_json::to_string(&answer).unwrap().contains(r#""number":null"#));
         answer.verify_answer_tag(&k_ans()).unwrap();
+    }
+
+    #[test]
+    fn a_bound_approval_carries_its_binding_under_both_tags() {
+        let binding = [0x5b; 16];
+        let mut req = request(Some([37, 82, 15]));
+        req.binding_hash =
+            Some(crate::push::binding_hash(&binding, &req.id, &req.token_id).unwrap());
+        req.sign(&Secret::from_bytes(vec![0x42; 32]).unwrap()).unwrap();
+        // Bound: the number may be left out, the login page being open in this browser.
+        let bound =
+            Answer::approve(&req, None, "287082", Some(&binding), 9, &k_chan(), &k_ans()).unwrap();
+        let json = serde_json::to_string(&bound).unwrap();
+        assert!(json.ends_with(r#","binding":"W1tbW1tbW1tbW1tbW1tbWw"}"#), "{json}");
+        let back: Answer = serde_json::from_str(&json).unwrap();
+        back.verify_device_tag(&k_chan()).unwrap();
+        back.verify_answer_tag(&k_ans()).unwrap();
+        assert!(back.is_bound(&req));
+        // The tags cover it: dropped or swapped on the way, neither verifies.
+        for change in [None, Some([0x5c; 16])] {
+            let mut bad = back.clone();
+            bad.binding = change;
+            assert_eq!(bad.verify_device_tag(&k_chan()), Err(Error::BadTag));
+            assert_eq!(bad.verify_answer_tag(&k_ans()), Err(Error::BadTag));
+        }
+        // Another page's binding is refused by the device, and never bound on the server.
+        let other = [0x5c; 16];
+        assert!(matches!(
+            Answer::approve(&req, Some(37), "287082", Some(&other), 9, &k_chan(), &k_ans()),
+            Err(Error::InvalidMessage(_))
+        ));
+        let mut forged = bound.clone();
+        forged.binding = Some(other);
+        assert!(!forged.is_bound(&req));
+        // Unbound, the number rule stands; a request without a hash binds nothing.
+        assert!(Answer::approve(&req, None, "287082", None, 9, &k_chan(), &k_ans()).is_err());
+        let unbound =
+            Answer::approve(&req, Some(37), "287082", None, 9, &k_chan(), &k_ans()).unwrap();
+        assert!(!unbound.is_bound(&req));
+        assert!(!serde_json::to_string(&unbound).unwrap().contains("binding"));
+        let plain = request(Some([37, 82, 15]));
+        assert!(!plain.binding_matches(&binding));
+        // Only an approval carries one.
+        let mut deny = Answer::deny(&req, 9, &k_chan());
+        deny.binding = Some(binding);
+        assert!(matches!(deny.verify_device_tag(&k_chan()), Err(Error::InvalidMessage(_))));
     }
 
     #[test]
@@ -289,7 +371,7 @@ mod tests {
         let with = request(Some([37, 82, 15]));
         let without = request(None);
         let approve = |req, number, passcode: &str| {
-            Answer::approve(req, number, passcode, 1, &k_chan(), &k_ans())
+            Answer::approve(req, number, passcode, None, 1, &k_chan(), &k_ans())
         };
         for (req, number, passcode) in [
             (&with, None, "123456"),
@@ -310,7 +392,8 @@ mod tests {
     fn every_failure_path() {
         let req = request(Some([37, 82, 15]));
         let good =
-            Answer::approve(&req, Some(37), "287082", 1_764_000_031, &k_chan(), &k_ans()).unwrap();
+            Answer::approve(&req, Some(37), "287082", None, 1_764_000_031, &k_chan(), &k_ans())
+                .unwrap();
         let changes: &[fn(&mut Answer)] = &[
             |a| a.request_id[3] ^= 1,
             |a| a.token_id = "tok_2".into(),

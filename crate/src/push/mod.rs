@@ -12,6 +12,7 @@
 //! | §4 notices about a token | [`TokenNotice`], [`NoticeKind`], [`verify_token_notice`] |
 //! | §4 where the passcode goes | [`may_fill`] |
 //! | §5 answer, its passcode (RFC 6287 OCRA) | [`Answer`], [`Decision`], [`OtpParams`] |
+//! | §5 same-browser approvals | [`PageBinding`], [`binding_hash`], [`binding_matches`] |
 //! | §6 PIN masking (RFC 9106 Argon2id) | [`MaskedKeys`], [`PinParams`] |
 //! | §7 device channel | [`channel_auth_tag`], [`SignedAt`] (poll, removal), [`webpush_tag`] and their `verify_*` |
 //! | §8 restore from an export | [`RestoreRequest`], [`Restored`], [`restored_keys`], [`restored_elsewhere_tag`] |
@@ -23,6 +24,7 @@
 //! time error is only ever reported for an authentic message.
 
 mod answer;
+mod binding;
 mod canonical;
 mod channel;
 mod confirm;
@@ -41,6 +43,7 @@ mod restore;
 mod wire;
 
 pub use answer::{Answer, Decision};
+pub use binding::{BINDING_LEN, PageBinding, binding_hash, binding_hash_input, binding_matches};
 pub use canonical::Canonical;
 pub use channel::{
     SignedAt, WebPushKeys, WebPushSubscription, channel_auth_input, channel_auth_tag, poll_input,
@@ -121,6 +124,8 @@ pub mod purpose {
     pub const ANSWER: &str = "answer";
     /// The sign-in code in the reply to an approval, under `K_req` (§5).
     pub const LOGIN_CODE: &str = "login-code";
+    /// A request's commitment to the binding of its login page, under the binding (§5).
+    pub const PAGE_BINDING: &str = "page-binding";
     /// A WebSocket log-in under `K_chan` (§7).
     pub const CHANNEL_AUTH: &str = "channel-auth";
     /// A poll under `K_chan` (§7).

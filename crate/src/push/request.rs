@@ -97,6 +97,11 @@ pub struct PushRequest {
     /// without it has the tag it had before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number_entry: Option<NumberEntry>,
+    /// The commitment to the binding of the login page the push was started from
+    /// ([`binding_hash`](super::binding_hash), §5 "Same-browser approvals"), when that page
+    /// had one. Left out of the JSON, and of the tag, when `None`, as `number_entry` is.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::wire::b64_opt")]
+    pub binding_hash: Option<Tag>,
     /// 16 random bytes, so that no two requests have the same tag input.
     #[serde(with = "b64")]
     pub nonce: Nonce,
@@ -111,14 +116,28 @@ impl PushRequest {
     /// with `place` as `str(city) || str(country) || i64(latE6) || i64(lonE6)` and `choices` as
     /// `u64(count) || u64(each)`; followed, only when `numberEntry` is present, by
     /// `str("numberEntry") || str(numberEntry)` (named, so that no field appended later the
-    /// same way can pass for it).
+    /// same way can pass for it), then, only when `bindingHash` is present, by
+    /// `str("bindingHash") || bytes(bindingHash)`.
     #[must_use]
     pub fn canonical(&self) -> Canonical {
         let fields = self.canonical_fields();
-        match self.number_entry {
+        let fields = match self.number_entry {
             Some(entry) => fields.str("numberEntry").str(entry.name()),
             None => fields,
+        };
+        match &self.binding_hash {
+            Some(hash) => fields.str("bindingHash").bytes(hash),
+            None => fields,
         }
+    }
+
+    /// Whether `binding`, read from a login page, is the one this request's `bindingHash`
+    /// commits to (§5, "Same-browser approvals"); never for a request without one.
+    #[must_use]
+    pub fn binding_matches(&self, binding: &super::PageBinding) -> bool {
+        self.binding_hash
+            .as_ref()
+            .is_some_and(|hash| super::binding_matches(binding, &self.id, &self.token_id, hash))
     }
 
     /// The fields every request has in its MAC input, in order.
@@ -168,10 +187,12 @@ impl PushRequest {
 
     /// The rule for the number of an approval of this request (§5): one of `choices` when it
     /// has them; a number from 10 to 99 when it asks for the number to be typed (the device
-    /// cannot know the right one: only the server checks it); else none. Fails with
-    /// [`Error::InvalidMessage`].
-    pub fn check_approval_number(&self, number: Option<u8>) -> Result<()> {
+    /// cannot know the right one: only the server checks it); else none. A `bound` approval
+    /// (one that carries the binding the request commits to) may leave the number out: the
+    /// login page is open in front of the person. Fails with [`Error::InvalidMessage`].
+    pub fn check_approval_number(&self, number: Option<u8>, bound: bool) -> Result<()> {
         match (self.choices, self.number_entry, number) {
+            (_, _, None) if bound => Ok(()),
             (Some(choices), _, Some(n)) if choices.contains(&n) => Ok(()),
             (Some(_), _, _) => Err(Error::InvalidMessage("number must be one of the choices")),
             (None, Some(NumberEntry::Type), Some(n)) => check_number(n),
@@ -241,6 +262,7 @@ mod tests {
             expires_at: 1_764_000_120,
             choices: Some([37, 82, 15]),
             number_entry: None,
+            binding_hash: None,
             nonce: [2; 16],
             tag: [0; 32],
         };
@@ -255,6 +277,43 @@ mod tests {
         typed.number_entry = Some(NumberEntry::Type);
         typed.sign(&k_req()).unwrap();
         typed
+    }
+
+    #[test]
+    fn a_binding_hash_is_in_the_json_and_covered_by_the_tag_only_when_present() {
+        let binding = [0x5b; 16];
+        let mut bound = request();
+        let hash = crate::push::binding_hash(&binding, &bound.id, &bound.token_id).unwrap();
+        bound.binding_hash = Some(hash);
+        bound.sign(&k_req()).unwrap();
+        let json = serde_json::to_string(&bound).unwrap();
+        assert!(json.contains(r#""choices":[37,82,15],"bindingHash":""#), "{json}");
+        let back: PushRequest = serde_json::from_str(&json).unwrap();
+        back.verify(&k_req(), bound.created_at).unwrap();
+        assert!(back.binding_matches(&binding));
+        assert!(!back.binding_matches(&[0x5c; 16]));
+        // Dropped or changed on the way, the tag fails; absent, the bytes are as before.
+        for change in [None, Some([0; 32])] {
+            let mut bad = back.clone();
+            bad.binding_hash = change;
+            assert_eq!(bad.verify(&k_req(), bound.created_at), Err(Error::BadTag));
+        }
+        let plain = request();
+        assert!(!serde_json::to_string(&plain).unwrap().contains("bindingHash"));
+        let mut named = plain.canonical().as_bytes().to_vec();
+        named.extend_from_slice(&11u32.to_be_bytes());
+        named.extend_from_slice(b"bindingHash");
+        named.extend_from_slice(&32u32.to_be_bytes());
+        named.extend_from_slice(&hash);
+        assert_eq!(bound.canonical().as_bytes(), named);
+        // With a number to type too, the binding comes after it.
+        let mut both = typed();
+        both.binding_hash = Some(hash);
+        assert!(both.canonical().as_bytes().starts_with(typed().canonical().as_bytes()));
+        // A bound approval may leave the number out; an unbound one may not.
+        assert_eq!(back.check_approval_number(None, true), Ok(()));
+        assert!(back.check_approval_number(None, false).is_err());
+        assert!(back.check_approval_number(Some(38), true).is_err());
     }
 
     #[test]
@@ -307,21 +366,30 @@ mod tests {
     #[test]
     fn the_number_of_an_approval_follows_the_request() {
         let picked = request();
-        assert_eq!(picked.check_approval_number(Some(82)), Ok(()));
+        assert_eq!(picked.check_approval_number(Some(82), false), Ok(()));
         for bad in [None, Some(38), Some(5)] {
-            assert!(matches!(picked.check_approval_number(bad), Err(Error::InvalidMessage(_))));
+            assert!(matches!(
+                picked.check_approval_number(bad, false),
+                Err(Error::InvalidMessage(_))
+            ));
         }
         let typed = typed();
         for n in [10, 37, 64, 99] {
-            assert_eq!(typed.check_approval_number(Some(n)), Ok(()), "{n}");
+            assert_eq!(typed.check_approval_number(Some(n), false), Ok(()), "{n}");
         }
         for bad in [None, Some(9), Some(100), Some(0)] {
-            assert!(matches!(typed.check_approval_number(bad), Err(Error::InvalidMessage(_))));
+            assert!(matches!(
+                typed.check_approval_number(bad, false),
+                Err(Error::InvalidMessage(_))
+            ));
         }
         let mut none = request();
         none.choices = None;
-        assert_eq!(none.check_approval_number(None), Ok(()));
-        assert!(matches!(none.check_approval_number(Some(37)), Err(Error::InvalidMessage(_))));
+        assert_eq!(none.check_approval_number(None, false), Ok(()));
+        assert!(matches!(
+            none.check_approval_number(Some(37), false),
+            Err(Error::InvalidMessage(_))
+        ));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use super::{js_error, key_from_js, plain, shape_error, to_js, unix_secs, whole};
 use crate::Error;
 
-fn request_from_js(request: JsValue) -> Result<crate::push::PushRequest, JsValue> {
+pub(crate) fn request_from_js(request: JsValue) -> Result<crate::push::PushRequest, JsValue> {
     serde::Deserialize::deserialize(plain::Value(request))
         .map_err(|_| js_error(Error::InvalidMessage("request")))
 }
@@ -33,7 +33,9 @@ pub fn verify_push_ended(notice: JsValue, k_req: &str) -> Result<String, JsValue
 
 /// An approval of `request` (protocol §5): `number` is the picked choice (or `null` without
 /// number matching), `passcode` the request's approval passcode (`pushPasscode`); `kAns` is the (PIN-unmasked) answer
-/// key. Returns the answer object to send.
+/// key; `binding` the binding read from the request's login page in this browser, or `null`
+/// (with one, `number` may be `null`: §5, "Same-browser approvals"). Returns the answer object
+/// to send; throws `invalid_message` for a binding the request does not commit to.
 #[wasm_bindgen(js_name = approveAnswer)]
 pub fn approve_answer(
     request: JsValue,
@@ -42,12 +44,15 @@ pub fn approve_answer(
     now_ms: f64,
     k_chan: &str,
     k_ans: &str,
+    binding: Option<String>,
 ) -> Result<JsValue, JsValue> {
     let request = request_from_js(request)?;
+    let binding = binding.as_deref().map(nonce_from_js).transpose()?;
     let answer = crate::push::Answer::approve(
         &request,
         number,
         passcode,
+        binding.as_ref(),
         unix_secs(now_ms)?,
         &key_from_js(k_chan, "kChan")?,
         &key_from_js(k_ans, "kAns")?,

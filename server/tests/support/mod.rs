@@ -370,7 +370,8 @@ impl Device {
         };
         let passcode = self.passcode(&otp, request);
         let at = self.next_answered_at();
-        Answer::approve(request, number, &passcode, at, &self.keys.channel, &answer_key).unwrap()
+        Answer::approve(request, number, &passcode, None, at, &self.keys.channel, &answer_key)
+            .unwrap()
     }
 
     /// Now, or a second after the last answer if that was this second or later.

@@ -38,7 +38,10 @@ pub use privacyidea::{
     pi_check_challenge, pi_device_seed, pi_new_device, pi_parse_enroll_link, pi_poll_message,
     pi_server_key_spki, pi_signature_from_base32, pi_signature_to_base32,
 };
-pub use tokens::{check_otp_names, check_otp_token, check_push_token, may_fill, verify_login_code};
+pub use tokens::{
+    binding_matches, check_otp_names, check_otp_token, check_push_token, may_fill,
+    verify_login_code,
+};
 pub use uri::{decode_qr, format_uri, import_migration, parse_uri};
 pub use vault::{derive_key, new_kdf};
 

@@ -87,6 +87,16 @@ pub fn may_fill(token: JsValue, origin: &str) -> bool {
     crate::tokens::push_token_may_fill(&value_from_js(&token), origin)
 }
 
+/// Whether `binding`, read from a login page, is the binding the push login request `request`
+/// commits to (its `bindingHash`, protocol §5, "Same-browser approvals"): false for a request
+/// without one, a malformed binding or another page load's. Here, not in the worker's own
+/// module, which has no room for it.
+#[wasm_bindgen(js_name = bindingMatches)]
+pub fn binding_matches(request: JsValue, binding: &str) -> Result<bool, JsValue> {
+    let request = crate::wasm::push::request_from_js(request)?;
+    Ok(crate::wasm::push::nonce_from_js(binding).is_ok_and(|b| request.binding_matches(&b)))
+}
+
 /// Checks the sign-in code `loginCode` of the reply to the approval of request `requestId`
 /// (base64url) of token `tokenId`, and its `loginCodeTag` (base64url), under the token's
 /// `K_req` (protocol §5, "What the login page gets"). Returns nothing; throws
