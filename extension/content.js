@@ -3,13 +3,18 @@
 // The content script of every page: fills a passcode the service worker hands over after an
 // approval, into this frame's one-time-code field (or row of digit boxes, see detect.js), as a
 // person would type it, and only when this frame and every frame above it have the origin the
-// request came from. A classic script (content scripts cannot be modules), so it is wrapped to
-// keep its names out of the isolated world it shares with detect.js.
+// request came from; and reads, for the worker, the binding the login page of a push request
+// carries (its `pushotp-binding` meta tag), under the same origin rule. A classic script (content
+// scripts cannot be modules), so it is wrapped to keep its names out of the isolated world it
+// shares with detect.js.
 (() => {
   /** The messages this script takes: the same names and values as messages.js `PageMessage`. */
   const PageMessage = Object.freeze({
     FILL_PASSCODE: 'fill.passcode',
+    BINDING_READ: 'binding.read',
   });
+  /** A login page's binding: 16 random bytes, unpadded base64url. */
+  const BINDING = /^[A-Za-z0-9_-]{22}$/;
   const PASSCODE = /^\d{6,10}$/;
   /**
    * privacyIDEA's code-to-phone display codes (two digits in 3.14), marked `display` by the
@@ -164,8 +169,29 @@
     setTimeout(tryWaiting, WAIT_MS + RESCAN_MS);
   }
 
+  /**
+   * The binding of this frame's login page for a push request of `origin`: only in a frame whose
+   * document, and every document above it, has that origin (a page of another site that frames
+   * the login page, or a sandboxed copy of it, is not the login page in front of the person),
+   * and only when the document carries exactly one well-formed binding.
+   */
+  function bindingOf(origin) {
+    if (!inOrigin(origin)) return null;
+    const tags = document.querySelectorAll('meta[name="pushotp-binding"]');
+    if (tags.length !== 1) return null;
+    const binding = tags[0].getAttribute('content');
+    return typeof binding === 'string' && BINDING.test(binding) ? binding : null;
+  }
+
   chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-    if (sender.id !== chrome.runtime.id || message?.type !== PageMessage.FILL_PASSCODE) return false;
+    if (sender.id !== chrome.runtime.id) return false;
+    if (message?.type === PageMessage.BINDING_READ) {
+      // Asked of one frame at a time (binding.js): each answers, with no binding when it has none.
+      const binding = bindingOf(message.origin);
+      sendResponse(binding === null ? {} : { binding });
+      return false;
+    }
+    if (message?.type !== PageMessage.FILL_PASSCODE) return false;
     const isTop = window === window.top;
     const { origin, passcode, submit } = message;
     const valid = typeof passcode === 'string' && (message.display === true ? DISPLAY_CODE : PASSCODE).test(passcode);

@@ -52,9 +52,13 @@ export const FromPage = Object.freeze({
   PI_WAITING: 'page.piWaiting',
 });
 
-/** Messages the service worker sends to a content script (`ToContent`); only fill.js sends. */
+/**
+ * Messages the service worker sends to a content script (`ToContent`); only fill.js sends
+ * `fill.passcode`, only binding.js `binding.read`.
+ */
 export const PageMessage = Object.freeze({
   FILL_PASSCODE: 'fill.passcode',
+  BINDING_READ: 'binding.read',
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +281,20 @@ export const PageMessage = Object.freeze({
  * Fill a passcode → `{ filled }` (no `ok`). The content script fills only when its own frame's
  * origin, and every frame's above it, is `origin`, and only 6 to 10 digits, or 2 to 10 with
  * `display: true` (privacyIDEA's code-to-phone codes).
- * @typedef {{type: 'fill.passcode', origin: string, passcode: string, submit: boolean, display?: boolean}} ToContent
+ * @typedef {{type: 'fill.passcode', origin: string, passcode: string, submit: boolean, display?: boolean}} FillPasscode
+ */
+
+/**
+ * Read the binding of the frame's login page (docs/protocol.md) → `{ binding }` (no `ok`), its
+ * one `<meta name="pushotp-binding">`, 22 base64url characters; `{}` when the frame, or a frame
+ * above it, does not have the document origin `origin`, or the page carries no such tag, or
+ * more than one.
+ * @typedef {{type: 'binding.read', origin: string}} BindingRead
+ */
+
+/**
+ * Every message a content script takes from the service worker.
+ * @typedef {FillPasscode|BindingRead} ToContent
  */
 
 // ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ const scripts = Object.fromEntries(await Promise.all(CONTENT_SCRIPTS.map(async (
 
 test('each list of types a content script repeats equals the messages.js declaration of its name', () => {
   const expected = [
-    ['extension/content.js', 'PageMessage', ['FILL_PASSCODE']],
+    ['extension/content.js', 'PageMessage', ['FILL_PASSCODE', 'BINDING_READ']],
     ['extension/affordance.js', 'FromPage', ['TOKENS', 'FILL']],
     ['extension/pi-page.js', 'FromPage', ['PI_WAITING']],
   ];
