@@ -85,6 +85,8 @@ async function onMessage(message, sender) {
     case Message.REQUESTS_REFRESH:
       privacyidea.pollOften();
       await Promise.all([channel.sync(), channel.poll(), privacyidea.poll(), inbox.expire()]);
+      // Where each waiting request started, as the tabs are now.
+      await inbox.relocate();
       return { ok: true };
     case Message.PI_ENROLL:
       return { ok: true, token: await privacyidea.enroll(message.link, message.pin) };

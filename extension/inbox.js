@@ -49,6 +49,8 @@ import { pending, readSession, settings, writeSession } from './store.js';
  * @property {boolean} pin       approving it needs the token's PIN
  * @property {boolean} [foreign] a push request naming a site its token does not serve: an
  *   approval's sign-in code is filled nowhere
+ * @property {import('./store.js').Bound} [bound]  the tab it started in, in this browser
+ *   (binding.js); absent when it did not start here, as far as this browser can tell
  * @property {{title: string, message: string, contextMessage: string, buttons: boolean, approve?: string}} notice
  *   its notification; `buttons`: Approve and Deny on it (when the settings allow them);
  *   `approve`: the first button's words where it only opens the popup ("Choose the number…")
@@ -70,6 +72,8 @@ import { pending, readSession, settings, writeSession } from './store.js';
  *   `after` runs once the outcome is kept (a push approval's sign-in code is filled)
  * @property {(item: Pending, prefs: Settings) => Promise<boolean>} approvable  whether the
  *   notification's Approve button may answer it without the popup
+ * @property {(item: Pending) => Promise<import('./store.js').Bound|null>} locate  the tab it
+ *   started in, looked for again now (binding.js)
  */
 
 /** @type {{[kind in Kind]: Adapter}} */
@@ -150,7 +154,7 @@ async function keep(kind, checked, { via, from }) {
     seen[request.id] = request.expiresAt;
     seenChanged = true;
     if (!prefs.pushEnabled || !item.enabled) continue;
-    waiting[request.id] = { kind, request, receivedAt: now, via, pin: item.pin, ...(item.foreign && { foreign: true }) };
+    waiting[request.id] = { kind, request, receivedAt: now, via, pin: item.pin, ...(item.foreign && { foreign: true }), ...(item.bound && { bound: item.bound }) };
     fresh.push(item);
     changed = true;
   }
@@ -321,7 +325,14 @@ export async function answer(answer) {
   try {
     const item = (await pending())[requestId];
     if (!item) throw coded('unknown_request', 'This request is no longer waiting.');
-    const { verdict, after } = await adapter(item.kind).answer(item, answer);
+    const { verdict, after } = await adapter(item.kind)
+      .answer(item, answer)
+      .catch(async (err) => {
+        // Shown as started in this browser, its page is gone now: nothing was sent, and it shows
+        // again as a sign-in that did not start here, to be approved with its number if at all.
+        if (err?.code === 'page_gone') await serial(() => rebind(requestId, null));
+        throw err;
+      });
     const outcome = outcomeOf(item, verdict);
     if (outcome.pending) await serial(() => keepTrying(requestId, outcome));
     else if (outcome.status !== 'failed') await serial(() => settle(requestId, outcome));
@@ -380,6 +391,37 @@ export async function note(requestId, fields) {
   if (!waiting[requestId]) return;
   waiting[requestId] = { ...waiting[requestId], ...fields };
   await writeSession({ pending: waiting });
+}
+
+/**
+ * Sets (or, with null, removes) the tab a waiting request started in. Runs inside the storage
+ * queue.
+ * @param {string} requestId
+ * @param {import('./store.js').Bound|null} bound
+ * @returns {Promise<boolean>} whether it changed
+ */
+async function rebind(requestId, bound) {
+  const waiting = await pending();
+  const item = waiting[requestId];
+  if (!item || JSON.stringify(item.bound ?? null) === JSON.stringify(bound)) return false;
+  const { bound: _was, ...rest } = item;
+  waiting[requestId] = bound ? { ...rest, bound } : rest;
+  await writeSession({ pending: waiting });
+  return true;
+}
+
+/**
+ * Looks again for the tab each waiting request started in (the popup opened): a login page that
+ * loaded since, or went away, shows as it is now.
+ */
+export async function relocate() {
+  const waiting = await pending();
+  const found = await Promise.all(
+    Object.entries(waiting).map(async ([id, item]) => /** @type {const} */ ([id, await adapter(item.kind).locate(item).catch(() => null)])),
+  );
+  await serial(async () => {
+    for (const [id, bound] of found) if (!answering.has(id)) await rebind(id, bound);
+  });
 }
 
 /**
@@ -452,8 +494,9 @@ export async function onNotificationButton(id, buttonIndex) {
   try {
     return await answer({ type: 'request.answer', requestId, decision: 'approve' });
   } catch (err) {
-    // The keys are locked away: the popup asks for the password.
-    if (err.code !== 'locked') throw err;
+    // The keys are locked away: the popup asks for the password. Or the sign-in page is gone:
+    // the popup shows the request anew, with its number.
+    if (err.code !== 'locked' && err.code !== 'page_gone') throw err;
     await openPopup();
     return null;
   }

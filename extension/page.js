@@ -27,7 +27,11 @@ export async function onPageMessage(message, sender, codeOf) {
   const origin = senderOrigin(sender);
   const tab = sender.tab;
   if (!origin || tab?.id === undefined) return { ok: false, error: { code: 'forbidden', message: 'no page origin' } };
-  if (message?.type === FromPage.PI_WAITING) return { ok: true, polling: await pageWaiting(origin) };
+  if (message?.type === FromPage.PI_WAITING) {
+    // Only a top frame's word names its tab as where a sign-in waits: a framed page's is no
+    // sign of the tab's own site.
+    return { ok: true, polling: await pageWaiting(origin, sender.frameId === 0 ? tab.id : null) };
+  }
   const tokens = await otpTokens();
   switch (message?.type) {
     case FromPage.TOKENS: {

@@ -4,10 +4,12 @@
 // challenge's server signatures before it is kept, and the signed answer to a decision.
 // privacyidea.js polls for them and hands the server's list to the inbox (inbox.js), which
 // calls `check` with it and `answer` when the person decides.
+import { piWaitingTab } from './binding.js';
 import { fillTrusted } from './fill.js';
 import { coded } from './messages.js';
 import { call, deviceSecret, importServerKey, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, verify } from './privacyidea-keys.js';
 import { piTokens } from './store.js';
+import { BOUND_NOTE, UNBOUND_WARNING } from './words.js';
 import { piAnswerMessage, piCheckChallenge, piDeviceSeed, toolsReady } from './worker-tools.js';
 
 /** How long a challenge is offered after it arrived (privacyIDEA's own app: 2 minutes). */
@@ -71,6 +73,9 @@ export async function check(raws, { from }) {
   await toolsReady();
   const serverKey = await importServerKey(token);
   const checked = [];
+  // privacyIDEA takes no binding: a sign-in page of the token that waits in this browser is a
+  // hint that the challenge started here, shown with the same words as a bound push request.
+  const bound = await piWaitingTab(trustedOrigins(token));
   for (const raw of raws) {
     const challenge = await verified(raw, token, serverKey);
     if (!challenge) {
@@ -82,7 +87,13 @@ export async function check(raws, { from }) {
       request: { ...challenge, expiresAt },
       enabled: token.enabled,
       pin: Boolean(token.pin || token.appForceUnlock),
-      notice: { title: challenge.app, message: challenge.question, contextMessage: `${challenge.issuer} · ${challenge.serial}`, buttons: false },
+      ...(bound && { bound }),
+      notice: {
+        title: challenge.app,
+        message: `${bound ? `${BOUND_NOTE}.` : UNBOUND_WARNING} ${challenge.question}`,
+        contextMessage: `${challenge.issuer} · ${challenge.serial}`,
+        buttons: false,
+      },
     });
   }
   return checked;
@@ -161,6 +172,15 @@ export async function answer(item, { decision, number = null, pin = null, tabId 
     }
   }
   return { verdict };
+}
+
+/**
+ * Whether a sign-in page of the challenge's token waits in this browser now (the popup opened).
+ * @param {import('./store.js').Pending} item
+ */
+export async function locate(item) {
+  const token = (await piTokens())[item.request.tokenId];
+  return token ? piWaitingTab(trustedOrigins(token)) : null;
 }
 
 /** privacyIDEA challenges are never answered from a notification: it has no buttons. */

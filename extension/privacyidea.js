@@ -5,6 +5,7 @@
 // open or a sign-in page waits), and filling a code-to-phone code into a tab later. Each poll's
 // challenges go to the inbox (inbox.js), which checks them with privacyidea-requests.js and keeps
 // them beside the other requests, marked `kind: 'privacyidea'`.
+import { notePiWaiting } from './binding.js';
 import { admit, fillTrusted, tabOrigin } from './fill.js';
 import { forget, receive, updateOutcome } from './inbox.js';
 import { coded } from './messages.js';
@@ -286,13 +287,17 @@ export function pollOften() {
  * origin is the one the browser reports for the sender). Only a privacyIDEA server of an
  * enabled token, or a site the person confirmed for one, is heeded; it makes the worker poll
  * every few seconds for PAGE_HINT_MS. A page can cause nothing but these polls of tokens
- * already enrolled: never an answer, never a new token.
+ * already enrolled: never an answer, never a new token. `tabId`: the tab of a top frame that
+ * says so, noted as where the sign-in waits.
  * @param {string} origin
+ * @param {number|null} [tabId]
  * @returns {Promise<boolean>} whether the hint was heeded
  */
-export async function pageWaiting(origin) {
+export async function pageWaiting(origin, tabId = null) {
   const tokens = Object.values(await piTokens()).filter((t) => t.enabled && trustedOrigins(t).includes(origin));
   if (tokens.length === 0) return false;
+  // The tab whose page waits: its challenges show as started in this browser (binding.js).
+  if (tabId !== null) notePiWaiting(origin, tabId);
   pollFast(PAGE_HINT_MS);
   return true;
 }

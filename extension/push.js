@@ -7,6 +7,12 @@
 // goes to the login page of the request's origin (fill.js), when its token serves that origin
 // (the core's `mayFill`). channel.js and Web Push deliver the requests to the inbox (inbox.js),
 // which calls `check` with them and `answer` when the person decides.
+//
+// A request that commits to a login page's binding (binding.js) is bound when that page is open
+// in this browser: shown so, and approved with one press, the binding read again at that moment
+// going into the answer under its MAC (the server then marks the approval bound, and may skip
+// the number). Any other request is approved with its number, as a sign-in from elsewhere.
+import { findBinding } from './binding.js';
 import { approveAnswer, denyAnswer, pushPasscode, ready, verifyPushEnded, verifyPushRequest } from './core.js';
 import { fillOrigin } from './fill.js';
 import { loginCodeOf } from './login-code.js';
@@ -16,6 +22,7 @@ import { serial } from './queue.js';
 import { restoredElsewhere } from './restore.js';
 import { pending, pushTokens } from './store.js';
 import { secrets, touch } from './vault.js';
+import { BOUND_NOTE, UNBOUND_WARNING } from './words.js';
 import { mayFill, toolsReady, verifyLoginCode } from './worker-tools.js';
 
 const ANSWER_TIMEOUT_MS = 15_000;
@@ -55,6 +62,7 @@ function ownToken(tokens, tokenId, servers) {
 /**
  * The requests that are for a known token of the server that sent them and pass the core's
  * check of their tag and times (`verifyPushRequest`); the others are dropped with a warning.
+ * Each is looked for in this browser's tabs (binding.js): `bound` when its login page is here.
  * @param {unknown[]} raws
  * @param {import('./inbox.js').Delivery} delivery
  * @returns {Promise<Checked[]>}
@@ -63,7 +71,7 @@ export async function check(raws, { via, servers }) {
   // The core's rule of where a sign-in code may be filled (`mayFill`) is in the tools module.
   await Promise.all([ready, toolsReady()]);
   const tokens = await pushTokens();
-  /** @type {Checked[]} */
+  /** @type {{request: PushRequest, token: PushToken}[]} */
   const checked = [];
   for (const raw of raws) {
     const request = /** @type {PushRequest} */ (raw);
@@ -84,25 +92,60 @@ export async function check(raws, { via, servers }) {
       console.warn(`PushOTP: dropped a request that failed its check: ${err.code ?? err.message} (${via})`);
       continue;
     }
+    checked.push({ request, token });
+  }
+  // Where each one started, looked for at once in every tab of its origin.
+  const bound = await Promise.all(checked.map(({ request }) => locateRequest(request)));
+  return checked.map(({ request, token }, i) => {
     const where = request.place ? [request.place.city, request.place.country].filter(Boolean).join(', ') : request.clientIp;
-    checked.push({
+    const here = bound[i];
+    const account = `${token.user} at ${token.issuer} · from ${where}`;
+    return {
       request,
       enabled: token.enabled,
       pin: token.pin.required,
       // Named a site its token does not serve: shown, so that it can be denied or reported,
       // but its sign-in code is filled nowhere.
       ...(!mayFill(token, request.origin) && { foreign: true }),
+      ...(here && { bound: here }),
       notice: {
         title: `Sign-in to ${request.app}`,
-        message: `${token.user} at ${token.issuer} · from ${where}`,
+        message: here ? `${BOUND_NOTE}. ${account}` : `${UNBOUND_WARNING} ${account}`,
         contextMessage: hostOf(request.origin),
         buttons: true,
         // Where the button cannot approve by itself (approvable), it says what it opens.
-        ...(request.choices ? { approve: 'Choose the number…' } : request.numberEntry ? { approve: 'Type the number…' } : token.pin.required ? { approve: 'Enter PIN…' } : {}),
+        ...(token.pin.required
+          ? { approve: 'Enter PIN…' }
+          : here
+            ? {}
+            : request.choices
+              ? { approve: 'Choose the number…' }
+              : request.numberEntry
+                ? { approve: 'Type the number…' }
+                : {}),
       },
-    });
-  }
-  return checked;
+    };
+  });
+}
+
+/**
+ * The tab `request` started in, without its binding, or null.
+ * @param {PushRequest} request
+ * @returns {Promise<import('./store.js').Bound|null>}
+ */
+async function locateRequest(request) {
+  const found = await findBinding(request).catch(() => null);
+  if (!found) return null;
+  const { binding: _binding, ...bound } = found;
+  return bound;
+}
+
+/**
+ * The tab a waiting push request started in, looked for again (the popup opened).
+ * @param {import('./store.js').Pending} item
+ */
+export function locate(item) {
+  return locateRequest(/** @type {PushRequest} */ (item.request));
 }
 
 /**
@@ -143,7 +186,8 @@ export async function ended(raws, { via, servers }) {
  * @returns {Promise<{verdict: Verdict, after?: () => Promise<void>}>}
  */
 export async function answer(item, { decision, number = null, keys = null }) {
-  const prepared = await serial(() => prepare(item.request.id, decision, /** @type {number|null} */ (number), keys));
+  const binding = decision === 'approve' ? await bindingNow(item) : null;
+  const prepared = await serial(() => prepare(item.request.id, decision, /** @type {number|null} */ (number), keys, binding));
   // A failed approval is told to every device of the person, this one too, before the reply
   // comes back: noted first, so that the notice of this one is not shown as news.
   const approval = decision === 'approve' ? approving(prepared.token) : null;
@@ -182,6 +226,23 @@ export async function answer(item, { decision, number = null, keys = null }) {
 }
 
 /**
+ * The binding an approval of `item` carries: the one its login page in this browser carries
+ * now, read again at this moment, not when the request was shown. A request shown as started
+ * in this browser whose page is gone (closed, or navigated) is refused with `page_gone` before
+ * anything is sent: the person approved that page, not a sign-in from elsewhere.
+ * @param {import('./store.js').Pending} item
+ * @returns {Promise<string|null>}
+ */
+async function bindingNow(item) {
+  const request = /** @type {PushRequest} */ (item.request);
+  if (typeof request.bindingHash !== 'string') return null;
+  const found = await findBinding(request).catch(() => null);
+  if (found) return found.binding;
+  if (item.bound) throw coded('page_gone', 'The sign-in page is no longer open in this browser: nothing was approved.');
+  return null;
+}
+
+/**
  * Whether `loginCode` is the sign-in code the token's server issued for the request
  * `requestId`: `tag` verifies under the token's K_req (protocol §5, "What the login page gets").
  * @param {PushToken} token
@@ -206,9 +267,11 @@ function issued(token, requestId, loginCode, tag) {
  * @param {string} decision
  * @param {number|null} number
  * @param {{otp: string, answer: string}|null} keys
+ * @param {string|null} binding  the login page's, read now (`bindingNow`): an approval with it
+ *   needs no number
  * @returns {Promise<{token: PushToken, request: PushRequest, body: object, at: number}>}
  */
-async function prepare(requestId, decision, number, keys) {
+async function prepare(requestId, decision, number, keys, binding) {
   const waiting = (await pending())[requestId];
   if (!waiting) throw coded('unknown_request', 'This request is no longer waiting.');
   const request = /** @type {PushRequest} */ (waiting.request);
@@ -224,7 +287,7 @@ async function prepare(requestId, decision, number, keys) {
   if (!secret?.otp || !secret?.answer) throw coded('pin_required', 'This token needs its PIN to approve.');
   const { otp } = token;
   const passcode = pushPasscode(secret.otp, otp.algorithm, otp.digits, request.id);
-  const body = approveAnswer(request, number, passcode, at, token.keys.channel, secret.answer);
+  const body = approveAnswer(request, number, passcode, at, token.keys.channel, secret.answer, binding);
   return { token, request, body, at };
 }
 
@@ -277,13 +340,15 @@ async function send(server, body) {
 }
 
 /**
- * Whether the notification's Approve button may answer without the popup: only without a
- * number to pick or type and without a PIN, and only if the person left that on.
+ * Whether the notification's Approve button may answer without the popup: only without a PIN,
+ * only if the person left that on, and only without a number to pick or type, which a request
+ * that started in this browser does without (its binding is read again as it is approved).
  * @param {import('./store.js').Pending} item
  * @param {import('./store.js').Settings} prefs
  */
 export async function approvable(item, prefs) {
   const token = (await pushTokens())[item.request.tokenId];
   const request = /** @type {PushRequest} */ (item.request);
-  return Boolean(token) && prefs.approveFromNotification && !request.choices && !request.numberEntry && !token.pin.required;
+  const noNumber = Boolean(item.bound) || (!request.choices && !request.numberEntry);
+  return Boolean(token) && prefs.approveFromNotification && noNumber && !token.pin.required;
 }

@@ -144,6 +144,8 @@
  * @property {number[]|null} [choices]
  * @property {'type'} [numberEntry]  the number shown on the sign-in page is typed, not picked
  *   (then `choices` is null)
+ * @property {string} [bindingHash]  the commitment to the binding of the login page load the
+ *   push was started from (binding.js); none from a server that binds no page
  */
 
 /**
@@ -177,6 +179,17 @@
  * @property {Tried} [tried]       its last answer failed and left it waiting (a wrong PIN)
  * @property {boolean} [foreign]    push: it names a site its token does not serve (the core's
  *   `mayFill`), so an approval's sign-in code is filled nowhere; the popup says so
+ * @property {Bound} [bound]        it started in this browser, in this tab (binding.js): for a
+ *   push request its login page carries the binding the request commits to, for a privacyIDEA
+ *   challenge a sign-in page of its token waits for it (a hint only); absent: it did not, as
+ *   far as this browser can tell
+ */
+
+/**
+ * @typedef {object} Bound  The tab a sign-in request started in, as the browser reported it.
+ * @property {number} tabId
+ * @property {string} title   the tab's title: the page's own words, shown only as text
+ * @property {string} origin
  */
 
 /**

@@ -3,6 +3,13 @@
 // What the popup says about a request and about how an answer ended. Pure functions, tested in
 // Node; the popup only puts their text on the page.
 
+/**
+ * Where a sign-in request started, as the popup and the notification say it: in this browser
+ * (binding.js found its login page in a tab here), or not, as far as this browser can tell.
+ */
+export const BOUND_NOTE = 'Started in this browser';
+export const UNBOUND_WARNING = 'This sign-in did not start in this browser. Approve only if you are signing in on another device right now.';
+
 /** The host of a login page's origin ("127.0.0.1:8080"), or the text itself if it is no URL. */
 export function hostOf(origin) {
   try {
