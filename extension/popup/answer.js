@@ -8,7 +8,7 @@ import { Message, ask } from '../messages.js';
 import { renderUnlock } from '../unlock.js';
 import { triedMessage } from '../words.js';
 import { $, $button, $dialog, $input, find, target } from './common.js';
-import { actionButtons, finished, focusRequest, picked, render, state } from './requests.js';
+import { actionButtons, finished, focusRequest, oneClick, picked, render, state } from './requests.js';
 
 /**
  * @typedef {import('../store.js').PushRequest} PushRequest
@@ -49,14 +49,16 @@ function pinFirst(request) {
 }
 
 /**
- * Approve: with the number (or option) picked, where the request has choices.
+ * Approve: with the number (or option) picked, where the request has choices, unless it started
+ * in this browser (its approval carries the login page's binding instead).
  * @param {Choice} number
  */
 export function approve(number) {
   const request = answerable();
   if (!request) return;
-  if (request.choices?.length && number == null) return;
-  if (/** @type {PushRequest} */ (request).numberEntry === 'type' && number == null) return;
+  const numberless = oneClick(state.pending[request.id]);
+  if (!numberless && request.choices?.length && number == null) return;
+  if (!numberless && /** @type {PushRequest} */ (request).numberEntry === 'type' && number == null) return;
   if (pinFirst(request)) askPin(request, number);
   else send(request, { decision: 'approve', ...(number != null && { number }) });
 }
@@ -85,6 +87,16 @@ async function send(request, answer, progress = 'Sending your answer…') {
   } catch (err) {
     if (err.code === 'locked') {
       askUnlock(request, answer, progress);
+      return;
+    }
+    if (err.code === 'page_gone') {
+      // Shown as started in this browser, its sign-in page went away: nothing was sent, and the
+      // worker shows it again as a sign-in from elsewhere, with its number.
+      state.gone.add(request.id);
+      state.busy = false;
+      $('progress').textContent = '';
+      render();
+      focusRequest();
       return;
     }
     outcome = { status: 'failed', reason: err.code ?? null, triesLeft: null };
@@ -153,6 +165,9 @@ function deny() {
   const dialog = $dialog('deny-dialog');
   dialog.returnValue = '';
   dialog.showModal();
+  // A sign-in that did not start in this browser is most likely someone else's: Report stands
+  // out. The focus stays on No, so that Enter pressed a moment too late reports nothing.
+  $('deny-report').classList.toggle('prominent', !state.pending[denying.id]?.bound);
   $('deny-only').focus();
 }
 

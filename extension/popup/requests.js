@@ -9,7 +9,7 @@ import { Message, ask } from '../messages.js';
 import { inOrder } from '../store.js';
 import { ago, dateTime, expiresIn, secondsLeft } from '../time.js';
 import { getDomain } from '../vendor/tldts.js';
-import { hostOf, hostParts, outcomeMessage, placeName, triedMessage, twinNotes } from '../words.js';
+import { BOUND_NOTE, UNBOUND_WARNING, hostOf, hostParts, outcomeMessage, placeName, triedMessage, twinNotes } from '../words.js';
 import { closeDialogsFor, loadTools } from './answer.js';
 import { $, $button, find, tabOf, target } from './common.js';
 import { piFillParts } from './pi-codes.js';
@@ -40,6 +40,7 @@ import { piFillParts } from './pi-codes.js';
  *   busy: boolean,
  *   fillNotes: {[requestId: string]: string},
  *   picked: {id: string, choice: number|string}|null,
+ *   gone: Set<string>,
  * }}
  */
 export const state = {
@@ -55,7 +56,16 @@ export const state = {
   busy: false, // an answer (or a PIN check) is under way
   fillNotes: {}, // request id → what the last "Fill" press of a privacyIDEA code ended in, when the worker kept nothing
   picked: null, // the number (or option) picked for a request, sent only by Approve
+  gone: new Set(), // requests shown as started here whose sign-in page was gone when approved
 };
+
+/**
+ * Whether the request approves with one press, without its number: a push request that started
+ * in this browser (binding.js), whose approval carries its login page's binding. A privacyIDEA
+ * challenge's presence option is asked for all the same: its server takes no binding.
+ * @param {Pending|undefined} item
+ */
+export const oneClick = (item) => item?.kind === 'push' && item.bound != null;
 
 /** Requests the person can still answer, oldest first. */
 function visible(now = Date.now()) {
@@ -82,7 +92,8 @@ export function render({ focus = false } = {}) {
   if (position < 0) position = Math.min(state.index, list.length - 1);
   const shown = list[position] ?? null;
   state.index = Math.max(position, 0);
-  const changed = shown?.id !== state.current || $('request').dataset.id !== shown?.id;
+  // A request whose sign-in page appeared or went away shows again, with or without its number.
+  const changed = shown?.id !== state.current || $('request').dataset.id !== shown?.id || $('request').dataset.bound !== boundKey(shown);
   state.current = shown?.id ?? null;
 
   if (!shown) delete $('request').dataset.id;
@@ -100,6 +111,7 @@ export function render({ focus = false } = {}) {
     for (const button of actionButtons()) button.disabled = state.busy;
     showPicked();
     showTried(shown);
+    $('page-gone').hidden = !state.gone.has(shown.id) || shown.bound != null;
     // A request that appears (or that the carousel moves to) takes the focus to its heading,
     // never to an answer: a key pressed a moment too late must not answer it.
     if (focus || (changed && movable)) focusRequest();
@@ -108,12 +120,51 @@ export function render({ focus = false } = {}) {
   keepFocus(focused);
 }
 
+/** @param {Pending|null|undefined} item */
+const boundKey = (item) => (item ? (item.bound ? 'yes' : 'no') : undefined);
+
 /** @param {Pending & {id: string}} shown */
-function showRequest({ id, request, kind, foreign }) {
+function showRequest(shown) {
+  const { id, request, kind, foreign } = shown;
   $('site-warning').hidden = !foreign;
-  if (kind === 'privacyidea') return showPiRequest(id, /** @type {PiChallenge} */ (request));
-  return showPushRequest(id, /** @type {PushRequest} */ (request), Boolean(foreign));
+  showStarted(shown);
+  if (kind === 'privacyidea') showPiRequest(id, /** @type {PiChallenge} */ (request));
+  else showPushRequest(id, /** @type {PushRequest} */ (request), Boolean(foreign), oneClick(shown));
+  $('request').dataset.bound = /** @type {string} */ (boundKey(shown));
 }
+
+/**
+ * Where the request started: in this browser, in the tab named (its title, the page's own
+ * words, and its origin), with the way to that tab; or the warning that it did not, with Deny
+ * as the first choice.
+ * @param {Pending} item
+ */
+function showStarted({ bound }) {
+  $('bound').hidden = !bound;
+  $('unbound').hidden = Boolean(bound);
+  $('bound-note').textContent = `${BOUND_NOTE}:`;
+  $('unbound').textContent = UNBOUND_WARNING;
+  if (bound) {
+    const title = bound.title.length > TITLE_CHARS ? `${bound.title.slice(0, TITLE_CHARS - 1)}…` : bound.title;
+    $('bound-title').textContent = title ? `“${title}”` : 'a tab without a title';
+    $('bound-origin').textContent = bound.origin;
+  }
+  const approve = $button('approve');
+  const deny = $button('deny');
+  approve.classList.toggle('primary', Boolean(bound));
+  deny.classList.toggle('prominent', !bound);
+  // In the order they show, so that the keyboard meets them as the eye does.
+  if (bound) approve.parentElement?.prepend(approve);
+  else deny.parentElement?.prepend(deny);
+}
+
+// The tab the request started in, brought to the front.
+$('go-to-tab').addEventListener('click', async () => {
+  const bound = state.pending[state.current ?? '']?.bound;
+  if (!bound) return;
+  const tab = await chrome.tabs.update(bound.tabId, { active: true }).catch(() => null);
+  if (tab) await chrome.windows.update(tab.windowId, { focused: true }).catch(() => {});
+});
 
 /**
  * A push request (push.js): the sign-in page, IP address and place it came from, the account,
@@ -122,8 +173,9 @@ function showRequest({ id, request, kind, foreign }) {
  * @param {string} id
  * @param {PushRequest} request
  * @param {boolean} foreign
+ * @param {boolean} bound  it started in this browser: approved without its number
  */
-function showPushRequest(id, request, foreign) {
+function showPushRequest(id, request, foreign, bound) {
   showWebFacts(true);
   const token = state.tokens[request.tokenId];
   if (foreign) {
@@ -146,9 +198,9 @@ function showPushRequest(id, request, foreign) {
   const twin = token ? twinNotes(state.tokens, dateTime)[token.tokenId]?.text : null;
   $('account').textContent = token ? [token.tokenName, token.user, twin].filter(Boolean).join(' · ') : 'Unknown token';
 
-  showChoices(request.choices ?? []);
-  showTyped(request.numberEntry === 'type');
-  showWhere(id, request);
+  showChoices(bound ? [] : (request.choices ?? []));
+  showTyped(!bound && request.numberEntry === 'type');
+  showWhere(id, request, bound);
   $('request-unlock').hidden = true;
   if (token?.pin?.required) loadTools();
 }
@@ -206,11 +258,12 @@ const TITLE_CHARS = 60;
  * tab's title where a tab of that site is open.
  * @param {string} id
  * @param {PushRequest} request
+ * @param {boolean} bound  no number is asked for
  */
-function showWhere(id, request) {
+function showWhere(id, request, bound) {
   const where = $('where');
   const site = `The number is on the sign-in page of ${hostOf(request.origin)}`;
-  where.hidden = !request.choices?.length && request.numberEntry !== 'type';
+  where.hidden = bound || (!request.choices?.length && request.numberEntry !== 'type');
   where.textContent = `${site}.`;
   if (where.hidden) return;
   tabOf(request.origin)
@@ -263,8 +316,8 @@ function typedInput() {
 
 /** Whether the shown request asks for its number to be typed. */
 function typedShown() {
-  const request = state.pending[state.current ?? '']?.request;
-  return /** @type {PushRequest|undefined} */ (request)?.numberEntry === 'type';
+  const item = state.pending[state.current ?? ''];
+  return !oneClick(item) && /** @type {PushRequest|undefined} */ (item?.request)?.numberEntry === 'type';
 }
 
 /**
@@ -297,7 +350,8 @@ typedInput().addEventListener('input', () => {
 
 /** The shown request's choices, as it has them. */
 function choicesShown() {
-  return state.pending[state.current]?.request.choices ?? [];
+  const item = state.pending[state.current];
+  return oneClick(item) ? [] : (item?.request.choices ?? []);
 }
 
 /**
