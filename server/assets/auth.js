@@ -14,6 +14,15 @@ const OUTCOMES = {
   rejected: 'The answer was refused',
 };
 
+/** Refusals the person can act on, said in full. */
+const REASONS = {
+  // The server takes only approvals made in the browser that shows this page (docs/protocol.md
+  // §5, "Same-browser approvals"): one from another device, or through a copy of this page on
+  // another site, is refused.
+  unbound:
+    'The approval came from another browser or device. Approve from the browser you are signing in with: send a new request and approve it in this browser.',
+};
+
 /** Outcomes that end the sign-in for good: the person starts again with the password. */
 const ENDINGS = {
   denied: 'The request was denied on your authenticator.',
@@ -49,8 +58,12 @@ function follow() {
       events.close();
       $('waiting').hidden = true;
       $('choose').hidden = false;
-      const reason = event.reason ? ` (${event.reason.replaceAll('_', ' ')})` : '';
-      say(`${OUTCOMES[event.state]}${event.state === 'rejected' ? reason + '.' : ''}`, 'error');
+      if (event.reason in REASONS) {
+        say(REASONS[event.reason], 'error');
+      } else {
+        const reason = event.reason ? ` (${event.reason.replaceAll('_', ' ')})` : '';
+        say(`${OUTCOMES[event.state]}${event.state === 'rejected' ? reason + '.' : ''}`, 'error');
+      }
     }
   });
   events.addEventListener('error', () => {

@@ -76,6 +76,11 @@ pub struct Config {
     pub require_pin: bool,
     /// Whether a reported request locks the token.
     pub lock_on_report: bool,
+    /// Whether only bound approvals sign in: approvals made in the browser that shows the
+    /// login page, on its origin (docs/protocol.md §5, "Same-browser approvals"). Unbound ones
+    /// are refused as `unbound`, counting no failed try; by default they are taken and audited
+    /// as unbound.
+    pub require_same_browser: bool,
     /// How push services can reach the operator (RFC 8292 §2.1 `sub`): a `mailto:` or
     /// `https://` URI. Defaults to the public URL when that is https.
     pub contact: Option<String>,
@@ -110,6 +115,7 @@ impl Default for Config {
             number_entry: NumberMatching::Choose,
             require_pin: false,
             lock_on_report: false,
+            require_same_browser: false,
             contact: None,
             demo_client_ip: None,
             password_queue: 32,

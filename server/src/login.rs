@@ -349,16 +349,24 @@ async fn auth_page(State(state): State<AppState>, headers: HeaderMap) -> AppResu
     if login.is_over() {
         return Ok(sign_in_over(&state, &login, StatusCode::OK));
     }
+    Ok(auth_html(&state, &login, "").await?.into_response())
+}
+
+/// The login page of an open sign-in, saying `error` if not empty. Each load carries a fresh
+/// binding (docs/protocol.md §5, "Same-browser approvals") in a `meta` element, which only a
+/// script of the page's own origin reads; the pushes started from it commit to that binding.
+async fn auth_html(state: &AppState, login: &Login, error: &str) -> AppResult<Html<String>> {
+    let binding = signin::new_binding(state, login).await?;
     Ok(page(
         include_str!("../assets/auth.html"),
         &[
             ("ORG", &state.config.org_name),
             ("APP", &login.app),
             ("USER", &login.username),
-            ("ERROR", ""),
+            ("ERROR", error),
+            ("BINDING", &binding),
         ],
-    )
-    .into_response())
+    ))
 }
 
 /// A sign-in that was denied, reported or locked (or already used) takes nothing more.
@@ -469,27 +477,11 @@ async fn passcode(
                 .into_response())
         }
         PasscodeOutcome::Wrong => {
-            let html = page(
-                include_str!("../assets/auth.html"),
-                &[
-                    ("ORG", &state.config.org_name),
-                    ("APP", &login.app),
-                    ("USER", &login.username),
-                    ("ERROR", "That sign-in code is not valid."),
-                ],
-            );
+            let html = auth_html(&state, &login, "That sign-in code is not valid.").await?;
             Ok((StatusCode::UNAUTHORIZED, html).into_response())
         }
         PasscodeOutcome::Malformed => {
-            let html = page(
-                include_str!("../assets/auth.html"),
-                &[
-                    ("ORG", &state.config.org_name),
-                    ("APP", &login.app),
-                    ("USER", &login.username),
-                    ("ERROR", "A sign-in code is 6 to 10 digits."),
-                ],
-            );
+            let html = auth_html(&state, &login, "A sign-in code is 6 to 10 digits.").await?;
             Ok((StatusCode::BAD_REQUEST, html).into_response())
         }
         PasscodeOutcome::Wait(wait) => {
@@ -498,15 +490,7 @@ async fn passcode(
                 "Too many wrong passcodes. Try again in {seconds} s ({}), or approve the sign-in on your device.",
                 minutes(seconds)
             );
-            let html = page(
-                include_str!("../assets/auth.html"),
-                &[
-                    ("ORG", &state.config.org_name),
-                    ("APP", &login.app),
-                    ("USER", &login.username),
-                    ("ERROR", &message),
-                ],
-            );
+            let html = auth_html(&state, &login, &message).await?;
             let mut response = (StatusCode::TOO_MANY_REQUESTS, html).into_response();
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             Ok(response)

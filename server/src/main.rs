@@ -115,6 +115,11 @@ struct ServeArgs {
     /// Lock a token when its owner reports a request.
     #[arg(long)]
     lock_on_report: bool,
+    /// Take only approvals made in the browser that shows the login page, on its origin:
+    /// refuse the others ("approve from the browser you are signing in with"). Without it they
+    /// are taken and audited as unbound.
+    #[arg(long)]
+    require_same_browser: bool,
     /// How push services can reach you (Web Push VAPID contact): mailto:… or https://….
     #[arg(long)]
     contact: Option<String>,
@@ -404,6 +409,7 @@ async fn serve(db: Db, key: ServerKey, args: ServeArgs, database: &str) -> anyho
         },
         require_pin: args.require_pin,
         lock_on_report: args.lock_on_report,
+        require_same_browser: args.require_same_browser,
         contact: args.contact,
         demo_client_ip,
         password_queue: args.password_queue,

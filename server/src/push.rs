@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use pushotp::push::{
-    Answer, Decision, EndReason, Nonce, NoticeKind, NumberEntry, NumberMatch, Place, PushRequest,
-    VERSION,
+    Answer, Decision, EndReason, Nonce, NoticeKind, NumberEntry, NumberMatch, PageBinding, Place,
+    PushRequest, VERSION,
 };
 
 use crate::app_state::AppState;
@@ -93,6 +93,12 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
         lon_e6: p.lon_e6,
     });
     let expires = now + state.config.request_ttl;
+    // The page load the push is started from: each request commits to its binding (§5,
+    // "Same-browser approvals"), so that an approval can prove that page was open on the
+    // login's origin in the browser that approved.
+    let binding = login.binding.as_deref().and_then(|b| {
+        Base64UrlUnpadded::decode_vec(b).ok().and_then(|b| PageBinding::try_from(b).ok())
+    });
     let mut signed = Vec::with_capacity(active.len());
     for token in active {
         let keys = tokens::open_keys(state, token)?;
@@ -112,7 +118,9 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
             expires_at: expires,
             choices,
             number_entry,
-            binding_hash: None,
+            binding_hash: binding
+                .map(|b| pushotp::push::binding_hash(&b, &id, &token.id))
+                .transpose()?,
             nonce,
             tag: [0; 32],
         };
@@ -359,8 +367,15 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
             Ok(AnswerOutcome::Reported)
         }
         Decision::Approve => {
+            // Bound: the answer carries the binding of the login page the push was started
+            // from, read in the approving browser from a document of the login's origin (§5,
+            // "Same-browser approvals"). The tags, checked below, cover it.
+            let sent: Option<PushRequest> = serde_json::from_str(&request.body).ok();
+            let bound = sent.as_ref().is_some_and(|sent| answer.is_bound(sent));
+            // A bound approval may leave the number out: the page is in front of the person.
             let number_ok = request.right_number.is_none()
-                || request.right_number == answer.number.map(i64::from);
+                || request.right_number == answer.number.map(i64::from)
+                || (bound && answer.number.is_none());
             // The answer tag under K_ans first (§5 step 5): a wrong one is what a wrong PIN
             // gives. A right one proves the PIN right, so a passcode that then fails is no
             // guess at the PIN: it ends the request as `bad_passcode` and counts nothing.
@@ -434,6 +449,19 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                 signin::finish(&state, login_id, LoginState::Rejected, Some(reason)).await?;
                 return rejected(reason, Some(left));
             }
+            // Unbound, where only bound approvals sign in: no failed try (the PIN was right),
+            // but the request and its sign-in end, and the login page says to approve from
+            // the browser it is open in.
+            if state.config.require_same_browser && !bound {
+                settle(RequestState::Rejected).await?;
+                Audit::of_token(AuditEvent::PushRejected, token)
+                    .detail(format!("{request_id} {}", Reason::Unbound.as_str()))
+                    .record(&state.db)
+                    .await?;
+                signin::finish(&state, login_id, LoginState::Rejected, Some(Reason::Unbound))
+                    .await?;
+                return rejected(Reason::Unbound, None);
+            }
             // Only while the token is active: a failure of another request may have just
             // locked it. A right answer forgives no failed try (they decay with time).
             if !tokens::still_active(&state, token).await? {
@@ -459,8 +487,10 @@ async fn process_answer(state: AppState, answer: Answer) -> Result<AnswerOutcome
                     .await?;
                 return rejected(Reason::Cancelled, None);
             }
+            // Audited as bound or unbound, so that an administrator sees which sign-ins were
+            // approved from another device (or through a relay on another origin).
             Audit::of_token(AuditEvent::PushApproved, token)
-                .detail(&request_id)
+                .detail(format!("{request_id} {}", if bound { "bound" } else { "unbound" }))
                 .record(&state.db)
                 .await?;
             // What the device may fill into the login page: a fresh code of the server's, not

@@ -196,6 +196,18 @@ pub async fn issue_login_code(
     Ok(kept.then_some(code))
 }
 
+/// A fresh binding for a load of `login`'s page (docs/protocol.md §5, "Same-browser
+/// approvals"): 16 random bytes, unpadded base64url, kept as the login's newest, so that the
+/// pushes started from that page commit to it. An earlier load's binding binds none of them.
+pub async fn new_binding(state: &AppState, login: &Login) -> anyhow::Result<String> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let mut binding: pushotp::push::PageBinding = [0; pushotp::push::BINDING_LEN];
+    rand::fill(&mut binding);
+    let binding = Base64UrlUnpadded::encode_string(&binding);
+    store::logins::set_binding(&state.db, &login.id, &binding).await?;
+    Ok(binding)
+}
+
 /// What the login `login_id` keeps of its sign-in code `code`: a MAC under a key derived from
 /// the server key ([`ServerKey::mac`](crate::ServerKey::mac)), bound to the login, unpadded
 /// base64url. A code has a million values or so: a plain hash would give it away to a reader

@@ -174,6 +174,9 @@ stored_words! {
         WrongNumber = "wrong_number",
         /// The person reported the request as fraud.
         Reported = "reported",
+        /// The approval was not made in the browser that shows the login page (it carried no
+        /// binding of that page, or another's), and the server takes only bound approvals.
+        Unbound = "unbound",
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Login {
     /// Whether wrong codes used up the tries at its sign-in code ([`spend_login_code`]): an
     /// approved login that can no longer be completed.
     pub code_spent: bool,
+    /// The binding of its login page's newest load ([`set_binding`], docs/protocol.md §5,
+    /// "Same-browser approvals"), base64url, to which its pushes commit.
+    pub binding: Option<String>,
 }
 
 impl Login {
@@ -86,7 +89,7 @@ pub async fn insert(db: &Db, login: &NewLogin<'_>) -> anyhow::Result<()> {
 pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
     let row = sqlx::query(
         "SELECT l.id, l.user_id, u.username, l.app, l.origin, l.client_ip, l.state, l.reason, l.number, \
-         l.completed_at, l.login_code, l.login_code_tries \
+         l.completed_at, l.login_code, l.login_code_tries, l.binding \
          FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.expires_at > $2",
     )
     .bind(id)
@@ -109,6 +112,7 @@ pub async fn get(db: &Db, id: &str, now: i64) -> anyhow::Result<Option<Login>> {
         completed_at: row.try_get("completed_at")?,
         code_tries: tries,
         code_spent: code.is_none() && tries >= LOGIN_CODE_TRIES,
+        binding: row.try_get("binding")?,
     }))
 }
 
@@ -162,6 +166,17 @@ pub async fn finish(
     .execute(&db.writer)
     .await?;
     Ok(moved.rows_affected() == 1)
+}
+
+/// Gives login `id` the binding of its login page's newest load: pushes started from now on
+/// commit to it, and an earlier load's binding binds none of them.
+pub async fn set_binding(db: &Db, id: &str, binding: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE logins SET binding = $1 WHERE id = $2")
+        .bind(binding)
+        .bind(id)
+        .execute(&db.writer)
+        .await?;
+    Ok(())
 }
 
 /// Keeps the MAC of the sign-in code of an approved login (docs/protocol.md §5), once: a

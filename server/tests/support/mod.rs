@@ -374,6 +374,20 @@ impl Device {
             .unwrap()
     }
 
+    /// A bound approval (docs/protocol.md §5, "Same-browser approvals"): `binding` as read from
+    /// the login page, which the core takes only when the request commits to it.
+    pub fn approve_bound(
+        &mut self,
+        request: &PushRequest,
+        number: Option<u8>,
+        binding: &pushotp::push::PageBinding,
+    ) -> Answer {
+        let passcode = self.passcode(&self.keys.otp, request);
+        let at = self.next_answered_at();
+        let (k_chan, k_ans) = (&self.keys.channel, &self.keys.answer);
+        Answer::approve(request, number, &passcode, Some(binding), at, k_chan, k_ans).unwrap()
+    }
+
     /// Now, or a second after the last answer if that was this second or later.
     pub fn next_answered_at(&mut self) -> u64 {
         self.answered_at = now().max(self.answered_at + 1);
@@ -501,6 +515,25 @@ impl Browser {
         }
         let reply = request.send().await.unwrap();
         reply.status().as_u16()
+    }
+
+    /// Loads the login page, as a browser does, and returns the binding of this load from its
+    /// `pushotp-binding` meta element.
+    pub async fn page_binding(&self) -> pushotp::push::PageBinding {
+        use base64ct::{Base64UrlUnpadded, Encoding};
+        let html = self
+            .http
+            .get(format!("{}/auth", self.server))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let tag = r#"<meta name="pushotp-binding" content=""#;
+        let start = html.find(tag).expect("a binding on the login page") + tag.len();
+        let value = &html[start..start + html[start..].find('"').unwrap()];
+        Base64UrlUnpadded::decode_vec(value).unwrap().try_into().unwrap()
     }
 
     /// "Use my mobile to autosend a password": the status and the body (with the number).
