@@ -164,6 +164,8 @@ function refusal(reason, triesLeft, pin) {
       return `${pin ? 'Your PIN was right, but the' : 'The'} server did not accept this device's passcode: its keys are not the server's. No try was counted. Remove the token and add it again.`;
     case 'bad_device_tag':
       return 'The server did not recognise this device. Remove the token and add it again.';
+    case 'unbound':
+      return 'This sign-in must be approved from the browser you are signing in with. Nothing was approved, and no try was counted.';
     case 'restored_elsewhere':
       return 'This token was restored in another browser: only that browser can answer its sign-in requests now. Nothing was approved here.';
     default:

@@ -105,6 +105,7 @@ test('a sentence for every outcome', () => {
   assert.match(say('rejected', 'already_answered').text, /already answered/);
   assert.match(say('rejected', 'cancelled').text, /nothing was approved/);
   assert.match(say('rejected', 'unknown_request').text, /no longer knows this request/);
+  assert.match(say('rejected', 'unbound').text, /^This sign-in must be approved from the browser you are signing in with\./);
   assert.match(say('rejected', 'bad_answer', 2).text, /did not accept.*2 tries left/);
   // A right answer tag with a wrong passcode (protocol §5): the PIN was right, nothing counted.
   assert.equal(
