@@ -61,8 +61,14 @@ async function start() {
     tick();
     codesTick();
   }, 1000);
-  // Fetch what servers have that the worker may have missed; storage changes bring it here.
-  ask({ type: Message.REQUESTS_REFRESH }).catch(() => {});
+  // Fetch what servers have that the worker may have missed, and where each request started as
+  // the tabs are now; storage changes bring it here. Marked once done, for DevTools (and the
+  // end-to-end tests) to tell a request shown before the refresh from one shown after it.
+  ask({ type: Message.REQUESTS_REFRESH })
+    .catch(() => {})
+    .finally(() => {
+      document.body.dataset.refreshed = '';
+    });
 }
 
 start();

@@ -21,14 +21,16 @@ const WARNING = 'This sign-in did not start in this browser. Approve only if you
 
 let browser;
 let server;
+let strict; // --require-same-browser
 let helper; // an extension page for enrollment and storage reads
 let token;
 /** The server's audit lines, as it logs them. */
 let audit = '';
 
 before(async () => {
-  [browser, server] = await Promise.all([
+  [browser, strict, server] = await Promise.all([
     launchWithExtension(),
+    startServer(['--require-same-browser']),
     startServer(['--deny-cooldown', '0', '--max-pending', '100'], {
       log: 'warn,pushotp_server::audit=info',
       onOutput: (text) => {
@@ -38,12 +40,13 @@ before(async () => {
   ]);
   helper = await openExtensionPage(browser, 'popup.html');
   token = await enroll(helper, server.link);
+  await enroll(helper, strict.link);
   await mkdir(SCREENSHOTS, { recursive: true });
 });
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
+  await Promise.all([server?.stop(), strict?.stop()]);
 });
 
 /** The extension's own errors (web pages framed in odd ways may log theirs). */
@@ -81,14 +84,14 @@ function settled() {
 }
 
 /** Signed out of the demo app in the browser, then the password step in `page`. */
-async function passwordStep(page) {
+async function passwordStep(page, at = server) {
   await browser.context.clearCookies();
-  await page.goto(`${server.url}/app`);
-  await page.waitForURL(`${server.url}/app/login`);
+  await page.goto(`${at.url}/app`);
+  await page.waitForURL(`${at.url}/app/login`);
   await page.getByLabel('Username').fill('alice');
   await page.getByLabel('Password').fill('alice-demo');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${server.url}/auth`);
+  await page.waitForURL(`${at.url}/auth`);
 }
 
 /** "Use my mobile" in the login page `where` (a page or a frame): the number it shows. */
@@ -327,12 +330,18 @@ test('a login tab that navigated away after the push arrived: Approve sends noth
   const [id] = Object.keys(pending);
   const popup = await openPopup();
   await popup.getByText('Started in this browser').waitFor();
+  // The popup's own look at the tabs is done: what follows is the look of the approval.
+  await popup.locator('body[data-refreshed]').waitFor({ state: 'attached' });
 
   await login.goto(`${server.url}/app/login`);
   await popup.bringToFront();
   await popup.getByRole('button', { name: 'Approve' }).click();
   await showsUnbound(popup);
   await popup.getByText('The sign-in page is no longer open in this browser, so nothing was approved.').waitFor();
+  // The popup may cover the number: it says where to look, naming the tab of that site.
+  const where = `The number is on the sign-in page of ${new URL(server.url).host}, in the tab “${await login.title()}”.`;
+  await popup.getByText(where, { exact: true }).waitFor();
+  await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-where-to-look.png') });
   // Nothing went to the server: still waiting there, and no approval audited.
   assert.equal(approvals().length, counted);
   assert.ok((await session(helper)).pending[id]);
@@ -371,3 +380,48 @@ async function pushElsewhere() {
   assert.equal(status, 200, JSON.stringify(body));
   return String(body.number);
 }
+
+test('a popup opened after the login tab navigated away looks again and shows the request unbound', async () => {
+  const login = await browser.context.newPage();
+  await passwordStep(login);
+  await pushFrom(login);
+  const { pending } = await arrived();
+  assert.ok(Object.values(pending)[0].bound, 'kept as started in this browser');
+  await login.goto(`${server.url}/app/login`);
+  const popup = await openPopup();
+  await showsUnbound(popup);
+  assert.equal(Object.values((await session(helper)).pending)[0].bound, undefined);
+  await popup.getByRole('button', { name: 'Deny' }).click();
+  await popup.getByRole('button', { name: 'No' }).click();
+  await settled();
+  await Promise.all([login.close(), popup.close()]);
+  assert.deepEqual(extensionErrors(), []);
+});
+
+test('where only same-browser approvals count, an approval from elsewhere is refused and said so; one from here signs in', async () => {
+  // A sign-in of another device: unbound, refused by the server, and no try counted.
+  const other = await signIn(strict.url, 'alice', 'alice-demo');
+  const pushed = await other.push();
+  assert.equal(pushed.status, 200, JSON.stringify(pushed.body));
+  await arrived();
+  const popup = await openPopup();
+  await showsUnbound(popup);
+  await popup.getByRole('button', { name: String(pushed.body.number), exact: true }).click();
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await popup.getByText('This sign-in must be approved from the browser you are signing in with. Nothing was approved, and no try was counted.').waitFor();
+  assert.deepEqual(await other.state(), { state: 'rejected', reason: 'unbound', number: null });
+  await settled();
+
+  // The same person signing in in this browser: bound, one press, signed in.
+  const login = await browser.context.newPage();
+  await passwordStep(login, strict);
+  await pushFrom(login);
+  await arrived();
+  await popup.getByText('Started in this browser').waitFor();
+  await popup.getByRole('button', { name: 'Approve' }).click();
+  await login.waitForURL(`${strict.url}/app`);
+  await login.getByText('You are signed in as').waitFor();
+  await settled();
+  await Promise.all([login.close(), popup.close()]);
+  assert.deepEqual(extensionErrors(), []);
+});
