@@ -136,7 +136,7 @@ function showRequest(shown) {
 /**
  * Where the request started: in this browser, in the tab named (its title, the page's own
  * words, and its origin), with the way to that tab; or the warning that it did not, with Deny
- * as the first choice.
+ * as the prominent choice.
  * @param {Pending} item
  */
 function showStarted({ bound }) {
@@ -149,13 +149,12 @@ function showStarted({ bound }) {
     $('bound-title').textContent = title ? `“${title}”` : 'a tab without a title';
     $('bound-origin').textContent = bound.origin;
   }
-  const approve = $button('approve');
-  const deny = $button('deny');
-  approve.classList.toggle('primary', Boolean(bound));
-  deny.classList.toggle('prominent', !bound);
-  // In the order they show, so that the keyboard meets them as the eye does.
-  if (bound) approve.parentElement?.prepend(approve);
-  else deny.parentElement?.prepend(deny);
+  // Said with the heading, which takes the focus when a request shows.
+  $('app').setAttribute('aria-describedby', bound ? 'bound-note bound-title bound-origin' : 'unbound');
+  // Approve stands out only where the sign-in started here; elsewhere Deny does. Their order
+  // stays, so that the keyboard finds Approve where it always is.
+  $button('approve').classList.toggle('primary', Boolean(bound));
+  $button('deny').classList.toggle('prominent', !bound);
 }
 
 // The tab the request started in, brought to the front.

@@ -131,8 +131,11 @@ async function showsUnbound(popup) {
   await popup.getByText('Pick the number shown on the sign-in page').waitFor();
   assert.equal(await popup.locator('#numbers button').count(), 3);
   assert.ok(await popup.getByRole('button', { name: 'Approve' }).isDisabled());
-  // Deny comes first.
-  assert.deepEqual(await popup.locator('#request .actions button').allTextContents(), ['Deny', 'Approve']);
+  // Said with the heading, where the focus goes.
+  assert.equal(await popup.locator('#app').getAttribute('aria-describedby'), 'unbound');
+  // Deny is the prominent choice.
+  assert.equal(await popup.locator('#deny').getAttribute('class'), 'danger prominent');
+  assert.equal(await popup.locator('#approve').getAttribute('class'), '');
 }
 
 test('a sign-in started in this browser shows its tab, approves with one press without the number, and is audited bound', async () => {
@@ -147,10 +150,12 @@ test('a sign-in started in this browser shows its tab, approves with one press w
   assert.equal(await popup.locator('#bound-title').textContent(), `“${title}”`);
   assert.equal(await popup.locator('#bound-origin').textContent(), server.url);
   assert.ok(await popup.getByText(WARNING).isHidden());
-  // No number to pick: Approve is ready, and comes first.
+  assert.equal(await popup.locator('#app').getAttribute('aria-describedby'), 'bound-note bound-title bound-origin');
+  // No number to pick: Approve is ready, and the prominent choice.
   assert.ok(await popup.locator('#numbers').isHidden());
   assert.ok(await popup.getByRole('button', { name: 'Approve' }).isEnabled());
-  assert.deepEqual(await popup.locator('#request .actions button').allTextContents(), ['Approve', 'Deny']);
+  assert.equal(await popup.locator('#approve').getAttribute('class'), 'primary');
+  assert.equal(await popup.locator('#deny').getAttribute('class'), 'danger');
   await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-bound.png') });
   await popup.emulateMedia({ colorScheme: 'dark' });
   await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-bound-dark.png') });
