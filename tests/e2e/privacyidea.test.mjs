@@ -115,6 +115,10 @@ test('approve in the popup: privacyIDEA reports accept and the login finishes', 
   assert.equal(await popup.locator('#request').getAttribute('data-kind'), 'privacyidea');
   assert.ok(await popup.locator('#ip').isHidden());
   assert.equal(await popup.locator('#arrived').textContent(), 'just now');
+  // No sign-in page of the token waits in this browser (the sign-in went to /validate/check):
+  // the same warning as a push request that did not start here.
+  await popup.getByText('This sign-in did not start in this browser. Approve only if you are signing in on another device right now.').waitFor();
+  assert.ok(await popup.locator('#bound').isHidden());
   const id = await shown(popup);
   await popup.getByRole('button', { name: 'Approve' }).click();
   assert.equal(await outcome(popup, id), 'Approved. You are being signed in to privacyIDEA test.');
@@ -549,6 +553,11 @@ test('the web UI login waits for a push: it arrives without the popup, every few
   assert.equal(await popup.locator('#lead').textContent(), 'Sign in as carol@realm1 from 127.0.0.1?');
   // privacyIDEA's challenge names no page: no warning that this tab is another site.
   assert.ok(await popup.locator('#tab-warning').isHidden());
+  // Its sign-in page waits in this browser, at the token's server: the hint names that tab.
+  await popup.getByText('Started in this browser').waitFor();
+  assert.equal(await popup.locator('#bound-title').textContent(), `“${await page.title()}”`);
+  assert.equal(await popup.locator('#bound-origin').textContent(), new URL(pi.url).origin);
+  assert.ok(await popup.getByText('This sign-in did not start in this browser. Approve only if you are signing in on another device right now.').isHidden());
   const id = await shown(popup);
   await popup.getByRole('button', { name: 'Approve' }).click();
   assert.equal(await outcome(popup, id), 'Approved. You are being signed in to privacyIDEA test.');
