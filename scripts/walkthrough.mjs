@@ -2,8 +2,9 @@
 // Xvfb's: run it through scripts/walkthrough.sh), and saves a screenshot of each step into
 // tests/artifacts/walkthrough/. It starts the demo with scripts/demo.sh, opens PushOTP's options
 // page with the activation link filled in as the demo does, adds the token, signs in to the
-// demo app with "Use my mobile to autosend a password", picks the number in PushOTP's toolbar
-// popup, approves and sees the app signed in; then denies and reports a sign-in someone else started,
+// demo app with "Use my mobile to autosend a password", approves in PushOTP's toolbar popup with
+// one press (the sign-in started in this browser: no number to pick) and sees the app signed in;
+// then sees the warning on a sign-in someone else started elsewhere, denies and reports it,
 // adds a second token from the app's QR code with the options page's scanner, and an everyday
 // code whose code the popup shows. Any step that does not do what the README says stops it
 // with the step's name, a screenshot of every open page and a non-zero exit.
@@ -174,9 +175,10 @@ async function walk() {
     await shot(app, 'login-page-number');
   });
 
-  await step('the popup shows the request from London; the number picked and approved signs the app in', async () => {
+  await step('the popup shows the request from London, started in this browser; Approve signs the app in', async () => {
     const popup = await openPopup(browser, app);
-    await popup.locator('#numbers button').first().waitFor();
+    await popup.getByText('Started in this browser').waitFor();
+    assert.equal(await popup.locator('#bound-origin').textContent(), new URL(demo.url).origin);
     assert.equal(await popup.locator('#ip').textContent(), '81.2.69.142');
     assert.match(await popup.locator('#place').textContent(), /London/);
     await popup.locator('#map svg').waitFor();
@@ -184,8 +186,6 @@ async function walk() {
     await popup.emulateMedia({ colorScheme: 'dark' });
     await shot(popup, 'popup-request-dark');
     await popup.emulateMedia({ colorScheme: 'light' });
-    await popup.getByRole('button', { name: number, exact: true }).click();
-    await shot(popup, 'popup-number-picked');
     await popup.getByRole('button', { name: 'Approve' }).click();
     await popup.locator('#outcomes').getByText(/^Approved\./).waitFor();
     await shot(popup, 'popup-approved');
@@ -194,14 +194,18 @@ async function walk() {
     await shot(app, 'app-signed-in');
   });
 
-  await step('a sign-in someone else started: Deny, then Yes, Report; the sign-in is refused', async () => {
+  await step('a sign-in someone else started: the warning and the numbers; Deny, then Yes, Report; the sign-in is refused', async () => {
     // Someone with alice's password, in another browser.
     const intruder = await signIn(demo.url, 'alice', 'alice-demo');
     const { status } = await intruder.push();
     assert.equal(status, 200);
     const popup = await openPopup(browser, app);
-    await popup.getByRole('button', { name: 'Deny' }).waitFor();
+    await popup.getByText('This sign-in did not start in this browser.', { exact: false }).waitFor();
+    await popup.locator('#numbers button').first().waitFor();
     await shot(popup, 'popup-unexpected-request');
+    await popup.emulateMedia({ colorScheme: 'dark' });
+    await shot(popup, 'popup-unexpected-request-dark');
+    await popup.emulateMedia({ colorScheme: 'light' });
     await popup.getByRole('button', { name: 'Deny' }).click();
     const dialog = popup.getByRole('dialog', { name: 'Report this as a sign-in you did not make?' });
     await dialog.waitFor();
