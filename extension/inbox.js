@@ -74,6 +74,8 @@ import { pending, readSession, settings, writeSession } from './store.js';
  *   notification's Approve button may answer it without the popup
  * @property {(item: Pending) => Promise<import('./store.js').Bound|null>} locate  the tab it
  *   started in, looked for again now (binding.js)
+ * @property {(item: Pending) => Promise<Checked['notice']|null>} notice  its notification as it
+ *   is now (it may have turned unbound)
  */
 
 /** @type {{[kind in Kind]: Adapter}} */
@@ -407,6 +409,15 @@ async function rebind(requestId, bound) {
   const { bound: _was, ...rest } = item;
   waiting[requestId] = bound ? { ...rest, bound } : rest;
   await writeSession({ pending: waiting });
+  // Its notification, if still shown, says where it started as it is now.
+  const notice = await adapter(item.kind).notice(waiting[requestId]);
+  if (notice) {
+    const prefs = await settings();
+    await chrome.notifications.update(notificationId(requestId), {
+      message: notice.message,
+      ...(notice.buttons && prefs.approveFromNotification && { buttons: [{ title: notice.approve ?? 'Approve' }, { title: 'Deny' }] }),
+    });
+  }
   return true;
 }
 

@@ -88,12 +88,7 @@ export async function check(raws, { from }) {
       enabled: token.enabled,
       pin: Boolean(token.pin || token.appForceUnlock),
       ...(bound && { bound }),
-      notice: {
-        title: challenge.app,
-        message: `${bound ? `${BOUND_NOTE}.` : UNBOUND_WARNING} ${challenge.question}`,
-        contextMessage: `${challenge.issuer} · ${challenge.serial}`,
-        buttons: false,
-      },
+      notice: noticeOf(challenge, bound),
     });
   }
   return checked;
@@ -172,6 +167,29 @@ export async function answer(item, { decision, number = null, pin = null, tabId 
     }
   }
   return { verdict };
+}
+
+/**
+ * A challenge's notification: where it started, in the same words as a push request's.
+ * @param {Omit<PiChallenge, 'expiresAt'>} challenge
+ * @param {import('./store.js').Bound|null|undefined} bound
+ * @returns {Checked['notice']}
+ */
+function noticeOf(challenge, bound) {
+  return {
+    title: challenge.app,
+    message: `${bound ? `${BOUND_NOTE}.` : UNBOUND_WARNING} ${challenge.question}`,
+    contextMessage: `${challenge.issuer} · ${challenge.serial}`,
+    buttons: false,
+  };
+}
+
+/**
+ * The notification of a waiting challenge as it is now.
+ * @param {import('./store.js').Pending} item
+ */
+export async function notice(item) {
+  return noticeOf(/** @type {PiChallenge} */ (item.request), item.bound);
 }
 
 /**

@@ -97,9 +97,7 @@ export async function check(raws, { via, servers }) {
   // Where each one started, looked for at once in every tab of its origin.
   const bound = await Promise.all(checked.map(({ request }) => locateRequest(request)));
   return checked.map(({ request, token }, i) => {
-    const where = request.place ? [request.place.city, request.place.country].filter(Boolean).join(', ') : request.clientIp;
     const here = bound[i];
-    const account = `${token.user} at ${token.issuer} · from ${where}`;
     return {
       request,
       enabled: token.enabled,
@@ -108,24 +106,47 @@ export async function check(raws, { via, servers }) {
       // but its sign-in code is filled nowhere.
       ...(!mayFill(token, request.origin) && { foreign: true }),
       ...(here && { bound: here }),
-      notice: {
-        title: `Sign-in to ${request.app}`,
-        message: here ? `${BOUND_NOTE}. ${account}` : `${UNBOUND_WARNING} ${account}`,
-        contextMessage: hostOf(request.origin),
-        buttons: true,
-        // Where the button cannot approve by itself (approvable), it says what it opens.
-        ...(token.pin.required
-          ? { approve: 'Enter PIN…' }
-          : here
-            ? {}
-            : request.choices
-              ? { approve: 'Choose the number…' }
-              : request.numberEntry
-                ? { approve: 'Type the number…' }
-                : {}),
-      },
+      notice: noticeOf(request, token, here),
     };
   });
+}
+
+/**
+ * The notification of a request: where it started, in the same words as the popup.
+ * @param {PushRequest} request
+ * @param {PushToken} token
+ * @param {import('./store.js').Bound|null|undefined} bound
+ * @returns {Checked['notice']}
+ */
+function noticeOf(request, token, bound) {
+  const where = request.place ? [request.place.city, request.place.country].filter(Boolean).join(', ') : request.clientIp;
+  const account = `${token.user} at ${token.issuer} · from ${where}`;
+  return {
+    title: `Sign-in to ${request.app}`,
+    message: bound ? `${BOUND_NOTE}. ${account}` : `${UNBOUND_WARNING} ${account}`,
+    contextMessage: hostOf(request.origin),
+    buttons: true,
+    // Where the button cannot approve by itself (approvable), it says what it opens.
+    ...(token.pin.required
+      ? { approve: 'Enter PIN…' }
+      : bound
+        ? {}
+        : request.choices
+          ? { approve: 'Choose the number…' }
+          : request.numberEntry
+            ? { approve: 'Type the number…' }
+            : {}),
+  };
+}
+
+/**
+ * The notification of a waiting request as it is now (it may have turned unbound), or null once
+ * its token is gone.
+ * @param {import('./store.js').Pending} item
+ */
+export async function notice(item) {
+  const token = (await pushTokens())[item.request.tokenId];
+  return token ? noticeOf(/** @type {PushRequest} */ (item.request), token, item.bound) : null;
 }
 
 /**

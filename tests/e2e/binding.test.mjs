@@ -182,10 +182,16 @@ test('a sign-in started in this browser shows its tab, approves with one press w
 test('the notification says where the sign-in started; a bound one approves from it, an unbound one with numbers does not', async () => {
   await browser.worker.evaluate(() => {
     globalThis.__notices = {};
+    globalThis.__updates = {};
     const create = chrome.notifications.create.bind(chrome.notifications);
     chrome.notifications.create = (id, options) => {
       globalThis.__notices[id] = options;
       return create(id, options);
+    };
+    const update = chrome.notifications.update.bind(chrome.notifications);
+    chrome.notifications.update = (id, options) => {
+      globalThis.__updates[id] = options;
+      return update(id, options);
     };
   });
   const notice = async (id) => {
@@ -234,6 +240,28 @@ test('the notification says where the sign-in started; a bound one approves from
   assert.equal((await other.state()).state, 'waiting');
   await helper.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'deny' }), otherId);
   await settled();
+
+  // Bound, but its tab navigated away before the button was pressed: nothing is sent, the popup
+  // opens, and the notification now carries the warning and what its button opens.
+  const moved = await browser.context.newPage();
+  await passwordStep(moved);
+  await pushFrom(moved);
+  const { pending: third } = await arrived();
+  const [movedId] = Object.keys(third);
+  assert.match((await notice(`request:${movedId}`)).message, /^Started in this browser\./);
+  await moved.goto(`${server.url}/app/login`);
+  const opened = popups().length;
+  assert.equal(await browser.worker.evaluate((id) => globalThis.pushotp.onNotificationButton(id, 0), `request:${movedId}`), null);
+  for (let i = 0; i < 50 && popups().length === opened; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const popup of popups()) await popup.close();
+  const updated = await browser.worker.evaluate((id) => globalThis.__updates[id], `request:${movedId}`);
+  assert.ok(updated?.message.startsWith(WARNING), JSON.stringify(updated));
+  assert.equal(updated.buttons[0].title, 'Choose the number…');
+  assert.equal(approvals().length, counted);
+  assert.equal((await session(helper)).pending[movedId].bound, undefined);
+  await helper.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'deny' }), movedId);
+  await settled();
+  await moved.close();
   assert.deepEqual(extensionErrors(), []);
 });
 
