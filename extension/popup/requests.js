@@ -102,8 +102,12 @@ export function render({ focus = false } = {}) {
   renderTabWarning(shown?.request ?? null);
   if (shown) {
     if (changed) showRequest(shown);
-    // A site the person just confirmed for the token takes the warning away in place.
-    else if (!shown.foreign) $('site-warning').hidden = true;
+    else {
+      // A site the person just confirmed for the token takes the warning away in place.
+      if (!shown.foreign) $('site-warning').hidden = true;
+      // The tab it started in, as the worker last found it (its title may have changed).
+      showStarted(shown);
+    }
     $('pager').hidden = list.length < 2;
     $('position').textContent = list.length > 1 ? `${position + 1} of ${list.length}` : '';
     $button('prev').disabled = position === 0;
