@@ -235,6 +235,15 @@ async function showBadge(waiting) {
  * @param {Settings} prefs
  */
 async function announce({ request, notice }, prefs) {
+  await chrome.notifications.create(notificationId(request.id), noticeOptions(notice, prefs));
+}
+
+/**
+ * A request's notification as the browser takes it.
+ * @param {Checked['notice']} notice
+ * @param {Settings} prefs
+ */
+function noticeOptions(notice, prefs) {
   /** @type {chrome.notifications.NotificationCreateOptions} */
   const options = {
     type: 'basic',
@@ -248,7 +257,7 @@ async function announce({ request, notice }, prefs) {
   if (notice.buttons && prefs.approveFromNotification) {
     options.buttons = [{ title: notice.approve ?? 'Approve' }, { title: 'Deny' }];
   }
-  await chrome.notifications.create(notificationId(request.id), options);
+  return options;
 }
 
 /** @type {ReturnType<typeof setTimeout>|undefined} */
@@ -409,14 +418,12 @@ async function rebind(requestId, bound) {
   const { bound: _was, ...rest } = item;
   waiting[requestId] = bound ? { ...rest, bound } : rest;
   await writeSession({ pending: waiting });
-  // Its notification, if still shown, says where it started as it is now.
+  // Its notification, if still shown, says where it started as it is now: made again under the
+  // same id, which replaces it (Firefox has no notifications.update).
   const notice = await adapter(item.kind).notice(waiting[requestId]);
-  if (notice) {
-    const prefs = await settings();
-    await chrome.notifications.update(notificationId(requestId), {
-      message: notice.message,
-      ...(notice.buttons && prefs.approveFromNotification && { buttons: [{ title: notice.approve ?? 'Approve' }, { title: 'Deny' }] }),
-    });
+  const shown = await chrome.notifications.getAll();
+  if (notice && shown[notificationId(requestId)]) {
+    await chrome.notifications.create(notificationId(requestId), noticeOptions(notice, await settings()));
   }
   return true;
 }

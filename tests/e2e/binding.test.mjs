@@ -182,16 +182,10 @@ test('a sign-in started in this browser shows its tab, approves with one press w
 test('the notification says where the sign-in started; a bound one approves from it, an unbound one with numbers does not', async () => {
   await browser.worker.evaluate(() => {
     globalThis.__notices = {};
-    globalThis.__updates = {};
     const create = chrome.notifications.create.bind(chrome.notifications);
     chrome.notifications.create = (id, options) => {
       globalThis.__notices[id] = options;
       return create(id, options);
-    };
-    const update = chrome.notifications.update.bind(chrome.notifications);
-    chrome.notifications.update = (id, options) => {
-      globalThis.__updates[id] = options;
-      return update(id, options);
     };
   });
   const notice = async (id) => {
@@ -254,7 +248,7 @@ test('the notification says where the sign-in started; a bound one approves from
   assert.equal(await browser.worker.evaluate((id) => globalThis.pushotp.onNotificationButton(id, 0), `request:${movedId}`), null);
   for (let i = 0; i < 50 && popups().length === opened; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   for (const popup of popups()) await popup.close();
-  const updated = await browser.worker.evaluate((id) => globalThis.__updates[id], `request:${movedId}`);
+  const updated = await browser.worker.evaluate((id) => globalThis.__notices[id], `request:${movedId}`);
   assert.ok(updated?.message.startsWith(WARNING), JSON.stringify(updated));
   assert.equal(updated.buttons[0].title, 'Choose the number…');
   assert.equal(approvals().length, counted);
