@@ -178,7 +178,10 @@
   function bindingOf(origin) {
     if (!inOrigin(origin)) return null;
     const tags = document.querySelectorAll('meta[name="pushotp-binding"]');
-    if (tags.length !== 1) return null;
+    // Only the page's own head: what a site lets its users write (a comment, a wiki page) goes
+    // into the body, where a relay that fetched a binding for its own sign-in could have it
+    // written into a page of the right origin.
+    if (tags.length !== 1 || tags[0].parentElement !== document.head) return null;
     const binding = tags[0].getAttribute('content');
     return typeof binding === 'string' && BINDING.test(binding) ? binding : null;
   }

@@ -349,6 +349,32 @@ test('a page carrying the binding of an earlier, completed login does not bind a
   assert.deepEqual(extensionErrors(), []);
 });
 
+test('the binding written into the body of another page of the origin does not bind', async () => {
+  // A relay's own sign-in: it loaded the login page, so it holds that load's binding, the one
+  // its push commits to, and has it written where the site lets users write (a comment).
+  const relayed = await signIn(server.url, 'alice', 'alice-demo');
+  const html = await (await fetch(`${server.url}/auth`, { headers: { cookie: relayed.cookie } })).text();
+  const binding = html.match(/<meta name="pushotp-binding" content="([A-Za-z0-9_-]{22})">/)[1];
+  const comments = await browser.context.newPage();
+  await comments.route(`${server.url}/comments`, (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><title>Comments</title><p>Nice portal!</p><div class="comment"><meta name="pushotp-binding" content="${binding}"></div>`,
+    }),
+  );
+  await comments.goto(`${server.url}/comments`);
+  const { status, body } = await relayed.push();
+  assert.equal(status, 200, JSON.stringify(body));
+  await arrived();
+  const popup = await openPopup();
+  await showsUnbound(popup);
+  await approveWithNumber(popup, String(body.number));
+  assert.match(await nextApproval(), /\bunbound\b/);
+  await settled();
+  await Promise.all([comments.close(), popup.close()]);
+  assert.deepEqual(extensionErrors(), []);
+});
+
 test('a login tab that navigated away after the push arrived: Approve sends nothing, and the request asks for its number', async () => {
   const login = await browser.context.newPage();
   await passwordStep(login);
