@@ -3,6 +3,7 @@
 // a file, to restart it or run its command line beside it) and the demo user, and signs in as a
 // browser would.
 import { execFile, spawn } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -159,6 +160,43 @@ export async function startRelay() {
     },
     close() {
       this.cut();
+      return new Promise((resolve) => relay.close(resolve));
+    },
+  };
+}
+
+/**
+ * A phishing relay: an HTTP proxy at `http://localhost:<port>` (listening on 127.0.0.1 only) that
+ * passes every request on to the server at `target` and every answer back, event streams
+ * included, rewriting only what a real relay rewrites so that the server takes the requests as
+ * its own page's (`Host`, `Origin`, `Referer`). The browser sees the server's pages at another
+ * origin, cookies and all.
+ * @param {string} target  the server's URL, `http://127.0.0.1:<port>`
+ * @returns {Promise<{url: string, close: () => Promise<void>}>}
+ */
+export async function startPhishingRelay(target) {
+  const port = await freePort();
+  const url = `http://localhost:${port}`;
+  const upstream = new URL(target);
+  const relay = createHttpServer((incoming, outgoing) => {
+    const headers = { ...incoming.headers, host: upstream.host };
+    for (const name of ['origin', 'referer']) {
+      if (headers[name]) headers[name] = String(headers[name]).replace(url, upstream.origin);
+    }
+    // The browser's fetch metadata passes as it is: to the browser the relay's pages are one
+    // site, so it says `same-origin`, as the server's own pages do.
+    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers }, (reply) => {
+      outgoing.writeHead(reply.statusCode ?? 502, reply.headers);
+      reply.pipe(outgoing);
+    });
+    forward.on('error', () => outgoing.destroy());
+    incoming.pipe(forward);
+  });
+  await new Promise((resolve) => relay.listen(port, '127.0.0.1', resolve));
+  return {
+    url,
+    close() {
+      relay.closeAllConnections();
       return new Promise((resolve) => relay.close(resolve));
     },
   };
