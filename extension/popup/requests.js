@@ -258,7 +258,9 @@ const TITLE_CHARS = 60;
 
 /**
  * Where the number to pick is, since the popup may cover it: the sign-in page's site, and its
- * tab's title where a tab of that site is open.
+ * tab's title where a tab of that site is open, but never for a request whose server binds its
+ * sign-in pages and which did not start here: its number is on a page elsewhere, not in
+ * whichever tab of that site this browser has.
  * @param {string} id
  * @param {PushRequest} request
  * @param {boolean} bound  no number is asked for
@@ -268,7 +270,7 @@ function showWhere(id, request, bound) {
   const site = `The number is on the sign-in page of ${hostOf(request.origin)}`;
   where.hidden = bound || (!request.choices?.length && request.numberEntry !== 'type');
   where.textContent = `${site}.`;
-  if (where.hidden) return;
+  if (where.hidden || typeof request.bindingHash === 'string') return;
   tabOf(request.origin)
     .then((tab) => {
       const title = tab?.title?.trim();

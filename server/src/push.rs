@@ -95,10 +95,15 @@ pub async fn start(state: &AppState, login: &Login) -> Result<Option<u8>, StartE
     let expires = now + state.config.request_ttl;
     // The page load the push is started from: each request commits to its binding (§5,
     // "Same-browser approvals"), so that an approval can prove that page was open on the
-    // login's origin in the browser that approved.
-    let binding = login.binding.as_deref().and_then(|b| {
-        Base64UrlUnpadded::decode_vec(b).ok().and_then(|b| PageBinding::try_from(b).ok())
-    });
+    // login's origin in the browser that approved. A sign-in whose page was never loaded (a
+    // script that signs in) gets one no page carries: its requests still say that this server
+    // binds its pages, so a device knows their number is on no page of its own.
+    let binding = match &login.binding {
+        Some(binding) => binding.clone(),
+        None => signin::new_binding(state, login).await?,
+    };
+    let binding =
+        Base64UrlUnpadded::decode_vec(&binding).ok().and_then(|b| PageBinding::try_from(b).ok());
     let mut signed = Vec::with_capacity(active.len());
     for token in active {
         let keys = tokens::open_keys(state, token)?;

@@ -101,12 +101,12 @@ async fn an_approval_without_the_binding_signs_in_and_is_audited_unbound(databas
     assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");
     assert_eq!(audited(&server).await, (0, 1));
 
-    // A push from a sign-in whose page was never loaded commits to nothing, and leaving the
-    // number out of its approval is a wrong number.
+    // A push from a sign-in whose page was never loaded commits to a binding no page carries,
+    // and leaving the number out of its approval is a wrong number.
     let browser = Browser::new(&server.url);
     browser.sign_in("alice").await;
     let (_, request) = pushed(&browser, &device, &mut ws).await;
-    assert_eq!(request.binding_hash, None);
+    assert!(request.binding_hash.is_some());
     let answer = with_binding(&mut device, &request, None, [7; 16]);
     let (status, reply) = device.send(&answer).await;
     assert_eq!(status, 200);

@@ -391,8 +391,9 @@ test('a login tab that navigated away after the push arrived: Approve sends noth
   await popup.getByRole('button', { name: 'Approve' }).click();
   await showsUnbound(popup);
   await popup.getByText('The sign-in page is no longer open in this browser, so nothing was approved.').waitFor();
-  // The popup may cover the number: it says where to look, naming the tab of that site.
-  const where = `The number is on the sign-in page of ${new URL(server.url).host}, in the tab “${await login.title()}”.`;
+  // The popup may cover the number: it says where to look, but names no tab of this browser,
+  // since the sign-in page is no longer one of them.
+  const where = `The number is on the sign-in page of ${new URL(server.url).host}.`;
   await popup.getByText(where, { exact: true }).waitFor();
   await popup.screenshot({ path: path.join(SCREENSHOTS, 'popup-where-to-look.png') });
   // Nothing went to the server: still waiting there, and no approval audited.
