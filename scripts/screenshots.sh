@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 # walkthrough step's file (without its number) → the README's file
 SHOTS=(
   login-page-number:login-page-number
-  popup-request:popup-number-matching
+  popup-request:popup-bound
+  popup-unexpected-request:popup-unbound
   popup-request-dark:popup-dark
   popup-report-question:popup-report
 )
