@@ -264,6 +264,7 @@ pub(crate) async fn run_device(
                 push,
                 Some(n),
                 &passcode,
+                None,
                 pushotp_server::now(),
                 &device.keys.channel,
                 &device.keys.answer,
