@@ -13,7 +13,7 @@
 // privacyIDEA servers take no binding: for their challenges the same words are a local hint,
 // given while a sign-in page of the token's server or of a site confirmed for it says that it
 // waits for a push (pi-page.js, privacyidea.js `pageWaiting`).
-import { framesOf } from './fill.js';
+import { framesOf, tabsAt } from './fill.js';
 import { PageMessage } from './messages.js';
 import { originOf } from './sites.js';
 import { bindingMatches, toolsReady } from './worker-tools.js';
@@ -50,7 +50,7 @@ async function boundTab(tabId, origin) {
  * @param {string} origin
  */
 async function tabsOf(origin) {
-  const tabs = (await chrome.tabs.query({})).filter((tab) => tab.id !== undefined && originOf(tab.url) === origin);
+  const tabs = await tabsAt(origin);
   return tabs.sort((a, b) => Number(b.active) - Number(a.active) || (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0));
 }
 

@@ -141,15 +141,16 @@ export async function fillTab(tabId, origin, passcode, { display = false, frames
  * @param {string} passcode
  */
 export async function fillOrigin(origin, passcode) {
-  const tabs = await chrome.tabs.query({});
-  const matching = tabs.filter((tab) => {
-    try {
-      return new URL(tab.url ?? '').origin === origin;
-    } catch {
-      return false;
-    }
-  });
-  await Promise.all(matching.map((tab) => fillTab(/** @type {number} */ (tab.id), origin, passcode)));
+  await Promise.all((await tabsAt(origin)).map((tab) => fillTab(/** @type {number} */ (tab.id), origin, passcode)));
+}
+
+/**
+ * The tabs whose page, as the browser reports it, has the origin `origin`.
+ * @param {string} origin
+ * @returns {Promise<chrome.tabs.Tab[]>}
+ */
+export async function tabsAt(origin) {
+  return (await chrome.tabs.query({})).filter((tab) => tab.id !== undefined && originOf(tab.url) === origin);
 }
 
 /**

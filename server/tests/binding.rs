@@ -15,9 +15,9 @@
 mod support;
 
 use pushotp::push::{Answer, PageBinding, PushRequest};
-use pushotp_server::{Config, ServerKey};
+use pushotp_server::Config;
 use serde_json::{Value, json};
-use support::{Browser, Device, Server, Ws};
+use support::{Browser, Device, Server, Ws, alice};
 
 crate::on_both_backends!(
     a_bound_approval_signs_in_without_the_number_and_is_audited_bound,
@@ -25,14 +25,6 @@ crate::on_both_backends!(
     an_earlier_loads_another_logins_or_a_used_binding_binds_nothing,
     where_the_server_requires_it_only_bound_approvals_sign_in,
 );
-
-async fn alice(database: &str, config: Config) -> (Server, Device, Ws) {
-    let server = Server::start(database, ServerKey::random(), config).await;
-    server.user("alice").await;
-    let device = Device::enroll(&server.link("alice").await, "laptop").await;
-    let ws = device.connect().await;
-    (server, device, ws)
-}
 
 /// A sign-in of alice's past the password, its page loaded once: the browser and the binding
 /// of that load.

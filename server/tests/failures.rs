@@ -19,9 +19,9 @@ mod support;
 use futures_util::future::join_all;
 use pushotp::push::{NoticeKind, TokenNotice};
 use pushotp_server::config::FAILURE_DECAY;
-use pushotp_server::{Config, ServerKey, store, tokens};
+use pushotp_server::{Config, store, tokens};
 use serde_json::Value;
-use support::{Browser, Device, Server, Ws, next_json, now};
+use support::{Browser, Device, Server, Ws, alice, next_json, now};
 
 /// How many wrong answers race in the concurrency check.
 const RACERS: usize = 8;
@@ -52,20 +52,6 @@ fn pin_config(max_tries: i64) -> Config {
         max_pending_per_user: 20,
         ..Config::default()
     }
-}
-
-/// A server over `database` with alice enrolled on one device (PIN 4711 where the server
-/// requires one), connected.
-async fn alice(database: &str, config: Config) -> (Server, Device, Ws) {
-    let pin = config.require_pin;
-    let server = Server::start(database, ServerKey::random(), config).await;
-    server.user("alice").await;
-    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
-    if pin {
-        device.protect_with_pin("4711");
-    }
-    let ws = device.connect().await;
-    (server, device, ws)
 }
 
 /// A new sign-in of alice's, past the password, with its push request and the number its page

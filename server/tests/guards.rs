@@ -21,7 +21,7 @@ use pushotp::push::{ActivationLink, Answer, EnrollRequest, PushRequest};
 use pushotp_server::enrollment::{self, EnrollError};
 use pushotp_server::{Config, ServerKey};
 use serde_json::Value;
-use support::{Browser, Device, Server, Ws, now};
+use support::{Browser, Device, Server, Ws, alice, now};
 
 /// How many answers or passcodes race in the concurrency checks.
 const RACERS: usize = 10;
@@ -41,15 +41,6 @@ crate::on_both_backends!(
     a_replayed_answer_is_refused,
     wrong_pins_at_once_lock_the_token_once_at_its_limit,
 );
-
-/// A server over `database` with alice enrolled on one device, connected.
-async fn alice(database: &str, config: Config) -> (Server, Device, Ws) {
-    let server = Server::start(database, ServerKey::random(), config).await;
-    server.user("alice").await;
-    let device = Device::enroll(&server.link("alice").await, "laptop").await;
-    let ws = device.connect().await;
-    (server, device, ws)
-}
 
 /// A login of alice's, past the password, and the push request its device got with the
 /// number its page shows.
@@ -236,7 +227,6 @@ async fn a_wrong_number_ends_the_request(database: &str) {
 async fn a_wrong_number_ends_the_request_whatever_the_pin(database: &str) {
     let config = Config { require_pin: true, ..Config::default() };
     let (server, mut device, mut ws) = alice(database, config).await;
-    device.protect_with_pin("4711");
     let (browser, request, number) = pushed(&server, &device, &mut ws).await;
     let wrong = request.choices.unwrap().into_iter().find(|c| *c != number).unwrap();
     let (_, reply) = device.approve_send(&request, Some(wrong), Some("4711")).await;
@@ -369,7 +359,6 @@ async fn wrong_pins_at_once_lock_the_token_once_at_its_limit(database: &str) {
         ..Config::default()
     };
     let (server, mut device, mut ws) = alice(database, config).await;
-    device.protect_with_pin("4711");
     let mut answers = Vec::new();
     let mut browsers = Vec::new();
     for _ in 0..RACERS {

@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 use pushotp::push::{Answer, PushRequest};
 use pushotp::{Hotp, OcraInput, OcraSuite, Totp};
-use pushotp_server::{Config, ServerKey};
+use pushotp_server::Config;
 use reqwest::cookie::CookieStore;
-use support::{Browser, Device, Server, Ws, now};
+use support::{Browser, Device, PIN, Server, Ws, alice, now};
 
 crate::on_both_backends!(
     lost_approvals_leave_nothing_to_resynchronise,
@@ -37,19 +37,6 @@ crate::on_both_backends!(
     wrong_sign_in_codes_sent_at_once_are_each_counted,
     while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count,
 );
-
-const PIN: &str = "4711";
-
-/// A server over `database` with alice enrolled on one device with PIN [`PIN`], connected.
-async fn alice(database: &str) -> (Server, Device, Ws) {
-    let config = Config { require_pin: true, ..Config::default() };
-    let server = Server::start(database, ServerKey::random(), config).await;
-    server.user("alice").await;
-    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
-    device.protect_with_pin(PIN);
-    let ws = device.connect().await;
-    (server, device, ws)
-}
 
 /// A login of alice's, past the password, its push request on the device and the number its
 /// page shows.
@@ -73,7 +60,8 @@ fn other_than(code: &str) -> String {
 /// each lost one moved the device's counter on, and the arriving one was outside the server's
 /// window, a "wrong PIN" until the token locked.
 async fn lost_approvals_leave_nothing_to_resynchronise(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (browser, request, number) = pushed(&server, &device, &mut ws).await;
     let first = device.approve(&request, Some(number), Some(PIN));
     for _ in 0..21 {
@@ -91,7 +79,8 @@ async fn lost_approvals_leave_nothing_to_resynchronise(database: &str) {
 /// An approval whose answer tag verifies (so the PIN was right) but whose passcode does not is
 /// refused as `bad_passcode`, ends its request and login, and counts no failed try.
 async fn a_right_answer_tag_with_a_wrong_passcode_counts_no_failed_try(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (browser, request, number) = pushed(&server, &device, &mut ws).await;
     let right = device.approve(&request, Some(number), Some(PIN)).passcode.unwrap();
     let (_, answer_key) = device.masked.as_ref().unwrap().unmask(PIN).unwrap();
@@ -122,7 +111,8 @@ async fn a_right_answer_tag_with_a_wrong_passcode_counts_no_failed_try(database:
 /// refused like any wrong code: a thief who unmasked the keys of a copied profile gets no
 /// session without a push the person sees.
 async fn a_push_tokens_own_codes_are_refused_when_typed(database: &str) {
-    let (server, device, mut ws) = alice(database).await;
+    let (server, device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (browser, request, _) = pushed(&server, &device, &mut ws).await;
     let otp = &device.keys.otp;
     let (algorithm, digits) = (device.enrolled.otp.algorithm(), device.enrolled.otp.digits());
@@ -145,7 +135,8 @@ async fn a_push_tokens_own_codes_are_refused_when_typed(database: &str) {
 /// session; typed at another login of the same person it is a wrong code, and a second time
 /// it opens nothing.
 async fn the_login_code_opens_its_own_login_once(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let other = Browser::new(&server.url);
     other.sign_in("alice").await;
     let (browser, request, number) = pushed(&server, &device, &mut ws).await;
@@ -223,7 +214,8 @@ async fn approved(server: &Server, device: &mut Device, ws: &mut Ws) -> (Copied,
 /// OCRA passcode of that very request, an HOTP code of `K_otp`) are wrong codes like any
 /// other: only the approval's `loginCode` opens the session.
 async fn a_push_tokens_own_codes_are_refused_at_an_approved_login(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (browser, request, number) = pushed(&server, &device, &mut ws).await;
     let passcode = device.approve(&request, Some(number), Some(PIN)).passcode.unwrap();
     let (status, reply) = device.approve_send(&request, Some(number), Some(PIN)).await;
@@ -245,7 +237,8 @@ async fn a_push_tokens_own_codes_are_refused_at_an_approved_login(database: &str
 /// form (`409`), the login's code is cleared, and neither the right code nor the page's own
 /// completion opens a session with its cookie; the person starts again with the password.
 async fn three_wrong_sign_in_codes_end_the_approved_login(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (page, code) = approved(&server, &mut device, &mut ws).await;
     let mut wrong = code.clone();
     for _ in 0..2 {
@@ -266,7 +259,8 @@ async fn three_wrong_sign_in_codes_end_the_approved_login(database: &str) {
 /// Between the statement that takes a login's last try and the one that clears its code, the
 /// page's own completion opens nothing either: the tries alone decide it.
 async fn the_pages_completion_opens_nothing_once_the_last_try_is_taken(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (page, _code) = approved(&server, &mut device, &mut ws).await;
     // As a third wrong code leaves it for a moment: every try taken, its code not yet cleared.
     sqlx::query("UPDATE logins SET login_code_tries = 3")
@@ -283,7 +277,8 @@ async fn the_pages_completion_opens_nothing_once_the_last_try_is_taken(database:
 /// nothing: it takes none of the login's tries and counts nothing against the person, so three
 /// slips of the keyboard do not end an approved login.
 async fn what_cannot_be_a_code_is_refused_and_changes_nothing(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (page, code) = approved(&server, &mut device, &mut ws).await;
     let long = "1".repeat(11);
     for bad in ["", "abcdef", "12345", long.as_str(), "12 345 6", "١٢٣٤٥٦"] {
@@ -299,7 +294,8 @@ async fn what_cannot_be_a_code_is_refused_and_changes_nothing(database: &str) {
 /// one conditional statement: no more than three are ever compared, and then the right code
 /// opens nothing. Run on a multi-threaded runtime, so that they are handled in parallel.
 async fn wrong_sign_in_codes_sent_at_once_are_each_counted(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (page, code) = approved(&server, &mut device, &mut ws).await;
     let page = Arc::new(page);
     let mut wrong = code.clone();
@@ -324,7 +320,8 @@ async fn wrong_sign_in_codes_sent_at_once_are_each_counted(database: &str) {
 /// approved login still signs in (it proves the approval), and wrong codes at an approved
 /// login still count against it: the third ends it, and its right code then opens nothing.
 async fn while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count(database: &str) {
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     // Forty wrong passcodes just now: typed passcodes wait a day.
     sqlx::query("UPDATE users SET passcode_failures = $1, passcode_failed_at = $2")
         .bind(40_i64)
@@ -355,7 +352,8 @@ async fn while_passcodes_wait_the_sign_in_code_signs_in_and_wrong_ones_count(dat
 async fn the_login_code_is_tagged_under_the_tokens_request_key(database: &str) {
     use base64ct::{Base64UrlUnpadded, Encoding};
     use pushotp::push::verify_login_code;
-    let (server, mut device, mut ws) = alice(database).await;
+    let (server, mut device, mut ws) =
+        alice(database, Config { require_pin: true, ..Config::default() }).await;
     let (_browser, request, number) = pushed(&server, &device, &mut ws).await;
     let (status, reply) = device.approve_send(&request, Some(number), Some(PIN)).await;
     assert_eq!((status, reply["status"].as_str()), (200, Some("approved")), "{reply}");

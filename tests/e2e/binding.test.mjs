@@ -13,7 +13,7 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { enroll, session, waitForSession } from '../support/extension.mjs';
+import { enroll, recordNotifications, session, waitForSession } from '../support/extension.mjs';
 import { freePort, signIn, startServer } from '../support/server.mjs';
 
 const SCREENSHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
@@ -180,23 +180,8 @@ test('a sign-in started in this browser shows its tab, approves with one press w
 });
 
 test('the notification says where the sign-in started; a bound one approves from it, an unbound one with numbers does not', async () => {
-  await browser.worker.evaluate(() => {
-    globalThis.__notices = {};
-    const create = chrome.notifications.create.bind(chrome.notifications);
-    chrome.notifications.create = (id, options) => {
-      globalThis.__notices[id] = options;
-      return create(id, options);
-    };
-  });
-  const notice = async (id) => {
-    let options;
-    for (let i = 0; i < 50 && !options; i++) {
-      if (i) await new Promise((resolve) => setTimeout(resolve, 100));
-      options = await browser.worker.evaluate((id) => globalThis.__notices[id], id);
-    }
-    assert.ok(options, `no notification ${id}`);
-    return options;
-  };
+  // What the worker asks of the notifications API, as it asks it.
+  const notice = await recordNotifications(browser);
 
   // Bound: approved from the notification's button, no popup needed.
   const login = await browser.context.newPage();

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { contentScriptOf, enroll, session, waitForSession } from '../support/extension.mjs';
+import { contentScriptOf, enroll, recordNotifications, session, waitForSession } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 import { signIn, startServer } from '../support/server.mjs';
 
@@ -153,23 +153,7 @@ test('a "restored elsewhere" whose tag does not verify leaves the token here, an
 
 test('with "Approve from the notification" off, the notification has no Approve button and its button approves nothing', async () => {
   // What the worker asks of the notifications API, as it asks it.
-  await browser.worker.evaluate(() => {
-    globalThis.__notices = {};
-    const create = chrome.notifications.create.bind(chrome.notifications);
-    chrome.notifications.create = (id, options) => {
-      globalThis.__notices[id] = options;
-      return create(id, options);
-    };
-  });
-  const notice = async (id) => {
-    let options;
-    for (let i = 0; i < 50 && !options; i++) {
-      if (i) await new Promise((resolve) => setTimeout(resolve, 100));
-      options = await browser.worker.evaluate((id) => globalThis.__notices[id], id);
-    }
-    assert.ok(options, `no notification ${id}`);
-    return options;
-  };
+  const notice = await recordNotifications(browser);
   const popups = () => browser.context.pages().filter((p) => p.url().endsWith('/extension/popup.html'));
   const setting = options.getByRole('switch', { name: 'Approve from the notification' });
   const stored = () => options.evaluate(async () => (await chrome.storage.local.get('settings')).settings?.approveFromNotification);

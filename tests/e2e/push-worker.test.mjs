@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { badge, enroll, serviceWorkerControl, session, waitForSession, workerConsole } from '../support/extension.mjs';
+import { badge, enroll, recordNotifications, serviceWorkerControl, session, waitForSession, workerConsole } from '../support/extension.mjs';
 import { signIn, startRelay, startServer } from '../support/server.mjs';
 import * as core from '../../extension/pkg/pushotp.js';
 
@@ -151,14 +151,7 @@ test('the notification\'s first button says what it does: Approve, or opening th
   const [direct, matching] = await Promise.all([startServer(['--no-number-matching']), startServer()]);
   const added = [await enroll(page, direct.link), await enroll(page, matching.link)];
   // What the worker asks of the notifications API, as it asks it.
-  await browser.worker.evaluate(() => {
-    globalThis.__notices = {};
-    const create = chrome.notifications.create.bind(chrome.notifications);
-    chrome.notifications.create = (id, options) => {
-      globalThis.__notices[id] = options;
-      return create(id, options);
-    };
-  });
+  const notice = await recordNotifications(browser);
   try {
     const buttons = async (server) => {
       const login = await signIn(server.url, 'alice', 'alice-demo');
@@ -166,11 +159,7 @@ test('the notification\'s first button says what it does: Approve, or opening th
       await waitForSession(page, onlyRequest);
       const request = await requestOf();
       const id = `request:${request.id}`;
-      let options;
-      for (let i = 0; i < 50 && !options; i++) {
-        if (i) await new Promise((resolve) => setTimeout(resolve, 100));
-        options = await browser.worker.evaluate((id) => globalThis.__notices[id], id);
-      }
+      const options = await notice(id);
       await page.evaluate((requestId) => chrome.runtime.sendMessage({ type: 'request.answer', requestId, decision: 'deny' }), request.id);
       await waitForSession(page, (s) => !Object.keys(s.pending ?? {}).length);
       return options.buttons.map((b) => b.title);

@@ -196,3 +196,28 @@ export function workerConsole(browser) {
     stop: () => browser.context.off('serviceworker', listen),
   };
 }
+
+/**
+ * Records what the worker asks of the notifications API, as it asks it, from now on. Returns
+ * `notice(id)`: the options of the notification `id`, waited for up to 5 s.
+ * @returns {Promise<(id: string) => Promise<chrome.notifications.NotificationOptions>>}
+ */
+export async function recordNotifications(browser) {
+  await browser.worker.evaluate(() => {
+    globalThis.__notices = {};
+    const create = chrome.notifications.create.bind(chrome.notifications);
+    chrome.notifications.create = (id, options) => {
+      globalThis.__notices[id] = options;
+      return create(id, options);
+    };
+  });
+  return async (id) => {
+    let options;
+    for (let i = 0; i < 50 && !options; i++) {
+      if (i) await new Promise((resolve) => setTimeout(resolve, 100));
+      options = await browser.worker.evaluate((id) => globalThis.__notices[id], id);
+    }
+    if (!options) throw new Error(`no notification ${id}`);
+    return options;
+  };
+}

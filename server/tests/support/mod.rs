@@ -140,6 +140,23 @@ macro_rules! on_both_backends {
     )+};
 }
 
+/// The PIN [`alice`] protects her device with, where the server requires one.
+pub const PIN: &str = "4711";
+
+/// A server over `database` with alice enrolled on one device (its keys masked under [`PIN`]
+/// where `config` requires a PIN, as the extension stores them), connected.
+pub async fn alice(database: &str, config: Config) -> (Server, Device, Ws) {
+    let pin = config.require_pin;
+    let server = Server::start(database, ServerKey::random(), config).await;
+    server.user("alice").await;
+    let mut device = Device::enroll(&server.link("alice").await, "laptop").await;
+    if pin {
+        device.protect_with_pin(PIN);
+    }
+    let ws = device.connect().await;
+    (server, device, ws)
+}
+
 /// Sleeps until just after the next whole second of the system clock. The server keeps times
 /// in whole seconds, so a one-second wait started just after a second begins lasts most of a
 /// real second; started at its end, it may be over at once.
