@@ -87,13 +87,20 @@ async function startDemo() {
 }
 
 /**
- * Opens PushOTP's toolbar popup over `front`, as a click on its button or notification does.
- * The browser shows the popup outside its tabs: a DevTools connection made after it opened
- * finds it among the pages (one made before is not told about it).
+ * Opens PushOTP's toolbar popup over `front` with a click on its button (DevTools'
+ * `Extensions.triggerAction`, the click a person makes), which also lets PushOTP act on that
+ * tab (`activeTab`). The browser shows the popup outside its tabs: a DevTools connection made
+ * after it opened finds it among the pages (one made before is not told about it).
  */
 async function openPopup(browser, front) {
   await front.bringToFront();
-  await browser.worker.evaluate(() => chrome.action.openPopup());
+  await open.devtools?.close().catch(() => {});
+  open.devtools = await chromium.connectOverCDP(`http://127.0.0.1:${open.devtoolsPort}`);
+  const session = await open.devtools.newBrowserCDPSession();
+  const { targetInfos } = await session.send('Target.getTargets', { filter: [{ type: 'tab' }] });
+  const tab = targetInfos.find((t) => t.url === front.url());
+  await session.send('Extensions.triggerAction', { id: browser.extensionId, targetId: tab.targetId });
+  await session.detach();
   const url = `chrome-extension://${browser.extensionId}/extension/popup.html`;
   for (let i = 0; i < 30; i++) {
     await open.devtools?.close().catch(() => {});
@@ -221,6 +228,8 @@ async function walk() {
     await app.getByRole('button', { name: 'Add a push authenticator' }).click();
     await app.getByTestId('enroll-qr').locator('svg').waitFor();
     await shot(app, 'app-enroll-qr');
+    // PushOTP looks only at a tab whose toolbar button was clicked: a click there, then Scan.
+    await (await openPopup(browser, app)).close();
     await options.bringToFront();
     await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
     await options.getByText('Added Demo Portal for alice at Demo Org.').waitFor();
