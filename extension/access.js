@@ -12,7 +12,7 @@
 import { coded } from './messages.js';
 import { originOf } from './sites.js';
 import { serial } from './queue.js';
-import { otpTokens, piTokens, pushTokens, saveOtpTokens, savePiTokens, savePushTokens } from './store.js';
+import { otpTokens, piTokens, pushTokens, readSession, saveOtpTokens, savePiTokens, savePushTokens, writeSession } from './store.js';
 
 /** The scripts registered for the sites in use, in the order they load into a frame. */
 export const PAGE_SCRIPTS = Object.freeze(['extension/detect.js', 'extension/content.js', 'extension/affordance.js', 'extension/pi-page.js']);
@@ -55,7 +55,7 @@ export function serverOf(parse) {
  * @returns {Promise<boolean>} whether all are granted
  */
 export function request(origins) {
-  const patterns = [...new Set(origins.filter((o) => typeof o === 'string').map(patternOf))];
+  const patterns = [...new Set(origins.map(originOf).filter((o) => o !== null).map(patternOf))];
   if (!patterns.length) return Promise.resolve(true);
   return chrome.permissions.request({ origins: patterns }).catch(() => false);
 }
@@ -178,27 +178,74 @@ export function forgetSite(origin) {
   });
 }
 
+/**
+ * How long a grant is left to the step that needs it (an enrollment, a confirmation, an import)
+ * before a site no token uses is given back anyway: the step may have failed, been abandoned,
+ * or its page closed while the browser asked.
+ */
+const GRANT_GRACE_MS = 10 * 60_000;
+
+/** Notes a grant's time (`permissions.onAdded`), for `sync`'s give-back of unused sites. */
+export function granting() {
+  return writeSession({ grantedAt: Date.now() });
+}
+
+/** Whether `pattern` grants more than one host: every site, or every site of a scheme. */
+const isWide = (/** @type {string} */ pattern) => !/^https?:\/\/[^*/]+\/\*$/.test(pattern);
+
+/** Whether PushOTP holds a grant wider than one host (left by a version that asked for all sites). */
+export async function holdsWide() {
+  return ((await chrome.permissions.getAll()).origins ?? []).some(isWide);
+}
+
+/**
+ * Gives back every grant wider than one host, on an extension page, before `request` asks for
+ * the sites in use one by one (within the same click): the browser takes back the sites within
+ * a grant with it.
+ */
+export async function narrow() {
+  const wide = ((await chrome.permissions.getAll()).origins ?? []).filter(isWide);
+  if (wide.length) await chrome.permissions.remove({ origins: wide });
+}
+
+/**
+ * After an update from a version that asked for every site at install, the browser may still
+ * grant every site, or none of the sites the tokens use: the options page opens at its Sites
+ * list, which says so and offers, in one click, exactly the sites in use.
+ */
+export async function askAfterUpdate() {
+  const sites = await list();
+  if ((await holdsWide()) || sites.some((s) => !s.granted)) await chrome.tabs.create({ url: chrome.runtime.getURL('extension/options.html#sites-heading') });
+}
+
 /** @type {Promise<void>} */
 let syncing = Promise.resolve();
 
 /**
  * Brings the registered content scripts in step with the sites in use and granted, and gives
- * back the access to the sites of `release` that no token uses any more (all unused ones with
- * `release: 'unused'`, when the browser starts or the extension was updated). One run at a
- * time. Only sites a change dropped are given back while the extension runs: a grant may
- * arrive a moment before the token or site that needs it is stored.
+ * back the access to the sites of `release` that no token uses any more. One run at a time.
+ * `release: 'unused'` gives back every unused site (the watchdog, the browser's start, an
+ * update), but not within GRANT_GRACE_MS of a grant, which may arrive a moment before the token
+ * or site that needs it is stored. Only sites PushOTP asks for are given back: one host each;
+ * wider grants a person made in the browser's settings stay theirs.
  * @param {{release?: string[]|'unused'}} [options]
  */
 export function sync({ release = [] } = {}) {
   syncing = syncing
     .catch(() => {})
     .then(async () => {
-      const needed = new Set([...(await sitesInUse()).keys()].map(patternOf));
+      const needed = [...new Set([...(await sitesInUse()).keys()].map(patternOf))].sort();
       const held = (await chrome.permissions.getAll()).origins ?? [];
-      const giveBack = release === 'unused' ? held : release.map(patternOf);
-      const unused = [...new Set(giveBack)].filter((p) => held.includes(p) && !needed.has(p));
+      let giveBack = release === 'unused' ? held : release.map(patternOf);
+      if (release === 'unused') {
+        const { grantedAt = 0 } = await readSession(['grantedAt']);
+        if (Date.now() - grantedAt < GRANT_GRACE_MS) giveBack = [];
+      }
+      const unused = [...new Set(giveBack)].filter((p) => held.includes(p) && !needed.includes(p) && !isWide(p));
       if (unused.length) await chrome.permissions.remove({ origins: unused });
-      await register(held.filter((p) => needed.has(p)).sort());
+      // Granted exactly or within a wider grant.
+      const granted = await Promise.all(needed.map((p) => chrome.permissions.contains({ origins: [p] })));
+      await register(needed.filter((_, i) => granted[i]));
     });
   return syncing;
 }
@@ -220,14 +267,21 @@ async function register(patterns) {
 }
 
 /**
- * Loads the fill scripts into those of `frames` (of tab `tabId`) that do not have them yet: a
- * page opened before its site was granted, or whose site the person allowed for this tab only
- * (the toolbar button's one-time access). The scripts keep to one copy a frame (content.js).
+ * Loads the fill scripts into those of `frames` (of tab `tabId`, documents of `origin`) that do
+ * not have them yet: a page opened before its site was granted, or whose site the person
+ * allowed for this tab only (the toolbar button's one-time access). Only for a site a token
+ * uses, and only into the documents found (a frame that navigated since gets nothing). The
+ * scripts keep to one copy a frame (content.js).
  * @param {number} tabId
- * @param {{frameId: number, scripted: boolean}[]} frames
+ * @param {string} origin
+ * @param {{frameId: number, documentId?: string, scripted: boolean}[]} frames
  */
-export async function inject(tabId, frames) {
-  const frameIds = frames.filter((f) => !f.scripted).map((f) => f.frameId);
-  if (!frameIds.length) return;
-  await chrome.scripting.executeScript({ target: { tabId, frameIds }, files: [...FILL_SCRIPTS] }).catch(() => {});
+export async function inject(tabId, origin, frames) {
+  const bare = frames.filter((f) => !f.scripted);
+  if (!bare.length || !(await sitesInUse()).has(origin)) return;
+  // Firefox names no documents: there, the frames.
+  const documentIds = bare.map((f) => f.documentId).filter((d) => typeof d === 'string');
+  const target = documentIds.length === bare.length ? { tabId, documentIds } : { tabId, frameIds: bare.map((f) => f.frameId) };
+  // A tab closed or navigated meanwhile: the fill then finds no frame to answer, and says so.
+  await chrome.scripting.executeScript({ target, files: [...FILL_SCRIPTS] }).catch(() => {});
 }

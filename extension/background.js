@@ -29,8 +29,10 @@ let installReason = () => {};
 settleInstall(new Promise((resolve) => (installReason = resolve)));
 chrome.runtime.onInstalled.addListener(({ reason }) => {
   installReason(reason);
-  // Access to a site that no token uses (left by an earlier version) goes back.
+  // Access to a site that no token uses (left by an earlier version) goes back; sites in use
+  // that an earlier version held from its install are asked for.
   access.sync({ release: 'unused' }).catch(warn);
+  if (reason === 'update') access.askAfterUpdate().catch(warn);
 });
 
 /**
@@ -142,7 +144,7 @@ async function onMessage(message, sender) {
     case Message.VAULT_IMPORT:
       return { ok: true, ...(await vault.importFile(message.file, message.key)) };
     case Message.SITES_LIST:
-      return { ok: true, sites: await access.list() };
+      return { ok: true, sites: await access.list(), wide: await access.holdsWide() };
     case Message.SITE_REMOVE:
       return { ok: true, removed: await access.forgetSite(message.origin) };
     default:
@@ -180,11 +182,15 @@ chrome.runtime.onStartup.addListener(() => {
 
 // A site granted or taken back, on an extension page or in the browser's own settings: the
 // content scripts follow.
-chrome.permissions.onAdded.addListener(() => access.sync().catch(warn));
+chrome.permissions.onAdded.addListener(() => {
+  access.granting().then(() => access.sync()).catch(warn);
+});
 chrome.permissions.onRemoved.addListener(() => access.sync().catch(warn));
 
 chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === channel.WATCHDOG_ALARM) {
+    // A site granted for a step that never stored its token or site goes back.
+    access.sync({ release: 'unused' }).catch(warn);
     channel.sync().catch(warn);
     privacyidea.poll().catch(warn);
     inbox.expire().catch(warn);

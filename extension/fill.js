@@ -109,7 +109,8 @@ export async function framesOf(tabId, origin) {
   const ours = results.filter((r) => r.result === 'scripted' || r.result === 'bare');
   await inject(
     tabId,
-    ours.map((r) => ({ frameId: r.frameId, scripted: r.result === 'scripted' })),
+    origin,
+    ours.map((r) => ({ frameId: r.frameId, ...(typeof r.documentId === 'string' && { documentId: r.documentId }), scripted: r.result === 'scripted' })),
   );
   return ours.map(({ frameId, documentId }) => ({ frameId, ...(typeof documentId === 'string' && { documentId }) }));
 }

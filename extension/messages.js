@@ -264,8 +264,9 @@ export const PageMessage = Object.freeze({
  */
 
 /**
- * The sites PushOTP may act on (access.js) → `{ sites }`: every site a token uses, with each
- * use and whether the browser granted it. `sites.remove` takes a site the person confirmed off
+ * The sites PushOTP may act on (access.js) → `{ sites, wide }`: every site a token uses, with
+ * each use and whether the browser granted it, and whether PushOTP holds a grant wider than one
+ * host (every site, left by an earlier version). `sites.remove` takes a site the person confirmed off
  * every token that has it → `{ removed }` (how many tokens had it); the browser's access to it
  * is given back unless a token's server or login page still needs it.
  * @typedef {{origin: string, granted: boolean, uses: import('./access.js').SiteUse[]}} Site
@@ -342,7 +343,7 @@ export const PageMessage = Object.freeze({
  *   'pi.remove': {},
  *   'pi.resume': {},
  *   'pi.fill': PiFillResult,
- *   'sites.list': {sites: Site[]},
+ *   'sites.list': {sites: Site[], wide: boolean},
  *   'sites.remove': {removed: number},
  *   'page.tokens': {tokens: {id: string, issuer: string, account: string}[]},
  *   'page.fill': {filled: boolean},

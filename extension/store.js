@@ -260,12 +260,13 @@
  * @property {string} vaultKey
  * @property {number} lockAt
  * @property {{[serial: string]: string}} piSeeds
+ * @property {number} grantedAt  ms: when the browser last granted a site (access.js)
  */
 
 /** @type {readonly (keyof Local)[]} */
 const LOCAL_KEYS = Object.freeze(['pushTokens', 'otpTokens', 'secrets', 'piTokens', 'settings', 'webPush', 'restores']);
 /** @type {readonly (keyof Session)[]} */
-const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt', 'piSeeds']);
+const SESSION_KEYS = Object.freeze(['pending', 'seen', 'outcomes', 'refused', 'enrollments', 'vaultKey', 'lockAt', 'piSeeds', 'grantedAt']);
 
 /** @type {Promise<('local'|'session')[]>|null} */
 let closing = null;

@@ -8,7 +8,7 @@
 // link is used up by then and the accepted token waits in the worker while the person chooses
 // one (push-pin.js); `token.enrollFinish` masks the keys with it and saves the token. This page
 // says how each step went.
-import { request, serverOf } from '../access.js';
+import { granted, request, serverOf } from '../access.js';
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
 import { fillSentence } from '../words.js';
@@ -183,8 +183,16 @@ function added(token) {
   const pin = token.pin.required ? ' It is protected by your PIN.' : '';
   // Where its server declared login pages of its own, codes are typed there too: say where.
   const sites = fillSentence(token);
-  say(addStatus, `Added ${token.tokenName} for ${token.user} at ${token.issuer}.${pin}${sites ? ` ${sites}` : ''}`, 'ok');
+  const text = `Added ${token.tokenName} for ${token.user} at ${token.issuer}.${pin}${sites ? ` ${sites}` : ''}`;
+  say(addStatus, text, 'ok');
   showConfirmCode(token.confirmCode);
+  // Login pages the browser was not asked about in time (or that the person refused) wait
+  // under Sites, with an Allow button each.
+  const pages = token.loginOrigins ?? [];
+  Promise.all(pages.map(granted)).then((allowed) => {
+    const missing = pages.filter((_, i) => !allowed[i]).map((o) => new URL(o).host);
+    if (missing.length) say(addStatus, `${text} PushOTP may not act on ${missing.join(', ')} yet: allow it under Sites below.`, 'ok');
+  });
 }
 
 /**

@@ -18,8 +18,9 @@ const MAX_IMAGE_SIDE = 8192;
 const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Why no tab could be looked at: PushOTP may read another tab's address and picture only after
- * the person clicked its toolbar button on that tab (`activeTab`), or on a site it holds.
+ * Why no tab could be looked at: PushOTP may take a tab's picture only after the person clicked
+ * its toolbar button on that tab (`activeTab`); without that it may not even read the address
+ * of a tab of a site it does not hold.
  */
 const CLICK_FIRST = 'PushOTP looks only at a tab you clicked its toolbar button on: go to the tab with the QR code, click the PushOTP button in the toolbar, then scan again here.';
 

@@ -5,9 +5,9 @@
 // browser did not ask about in time, access taken back in the browser's settings) gets an
 // Allow button, whose click is what the browser needs before it asks; a site the person
 // confirmed for filling codes gets Remove.
-import { request } from '../access.js';
+import { narrow, patternOf, request } from '../access.js';
 import { Message, ask } from '../messages.js';
-import { $, hostOf, say } from './common.js';
+import { $, $button, hostOf, say } from './common.js';
 
 /** @typedef {import('../messages.js').Site} Site */
 
@@ -54,7 +54,8 @@ function item(site) {
     remove.addEventListener('click', async () => {
       try {
         await ask({ type: Message.SITE_REMOVE, origin: site.origin });
-        const kept = site.uses.some((use) => use.role !== 'site');
+        // Still needed by another use, or another site of the same host (one grant).
+        const kept = site.uses.some((use) => use.role !== 'site') || shown.some((o) => o !== site.origin && patternOf(o) === patternOf(site.origin));
         say($('sites-status'), kept ? `Codes are no longer filled into ${host}; PushOTP keeps acting on it for its token's sign-ins.` : `Removed ${host}: PushOTP no longer acts on it.`, 'ok');
       } catch (err) {
         say($('sites-status'), `${host} could not be removed: ${err.message}`, 'error');
@@ -67,11 +68,37 @@ function item(site) {
   return li;
 }
 
-/** Renders the list as the worker sees it now. */
+/** The sites listed now. @type {string[]} */
+let shown = [];
+
+/**
+ * Renders the list as the worker sees it now. A site not allowed yet gets its Allow button; with
+ * several, one more button allows them all in one prompt (after an import, or an update). Where
+ * PushOTP still holds every site (from an earlier version, which asked for all at install), that
+ * button keeps only the sites listed.
+ */
 export async function render() {
-  const { sites } = await ask({ type: Message.SITES_LIST });
-  $('sites-none').hidden = sites.length > 0;
-  $('sites').replaceChildren(...sites.map(item));
+  try {
+    const { sites, wide } = await ask({ type: Message.SITES_LIST });
+    shown = sites.map((s) => s.origin);
+    $('sites-none').hidden = sites.length > 0;
+    $('sites').replaceChildren(...sites.map(item));
+    const missing = sites.filter((s) => !s.granted).map((s) => s.origin);
+    const all = $button('sites-allow-all');
+    all.hidden = missing.length < 2 && !wide;
+    all.textContent = wide ? 'Keep only these sites' : 'Allow all these sites';
+    $('sites-wide').hidden = !wide;
+    all.onclick = async () => {
+      // Within the click: anything wider given back (which takes the sites within it along),
+      // then each site in use asked for on its own.
+      if (wide) await narrow();
+      const granted = await request(shown);
+      say($('sites-status'), granted ? 'PushOTP may act on these sites, and on no other.' : 'PushOTP still may not act on some of these sites.', granted ? 'ok' : 'error');
+      await render();
+    };
+  } catch (err) {
+    say($('sites-status'), `The sites could not be listed: ${err.message}`, 'error');
+  }
 }
 
 // A grant given or taken back in the browser's own settings shows at once too.

@@ -52,6 +52,14 @@ export async function tabOf(origin) {
   return tabs.sort((a, b) => Number(b.active) - Number(a.active) || (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0))[0] ?? null;
 }
 
+/** The site the open confirmation is about, and the browser's answer once Fill was pressed. */
+let confirming = /** @type {{origin: string, granted: Promise<boolean>|null}|null} */ (null);
+
+// Asked within the click on Fill itself: the browser shows its prompt only there.
+$('site-confirm').addEventListener('click', () => {
+  if (confirming) confirming.granted = request([confirming.origin]);
+});
+
 /**
  * Asks the person whether the active tab's site is the token's own. Confirmed, PushOTP asks the
  * browser for access to the site at once, within the click (the browser asks only then): its
@@ -64,20 +72,23 @@ export async function tabOf(origin) {
  */
 export function confirmSite(token, origin, title = null) {
   const issuer = token.issuer || token.account;
-  const host = new URL(origin).host;
+  const { host, hostname } = new URL(origin);
   $('site-title').textContent = title ?? `Fill codes of ${issuer} into ${host}? Only confirm if this is ${issuer}'s real site.`;
-  $('site-access').textContent = `The first time, your browser asks you to let PushOTP act on ${host}, and on no other site.`;
+  // Browsers grant a host on every port.
+  $('site-access').textContent = `The first time, your browser asks you to let PushOTP act on ${hostname}, and on no other site.`;
   const dialog = $dialog('site-dialog');
   dialog.returnValue = '';
+  confirming = { origin, granted: null };
   dialog.showModal();
   $('site-cancel').focus();
   return new Promise((resolve) => {
     dialog.addEventListener(
       'close',
       () => {
-        const confirmed = dialog.returnValue === 'fill';
-        if (!confirmed) return resolve(false);
-        request([origin]).then(() => resolve(true));
+        const asked = confirming;
+        confirming = null;
+        if (dialog.returnValue !== 'fill') return resolve(false);
+        (asked?.granted ?? Promise.resolve(false)).then(() => resolve(true));
       },
       { once: true },
     );

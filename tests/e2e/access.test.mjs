@@ -10,7 +10,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { stageExtension } from '../../scripts/stage-extension.mjs';
 import { ROOT, clickToolbarButton, launchWithExtension, openExtensionPage, reportedPermissions } from '../support/browser.mjs';
-import { contentScriptOf, pushotpWorlds } from '../support/extension.mjs';
+import { PAGE_SCRIPTS } from '../../extension/access.js';
+import { contentScriptOf, enroll, pushotpWorlds } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 import { startServer } from '../support/server.mjs';
 
@@ -149,7 +150,7 @@ test('a site confirmed in the popup: asked for once, filled at once, scripted fr
   const popup = await openExtensionPage(browser, 'popup.html');
   await popup.getByRole('button', { name: 'Fill the code of Example alice' }).click();
   const question = popup.getByRole('dialog', { name: `Fill codes of Example into ${host}? Only confirm if this is Example's real site.` });
-  await question.getByText(`The first time, your browser asks you to let PushOTP act on ${host}, and on no other site.`).waitFor();
+  await question.getByText(`The first time, your browser asks you to let PushOTP act on ${new URL(pages.other).hostname}, and on no other site.`).waitFor();
   await question.getByRole('button', { name: 'Fill' }).click();
   await tab.waitForFunction(() => /^\d{6}$/.test(document.getElementById('code').value));
   await waitForHeld(['http://127.0.0.1/*', 'http://localhost/*']);
@@ -187,4 +188,44 @@ test('removing the last token that uses a site gives the site back, and its page
   assert.equal(await pushotpWorlds(browser, login), 0);
   await login.close();
   await options.close();
+});
+
+test('after an update from the version that held every site, the options page offers to keep only the sites in use', async () => {
+  // The earlier version: every site at install, the content scripts on every page.
+  const copy = await mkdtemp(path.join(tmpdir(), 'pushotp-update-'));
+  const manifest = JSON.parse(await readFile(path.join(ROOT, 'manifest.json'), 'utf8'));
+  let earlier;
+  let later;
+  try {
+    await cp((await stageExtension()).dir, copy, { recursive: true });
+    const { optional_host_permissions: _, ...rest } = manifest;
+    const all = { matches: ['http://*/*', 'https://*/*'], js: [...PAGE_SCRIPTS], run_at: 'document_idle', all_frames: true };
+    await writeFile(path.join(copy, 'manifest.json'), JSON.stringify({ ...rest, version: '0.0.9', host_permissions: ['<all_urls>'], content_scripts: [all] }));
+    earlier = await launchWithExtension({ extension: copy, allow: [] });
+    const page = await openExtensionPage(earlier, 'options.html');
+    await enroll(page, server.link);
+    await earlier.close({ keepProfile: true });
+
+    // The update, on the same profile.
+    await writeFile(path.join(copy, 'manifest.json'), JSON.stringify(manifest));
+    later = await launchWithExtension({ extension: copy, profile: earlier.profile, allow: ['http://127.0.0.1/*'] });
+    // A store update opens the options page at its Sites list by itself (onInstalled,
+    // "update"); Chromium does not tell an unpacked extension loaded anew, so it is opened here.
+    const options = await openExtensionPage(later, 'options.html#sites-heading');
+    const granted = () => later.worker.evaluate(async () => ((await chrome.permissions.getAll()).origins ?? []).sort());
+    // The browser kept every site for it.
+    assert.deepEqual(await granted(), ['http://*/*', 'https://*/*']);
+    await options.getByText('PushOTP may still act on every site: an earlier version asked for that when it was installed.').waitFor();
+    await options.locator(`li[data-origin="${server.url}"]`).getByText('server of Demo Portal.').waitFor();
+    await options.getByRole('button', { name: 'Keep only these sites' }).click();
+    await options.getByText('PushOTP may act on these sites, and on no other.').waitFor();
+    assert.deepEqual(await granted(), ['http://127.0.0.1/*']);
+    const scripts = await later.worker.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).flatMap((s) => s.matches));
+    assert.deepEqual(scripts, ['http://127.0.0.1/*']);
+    assert.equal(await options.locator('#sites-wide').isVisible(), false);
+  } finally {
+    await later?.close();
+    await rm(copy, { recursive: true, force: true });
+    if (earlier) await rm(earlier.profile, { recursive: true, force: true });
+  }
 });

@@ -30,16 +30,17 @@ let staging = null;
  * beforehand, the way chrome://extensions' "Site access" does (`allowSites`). It gives
  * PushOTP nothing by itself: a site becomes PushOTP's only when PushOTP asks for it
  * (`chrome.permissions.request`), on the page and at the step where it asks a person.
- * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}, others?: string[], extension?: string, startPage?: string, allow?: string[]}} [options]
+ * `profile` starts the browser on a profile a browser closed with `keepProfile` left.
+ * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}, others?: string[], extension?: string, startPage?: string, allow?: string[], profile?: string}} [options]
  * @returns {Promise<{context: import('playwright-core').BrowserContext,
  *   extensionId: string, worker: import('playwright-core').Worker, profile: string,
  *   errors: string[], close: (options?: {keepProfile?: boolean}) => Promise<void>}>}
  */
-export async function launchWithExtension({ headless = true, args = [], viewport, others = [], extension, startPage, allow = ['http://127.0.0.1/*', 'http://localhost/*'] } = {}) {
+export async function launchWithExtension({ headless = true, args = [], viewport, others = [], extension, startPage, allow = ['http://127.0.0.1/*', 'http://localhost/*'], profile: kept } = {}) {
   // Once per test process: every browser it launches loads the same staged files.
   staging ??= extension ? null : stageExtension();
   const dir = extension ?? (await /** @type {ReturnType<typeof stageExtension>} */ (staging)).dir;
-  const profile = await mkdtemp(path.join(tmpdir(), 'pushotp-profile-'));
+  const profile = kept ?? (await mkdtemp(path.join(tmpdir(), 'pushotp-profile-')));
   if (startPage) {
     await mkdir(path.join(profile, 'Default'));
     // 4: open the listed pages at start.
