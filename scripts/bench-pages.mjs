@@ -211,7 +211,7 @@ try {
   log(`${product}; ${os.cpus()[0]?.model} × ${os.cpus().length}; load average ${os.loadavg()[0].toFixed(2)}`);
   log(`${ROUNDS} rounds; each: both pages, each in the three configurations, a fresh tab and load each time`);
 
-  /** @type {Record<string, Record<string, {wall: number, cpu: number, script: number, scripts: number}[]>>} */
+  /** @type {Record<string, Record<string, Awaited<ReturnType<typeof sample>>[]>>} */
   const samples = Object.fromEntries(PAGES.map((p) => [p, Object.fromEntries(CONFIGS.map((c) => [c, []]))]));
   // One warm-up round first, thrown away: the first loads pay for code caches and processes.
   for (let round = -1; round < ROUNDS; round++) {
@@ -251,7 +251,7 @@ async function confirmSite() {
   const granted = await extensions.evaluate(
     ([id, p]) =>
       new Promise((resolve) => {
-        // @ts-ignore: a WebUI-only API, not in @types/chrome
+        // A WebUI-only API, the one behind the extension's site-access settings.
         chrome.developerPrivate.addHostPermission(id, p, () => resolve(chrome.runtime.lastError?.message ?? 'granted'));
       }),
     [extensionId, pattern],
@@ -259,6 +259,7 @@ async function confirmSite() {
   await extensions.close();
   const helper = await context.newPage();
   await helper.goto(`chrome-extension://${extensionId}/extension/popup.html`);
+  // permissions.request needs a user gesture: Playwright's evaluate is one.
   const requested = await helper.evaluate((p) => chrome.permissions.request({ origins: [p] }).catch((err) => err.message), pattern);
   log(`host permission for ${pattern}: test hook ${granted}; permissions.request ${requested}`);
 
@@ -275,7 +276,8 @@ async function confirmSite() {
   if (!sites.includes(origin(CONFIRMED))) throw new Error(`the site was not confirmed: ${JSON.stringify(sites)}`);
   log(`${origin(CONFIRMED)} confirmed for the token (fill: ${JSON.stringify(filled)})`);
   await site.close();
-  // The helper page stays open, as a person's browser has other tabs; it does nothing.
+  // Closed as a person's popup closes: while measuring, only the extension's worker runs.
+  await helper.close();
 }
 
 /**
