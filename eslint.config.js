@@ -1,15 +1,13 @@
 // ESLint over the extension's JavaScript (`npm run lint:js`, run by scripts/test.sh): the
 // recommended rules, with the globals of the browser and of the extension APIs.
-import { readFileSync } from 'node:fs';
 import js from '@eslint/js';
 import globals from 'globals';
+// The content scripts are classic scripts, not modules: the worker registers them (access.js).
+import { PAGE_SCRIPTS as CONTENT_SCRIPTS } from './extension/access.js';
 
 /** What ESLint checks: every module of the extension, not the generated WebAssembly glue. */
 const FILES = ['extension/**/*.js'];
 
-// The content scripts are classic scripts, not modules: the manifest says which.
-const manifest = JSON.parse(readFileSync(new URL('./manifest.json', import.meta.url), 'utf8'));
-const CONTENT_SCRIPTS = manifest.content_scripts.flatMap((entry) => entry.js);
 
 export default [
   { ignores: ['extension/pkg/'] },

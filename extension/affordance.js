@@ -81,8 +81,20 @@
     return b;
   }
 
+  /** No more looks: the field was filled, or none showed in time. */
+  function stopWatching() {
+    observer?.disconnect();
+    observer = null;
+    clearTimeout(rescan);
+  }
+
   function fillWith(id) {
-    send({ type: FromPage.FILL, id }).catch(() => null);
+    send({ type: FromPage.FILL, id })
+      .then((reply) => {
+        // Filled: the page has its code, and nothing is left to look for.
+        if (reply?.ok && reply.filled) stopWatching();
+      })
+      .catch(() => null);
     menu?.remove();
     menu = null;
   }
@@ -171,20 +183,28 @@
     looked();
     return;
   }
-  look().finally(looked);
-  observer = new MutationObserver((records) => {
-    // Only changes that bring inputs in (or take ours away) are worth a look.
-    const relevant = records.some((r) =>
-      [...r.addedNodes, ...r.removedNodes].some((n) => {
-        if (n.nodeType !== Node.ELEMENT_NODE || n === host) return false;
-        const element = /** @type {Element} */ (n);
-        return element.tagName === 'INPUT' || element.querySelector?.('input');
-      }),
-    );
-    if (relevant && !rescan) rescan = setTimeout(() => look().finally(looked), RESCAN_MS);
+  // One question to the worker first: a page with no token confirmed for its origin (a push
+  // token's server or sign-in page) has nothing to offer, and is neither scanned nor watched.
+  tokensHere().then((list) => {
+    if (!list.length) {
+      looked();
+      return;
+    }
+    look().finally(looked);
+    observer = new MutationObserver((records) => {
+      // Only changes that bring inputs in (or take ours away) are worth a look.
+      const relevant = records.some((r) =>
+        [...r.addedNodes, ...r.removedNodes].some((n) => {
+          if (n.nodeType !== Node.ELEMENT_NODE || n === host) return false;
+          const element = /** @type {Element} */ (n);
+          return element.tagName === 'INPUT' || element.querySelector?.('input');
+        }),
+      );
+      if (relevant && !rescan) rescan = setTimeout(() => look().finally(looked), RESCAN_MS);
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+    setTimeout(() => {
+      if (!host) stopWatching();
+    }, WATCH_MS);
   });
-  observer.observe(document.body, { childList: true, subtree: true });
-  setTimeout(() => {
-    if (!host) observer.disconnect();
-  }, WATCH_MS);
 })();

@@ -3,6 +3,7 @@
 // The service worker. Listeners are registered synchronously at the top level so that the
 // browser can wake the worker for them; work that needs the core awaits `ready`. Every message
 // is one of messages.js; this is where each is dispatched to the module that owns it.
+import * as access from './access.js';
 import { ready, totp, hotp } from './core.js';
 import { FromPage, Message, failure } from './messages.js';
 import * as channel from './channel.js';
@@ -26,7 +27,11 @@ closeToContentScripts().catch(warn);
 /** @type {(reason: string) => void} */
 let installReason = () => {};
 settleInstall(new Promise((resolve) => (installReason = resolve)));
-chrome.runtime.onInstalled.addListener(({ reason }) => installReason(reason));
+chrome.runtime.onInstalled.addListener(({ reason }) => {
+  installReason(reason);
+  // Access to a site that no token uses (left by an earlier version) goes back.
+  access.sync({ release: 'unused' }).catch(warn);
+});
 
 /**
  * Answers one message. The extension's own pages may ask anything below; content scripts only
@@ -136,6 +141,10 @@ async function onMessage(message, sender) {
       return { ok: true, file: await vault.exportFile(message.key, message.kdf) };
     case Message.VAULT_IMPORT:
       return { ok: true, ...(await vault.importFile(message.file, message.key)) };
+    case Message.SITES_LIST:
+      return { ok: true, sites: await access.list() };
+    case Message.SITE_REMOVE:
+      return { ok: true, removed: await access.forgetSite(message.origin) };
     default:
       return failure({ code: 'unknown_message', message: `unknown message type ${/** @type {any} */ (message)?.type}` });
   }
@@ -165,7 +174,14 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 
 // With this listener the browser starts the worker when it starts: the channels revive (below)
 // and storage is closed to content scripts again, in case the profile lost the level it kept.
-chrome.runtime.onStartup.addListener(() => {});
+chrome.runtime.onStartup.addListener(() => {
+  access.sync({ release: 'unused' }).catch(warn);
+});
+
+// A site granted or taken back, on an extension page or in the browser's own settings: the
+// content scripts follow.
+chrome.permissions.onAdded.addListener(() => access.sync().catch(warn));
+chrome.permissions.onRemoved.addListener(() => access.sync().catch(warn));
 
 chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === channel.WATCHDOG_ALARM) {
@@ -190,6 +206,11 @@ onChanged((changes, area) => {
     channel.sync().catch(warn);
     channel.registerWebPush().catch(warn);
   }
+});
+
+// The content scripts follow the tokens; a site no token uses any more is given back.
+onChanged((changes, area) => {
+  if (area === 'local' && (changes.pushTokens || changes.otpTokens || changes.piTokens)) access.sync({ release: access.dropped(changes) }).catch(warn);
 });
 
 // A new auto-lock time counts from now.
@@ -225,6 +246,7 @@ globalThis.pushotp = Object.freeze({
 // Each start of the worker (install, browser start, alarm, push, message) revives the channels
 // and fetches what was sent while it slept.
 channel.ensureWatchdog().catch(warn);
+access.sync().catch(warn);
 channel.sync().catch(warn);
 channel.poll().catch(warn);
 privacyidea.poll().catch(warn);

@@ -29,6 +29,9 @@
   const FRAMES_ANSWER_MS = 250;
   /** The pause between filling and submitting, for pages that react to the code first. */
   const SUBMIT_MS = 50;
+  // Loaded once a frame: by the registration of the site, or by the worker on demand (access.js
+  // `inject`) where the page was open before; a second copy would fill twice.
+  if (globalThis.pushotpMarks?.ready) return;
   const detect = globalThis.pushotpDetect;
   const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
 

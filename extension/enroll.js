@@ -11,6 +11,7 @@
 // is gone nobody can open them. A waiting enrollment is dropped when the person gives up (its
 // token then removed at the server, `cancel`), and after KEEP_MS (`sweep`, at every worker
 // start and with the watchdog).
+import { mustReach } from './access.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { pushTokens, readSession, writeSession } from './store.js';
@@ -81,6 +82,7 @@ function shown({ tokenId, tokenName, user, issuer, server, pin, loginOrigins, co
  */
 async function redeem(started) {
   const host = new URL(started.server).host;
+  await mustReach(started.server);
   let reply;
   try {
     reply = await fetch(`${started.server}/api/v1/enroll`, {

@@ -8,6 +8,7 @@
 // Every code goes only to the frames whose document, and every document above it, has the
 // target origin (`framesOf`), never to the tab's other frames; the content script checks its
 // frame's origin, and every frame's above it, again before it types (content.js).
+import { inject } from './access.js';
 import { PageMessage, coded } from './messages.js';
 import { originOf } from './sites.js';
 import { settings } from './store.js';
@@ -57,21 +58,22 @@ export function admit(origin, trusted, sites, confirmSite) {
 /**
  * Whether the frame this runs in, and every frame above it, has the document origin `origin`:
  * the rule of content.js `inOrigin`, run by the worker in each frame (`chrome.scripting`, the
- * content scripts' isolated world) before a code is made or sent. Self-contained: the browser
- * runs it as source in the frame.
+ * content scripts' isolated world) before a code is made or sent; and if so, whether the fill
+ * script is in place there. Self-contained: the browser runs it as source in the frame.
  * @param {string} origin
- * @returns {boolean}
+ * @returns {false|'scripted'|'bare'}
  */
 function frameOfOrigin(origin) {
+  const scripted = () => (/** @type {any} */ (globalThis).pushotpMarks?.ready === true ? 'scripted' : 'bare');
   if (location.origin !== origin || window.origin !== origin) return false;
   const ancestors = location.ancestorOrigins;
-  if (ancestors) return [...ancestors].every((o) => o === origin);
+  if (ancestors) return [...ancestors].every((o) => o === origin) ? scripted() : false;
   try {
     for (let view = /** @type {Window} */ (window); view !== view.top; ) {
       view = view.parent;
       if (view.location.origin !== origin || view.origin !== origin) return false;
     }
-    return true;
+    return scripted();
   } catch {
     return false;
   }
@@ -91,7 +93,8 @@ function frameOfOrigin(origin) {
  * a frame of another origin (an advertisement, a widget, a page that frames the site) never
  * receives it, not even to refuse it. The top's origin is the browser's word; the ancestors are
  * read in each frame's own isolated world, which a page of another site, in another process,
- * cannot reach.
+ * cannot reach. A frame without the fill script (a page loaded before its site was granted)
+ * gets it now (access.js `inject`).
  * @param {number} tabId
  * @param {string} origin
  * @returns {Promise<Frame[]>}
@@ -103,9 +106,12 @@ export async function framesOf(tabId, origin) {
     .executeScript({ target: { tabId, allFrames: true }, func: frameOfOrigin, args: [origin], injectImmediately: true })
     // A tab the extension may not script (closed since, or no web page) has no frame to fill.
     .catch(() => []);
-  return results
-    .filter((r) => r.result === true)
-    .map(({ frameId, documentId }) => ({ frameId, ...(typeof documentId === 'string' && { documentId }) }));
+  const ours = results.filter((r) => r.result === 'scripted' || r.result === 'bare');
+  await inject(
+    tabId,
+    ours.map((r) => ({ frameId: r.frameId, scripted: r.result === 'scripted' })),
+  );
+  return ours.map(({ frameId, documentId }) => ({ frameId, ...(typeof documentId === 'string' && { documentId }) }));
 }
 
 /**
@@ -125,8 +131,7 @@ export async function fillTab(tabId, origin, passcode, { display = false, frames
     (frames ?? (await framesOf(tabId, origin))).map((frame) =>
       chrome.tabs
         .sendMessage(tabId, message, frame)
-        // A frame without the content script (loaded before the extension) cannot be filled,
-        // and one that found no field answers nothing.
+        // A frame that navigated since it was found, or found no field, answers nothing.
         .catch(() => null),
     ),
   );

@@ -40,6 +40,8 @@ export const Message = Object.freeze({
   PI_REMOVE: 'pi.remove',
   PI_RESUME: 'pi.resume',
   PI_FILL: 'pi.fill',
+  SITES_LIST: 'sites.list',
+  SITE_REMOVE: 'sites.remove',
 });
 
 /**
@@ -219,7 +221,9 @@ export const PageMessage = Object.freeze({
  * message; not added, the others are), and how many push tokens were not added because their
  * restore (docs/protocol.md §8) failed: their server could not be reached (importing again
  * retries), another browser restored them after the file was made, or their server refused
- * them; `wrong_password`, `invalid_file`. All but status, unlock and lock fail with `locked`.
+ * them; `wrong_password`, `invalid_file`; `no_access` (`detail.servers`, their origins), adding
+ * nothing, when PushOTP may not reach yet a server where the file's push tokens are restored.
+ * All but status, unlock and lock fail with `locked`.
  * @typedef {{type: 'vault.status'}} VaultStatus
  * @typedef {{type: 'vault.unlock', key: string}} VaultUnlock
  * @typedef {{type: 'vault.lock'}} VaultLock
@@ -260,8 +264,18 @@ export const PageMessage = Object.freeze({
  */
 
 /**
+ * The sites PushOTP may act on (access.js) → `{ sites }`: every site a token uses, with each
+ * use and whether the browser granted it. `sites.remove` takes a site the person confirmed off
+ * every token that has it → `{ removed }` (how many tokens had it); the browser's access to it
+ * is given back unless a token's server or login page still needs it.
+ * @typedef {{origin: string, granted: boolean, uses: import('./access.js').SiteUse[]}} Site
+ * @typedef {{type: 'sites.list'}} SitesList
+ * @typedef {{type: 'sites.remove', origin: string}} SiteRemove
+ */
+
+/**
  * Every message the worker answers from the extension's pages.
- * @typedef {CodeRequest|TokenAdd|TokenEnroll|TokenEnrollFinish|TokenEnrollCancel|TokenEnable|TokenRename|TokenConfirmSite|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiResume|PiFill} ToWorker
+ * @typedef {CodeRequest|TokenAdd|TokenEnroll|TokenEnrollFinish|TokenEnrollCancel|TokenEnable|TokenRename|TokenConfirmSite|TokenRemove|RequestAnswer|RequestsRefresh|OutcomeDismiss|OtpAdd|OtpRename|OtpReorder|OtpDelete|OtpCodes|OtpNext|OtpFill|VaultStatus|VaultUnlock|VaultLock|VaultSetPassword|VaultRemovePassword|VaultExport|VaultImport|PiEnroll|PiRemove|PiResume|PiFill|SitesList|SiteRemove} ToWorker
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -328,6 +342,8 @@ export const PageMessage = Object.freeze({
  *   'pi.remove': {},
  *   'pi.resume': {},
  *   'pi.fill': PiFillResult,
+ *   'sites.list': {sites: Site[]},
+ *   'sites.remove': {removed: number},
  *   'page.tokens': {tokens: {id: string, issuer: string, account: string}[]},
  *   'page.fill': {filled: boolean},
  *   'page.piWaiting': {polling: boolean},

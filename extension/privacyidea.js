@@ -5,6 +5,7 @@
 // open or a sign-in page waits), and filling a code-to-phone code into a tab later. Each poll's
 // challenges go to the inbox (inbox.js), which checks them with privacyidea-requests.js and keeps
 // them beside the other requests, marked `kind: 'privacyidea'`.
+import { mustReach } from './access.js';
 import { notePiWaiting } from './binding.js';
 import { admit, fillTrusted, tabOrigin } from './fill.js';
 import { forget, receive, updateOutcome } from './inbox.js';
@@ -12,6 +13,7 @@ import { coded } from './messages.js';
 import { RSA, base64, call, deviceSecret, dropSeed, forgetKeys, keepSeed, sessionSeed, sign, signOnce, trustedOrigins, unbase64 } from './privacyidea-keys.js';
 import { DISPLAY_CODE } from './privacyidea-requests.js';
 import { serial as queued } from './queue.js';
+import { originOf } from './sites.js';
 import { outcomes, piTokens, savePiTokens } from './store.js';
 import { secrets, updateSecrets } from './vault.js';
 import { piDeviceSeed, piNewDevice, piParseEnrollLink, piPollMessage, piServerKeySpki, toolsReady } from './worker-tools.js';
@@ -61,6 +63,7 @@ function alreadyEnrolled({ serial, label, issuer }) {
 export async function enroll(link, pin = null) {
   await toolsReady();
   const parsed = piParseEnrollLink(String(link ?? ''));
+  await mustReach(/** @type {string} */ (originOf(parsed.url)));
   // The seed must be storable before privacyIDEA enrolls the key.
   await secrets();
   // A second link for a serial held here, from any server that knows the serial (the popup

@@ -20,9 +20,11 @@
 // While unlocked, the key is in session storage as `vaultKey` (memory only: a browser
 // restart locks), and the `vault-lock` alarm removes it after `settings.autoLockMinutes`.
 
+import { granted } from './access.js';
 import { coded } from './messages.js';
 import { serial } from './queue.js';
 import { fromB64url, openJson, sealJson } from './sealing.js';
+import { originOf } from './sites.js';
 import { forgetRestores, restoreToken } from './restore.js';
 import { otpTokens, piTokens, pushTokens, readLocal, readSession, removeSession, settings, writeLocal, writeSession } from './store.js';
 import { checkOtpToken, checkPushToken, toolsReady } from './worker-tools.js';
@@ -297,6 +299,20 @@ export async function importFile(file, key) {
   const content = await open(file, key, EXPORT_AAD);
   await secrets();
   await toolsReady();
+  // Every push token is restored at its server, which PushOTP must be allowed to reach: the
+  // person is asked first (the options page does it, then imports again), and nothing of the
+  // file is added before.
+  const here = await pushTokens();
+  const servers = (Array.isArray(content?.pushTokens) ? content.pushTokens : [])
+    .filter((t) => isObject(t) && typeof t.tokenId === 'string' && !here[t.tokenId] && 'ok' in checking(() => checkPushToken(t), () => null))
+    .map((t) => originOf(t.server))
+    .filter((o) => o !== null);
+  const unreachable = [];
+  for (const server of new Set(servers)) if (!(await granted(server))) unreachable.push(server);
+  if (unreachable.length) {
+    const hosts = unreachable.map((o) => new URL(o).host).join(', ');
+    throw coded('no_access', `PushOTP may not reach ${hosts} yet, where this file's push tokens are restored: nothing was imported.`, { servers: unreachable });
+  }
   /** @type {ImportCounts} */
   const counts = { added: 0, present: 0, unreadable: 0, invalid: [], unreachable: 0, restoredElsewhere: 0, refused: 0 };
   /** @type {{id: string, addedAt: unknown, meta: Omit<import('./store.js').OtpToken, 'id'|'order'|'addedAt'>, secret: string}[]} */
@@ -323,7 +339,6 @@ export async function importFile(file, key) {
     const { secret, ...meta } = checked.ok;
     codes.push({ id: t.id, addedAt: t.addedAt, meta, secret });
   }
-  const here = await pushTokens();
   /** @type {PushToken[]} */
   const restored = [];
   /** @type {string[]} */

@@ -4,7 +4,9 @@
 // (pasted, or read from the QR code in another tab by the page's one scanner, scan.js) and
 // lists the tokens. The worker makes the key pair and talks to the server
 // (extension/privacyidea.js).
-import { Message, ask } from '../messages.js';
+import { request, serverOf } from '../access.js';
+import * as tools from '../tools.js';
+import { Message, ask, coded } from '../messages.js';
 import { $, $button, $input, insecureServer, say as sayIn } from './common.js';
 import { ENROLL_PREFIX, OTPAUTH, hideTabChoice, scan, tabLabel } from './scan.js';
 import { onChanged, piTokens } from '../store.js';
@@ -40,6 +42,8 @@ function busy(on) {
  */
 function problem(err) {
   switch (err?.code) {
+    case 'no_access':
+      return err.message;
     case 'wrong_scheme':
       return 'This is not a privacyIDEA push enrollment link. It starts with otpauth://pipush/ or pia://pipush/.';
     case 'missing_parameter':
@@ -79,9 +83,16 @@ async function enroll(link) {
     $('pi-pin').focus();
     return;
   }
+  // Within the click (the browser asks the person only then), PushOTP asks to reach the server
+  // of a link the core accepts; what is wrong with any other, the worker says.
+  const server = serverOf(() => tools.piParseEnrollLink(link.trim()).url);
+  const allowed = request([server]);
   busy(true);
   say('Creating a key for this browser and enrolling with privacyIDEA…');
   try {
+    if (!(await allowed)) {
+      throw coded('no_access', `PushOTP needs access to ${server ? new URL(server).host : 'the server'} to answer its push requests: the token was not added, and the link still works.`);
+    }
     const { token } = await ask({ type: Message.PI_ENROLL, link: link.trim(), ...(asksForPin(link) && { pin }) });
     $input('pi-link').value = '';
     $input('pi-pin').value = '';

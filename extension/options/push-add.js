@@ -8,6 +8,7 @@
 // link is used up by then and the accepted token waits in the worker while the person chooses
 // one (push-pin.js); `token.enrollFinish` masks the keys with it and saves the token. This page
 // says how each step went.
+import { request, serverOf } from '../access.js';
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
 import { fillSentence } from '../words.js';
@@ -245,11 +246,21 @@ async function enroll(link) {
     linkInput.focus();
     return;
   }
+  // Within the click (the browser asks the person only then), PushOTP asks to reach the server
+  // of a link the core accepts; what is wrong with any other, the worker says.
+  const server = serverOf(() => tools.enrollRequest(link, deviceName, Date.now()).server);
+  const allowed = request([server]);
   setBusy(true);
   showConfirmCode(null);
   say(addStatus, 'Adding the token…');
   try {
+    if (!(await allowed)) {
+      throw new Problem(`PushOTP needs access to ${server ? new URL(server).host : 'the server'} to receive this token's sign-in requests: the token was not added, and the link still works.`);
+    }
     const reply = await askWorker({ type: Message.TOKEN_ENROLL, link, deviceName });
+    // The login pages its server declared: asked at once, while the browser still counts the
+    // click; where it does not any more, the Sites list offers them.
+    if (reply.token.loginOrigins?.length) await request(reply.token.loginOrigins);
     // `added` is true or false: compared with true, the type check knows which reply it is.
     if (reply.added === true) {
       added(reply.token);

@@ -17,6 +17,12 @@ const MAX_IMAGE_SIDE = 8192;
 
 const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Why no tab could be looked at: PushOTP may read another tab's address and picture only after
+ * the person clicked its toolbar button on that tab (`activeTab`), or on a site it holds.
+ */
+const CLICK_FIRST = 'PushOTP looks only at a tab you clicked its toolbar button on: go to the tab with the QR code, click the PushOTP button in the toolbar, then scan again here.';
+
 /** @param {Tab} tab */
 export function isWebPage(tab) {
   return /^https?:\/\//.test(tab.url ?? '');
@@ -136,6 +142,7 @@ async function linksIn(tab, kind) {
     texts = await scanTab(tab);
   } catch (err) {
     if (err instanceof Problem) throw err;
+    if (/activeTab|all_urls/.test(String(err?.message))) throw new Problem(CLICK_FIRST);
     throw new Problem(`The tab ${tabLabel(tab)} could not be captured (${err?.message ?? err}). Bring it to the front of its window and try again.`);
   }
   const links = texts.filter(kind.accepts);
@@ -208,10 +215,11 @@ export async function scan(kind) {
   try {
     await tools.ready;
     const self = await chrome.tabs.getCurrent();
-    const tabs = (await chrome.tabs.query({ windowType: 'normal' }))
-      .filter((tab) => tab.id !== self?.id && isWebPage(tab))
-      .sort((a, b) => (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0));
+    const others = (await chrome.tabs.query({ windowType: 'normal' })).filter((tab) => tab.id !== self?.id);
+    const tabs = others.filter(isWebPage).sort((a, b) => (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0));
     if (tabs.length === 0) {
+      // A tab whose address the browser does not tell PushOTP is one it may not look at yet.
+      if (others.some((tab) => tab.url === undefined)) throw new Problem(CLICK_FIRST);
       throw new Problem('No web page is open. Open the page with the QR code in another tab, then scan again.');
     }
     // What each tab tried showed instead of a link of this kind.

@@ -3,12 +3,13 @@
 // The options page's "Security and backup" section: the password that seals the tokens'
 // secrets, the auto-lock time, locking now, and encrypted export and import. Passwords are
 // turned into keys here (Argon2id, tools module); the worker gets only keys and does the rest.
+import { request } from '../access.js';
 import * as tools from '../tools.js';
 import { Message, ask } from '../messages.js';
 import { onChanged, saveSettings } from '../store.js';
 import { keyFor, renderUnlock } from '../unlock.js';
 import { otpName } from './codes.js';
-import { $, $input, $select, say } from './common.js';
+import { $, $button, $input, $select, say } from './common.js';
 
 /** @typedef {import('../store.js').Kdf} Kdf */
 
@@ -191,9 +192,42 @@ function importSummary({ added, present, unreadable, invalid, unreachable, resto
   return `Added ${tokens(added)}${reasons.length ? `: ${reasons.join('; ')}` : ''}.`;
 }
 
+/**
+ * Imports `file` with `key`, and says how it went. A file whose push tokens are restored at a
+ * server PushOTP may not reach yet imports nothing: the person is offered to allow it (the
+ * button's click is what the browser needs before it asks), and then it is imported.
+ * @param {object} file
+ * @param {string} key
+ */
+async function importWith(file, key) {
+  const status = $('import-status');
+  const allow = $button('import-allow');
+  allow.hidden = true;
+  try {
+    const counts = await ask({ type: Message.VAULT_IMPORT, file, key });
+    const missing = counts.unreadable + counts.invalid.length + counts.unreachable + counts.restoredElsewhere + counts.refused;
+    return say(status, importSummary(counts), missing === 0 ? 'ok' : 'error');
+  } catch (err) {
+    if (err.code !== 'no_access') throw err;
+    const servers = /** @type {string[]} */ (err.detail.servers);
+    say(status, `${err.message} Press Allow access, and your browser asks you.`, 'error');
+    allow.hidden = false;
+    allow.onclick = async () => {
+      allow.disabled = true;
+      // Within the click: the browser asks the person now.
+      const granted = await request(servers);
+      allow.disabled = false;
+      if (!granted) return say(status, `PushOTP still may not reach ${servers.map((o) => new URL(o).host).join(', ')}: nothing was imported.`, 'error');
+      say(status, 'Importing…');
+      await importWith(file, key).catch((e) => say(status, `Import failed: ${e.message}`, 'error'));
+    };
+  }
+}
+
 $('import-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const status = $('import-status');
+  $button('import-allow').hidden = true;
   const chosen = $input('import-file').files[0];
   if (!chosen) return say(status, 'Choose an export file.', 'error');
   let file;
@@ -209,10 +243,8 @@ $('import-form').addEventListener('submit', async (event) => {
   try {
     await tools.ready;
     const key = await keyFor(password, file.kdf);
-    const counts = await ask({ type: Message.VAULT_IMPORT, file, key });
     $input('import-password').value = '';
-    const missing = counts.unreadable + counts.invalid.length + counts.unreachable + counts.restoredElsewhere + counts.refused;
-    return say(status, importSummary(counts), missing === 0 ? 'ok' : 'error');
+    await importWith(file, key);
   } catch (err) {
     const text = {
       wrong_password: 'Wrong password for this file.',

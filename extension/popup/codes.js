@@ -217,7 +217,7 @@ async function fillCode(id) {
   const host = hostOf(origin);
   let confirmed = false;
   if (!token.sites.includes(origin)) {
-    confirmed = await confirmSite(token, host);
+    confirmed = await confirmSite(token, origin);
     fillButton?.focus();
     if (!confirmed) {
       $('codes-status').textContent = `Nothing was filled into ${host}.`;

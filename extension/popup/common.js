@@ -2,6 +2,7 @@
 // @ts-check
 // What the popup's parts share: element lookup, the tab that codes are filled into, and the
 // question whether a site may get a token's codes.
+import { request } from '../access.js';
 import { $, $dialog } from '../dom.js';
 
 export { $, $button, $dialog, $input, find, fromTemplate } from '../dom.js';
@@ -52,20 +53,33 @@ export async function tabOf(origin) {
 }
 
 /**
- * Asks the person whether the active tab's site is the token's own.
+ * Asks the person whether the active tab's site is the token's own. Confirmed, PushOTP asks the
+ * browser for access to the site at once, within the click (the browser asks only then): its
+ * button then shows on the site's code fields, and fills reach pages opened later. A person who
+ * refuses that still gets this fill, in the tab the toolbar button was clicked on.
  * @param {{issuer: string, account?: string}} token
- * @param {string} host
+ * @param {string} origin
  * @param {string|null} [title]  the question, when it is not the everyday codes' one
  * @returns {Promise<boolean>}
  */
-export function confirmSite(token, host, title = null) {
+export function confirmSite(token, origin, title = null) {
   const issuer = token.issuer || token.account;
+  const host = new URL(origin).host;
   $('site-title').textContent = title ?? `Fill codes of ${issuer} into ${host}? Only confirm if this is ${issuer}'s real site.`;
+  $('site-access').textContent = `The first time, your browser asks you to let PushOTP act on ${host}, and on no other site.`;
   const dialog = $dialog('site-dialog');
   dialog.returnValue = '';
   dialog.showModal();
   $('site-cancel').focus();
   return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'fill'), { once: true });
+    dialog.addEventListener(
+      'close',
+      () => {
+        const confirmed = dialog.returnValue === 'fill';
+        if (!confirmed) return resolve(false);
+        request([origin]).then(() => resolve(true));
+      },
+      { once: true },
+    );
   });
 }

@@ -77,7 +77,7 @@ async function fillPiCode(id, outcome) {
   if (!(outcome.trusted ?? []).includes(origin)) {
     // The site to confirm is where the person signs in with this token, not privacyIDEA's own.
     const title = `Fill codes of ${token.label} (${token.issuer}) into ${host}? Only confirm if you sign in there with this privacyIDEA token.`;
-    confirmed = await confirmSite(token, host, title);
+    confirmed = await confirmSite(token, origin, title);
     if (!confirmed) {
       state.fillNotes[id] = `Nothing was filled into ${host}.`;
       renderOutcomes();

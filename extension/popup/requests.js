@@ -4,6 +4,7 @@
 // privacyIDEA challenges), one at a time, with their live times, the warning when another site
 // asked than the active tab's, and the messages saying how recent answers ended. Answering is in
 // answer.js; a privacyIDEA code-to-phone code's fill in pi-codes.js.
+import { request } from '../access.js';
 import { createMap } from '../map.js';
 import { Message, ask } from '../messages.js';
 import { inOrder } from '../store.js';
@@ -572,6 +573,8 @@ $('confirm-site').addEventListener('click', () => {
   const item = state.pending[/** @type {string} */ ($('request').dataset.id)];
   if (!item) return;
   const { tokenId, origin } = /** @type {PushRequest} */ (item.request);
+  // Within the click, the browser may ask the person to let PushOTP act on the site.
+  request([origin]);
   ask({ type: Message.TOKEN_CONFIRM_SITE, tokenId, origin }).catch(() => {});
 });
 $('prev').addEventListener('click', () => move(-1));

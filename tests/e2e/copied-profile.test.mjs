@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { enroll, waitForSession } from '../support/extension.mjs';
+import { allowServerOf, enroll, waitForSession } from '../support/extension.mjs';
 import { levelDbTexts } from '../support/leveldb.mjs';
 import { startPrivacyIdea } from '../support/privacyidea.mjs';
 import { ROOT } from '../support/root.mjs';
@@ -216,6 +216,7 @@ test('a copied profile yields no code, no signature and no PIN', { timeout: 300_
   try {
     let link;
     ({ serial, link } = await pi.initPushToken('carol'));
+    await allowServerOf(options, link);
     const reply = await ask({ type: 'pi.enroll', link, pin: PI_PIN });
     assert.equal(reply.ok, true, JSON.stringify(reply));
   } finally {
@@ -326,6 +327,7 @@ test('without a vault password, a copied profile holds the seed of a token witho
     await page.locator('body[data-ready]').waitFor();
     const send = (m) => page.evaluate((x) => chrome.runtime.sendMessage(x), m);
     const plain = await pi.initPushToken('alice');
+    await allowServerOf(page, plain.link);
     assert.equal((await send({ type: 'pi.enroll', link: plain.link })).ok, true);
     await pi.enrollPolicy({ push_force_app_pin: true });
     let pinned;

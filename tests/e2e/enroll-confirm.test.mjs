@@ -54,7 +54,7 @@ test('the options page and the page that showed the link show one code; Confirm 
   const options = await openExtensionPage(browser, 'options.html');
   await options.getByLabel('Activation link').fill(server.link);
   await options.getByRole('button', { name: 'Add', exact: true }).click();
-  await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).waitFor();
+  await options.getByRole('list', { name: 'Push tokens' }).getByRole('listitem').filter({ hasText: 'Demo Portal' }).waitFor();
   const first = Object.values((await options.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens)[0];
   const { login } = await startSignIn();
   await approve(login, 'Demo Portal');

@@ -6,13 +6,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { contentScriptOf, framesReady } from '../support/extension.mjs';
+import { confirmSites, contentScriptOf, framesReady } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 
 let browser;
 let pages;
 before(async () => {
   [browser, pages] = await Promise.all([launchWithExtension(), servePages()]);
+  // Pages of both origins get the content scripts: a token is confirmed for both.
+  await confirmSites(browser, [pages.url, pages.other]);
 });
 after(async () => {
   await browser?.close();

@@ -46,7 +46,7 @@ before(async () => {
   const { dir } = await stageExtension();
   await cp(dir, copy, { recursive: true });
   const manifest = JSON.parse(await readFile(path.join(copy, 'manifest.json'), 'utf8'));
-  manifest.content_scripts.push({ matches: ['http://*/*'], js: ['probe.js'], run_at: 'document_start', all_frames: true });
+  manifest.content_scripts = [{ matches: ['http://*/*'], js: ['probe.js'], run_at: 'document_start', all_frames: true }];
   await writeFile(path.join(copy, 'manifest.json'), JSON.stringify(manifest));
   await writeFile(path.join(copy, 'probe.js'), PROBE);
   await writeFile(path.join(copy, 'extension/slow-start.js'), 'for (const end = Date.now() + 2000; Date.now() < end; );\n');

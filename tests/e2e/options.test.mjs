@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { ROOT, allowSites, clickToolbarButton, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { signIn, startServer } from '../support/server.mjs';
 import { serviceWorkerControl } from '../support/extension.mjs';
 import { poll } from '../support/device.mjs';
@@ -224,7 +224,7 @@ test('a pasted activation link adds the token, stored as the contract says, and 
   assert.equal(typeof token.addedAt, 'number');
   assert.equal(await pollStatus(server.url, token), 200);
 
-  const item = options.getByRole('listitem').filter({ hasText: 'Demo Portal' });
+  const item = options.getByRole('list', { name: 'Push tokens' }).getByRole('listitem').filter({ hasText: 'Demo Portal' });
   await item.waitFor();
   for (const text of ['alice', 'Demo Org', server.url, 'Work laptop']) {
     assert.ok((await item.textContent()).includes(text), text);
@@ -267,6 +267,8 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   await page.getByRole('button', { name: 'Add a push authenticator' }).click();
   await page.getByTestId('enroll-qr').locator('svg').waitFor();
   const link = await page.getByTestId('enroll-link').inputValue();
+  // alice clicks PushOTP's toolbar button there: it may look at that tab now.
+  await clickToolbarButton(browser, page);
 
   // Back to the options page, whose tab now hides the enrollment page.
   await options.bringToFront();
@@ -279,7 +281,7 @@ test('a token is added from the QR code of the enrollment page in another tab', 
   assert.equal(Object.keys(tokens).length, 2);
   const scanned = Object.values(tokens).find((t) => t.tokenId !== token.tokenId);
   assert.equal(scanned.tokenId, tools.enrollRequest(link, 'x', Date.now()).tokenId);
-  assert.equal(await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).count(), 2);
+  assert.equal(await options.getByRole('list', { name: 'Push tokens' }).getByRole('listitem').filter({ hasText: 'Demo Portal' }).count(), 2);
   // The app's page made the link: the token works once alice confirms there that the page
   // shows the code the options page shows. Until then its polls answer with nothing.
   assert.equal(await pollStatus(server.url, scanned), 200);
@@ -311,6 +313,9 @@ test('with several web pages behind the options page, the person picks the one t
   await page.goto(`${server.url}/app`);
   await page.getByRole('button', { name: 'Add a push authenticator' }).click();
   await page.getByTestId('enroll-qr').locator('svg').waitFor();
+  // The toolbar button clicked on each: PushOTP may look at both.
+  await clickToolbarButton(browser, app);
+  await clickToolbarButton(browser, page);
 
   await options.bringToFront();
   await options.getByRole('button', { name: 'Scan QR code from the current tab' }).click();
@@ -377,7 +382,7 @@ test('a PIN-protected token asks for a PIN twice and stores only the masked keys
   assert.equal(pinToken.pin.required, true);
   assert.deepEqual(Object.keys(pinToken.keys).sort(), ['channel', 'request']);
   assert.deepEqual(Object.keys(pinToken.masked).sort(), ['masked', 'params', 'salt']);
-  assert.equal(await options.getByRole('listitem').filter({ hasText: pinServer.url }).getByText('PIN protected').isVisible(), true);
+  assert.equal(await options.getByRole('list', { name: 'Push tokens' }).getByRole('listitem').filter({ hasText: pinServer.url }).getByText('PIN protected').isVisible(), true);
 
   // The keys under the right PIN are the ones the server holds: they approve alice's sign-in.
   const keys = tools.unmaskKeys(pinToken.masked, '4711');
@@ -542,7 +547,7 @@ test('settings are saved at once and kept across a reload', async () => {
 });
 
 test('push requests of one token are turned off and on from its switch', async () => {
-  const item = options.getByRole('listitem').filter({ hasText: pinServer.url });
+  const item = options.getByRole('list', { name: 'Push tokens' }).getByRole('listitem').filter({ hasText: pinServer.url });
   const toggle = item.getByRole('switch', { name: 'Push requests for Demo Portal (alice at Demo Org)' });
   await toggle.uncheck();
   await options.getByText('Push requests off for Demo Portal.').waitFor();
@@ -602,7 +607,7 @@ test('removing a token whose server cannot be reached says that the server was n
   pinServer = null;
   await stopped.stop();
   const errors = browser.errors.length;
-  const item = options.getByRole('listitem').filter({ hasText: url });
+  const item = options.getByRole('list', { name: 'Push tokens' }).getByRole('listitem').filter({ hasText: url });
   await item.getByRole('button', { name: /^Remove/ }).click();
   await options.getByRole('dialog', { name: 'Remove Demo Portal?' }).getByRole('button', { name: 'Remove' }).click();
   const message = options.locator('#tokens-status.error');
@@ -669,6 +674,10 @@ test('the login pages a server declares are named when its token is added, and i
   // `loginOrigins`); the person learns which before any code is typed there.
   const portal = await startServer(['--login-origin', 'https://portal.example.com', '--login-origin', 'https://sso.example.net:8443']);
   const serverHost = new URL(portal.url).host;
+  // The person allows them when the browser asks, as the token is added.
+  const declared = ['https://portal.example.com/*', 'https://sso.example.net/*'];
+  await allowSites(browser, declared);
+  const held = async () => (await options.evaluate(() => chrome.permissions.getAll())).origins;
   try {
     assert.equal(
       await paste(portal.link),
@@ -682,7 +691,13 @@ test('the login pages a server declares are named when its token is added, and i
     // A token whose server declared none types codes at its server alone.
     const plain = Object.values((await stored()).pushTokens).find((t) => !t.loginOrigins);
     assert.equal(await options.locator(`#tokens > li[data-token-id="${plain.tokenId}"] .token-sites`).textContent(), new URL(plain.server).host);
+    // PushOTP asked for them with the server, and lists them under Sites.
+    for (const pattern of declared) assert.ok((await held()).includes(pattern), `${pattern} in ${await held()}`);
+    await options.locator('li[data-origin="https://portal.example.com"]').getByText('sign-in page of Demo Portal.').waitFor();
     await options.evaluate((tokenId) => chrome.runtime.sendMessage({ type: 'token.remove', tokenId }), added.tokenId);
+    // With the token gone, so is PushOTP's access to them.
+    await options.locator('li[data-origin="https://portal.example.com"]').waitFor({ state: 'detached' });
+    for (const pattern of declared) assert.ok(!(await held()).includes(pattern), `${pattern} in ${await held()}`);
   } finally {
     await portal.stop();
   }

@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { ROOT, clickToolbarButton, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
 import { servePages } from '../support/pages.mjs';
 import { enroll, waitForSession } from '../support/extension.mjs';
 import { signIn, startServer } from '../support/server.mjs';
@@ -131,6 +131,7 @@ test('every token of an export QR code in another tab is shown, then added', asy
     context.fillStyle = '#000';
     rows.forEach((row, y) => [...row].forEach((c, x) => c === '#' && context.fillRect((x + 4) * scale, (y + 4) * scale, scale, scale)));
   }, exportQr.modules);
+  await clickToolbarButton(browser, tab);
   await options.bringToFront();
   await options.getByRole('button', { name: 'Scan QR code from another tab' }).click();
   const preview = options.getByRole('list', { name: /These 5 codes will be added/ });
@@ -296,7 +297,12 @@ test('the options page renames, reorders with buttons and deletes after confirma
 });
 
 /** The popup, as a tab the size of the toolbar popup. */
-async function openPopup() {
+/**
+ * The popup. With `on`, the person opens it with a click on the toolbar button on that tab,
+ * which lets PushOTP see and fill that tab (`activeTab`).
+ */
+async function openPopup(on = null) {
+  if (on) await clickToolbarButton(browser, on);
   const popup = await openExtensionPage(browser, 'popup.html');
   await popup.setViewportSize({ width: 380, height: 600 });
   return popup;
@@ -370,7 +376,7 @@ test('Fill fills the code into the login page after the person confirms its site
   const acmeId = (await byName())['ACME|alice@acme.test'].id;
   const login = await browser.context.newPage();
   await login.goto(`${pages.url}/pages/plain.html`);
-  let popup = await openPopup();
+  let popup = await openPopup(login);
   const acme = codeItem(popup, 'ACME');
   await acme.getByRole('button', { name: 'Fill the code of ACME alice@acme.test' }).click();
   const host = new URL(pages.url).host;
@@ -385,7 +391,7 @@ test('Fill fills the code into the login page after the person confirms its site
 
   // Confirmed now: no question the second time.
   await login.locator('#code').fill('');
-  popup = await openPopup();
+  popup = await openPopup(login);
   await codeItem(popup, 'ACME').getByRole('button', { name: /Fill/ }).click();
   await popup.getByText(`Filled the code of ACME alice@acme.test into ${host}.`).waitFor();
   assert.match(await login.locator('#code').inputValue(), /^\d{8}$/);
@@ -395,7 +401,7 @@ test('Fill fills the code into the login page after the person confirms its site
   // Another origin: the question again; Cancel fills nothing, and the worker refuses without it.
   const other = await browser.context.newPage();
   await other.goto(`${pages.other}/pages/plain.html`);
-  popup = await openPopup();
+  popup = await openPopup(other);
   await codeItem(popup, 'ACME').getByRole('button', { name: /Fill/ }).click();
   const otherHost = new URL(pages.other).host;
   const question = popup.getByRole('dialog', { name: `Fill codes of ACME into ${otherHost}? Only confirm if this is ACME's real site.` });
@@ -427,7 +433,7 @@ test('with no web page to fill into, Fill is off and the popup says why', async 
   // With a web page to fill into, Fill is on and nothing needs explaining.
   const login = await browser.context.newPage();
   await login.goto(`${pages.url}/pages/plain.html`);
-  popup = await openPopup();
+  popup = await openPopup(login);
   const enabled = codeItem(popup, 'ACME').getByRole('button', { name: 'Fill the code of ACME alice@acme.test' });
   await enabled.waitFor();
   assert.equal(await enabled.isDisabled(), false);
@@ -446,7 +452,7 @@ test('a waiting push request asked for by another site than the tab carries a wa
     const login = await signIn(server.url, 'alice', 'alice-demo');
     await login.push();
     await waitForSession(helper, (s) => Object.values(s.pending ?? {}).some((p) => p.request.origin === server.url));
-    const popup = await openPopup();
+    const popup = await openPopup(page);
     const warning = popup.getByRole('alert');
     await warning.waitFor();
     assert.equal(
@@ -456,7 +462,7 @@ test('a waiting push request asked for by another site than the tab carries a wa
     await popup.close();
     // From the site that asked, no warning.
     await page.goto(`${server.url}/app/login`);
-    const same = await openPopup();
+    const same = await openPopup(page);
     await same.locator('#request:not([hidden])').waitFor();
     assert.equal(await same.locator('#tab-warning').isVisible(), false);
     await same.getByRole('button', { name: 'Deny' }).click();

@@ -564,7 +564,7 @@ test('two tokens of one account: the popup and the options tell them apart by wh
 
     // The options page's list says when each was added.
     const options = await openExtensionPage(browser, 'options.html');
-    const items = options.getByRole('listitem').filter({ hasText: server.url });
+    const items = options.getByRole('list', { name: 'Push tokens' }).getByRole('listitem').filter({ hasText: server.url });
     await items.nth(1).waitFor();
     const dates = await items.locator('.token-added').allTextContents();
     assert.equal(dates.length, 2);

@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
-import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { contentScriptOf, session, waitForSession } from '../support/extension.mjs';
+import { clickToolbarButton, launchWithExtension, openExtensionPage } from '../support/browser.mjs';
+import { allowServerOf, confirmSites, contentScriptOf, session, waitForSession } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 import { startPrivacyIdea } from '../support/privacyidea.mjs';
 
@@ -395,6 +395,7 @@ test('a challenge altered on its way is never shown', async (t) => {
     // bob's token talks to privacyIDEA through the relay.
     const { serial, link } = await pi.initPushToken('bob');
     const relayed = link.replace(/url=[^&]*/, `url=${encodeURIComponent(`${relay.url}/ttype/push`)}`);
+    await allowServerOf(helper, relayed);
     const reply = await helper.evaluate((link) => chrome.runtime.sendMessage({ type: 'pi.enroll', link }), relayed);
     assert.ok(reply.ok, JSON.stringify(reply));
     const { transaction_id: tx } = await trigger('bob');
@@ -422,7 +423,9 @@ test('the QR code is scanned from the page behind the options page, and the toke
   const page = await browser.context.newPage();
   try {
     await page.goto(`http://127.0.0.1:${enrollPage.address().port}/`);
-    // The options page opens in front of it, as from the toolbar menu.
+    // The toolbar button clicked there, the options page opens in front of it, as from the
+    // toolbar menu.
+    await clickToolbarButton(browser, page);
     const options = await openExtensionPage(browser, 'options.html');
     await options.locator('#pi-scan').click();
     await options.getByText(`Added ${serial} from privacyIDEA.`).waitFor({ timeout: 30_000 });
@@ -449,6 +452,7 @@ async function webSetup() {
   const second = await launchWithExtension();
   const helper = await openExtensionPage(second, 'options.html');
   const { serial, link } = await pi.initPushToken('carol');
+  await allowServerOf(helper, link);
   const reply = await helper.evaluate((link) => chrome.runtime.sendMessage({ type: 'pi.enroll', link }), link);
   assert.ok(reply.ok, JSON.stringify(reply));
   await pi.webuiPolicy();
@@ -477,7 +481,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The popup of the second browser, opened over `front` (the tab it fills into). */
 async function webPopup(front) {
-  await front.bringToFront();
+  // The person opens it with the toolbar button, on that tab.
+  await clickToolbarButton(web.browser, front);
   const popup = await openExtensionPage(web.browser, 'popup.html');
   await popup.setViewportSize({ width: 380, height: 600 });
   return popup;
@@ -497,7 +502,10 @@ test('a page polling privacyIDEA speeds polling up only at the server\'s origin,
   if (skip) return t.skip(skip);
   const { serial } = await webSetup();
   // privacyIDEA's web UI at localhost: not the origin of the token's server (127.0.0.1), nor a
-  // site confirmed for it. At most the 30 s watchdog alarm polls meanwhile.
+  // site confirmed for it. At most the 30 s watchdog alarm polls meanwhile. Another token is
+  // confirmed for localhost, so that PushOTP's scripts run there and its hint reaches the
+  // worker (on a site no token uses, no script runs at all).
+  await confirmSites(web.browser, [pi.url.replace('127.0.0.1', 'localhost')]);
   const other = await web.browser.context.newPage();
   await other.goto(`${pi.url.replace('127.0.0.1', 'localhost')}/`);
   await other.locator('#username').waitFor({ timeout: 15_000 });

@@ -47,7 +47,7 @@ test('enroll in the options page, then approve a sign-in started in this browser
   const options = await openExtensionPage(browser, 'options.html');
   await options.getByLabel('Activation link').fill(server.link);
   await options.getByRole('button', { name: 'Add', exact: true }).click();
-  await options.getByRole('listitem').filter({ hasText: 'Demo Portal' }).waitFor();
+  await options.getByRole('list', { name: 'Push tokens' }).getByRole('listitem').filter({ hasText: 'Demo Portal' }).waitFor();
 
   const { login, number } = await startSignIn();
 

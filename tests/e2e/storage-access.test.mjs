@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchWithExtension, openExtensionPage } from '../support/browser.mjs';
-import { contentScriptOf, serviceWorkerControl } from '../support/extension.mjs';
+import { allowListed, contentScriptOf, serviceWorkerControl } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 
 let browser;
@@ -20,6 +20,7 @@ before(async () => {
     { issuer: 'Example', account: 'alice', type: 'totp', algorithm: 'SHA1', digits: 6, period: 30, secret: 'JBSWY3DPEHPK3PXP', sites: [pages.url] },
   );
   assert.equal(reply.ok, true, JSON.stringify(reply));
+  await allowListed(browser, [pages.url]);
 });
 after(async () => {
   await browser?.close();

@@ -246,9 +246,19 @@ test('export, then import into the emptied profile, gives back the same tokens, 
   await options.getByText('Wrong password for this file.').waitFor();
   assert.deepEqual(await local(), emptied);
 
+  // The push token's server was given back with the last token that used it: the file is
+  // imported only once the person allows PushOTP to reach it again.
+  assert.deepEqual((await options.evaluate(() => chrome.permissions.getAll())).origins, []);
   await options.getByLabel("The file's password").fill('export secret');
   await options.getByRole('button', { name: 'Import', exact: true }).click();
+  const host = new URL(server.url).host;
+  await options
+    .getByText(`PushOTP may not reach ${host} yet, where this file's push tokens are restored: nothing was imported. Press Allow access, and your browser asks you.`)
+    .waitFor();
+  assert.deepEqual(await local(), emptied);
+  await options.getByRole('button', { name: 'Allow access' }).click();
   await options.getByText('Added 2 tokens.').waitFor();
+  assert.equal(await options.getByRole('button', { name: 'Allow access' }).isVisible(), false);
   const after = await local();
   // The push token was restored at its server (docs/protocol.md §8): new request and channel
   // keys, everything else as it was.
@@ -371,8 +381,10 @@ test('a PIN push token imported into a fresh browser takes over: the right PIN a
     await freshOptions.getByLabel('Export file').setInputFiles({ name: 'backup.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
     await freshOptions.getByLabel("The file's password").fill('export password');
     await freshOptions.getByRole('button', { name: 'Import', exact: true }).click();
+    // The fresh browser has never been allowed to reach the servers: it asks first.
+    await freshOptions.getByRole('button', { name: 'Allow access' }).click();
     const status = freshOptions.locator('#import-status');
-    await status.filter({ hasNotText: 'Checking…' }).filter({ hasText: /\S/ }).waitFor();
+    await status.filter({ hasNotText: /Checking…|Importing…|Press Allow access/ }).filter({ hasText: /\S/ }).waitFor();
     assert.equal(await status.textContent(), 'Added 3 tokens.');
     const restored = (await freshOptions.evaluate(() => chrome.storage.local.get('pushTokens'))).pushTokens[pinToken.tokenId];
     assert.deepEqual(restored.otp, pinToken.otp, 'nothing to catch up with: passcodes are bound to each request');

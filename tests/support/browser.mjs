@@ -2,7 +2,7 @@
 // extension's id and its service worker. The extension is loaded from dist/extension/, staged
 // afresh from the working tree before each launch (scripts/stage-extension.mjs), as the demo
 // and a person's "Load unpacked" load it.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -24,12 +24,18 @@ let staging = null;
  * opens them), before the extension's worker first ran.
  * `close({ keepProfile: true })` leaves the profile folder (`profile`) on disk for the caller to
  * read and remove.
- * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}, others?: string[], extension?: string, startPage?: string}} [options]
+ *
+ * `allow` lists the sites (match patterns) a person allows when PushOTP asks for them: the
+ * browser's prompt is a window of its own that no test can click, so the answer is given
+ * beforehand, the way chrome://extensions' "Site access" does (`allowSites`). It gives
+ * PushOTP nothing by itself: a site becomes PushOTP's only when PushOTP asks for it
+ * (`chrome.permissions.request`), on the page and at the step where it asks a person.
+ * @param {{headless?: boolean, args?: string[], viewport?: {width: number, height: number}, others?: string[], extension?: string, startPage?: string, allow?: string[]}} [options]
  * @returns {Promise<{context: import('playwright-core').BrowserContext,
  *   extensionId: string, worker: import('playwright-core').Worker, profile: string,
  *   errors: string[], close: (options?: {keepProfile?: boolean}) => Promise<void>}>}
  */
-export async function launchWithExtension({ headless = true, args = [], viewport, others = [], extension, startPage } = {}) {
+export async function launchWithExtension({ headless = true, args = [], viewport, others = [], extension, startPage, allow = ['http://127.0.0.1/*', 'http://localhost/*'] } = {}) {
   // Once per test process: every browser it launches loads the same staged files.
   staging ??= extension ? null : stageExtension();
   const dir = extension ?? (await /** @type {ReturnType<typeof stageExtension>} */ (staging)).dir;
@@ -55,6 +61,9 @@ export async function launchWithExtension({ headless = true, args = [], viewport
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // The DevTools calls a person's click on the toolbar button stands for (`clickToolbarButton`).
+      '--enable-unsafe-extension-debugging',
+      '--remote-debugging-port=0',
       ...args,
     ],
   });
@@ -75,17 +84,111 @@ export async function launchWithExtension({ headless = true, args = [], viewport
     if (msg.type() === 'error') errors.push(`service worker: ${msg.text()}`);
   });
 
-  return {
+  const browser = {
     context,
     extensionId,
     worker,
     profile,
     errors,
     async close({ keepProfile = false } = {}) {
+      await cdp?.close().catch(() => {});
       await context.close();
       if (!keepProfile) await rm(profile, { recursive: true, force: true });
     },
   };
+  /** @type {import('playwright-core').Browser|null} */
+  let cdp = null;
+  /** The browser's own DevTools session, for what no page may do: click the toolbar button. */
+  browser.devtools = async () => {
+    if (!cdp) {
+      const [port] = (await readFile(path.join(profile, 'DevToolsActivePort'), 'utf8')).split('\n');
+      cdp = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
+    }
+    return cdp.newBrowserCDPSession();
+  };
+  if (allow.length) await allowSites(browser, allow);
+  return browser;
+}
+
+/**
+ * Gives the answer a person gives when PushOTP asks for `patterns`: what chrome://extensions
+ * does when a person adds a site under the extension's "Site access". The browser then grants
+ * them, without a prompt, once PushOTP asks.
+ * @param {{context: import('playwright-core').BrowserContext, extensionId: string}} browser
+ * @param {string[]} patterns
+ */
+export async function allowSites(browser, patterns) {
+  const page = await browser.context.newPage();
+  try {
+    await page.goto('chrome://extensions/');
+    for (const pattern of patterns) {
+      const error = await page.evaluate(
+        ([id, host]) => new Promise((resolve) => chrome.developerPrivate.addHostPermission(id, host, () => resolve(chrome.runtime.lastError?.message ?? null))),
+        [browser.extensionId, pattern],
+      );
+      if (error) throw new Error(`chrome://extensions refused ${pattern}: ${error}`);
+    }
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * The permissions the browser reports for the installed extension, on chrome://extensions: the
+ * warnings its install prompt shows (`warnings`), and its site access there (`siteAccess`).
+ * @param {{context: import('playwright-core').BrowserContext, extensionId: string}} browser
+ * @returns {Promise<{warnings: string[], siteAccess: {hasAllHosts: boolean, hosts: {host: string, granted: boolean}[]}}>}
+ */
+export async function reportedPermissions(browser) {
+  const page = await browser.context.newPage();
+  try {
+    await page.goto('chrome://extensions/');
+    return await page.evaluate(
+      async (id) => ({
+        warnings: await new Promise((resolve) => chrome.management.getPermissionWarningsById(id, resolve)),
+        siteAccess: (await new Promise((resolve) => chrome.developerPrivate.getExtensionInfo(id, resolve))).permissions.runtimeHostPermissions,
+      }),
+      browser.extensionId,
+    );
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * A person's click on PushOTP's toolbar button while `page` is the tab in front: PushOTP may
+ * act on that tab until it navigates (`activeTab`), and its popup opens. The popup the browser
+ * opens is not a page Playwright can drive: it is closed again, and the test goes on with the
+ * popup in a tab (`openExtensionPage`), which fills into the web page used last, as the other
+ * tests do.
+ * @param {{extensionId: string, devtools: () => Promise<import('playwright-core').CDPSession>}} browser
+ * @param {import('playwright-core').Page} page
+ */
+export async function clickToolbarButton(browser, page) {
+  await page.bringToFront();
+  const session = await browser.devtools();
+  try {
+    const url = page.url();
+    const { targetInfos } = await session.send('Target.getTargets', { filter: [{ type: 'tab' }] });
+    const tab = targetInfos.find((t) => t.url === url);
+    if (!tab) throw new Error(`no tab shows ${url}`);
+    const popupUrl = `chrome-extension://${browser.extensionId}/extension/popup.html`;
+    const popups = async () => (await session.send('Target.getTargets')).targetInfos.filter((t) => t.url === popupUrl);
+    // Popups the test opened in tabs are not the one the button opens.
+    const before = new Set((await popups()).map((t) => t.targetId));
+    await session.send('Extensions.triggerAction', { id: browser.extensionId, targetId: tab.targetId });
+    for (let i = 0; ; i++) {
+      const popup = (await popups()).find((t) => !before.has(t.targetId));
+      if (popup) {
+        await session.send('Target.closeTarget', { targetId: popup.targetId });
+        break;
+      }
+      if (i > 100) throw new Error('the toolbar button opened no popup');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await session.detach().catch(() => {});
+  }
 }
 
 /** Opens an extension page (such as the popup) as a tab. */

@@ -2,15 +2,44 @@
 // messages against the real server, storage reads, and the Chrome DevTools Protocol calls that
 // stop the service worker and deliver Web Push messages to it.
 
+import { patternOf } from '../../extension/access.js';
+
 /**
- * Enrolls a push token into the extension from an extension page, as the options page does: the
- * worker's `token.enroll` (the core's enrollment against the server), then `token.enrollFinish`
- * with the PIN when the server asks for one.
+ * Asks for access to the sites `origins` from the extension page `page`, as PushOTP's pages do
+ * within the person's click (Playwright's evaluate counts as one); `launchWithExtension`'s
+ * `allow` gives the person's answer.
+ * @param {import('playwright-core').Page} page
+ * @param {string[]} origins
+ */
+export async function requestSites(page, origins) {
+  const granted = await page.evaluate((patterns) => chrome.permissions.request({ origins: patterns }), origins.map(patternOf));
+  if (!granted) throw new Error(`the browser did not grant ${origins}`);
+}
+
+/**
+ * Asks for access to the server an activation link leads to, as the options page does when
+ * the person presses Add.
+ * @param {import('playwright-core').Page} page
+ * @param {string} link
+ */
+export function allowServerOf(page, link) {
+  const { protocol, searchParams } = new URL(link);
+  const server = protocol === 'pushotp:' ? searchParams.get('server') : searchParams.get('url');
+  return requestSites(page, [new URL(server).origin]);
+}
+
+/**
+ * Enrolls a push token into the extension from an extension page, as the options page does:
+ * access to the server's site asked of the browser (which `launchWithExtension`'s `allow`
+ * answers), the worker's `token.enroll` (the core's enrollment against the server), then
+ * `token.enrollFinish` with the PIN when the server asks for one, and access to the login pages
+ * the server declared.
  * @returns {Promise<object>} the stored token, with `keys.otp` and `keys.answer` from the
  *   unprotected vault (tokens without PIN)
  */
 export async function enroll(page, link, { pin = null, deviceName = 'Test browser' } = {}) {
-  return page.evaluate(
+  await allowServerOf(page, link);
+  const token = await page.evaluate(
     async ({ link, pin, deviceName }) => {
       const ask = async (message) => {
         const reply = await chrome.runtime.sendMessage(message);
@@ -26,6 +55,69 @@ export async function enroll(page, link, { pin = null, deviceName = 'Test browse
     },
     { link, pin, deviceName },
   );
+  if (token.loginOrigins?.length) await requestSites(page, token.loginOrigins);
+  return token;
+}
+
+/**
+ * Keeps an everyday token confirmed for `origins` and allows PushOTP on them (`allowListed`).
+ * Resolves with the token's id.
+ * @param {{context: import('playwright-core').BrowserContext, extensionId: string, worker: import('playwright-core').Worker}} browser
+ * @param {string[]} origins  allowed beforehand (`launchWithExtension`'s `allow`)
+ */
+export async function confirmSites(browser, origins) {
+  const page = await browser.context.newPage();
+  await page.goto(`chrome-extension://${browser.extensionId}/extension/options.html`);
+  try {
+    const id = await page.evaluate(async (sites) => {
+      const reply = await chrome.runtime.sendMessage({ type: 'otp.add', tokens: [{ issuer: 'Sites', account: '', type: 'totp', secret: 'JBSWY3DPEHPK3PXP', sites }] });
+      if (!reply.ok) throw new Error(JSON.stringify(reply));
+      return reply.ids[0];
+    }, origins);
+    await allowListed(browser, origins);
+    return id;
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * Allows PushOTP on `origins`, sites its tokens use already, with their Allow buttons in the
+ * Sites list of the options page, as a person does for a token that came without them (from a
+ * backup file, or with sites). Resolves once the worker registered the content scripts there.
+ * @param {{context: import('playwright-core').BrowserContext, extensionId: string, worker: import('playwright-core').Worker}} browser
+ * @param {string[]} origins  allowed beforehand (`launchWithExtension`'s `allow`)
+ */
+export async function allowListed(browser, origins) {
+  const page = await browser.context.newPage();
+  await page.goto(`chrome-extension://${browser.extensionId}/extension/options.html`);
+  try {
+    const patterns = origins.map((o) => `${new URL(o).protocol}//${new URL(o).hostname}/*`);
+    for (const [i, origin] of origins.entries()) {
+      await page.locator(`li[data-origin="${origin}"]`).waitFor();
+      // Two sites of one host are one grant: the second is allowed with the first.
+      if (await page.evaluate((pattern) => chrome.permissions.contains({ origins: [pattern] }), patterns[i])) continue;
+      await page.getByRole('button', { name: `Allow PushOTP on ${new URL(origin).host}` }).click();
+    }
+    await waitForRegistered(browser, patterns);
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * Waits until the worker registered the content scripts for every one of `patterns`.
+ * @param {{worker: import('playwright-core').Worker}} browser
+ * @param {string[]} patterns
+ */
+export async function waitForRegistered(browser, patterns, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const matches = await browser.worker.evaluate(async () => (await chrome.scripting.getRegisteredContentScripts()).flatMap((s) => s.matches ?? []));
+    if (patterns.every((p) => matches.includes(p))) return;
+    if (Date.now() > end) throw new Error(`content scripts registered for ${matches}, not ${patterns}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** The extension's session storage (pending requests, outcomes). */
@@ -156,6 +248,27 @@ export async function contentScriptOf(browser, frame) {
     scans: () => evaluate('globalThis.pushotpMarks?.scans ?? 0'),
     detach: () => cdp.detach(),
   };
+}
+
+/**
+ * How many PushOTP worlds (the content scripts' isolated worlds, where its scripts would run,
+ * observe the page and send messages from) the frames of `page` have, once the page loaded and
+ * the browser's time for content scripts (document_idle) is well past.
+ * @param {{context: import('playwright-core').BrowserContext}} browser
+ * @param {import('playwright-core').Page} page
+ */
+export async function pushotpWorlds(browser, page) {
+  await page.waitForLoadState('load');
+  await page.waitForTimeout(500);
+  const cdp = await browser.context.newCDPSession(page);
+  let worlds = 0;
+  cdp.on('Runtime.executionContextCreated', ({ context }) => {
+    if (context.auxData?.type === 'isolated' && context.origin?.startsWith('chrome-extension://')) worlds++;
+  });
+  // Enabling reports every context that exists now.
+  await cdp.send('Runtime.enable');
+  await cdp.detach();
+  return worlds;
 }
 
 /** Waits until the content scripts of every frame of `page` are in place (`ready()` above). */
