@@ -296,23 +296,23 @@ async function sample(page, config) {
     const cdp = await context.newCDPSession(tab);
     await cdp.send('Performance.enable');
     const before = await metrics(cdp);
-    const threadsBefore = mainThreads(profile);
+    const threadsBefore = rendererThreads(profile);
     await tab.goto(`${base}/${page}.html`);
     await tab.waitForTimeout(SETTLE_MS);
     const { elapsed } = await tab.evaluate(() => /** @type {any} */ (globalThis).bench.run());
     await tab.waitForTimeout(QUIET_MS);
     const after = await metrics(cdp);
-    const threadsAfter = mainThreads(profile);
+    const threadsAfter = rendererThreads(profile);
     if (after.Timestamp < before.Timestamp || after.TaskDuration < before.TaskDuration) {
       throw new Error(`${page} in ${config}: the counters were reset (the load changed processes)`);
     }
     // The page's renderer is the one whose main thread worked most meanwhile: the others of this
-    // browser are idle (a spare renderer, a closing tab's). The extension's (its worker and the
-    // open extension page) is counted apart: it is not the page's.
+    // browser are idle (a spare renderer, a closing tab's). The extension's process (its worker)
+    // is counted apart: it is not the page's.
     let cpu = 0;
     let extension = 0;
-    for (const [pid, { ns, isExtension }] of threadsAfter) {
-      const was = threadsBefore.get(pid);
+    for (const [key, { ns, isExtension }] of threadsAfter) {
+      const was = threadsBefore.get(key);
       if (!was) continue;
       const spent = (ns - was.ns) / 1e6;
       if (isExtension) extension += spent;
@@ -340,22 +340,34 @@ async function sample(page, config) {
 }
 
 /**
- * The CPU time so far of the main thread of each renderer process of the browser whose profile
- * is `profile`, as the kernel counts it (/proc/PID/task/PID/schedstat, nanoseconds on a CPU):
- * unlike DevTools' TaskDuration, which is the wall time of the thread's tasks, it does not grow
- * while the thread waits for a core that other processes hold.
- * @returns {Map<number, {ns: number, isExtension: boolean}>}
+ * The CPU time so far, as the kernel counts it (/proc/PID/task/TID/schedstat, nanoseconds on a
+ * CPU), of the renderer processes of the browser whose profile is `profile`: of each page
+ * renderer's main thread (keyed by its PID), and of every thread of the extension's process
+ * (keyed PID/TID: its service worker runs on a thread of its own). Unlike DevTools'
+ * TaskDuration, which is the wall time of a thread's tasks, it does not grow while the thread
+ * waits for a core that other processes hold.
+ * @returns {Map<string, {ns: number, isExtension: boolean}>}
  */
-function mainThreads(profile) {
+function rendererThreads(profile) {
   const threads = new Map();
+  const ran = (pid, tid) => Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       // Chromium's child processes rewrite their command line into one string: match words.
       const line = ` ${readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')} `;
       if (!line.includes(' --type=renderer ') || line.includes(' --top-chrome-webui ') || !line.includes(` --user-data-dir=${profile} `)) continue;
-      const ns = Number(readFileSync(`/proc/${entry}/task/${entry}/schedstat`, 'utf8').split(' ')[0]);
-      threads.set(Number(entry), { ns, isExtension: line.includes(' --extension-process ') });
+      if (!line.includes(' --extension-process ')) {
+        threads.set(entry, { ns: ran(entry, entry), isExtension: false });
+        continue;
+      }
+      for (const tid of readdirSync(`/proc/${entry}/task`)) {
+        try {
+          threads.set(`${entry}/${tid}`, { ns: ran(entry, tid), isExtension: true });
+        } catch {
+          // ended meanwhile
+        }
+      }
     } catch {
       // gone meanwhile
     }
@@ -474,7 +486,7 @@ function report(samples) {
   log('wall: the page\'s workload as the page times it. From the start of the page\'s load to a second after its workload:');
   log('page CPU, its renderer\'s main thread on a core (the kernel\'s count); CPU added, the median of the rounds\' differences');
   log('to "no extension"; busy, the time of that thread\'s tasks (DevTools TaskDuration, which counts waits for a core too);');
-  log('of it script, DevTools ScriptDuration; extension, the main thread of the extension\'s process (its worker) meanwhile.');
+  log('of it script, DevTools ScriptDuration; extension, every thread of the extension\'s process (its worker) meanwhile.');
   log('scripts ran: loads in which PushOTP\'s content scripts ran.');
   const width = columns.map(([key, title]) => Math.max(title.length, ...rows.map((r) => String(r[key] ?? '').length)));
   log(columns.map(([, title], i) => title.padEnd(width[i])).join('  '));
