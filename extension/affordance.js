@@ -153,7 +153,14 @@
     window.addEventListener('scroll', place, { passive: true, capture: true });
   }
 
-  async function look() {
+  /**
+   * Finds the code field and shows the button at it. `roots`: the parts of the page that changes
+   * added since the last look, the only ones looked at while no field was found (a page that
+   * keeps adding content, a feed, is not scanned whole again and again); the whole page at
+   * load, and when the field found went away.
+   * @param {Element[]|null} [roots]
+   */
+  async function look(roots = null) {
     rescan = 0;
     if (host && field?.isConnected && detect.fillable(field)) {
       place();
@@ -161,7 +168,8 @@
     }
     host?.remove();
     host = null;
-    const [best] = detect.candidates(document);
+    const scope = field || !roots ? [document] : roots;
+    const [best] = scope.flatMap((root) => detect.candidates(root)).sort((a, b) => b.score - a.score);
     field = best ? best.inputs[best.inputs.length === 1 ? 0 : best.inputs.length - 1] : null;
     if (!field) return;
     const list = await tokensHere();
@@ -191,16 +199,26 @@
       return;
     }
     look().finally(looked);
+    /** What changes added that holds inputs, since the last look. @type {Set<Element>} */
+    let added = new Set();
     observer = new MutationObserver((records) => {
-      // Only changes that bring inputs in (or take ours away) are worth a look.
-      const relevant = records.some((r) =>
-        [...r.addedNodes, ...r.removedNodes].some((n) => {
-          if (n.nodeType !== Node.ELEMENT_NODE || n === host) return false;
+      // Only changes that bring inputs in, or take the field found away, are worth a look.
+      for (const r of records) {
+        for (const n of r.addedNodes) {
+          if (n.nodeType !== Node.ELEMENT_NODE || n === host) continue;
           const element = /** @type {Element} */ (n);
-          return element.tagName === 'INPUT' || element.querySelector?.('input');
-        }),
-      );
-      if (relevant && !rescan) rescan = setTimeout(() => look().finally(looked), RESCAN_MS);
+          // An input itself is looked at within its parent, with the boxes beside it.
+          if (element.tagName === 'INPUT') added.add(element.parentElement ?? element);
+          else if (element.querySelector('input')) added.add(element);
+        }
+      }
+      if ((added.size || (field && !field.isConnected)) && !rescan) {
+        rescan = setTimeout(() => {
+          const roots = [...added].filter((n) => n.isConnected);
+          added = new Set();
+          look(roots).finally(looked);
+        }, RESCAN_MS);
+      }
     });
     observer.observe(document.body, { childList: true, subtree: true });
     setTimeout(() => {

@@ -162,13 +162,30 @@
       .join(' ');
   }
 
+  /**
+   * What `clip(node.textContent, length)` gives, reading only as many of its text nodes as that
+   * needs: the container of a field on a long page (a feed, a table) holds far more text than
+   * the few hundred characters ever used, and is read for every field at every scan.
+   */
+  function textStart(node, length = 400) {
+    if (!node) return '';
+    const walker = node.ownerDocument.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    let raw = '';
+    while (walker.nextNode()) {
+      raw += /** @type {Text} */ (walker.currentNode).data;
+      // Text after this only comes after what is kept, once enough is there.
+      if (raw.length >= length && clip(raw, length).length >= length) break;
+    }
+    return clip(raw, length);
+  }
+
   /** The text around an element: its form or a container a few levels up, and the page title. */
   function around(element, levels = 3) {
     let container = element.parentElement;
     for (let i = 1; i < levels && container?.parentElement && !container.matches('form, fieldset, dialog, [role=dialog]'); i++) {
       container = container.parentElement;
     }
-    return `${clip(container?.textContent)} ${clip(element.ownerDocument.title, 120)}`;
+    return `${textStart(container)} ${clip(element.ownerDocument.title, 120)}`;
   }
 
   /** The features `score` reads, taken from an input on the page. */
@@ -210,13 +227,14 @@
 
   /**
    * Every place on the page a code could go, best first: `{ inputs, score }` with one input for
-   * a field and 4 to 8 for a row of boxes (one character each).
-   * @param {Document} document
+   * a field and 4 to 8 for a row of boxes (one character each). `root` is the page, or a part of
+   * it that a change added (only its inputs are looked at).
+   * @param {Document|Element} root
    */
-  function candidates(document) {
+  function candidates(root) {
     const inputs = [];
     let looked = 0;
-    for (const input of document.getElementsByTagName('input')) {
+    for (const input of root.getElementsByTagName('input')) {
       if (++looked > MAX_INPUTS) break;
       if (TYPES.has(input.type) && fillable(input)) inputs.push(input);
     }
