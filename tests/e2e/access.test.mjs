@@ -194,6 +194,7 @@ test('after an update from the version that held every site, the options page of
   // The earlier version: every site at install, the content scripts on every page.
   const copy = await mkdtemp(path.join(tmpdir(), 'pushotp-update-'));
   const manifest = JSON.parse(await readFile(path.join(ROOT, 'manifest.json'), 'utf8'));
+  const own = await startServer();
   let earlier;
   let later;
   try {
@@ -203,7 +204,7 @@ test('after an update from the version that held every site, the options page of
     await writeFile(path.join(copy, 'manifest.json'), JSON.stringify({ ...rest, version: '0.0.9', host_permissions: ['<all_urls>'], content_scripts: [all] }));
     earlier = await launchWithExtension({ extension: copy, allow: [] });
     const page = await openExtensionPage(earlier, 'options.html');
-    await enroll(page, server.link);
+    await enroll(page, own.link);
     await earlier.close({ keepProfile: true });
 
     // The update, on the same profile.
@@ -216,7 +217,7 @@ test('after an update from the version that held every site, the options page of
     // The browser kept every site for it.
     assert.deepEqual(await granted(), ['http://*/*', 'https://*/*']);
     await options.getByText('PushOTP may still act on every site: an earlier version asked for that when it was installed.').waitFor();
-    await options.locator(`li[data-origin="${server.url}"]`).getByText('server of Demo Portal.').waitFor();
+    await options.locator(`li[data-origin="${own.url}"]`).getByText('server of Demo Portal.').waitFor();
     await options.getByRole('button', { name: 'Keep only these sites' }).click();
     await options.getByText('PushOTP may act on these sites, and on no other.').waitFor();
     assert.deepEqual(await granted(), ['http://127.0.0.1/*']);
@@ -224,7 +225,10 @@ test('after an update from the version that held every site, the options page of
     assert.deepEqual(scripts, ['http://127.0.0.1/*']);
     assert.equal(await options.locator('#sites-wide').isVisible(), false);
   } finally {
+    // Closed already on the way, unless a step before failed.
+    await earlier?.close({ keepProfile: true }).catch(() => {});
     await later?.close();
+    await own.stop();
     await rm(copy, { recursive: true, force: true });
     if (earlier) await rm(earlier.profile, { recursive: true, force: true });
   }
