@@ -236,7 +236,10 @@
     let looked = 0;
     for (const input of root.getElementsByTagName('input')) {
       if (++looked > MAX_INPUTS) break;
-      if (TYPES.has(input.type) && fillable(input)) inputs.push(input);
+      // Whether a person can type into a field makes the browser lay the page out: asked at
+      // once only of single-character boxes (a row is made of the boxes shown), of other
+      // fields only when it matters, below.
+      if (TYPES.has(input.type) && (input.maxLength !== 1 || fillable(input))) inputs.push(input);
     }
     const found = [];
     let row = [];
@@ -255,9 +258,13 @@
         row.push(input);
         continue;
       }
-      closeRow();
+      // A field a person cannot type into does not end a row of boxes, and is no candidate.
+      if (row.length) {
+        if (!fillable(input)) continue;
+        closeRow();
+      }
       const value = score(features(input));
-      if (value >= THRESHOLD) found.push({ inputs: [input], score: value });
+      if (value >= THRESHOLD && fillable(input)) found.push({ inputs: [input], score: value });
     }
     closeRow();
     // Stable: among equal scores the first on the page wins.
