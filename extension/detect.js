@@ -188,10 +188,44 @@
     return `${textStart(container)} ${clip(element.ownerDocument.title, 120)}`;
   }
 
-  /** The features `score` reads, taken from an input on the page. */
-  function features(input) {
+  /**
+   * The labels of the page's fields that name them (`<label for>`), by field id: read once a
+   * scan. An input's own `labels` looks through the whole page each time it is read, which on a
+   * long page with many fields costs more than all the rest of the scan.
+   * @param {Document} document
+   * @returns {Map<string, string[]>}
+   */
+  function labelsFor(document) {
+    const map = new Map();
+    for (const label of document.querySelectorAll('label[for]')) {
+      const id = label.getAttribute('for') ?? '';
+      map.set(id, [...(map.get(id) ?? []), label.textContent ?? '']);
+    }
+    return map;
+  }
+
+  /**
+   * The text of an input's labels, as its `labels` gives them: those that name its id, and the
+   * label it sits in when that one names no other field.
+   * @param {HTMLInputElement} input
+   * @param {() => Map<string, string[]>} byId  `labelsFor` of its page, read only for an input
+   *   with an id
+   */
+  function labelTexts(input, byId) {
+    const texts = input.id ? [...(byId().get(input.id) ?? [])] : [];
+    const holder = input.parentElement?.closest('label');
+    if (holder && !holder.hasAttribute('for')) texts.push(holder.textContent ?? '');
+    return texts;
+  }
+
+  /**
+   * The features `score` reads, taken from an input on the page.
+   * @param {HTMLInputElement} input
+   * @param {() => Map<string, string[]>} [byId]  `labelsFor` of its page, read once a scan
+   */
+  function features(input, byId = () => labelsFor(input.ownerDocument)) {
     const document = input.ownerDocument;
-    const labels = [...(input.labels ?? [])].map((label) => label.textContent);
+    const labels = labelTexts(input, byId);
     return {
       type: input.type,
       autocomplete: input.getAttribute('autocomplete') ?? '',
@@ -232,6 +266,9 @@
    * @param {Document|Element} root
    */
   function candidates(root) {
+    /** @type {Map<string, string[]>|null} */
+    let labels = null;
+    const byId = () => (labels ??= labelsFor(root.ownerDocument ?? /** @type {Document} */ (root)));
     const inputs = [];
     let looked = 0;
     for (const input of root.getElementsByTagName('input')) {
@@ -245,7 +282,7 @@
     let row = [];
     const closeRow = () => {
       if (row.length >= 4 && row.length <= 8) {
-        const first = features(row[0]);
+        const first = features(row[0], byId);
         const labels = row.map((box) => `${box.getAttribute('aria-label') ?? ''} ${[...(box.labels ?? [])].map((l) => l.textContent).join(' ')} ${box.placeholder}`);
         const value = groupScore({ count: row.length, first, labels, nearby: around(commonAncestor(row)) });
         if (value >= THRESHOLD) found.push({ inputs: row, score: value });
@@ -263,7 +300,7 @@
         if (!fillable(input)) continue;
         closeRow();
       }
-      const value = score(features(input));
+      const value = score(features(input, byId));
       if (value >= THRESHOLD && fillable(input)) found.push({ inputs: [input], score: value });
     }
     closeRow();
