@@ -66,6 +66,22 @@
    * @property {number} [maxLength]  -1 when not set
    */
 
+  /** The last texts around fields and what they hint: fields of one form or list share theirs. */
+  const nearbyHints = new Map();
+
+  /** What the text around a field adds to its score: 2 when it names a code, 1 when it hints. */
+  function nearbyHint(text) {
+    const key = String(text ?? '');
+    let hint = nearbyHints.get(key);
+    if (hint === undefined) {
+      const nearby = prose(key);
+      hint = STRONG.test(nearby) ? 2 : MEDIUM.test(nearby) ? 1 : 0;
+      if (nearbyHints.size >= 64) nearbyHints.clear();
+      nearbyHints.set(key, hint);
+    }
+    return hint;
+  }
+
   /**
    * How much an input looks like the one-time-code field, from its features alone; 0 when it
    * must never be filled.
@@ -89,15 +105,13 @@
     const strongOwn = STRONG.test(own);
     if (!strongAttribute && !strongOwn && (OTHER.test(attributes) || OTHER.test(own))) return 0;
 
-    const nearby = prose(f.nearby);
     let hints = 0;
     // A name or a label that names a one-time code is enough on its own; a hint needs more.
     if (strongAttribute) hints += 5;
     else if (MEDIUM.test(attributes)) hints += 2;
     if (strongOwn) hints += 5;
     else if (MEDIUM.test(own)) hints += 3;
-    if (STRONG.test(nearby)) hints += 2;
-    else if (MEDIUM.test(nearby)) hints += 1;
+    hints += nearbyHint(f.nearby);
     if (hints === 0) return 0;
 
     let shape = 0;
