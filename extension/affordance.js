@@ -19,7 +19,7 @@
    * @param {import('./messages.js').FromContent} message
    */
   const send = (message) => chrome.runtime.sendMessage(message);
-  /** Rescans after page changes come at most this often. */
+  /** How often the page is looked at for inputs it did not have before. */
   const RESCAN_MS = 500;
   /** A page that shows no code field for this long is left alone. */
   const WATCH_MS = 5 * 60_000;
@@ -29,8 +29,10 @@
   let tokens = null; // the worker's answer, asked once per page
   let field = null;
   let host = null;
+  /** 1 while a look runs. */
   let rescan = 0;
-  let observer = null;
+  /** The timer that looks for new inputs, while it runs. */
+  let watch = 0;
 
   /**
    * Whether every frame above this one has this frame's document origin (content.js `inOrigin`
@@ -83,9 +85,8 @@
 
   /** No more looks: the field was filled, or none showed in time. */
   function stopWatching() {
-    observer?.disconnect();
-    observer = null;
-    clearTimeout(rescan);
+    clearInterval(watch);
+    watch = 0;
   }
 
   function fillWith(id) {
@@ -199,28 +200,30 @@
       return;
     }
     look().finally(looked);
-    /** What changes added that holds inputs, since the last look. @type {Set<Element>} */
-    let added = new Set();
-    observer = new MutationObserver((records) => {
-      // Only changes that bring inputs in, or take the field found away, are worth a look.
-      for (const r of records) {
-        for (const n of r.addedNodes) {
-          if (n.nodeType !== Node.ELEMENT_NODE || n === host) continue;
-          const element = /** @type {Element} */ (n);
-          // An input itself is looked at within its parent, with the boxes beside it.
-          if (element.tagName === 'INPUT') added.add(element.parentElement ?? element);
-          else if (element.querySelector('input')) added.add(element);
-        }
+    // The page's inputs, as the browser keeps them (a live list), and those looked at already.
+    // No MutationObserver: observing a page makes every change to it cost more (a feed makes
+    // thousands); a look twice a second at this list finds the inputs a change brought, and
+    // looks into those only.
+    const inputs = document.getElementsByTagName('input');
+    const seen = new WeakSet(inputs);
+    /** The parents of the inputs not looked at yet (a row of boxes is looked at whole). */
+    const fresh = () => {
+      const roots = new Set();
+      for (const input of inputs) {
+        if (seen.has(input)) continue;
+        seen.add(input);
+        roots.add(input.parentElement ?? input);
       }
-      if ((added.size || (field && !field.isConnected)) && !rescan) {
-        rescan = setTimeout(() => {
-          const roots = [...added].filter((n) => n.isConnected);
-          added = new Set();
-          look(roots).finally(looked);
-        }, RESCAN_MS);
+      return [...roots];
+    };
+    watch = setInterval(() => {
+      if (rescan) return;
+      const roots = fresh();
+      if (roots.length || (field && !field.isConnected)) {
+        rescan = 1;
+        look(roots).finally(looked);
       }
-    });
-    observer.observe(document.body, { childList: true, subtree: true });
+    }, RESCAN_MS);
     setTimeout(() => {
       if (!host) stopWatching();
     }, WATCH_MS);
