@@ -14,8 +14,12 @@
   /** Autocomplete tokens of fields that hold something else than a code. */
   const OTHER_AUTOCOMPLETE = /^(username|email|tel.*|cc-.*|postal-code|current-password|new-password|street-address|address-.*|name|given-name|family-name|bday.*|organization|country.*)$/;
 
-  /** A pattern matched as whole words, letters of any script counting as word characters. */
-  const bounded = (source) => new RegExp(`(?<![\\p{L}\\p{N}])(?:${source})(?![\\p{L}\\p{N}])`, 'u');
+  /**
+   * A pattern matched as whole words in text that `words` or `prose` made, where only spaces
+   * and hyphens part words. (A boundary made of `\p{L}` classes would not need that, but takes
+   * the browser several tenths of a millisecond to compile per pattern, at every page load.)
+   */
+  const bounded = (source) => new RegExp(`(?<![^ -])(?:${source})(?![^ -])`, 'u');
 
   // Words are matched in lower case, after names like `mfaCode` or `app_otp` are split into words.
   /** Names of a one-time code, in a few languages. */
@@ -84,7 +88,7 @@
 
   /**
    * How much an input looks like the one-time-code field, from its features alone; 0 when it
-   * must never be filled.
+   * must never be filled or is not a code field (scores under THRESHOLD).
    * @param {Features} f
    * @returns {number}
    */
@@ -97,29 +101,38 @@
     const glued = attributes.replace(/ /g, '');
     const own = prose(`${f.label ?? ''} ${f.ariaLabel ?? ''} ${f.placeholder ?? ''}`);
     // Even a backup or recovery code field marked as a one-time code is never filled.
-    if (NEVER.test(attributes) || NEVER_GLUED.test(glued) || NEVER.test(own)) return 0;
+    const never = () => NEVER.test(attributes) || NEVER_GLUED.test(glued) || NEVER.test(own);
     const autocomplete = String(f.autocomplete ?? '').toLowerCase().split(/\s+/);
-    if (autocomplete.includes('one-time-code')) return ONE_TIME_CODE;
-    if (autocomplete.some((token) => OTHER_AUTOCOMPLETE.test(token))) return 0;
+    if (autocomplete.includes('one-time-code')) return never() ? 0 : ONE_TIME_CODE;
+
+    // What a field's own words and shape give comes first: most fields of a page (a comment, a
+    // search, an address) reach nothing with them, and are let go without more tests.
     const strongAttribute = STRONG.test(attributes) || STRONG_GLUED.test(glued);
     const strongOwn = STRONG.test(own);
-    if (!strongAttribute && !strongOwn && (OTHER.test(attributes) || OTHER.test(own))) return 0;
-
     let hints = 0;
     // A name or a label that names a one-time code is enough on its own; a hint needs more.
     if (strongAttribute) hints += 5;
     else if (MEDIUM.test(attributes)) hints += 2;
     if (strongOwn) hints += 5;
     else if (MEDIUM.test(own)) hints += 3;
-    hints += nearbyHint(f.nearby);
-    if (hints === 0) return 0;
 
     let shape = 0;
     if (String(f.inputMode ?? '').toLowerCase() === 'numeric') shape += 1;
     if (/\\d|0-9/.test(String(f.pattern ?? ''))) shape += 1;
     if (type === 'tel' || type === 'number') shape += 1;
     if (maxLength >= 6 && maxLength <= 8) shape += 2;
-    return hints + Math.min(shape, 3);
+    shape = Math.min(shape, 3);
+    // The text around adds at most 2, and is what costs most to read from a page (`features`
+    // reads it only when asked): a field that cannot reach the threshold with it is not asked.
+    if (hints + 2 + shape < THRESHOLD) return 0;
+
+    if (never()) return 0;
+    if (autocomplete.some((token) => OTHER_AUTOCOMPLETE.test(token))) return 0;
+    if (!strongAttribute && !strongOwn && (OTHER.test(attributes) || OTHER.test(own))) return 0;
+    hints += nearbyHint(f.nearby);
+    if (hints === 0) return 0;
+    const total = hints + shape;
+    return total >= THRESHOLD ? total : 0;
   }
 
   /**
@@ -240,6 +253,8 @@
   function features(input, byId = () => labelsFor(input.ownerDocument)) {
     const document = input.ownerDocument;
     const labels = labelTexts(input, byId);
+    /** @type {string|undefined} */
+    let nearby;
     return {
       type: input.type,
       autocomplete: input.getAttribute('autocomplete') ?? '',
@@ -248,7 +263,10 @@
       label: clip(`${labels.join(' ')} ${textOf(document, input.getAttribute('aria-labelledby'))}`),
       ariaLabel: input.getAttribute('aria-label') ?? '',
       placeholder: input.placeholder ?? '',
-      nearby: `${clip(textOf(document, input.getAttribute('aria-describedby')))} ${clip(input.title)} ${around(input)}`,
+      // Read when `score` asks (the walk through the page's text is the costliest part), once.
+      get nearby() {
+        return (nearby ??= `${clip(textOf(document, input.getAttribute('aria-describedby')))} ${clip(input.title)} ${around(input)}`);
+      },
       inputMode: input.getAttribute('inputmode') ?? '',
       pattern: input.getAttribute('pattern') ?? '',
       maxLength: input.maxLength,
@@ -278,15 +296,16 @@
    * a field and 4 to 8 for a row of boxes (one character each). `root` is the page, or a part of
    * it that a change added (only its inputs are looked at).
    * @param {Document|Element} root
+   * @param {number} [limit]  how many of its inputs to look at, at most
    */
-  function candidates(root) {
+  function candidates(root, limit = MAX_INPUTS) {
     /** @type {Map<string, string[]>|null} */
     let labels = null;
     const byId = () => (labels ??= labelsFor(root.ownerDocument ?? /** @type {Document} */ (root)));
     const inputs = [];
     let looked = 0;
     for (const input of root.getElementsByTagName('input')) {
-      if (++looked > MAX_INPUTS) break;
+      if (++looked > Math.min(limit, MAX_INPUTS)) break;
       // Whether a person can type into a field makes the browser lay the page out: asked at
       // once only of single-character boxes (a row is made of the boxes shown), of other
       // fields only when it matters, below.
