@@ -21,6 +21,13 @@
   const send = (message) => chrome.runtime.sendMessage(message);
   /** How often the page is looked at for inputs it did not have before. */
   const RESCAN_MS = 500;
+  /**
+   * Inputs of a page looked at without the person doing anything: more than any sign-in or
+   * code step has. Beyond them (a feed, a long form), an input is looked at when the person
+   * goes to it: every input of such a page would cost the page more than the 2 % budget
+   * (BENCHMARKS.md), for a field that gets the focus when it matters.
+   */
+  const LOOK_BUDGET = 50;
   /** A page that shows no code field for this long is left alone. */
   const WATCH_MS = 5 * 60_000;
   const SIZE = 22;
@@ -33,6 +40,8 @@
   let rescan = 0;
   /** The timer that looks for new inputs, while it runs. */
   let watch = 0;
+  /** The inputs looked at so far without a focus (of LOOK_BUDGET). */
+  let spent = 0;
 
   /**
    * Whether every frame above this one has this frame's document origin (content.js `inOrigin`
@@ -83,17 +92,23 @@
     return b;
   }
 
-  /** No more looks: the field was filled, or none showed in time. */
+  /** No more looks for new inputs: the budget is spent, the field was filled, or none showed in time. */
   function stopWatching() {
     clearInterval(watch);
     watch = 0;
+  }
+
+  /** Nothing more to do on this page: the field was filled. */
+  function stopAll() {
+    stopWatching();
+    document.removeEventListener('focusin', focused, true);
   }
 
   function fillWith(id) {
     send({ type: FromPage.FILL, id })
       .then((reply) => {
         // Filled: the page has its code, and nothing is left to look for.
-        if (reply?.ok && reply.filled) stopWatching();
+        if (reply?.ok && reply.filled) stopAll();
       })
       .catch(() => null);
     menu?.remove();
@@ -158,10 +173,11 @@
    * Finds the code field and shows the button at it. `roots`: the parts of the page that changes
    * added since the last look, the only ones looked at while no field was found (a page that
    * keeps adding content, a feed, is not scanned whole again and again); the whole page at
-   * load, and when the field found went away.
+   * load (its first `limit` inputs), and when the field found went away.
    * @param {Element[]|null} [roots]
+   * @param {number} [limit]
    */
-  async function look(roots = null) {
+  async function look(roots = null, limit = undefined) {
     rescan = 0;
     if (host && field?.isConnected && detect.fillable(field)) {
       place();
@@ -170,11 +186,24 @@
     host?.remove();
     host = null;
     const scope = field || !roots ? [document] : roots;
-    const [best] = scope.flatMap((root) => detect.candidates(root)).sort((a, b) => b.score - a.score);
+    const [best] = scope.flatMap((root) => detect.candidates(root, limit)).sort((a, b) => b.score - a.score);
     field = best ? best.inputs[best.inputs.length === 1 ? 0 : best.inputs.length - 1] : null;
     if (!field) return;
     const list = await tokensHere();
     if (list.length && field?.isConnected && !host) show(list);
+  }
+
+  /**
+   * An input the person went to, on a page whose other inputs were not all looked at (or that
+   * was hidden when they were): the part of the page it sits in is looked at now.
+   * @param {FocusEvent} event
+   */
+  function focused(event) {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input === field || rescan) return;
+    if (host && field?.isConnected) return;
+    rescan = 1;
+    look([input.parentElement ?? input]).finally(looked);
   }
 
   /**
@@ -199,19 +228,26 @@
       looked();
       return;
     }
-    look().finally(looked);
     // The page's inputs, as the browser keeps them (a live list), and those looked at already.
     // No MutationObserver: observing a page makes every change to it cost more (a feed makes
     // thousands); a look twice a second at this list finds the inputs a change brought, and
-    // looks into those only.
+    // looks into those only, up to the budget; then only where the person goes.
     const inputs = document.getElementsByTagName('input');
     const seen = new WeakSet(inputs);
-    /** The parents of the inputs not looked at yet (a row of boxes is looked at whole). */
+    spent = Math.min(inputs.length, LOOK_BUDGET);
+    look(null, LOOK_BUDGET).finally(looked);
+    document.addEventListener('focusin', focused, true);
+    /**
+     * The parents of the inputs not looked at yet, within the budget (a row of boxes is looked
+     * at whole); those beyond it are left to a focus.
+     */
     const fresh = () => {
       const roots = new Set();
       for (const input of inputs) {
         if (seen.has(input)) continue;
         seen.add(input);
+        if (spent >= LOOK_BUDGET) continue;
+        spent++;
         roots.add(input.parentElement ?? input);
       }
       return [...roots];
@@ -222,6 +258,9 @@
       if (roots.length || (field && !field.isConnected)) {
         rescan = 1;
         look(roots).finally(looked);
+      } else if (spent >= LOOK_BUDGET && !host) {
+        // Nothing shown and the budget spent: inputs are looked at when the person goes to them.
+        stopWatching();
       }
     }, RESCAN_MS);
     setTimeout(() => {

@@ -87,6 +87,41 @@ test('a code field that appears later gets the button', async () => {
   await page.close();
 });
 
+test('on a page with more inputs than are looked at unasked, a late code field gets the button when the person goes to it', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${pages.url}/pages/feed.html`);
+  const world = await contentScriptOf(browser, page.mainFrame());
+  await world.scanned();
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  await page.locator('#code').waitFor();
+  // Three of the button's looks for new inputs later, none looked at the 81st input.
+  await page.waitForTimeout(1_600);
+  assert.equal(await world.scans(), 1, 'no look after the budget was spent');
+  assert.equal(await host(page).count(), 0);
+  // A person's click into the field is a look at it, and the button fills it.
+  await page.locator('#code').click();
+  await host(page).waitFor();
+  const button = await host(page).boundingBox();
+  await page.mouse.click(button.x + button.width / 2, button.y + button.height / 2);
+  await page.waitForFunction(() => document.getElementById('code').value.length === 6);
+  const value = await page.locator('#code').inputValue();
+  assert.ok([totp(Date.now() - 1000), totp(Date.now())].includes(value), value);
+  await world.detach();
+  await page.close();
+});
+
+test('a code field that was hidden at the first look gets the button when focused', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${pages.url}/pages/later.html?reveal`);
+  const world = await contentScriptOf(browser, page.mainFrame());
+  await world.scanned();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('#kept').click();
+  await host(page).waitFor();
+  await world.detach();
+  await page.close();
+});
+
 test('a confirmed site framed by another site gets no button, and a fill asked from there moves no HOTP counter', async () => {
   const ask = (message) => helper.evaluate((m) => chrome.runtime.sendMessage(m), message);
   const added = await ask({ type: 'otp.add', tokens: [{ issuer: 'Counter', account: 'bob', type: 'hotp', counter: 0, secret: SECRET, sites: [pages.url] }] });
