@@ -15,10 +15,17 @@ import { serial } from './queue.js';
 import { otpTokens, piTokens, pushTokens, readSession, saveOtpTokens, savePiTokens, savePushTokens, writeSession } from './store.js';
 
 /** The scripts registered for the sites in use, in the order they load into a frame. */
-export const PAGE_SCRIPTS = Object.freeze(['extension/detect.js', 'extension/content.js', 'extension/affordance.js', 'extension/pi-page.js']);
+export const PAGE_SCRIPTS = Object.freeze(['extension/detect.js', 'extension/content.js', 'extension/affordance.js']);
+/**
+ * The scripts of a privacyIDEA token's server and confirmed sites: those and the one that
+ * notices a sign-in page waiting for privacyIDEA, which has nothing to notice elsewhere (and
+ * watches every resource a page loads).
+ */
+export const PI_SCRIPTS = Object.freeze([...PAGE_SCRIPTS, 'extension/pi-page.js']);
 /** The scripts a fill or a binding read needs, injected into a frame that lacks them. */
 const FILL_SCRIPTS = PAGE_SCRIPTS.slice(0, 2);
 const REGISTRATION = 'pushotp-pages';
+const PI_REGISTRATION = 'pushotp-pi-pages';
 
 /**
  * The match pattern that grants `origin`: its scheme and host. Browsers grant hosts, not
@@ -234,7 +241,8 @@ export function sync({ release = [] } = {}) {
   syncing = syncing
     .catch(() => {})
     .then(async () => {
-      const needed = [...new Set([...(await sitesInUse()).keys()].map(patternOf))].sort();
+      const uses = await sitesInUse();
+      const needed = [...new Set([...uses.keys()].map(patternOf))].sort();
       const held = (await chrome.permissions.getAll()).origins ?? [];
       let giveBack = release === 'unused' ? held : release.map(patternOf);
       if (release === 'unused') {
@@ -245,24 +253,31 @@ export function sync({ release = [] } = {}) {
       if (unused.length) await chrome.permissions.remove({ origins: unused });
       // Granted exactly or within a wider grant.
       const granted = await Promise.all(needed.map((p) => chrome.permissions.contains({ origins: [p] })));
-      await register(needed.filter((_, i) => granted[i]));
+      const live = needed.filter((_, i) => granted[i]);
+      // Grants and registrations are by host: a host one of whose origins a privacyIDEA token
+      // uses gets its script.
+      const pi = new Set([...uses].filter(([, u]) => u.some((use) => use.kind === 'pi')).map(([o]) => patternOf(o)));
+      await register(REGISTRATION, PAGE_SCRIPTS, live.filter((p) => !pi.has(p)));
+      await register(PI_REGISTRATION, PI_SCRIPTS, live.filter((p) => pi.has(p)));
     });
   return syncing;
 }
 
 /**
- * Registers the page scripts for `patterns` (already sorted), or none when it is empty.
+ * Registers `js` under `id` for `patterns` (already sorted), or unregisters it when it is empty.
+ * @param {string} id
+ * @param {readonly string[]} js
  * @param {string[]} patterns
  */
-async function register(patterns) {
-  const [current] = await chrome.scripting.getRegisteredContentScripts({ ids: [REGISTRATION] });
+async function register(id, js, patterns) {
+  const [current] = await chrome.scripting.getRegisteredContentScripts({ ids: [id] });
   const now = [...(current?.matches ?? [])].sort();
   if (now.length === patterns.length && now.every((p, i) => p === patterns[i])) return;
   if (!patterns.length) {
-    await chrome.scripting.unregisterContentScripts({ ids: [REGISTRATION] });
+    await chrome.scripting.unregisterContentScripts({ ids: [id] });
     return;
   }
-  const script = { id: REGISTRATION, matches: patterns, js: [...PAGE_SCRIPTS], allFrames: true, runAt: /** @type {const} */ ('document_idle'), persistAcrossSessions: true };
+  const script = { id, matches: patterns, js: [...js], allFrames: true, runAt: /** @type {const} */ ('document_idle'), persistAcrossSessions: true };
   await (current ? chrome.scripting.updateContentScripts([script]) : chrome.scripting.registerContentScripts([script]));
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { stageExtension } from '../../scripts/stage-extension.mjs';
 import { ROOT, clickToolbarButton, launchWithExtension, openExtensionPage, reportedPermissions } from '../support/browser.mjs';
-import { PAGE_SCRIPTS } from '../../extension/access.js';
+import { PI_SCRIPTS } from '../../extension/access.js';
 import { contentScriptOf, enroll, pushotpWorlds } from '../support/extension.mjs';
 import { servePages } from '../support/pages.mjs';
 import { startServer } from '../support/server.mjs';
@@ -200,7 +200,7 @@ test('after an update from the version that held every site, the options page of
   try {
     await cp((await stageExtension()).dir, copy, { recursive: true });
     const { optional_host_permissions: _, ...rest } = manifest;
-    const all = { matches: ['http://*/*', 'https://*/*'], js: [...PAGE_SCRIPTS], run_at: 'document_idle', all_frames: true };
+    const all = { matches: ['http://*/*', 'https://*/*'], js: [...PI_SCRIPTS], run_at: 'document_idle', all_frames: true };
     await writeFile(path.join(copy, 'manifest.json'), JSON.stringify({ ...rest, version: '0.0.9', host_permissions: ['<all_urls>'], content_scripts: [all] }));
     earlier = await launchWithExtension({ extension: copy, allow: [] });
     const page = await openExtensionPage(earlier, 'options.html');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { PAGE_SCRIPTS } from '../../extension/access.js';
+import { PI_SCRIPTS } from '../../extension/access.js';
 import { FromPage, Message, PageMessage } from '../../extension/messages.js';
 import { ROOT } from '../support/root.mjs';
 
@@ -30,7 +30,7 @@ function frozenLists(text) {
 }
 
 // The content scripts, as the worker registers them for the sites in use (access.js).
-const CONTENT_SCRIPTS = [...PAGE_SCRIPTS];
+const CONTENT_SCRIPTS = [...PI_SCRIPTS];
 const scripts = Object.fromEntries(await Promise.all(CONTENT_SCRIPTS.map(async (file) => [file, await source(file)])));
 
 test('each list of types a content script repeats equals the messages.js declaration of its name', () => {
@@ -40,7 +40,7 @@ test('each list of types a content script repeats equals the messages.js declara
     ['extension/pi-page.js', 'FromPage', ['PI_WAITING']],
   ];
   for (const [file, name, keys] of expected) {
-    assert.ok(CONTENT_SCRIPTS.includes(file), `${file} is a content script (access.js PAGE_SCRIPTS)`);
+    assert.ok(CONTENT_SCRIPTS.includes(file), `${file} is a content script (access.js PI_SCRIPTS)`);
     assert.deepEqual(Object.keys(frozenLists(scripts[file])[name] ?? {}).sort(), [...keys].sort(), `${file} lists ${name}`);
   }
   for (const [file, text] of Object.entries(scripts)) {
