@@ -22,12 +22,13 @@
   /** How often the page is looked at for inputs it did not have before. */
   const RESCAN_MS = 500;
   /**
-   * Inputs of a page looked at without the person doing anything: more than any sign-in or
-   * code step has. Beyond them (a feed, a long form), an input is looked at when the person
-   * goes to it: every input of such a page would cost the page more than the 2 % budget
-   * (BENCHMARKS.md), for a field that gets the focus when it matters.
+   * Fields of a page looked at without the person doing anything: more than any sign-in or
+   * code step has (a row of eight boxes among a dozen others). Beyond them (a feed, a long
+   * form), a field is looked at when the person goes to it: every field of such a page would
+   * cost the page more than its 2 % budget (BENCHMARKS.md), for a field that gets the focus
+   * when it matters.
    */
-  const LOOK_BUDGET = 50;
+  const LOOK_BUDGET = 20;
   /** A page that shows no code field for this long is left alone. */
   const WATCH_MS = 5 * 60_000;
   const SIZE = 22;
@@ -40,7 +41,7 @@
   let rescan = 0;
   /** The timer that looks for new inputs, while it runs. */
   let watch = 0;
-  /** The inputs looked at so far without a focus (of LOOK_BUDGET). */
+  /** The fields looked at so far without a focus (of LOOK_BUDGET). */
   let spent = 0;
 
   /**
@@ -233,22 +234,25 @@
     // thousands); a look twice a second at this list finds the inputs a change brought, and
     // looks into those only, up to the budget; then only where the person goes.
     const inputs = document.getElementsByTagName('input');
-    const seen = new WeakSet(inputs);
-    spent = Math.min(inputs.length, LOOK_BUDGET);
+    // The fields the first look takes (detect.js counts them the same way), up to the budget.
+    for (const input of inputs) if (detect.isField(input) && ++spent >= LOOK_BUDGET) break;
     look(null, LOOK_BUDGET).finally(looked);
     document.addEventListener('focusin', focused, true);
+    // Kept only while the budget lasts: the inputs of a page that spent it at load are left to
+    // a focus, and are not even listed.
+    const seen = new WeakSet(spent < LOOK_BUDGET ? inputs : []);
     /**
-     * The parents of the inputs not looked at yet, within the budget (a row of boxes is looked
+     * The parents of the fields not looked at yet, within the budget (a row of boxes is looked
      * at whole); those beyond it are left to a focus.
      */
     const fresh = () => {
       const roots = new Set();
-      for (const input of inputs) {
+      for (const input of spent < LOOK_BUDGET ? inputs : []) {
         if (seen.has(input)) continue;
         seen.add(input);
-        if (spent >= LOOK_BUDGET) continue;
-        spent++;
+        if (!detect.isField(input)) continue;
         roots.add(input.parentElement ?? input);
+        if (++spent >= LOOK_BUDGET) break;
       }
       return [...roots];
     };

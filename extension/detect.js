@@ -288,7 +288,10 @@
     return up ?? elements[0].ownerDocument.documentElement;
   }
 
-  /** Inputs looked at in one scan at most: enough for any login page, cheap on huge ones. */
+  /** Whether an input is of a type a code can be typed into (not hidden, a box, a button…). */
+  const isField = (/** @type {HTMLInputElement} */ input) => TYPES.has(input.type);
+
+  /** Fields looked at in one scan at most: enough for any login page, cheap on huge ones. */
   const MAX_INPUTS = 500;
 
   /**
@@ -296,7 +299,8 @@
    * a field and 4 to 8 for a row of boxes (one character each). `root` is the page, or a part of
    * it that a change added (only its inputs are looked at).
    * @param {Document|Element} root
-   * @param {number} [limit]  how many of its inputs to look at, at most
+   * @param {number} [limit]  how many of its fields (inputs of a type a code can go into) to look
+   *   at, at most
    */
   function candidates(root, limit = MAX_INPUTS) {
     /** @type {Map<string, string[]>|null} */
@@ -305,11 +309,13 @@
     const inputs = [];
     let looked = 0;
     for (const input of root.getElementsByTagName('input')) {
+      // Hidden fields, boxes and buttons do not count.
+      if (!isField(input)) continue;
       if (++looked > Math.min(limit, MAX_INPUTS)) break;
       // Whether a person can type into a field makes the browser lay the page out: asked at
       // once only of single-character boxes (a row is made of the boxes shown), of other
       // fields only when it matters, below.
-      if (TYPES.has(input.type) && (input.maxLength !== 1 || fillable(input))) inputs.push(input);
+      if (input.maxLength !== 1 || fillable(input)) inputs.push(input);
     }
     const found = [];
     let row = [];
@@ -348,5 +354,5 @@
     return first.maxLength < 0 || first.maxLength >= passcode.length;
   }
 
-  globalThis.pushotpDetect = Object.freeze({ THRESHOLD, score, groupScore, words, shown, fillable, features, candidates, fits });
+  globalThis.pushotpDetect = Object.freeze({ THRESHOLD, score, groupScore, words, shown, fillable, features, isField, candidates, fits });
 })();
