@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing PushOTP needs, skipping whatever is already there:
-# the wasm32 target, wasm-bindgen-cli at the version Cargo.lock pins, cargo-fuzz, Debian's
-# Chromium, chromedriver, PostgreSQL and Xvfb, and the npm packages of package-lock.json.
+# the wasm32 target, wasm-bindgen-cli at the version Cargo.lock pins, cargo-fuzz, geckodriver,
+# Debian's Chromium, chromedriver, Firefox ESR, PostgreSQL and Xvfb, and the npm packages of
+# package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +29,19 @@ if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $fuzz_version"; the
   cargo install --locked cargo-fuzz --version "$fuzz_version"
 fi
 
-# Debian packages: Chromium for the browser tests, PostgreSQL for the server's shared backend,
-# Xvfb for the walkthrough's browser window where there is no display.
+# geckodriver drives Firefox for its end-to-end tests (tests/support/firefox.mjs): built from
+# crates.io, so that nothing is downloaded from elsewhere.
+gecko_version=0.37.1
+if ! geckodriver --version 2>/dev/null | head -n1 | grep -q "^geckodriver $gecko_version"; then
+  step "cargo install geckodriver $gecko_version"
+  cargo install --locked geckodriver --version "$gecko_version"
+fi
+
+# Debian packages: Chromium and Firefox for the browser tests, PostgreSQL for the server's
+# shared backend, Xvfb for the walkthrough's browser window where there is no display.
 packages=()
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || packages+=(chromium chromium-driver)
+[ -x /usr/bin/firefox-esr ] || packages+=(firefox-esr)
 command -v xvfb-run >/dev/null || packages+=(xvfb xauth)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
 if [ "${#packages[@]}" -gt 0 ]; then

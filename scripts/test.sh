@@ -90,5 +90,10 @@ scripts/privacyidea.sh install || { [ $? -eq 3 ] && echo "python3 is missing: th
 step "end-to-end tests (WebAssembly packages against the real server, the extension in Chromium)"
 node --test --test-concurrency=1 tests/e2e/
 
+step "end-to-end tests in Firefox (firefox-esr through geckodriver, against the real server)"
+firefox_start=$(date +%s)
+node --test --test-concurrency=1 tests/firefox/
+echo "Firefox suite: $(( $(date +%s) - firefox_start )) s"
+
 step "walkthrough: the README's demo as a person plays it (screenshots in tests/artifacts/walkthrough/)"
 scripts/walkthrough.sh
