@@ -1,8 +1,7 @@
-// Settings for `web-ext lint` and `web-ext build` (run them as `npm run lint:ext` and
-// `npm run build:ext`, which stage the extension first): they check and pack dist/extension/,
-// the folder scripts/stage-extension.mjs fills with the extension's files and nothing else.
+// Settings for `web-ext lint` (run it as `npm run lint:ext`, which builds the packages first,
+// scripts/package-extension.mjs): it checks dist/firefox/, the Firefox package's files as
+// addons.mozilla.org receives them. The packages themselves are built by that script, not by
+// `web-ext build`, so that they are reproducible byte for byte.
 export default {
-  sourceDir: 'dist/extension',
-  artifactsDir: 'dist',
-  build: { overwriteDest: true },
+  sourceDir: 'dist/firefox',
 };

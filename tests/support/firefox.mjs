@@ -5,14 +5,14 @@
 // pages are opened the way the browser's own user interface opens them (a tab added from the
 // browser window's chrome context, which geckodriver's `--allow-system-access` permits).
 //
-// The extension is installed as a temporary add-on from dist/extension/, staged afresh from
-// the working tree (scripts/stage-extension.mjs), as `web-ext run` installs it.
+// The extension is installed as a temporary add-on from its Firefox package, built afresh from
+// the working tree (scripts/package-extension.mjs): what addons.mozilla.org would receive.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stageExtension } from '../../scripts/stage-extension.mjs';
+import { packageExtension } from '../../scripts/package-extension.mjs';
 import { ROOT } from './root.mjs';
 import { freePort } from './server.mjs';
 
@@ -52,12 +52,13 @@ class WebDriverError extends Error {
  * @param {{prefs?: Record<string, unknown>}} [options]
  */
 export async function launchFirefox({ prefs = {} } = {}) {
-  const { dir } = await stageExtension();
+  const work = await mkdtemp(path.join(tmpdir(), 'pushotp-firefox-'));
+  const packages = await packageExtension({ out: work });
+  const xpi = /** @type {{file: string}} */ (packages.find((p) => p.target === 'firefox')).file;
   const manifest = JSON.parse(await readFile(path.join(ROOT, 'manifest.json'), 'utf8'));
   const geckoId = manifest.browser_specific_settings.gecko.id;
   const uuid = randomUUID();
   const port = await freePort();
-  const logs = await mkdtemp(path.join(tmpdir(), 'pushotp-firefox-'));
   const driver = spawn(GECKODRIVER, ['--host', '127.0.0.1', '--port', String(port), '--binary', FIREFOX, '--allow-system-access'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MOZ_HEADLESS: '1' },
@@ -116,7 +117,7 @@ export async function launchFirefox({ prefs = {} } = {}) {
   });
   const session = `/session/${created.sessionId}`;
   const version = created.capabilities.browserVersion;
-  await send('POST', `${session}/moz/addon/install`, { path: dir, temporary: true });
+  await send('POST', `${session}/moz/addon/install`, { path: xpi, temporary: true });
   const origin = `moz-extension://${uuid}`;
 
   const command = (method, url, body) => send(method, `${session}${url}`, body);
@@ -169,7 +170,7 @@ export async function launchFirefox({ prefs = {} } = {}) {
       await command('DELETE', '').catch(() => {});
       driver.kill();
       await exited;
-      await rm(logs, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
     },
   };
 
