@@ -162,6 +162,39 @@ export async function launchFirefox({ prefs = {} } = {}) {
       await command('POST', '/window', { handle });
       return page(handle);
     },
+    /** Runs a function's source in the browser window's chrome context (for the test hooks). */
+    async chrome(script, ...args) {
+      await command('POST', '/moz/context', { context: 'chrome' });
+      try {
+        return await run(script, ...args);
+      } finally {
+        await command('POST', '/moz/context', { context: 'content' });
+      }
+    },
+    /**
+     * Clicks PushOTP's toolbar button on `page`'s tab, as a person does: Firefox's own path for
+     * it (the browser action's `triggerAction`, which its keyboard shortcut takes too) gives the
+     * extension access to that tab for now (`activeTab`) and opens the popup, which is closed
+     * again at once; the test then uses the popup in a tab (`openExtensionPage`). No WebDriver
+     * command reaches the button itself: it sits in the extensions panel of the browser's chrome.
+     */
+    async clickToolbarButton(page) {
+      const url = await page.url();
+      const granted = await browser.chrome(
+        `function (id, url) {
+          const window = Services.wm.getMostRecentWindow('navigator:browser');
+          if (window.gBrowser.selectedBrowser.currentURI.spec !== url) throw new Error('the tab is not in front: ' + window.gBrowser.selectedBrowser.currentURI.spec);
+          const extension = WebExtensionPolicy.getByID(id).extension;
+          const { ExtensionParent } = ChromeUtils.importESModule('resource://gre/modules/ExtensionParent.sys.mjs');
+          ExtensionParent.apiManager.global.browserActionFor(extension).triggerAction(window);
+          window.document.getElementById('customizationui-widget-panel')?.hidePopup();
+          return extension.tabManager.hasActiveTabPermission(window.gBrowser.selectedTab);
+        }`,
+        geckoId,
+        url,
+      );
+      if (!granted) throw new Error('the toolbar button gave no access to the tab');
+    },
     /** Opens one of the extension's pages (`popup.html`, `options.html`) in a new tab. */
     openExtensionPage(name) {
       return browser.open(`${origin}/extension/${name}`);
