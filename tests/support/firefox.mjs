@@ -121,6 +121,8 @@ export async function launchFirefox({ prefs = {} } = {}) {
   const origin = `moz-extension://${uuid}`;
 
   const command = (method, url, body) => send(method, `${session}${url}`, body);
+  /** The window handle the driver is switched to. */
+  let current = null;
   /** Runs `script` (a function's source, called with `args`) in the current window; its result. */
   const run = (script, ...args) => command('POST', '/execute/sync', { script: `return (${script}).apply(null, arguments);`, args });
   /** The same for an async function: awaits its promise. */
@@ -160,6 +162,7 @@ export async function launchFirefox({ prefs = {} } = {}) {
         if (!handle) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       await command('POST', '/window', { handle });
+      current = handle;
       return page(handle);
     },
     /** Runs a function's source in the browser window's chrome context (for the test hooks). */
@@ -179,19 +182,38 @@ export async function launchFirefox({ prefs = {} } = {}) {
      * command reaches the button itself: it sits in the extensions panel of the browser's chrome.
      */
     async clickToolbarButton(page) {
+      // The person is on that tab: brought to the front even if the driver was there already.
+      await command('POST', '/window', { handle: page.handle });
+      current = page.handle;
       const url = await page.url();
-      const granted = await browser.chrome(
+      await browser.chrome(
         `function (id, url) {
           const window = Services.wm.getMostRecentWindow('navigator:browser');
           if (window.gBrowser.selectedBrowser.currentURI.spec !== url) throw new Error('the tab is not in front: ' + window.gBrowser.selectedBrowser.currentURI.spec);
           const extension = WebExtensionPolicy.getByID(id).extension;
           const { ExtensionParent } = ChromeUtils.importESModule('resource://gre/modules/ExtensionParent.sys.mjs');
           ExtensionParent.apiManager.global.browserActionFor(extension).triggerAction(window);
-          window.document.getElementById('customizationui-widget-panel')?.hidePopup();
-          return extension.tabManager.hasActiveTabPermission(window.gBrowser.selectedTab);
         }`,
         geckoId,
         url,
+      );
+      // Closed once it is open, as a person's popup closes: a popup closed while still loading
+      // counts as never shown, and Firefox takes the tab's access back with it.
+      const panel = `function () {
+        return Services.wm.getMostRecentWindow('navigator:browser').document.getElementById('customizationui-widget-panel')?.state ?? 'none';
+      }`;
+      const end = Date.now() + 10_000;
+      while ((await browser.chrome(panel)) !== 'open') {
+        if (Date.now() > end) throw new Error('the popup did not open');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const granted = await browser.chrome(
+        `function (id) {
+          const window = Services.wm.getMostRecentWindow('navigator:browser');
+          window.document.getElementById('customizationui-widget-panel').hidePopup();
+          return WebExtensionPolicy.getByID(id).extension.tabManager.hasActiveTabPermission(window.gBrowser.selectedTab);
+        }`,
+        geckoId,
       );
       if (!granted) throw new Error('the toolbar button gave no access to the tab');
     },
@@ -212,7 +234,14 @@ export async function launchFirefox({ prefs = {} } = {}) {
    * current window per session).
    */
   function page(handle) {
-    const here = () => command('POST', '/window', { handle });
+    // Switching brings the tab to the front, as a person's click on it would: only when another
+    // tab is the driver's, so that waiting on a page does not take the front from a tab the
+    // extension brought forward meanwhile (a QR code being scanned).
+    const here = async () => {
+      if (current === handle) return;
+      await command('POST', '/window', { handle });
+      current = handle;
+    };
     /** Waits until `check()` returns a truthy value; resolves with it. */
     async function until(check, what, timeout = 10_000) {
       const end = Date.now() + timeout;
@@ -254,7 +283,13 @@ export async function launchFirefox({ prefs = {} } = {}) {
       /** Waits until the page's text holds `text`. */
       async waitForText(text, timeout) {
         await here();
-        return until(async () => (await run('function () { return document.body ? document.body.innerText : ""; }')).includes(text), `"${text}"`, timeout);
+        let last = '';
+        try {
+          return await until(async () => (last = await run('function () { return document.body ? document.body.innerText : ""; }')).includes(text), `"${text}"`, timeout);
+        } catch (err) {
+          err.message += `; the page said: ${last.replace(/\s+/g, ' ').slice(0, 1500)}`;
+          throw err;
+        }
       },
       /** The rendered text of the first element matching `css` (empty while it is hidden). */
       async text(css) {
@@ -305,7 +340,9 @@ export async function launchFirefox({ prefs = {} } = {}) {
         await here();
         await command('DELETE', '/window');
         const [first] = await command('GET', '/window/handles');
+        current = null;
         if (first) await command('POST', '/window', { handle: first });
+        current = first ?? null;
       },
     };
     return self;
