@@ -64,7 +64,10 @@ export function serverOf(parse) {
 export function request(origins) {
   const patterns = [...new Set(origins.map(originOf).filter((o) => o !== null).map(patternOf))];
   if (!patterns.length) return Promise.resolve(true);
-  return chrome.permissions.request({ origins: patterns }).catch(() => false);
+  // Asked at once, before anything is awaited: Firefox counts the click only until then. A
+  // request it refuses outside a click (a link read from a scanned QR code) is no answer about
+  // sites it granted already: those are looked up instead.
+  return chrome.permissions.request({ origins: patterns }).catch(() => chrome.permissions.contains({ origins: patterns }).catch(() => false));
 }
 
 /**
