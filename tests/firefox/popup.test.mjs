@@ -38,9 +38,14 @@ async function push(server) {
   return { login, number: body.number };
 }
 
-/** The popup in a tab, showing `count` waiting requests. */
+/**
+ * The popup in a tab, once it shows `count` waiting requests (each comes over the WebSocket to
+ * the background page, which takes longer on a busy machine).
+ */
 async function openPopup(count = 1) {
   const popup = await browser.openExtensionPage('popup.html');
+  const waiting = () => popup.evaluate(async () => Object.keys((await browser.storage.session.get('pending')).pending ?? {}).length);
+  await popup.until(async () => (await waiting()) === count, `${count} waiting requests`, 30_000);
   if (count === 1) await popup.waitFor('#request:not([hidden]) #approve');
   else await popup.until(async () => (await popup.text('#position')) === `1 of ${count}`, `1 of ${count}`);
   return popup;
@@ -68,9 +73,16 @@ test('number matching: the right number approves, a wrong one is refused and sai
   await popup.waitForText('Approved. You are being signed in to Demo Portal.');
   await settles(login, 'approved');
 
+  const first = await popup.evaluate(() => document.getElementById('request').dataset.id);
   const second = await push(matching);
-  await popup.until(async () => (await popup.count('#numbers button')) === 3, 'the numbers of the next request');
-  const choices = (await popup.text('#numbers')).split(/\s+/).filter(Boolean);
+  // The next request shown, with its own three numbers (not the last request's, still drawn).
+  const choices = await popup.until(async () => {
+    const shown = await popup.evaluate(() => ({
+      id: document.getElementById('request').dataset.id,
+      numbers: [...document.querySelectorAll('#numbers button')].filter((b) => b.checkVisibility()).map((b) => b.textContent.trim()),
+    }));
+    return shown.id !== first && shown.numbers.length === 3 && shown.numbers.includes(String(second.number)) ? shown.numbers : null;
+  }, 'the numbers of the next request');
   const wrong = choices.find((n) => n !== String(second.number));
   await popup.clickText('#numbers button', wrong);
   await popup.click('#approve');
