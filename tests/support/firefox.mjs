@@ -242,8 +242,11 @@ export async function launchFirefox({ prefs = {} } = {}) {
       await command('POST', '/window', { handle });
       current = handle;
     };
-    /** Waits until `check()` returns a truthy value; resolves with it. */
-    async function until(check, what, timeout = 10_000) {
+    /**
+     * Waits until `check()` returns a truthy value; resolves with it. 20 s by default: on a busy
+     * machine a request takes seconds to reach the background page.
+     */
+    async function until(check, what, timeout = 20_000) {
       const end = Date.now() + timeout;
       for (;;) {
         const value = await check().catch((err) => (err instanceof WebDriverError && err.code === 'no such element' ? null : Promise.reject(err)));
